@@ -1,0 +1,1 @@
+"""tarash: one interface for AI video and image generation."""
