@@ -1,0 +1,191 @@
+"""Fitting a provider-neutral request to what one model can do.
+
+A value the model cannot honour exactly is replaced by the nearest one it can (and the
+change recorded and logged), so one request can travel down a fallback chain whose models
+differ. With ``strict_parameters`` the same mismatch is a :class:`ValidationError`. What
+cannot be adapted (an image-to-video model with no image) is always an error, raised
+before anything is submitted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from tarash.tarash_gateway.errors import ValidationError
+from tarash.tarash_gateway.models import ImageGenerationRequest, VideoGenerationRequest
+from tarash.tarash_gateway.providers._base import ModelCapabilities
+
+__all__ = ["adapt_image_request", "adapt_video_request", "nearest_aspect_ratio"]
+
+logger = logging.getLogger("tarash.adapt")
+
+_RESOLUTION_HEIGHTS = {
+    "360p": 360,
+    "480p": 480,
+    "540p": 540,
+    "580p": 580,
+    "720p": 720,
+    "1080p": 1080,
+    "1440p": 1440,
+    "2k": 1440,
+    "4k": 2160,
+}
+
+
+def _ratio_value(ratio: str) -> float:
+    width, _, height = ratio.partition(":")
+    try:
+        return float(width) / float(height)
+    except (ValueError, ZeroDivisionError):
+        return 1.0
+
+
+def nearest_aspect_ratio(wanted: str, supported: Sequence[str]) -> str:
+    """Return the supported ratio whose shape is closest to ``wanted`` (``auto`` excluded)."""
+    candidates = [ratio for ratio in supported if ratio != "auto"] or list(supported)
+    target = _ratio_value(wanted)
+    return min(candidates, key=lambda ratio: abs(_ratio_value(ratio) - target))
+
+
+def _nearest_duration(wanted: int, supported: Sequence[int]) -> int:
+    # On a tie the longer duration wins: a user asking for 5 s of a 4/6/8 s model would
+    # rather get 6 s than 4 s.
+    return min(supported, key=lambda value: (abs(value - wanted), -value))
+
+
+def _nearest_resolution(wanted: str, supported: Sequence[str]) -> str:
+    target = _RESOLUTION_HEIGHTS.get(wanted, 720)
+    return min(
+        supported,
+        key=lambda value: (abs(_RESOLUTION_HEIGHTS.get(value, 720) - target), value),
+    )
+
+
+class _Adapter:
+    def __init__(self, *, strict: bool, provider: str, model: str) -> None:
+        self.strict = strict
+        self.provider = provider
+        self.model = model
+        self.notes: list[str] = []
+        self.changes: dict[str, Any] = {}
+
+    def change(self, field: str, old: Any, new: Any, why: str) -> None:
+        note = f"{field}: {old!r} -> {new!r} ({why})"
+        if self.strict:
+            raise self.error(f"{field}={old!r} is not supported: {why}")
+        logger.warning("adapted request for %s/%s: %s", self.provider, self.model, note)
+        self.notes.append(note)
+        self.changes[field] = new
+
+    def error(self, message: str) -> ValidationError:
+        return ValidationError(message, provider=self.provider, model=self.model)
+
+
+def adapt_video_request(
+    request: VideoGenerationRequest,
+    capabilities: ModelCapabilities,
+    *,
+    strict: bool,
+    provider: str,
+    model: str,
+) -> tuple[VideoGenerationRequest, list[str]]:
+    """Fit a video request to a model.
+
+    Args:
+        request: The user's request.
+        capabilities: What the model supports.
+        strict: Raise instead of adapting.
+        provider: For messages.
+        model: For messages.
+
+    Returns:
+        The adapted request (a copy; the original is untouched) and the notes of each change.
+
+    Raises:
+        ValidationError: The request cannot be served by this model, or ``strict`` is set
+            and a value would have to change.
+    """
+    adapter = _Adapter(strict=strict, provider=provider, model=model)
+    if capabilities.kind != "video":
+        raise adapter.error(f"{model} generates {capabilities.kind}s, not videos")
+    first_frames = request.images_of("first_frame")
+    if capabilities.requires_image and not first_frames and not request.image_list:
+        raise adapter.error(
+            f"{model} is an image-to-video model: add an image_list item with type='first_frame'"
+        )
+    if request.image_list and not capabilities.accepts_image:
+        raise adapter.error(
+            f"{model} is a text-to-video model and takes no image: use its image-to-video "
+            "variant or remove image_list"
+        )
+    if request.images_of("last_frame") and not capabilities.accepts_last_frame:
+        raise adapter.error(f"{model} takes no last_frame image")
+
+    durations = capabilities.durations
+    wanted = request.duration_seconds
+    if wanted is not None and durations and wanted not in durations:
+        adapter.change(
+            "duration_seconds",
+            wanted,
+            _nearest_duration(wanted, durations),
+            f"{model} offers {', '.join(f'{d}s' for d in durations)}",
+        )
+    ratios = capabilities.aspect_ratios
+    if request.aspect_ratio is not None and ratios and request.aspect_ratio not in ratios:
+        nearest_ratio = nearest_aspect_ratio(request.aspect_ratio, ratios)
+        adapter.change(
+            "aspect_ratio",
+            request.aspect_ratio,
+            nearest_ratio,
+            f"{model} offers {', '.join(ratios)}",
+        )
+    resolutions = capabilities.resolutions
+    if request.resolution is not None and resolutions and request.resolution not in resolutions:
+        adapter.change(
+            "resolution",
+            request.resolution,
+            _nearest_resolution(request.resolution, resolutions),
+            f"{model} offers {', '.join(resolutions)}",
+        )
+    if request.generate_audio and not capabilities.accepts_audio_flag:
+        adapter.change("generate_audio", True, None, f"{model} has no audio switch")
+    limit = capabilities.max_outputs
+    if limit is not None and request.number_of_videos > limit:
+        adapter.change(
+            "number_of_videos", request.number_of_videos, limit, f"{model} makes {limit} a job"
+        )
+    adapted = request.model_copy(update=adapter.changes) if adapter.changes else request
+    return adapted, adapter.notes
+
+
+def adapt_image_request(
+    request: ImageGenerationRequest,
+    capabilities: ModelCapabilities,
+    *,
+    strict: bool,
+    provider: str,
+    model: str,
+) -> tuple[ImageGenerationRequest, list[str]]:
+    """Fit an image request to a model; see :func:`adapt_video_request`."""
+    adapter = _Adapter(strict=strict, provider=provider, model=model)
+    if capabilities.kind != "image":
+        raise adapter.error(f"{model} generates {capabilities.kind}s, not images")
+    if capabilities.requires_image and not request.image_list:
+        raise adapter.error(f"{model} edits an image: add an image_list item")
+    if request.image_list and not capabilities.accepts_image:
+        raise adapter.error(f"{model} takes no input image")
+    ratios = capabilities.aspect_ratios
+    if request.aspect_ratio is not None and ratios and request.aspect_ratio not in ratios:
+        adapter.change(
+            "aspect_ratio",
+            request.aspect_ratio,
+            nearest_aspect_ratio(request.aspect_ratio, ratios),
+            f"{model} offers {', '.join(ratios)}",
+        )
+    limit = capabilities.max_outputs
+    if limit is not None and request.n > limit:
+        adapter.change("n", request.n, limit, f"{model} makes at most {limit} a job")
+    adapted = request.model_copy(update=adapter.changes) if adapter.changes else request
+    return adapted, adapter.notes

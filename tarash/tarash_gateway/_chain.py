@@ -1,0 +1,280 @@
+"""A generation across a fallback chain, with one :class:`AttemptMetadata` per attempt.
+
+Each config of the chain gets one attempt: adapt and validate the request for its model,
+submit once, wait under that config's deadline, read the result. An attempt's failure
+moves on to the next config when the error allows a fallback. When every attempt fails,
+the last error is raised with the whole chain's metadata attached.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import anyio
+
+from tarash.tarash_gateway._adapt import adapt_image_request, adapt_video_request
+from tarash.tarash_gateway._jobs import (
+    CallbackError,
+    JobWaiter,
+    ProgressCallback,
+    Response,
+    deadline_from_timeout,
+)
+from tarash.tarash_gateway._polling import PollSchedule
+from tarash.tarash_gateway.errors import TarashException, ValidationError
+from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
+from tarash.tarash_gateway.media import load_local_media
+from tarash.tarash_gateway.models import (
+    AttemptMetadata,
+    ExecutionMetadata,
+    ImageGenerationConfig,
+    ImageGenerationRequest,
+    VideoGenerationConfig,
+    VideoGenerationRequest,
+)
+from tarash.tarash_gateway.providers import get_provider_class
+from tarash.tarash_gateway.providers._base import (
+    PreparedJob,
+    ProviderClient,
+    ProviderSettings,
+    SubmittedJob,
+)
+
+__all__ = ["build_client", "poll_schedule_for", "prepare_job", "run_chain", "submit_prepared"]
+
+logger = logging.getLogger("tarash")
+
+Config = VideoGenerationConfig | ImageGenerationConfig
+Request = VideoGenerationRequest | ImageGenerationRequest
+
+
+def build_client(config: Config, *, deadline: float | None) -> ProviderClient:
+    """Instantiate the provider client a config names."""
+    client_class = get_provider_class(config.provider)
+    return client_class(
+        ProviderSettings(
+            model=config.model,
+            base_url=config.base_url,
+            api_key=config.api_key,
+            api_version=config.api_version,
+            provider_config=dict(config.provider_config),
+            max_attempts=config.max_retries + 1,
+            deadline=deadline,
+        )
+    )
+
+
+def poll_schedule_for(config: Config) -> PollSchedule:
+    """The poll schedule a config asks for: fast at first, ``poll_interval`` at most."""
+    cap = config.poll_interval
+    return PollSchedule(first=min(0.25, cap), cap=cap, queued_cap=max(cap, 2 * cap))
+
+
+async def prepare_job(client: ProviderClient, config: Config, request: Request) -> PreparedJob:
+    """Load local media, adapt the request to the model and map it to the wire.
+
+    Raises:
+        ValidationError: The request cannot be served by this model (nothing was sent).
+    """
+    strict = config.strict_parameters
+    if isinstance(request, VideoGenerationRequest):
+        video, notes = adapt_video_request(
+            await load_local_media(request),
+            client.capabilities("video"),
+            strict=strict,
+            provider=client.name,
+            model=client.model,
+        )
+        job = client.prepare_video(video)
+        job.summary.setdefault("duration_seconds", video.duration_seconds)
+        job.summary.setdefault("resolution", video.resolution)
+        job.summary.setdefault("aspect_ratio", video.aspect_ratio)
+    else:
+        image, notes = adapt_image_request(
+            await load_local_media(request),
+            client.capabilities("image"),
+            strict=strict,
+            provider=client.name,
+            model=client.model,
+        )
+        job = client.prepare_image(image)
+    job.adaptations[:0] = notes
+    return job
+
+
+async def submit_prepared(
+    client: ProviderClient, job: PreparedJob, *, deadline: float | None
+) -> SubmittedJob:
+    """Submit a prepared job once and stamp its handle with the adaptations made."""
+    time_left = None if deadline is None else max(0.0, deadline - anyio.current_time())
+    submitted = await client.submit(job, time_left=time_left)
+    _, wall_deadline = deadline_from_timeout(time_left)
+    submitted.handle = submitted.handle.model_copy(
+        update={
+            "adaptations": list(job.adaptations),
+            "request_summary": {**job.summary, **submitted.handle.request_summary},
+            "deadline_at": wall_deadline,
+        }
+    )
+    return submitted
+
+
+@dataclass(slots=True)
+class _AttemptRecorder:
+    metadata: AttemptMetadata
+    started: float
+
+    @classmethod
+    def start(cls, config: Config, number: int) -> _AttemptRecorder:
+        return cls(
+            AttemptMetadata(
+                provider=config.provider,
+                model=config.model,
+                attempt_number=number,
+                started_at=datetime.now(UTC),
+                status="skipped",
+            ),
+            time.perf_counter(),
+        )
+
+    def finish(
+        self,
+        status: str,
+        client: ProviderClient | None,
+        error: BaseException | None = None,
+    ) -> AttemptMetadata:
+        meta = self.metadata
+        meta.status = status  # type: ignore[assignment]
+        meta.ended_at = datetime.now(UTC)
+        meta.elapsed_seconds = round(time.perf_counter() - self.started, 6)
+        if client is not None:
+            counters = client.request_context.counters
+            meta.http_requests = counters.requests
+            meta.submit_count = counters.submits
+            meta.poll_count = counters.polls
+            meta.retries = counters.retries
+        if error is not None:
+            meta.error_type = type(error).__name__
+            meta.error_message = str(error)
+            if isinstance(error, TarashException):
+                meta.is_retryable = error.retryable
+                meta.status_code = error.status_code
+                meta.request_id = meta.request_id or error.request_id
+        return meta
+
+
+async def _run_attempt(
+    config: Config,
+    request: Request,
+    recorder: _AttemptRecorder,
+    on_progress: ProgressCallback | None,
+) -> Response:
+    client: ProviderClient | None = None
+    submitted: SubmittedJob | None = None
+    try:
+        deadline, _ = deadline_from_timeout(config.timeout)
+        client = build_client(config, deadline=deadline)
+        client.api_key()  # a missing key fails here, before anything is sent
+        job = await prepare_job(client, config, request)
+        recorder.metadata.adaptations = list(job.adaptations)
+        with anyio.fail_after(max(0.0, deadline - anyio.current_time()) if deadline else None):
+            submitted = await submit_prepared(client, job, deadline=deadline)
+        recorder.metadata.request_id = submitted.handle.request_id
+        waiter = JobWaiter(
+            client,
+            submitted.handle,
+            schedule=poll_schedule_for(config),
+            max_polls=config.max_poll_attempts,
+            on_progress=on_progress,
+            attempt_number=recorder.metadata.attempt_number,
+        )
+        response = await waiter.run(submitted.snapshot, deadline)
+    except ValidationError as exc:
+        recorder.finish("skipped" if submitted is None else "failed", client, exc)
+        raise
+    except CallbackError as exc:
+        recorder.finish("cancelled", client, exc.original)
+        raise
+    except TarashException as exc:
+        # A deadline reached while waiting cancelled the remote job.
+        timed_out = submitted is not None and isinstance(exc, TarashTimeoutError)
+        recorder.finish("cancelled" if timed_out else "failed", client, exc)
+        raise
+    except builtins.TimeoutError as exc:
+        # anyio.fail_after around the submit: the deadline passed while submitting.
+        error = TarashTimeoutError(
+            "the deadline passed while submitting the job",
+            provider=config.provider,
+            model=config.model,
+        )
+        recorder.finish("failed", client, error)
+        raise error from exc
+    except BaseException as exc:
+        recorder.finish("cancelled", client, exc)
+        raise
+    recorder.finish("success", client)
+    return response
+
+
+async def run_chain(
+    config: Config,
+    request: Request,
+    on_progress: ProgressCallback | None,
+) -> Response:
+    """Run a generation down ``config``'s fallback chain and return the first success.
+
+    Raises:
+        TarashException: The last attempt's error, with ``execution_metadata`` of all.
+        Exception: Whatever the user's progress callback raised, unchanged.
+    """
+    chain: list[Config] = list(config.chain())
+    for candidate in chain:
+        get_provider_class(candidate.provider)  # an unknown provider fails before any job
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+    attempts: list[AttemptMetadata] = []
+
+    def metadata(successful: int | None) -> ExecutionMetadata:
+        return ExecutionMetadata(
+            attempts=attempts,
+            total_attempts=len(attempts),
+            successful_attempt=successful,
+            fallback_triggered=len(attempts) > 1,
+            configs_in_chain=len(chain),
+            started_at=started_at,
+            ended_at=datetime.now(UTC),
+            total_elapsed_seconds=round(time.perf_counter() - started, 6),
+        )
+
+    last_error: TarashException | None = None
+    for number, candidate in enumerate(chain, start=1):
+        recorder = _AttemptRecorder.start(candidate, number)
+        attempts.append(recorder.metadata)
+        try:
+            response = await _run_attempt(candidate, request, recorder, on_progress)
+        except CallbackError as exc:
+            raise exc.original from None
+        except TarashException as exc:
+            last_error = exc
+            more = number < len(chain)
+            if more and exc.fallback_allowed:
+                logger.warning(
+                    "%s/%s failed (%s: %s); falling back to %s/%s",
+                    candidate.provider,
+                    candidate.model,
+                    type(exc).__name__,
+                    exc.message,
+                    chain[number].provider,
+                    chain[number].model,
+                )
+                continue
+            break
+        response.execution_metadata = metadata(number)
+        return response
+    assert last_error is not None
+    last_error.execution_metadata = metadata(None)
+    raise last_error

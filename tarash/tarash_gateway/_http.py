@@ -1,0 +1,345 @@
+"""The shared HTTP layer: one pooled client per event loop, a limiter in front of its pool,
+one retry policy, Retry-After handling, and translation of transport errors.
+
+Provider modules call :func:`send` and never touch ``httpx`` exceptions themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import anyio
+import httpx
+import sniffio
+import stamina
+
+from tarash.tarash_gateway.errors import (
+    HTTPConnectionError,
+    RateLimitError,
+    TarashException,
+)
+
+__all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "MAX_CONNECTIONS_PER_LOOP",
+    "MAX_RETRY_AFTER_DELAY",
+    "CallCounters",
+    "ErrorParser",
+    "Operation",
+    "RequestContext",
+    "get_client",
+    "send",
+    "translate_transport_errors",
+]
+
+logger = logging.getLogger("tarash.http")
+
+DEFAULT_MAX_ATTEMPTS = 4
+"""Total tries of one idempotent call (1 + 3 retries) unless the config says otherwise."""
+MAX_RETRY_AFTER_DELAY = 60.0
+"""The longest Retry-After we honour; a provider asking for more is treated as a failure."""
+RETRY_WAIT_INITIAL = 0.2
+RETRY_WAIT_MAX = 10.0
+RETRY_WAIT_JITTER = 0.5
+MAX_CONNECTIONS_PER_LOOP = 256
+"""Open connections one event loop keeps; also the size of the limiter in front of the pool
+(httpcore's pool bookkeeping grows with queued requests x connections, so requests wait in
+our limiter, which is cheap, rather than in the pool)."""
+KEEPALIVE_EXPIRY = 30.0
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 60.0
+
+Operation = Literal["submit", "status", "result", "cancel", "download", "upload"]
+# Idempotent operations may be retried on any transient fault. A submit may have created a
+# paid job as soon as the request reached the server, so it is retried only when the server
+# cannot have accepted it.
+_SUBMIT_SAFE_STATUSES = frozenset({429, 503})
+_IDEMPOTENT_RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+
+
+@dataclass(slots=True)
+class CallCounters:
+    """Counts of HTTP work done for one attempt, copied into its metadata."""
+
+    requests: int = 0
+    submits: int = 0
+    polls: int = 0
+    retries: int = 0
+
+
+ErrorParser = Callable[[httpx.Response], TarashException]
+"""Maps a non-success reply to the one error it means, with the provider's body read."""
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """What :func:`send` needs to know about the caller: who it is and how to retry."""
+
+    provider: str
+    model: str
+    parse_error: ErrorParser
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    deadline: float | None = None
+    """Absolute time on ``anyio.current_time()`` after which no retry is started."""
+    counters: CallCounters = field(default_factory=CallCounters)
+    request_id: str | None = None
+
+
+# ---------------------------------------------------------------------------------------
+# One client per event loop, one SSL context per process
+# ---------------------------------------------------------------------------------------
+
+_ssl_lock = threading.Lock()
+_ssl_context: ssl.SSLContext | None = None
+
+
+def _shared_ssl_context() -> ssl.SSLContext:
+    # Building an SSL context costs ~20 ms of CPU (loading the CA bundle); the published
+    # package paid it on every call.
+    global _ssl_context
+    with _ssl_lock:
+        if _ssl_context is None:
+            _ssl_context = ssl.create_default_context()
+        return _ssl_context
+
+
+@dataclass(slots=True)
+class _LoopResources:
+    client: httpx.AsyncClient
+    limiter: anyio.CapacityLimiter
+
+
+_resources: weakref.WeakKeyDictionary[object, _LoopResources] = weakref.WeakKeyDictionary()
+_resources_lock = threading.Lock()
+
+
+def _current_loop_key() -> object:
+    """An object that lives exactly as long as the running event loop."""
+    if sniffio.current_async_library() == "trio":
+        import trio
+
+        return trio.lowlevel.current_root_task()
+    import asyncio
+
+    return asyncio.get_running_loop()
+
+
+def _loop_resources() -> _LoopResources:
+    key = _current_loop_key()
+    with _resources_lock:
+        found = _resources.get(key)
+        if found is None or found.client.is_closed:
+            client = httpx.AsyncClient(
+                verify=_shared_ssl_context(),
+                timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+                limits=httpx.Limits(
+                    max_connections=MAX_CONNECTIONS_PER_LOOP,
+                    max_keepalive_connections=MAX_CONNECTIONS_PER_LOOP,
+                    keepalive_expiry=KEEPALIVE_EXPIRY,
+                ),
+                follow_redirects=True,
+            )
+            found = _LoopResources(client, anyio.CapacityLimiter(MAX_CONNECTIONS_PER_LOOP))
+            _resources[key] = found
+        return found
+
+
+def get_client() -> httpx.AsyncClient:
+    """Return the pooled client of the running event loop, creating it on first use."""
+    return _loop_resources().client
+
+
+def connection_limiter() -> anyio.CapacityLimiter:
+    """Return the limiter that keeps the running loop's pool from queueing requests."""
+    return _loop_resources().limiter
+
+
+async def close_client() -> None:
+    """Close the running loop's client (at shutdown of the private sync loop, say)."""
+    key = _current_loop_key()
+    with _resources_lock:
+        found = _resources.pop(key, None)
+    if found is not None:
+        await found.client.aclose()
+
+
+# ---------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def translate_transport_errors(
+    provider: str, model: str, *, request_id: str | None = None
+) -> Iterator[None]:
+    """Turn httpx transport failures into :class:`HTTPConnectionError`.
+
+    The message names the failure class and the URL without its query string, so no key
+    that a provider takes in the query can leak.
+    """
+    try:
+        yield
+    except httpx.TransportError as exc:
+        url = ""
+        with contextlib.suppress(RuntimeError):
+            url = str(exc.request.url.copy_with(query=None))
+        error = HTTPConnectionError(
+            f"{type(exc).__name__} talking to {url or provider}: {exc}".rstrip(": "),
+            provider=provider,
+            model=model,
+            request_id=request_id,
+        )
+        error.may_have_reached_server = not isinstance(  # type: ignore[attr-defined]
+            exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+        )
+        raise error from exc
+
+
+def _may_have_reached_server(error: HTTPConnectionError) -> bool:
+    return bool(getattr(error, "may_have_reached_server", True))
+
+
+# ---------------------------------------------------------------------------------------
+# Sending with retries
+# ---------------------------------------------------------------------------------------
+
+
+class _RetryableReply(Exception):
+    """Internal: a reply whose status the retry policy may retry."""
+
+    def __init__(self, error: TarashException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _retry_hook(operation: Operation, ctx: RequestContext) -> Callable[[Exception], bool | float]:
+    idempotent = operation != "submit"
+
+    def decide(exc: Exception) -> bool | float:
+        if isinstance(exc, HTTPConnectionError):
+            retry = idempotent or not _may_have_reached_server(exc)
+            delay: float | None = None
+        elif isinstance(exc, _RetryableReply):
+            status = exc.error.status_code or 0
+            retry = (
+                status in _IDEMPOTENT_RETRY_STATUSES
+                if idempotent
+                else status in _SUBMIT_SAFE_STATUSES
+            ) and exc.error.retryable
+            delay = exc.error.retry_after if isinstance(exc.error, RateLimitError) else None
+            if delay is not None and delay > MAX_RETRY_AFTER_DELAY:
+                retry = False
+        else:
+            return False
+        if not retry:
+            return False
+        if ctx.deadline is not None:
+            remaining = ctx.deadline - anyio.current_time()
+            if remaining <= (delay or 0.0):
+                return False
+        ctx.counters.retries += 1
+        logger.info(
+            "retrying %s %s/%s after %s", operation, ctx.provider, ctx.model, type(exc).__name__
+        )
+        # stamina treats a float from the hook as the exact backoff to use.
+        return delay if delay is not None else True
+
+    return decide
+
+
+async def send(
+    ctx: RequestContext,
+    operation: Operation,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    json: Any = None,
+    content: bytes | None = None,
+    params: Mapping[str, str] | None = None,
+    read_timeout: float | None = None,
+    ok_statuses: frozenset[int] = frozenset(),
+) -> httpx.Response:
+    """Send one request with the shared client, retrying what is safe to retry.
+
+    A submit is retried only when the server cannot have created a job: the connection was
+    never made, or the reply was 429 or 503. Everything else (status, result, cancel,
+    download) is idempotent and retried on transient faults, honouring Retry-After up to
+    :data:`MAX_RETRY_AFTER_DELAY` and never past the context's deadline.
+
+    Args:
+        ctx: Who is calling, how to read their errors, and the retry budget.
+        operation: What the call is for; decides the retry rules and the counters.
+        method: HTTP method.
+        url: Absolute URL.
+        headers: Request headers, auth included (they are never logged).
+        json: JSON body.
+        content: Raw body.
+        params: Query parameters.
+        read_timeout: Read timeout for this call (e.g. longer for a held ``Prefer: wait``).
+        ok_statuses: Extra non-2xx statuses to hand back instead of raising.
+
+    Returns:
+        The successful reply, body read.
+
+    Raises:
+        TarashException: The mapped error of the last failure.
+    """
+    resources = _loop_resources()
+    request_timeout = (
+        httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT) if read_timeout is not None else None
+    )
+    try:
+        async for attempt in stamina.retry_context(
+            on=_retry_hook(operation, ctx),
+            attempts=max(1, ctx.max_attempts),
+            timeout=None,
+            wait_initial=RETRY_WAIT_INITIAL,
+            wait_max=RETRY_WAIT_MAX,
+            wait_jitter=RETRY_WAIT_JITTER,
+        ):
+            with attempt:
+                ctx.counters.requests += 1
+                if operation == "submit":
+                    ctx.counters.submits += 1
+                elif operation == "status":
+                    ctx.counters.polls += 1
+                async with resources.limiter:
+                    with translate_transport_errors(
+                        ctx.provider, ctx.model, request_id=ctx.request_id
+                    ):
+                        response = await resources.client.request(
+                            method,
+                            url,
+                            headers=headers,
+                            json=json,
+                            content=content,
+                            params=params,
+                            timeout=(
+                                request_timeout
+                                if request_timeout is not None
+                                else httpx.USE_CLIENT_DEFAULT
+                            ),
+                        )
+                logger.debug("%s %s -> %s", method, url.split("?")[0], response.status_code)
+                if response.is_success or response.status_code in ok_statuses:
+                    return response
+                raise _RetryableReply(ctx.parse_error(response))
+    except _RetryableReply as reply:
+        raise reply.error from None
+    raise AssertionError("unreachable: stamina always raises or returns")  # pragma: no cover
+
+
+def response_json(response: httpx.Response) -> Any:
+    """Parse a reply body as JSON, or return ``None`` when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        return None

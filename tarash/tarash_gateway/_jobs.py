@@ -1,0 +1,284 @@
+"""One job on one provider: submit, wait (push or poll), read the result, cancel on give-up.
+
+Everything here is provider-neutral; the provider client only maps the wire. The wait is
+bounded by a wall-clock deadline and, when the caller gives up (deadline, task cancelled,
+KeyboardInterrupt through the sync shim, a progress callback that raised), the remote job
+is cancelled before the error travels on, so no abandoned job keeps billing.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio
+
+from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule, poll_until_done
+from tarash.tarash_gateway.errors import (
+    GenerationFailedError,
+    HTTPConnectionError,
+    JobCancelledError,
+    TarashException,
+    TimeoutError,
+)
+from tarash.tarash_gateway.models import (
+    ImageGenerationResponse,
+    ImageGenerationUpdate,
+    JobHandle,
+    UpdateStatus,
+    VideoGenerationResponse,
+    VideoGenerationUpdate,
+)
+from tarash.tarash_gateway.providers._base import ProviderClient
+
+__all__ = [
+    "CANCEL_GRACE_SECONDS",
+    "CallbackError",
+    "JobWaiter",
+    "cancel_remote_job",
+    "snapshot_to_update",
+]
+
+logger = logging.getLogger("tarash.jobs")
+
+CANCEL_GRACE_SECONDS = 10.0
+"""How long a remote cancel may take once the caller has given up."""
+
+Response = VideoGenerationResponse | ImageGenerationResponse
+Update = VideoGenerationUpdate | ImageGenerationUpdate
+ProgressCallback = Callable[[Any], Any]
+
+
+class CallbackError(Exception):
+    """Internal: the user's progress callback raised; carries the original exception.
+
+    It is not a provider failure, so it never triggers a fallback; the original exception
+    is re-raised to the caller unchanged.
+    """
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(repr(original))
+        self.original = original
+
+
+_STATE_TO_UPDATE: dict[JobState, UpdateStatus] = {
+    JobState.QUEUED: "queued",
+    JobState.PROCESSING: "processing",
+    JobState.COMPLETED: "completed",
+    JobState.FAILED: "failed",
+    JobState.CANCELLED: "failed",
+}
+
+
+def snapshot_to_update(snapshot: JobSnapshot, handle: JobHandle, attempt_number: int = 1) -> Update:
+    """Turn a provider snapshot into the user-facing progress update."""
+    update_class = VideoGenerationUpdate if handle.kind == "video" else ImageGenerationUpdate
+    return update_class(
+        request_id=handle.request_id,
+        status=_STATE_TO_UPDATE[snapshot.state],
+        progress_percent=snapshot.progress_percent,
+        queue_position=snapshot.queue_position,
+        provider=handle.provider,
+        model=handle.model,
+        attempt_number=attempt_number,
+        update=snapshot.raw,
+    )
+
+
+async def deliver_progress(callback: ProgressCallback | None, update: Update) -> None:
+    """Call a sync or async progress callback; wrap what it raises in :class:`CallbackError`."""
+    if callback is None:
+        return
+    try:
+        result = callback(update)
+        if inspect.isawaitable(result):
+            await result
+    except Exception as exc:
+        raise CallbackError(exc) from exc
+
+
+async def cancel_remote_job(client: ProviderClient, handle: JobHandle) -> bool:
+    """Cancel a job even though the surrounding task is being cancelled.
+
+    Shielded from the caller's cancellation and bounded by :data:`CANCEL_GRACE_SECONDS`;
+    a failure to cancel is logged, never raised over the error that caused it.
+    """
+    if not client.supports_cancel:
+        return False
+    with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_GRACE_SECONDS):
+        try:
+            accepted = await client.cancel(handle)
+        except TarashException as exc:
+            logger.warning(
+                "could not cancel %s job %s: %s", handle.provider, handle.request_id, exc
+            )
+            return False
+        logger.info("cancelled %s job %s", handle.provider, handle.request_id)
+        return accepted
+    return False
+
+
+@dataclass(slots=True)
+class JobWaiter:
+    """Waits for one submitted job and reads its result.
+
+    Attributes:
+        client: The provider client the job belongs to.
+        handle: The job.
+        schedule: Poll schedule when no push channel is available.
+        max_polls: Optional cap on polls (``config.max_poll_attempts``).
+        on_progress: The user's callback.
+        attempt_number: For progress updates.
+    """
+
+    client: ProviderClient
+    handle: JobHandle
+    schedule: PollSchedule = field(default_factory=PollSchedule)
+    max_polls: int | None = None
+    on_progress: ProgressCallback | None = None
+    attempt_number: int = 1
+    last_state: JobState | None = None
+
+    async def _report(self, snapshot: JobSnapshot) -> None:
+        self.last_state = snapshot.state
+        await deliver_progress(
+            self.on_progress, snapshot_to_update(snapshot, self.handle, self.attempt_number)
+        )
+
+    async def _watch(self) -> JobSnapshot | None:
+        """Follow the provider's push channel; ``None`` when it is absent or broke off."""
+        stream = self.client.watch(self.handle)
+        if stream is None:
+            return None
+        try:
+            async for snapshot in stream:
+                await self._report(snapshot)
+                if snapshot.state.is_terminal:
+                    return snapshot
+        except HTTPConnectionError as exc:
+            logger.info("status stream of %s broke off (%s); polling", self.handle.request_id, exc)
+        return None
+
+    async def wait_terminal(
+        self, first_snapshot: JobSnapshot | None, deadline: float | None
+    ) -> JobSnapshot:
+        """Return the job's terminal snapshot, by push where offered, else by polling."""
+        if first_snapshot is not None:
+            await self._report(first_snapshot)
+            if first_snapshot.state.is_terminal:
+                return first_snapshot
+        pushed = await self._watch()
+        if pushed is not None:
+            return pushed
+        return await poll_until_done(
+            lambda: self.client.poll(self.handle),
+            deadline=deadline,
+            schedule=self.schedule,
+            max_polls=self.max_polls,
+            on_snapshot=self._report,
+            first_snapshot=first_snapshot,
+        )
+
+    async def read_result(self, snapshot: JobSnapshot) -> Response:
+        """Turn a terminal snapshot into the response, or raise the job's error."""
+        handle = self.handle
+        if snapshot.state is not JobState.COMPLETED:
+            error = snapshot.error or (
+                JobCancelledError("the provider cancelled the job")
+                if snapshot.state is JobState.CANCELLED
+                else GenerationFailedError("the job failed")
+            )
+            raise _with_origin(error, handle)
+        try:
+            if handle.kind == "video":
+                video = await self.client.fetch_video(handle, snapshot)
+                response: Response = VideoGenerationResponse(
+                    request_id=handle.request_id,
+                    video=video.video,
+                    content_type=video.content_type,
+                    audio_url=video.audio_url,
+                    duration=video.duration or handle.request_summary.get("duration_seconds"),
+                    resolution=video.resolution or handle.request_summary.get("resolution"),
+                    aspect_ratio=video.aspect_ratio or handle.request_summary.get("aspect_ratio"),
+                    provider=handle.provider,
+                    model=handle.model,
+                    expires_at=video.expires_at,
+                    raw_response=video.raw,
+                )
+                reference = video.video
+            else:
+                image = await self.client.fetch_image(handle, snapshot)
+                response = ImageGenerationResponse(
+                    request_id=handle.request_id,
+                    images=image.images,
+                    content_type=image.content_type,
+                    revised_prompt=image.revised_prompt,
+                    provider=handle.provider,
+                    model=handle.model,
+                    expires_at=image.expires_at,
+                    raw_response=image.raw,
+                )
+                reference = image.images[0] if image.images else b""
+        except TarashException as exc:
+            raise _with_origin(exc, handle) from exc.__cause__
+        if isinstance(reference, str) and reference.startswith("http"):
+            response._download_headers = self.client.download_headers(reference)
+        return response
+
+    async def run(self, first_snapshot: JobSnapshot | None, deadline: float | None) -> Response:
+        """Wait for the job and read its result, cancelling it remotely on any give-up.
+
+        Raises:
+            TimeoutError: The deadline passed (the job was cancelled remotely first).
+            CallbackError: The progress callback raised (the job was cancelled first).
+            TarashException: The job failed, or its result could not be read.
+        """
+        scope_deadline = deadline if deadline is not None else math.inf
+        snapshot: JobSnapshot | None = None
+        try:
+            with anyio.CancelScope(deadline=scope_deadline) as scope:
+                snapshot = await self.wait_terminal(first_snapshot, deadline)
+            if scope.cancelled_caught:
+                raise TimeoutError("the job did not finish before its deadline")
+        except (TimeoutError, CallbackError):
+            await cancel_remote_job(self.client, self.handle)
+            raise
+        except BaseException:
+            # The caller was cancelled (task cancelled, KeyboardInterrupt, race lost): stop
+            # the remote job, then let the cancellation travel on.
+            if self.last_state is None or not self.last_state.is_terminal:
+                await cancel_remote_job(self.client, self.handle)
+            raise
+        assert snapshot is not None
+        # Reading the result of a finished job is idempotent and paid for already: it is
+        # not cut short by the job's deadline.
+        return await self.read_result(snapshot)
+
+
+def _with_origin(error: TarashException, handle: JobHandle) -> TarashException:
+    error.provider = error.provider or handle.provider
+    error.model = error.model or handle.model
+    error.request_id = error.request_id or handle.request_id
+    return error
+
+
+def deadline_from_timeout(timeout: float | None) -> tuple[float | None, datetime | None]:
+    """Return a deadline on the event loop's clock and as a wall-clock time."""
+    if timeout is None:
+        return None, None
+    return anyio.current_time() + timeout, datetime.now(UTC) + timedelta(seconds=timeout)
+
+
+def deadline_from_handle(handle: JobHandle, timeout: float | None) -> float | None:
+    """Deadline for waiting on a resumed handle: the explicit timeout, else the handle's."""
+    if timeout is not None:
+        return anyio.current_time() + timeout
+    if handle.deadline_at is None:
+        return None
+    left = (handle.deadline_at - datetime.now(UTC)).total_seconds()
+    return anyio.current_time() + max(0.0, left)

@@ -1,0 +1,265 @@
+"""The public functions: generate, or submit and later wait, status or cancel.
+
+Every function is async; its sync twin (same name without ``_async``) is a one-line shim
+that runs it on tarash's private event loop.
+"""
+
+from __future__ import annotations
+
+from tarash.tarash_gateway._chain import (
+    build_client,
+    poll_schedule_for,
+    prepare_job,
+    run_chain,
+    submit_prepared,
+)
+from tarash.tarash_gateway._jobs import (
+    CallbackError,
+    JobWaiter,
+    deadline_from_handle,
+    deadline_from_timeout,
+    snapshot_to_update,
+)
+from tarash.tarash_gateway._sync import run_sync
+from tarash.tarash_gateway.models import (
+    ImageGenerationConfig,
+    ImageGenerationRequest,
+    ImageGenerationResponse,
+    ImageGenerationUpdate,
+    JobHandle,
+    ProgressCallback,
+    VideoGenerationConfig,
+    VideoGenerationRequest,
+    VideoGenerationResponse,
+    VideoGenerationUpdate,
+)
+from tarash.tarash_gateway.providers import get_provider_class
+from tarash.tarash_gateway.providers._base import ProviderClient, ProviderSettings
+
+__all__ = [
+    "cancel",
+    "cancel_async",
+    "generate_image",
+    "generate_image_async",
+    "generate_video",
+    "generate_video_async",
+    "status",
+    "status_async",
+    "submit_image",
+    "submit_image_async",
+    "submit_video",
+    "submit_video_async",
+    "wait",
+    "wait_async",
+]
+
+
+async def generate_video_async(
+    config: VideoGenerationConfig,
+    request: VideoGenerationRequest,
+    on_progress: ProgressCallback | None = None,
+) -> VideoGenerationResponse:
+    """Generate a video, falling back along ``config.fallback_configs`` on failure.
+
+    Args:
+        config: Provider, model, credentials, deadline and fallbacks.
+        request: What to generate.
+        on_progress: Called with each :class:`VideoGenerationUpdate`; sync or async.
+
+    Returns:
+        The video, with ``execution_metadata`` describing every attempt.
+
+    Raises:
+        ValidationError: The request cannot be served (raised before any job is paid for).
+        TarashException: Every attempt failed; ``error.execution_metadata`` tells how.
+    """
+    response = await run_chain(config, request, on_progress)
+    assert isinstance(response, VideoGenerationResponse)
+    return response
+
+
+def generate_video(
+    config: VideoGenerationConfig,
+    request: VideoGenerationRequest,
+    on_progress: ProgressCallback | None = None,
+) -> VideoGenerationResponse:
+    """Sync twin of :func:`generate_video_async`."""
+    return run_sync(generate_video_async, config, request, on_progress)
+
+
+async def generate_image_async(
+    config: ImageGenerationConfig,
+    request: ImageGenerationRequest,
+    on_progress: ProgressCallback | None = None,
+) -> ImageGenerationResponse:
+    """Generate image(s), falling back along ``config.fallback_configs`` on failure.
+
+    Args:
+        config: Provider, model, credentials, deadline and fallbacks.
+        request: What to generate.
+        on_progress: Called with each :class:`ImageGenerationUpdate`; sync or async.
+
+    Returns:
+        The images, with ``execution_metadata`` describing every attempt.
+
+    Raises:
+        ValidationError: The request cannot be served (raised before any job is paid for).
+        TarashException: Every attempt failed; ``error.execution_metadata`` tells how.
+    """
+    response = await run_chain(config, request, on_progress)
+    assert isinstance(response, ImageGenerationResponse)
+    return response
+
+
+def generate_image(
+    config: ImageGenerationConfig,
+    request: ImageGenerationRequest,
+    on_progress: ProgressCallback | None = None,
+) -> ImageGenerationResponse:
+    """Sync twin of :func:`generate_image_async`."""
+    return run_sync(generate_image_async, config, request, on_progress)
+
+
+async def _submit(
+    config: VideoGenerationConfig | ImageGenerationConfig,
+    request: VideoGenerationRequest | ImageGenerationRequest,
+) -> JobHandle:
+    deadline, _ = deadline_from_timeout(config.timeout)
+    client = build_client(config, deadline=deadline)
+    client.api_key()
+    job = await prepare_job(client, config, request)
+    submitted = await submit_prepared(client, job, deadline=deadline)
+    return submitted.handle
+
+
+async def submit_video_async(
+    config: VideoGenerationConfig, request: VideoGenerationRequest
+) -> JobHandle:
+    """Submit a video job to ``config``'s provider (no fallback) and return its handle.
+
+    The handle serialises to JSON, so another process can :func:`wait_async` on it.
+
+    Raises:
+        ValidationError: The request cannot be served (nothing was submitted).
+        TarashException: The provider refused the submit.
+    """
+    return await _submit(config, request)
+
+
+def submit_video(config: VideoGenerationConfig, request: VideoGenerationRequest) -> JobHandle:
+    """Sync twin of :func:`submit_video_async`."""
+    return run_sync(submit_video_async, config, request)
+
+
+async def submit_image_async(
+    config: ImageGenerationConfig, request: ImageGenerationRequest
+) -> JobHandle:
+    """Submit an image job to ``config``'s provider (no fallback) and return its handle."""
+    return await _submit(config, request)
+
+
+def submit_image(config: ImageGenerationConfig, request: ImageGenerationRequest) -> JobHandle:
+    """Sync twin of :func:`submit_image_async`."""
+    return run_sync(submit_image_async, config, request)
+
+
+def _client_for(handle: JobHandle, api_key: str | None, deadline: float | None) -> ProviderClient:
+    from pydantic import SecretStr
+
+    client_class = get_provider_class(handle.provider)
+    return client_class(
+        ProviderSettings(
+            model=handle.model,
+            base_url=handle.base_url,
+            api_key=SecretStr(api_key) if api_key else None,
+            api_version=handle.api_version,
+            deadline=deadline,
+        )
+    )
+
+
+async def wait_async(
+    handle: JobHandle,
+    *,
+    api_key: str | None = None,
+    timeout: float | None = None,
+    poll_interval: float = 5.0,
+    on_progress: ProgressCallback | None = None,
+) -> VideoGenerationResponse | ImageGenerationResponse:
+    """Wait for a submitted job and return its result.
+
+    Args:
+        handle: From a ``submit_*`` call, possibly rebuilt from JSON in another process.
+        api_key: The provider key; defaults to the provider's environment variable.
+        timeout: Seconds to wait; defaults to what is left of the submit's deadline.
+        poll_interval: Longest wait between polls.
+        on_progress: Called with each update; sync or async.
+
+    Returns:
+        The response (its metadata describes this wait as one attempt).
+
+    Raises:
+        TimeoutError: The deadline passed; the remote job was cancelled.
+        TarashException: The job failed.
+    """
+    deadline = deadline_from_handle(handle, timeout)
+    client = _client_for(handle, api_key, deadline)
+    config_like = VideoGenerationConfig(
+        provider=handle.provider, model=handle.model, poll_interval=poll_interval
+    )
+    waiter = JobWaiter(
+        client, handle, schedule=poll_schedule_for(config_like), on_progress=on_progress
+    )
+    try:
+        return await waiter.run(None, deadline)
+    except CallbackError as exc:
+        raise exc.original from None
+
+
+def wait(
+    handle: JobHandle,
+    *,
+    api_key: str | None = None,
+    timeout: float | None = None,
+    poll_interval: float = 5.0,
+    on_progress: ProgressCallback | None = None,
+) -> VideoGenerationResponse | ImageGenerationResponse:
+    """Sync twin of :func:`wait_async`."""
+    return run_sync(
+        wait_async,
+        handle,
+        api_key=api_key,
+        timeout=timeout,
+        poll_interval=poll_interval,
+        on_progress=on_progress,
+    )
+
+
+async def status_async(
+    handle: JobHandle, *, api_key: str | None = None
+) -> VideoGenerationUpdate | ImageGenerationUpdate:
+    """Ask the provider once where a job stands."""
+    client = _client_for(handle, api_key, None)
+    return snapshot_to_update(await client.poll(handle), handle)
+
+
+def status(
+    handle: JobHandle, *, api_key: str | None = None
+) -> VideoGenerationUpdate | ImageGenerationUpdate:
+    """Sync twin of :func:`status_async`."""
+    return run_sync(status_async, handle, api_key=api_key)
+
+
+async def cancel_async(handle: JobHandle, *, api_key: str | None = None) -> bool:
+    """Ask the provider to cancel a job; return whether it accepted.
+
+    Raises:
+        TarashException: The provider could not be asked (auth, network, unknown job).
+    """
+    client = _client_for(handle, api_key, None)
+    return await client.cancel(handle)
+
+
+def cancel(handle: JobHandle, *, api_key: str | None = None) -> bool:
+    """Sync twin of :func:`cancel_async`."""
+    return run_sync(cancel_async, handle, api_key=api_key)

@@ -1,0 +1,495 @@
+"""Configs, requests, responses, progress updates, job handles and execution metadata.
+
+The names and field shapes follow the published tarash-gateway package so its users can
+switch without edits. Unlike that package, an unknown keyword is an error (it names the
+closest field and points to ``extra_params``) rather than being swallowed silently.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from typing_extensions import TypedDict
+
+from tarash.tarash_gateway.errors import ValidationError
+
+__all__ = [
+    "AspectRatio",
+    "AttemptMetadata",
+    "AttemptStatus",
+    "ExecutionMetadata",
+    "ImageGenerationConfig",
+    "ImageGenerationRequest",
+    "ImageGenerationResponse",
+    "ImageGenerationUpdate",
+    "ImageRole",
+    "ImageType",
+    "JobHandle",
+    "MediaType",
+    "ProgressCallback",
+    "Resolution",
+    "UpdateStatus",
+    "VideoGenerationConfig",
+    "VideoGenerationRequest",
+    "VideoGenerationResponse",
+    "VideoGenerationUpdate",
+]
+
+MediaType = str | bytes | Path
+"""An image or video input: an http(s) URL, a data URI, base64 text, raw bytes or a path."""
+
+ImageRole = Literal["first_frame", "last_frame", "reference", "asset", "style"]
+Resolution = Literal["360p", "480p", "540p", "580p", "720p", "1080p", "1440p", "2k", "4k"]
+AspectRatio = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21", "3:2", "2:3", "auto"]
+UpdateStatus = Literal["queued", "processing", "completed", "failed"]
+AttemptStatus = Literal["success", "failed", "cancelled", "skipped"]
+
+
+class ImageType(TypedDict):
+    """One image input and the role it plays in the generation."""
+
+    image: MediaType
+    type: ImageRole
+
+
+def _reject_unknown_fields(model: type[BaseModel], data: Any) -> Any:
+    """Raise a :class:`ValidationError` naming the closest field for each unknown keyword."""
+    if not isinstance(data, dict):
+        return data
+    known = set(model.model_fields)
+    unknown = sorted(key for key in data if isinstance(key, str) and key not in known)
+    if not unknown:
+        return data
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else "no field has a similar name"
+        hints.append(f"{key!r} ({hint})")
+    raise ValidationError(
+        f"{model.__name__} got unknown field(s): {', '.join(hints)}. Provider-specific "
+        "parameters go in extra_params={...}, which is sent to the provider as is.",
+        fallback_allowed=False,
+    )
+
+
+class _StrictFieldsModel(BaseModel):
+    """Base for user-facing inputs: unknown keywords are errors with a helpful hint."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_unknown_fields(cls, data: Any) -> Any:
+        return _reject_unknown_fields(cls, data)
+
+
+# ---------------------------------------------------------------------------------------
+# Configs
+# ---------------------------------------------------------------------------------------
+
+
+class _GenerationConfig(_StrictFieldsModel):
+    """Fields shared by video and image configs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str = Field(description="Provider name: 'fal', 'replicate', ...")
+    model: str = Field(description="The provider's model id, e.g. 'fal-ai/veo3'.")
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="The key; when None, read from the provider's usual environment variable.",
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="Override the provider's API base URL (e.g. the bundled emulator's).",
+    )
+    api_version: str | None = None
+    timeout: float = Field(
+        default=600.0,
+        gt=0,
+        description="Wall-clock deadline in seconds for the whole job, submit to result.",
+    )
+    max_poll_attempts: int | None = Field(
+        default=None,
+        ge=1,
+        description="Optional cap on status polls; the deadline (timeout) always applies.",
+    )
+    poll_interval: float = Field(
+        default=5.0,
+        gt=0,
+        description="The longest wait between two status polls; polling starts faster.",
+    )
+    max_retries: int = Field(
+        default=3,
+        ge=0,
+        le=10,
+        description="Retries of one HTTP call on transient faults (never a resubmitted job).",
+    )
+    strict_parameters: bool = Field(
+        default=False,
+        description="When True, a value the model does not support (e.g. a 5 s duration on "
+        "a model offering 4, 6 or 8 s) is a ValidationError instead of being adapted.",
+    )
+    provider_config: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("provider")
+    @classmethod
+    def _normalise_provider(cls, value: str) -> str:
+        return value.strip().lower().replace("-", "_")
+
+    @field_validator("model")
+    @classmethod
+    def _model_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("model must not be empty")
+        return value.strip()
+
+    def chain(self) -> list[Self]:
+        """Return this config followed by its fallbacks, depth first, each once."""
+        ordered: list[Self] = []
+
+        def visit(config: Self) -> None:
+            if any(config is seen for seen in ordered):
+                return
+            ordered.append(config)
+            for fallback in getattr(config, "fallback_configs", None) or []:
+                visit(fallback)
+
+        visit(self)
+        return ordered
+
+
+class VideoGenerationConfig(_GenerationConfig):
+    """Where and how to generate a video: provider, model, credentials, deadline, fallbacks.
+
+    Example:
+        ``VideoGenerationConfig(provider="fal", model="fal-ai/veo3", fallback_configs=[...])``
+    """
+
+    fallback_configs: list[VideoGenerationConfig] | None = None
+
+
+class ImageGenerationConfig(_GenerationConfig):
+    """Where and how to generate an image: provider, model, credentials, deadline, fallbacks."""
+
+    timeout: float = Field(default=180.0, gt=0)
+    fallback_configs: list[ImageGenerationConfig] | None = None
+
+
+# ---------------------------------------------------------------------------------------
+# Requests
+# ---------------------------------------------------------------------------------------
+
+
+class VideoGenerationRequest(_StrictFieldsModel):
+    """What video to generate, in provider-neutral terms.
+
+    Values a model cannot honour exactly are adapted to the nearest supported value (and
+    the adaptation recorded in the attempt's metadata) unless the config sets
+    ``strict_parameters=True``.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    prompt: str
+    duration_seconds: int | None = Field(default=None, gt=0, le=600)
+    resolution: Resolution | None = None
+    aspect_ratio: AspectRatio | None = None
+    generate_audio: bool | None = None
+    image_list: list[ImageType] = Field(default_factory=list)
+    video: MediaType | None = None
+    seed: int | None = None
+    number_of_videos: int = Field(default=1, ge=1, le=8)
+    negative_prompt: str | None = None
+    enhance_prompt: bool | None = None
+    extra_params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("prompt must not be empty")
+        return value
+
+    def images_of(self, role: ImageRole) -> list[MediaType]:
+        """Return the images given for one role, in order."""
+        return [item["image"] for item in self.image_list if item["type"] == role]
+
+
+class ImageGenerationRequest(_StrictFieldsModel):
+    """What image(s) to generate, in provider-neutral terms."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    prompt: str
+    negative_prompt: str | None = None
+    size: str | None = Field(default=None, description="'WIDTHxHEIGHT', e.g. '1024x1024'.")
+    quality: str | None = None
+    style: str | None = None
+    n: int = Field(default=1, ge=1, le=10)
+    image_list: list[ImageType] = Field(default_factory=list)
+    mask_image: MediaType | None = None
+    seed: int | None = None
+    aspect_ratio: AspectRatio | None = None
+    extra_params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("prompt must not be empty")
+        return value
+
+    @field_validator("size")
+    @classmethod
+    def _size_is_width_by_height(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        width, sep, height = value.lower().partition("x")
+        if not sep or not width.isdigit() or not height.isdigit():
+            raise ValueError("size must look like '1024x1024'")
+        return value.lower()
+
+    def images_of(self, role: ImageRole) -> list[MediaType]:
+        """Return the images given for one role, in order."""
+        return [item["image"] for item in self.image_list if item["type"] == role]
+
+
+# ---------------------------------------------------------------------------------------
+# Execution metadata
+# ---------------------------------------------------------------------------------------
+
+
+class AttemptMetadata(BaseModel):
+    """What happened on one provider attempt of a generation."""
+
+    provider: str
+    model: str
+    attempt_number: int
+    started_at: datetime
+    ended_at: datetime | None = None
+    elapsed_seconds: float | None = None
+    status: AttemptStatus
+    request_id: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    status_code: int | None = None
+    is_retryable: bool | None = None
+    submit_count: int = 0
+    poll_count: int = 0
+    http_requests: int = 0
+    retries: int = 0
+    adaptations: list[str] = Field(default_factory=list)
+
+
+class ExecutionMetadata(BaseModel):
+    """Every attempt a generation made, in order, and how it ended."""
+
+    attempts: list[AttemptMetadata] = Field(default_factory=list)
+    total_attempts: int = 0
+    successful_attempt: int | None = None
+    fallback_triggered: bool = False
+    configs_in_chain: int = 1
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    total_elapsed_seconds: float | None = None
+
+    @property
+    def final_attempt(self) -> AttemptMetadata | None:
+        """The last attempt made, if any."""
+        return self.attempts[-1] if self.attempts else None
+
+
+# ---------------------------------------------------------------------------------------
+# Responses and updates
+# ---------------------------------------------------------------------------------------
+
+
+class _SavableResponse(BaseModel):
+    """Base for responses whose media can be saved to disk."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    # Headers (e.g. the provider key) the download of a result URL needs. Private so they
+    # never appear in reprs, dumps or JSON.
+    _download_headers: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
+
+    def _media_items(self) -> list[str | bytes]:
+        raise NotImplementedError
+
+
+class VideoGenerationResponse(_SavableResponse):
+    """A finished video and how it was made.
+
+    ``video`` is what the provider returned: a URL, or the bytes when the provider answers
+    inline. ``save(path)`` streams it to disk either way.
+    """
+
+    request_id: str
+    video: str | bytes
+    content_type: str | None = None
+    audio_url: str | None = None
+    duration: float | None = None
+    resolution: str | None = None
+    aspect_ratio: str | None = None
+    status: Literal["completed"] = "completed"
+    provider: str | None = None
+    model: str | None = None
+    expires_at: datetime | None = Field(
+        default=None, description="When the provider deletes the result URL, where known."
+    )
+    raw_response: dict[str, Any] = Field(default_factory=dict)
+    execution_metadata: ExecutionMetadata = Field(default_factory=ExecutionMetadata)
+
+    def _media_items(self) -> list[str | bytes]:
+        return [self.video]
+
+    def save(self, path: str | Path) -> Path:
+        """Stream the video to ``path`` and return it. Sync twin of :meth:`save_async`."""
+        from tarash.tarash_gateway._sync import run_sync
+
+        return run_sync(self.save_async, path)
+
+    async def save_async(self, path: str | Path) -> Path:
+        """Stream the video to ``path`` without blocking the event loop.
+
+        Args:
+            path: Where to write the file; parent folders must exist.
+
+        Returns:
+            The path written.
+
+        Raises:
+            HTTPError: The result URL could not be downloaded (expired, say).
+        """
+        from tarash.tarash_gateway.media import save_media
+
+        return await save_media(
+            self.video, Path(path), headers=self._download_headers, provider=self.provider
+        )
+
+
+class ImageGenerationResponse(_SavableResponse):
+    """Finished image(s) and how they were made."""
+
+    request_id: str
+    images: list[str | bytes]
+    content_type: str | None = None
+    revised_prompt: str | None = None
+    status: Literal["completed"] = "completed"
+    provider: str | None = None
+    model: str | None = None
+    expires_at: datetime | None = None
+    raw_response: dict[str, Any] = Field(default_factory=dict)
+    execution_metadata: ExecutionMetadata = Field(default_factory=ExecutionMetadata)
+
+    def _media_items(self) -> list[str | bytes]:
+        return list(self.images)
+
+    def save(self, path: str | Path, index: int = 0) -> Path:
+        """Stream image ``index`` to ``path`` and return it. Sync twin of :meth:`save_async`."""
+        from tarash.tarash_gateway._sync import run_sync
+
+        return run_sync(self.save_async, path, index)
+
+    async def save_async(self, path: str | Path, index: int = 0) -> Path:
+        """Stream image ``index`` to ``path`` without blocking the event loop.
+
+        Args:
+            path: Where to write the file.
+            index: Which of ``images`` to save.
+
+        Returns:
+            The path written.
+        """
+        from tarash.tarash_gateway.media import save_media
+
+        return await save_media(
+            self.images[index], Path(path), headers=self._download_headers, provider=self.provider
+        )
+
+
+class _GenerationUpdate(BaseModel):
+    """A progress report from a running job."""
+
+    request_id: str
+    status: UpdateStatus
+    progress_percent: int | None = None
+    queue_position: int | None = None
+    provider: str
+    model: str
+    attempt_number: int = 1
+    update: dict[str, Any] = Field(default_factory=dict)
+
+
+class VideoGenerationUpdate(_GenerationUpdate):
+    """A progress report from a running video job."""
+
+
+class ImageGenerationUpdate(_GenerationUpdate):
+    """A progress report from a running image job."""
+
+
+ProgressCallback = Callable[[Any], None] | Callable[[Any], Awaitable[None]]
+"""``on_progress``: called with each update; a plain function or a coroutine function."""
+
+
+# ---------------------------------------------------------------------------------------
+# Job handles
+# ---------------------------------------------------------------------------------------
+
+
+class JobHandle(BaseModel):
+    """A submitted provider job that can be waited on, polled or cancelled later.
+
+    Serialises to JSON (``handle.model_dump_json()``) and back
+    (``JobHandle.model_validate_json(text)``) so another process can resume it. It holds
+    no secret: the key comes from the environment or is passed to ``wait``/``status``/
+    ``cancel``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    kind: Literal["video", "image"]
+    provider: str
+    model: str
+    request_id: str
+    base_url: str
+    status_url: str | None = None
+    result_url: str | None = None
+    cancel_url: str | None = None
+    api_version: str | None = None
+    submitted_at: datetime
+    deadline_at: datetime | None = None
+    provider_state: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Provider facts needed later (e.g. the result parsed at submit).",
+    )
+    request_summary: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The adapted request's duration, resolution and aspect ratio.",
+    )
+    adaptations: list[str] = Field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (
+            f"JobHandle(kind={self.kind!r}, provider={self.provider!r}, model={self.model!r}, "
+            f"request_id={self.request_id!r}, submitted_at={self.submitted_at.isoformat()})"
+        )
+
+
+VideoGenerationConfig.model_rebuild()
+ImageGenerationConfig.model_rebuild()
