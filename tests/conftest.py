@@ -1,0 +1,41 @@
+"""Shared fixtures: hermetic settings for every test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import stamina
+
+
+@pytest.fixture(autouse=True)
+def _no_retry_sleeps() -> Iterator[None]:
+    """Retries happen, but without waiting, so no test sleeps for real."""
+    stamina.set_testing(True, attempts=10, cap=True)
+    yield
+    stamina.set_testing(False)
+
+
+@pytest.fixture(autouse=True)
+def _no_provider_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real keys in the developer's environment never leak into a test."""
+    for name in (
+        "FAL_KEY",
+        "FAL_KEY_ID",
+        "FAL_KEY_SECRET",
+        "REPLICATE_API_TOKEN",
+        "OPENAI_API_KEY",
+        "AZURE_OPENAI_API_KEY",
+        "RUNWAYML_API_SECRET",
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "STABILITY_API_KEY",
+        "TARASH_EMULATOR_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio unless they ask for trio."""
+    return "asyncio"
