@@ -1,0 +1,35 @@
+"""A local server that speaks the providers' real wire protocols, for tests and demos.
+
+One uvicorn server on a background thread serves fal.ai's queue API under ``/fal`` and
+Replicate's predictions API under ``/replicate``, with a latency model, fault injection and
+job accounting. Point a client's base URL at it and give it the emulator's fake key.
+
+Example:
+    ```python
+    from tarash.emulator import Emulator, Fault, Latency
+
+    with Emulator(latency=Latency(queue_seconds=0.0, run_seconds=0.2)) as emu:
+        fal_base = emu.base_url("fal")  # "http://127.0.0.1:<port>/fal"
+        fal_key = emu.api_key("fal")
+        emu.inject(Fault("rate_limit", provider="fal", operation="submit", retry_after=0))
+        ...  # run your app against fal_base
+        assert emu.stats("fal").running == 0
+    ```
+"""
+
+from __future__ import annotations
+
+from tarash.emulator._faults import FAULT_HEADER, Fault, FaultKind, Operation
+from tarash.emulator._jobs import EmulatorStats, JobSnapshot, Latency
+from tarash.emulator._server import Emulator
+
+__all__ = [
+    "FAULT_HEADER",
+    "Emulator",
+    "EmulatorStats",
+    "Fault",
+    "FaultKind",
+    "JobSnapshot",
+    "Latency",
+    "Operation",
+]

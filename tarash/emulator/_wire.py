@@ -1,0 +1,162 @@
+"""HTTP-level behaviour every provider module shares.
+
+The context a provider module gets (job store, faults, media, settings), the responses that
+model broken transports (a dropped connection, a truncated JSON body) and wire formatting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+from starlette.types import Receive, Scope, Send
+
+from tarash.emulator._faults import FAULT_HEADER, Fault, FaultPlan, Operation, fault_from_header
+from tarash.emulator._jobs import JobStore
+from tarash.emulator._media import MediaFile, MediaStore
+
+ReplicateOutput = Literal["url", "data_uri"]
+
+
+class ConnectionDropped(Exception):  # a signal, not an error condition
+    """Raised inside a response to make uvicorn close the connection mid-body."""
+
+
+class DroppedConnectionLogFilter(logging.Filter):
+    """Hides uvicorn's "Exception in ASGI application" log for deliberate drops."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record except those caused by :class:`ConnectionDropped`."""
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, ConnectionDropped)
+
+
+class DroppedConnectionResponse(Response):
+    """Starts a 200 response, sends part of the body, then drops the TCP connection.
+
+    uvicorn closes the transport when the app raises after the response started, so the
+    client reads a truncated body against a larger ``Content-Length`` and httpx raises
+    ``RemoteProtocolError``. That is what a reset connection or a crashed proxy looks like.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200, media_type="application/json")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send headers and a partial body, then raise to abort the connection."""
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", b"4096"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b'{"status": "', "more_body": True})
+        raise ConnectionDropped
+
+
+def malformed_json_response() -> Response:
+    """A 200 whose JSON body is cut short (a broken proxy or a truncated read)."""
+    return Response(b'{"status": "IN_PROGRESS", "request_id": ', media_type="application/json")
+
+
+def json_response(
+    body: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """Compact JSON, as the providers send it."""
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status_code,
+        headers=dict(headers or {}),
+        media_type="application/json",
+    )
+
+
+def iso(moment: datetime) -> str:
+    """ISO-8601 UTC with milliseconds and ``Z``, as both fal and Replicate print times."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+async def read_json(request: Request) -> Any:
+    """The request body as JSON, or raise ``ValueError`` when it is not JSON."""
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    return json.loads(raw)
+
+
+@dataclass(frozen=True)
+class EmulatorContext:
+    """Everything a provider module needs to serve requests.
+
+    Attributes:
+        store: The job store.
+        faults: The fault plan.
+        media: Registry of generated files.
+        required_keys: Exact API key required per provider (absent: any key is accepted).
+        replicate_output: ``"url"`` or ``"data_uri"`` outputs for Replicate.
+    """
+
+    store: JobStore
+    faults: FaultPlan
+    media: MediaStore
+    required_keys: Mapping[str, str]
+    replicate_output: ReplicateOutput
+
+    @staticmethod
+    def origin(request: Request) -> str:
+        """``scheme://host:port`` the client used, so returned URLs lead back here."""
+        host = request.headers.get("host")
+        if not host:
+            server = request.scope.get("server") or ("127.0.0.1", 80)
+            host = f"{server[0]}:{server[1]}"
+        return f"{request.url.scheme}://{host}"
+
+    def media_url(self, request: Request, media: MediaFile) -> str:
+        """Register a file and return its absolute URL under ``/media/``."""
+        self.media.add(media)
+        return f"{self.origin(request)}/media/{media.file_name}"
+
+    def key_accepted(self, provider: str, key: str) -> bool:
+        """Whether ``key`` is acceptable for ``provider`` (non-empty, and exact if required)."""
+        required = self.required_keys.get(provider)
+        return bool(key) and (required is None or key == required)
+
+    def request_fault(
+        self, request: Request, provider: str, operation: Operation, model: str | None
+    ) -> Fault | None:
+        """The response-level fault for this request: the header first, then the plan."""
+        from_header = fault_from_header(
+            request.headers.get(FAULT_HEADER), operation, job_level=False
+        )
+        return from_header or self.faults.take(provider, operation, model, job_level=False)
+
+    def job_fault(self, request: Request, provider: str, model: str) -> Fault | None:
+        """The job-level fault for the job this submit creates."""
+        from_header = fault_from_header(request.headers.get(FAULT_HEADER), "submit", job_level=True)
+        return from_header or self.faults.take(provider, "submit", model, job_level=True)
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One provider protocol the emulator serves.
+
+    Attributes:
+        name: The provider name, also the mount path (``/fal``, ``/replicate``).
+        fake_key: The API key :meth:`Emulator.api_key` hands out.
+        build_routes: Makes the provider's routes, relative to its mount path.
+    """
+
+    name: str
+    fake_key: str
+    build_routes: Callable[[EmulatorContext], list[BaseRoute]]

@@ -1,0 +1,413 @@
+"""fal.ai queue API (real base ``https://queue.fal.run``), served under ``/fal``.
+
+Routes, relative to the mount (``{app}`` is ``owner/alias``, see :func:`queue_app`)::
+
+    POST {model_id...}                          submit     -> 200 IN_QUEUE + x-fal-request-id
+    GET  {app}/requests/{id}/status?logs=0|1    status     -> IN_QUEUE | IN_PROGRESS | COMPLETED
+    GET  {app}/requests/{id}/status/stream      SSE status -> one ``data:`` event per change
+    GET  {app}/requests/{id}                    result     -> model output, or the error + status
+    PUT  {app}/requests/{id}/cancel             cancel     -> 202 / 400 / 404
+
+How jobs end on the wire (fal has no FAILED status: the SDKs only know IN_QUEUE,
+IN_PROGRESS and COMPLETED, so every end is ``COMPLETED``, with ``error``/``error_type`` when
+it did not succeed, and the result fetch answers with the error's HTTP status):
+
+- success: no ``error``; result 200 with the model output.
+- ``job_failure``: ``error`` "Internal Server Error", ``error_type`` ``internal_server_error``;
+  result 500 (or the fault's ``status_code``).
+- ``content_refusal``: ``error`` "The content was flagged by a content checker.",
+  ``error_type`` ``content_policy_violation``; result 422 with fal's ``detail`` list.
+- client cancel: ``error`` "Request was cancelled", ``error_type`` ``request_cancelled``;
+  result 400.
+- ``X-Fal-Request-Timeout`` passed before the job started: ``error`` "Request timed out",
+  ``error_type`` ``request_timeout``; result 504 (+ ``X-Fal-Request-Timeout-Type: user``).
+
+The cancel row is an emulator choice (fal does not document it).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from tarash.emulator._faults import Fault
+from tarash.emulator._jobs import Job, JobState, Outcome
+from tarash.emulator._media import MediaFile, MediaKind, classify_model
+from tarash.emulator._wire import (
+    DroppedConnectionResponse,
+    EmulatorContext,
+    Provider,
+    iso,
+    json_response,
+    malformed_json_response,
+    read_json,
+)
+
+NAME = "fal"
+FAKE_KEY = "emulator-key-id:emulator-key-secret"
+
+#: One queue position per this many seconds of remaining queue time, so
+#: ``queue_position`` counts down to 0 as the job nears the front.
+QUEUE_SLOT_SECONDS = 0.25
+
+#: Request headers recorded on the job (``emu.jobs()``), lower-cased.
+RECORDED_HEADERS = (
+    "x-fal-request-timeout",
+    "x-fal-queue-priority",
+    "x-fal-runner-hint",
+    "x-fal-no-retry",
+    "x-fal-object-lifecycle-preference",
+    "user-agent",
+)
+
+# Namespaces whose queue app id keeps a third segment (fal-client: get_handle / _queue_url).
+_NAMESPACES = ("workflows", "comfy")
+
+# fal-ai/flux/dev ``image_size`` presets.
+_IMAGE_SIZES = {
+    "square_hd": (1024, 1024),
+    "square": (512, 512),
+    "portrait_4_3": (768, 1024),
+    "portrait_16_9": (576, 1024),
+    "landscape_4_3": (1024, 768),
+    "landscape_16_9": (1024, 576),
+}
+
+_CONTENT_POLICY_MSG = "The content was flagged by a content checker."
+
+# (status error, error_type, result HTTP status) per unsuccessful end.
+_ERRORS: dict[JobState, tuple[str, str, int]] = {
+    JobState.FAILED: ("Internal Server Error", "internal_server_error", 500),
+    JobState.REFUSED: (_CONTENT_POLICY_MSG, "content_policy_violation", 422),
+    JobState.CANCELLED: ("Request was cancelled", "request_cancelled", 400),
+    JobState.EXPIRED: ("Request timed out", "request_timeout", 504),
+}
+
+_OUTCOMES = {"job_failure": Outcome.FAIL, "content_refusal": Outcome.REFUSE, "stuck": Outcome.HANG}
+
+
+def queue_app(model_id: str) -> str:
+    """The ``owner/alias`` part of a model id that status/result/cancel URLs use.
+
+    ``fal-ai/flux/dev`` -> ``fal-ai/flux``; ``workflows/me/flow/x`` -> ``workflows/me/flow``.
+    """
+    parts = [part for part in model_id.split("/") if part]
+    keep = 3 if parts and parts[0] in _NAMESPACES else 2
+    return "/".join(parts[:keep])
+
+
+def _error(detail: Any, status_code: int, **headers: str) -> Response:
+    return json_response({"detail": detail}, status_code, headers)
+
+
+def _fault_response(fault: Fault) -> Response:
+    if fault.kind == "rate_limit":
+        retry_after = fault.retry_after if fault.retry_after is not None else 1
+        # fal documents no 429 body; FastAPI's ``detail`` shape is what its edge returns.
+        return json_response(
+            {"detail": "Rate limit exceeded. Please try again later."},
+            429,
+            {"retry-after": f"{retry_after:g}"},
+        )
+    if fault.kind == "server_error":
+        # No x-fal-request-id: an edge failure, which fal-client retries on 502/503/504.
+        return json_response({"detail": "Internal Server Error"}, fault.status_code or 500)
+    if fault.kind == "malformed_json":
+        return malformed_json_response()
+    return DroppedConnectionResponse()
+
+
+class _FalRoutes:
+    """The handlers, bound to one emulator's context."""
+
+    def __init__(self, ctx: EmulatorContext) -> None:
+        self.ctx = ctx
+
+    # -- shared pieces ------------------------------------------------------------------
+
+    def _auth_error(self, request: Request) -> Response | None:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "key" or not key.strip():
+            return _error("Missing or invalid authorization header: expected 'Key <FAL_KEY>'", 401)
+        if not self.ctx.key_accepted(NAME, key.strip()):
+            return _error("No user found for Key ID and Secret", 401)
+        return None
+
+    def _urls(self, request: Request, job: Job) -> dict[str, str]:
+        base = f"{self.ctx.origin(request)}/{NAME}/{job.extra['app']}/requests/{job.id}"
+        return {
+            "response_url": base,
+            "status_url": f"{base}/status",
+            "cancel_url": f"{base}/cancel",
+        }
+
+    def _find(self, request: Request) -> Job | None:
+        job = self.ctx.store.get(NAME, request.path_params["request_id"])
+        app = request.path_params["app"].strip("/")
+        # Real clients use the owner/alias URL; the full model id is accepted too.
+        if job is None or app not in (job.extra["app"], job.model):
+            return None
+        return job
+
+    def _logs(self, job: Job, now: float) -> list[dict[str, str]]:
+        def entry(message: str, at: float, level: str = "INFO") -> dict[str, str]:
+            return {
+                "message": message,
+                "level": level,
+                "source": "USER",
+                "timestamp": iso(job.wall(at)),
+            }
+
+        started = job.started_at(now)
+        if started is None:
+            return []
+        logs = [entry(f"Starting generation with {job.model}", started)]
+        state = job.state_at(now)
+        if state is JobState.RUNNING:
+            logs.append(entry(f"Generating: {min(99, round(job.progress(now) * 100))}%", now))
+        elif state is JobState.SUCCEEDED:
+            logs.append(entry("Generation complete", job.ended_at() or now))
+        elif state in _ERRORS:
+            logs.append(entry(_ERRORS[state][0], job.ended_at() or now, "ERROR"))
+        return logs
+
+    def _status_body(
+        self, request: Request, job: Job, now: float, with_logs: bool
+    ) -> dict[str, Any]:
+        state = job.state_at(now)
+        body: dict[str, Any] = {"status": "", "request_id": job.id, **self._urls(request, job)}
+        # fal-client reads ``logs`` unconditionally for IN_PROGRESS/COMPLETED: always send it.
+        body["logs"] = self._logs(job, now) if with_logs else None
+        if state is JobState.QUEUED:
+            body["status"] = "IN_QUEUE"
+            body["queue_position"] = _queue_position(job, now)
+        elif state is JobState.RUNNING:
+            body["status"] = "IN_PROGRESS"
+        else:
+            body["status"] = "COMPLETED"
+            started, ended = job.started_at(now), job.ended_at() or now
+            body["metrics"] = (
+                {} if started is None else {"inference_time": round(ended - started, 3)}
+            )
+            if state in _ERRORS:
+                body["error"], body["error_type"], _ = _ERRORS[state]
+        return body
+
+    def _output(self, request: Request, job: Job) -> dict[str, Any]:
+        run_seconds = round(job.ends_at - job.starts_at, 3)
+        inline = job.input.get("sync_mode") is True  # flux: data URIs instead of URLs
+        if classify_model(job.model) is MediaKind.VIDEO:
+            video = MediaFile(f"{job.id}-0", MediaKind.VIDEO)
+            return {
+                "video": {
+                    "url": video.data_uri() if inline else self.ctx.media_url(request, video),
+                    "content_type": video.content_type,
+                    "file_name": "output.mp4",
+                    "file_size": len(video.content()),
+                }
+            }
+        width, height = _image_size(job.input.get("image_size"))
+        count = job.input.get("num_images", 1)
+        count = max(1, min(4, count)) if isinstance(count, int) else 1
+        images = []
+        for index in range(count):
+            image = MediaFile(f"{job.id}-{index}", MediaKind.IMAGE, width, height)
+            url = image.data_uri() if inline else self.ctx.media_url(request, image)
+            images.append(
+                {"url": url, "width": width, "height": height, "content_type": image.content_type}
+            )
+        seed = job.input.get("seed")
+        return {
+            "images": images,
+            "timings": {"inference": run_seconds},
+            "seed": seed if isinstance(seed, int) else uuid.UUID(job.id).int % 2**31,
+            "has_nsfw_concepts": [False] * count,
+            "prompt": job.input.get("prompt", ""),
+        }
+
+    # -- handlers -----------------------------------------------------------------------
+
+    async def submit(self, request: Request) -> Response:
+        """``POST /fal/{model_id}``: queue a job."""
+        model_id = request.path_params["model_id"].strip("/")
+        if denied := self._auth_error(request):
+            return denied
+        fault = self.ctx.request_fault(request, NAME, "submit", model_id)
+        if fault is not None and fault.kind != "drop_after_create":
+            return _fault_response(fault)
+        try:
+            payload = await read_json(request)
+        except ValueError:
+            return _error(
+                [{"loc": ["body"], "msg": "Invalid JSON body", "type": "value_error.jsondecode"}],
+                422,
+            )
+        if payload is None:
+            payload = {}
+        if not isinstance(payload, dict):
+            return _error(
+                [{"loc": ["body"], "msg": "value is not a valid dict", "type": "type_error.dict"}],
+                422,
+            )
+        start_timeout: float | None = None
+        if (raw_timeout := request.headers.get("x-fal-request-timeout")) is not None:
+            try:
+                start_timeout = float(raw_timeout)
+            except ValueError:
+                start_timeout = -1.0
+            # fal requires > 1 s; the emulator takes any positive value so tests stay fast.
+            if not start_timeout > 0:
+                return _error("X-Fal-Request-Timeout must be a positive number of seconds", 400)
+        job_fault = self.ctx.job_fault(request, NAME, model_id)
+        job = self.ctx.store.create(
+            job_id=str(uuid.uuid4()),
+            provider=NAME,
+            model=model_id,
+            input=payload,
+            headers={
+                name: request.headers[name] for name in RECORDED_HEADERS if name in request.headers
+            },
+            outcome=Outcome.SUCCEED if job_fault is None else _OUTCOMES[job_fault.kind],
+            start_timeout=start_timeout,
+            extra={
+                "app": queue_app(model_id),
+                "webhook": request.query_params.get("fal_webhook"),
+                "failure_status": job_fault.status_code if job_fault else None,
+            },
+        )
+        if fault is not None:  # drop_after_create: the job exists, the client never hears
+            return DroppedConnectionResponse()
+        body = {
+            "status": "IN_QUEUE",
+            "request_id": job.id,
+            **self._urls(request, job),
+            "queue_position": _queue_position(job, time.monotonic()),
+        }
+        return json_response(body, headers={"x-fal-request-id": job.id})
+
+    async def status(self, request: Request) -> Response:
+        """``GET .../requests/{id}/status``."""
+        if denied := self._auth_error(request):
+            return denied
+        job = self._find(request)
+        if fault := self.ctx.request_fault(request, NAME, "status", job.model if job else None):
+            return _fault_response(fault)
+        if job is None:
+            return _error("Request not found", 404)
+        with_logs = request.query_params.get("logs", "0").lower() in ("1", "true")
+        body = self._status_body(request, job, time.monotonic(), with_logs)
+        return json_response(body, headers={"x-fal-request-id": job.id})
+
+    async def status_stream(self, request: Request) -> Response:
+        """``GET .../requests/{id}/status/stream``: SSE, one event per state change."""
+        if denied := self._auth_error(request):
+            return denied
+        job = self._find(request)
+        if fault := self.ctx.request_fault(request, NAME, "status", job.model if job else None):
+            return _fault_response(fault)
+        if job is None:
+            return _error("Request not found", 404)
+        with_logs = request.query_params.get("logs", "0").lower() in ("1", "true")
+        return StreamingResponse(
+            self._events(request, job, with_logs),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-fal-request-id": job.id},
+        )
+
+    async def _events(self, request: Request, job: Job, with_logs: bool) -> AsyncIterator[str]:
+        last: str | None = None
+        while True:
+            now = time.monotonic()
+            state = job.state_at(now)
+            if state.value != last:
+                last = state.value
+                body = self._status_body(request, job, now, with_logs)
+                yield f"data: {json.dumps(body, separators=(',', ':'))}\n\n"
+            if state.is_terminal:
+                return
+            await job.wait_for_change(60.0)
+
+    async def result(self, request: Request) -> Response:
+        """``GET .../requests/{id}``: the model output, or its error."""
+        if denied := self._auth_error(request):
+            return denied
+        job = self._find(request)
+        if fault := self.ctx.request_fault(request, NAME, "result", job.model if job else None):
+            return _fault_response(fault)
+        if job is None:
+            return _error("Request not found", 404)
+        state = job.state_at(time.monotonic())
+        headers = {"x-fal-request-id": job.id}
+        if not state.is_terminal:
+            return _error("Request is still in progress", 400, **headers)
+        if state is JobState.SUCCEEDED:
+            return json_response(self._output(request, job), headers=headers)
+        message, error_type, status_code = _ERRORS[state]
+        headers["x-fal-error-type"] = error_type
+        if state is JobState.REFUSED:
+            detail: Any = [
+                {
+                    "loc": ["body", "prompt"],
+                    "msg": message,
+                    "type": error_type,
+                    "url": "https://docs.fal.ai/errors#content_policy_violation",
+                    "input": job.input.get("prompt", ""),
+                    "categories": ["sexual"],
+                }
+            ]
+            return _error(detail, status_code, **headers)
+        if state is JobState.FAILED:
+            status_code = job.extra["failure_status"] or status_code
+        if state is JobState.EXPIRED:
+            headers["x-fal-request-timeout-type"] = "user"
+        return json_response({"detail": message, "error_type": error_type}, status_code, headers)
+
+    async def cancel(self, request: Request) -> Response:
+        """``PUT .../requests/{id}/cancel``."""
+        if denied := self._auth_error(request):
+            return denied
+        job = self._find(request)
+        if fault := self.ctx.request_fault(request, NAME, "cancel", job.model if job else None):
+            return _fault_response(fault)
+        if job is None:
+            return json_response({"status": "NOT_FOUND"}, 404)
+        if not self.ctx.store.cancel(job):
+            return json_response({"status": "ALREADY_COMPLETED"}, 400)
+        return json_response({"status": "CANCELLATION_REQUESTED"}, 202)
+
+
+def _queue_position(job: Job, now: float) -> int:
+    return max(0, int((job.starts_at - now) / QUEUE_SLOT_SECONDS))
+
+
+def _image_size(value: Any) -> tuple[int, int]:
+    if isinstance(value, dict):
+        width, height = value.get("width"), value.get("height")
+        if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
+            return width, height
+    if isinstance(value, str) and value in _IMAGE_SIZES:
+        return _IMAGE_SIZES[value]
+    return _IMAGE_SIZES["landscape_4_3"]  # flux/dev default
+
+
+def build_routes(ctx: EmulatorContext) -> list[BaseRoute]:
+    """The fal queue routes, relative to the ``/fal`` mount."""
+    handlers = _FalRoutes(ctx)
+    requests = "/{app:path}/requests/{request_id}"
+    return [
+        Route(f"{requests}/status/stream", handlers.status_stream, methods=["GET"]),
+        Route(f"{requests}/status", handlers.status, methods=["GET"]),
+        Route(f"{requests}/cancel", handlers.cancel, methods=["PUT"]),
+        Route(requests, handlers.result, methods=["GET"]),
+        Route("/{model_id:path}", handlers.submit, methods=["POST"]),
+    ]
+
+
+PROVIDER = Provider(name=NAME, fake_key=FAKE_KEY, build_routes=build_routes)
