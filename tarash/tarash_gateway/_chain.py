@@ -193,16 +193,11 @@ async def _run_attempt(
             attempt_number=recorder.metadata.attempt_number,
         )
         response = await waiter.run(submitted.snapshot, deadline)
-    except ValidationError as exc:
-        recorder.finish("skipped" if submitted is None else "failed", client, exc)
-        raise
     except CallbackError as exc:
         recorder.finish("cancelled", client, exc.original)
         raise
     except TarashException as exc:
-        # A deadline reached while waiting cancelled the remote job.
-        timed_out = submitted is not None and isinstance(exc, TarashTimeoutError)
-        recorder.finish("cancelled" if timed_out else "failed", client, exc)
+        recorder.finish(_failed_status(exc, client, submitted), client, exc)
         raise
     except builtins.TimeoutError as exc:
         # anyio.fail_after around the submit: the deadline passed while submitting.
@@ -218,6 +213,16 @@ async def _run_attempt(
         raise
     recorder.finish("success", client)
     return response
+
+
+def _failed_status(
+    error: TarashException, client: ProviderClient | None, submitted: SubmittedJob | None
+) -> str:
+    if client is None or client.request_context.counters.submits == 0:
+        return "skipped"  # refused before anything was sent: nothing paid for
+    if submitted is not None and isinstance(error, TarashTimeoutError):
+        return "cancelled"  # the deadline passed and the remote job was cancelled
+    return "failed"
 
 
 async def run_chain(
