@@ -1,0 +1,571 @@
+"""Replicate's predictions API (``https://api.replicate.com/v1``).
+
+A model id is ``owner/name`` (an official model: ``POST /v1/models/{owner}/{name}/predictions``
+with ``{"input"}``), ``owner/name:<version>`` or a bare 64-hex version (``POST
+/v1/predictions`` with ``{"version", "input"}``). The create reply is the prediction
+itself; ``GET urls.get`` polls it until ``succeeded``, ``failed``, ``canceled`` or
+``aborted``, and the output (URLs or data URIs) is read from the terminal prediction.
+
+Two create headers do server-side work for us: ``Cancel-After`` makes Replicate stop the
+prediction if we vanish past our deadline, and ``Prefer: wait=N`` holds the create until
+the prediction is done (or N s pass), so a fast image job needs no poll at all.
+"""
+
+from __future__ import annotations
+
+import math
+import mimetypes
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import SecretStr
+
+from tarash.tarash_gateway._http import response_json
+from tarash.tarash_gateway._polling import JobSnapshot, JobState
+from tarash.tarash_gateway.errors import (
+    ContentModerationError,
+    GenerationFailedError,
+    JobCancelledError,
+    TarashException,
+    ValidationError,
+    error_for_status,
+)
+from tarash.tarash_gateway.models import (
+    ImageGenerationRequest,
+    JobHandle,
+    VideoGenerationRequest,
+)
+from tarash.tarash_gateway.providers._base import (
+    ImageOutput,
+    JobKind,
+    ModelCapabilities,
+    PreparedJob,
+    ProviderClient,
+    SubmittedJob,
+    VideoOutput,
+)
+from tarash.tarash_gateway.providers._spec import ModelSpec, map_request_inputs
+from tarash.tarash_gateway.providers.replicate_models import GENERIC_SPECS, REPLICATE_MODELS
+
+__all__ = ["ReplicateClient"]
+
+DEFAULT_PREFER_WAIT: dict[JobKind, int] = {"image": 10, "video": 0}
+"""Seconds a create is held by default: image jobs often finish within it, videos never do."""
+MAX_PREFER_WAIT = 60
+"""Replicate holds a ``Prefer: wait`` create at most 60 s."""
+HOLD_READ_MARGIN = 10.0
+"""Read timeout of a held create beyond the hold itself."""
+OUTPUT_RETENTION = timedelta(hours=1)
+"""Replicate removes API inputs and outputs an hour after the prediction (``data_removed``)."""
+
+_PROVIDER_OPTIONS = frozenset({"prefer_wait"})
+
+_NAME = r"[A-Za-z0-9][\w.-]*"
+_VERSION_ID = re.compile(r"^[0-9a-f]{64}$")
+_MODEL_ID = re.compile(rf"^(?P<model>{_NAME}/{_NAME})(?::(?P<version>[0-9a-f]{{64}}))?$")
+# The Python SDK reads progress from the last "NN%|bar| cur/total" line of ``logs``.
+_PROGRESS = re.compile(r"(?P<percent>\d{1,3}(?:\.\d+)?)%\s*\|")
+# How Replicate and the models it hosts word a safety refusal in ``error``.
+_MODERATION = re.compile(r"\bE005\b|flagged as sensitive|\bNSFW\b|safety", re.IGNORECASE)
+_MEDIA_TYPES = {
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".webm": "video/webm",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True, slots=True)
+class _ModelRef:
+    """A parsed model id: the ``owner/name`` (when given) and the pinned version (if any)."""
+
+    name: str | None
+    version: str | None
+
+
+def _parse_model_id(model: str) -> _ModelRef | None:
+    if _VERSION_ID.match(model):
+        return _ModelRef(name=None, version=model)
+    match = _MODEL_ID.match(model)
+    if match is None:
+        return None
+    return _ModelRef(name=match["model"], version=match["version"])
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
+
+
+def _same_origin(url: object, base_url: str) -> bool:
+    return isinstance(url, str) and bool(url) and _origin(url) == _origin(base_url)
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _progress_from_logs(logs: object) -> int | None:
+    if not isinstance(logs, str):
+        return None
+    for line in reversed(logs.splitlines()):
+        if match := _PROGRESS.search(line):
+            return max(0, min(100, int(float(match["percent"]))))
+    return None
+
+
+def _guess_content_type(reference: str) -> str | None:
+    if reference.startswith("data:"):
+        mime = reference[5:].split(";", 1)[0].split(",", 1)[0]
+        return mime or None
+    path = urlsplit(reference).path.lower()
+    for suffix, mime in _MEDIA_TYPES.items():
+        if path.endswith(suffix):
+            return mime
+    return mimetypes.guess_type(path)[0]
+
+
+def _media_references(output: object) -> list[str]:
+    """Every URL or data URI in a model's output, in order (strings, lists or dicts)."""
+    if isinstance(output, str):
+        return [output] if output.startswith(("https://", "http://", "data:")) else []
+    if isinstance(output, list):
+        return [found for item in output for found in _media_references(item)]
+    if isinstance(output, dict):
+        return [found for item in output.values() for found in _media_references(item)]
+    return []
+
+
+def _of_kind(references: list[str], prefix: str) -> list[str]:
+    typed = [ref for ref in references if (_guess_content_type(ref) or "").startswith(prefix)]
+    return typed or references
+
+
+class ReplicateClient(ProviderClient):
+    """Replicate predictions: official models, pinned versions, ``Prefer: wait``, ``Cancel-After``.
+
+    ``provider_config`` options:
+        prefer_wait: Seconds (1-60) to hold the create until the prediction is done; 0
+            turns the hold off. Defaults to 10 for images and 0 for videos.
+    """
+
+    name: ClassVar[str] = "replicate"
+    default_base_url: ClassVar[str] = "https://api.replicate.com"
+    key_env_vars: ClassVar[tuple[str, ...]] = ("REPLICATE_API_TOKEN",)
+
+    # -- credentials -------------------------------------------------------------------
+
+    def auth_headers(self) -> dict[str, str]:
+        """``Authorization: Bearer <token>`` (Replicate's current scheme)."""
+        return {"Authorization": f"Bearer {self.api_key().get_secret_value()}"}
+
+    def download_headers(self, url: str) -> dict[str, SecretStr]:
+        """The token for ``replicate.delivery`` (over https) and the API's own host only.
+
+        Replicate's docs ask for the Authorization header on output file URLs; any other
+        host is a third party and never sees the token.
+        """
+        scheme, host, _ = _origin(url)
+        delivery = scheme == "https" and (
+            host == "replicate.delivery" or host.endswith(".replicate.delivery")
+        )
+        if not (delivery or _same_origin(url, self.base_url)):
+            return {}
+        return {"Authorization": SecretStr(f"Bearer {self.api_key().get_secret_value()}")}
+
+    # -- mapping -----------------------------------------------------------------------
+
+    def _spec(self, kind: JobKind) -> ModelSpec:
+        ref = _parse_model_id(self.model)
+        registered = REPLICATE_MODELS.get(ref.name) if ref and ref.name else None
+        return registered if registered is not None else GENERIC_SPECS[kind]
+
+    def capabilities(self, kind: JobKind) -> ModelCapabilities:
+        """The registered model's capabilities, or "anything goes" for other ids."""
+        return self._spec(kind).capabilities
+
+    def _model_ref(self) -> _ModelRef:
+        ref = _parse_model_id(self.model)
+        if ref is None:
+            raise ValidationError(
+                f"{self.model!r} is not a Replicate model id: use 'owner/name', "
+                "'owner/name:<64-hex version>' or a bare 64-hex version",
+                provider=self.name,
+                model=self.model,
+                fallback_allowed=False,
+            )
+        return ref
+
+    def _prefer_wait_option(self) -> int | None:
+        options = self.settings.provider_config
+        unknown = sorted(set(options) - _PROVIDER_OPTIONS)
+        if unknown:
+            raise ValidationError(
+                f"unknown Replicate provider_config option(s) {unknown}; "
+                f"accepted: {sorted(_PROVIDER_OPTIONS)}",
+                provider=self.name,
+                model=self.model,
+                fallback_allowed=False,
+            )
+        value = options.get("prefer_wait")
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValidationError(
+                f"provider_config['prefer_wait'] must be whole seconds >= 0, got {value!r}",
+                provider=self.name,
+                model=self.model,
+                fallback_allowed=False,
+            )
+        return value
+
+    def _prepare(
+        self, kind: JobKind, request: VideoGenerationRequest | ImageGenerationRequest
+    ) -> PreparedJob:
+        ref = self._model_ref()
+        self._prefer_wait_option()
+        model_input = map_request_inputs(self._spec(kind), request)
+        # Official models are addressed by name and take no version; a pinned version
+        # goes in the body of the generic create.
+        payload: dict[str, Any] = (
+            {"input": model_input}
+            if ref.version is None
+            else {"version": ref.version, "input": model_input}
+        )
+        return PreparedJob(kind=kind, model=self.model, payload=payload)
+
+    def prepare_video(self, request: VideoGenerationRequest) -> PreparedJob:
+        """Map a video request to ``{"input": {...}}`` (plus ``version`` when pinned).
+
+        Raises:
+            ValidationError: The model id or a ``provider_config`` option is malformed.
+        """
+        return self._prepare("video", request)
+
+    def prepare_image(self, request: ImageGenerationRequest) -> PreparedJob:
+        """Map an image request to ``{"input": {...}}`` (plus ``version`` when pinned).
+
+        Raises:
+            ValidationError: The model id or a ``provider_config`` option is malformed.
+        """
+        return self._prepare("image", request)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def _prefer_wait(self, kind: JobKind, time_left: float | None) -> int:
+        configured = self._prefer_wait_option()
+        seconds = DEFAULT_PREFER_WAIT[kind] if configured is None else configured
+        if seconds <= 0:
+            return 0
+        seconds = min(MAX_PREFER_WAIT, max(1, seconds))
+        if time_left is not None:
+            seconds = min(seconds, int(time_left))
+        return max(0, seconds)
+
+    def _create_url(self) -> str:
+        ref = self._model_ref()
+        if ref.version is None and ref.name is not None:
+            return f"{self.base_url}/v1/models/{ref.name}/predictions"
+        return f"{self.base_url}/v1/predictions"
+
+    async def submit(self, job: PreparedJob, *, time_left: float | None) -> SubmittedJob:
+        """Create the prediction; its reply is the first snapshot (terminal after a hold).
+
+        Raises:
+            TarashException: The create was refused (mapped by :meth:`parse_error`).
+        """
+        headers: dict[str, str] = {}
+        if time_left is not None:
+            # Replicate stops the prediction at this deadline even if we never come back:
+            # "aborted" (not billed) when it had not started, "canceled" while running.
+            # Rounded up so our own deadline (and remote cancel) comes first.
+            headers["Cancel-After"] = f"{max(1, math.ceil(time_left))}s"
+        wait = self._prefer_wait(job.kind, time_left)
+        read_timeout: float | None = None
+        if wait:
+            headers["Prefer"] = f"wait={wait}"
+            read_timeout = wait + HOLD_READ_MARGIN
+        reply = await self._send(
+            "submit",
+            "POST",
+            self._create_url(),
+            headers=headers,
+            json=job.payload,
+            read_timeout=read_timeout,
+        )
+        body = response_json(reply)
+        prediction_id = body.get("id") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or not isinstance(prediction_id, str) or not prediction_id:
+            raise GenerationFailedError(
+                "Replicate's create reply holds no prediction id",
+                provider=self.name,
+                model=self.model,
+                status_code=reply.status_code,
+                raw_response=body,
+            )
+        urls: dict[str, Any] = body["urls"] if isinstance(body.get("urls"), dict) else {}
+        handle = JobHandle(
+            kind=job.kind,
+            provider=self.name,
+            model=self.model,
+            request_id=prediction_id,
+            base_url=self.base_url,
+            status_url=self._trusted_url(
+                urls.get("get"), f"{self.base_url}/v1/predictions/{prediction_id}"
+            ),
+            cancel_url=self._trusted_url(
+                urls.get("cancel"), f"{self.base_url}/v1/predictions/{prediction_id}/cancel"
+            ),
+            submitted_at=datetime.now(UTC),
+        )
+        return SubmittedJob(handle=handle, snapshot=self._snapshot(body))
+
+    def _trusted_url(self, url: object, fallback: str) -> str:
+        # The token goes with every API call, so only URLs on the API's own origin are
+        # followed; anything else (or a tampered resumed handle) uses the documented path.
+        return url if isinstance(url, str) and _same_origin(url, self.base_url) else fallback
+
+    async def poll(self, handle: JobHandle) -> JobSnapshot:
+        """``GET`` the prediction and map its status.
+
+        Raises:
+            TarashException: The status call failed after retries.
+        """
+        url = self._trusted_url(
+            handle.status_url, f"{self.base_url}/v1/predictions/{handle.request_id}"
+        )
+        reply = await self._send("status", "GET", url, request_id=handle.request_id)
+        return self._snapshot(response_json(reply))
+
+    def _snapshot(self, body: Any) -> JobSnapshot:
+        if not isinstance(body, dict):
+            return JobSnapshot(
+                JobState.FAILED,
+                error=GenerationFailedError(
+                    "Replicate answered with something that is not a prediction",
+                    provider=self.name,
+                    model=self.model,
+                    raw_response=body,
+                ),
+            )
+        status = body.get("status")
+        request_id = body.get("id") if isinstance(body.get("id"), str) else None
+        origin: dict[str, Any] = {
+            "provider": self.name,
+            "model": self.model,
+            "request_id": request_id,
+            "raw_response": body,
+        }
+        match status:
+            case "starting":
+                # Cold boot or queue: Replicate gives no queue position.
+                return JobSnapshot(JobState.QUEUED, body)
+            case "processing":
+                return JobSnapshot(
+                    JobState.PROCESSING,
+                    body,
+                    progress_percent=_progress_from_logs(body.get("logs")),
+                )
+            case "succeeded":
+                return JobSnapshot(JobState.COMPLETED, body, progress_percent=100)
+            case "failed":
+                return JobSnapshot(JobState.FAILED, body, error=self._failure(body, origin))
+            case "canceled":
+                return JobSnapshot(
+                    JobState.CANCELLED,
+                    body,
+                    error=JobCancelledError("the prediction was canceled", **origin),
+                )
+            case "aborted":
+                return JobSnapshot(
+                    JobState.CANCELLED,
+                    body,
+                    error=JobCancelledError(
+                        "the prediction was aborted: its Cancel-After deadline passed before "
+                        "it started, not billed",
+                        **origin,
+                    ),
+                )
+            case _:
+                return JobSnapshot(
+                    JobState.FAILED,
+                    body,
+                    error=GenerationFailedError(
+                        f"Replicate reported an unknown prediction status {status!r}", **origin
+                    ),
+                )
+
+    def _failure(self, body: dict[str, Any], origin: dict[str, Any]) -> TarashException:
+        error = body.get("error")
+        message = str(error).strip() if error else "the prediction failed without a message"
+        if _MODERATION.search(message):
+            return ContentModerationError(message, **origin)
+        return GenerationFailedError(message, **origin)
+
+    async def _finished_prediction(
+        self, handle: JobHandle, snapshot: JobSnapshot
+    ) -> dict[str, Any]:
+        body = snapshot.raw
+        if body.get("output") is None and not body.get("data_removed"):
+            # The output normally rides on the terminal prediction; read it once if not.
+            reply = await self._send(
+                "result",
+                "GET",
+                self._trusted_url(
+                    handle.status_url, f"{self.base_url}/v1/predictions/{handle.request_id}"
+                ),
+                request_id=handle.request_id,
+            )
+            fresh = response_json(reply)
+            body = fresh if isinstance(fresh, dict) else body
+        return body
+
+    def _references(self, body: dict[str, Any], handle: JobHandle) -> list[str]:
+        output = body.get("output")
+        origin: dict[str, Any] = {
+            "provider": self.name,
+            "model": self.model,
+            "request_id": handle.request_id,
+            "raw_response": body,
+        }
+        if output is None:
+            why = (
+                "Replicate removed it (data_removed: outputs are kept for 1 hour after the "
+                "prediction; read results promptly)"
+                if body.get("data_removed")
+                else "the output is null (Replicate keeps outputs for 1 hour only)"
+            )
+            raise GenerationFailedError(
+                f"the prediction succeeded but has no output: {why}", **origin
+            )
+        references = _media_references(output)
+        if not references:
+            raise GenerationFailedError(
+                "the prediction succeeded but its output holds no URL or data URI", **origin
+            )
+        return references
+
+    @staticmethod
+    def _expires_at(body: dict[str, Any], reference: str) -> datetime | None:
+        if reference.startswith("data:"):
+            return None
+        finished = _parse_time(body.get("completed_at")) or _parse_time(body.get("created_at"))
+        return None if finished is None else finished + OUTPUT_RETENTION
+
+    async def fetch_video(self, handle: JobHandle, snapshot: JobSnapshot) -> VideoOutput:
+        """The first video URL (or data URI) of the output.
+
+        Raises:
+            GenerationFailedError: The output is empty or was removed (1 h retention).
+        """
+        body = await self._finished_prediction(handle, snapshot)
+        video = _of_kind(self._references(body, handle), "video/")[0]
+        return VideoOutput(
+            video=video,
+            content_type=_guess_content_type(video),
+            expires_at=self._expires_at(body, video),
+            raw=body,
+        )
+
+    async def fetch_image(self, handle: JobHandle, snapshot: JobSnapshot) -> ImageOutput:
+        """Every image URL (or data URI) of the output.
+
+        Raises:
+            GenerationFailedError: The output is empty or was removed (1 h retention).
+        """
+        body = await self._finished_prediction(handle, snapshot)
+        images = _of_kind(self._references(body, handle), "image/")
+        return ImageOutput(
+            images=list(images),
+            content_type=_guess_content_type(images[0]),
+            expires_at=self._expires_at(body, images[0]),
+            raw=body,
+        )
+
+    async def cancel(self, handle: JobHandle) -> bool:
+        """``POST .../cancel``; True when Replicate reports the prediction ``canceled``.
+
+        A prediction that is unknown (404) or already finished is not cancelled: False.
+        """
+        url = self._trusted_url(
+            handle.cancel_url, f"{self.base_url}/v1/predictions/{handle.request_id}/cancel"
+        )
+        reply = await self._send(
+            "cancel", "POST", url, request_id=handle.request_id, ok_statuses=frozenset({404})
+        )
+        if reply.status_code == 404:
+            return False
+        body = response_json(reply)
+        return isinstance(body, dict) and body.get("status") == "canceled"
+
+    # -- errors ------------------------------------------------------------------------
+
+    def _redact(self, text: str) -> str:
+        key = self.settings.api_key
+        token = key.get_secret_value() if key is not None else None
+        if not token:
+            try:
+                token = self.api_key().get_secret_value()
+            except TarashException:
+                return text
+        return text.replace(token, "***") if token else text
+
+    def parse_error(self, response: httpx.Response) -> TarashException:
+        """Map Replicate's problem body (``title``, ``detail``, ``invalid_fields``) to an error.
+
+        402 is insufficient credit, 422 a validation error listing the invalid fields, 429
+        a rate limit carrying ``Retry-After``; a refusal worded as moderation becomes
+        :class:`ContentModerationError`.
+        """
+        body = response_json(response)
+        status = response.status_code
+        if isinstance(body, dict):
+            title = str(body.get("title") or "").strip()
+            detail = str(body.get("detail") or "").strip()
+            fields = body.get("invalid_fields")
+            if isinstance(fields, list) and fields:
+                listed = "; ".join(
+                    f"{item.get('field', '?')}: {item.get('description', item.get('type', '?'))}"
+                    for item in fields
+                    if isinstance(item, dict)
+                )
+                detail = f"invalid fields: {listed}" if listed else detail
+            message = ": ".join(part for part in (title, detail) if part)
+        else:
+            message = response.text.strip()[:500]
+        message = self._redact(message or f"HTTP {status} from Replicate")
+        error = error_for_status(
+            status,
+            message,
+            headers=response.headers,
+            provider=self.name,
+            model=self.model,
+            request_id=self.request_context.request_id,
+            raw_response=body,
+        )
+        if status in (400, 422) and _MODERATION.search(message):
+            return ContentModerationError(
+                message,
+                provider=self.name,
+                model=self.model,
+                status_code=status,
+                request_id=self.request_context.request_id,
+                raw_response=body,
+            )
+        return error
