@@ -113,7 +113,7 @@ async def cancel_remote_job(client: ProviderClient, handle: JobHandle) -> bool:
     with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_GRACE_SECONDS):
         try:
             accepted = await client.cancel(handle)
-        except TarashException as exc:
+        except Exception as exc:  # never mask the error that made us give up
             logger.warning(
                 "could not cancel %s job %s: %s", handle.provider, handle.request_id, exc
             )

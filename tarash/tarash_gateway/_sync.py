@@ -10,6 +10,7 @@ its own thread while the private loop does the work.
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Generator
@@ -25,6 +26,8 @@ T = TypeVar("T")
 # Long enough for a shielded remote cancel (bounded at 10 s in _jobs) to finish after a
 # KeyboardInterrupt, so Ctrl-C does not orphan a paid job.
 _CLEANUP_WAIT_SECONDS = 15.0
+
+_WAKE_INTERVAL_SECONDS = 0.2
 
 _lock = threading.Lock()
 _portal: BlockingPortal | None = None
@@ -97,7 +100,13 @@ def run_sync(func: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs)
 
     future = portal.start_task_soon(call)
     try:
-        return future.result()
+        while True:
+            # Short waits keep the calling thread responsive to KeyboardInterrupt and to
+            # exceptions raised into it from other threads.
+            try:
+                return future.result(timeout=_WAKE_INTERVAL_SECONDS)
+            except concurrent.futures.TimeoutError:
+                continue
     except BaseException:
         if not future.done():
             future.cancel()

@@ -1,0 +1,74 @@
+"""The public surface stays exactly what users import."""
+
+from __future__ import annotations
+
+import tarash.tarash_gateway as gateway
+from tarash.tarash_gateway import models
+
+EXPECTED = {
+    "AttemptMetadata",
+    "AuthenticationError",
+    "ContentModerationError",
+    "ExecutionMetadata",
+    "GenerationFailedError",
+    "HTTPConnectionError",
+    "HTTPError",
+    "ImageGenerationConfig",
+    "ImageGenerationRequest",
+    "ImageGenerationResponse",
+    "ImageGenerationUpdate",
+    "InsufficientCreditError",
+    "JobCancelledError",
+    "JobHandle",
+    "NotFoundError",
+    "ProviderServerError",
+    "RateLimitError",
+    "TarashException",
+    "TimeoutError",
+    "ValidationError",
+    "VideoGenerationConfig",
+    "VideoGenerationRequest",
+    "VideoGenerationResponse",
+    "VideoGenerationUpdate",
+    "available_providers",
+    "cancel",
+    "cancel_async",
+    "generate_image",
+    "generate_image_async",
+    "generate_video",
+    "generate_video_async",
+    "register_provider",
+    "status",
+    "status_async",
+    "submit_image",
+    "submit_image_async",
+    "submit_video",
+    "submit_video_async",
+    "wait",
+    "wait_async",
+}
+
+
+def test_all_is_sorted_and_exactly_the_public_names() -> None:
+    """__all__ is sorted and matches the documented surface (update both together)."""
+    assert gateway.__all__ == sorted(gateway.__all__)
+    assert set(gateway.__all__) == EXPECTED
+    for name in gateway.__all__:
+        assert getattr(gateway, name) is not None
+
+
+def test_published_import_paths_work() -> None:
+    """The import lines of the published package keep working."""
+    from tarash.tarash_gateway import generate_video, generate_video_async  # noqa: F401
+    from tarash.tarash_gateway.models import (  # noqa: F401
+        VideoGenerationConfig,
+        VideoGenerationRequest,
+    )
+
+    assert models.__all__ == sorted(models.__all__)
+
+
+def test_every_public_name_has_a_docstring() -> None:
+    """Each public function and class documents itself."""
+    for name in gateway.__all__:
+        assert getattr(gateway, name).__doc__, name

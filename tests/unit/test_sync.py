@@ -1,0 +1,143 @@
+"""The sync shims: one private loop, safe from scripts, threads and running loops."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import anyio
+import httpx
+import pytest
+import respx
+
+import tarash.tarash_gateway as gateway
+from tarash.tarash_gateway import _sync, generate_video
+from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
+from tests.unit.fake_provider import BASE, FAKE_KEY
+
+CONFIG = VideoGenerationConfig(
+    provider="fake", model="t2v", api_key=FAKE_KEY, base_url=BASE, poll_interval=0.001
+)
+REQUEST = VideoGenerationRequest(prompt="a cat", duration_seconds=4)
+
+SYNC_ASYNC_PAIRS = [
+    name
+    for name in gateway.__all__
+    if f"{name}_async" in gateway.__all__ and callable(getattr(gateway, name))
+]
+
+
+def mock_jobs(router: respx.MockRouter) -> None:
+    counter = iter(range(10_000))
+
+    def submit(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"id": f"j{next(counter)}", "status": "queued"})
+
+    router.post(f"{BASE}/jobs").mock(side_effect=submit)
+    router.post(url__regex=rf"{BASE}/jobs/j\d+/cancel$").respond(200, json={})
+    router.get(url__regex=rf"{BASE}/jobs/j\d+$").respond(
+        200, json={"status": "done", "url": "https://cdn.test/v.mp4"}
+    )
+
+
+def test_every_sync_function_has_an_async_twin_with_the_same_signature() -> None:
+    """Each x / x_async pair takes the same parameters."""
+    assert {"generate_video", "generate_image", "wait", "submit_video"} <= set(SYNC_ASYNC_PAIRS)
+    for name in SYNC_ASYNC_PAIRS:
+        sync_sig = inspect.signature(getattr(gateway, name))
+        async_sig = inspect.signature(getattr(gateway, f"{name}_async"))
+        assert list(sync_sig.parameters.values()) == list(async_sig.parameters.values()), name
+        assert inspect.iscoroutinefunction(getattr(gateway, f"{name}_async"))
+
+
+def test_sync_call_from_a_script(respx_mock: respx.MockRouter) -> None:
+    """A plain script calls generate_video and gets the response."""
+    mock_jobs(respx_mock)
+    response = generate_video(CONFIG, REQUEST)
+    assert response.video == "https://cdn.test/v.mp4"
+
+
+def test_sync_calls_share_one_loop_thread(respx_mock: respx.MockRouter) -> None:
+    """Consecutive sync calls run on the same private loop (the pool is reused)."""
+    mock_jobs(respx_mock)
+    seen: set[int] = set()
+    for _ in range(3):
+        generate_video(CONFIG, REQUEST, on_progress=lambda _: seen.add(threading.get_ident()))
+    assert len(seen) == 1
+    assert threading.get_ident() not in seen
+
+
+def test_sync_calls_from_eight_threads(respx_mock: respx.MockRouter) -> None:
+    """Eight threads calling at once all get their own results."""
+    mock_jobs(respx_mock)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: generate_video(CONFIG, REQUEST), range(8)))
+    assert len({r.request_id for r in results}) == 8
+
+
+def test_sync_call_inside_a_running_event_loop(respx_mock: respx.MockRouter) -> None:
+    """Calling the sync API from inside a running loop (Jupyter) does not deadlock."""
+    mock_jobs(respx_mock)
+
+    async def notebook_cell() -> str:
+        return generate_video(CONFIG, REQUEST).request_id
+
+    assert asyncio.run(notebook_cell()).startswith("j")
+
+
+def test_sync_call_from_the_private_loop_is_refused(respx_mock: respx.MockRouter) -> None:
+    """A sync call from a progress callback of a sync call raises instead of deadlocking."""
+    mock_jobs(respx_mock)
+    errors: list[BaseException] = []
+
+    def callback(_: object) -> None:
+        try:
+            generate_video(CONFIG, REQUEST)
+        except RuntimeError as exc:
+            errors.append(exc)
+            raise
+
+    with pytest.raises(RuntimeError, match="_async"):
+        generate_video(CONFIG, REQUEST, on_progress=callback)
+    assert errors
+
+
+def test_interrupted_sync_call_cancels_the_task_and_waits_for_cleanup() -> None:
+    """Interrupting the waiting thread cancels the task and lets its cleanup finish."""
+    started = threading.Event()
+    cleaned = threading.Event()
+
+    async def long_job() -> None:
+        try:
+            started.set()
+            await anyio.sleep(30)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.01)
+                cleaned.set()
+
+    def interrupt_soon() -> None:
+        started.wait(5)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, delivered to the main thread
+
+    assert threading.current_thread() is threading.main_thread()
+    threading.Thread(target=interrupt_soon, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        _sync.run_sync(long_job)
+    assert cleaned.is_set()
+
+
+def test_shutdown_then_reuse() -> None:
+    """After shutdown a new private loop starts on the next call."""
+
+    async def answer() -> int:
+        return 42
+
+    _sync.shutdown()
+    assert not _sync.portal_thread_running()
+    assert _sync.run_sync(answer) == 42
+    assert _sync.portal_thread_running()
