@@ -25,7 +25,7 @@ from tarash.tarash_gateway._jobs import (
     deadline_from_timeout,
 )
 from tarash.tarash_gateway._polling import PollSchedule
-from tarash.tarash_gateway.errors import TarashException, ValidationError
+from tarash.tarash_gateway.errors import TarashException
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.media import load_local_media
 from tarash.tarash_gateway.models import (
