@@ -133,6 +133,7 @@ class ProviderClient(abc.ABC):
     name: ClassVar[str]
     """Registry name, as written in ``config.provider``."""
     default_base_url: ClassVar[str]
+    """Used when neither the config nor ``TARASH_<NAME>_BASE_URL`` (e.g. an emulator) says."""
     key_env_vars: ClassVar[tuple[str, ...]]
     """Environment variables read for the key, in order (the official SDKs' names)."""
     supports_cancel: ClassVar[bool] = True
@@ -140,7 +141,11 @@ class ProviderClient(abc.ABC):
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
         self.model = settings.model
-        self.base_url = (settings.base_url or self.default_base_url).rstrip("/")
+        self.base_url = (
+            settings.base_url
+            or os.environ.get(f"TARASH_{self.name.upper()}_BASE_URL")
+            or self.default_base_url
+        ).rstrip("/")
         self.request_context = RequestContext(
             provider=self.name,
             model=settings.model,
