@@ -1,0 +1,203 @@
+"""Server-sent event streams of JSON status bodies, shared by providers that push status.
+
+A stream holds one pooled connection for the whole life of a job, so streams are capped
+per event loop (:data:`MAX_STREAMS_PER_LOOP`): when no slot is free at once,
+:func:`open_json_event_stream` returns ``None`` and the caller polls instead. A stream that
+cannot be opened, goes silent for :data:`STREAM_IDLE_TIMEOUT` seconds, or carries a body
+that is not JSON raises :class:`HTTPConnectionError`, on which the job falls back to
+polling (``_jobs.JobWaiter``); polling then reports the provider's real error, if any,
+under the usual retry policy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Any
+
+import anyio
+import httpx
+
+from tarash.tarash_gateway._http import (
+    CONNECT_TIMEOUT,
+    RequestContext,
+    _current_loop_key,
+    connection_limiter,
+    get_client,
+    translate_transport_errors,
+)
+from tarash.tarash_gateway.errors import HTTPConnectionError
+
+__all__ = [
+    "MAX_STREAMS_PER_LOOP",
+    "STREAM_IDLE_TIMEOUT",
+    "open_json_event_stream",
+    "parse_event_lines",
+    "stream_limiter",
+]
+
+logger = logging.getLogger("tarash.sse")
+
+MAX_STREAMS_PER_LOOP = 64
+"""Concurrent event streams one event loop holds open; more jobs than this are polled.
+
+Each stream pins a pooled connection (out of ``_http.MAX_CONNECTIONS_PER_LOOP``) until its
+job ends, so without a cap a few hundred concurrent jobs would starve every other request.
+"""
+STREAM_IDLE_TIMEOUT = 15.0
+"""Seconds without an event after which a stream counts as broken (fal's JS client uses 15 s)."""
+
+_limiters: weakref.WeakKeyDictionary[object, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+_limiters_lock = threading.Lock()
+
+
+def stream_limiter() -> anyio.CapacityLimiter:
+    """Return the running event loop's limiter of concurrent event streams."""
+    key = _current_loop_key()
+    with _limiters_lock:
+        found = _limiters.get(key)
+        if found is None:
+            found = anyio.CapacityLimiter(MAX_STREAMS_PER_LOOP)
+            _limiters[key] = found
+        return found
+
+
+class _Borrower:
+    """A token that holds limiter slots independently of the task running the stream.
+
+    A stream abandoned mid-way is closed by the event loop's async-generator finaliser,
+    which runs in another task; a per-task borrower could not release its slots there.
+    """
+
+
+async def parse_event_lines(lines: AsyncIterator[str]) -> AsyncGenerator[str, None]:
+    """Yield the ``data`` of each event of a ``text/event-stream``, lines joined by ``\\n``.
+
+    Comments (``:``-lines), ``event``, ``id`` and ``retry`` fields are skipped: the streams we
+    read carry one JSON body per event and need nothing else (WHATWG HTML, section 9.2.6).
+    """
+    data: list[str] = []
+    async for raw_line in lines:
+        line = raw_line.rstrip("\r\n")
+        if not line:
+            if data:
+                yield "\n".join(data)
+                data = []
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        if field == "data":
+            data.append(value.removeprefix(" "))
+    if data:
+        yield "\n".join(data)
+
+
+def open_json_event_stream(
+    ctx: RequestContext,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    params: Mapping[str, str] | None = None,
+    idle_timeout: float = STREAM_IDLE_TIMEOUT,
+) -> AsyncGenerator[Any, None] | None:
+    """Reserve a stream slot and return an iterator of the stream's JSON events.
+
+    Must be called from inside the event loop. The slot is held until the iterator ends or
+    is closed (``aclose()``); close it as soon as the event you wait for arrives.
+
+    Args:
+        ctx: Who is calling; one request is counted when the stream opens.
+        url: The stream's absolute URL.
+        headers: Request headers, auth included (never logged).
+        params: Query parameters.
+        idle_timeout: Seconds without an event before the stream counts as broken.
+
+    Returns:
+        An async generator of parsed JSON events, or ``None`` when every stream slot of this
+        event loop is taken (the caller should poll instead).
+    """
+    limiter = stream_limiter()
+    borrower = _Borrower()
+    try:
+        limiter.acquire_on_behalf_of_nowait(borrower)
+    except anyio.WouldBlock:
+        logger.debug("all %d event-stream slots taken; polling", MAX_STREAMS_PER_LOOP)
+        return None
+    return _json_events(ctx, url, headers, params, idle_timeout, limiter, borrower)
+
+
+async def _json_events(
+    ctx: RequestContext,
+    url: str,
+    headers: Mapping[str, str],
+    params: Mapping[str, str] | None,
+    idle_timeout: float,
+    limiter: anyio.CapacityLimiter,
+    borrower: _Borrower,
+) -> AsyncGenerator[Any, None]:
+    connections = connection_limiter()
+    holding_connection = False
+    try:
+        await connections.acquire_on_behalf_of(borrower)
+        holding_connection = True
+        ctx.counters.requests += 1
+        # The read timeout is only a backstop: the idle timer below is what detects silence.
+        timeout = httpx.Timeout(idle_timeout * 2, connect=CONNECT_TIMEOUT)
+        with translate_transport_errors(ctx.provider, ctx.model, request_id=ctx.request_id):
+            async with get_client().stream(
+                "GET",
+                url,
+                headers={**headers, "Accept": "text/event-stream"},
+                params=params,
+                timeout=timeout,
+            ) as response:
+                if not response.is_success:
+                    await response.aread()
+                    reason = ctx.parse_error(response)
+                    raise HTTPConnectionError(
+                        f"the status stream could not be opened: {reason.message}",
+                        provider=ctx.provider,
+                        model=ctx.model,
+                        status_code=response.status_code,
+                        request_id=ctx.request_id,
+                    ) from reason
+                events = parse_event_lines(response.aiter_lines())
+                try:
+                    while True:
+                        data: str | None = None
+                        ended = False
+                        # The wait sits in its own cancel scope, never across the yield.
+                        with anyio.move_on_after(idle_timeout) as idle:
+                            try:
+                                data = await anext(events)
+                            except StopAsyncIteration:
+                                ended = True
+                        if idle.cancelled_caught:
+                            raise HTTPConnectionError(
+                                f"the status stream sent nothing for {idle_timeout:g} s",
+                                provider=ctx.provider,
+                                model=ctx.model,
+                                request_id=ctx.request_id,
+                            )
+                        if ended or data is None:
+                            return
+                        try:
+                            event = json.loads(data)
+                        except ValueError as exc:
+                            raise HTTPConnectionError(
+                                "the status stream sent an event that is not JSON",
+                                provider=ctx.provider,
+                                model=ctx.model,
+                                request_id=ctx.request_id,
+                            ) from exc
+                        yield event
+                finally:
+                    await events.aclose()
+    finally:
+        if holding_connection:
+            connections.release_on_behalf_of(borrower)
+        limiter.release_on_behalf_of(borrower)

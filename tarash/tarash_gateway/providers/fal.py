@@ -1,0 +1,623 @@
+"""fal.ai over its queue API (``https://queue.fal.run``): submit, status (SSE or poll),
+result, cancel.
+
+Wire facts (fal-client ``client.py``, fal docs "Queue"; see docs/providers/fal.md):
+
+- ``POST {base}/{model_id}`` with the model's input JSON; the reply carries ``request_id``
+  and the ``status_url``/``response_url``/``cancel_url`` to use afterwards.
+- Status, result and cancel URLs use only ``owner/alias`` of the model id (``fal-ai/flux/dev``
+  -> ``fal-ai/flux``); the ``workflows/`` and ``comfy/`` namespaces keep a third segment.
+- Statuses are ``IN_QUEUE``, ``IN_PROGRESS`` and ``COMPLETED`` only: a failed or cancelled
+  request is ``COMPLETED`` with ``error``/``error_type``, and its result fetch answers with
+  the error's HTTP status.
+- Errors are FastAPI-shaped: ``{"detail": "text"}`` or ``{"detail": [{loc, msg, type}]}``,
+  plus ``error_type`` in the body or the ``X-Fal-Error-Type`` header.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from tarash.tarash_gateway._http import response_json
+from tarash.tarash_gateway._polling import JobSnapshot, JobState
+from tarash.tarash_gateway._sse import open_json_event_stream
+from tarash.tarash_gateway.errors import (
+    AuthenticationError,
+    ContentModerationError,
+    GenerationFailedError,
+    JobCancelledError,
+    TarashException,
+    ValidationError,
+    error_for_status,
+)
+from tarash.tarash_gateway.models import (
+    ImageGenerationRequest,
+    JobHandle,
+    VideoGenerationRequest,
+)
+from tarash.tarash_gateway.providers._base import (
+    ImageOutput,
+    JobKind,
+    ModelCapabilities,
+    PreparedJob,
+    ProviderClient,
+    ProviderSettings,
+    SubmittedJob,
+    VideoOutput,
+)
+from tarash.tarash_gateway.providers._spec import ModelSpec, map_request_inputs
+from tarash.tarash_gateway.providers.fal_models import (
+    FAL_MODELS,
+    GENERIC_IMAGE_SPEC,
+    GENERIC_VIDEO_SPEC,
+    IMAGE_SIZE_PRESETS,
+)
+
+__all__ = ["PROVIDER_CONFIG_KEYS", "FalClient", "queue_app_path"]
+
+PROVIDER_CONFIG_KEYS = frozenset({"status_stream", "queue_priority", "webhook_url"})
+"""Options accepted in ``provider_config`` (see :class:`FalClient`)."""
+
+# Namespaces whose queue app id keeps a third segment (fal-client ``_queue_url``/``get_handle``).
+_NAMESPACES = ("workflows", "comfy")
+
+CONTENT_POLICY = "content_policy_violation"
+_CANCELLED_TYPES = frozenset({"request_cancelled", "request_canceled", "cancelled", "canceled"})
+# Infrastructure failures (fal docs "Request errors"): nothing wrong with the input, a new
+# attempt may well succeed, and fal does not bill them.
+_INFRA_TYPES = frozenset(
+    {
+        "request_timeout",
+        "startup_timeout",
+        "runner_scheduling_failure",
+        "runner_connection_timeout",
+        "runner_disconnected",
+        "runner_connection_refused",
+        "runner_connection_error",
+        "runner_server_error",
+        "internal_server_error",
+    }
+)
+# Model-side rejections of the input (fal docs "Model errors"; FastAPI's value_error.* and
+# type_error.* families).
+_INPUT_TYPES = frozenset(
+    {"image_too_large", "image_too_small", "file_download_error", "image_load_error"}
+)
+_PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*%")
+_MAX_MESSAGE = 500
+
+
+def queue_app_path(model_id: str) -> str:
+    """Return the part of a model id that fal's status, result and cancel URLs use.
+
+    ``fal-ai/flux/dev`` -> ``fal-ai/flux``; ``fal-ai/veo3`` -> ``fal-ai/veo3``;
+    ``workflows/me/flow/run`` -> ``workflows/me/flow`` (fal-client keeps the namespace).
+
+    Args:
+        model_id: The full model id a job was submitted to.
+
+    Returns:
+        The ``owner/alias`` (or ``namespace/owner/alias``) path, without slashes around it.
+    """
+    parts = [part for part in model_id.split("/") if part]
+    keep = 3 if parts and parts[0] in _NAMESPACES else 2
+    return "/".join(parts[:keep])
+
+
+def _same_origin(url: str, base: str) -> bool:
+    try:
+        left, right = httpx.URL(url), httpx.URL(base)
+    except httpx.InvalidURL:
+        return False
+    return (left.scheme, left.host, left.port) == (right.scheme, right.host, right.port)
+
+
+def _detail_message(detail: Any) -> str:
+    """A readable message from FastAPI's ``detail``: a string or a list of ``{loc,msg,type}``."""
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        parts = []
+        for item in detail[:5]:
+            if not isinstance(item, dict):
+                parts.append(str(item))
+                continue
+            location = ".".join(str(part) for part in item.get("loc") or [] if part != "body")
+            message = str(item.get("msg") or item.get("type") or "invalid")
+            parts.append(f"{location}: {message}" if location else message)
+        if len(detail) > 5:
+            parts.append(f"and {len(detail) - 5} more")
+        return "; ".join(parts)
+    if isinstance(detail, dict):
+        return str(detail.get("msg") or detail.get("message") or "")
+    return ""
+
+
+def _detail_types(detail: Any) -> list[str]:
+    if isinstance(detail, list):
+        return [str(item["type"]) for item in detail if isinstance(item, dict) and "type" in item]
+    return []
+
+
+def _progress_from_logs(logs: Any) -> int | None:
+    """The latest percentage a model printed in its logs (``"Generating: 42%"``), if any."""
+    if not isinstance(logs, list):
+        return None
+    for entry in reversed(logs):
+        message = entry.get("message") if isinstance(entry, dict) else None
+        if not isinstance(message, str):
+            continue
+        found = _PERCENT.findall(message)
+        if found:
+            return max(0, min(100, round(float(found[-1]))))
+    return None
+
+
+def _dig(body: Any, path: str) -> Any:
+    """``body["a"]["b"]`` for ``path="a.b"``; a numeric part indexes a list."""
+    value = body
+    for part in path.split("."):
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def _media_url(item: Any) -> str | None:
+    if isinstance(item, str) and item:
+        return item
+    if isinstance(item, dict):
+        url = item.get("url")
+        if isinstance(url, str) and url:
+            return url
+    return None
+
+
+def _content_type(item: Any) -> str | None:
+    if isinstance(item, dict) and isinstance(item.get("content_type"), str):
+        return str(item["content_type"])
+    return None
+
+
+def _parse_size(size: str) -> dict[str, int]:
+    width, _, height = size.partition("x")
+    return {"width": int(width), "height": int(height)}
+
+
+class FalClient(ProviderClient):
+    """fal.ai's queue API.
+
+    ``provider_config`` options:
+
+    - ``status_stream`` (bool, default True): follow the job over fal's SSE status stream;
+      ``False`` polls ``status_url`` instead.
+    - ``queue_priority`` (``"normal"`` | ``"low"``): sent as ``X-Fal-Queue-Priority``.
+    - ``webhook_url`` (str): fal POSTs the result there too (``?fal_webhook=``).
+
+    The key is ``FAL_KEY`` (``key_id:key_secret``), else ``FAL_KEY_ID`` + ``FAL_KEY_SECRET``,
+    as in fal-client.
+    """
+
+    name = "fal"
+    default_base_url = "https://queue.fal.run"
+    key_env_vars = ("FAL_KEY",)
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        unknown = sorted(set(settings.provider_config) - PROVIDER_CONFIG_KEYS)
+        if unknown:
+            raise ValidationError(
+                f"unknown fal provider_config option(s) {unknown}; "
+                f"accepted: {sorted(PROVIDER_CONFIG_KEYS)}",
+                provider=self.name,
+                model=self.model,
+                fallback_allowed=False,
+            )
+        self.spec: ModelSpec | None = FAL_MODELS.get(self.model.strip("/"))
+
+    # -- credentials -------------------------------------------------------------------
+
+    def api_key(self) -> SecretStr:
+        """Return the key: the config's, else ``FAL_KEY``, else ``FAL_KEY_ID:FAL_KEY_SECRET``.
+
+        Raises:
+            AuthenticationError: No key was given or found (raised before any request).
+        """
+        if self.settings.api_key is not None and self.settings.api_key.get_secret_value():
+            return self.settings.api_key
+        if key := os.environ.get("FAL_KEY"):
+            return SecretStr(key)
+        key_id, key_secret = os.environ.get("FAL_KEY_ID"), os.environ.get("FAL_KEY_SECRET")
+        if key_id and key_secret:
+            return SecretStr(f"{key_id}:{key_secret}")
+        raise AuthenticationError(
+            "no API key: pass api_key in the config or set FAL_KEY "
+            "(or FAL_KEY_ID and FAL_KEY_SECRET)",
+            provider=self.name,
+            model=self.model,
+            retryable=False,
+        )
+
+    def auth_headers(self) -> dict[str, str]:
+        """``Authorization: Key <key>`` (fal's scheme, not Bearer)."""
+        return {"Authorization": f"Key {self.api_key().get_secret_value()}"}
+
+    # -- mapping -----------------------------------------------------------------------
+
+    def _spec_for(self, kind: JobKind) -> ModelSpec:
+        if self.spec is not None:
+            return self.spec
+        return GENERIC_VIDEO_SPEC if kind == "video" else GENERIC_IMAGE_SPEC
+
+    def capabilities(self, kind: JobKind) -> ModelCapabilities:
+        """The registered model's capabilities, or "anything" for an unregistered id."""
+        return self._spec_for(kind).capabilities
+
+    def _unsent_notes(self, spec: ModelSpec, values: Mapping[str, Any], job: PreparedJob) -> None:
+        # A registered model without an input for a concept the user set (Kling has no
+        # aspect ratio: it follows the image) cannot honour it; say so instead of silently
+        # dropping it, and keep it out of the response's summary.
+        for concept, value in values.items():
+            if value is None or concept in spec.inputs:
+                continue
+            job.adaptations.append(
+                f"{concept}: {value!r} not sent ({self.model} has no such input)"
+            )
+            if concept in ("aspect_ratio", "resolution"):
+                job.summary[concept] = None
+
+    def prepare_video(self, request: VideoGenerationRequest) -> PreparedJob:
+        """Map a video request to the model's input JSON (sent as the body, unwrapped)."""
+        spec = self._spec_for("video")
+        job = PreparedJob(kind="video", model=self.model, payload=map_request_inputs(spec, request))
+        if self.spec is not None:
+            self._unsent_notes(
+                spec,
+                {
+                    "aspect_ratio": request.aspect_ratio,
+                    "resolution": request.resolution,
+                    "negative_prompt": request.negative_prompt,
+                    "seed": request.seed,
+                    "generate_audio": request.generate_audio,
+                    "enhance_prompt": request.enhance_prompt,
+                },
+                job,
+            )
+        return job
+
+    def prepare_image(self, request: ImageGenerationRequest) -> PreparedJob:
+        """Map an image request to the model's input JSON.
+
+        ``image_size`` (flux family and unregistered models) is ``{"width", "height"}`` from
+        ``request.size``, else the preset matching the aspect ratio.
+        """
+        spec = self._spec_for("image")
+        payload = map_request_inputs(spec, request)
+        job = PreparedJob(kind="image", model=self.model, payload=payload)
+        size_field = spec.inputs.get("size")
+        ratio_field = spec.inputs.get("aspect_ratio")
+        if "image_size" not in request.extra_params:
+            if request.size is not None and size_field == "image_size":
+                payload["image_size"] = _parse_size(request.size)
+            elif request.aspect_ratio is not None and ratio_field == "image_size":
+                preset = IMAGE_SIZE_PRESETS.get(request.aspect_ratio)
+                if preset is None:
+                    payload.pop("image_size", None)
+                    job.adaptations.append(
+                        f"aspect_ratio: {request.aspect_ratio!r} not sent "
+                        f"(no image_size preset; {self.model} default used)"
+                    )
+                else:
+                    payload["image_size"] = preset
+        if self.spec is not None:
+            self._unsent_notes(
+                spec,
+                {"negative_prompt": request.negative_prompt, "seed": request.seed},
+                job,
+            )
+        return job
+
+    # -- URLs --------------------------------------------------------------------------
+
+    def _request_base(self, request_id: str) -> str:
+        return f"{self.base_url}/{queue_app_path(self.model)}/requests/{request_id}"
+
+    def _pick_url(self, returned: Any, built: str) -> str:
+        # Prefer what the server returned (it knows its own routing), but only on the host
+        # we were configured for: the URL receives our key.
+        if isinstance(returned, str) and returned and _same_origin(returned, self.base_url):
+            return returned
+        return built
+
+    def _status_url(self, handle: JobHandle) -> str:
+        return handle.status_url or f"{self._request_base(handle.request_id)}/status"
+
+    def _result_url(self, handle: JobHandle) -> str:
+        return handle.result_url or self._request_base(handle.request_id)
+
+    def _cancel_url(self, handle: JobHandle) -> str:
+        return handle.cancel_url or f"{self._request_base(handle.request_id)}/cancel"
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def submit(self, job: PreparedJob, *, time_left: float | None) -> SubmittedJob:
+        """``POST {base}/{model_id}`` and return a QUEUED handle.
+
+        With a deadline, ``X-Fal-Request-Timeout`` tells fal to drop the request if it has
+        not started by then, so an abandoned job dies even when our cancel cannot reach fal.
+        """
+        headers: dict[str, str] = {}
+        if time_left is not None:
+            # fal rejects values <= 1 s; a deadline that close still gets the shortest one.
+            headers["X-Fal-Request-Timeout"] = str(max(2, math.floor(time_left)))
+        config = self.settings.provider_config
+        if priority := config.get("queue_priority"):
+            headers["X-Fal-Queue-Priority"] = str(priority)
+        params = {"fal_webhook": str(config["webhook_url"])} if config.get("webhook_url") else None
+        reply = await self._send(
+            "submit",
+            "POST",
+            f"{self.base_url}/{self.model.strip('/')}",
+            headers=headers,
+            json=job.payload,
+            params=params,
+        )
+        body = response_json(reply)
+        body = body if isinstance(body, dict) else {}
+        request_id = body.get("request_id") or reply.headers.get("x-fal-request-id")
+        if not isinstance(request_id, str) or not request_id:
+            raise GenerationFailedError(
+                "fal's submit reply carried no request_id",
+                provider=self.name,
+                model=self.model,
+                status_code=reply.status_code,
+                raw_response=body or reply.text[:_MAX_MESSAGE],
+            )
+        built = self._request_base(request_id)
+        handle = JobHandle(
+            kind=job.kind,
+            provider=self.name,
+            model=self.model,
+            request_id=request_id,
+            base_url=self.base_url,
+            status_url=self._pick_url(body.get("status_url"), f"{built}/status"),
+            result_url=self._pick_url(body.get("response_url"), built),
+            cancel_url=self._pick_url(body.get("cancel_url"), f"{built}/cancel"),
+            submitted_at=datetime.now(UTC),
+        )
+        position = body.get("queue_position")
+        return SubmittedJob(
+            handle=handle,
+            snapshot=JobSnapshot(
+                JobState.QUEUED,
+                body,
+                queue_position=position if isinstance(position, int) else None,
+            ),
+        )
+
+    def _snapshot(self, body: Any, handle: JobHandle) -> JobSnapshot:
+        """Map one status body (polled or streamed) to a snapshot; unknown status fails."""
+        if not isinstance(body, dict):
+            return JobSnapshot(
+                JobState.FAILED,
+                {},
+                error=GenerationFailedError(
+                    "fal sent a status that is not a JSON object",
+                    provider=self.name,
+                    model=self.model,
+                    request_id=handle.request_id,
+                    raw_response=body,
+                ),
+            )
+        status = body.get("status")
+        if status == "IN_QUEUE":
+            position = body.get("queue_position")
+            return JobSnapshot(
+                JobState.QUEUED,
+                body,
+                queue_position=position if isinstance(position, int) else None,
+            )
+        if status == "IN_PROGRESS":
+            return JobSnapshot(
+                JobState.PROCESSING, body, progress_percent=_progress_from_logs(body.get("logs"))
+            )
+        if status == "COMPLETED":
+            if body.get("error") is None and body.get("error_type") is None:
+                return JobSnapshot(JobState.COMPLETED, body, progress_percent=100)
+            return self._failed_snapshot(body, handle)
+        return JobSnapshot(
+            JobState.FAILED,
+            body,
+            error=GenerationFailedError(
+                f"fal reported an unknown status {status!r}",
+                provider=self.name,
+                model=self.model,
+                request_id=handle.request_id,
+                raw_response=body,
+            ),
+        )
+
+    def _failed_snapshot(self, body: dict[str, Any], handle: JobHandle) -> JobSnapshot:
+        """``COMPLETED`` with ``error``: fal's only way of saying a request did not succeed."""
+        error_type = str(body.get("error_type") or "")
+        message = _detail_message(body.get("error")) or str(body.get("error") or error_type)
+        where: dict[str, Any] = {
+            "provider": self.name,
+            "model": self.model,
+            "request_id": handle.request_id,
+            "raw_response": body,
+        }
+        if error_type in _CANCELLED_TYPES:
+            return JobSnapshot(
+                JobState.CANCELLED, body, error=JobCancelledError(message or "cancelled", **where)
+            )
+        error: TarashException
+        if error_type == CONTENT_POLICY:
+            error = ContentModerationError(message, **where)
+        elif error_type in _INPUT_TYPES or error_type.startswith(("value_error", "type_error")):
+            error = ValidationError(f"{message} ({error_type})", **where)
+        elif error_type in _INFRA_TYPES:
+            error = GenerationFailedError(f"{message} ({error_type})", retryable=True, **where)
+        else:
+            suffix = f" ({error_type})" if error_type else ""
+            error = GenerationFailedError(f"{message or 'the request failed'}{suffix}", **where)
+        return JobSnapshot(JobState.FAILED, body, error=error)
+
+    async def poll(self, handle: JobHandle) -> JobSnapshot:
+        """``GET status_url?logs=1`` (logs carry the progress some models print)."""
+        reply = await self._send(
+            "status",
+            "GET",
+            self._status_url(handle),
+            request_id=handle.request_id,
+            params={"logs": "1"},
+        )
+        return self._snapshot(response_json(reply), handle)
+
+    def watch(self, handle: JobHandle) -> AsyncIterator[JobSnapshot] | None:
+        """fal's SSE status stream, or ``None`` (poll) when disabled or no slot is free."""
+        if not self.settings.provider_config.get("status_stream", True):
+            return None
+        self.request_context.request_id = handle.request_id
+        events = open_json_event_stream(
+            self.request_context,
+            f"{self._status_url(handle)}/stream",
+            headers=self.auth_headers(),
+            params={"logs": "1"},
+        )
+        if events is None:
+            return None
+        return self._follow(handle, events)
+
+    async def _follow(
+        self, handle: JobHandle, events: AsyncGenerator[Any, None]
+    ) -> AsyncGenerator[JobSnapshot, None]:
+        terminal: JobSnapshot | None = None
+        async with contextlib.aclosing(events):
+            async for body in events:
+                snapshot = self._snapshot(body, handle)
+                if snapshot.state.is_terminal:
+                    terminal = snapshot
+                    break
+                yield snapshot
+        # The stream (its connection and slot) is closed before the terminal snapshot is
+        # handed over: the waiter stops iterating at it.
+        if terminal is not None:
+            yield terminal
+
+    async def _fetch_result(self, handle: JobHandle) -> dict[str, Any]:
+        reply = await self._send(
+            "result", "GET", self._result_url(handle), request_id=handle.request_id
+        )
+        body = response_json(reply)
+        if not isinstance(body, dict):
+            raise GenerationFailedError(
+                "fal's result is not a JSON object",
+                provider=self.name,
+                model=self.model,
+                request_id=handle.request_id,
+                raw_response=reply.text[:_MAX_MESSAGE],
+            )
+        return body
+
+    def _no_output(self, what: str, handle: JobHandle, body: dict[str, Any]) -> TarashException:
+        return GenerationFailedError(
+            f"fal finished without {what}",
+            provider=self.name,
+            model=self.model,
+            request_id=handle.request_id,
+            raw_response=body,
+        )
+
+    async def fetch_video(self, handle: JobHandle, snapshot: JobSnapshot) -> VideoOutput:
+        """``GET response_url`` and read ``video.url`` (or ``videos[0].url``) from the output.
+
+        Raises:
+            GenerationFailedError: The output holds no video.
+        """
+        body = await self._fetch_result(handle)
+        candidates = [_dig(body, "video"), _dig(body, "videos.0"), _dig(body, "output")]
+        spec = self._spec_for("video")
+        if spec.output:
+            candidates.insert(0, _dig(body, spec.output.removesuffix(".url")))
+        for item in candidates:
+            url = _media_url(item)
+            if url is not None:
+                return VideoOutput(video=url, content_type=_content_type(item), raw=body)
+        raise self._no_output("a video", handle, body)
+
+    async def fetch_image(self, handle: JobHandle, snapshot: JobSnapshot) -> ImageOutput:
+        """``GET response_url`` and read ``images[].url`` (or ``image.url``) from the output.
+
+        Raises:
+            GenerationFailedError: The output holds no image.
+        """
+        body = await self._fetch_result(handle)
+        items = body.get("images")
+        if not isinstance(items, list) or not items:
+            single = body.get("image")
+            items = [single] if single is not None else []
+        urls = [url for url in (_media_url(item) for item in items) if url is not None]
+        if not urls:
+            raise self._no_output("an image", handle, body)
+        return ImageOutput(images=list(urls), content_type=_content_type(items[0]), raw=body)
+
+    async def cancel(self, handle: JobHandle) -> bool:
+        """``PUT cancel_url``: True on ``CANCELLATION_REQUESTED`` (202), False when the
+        request already finished (400 ``ALREADY_COMPLETED``) or is unknown (404)."""
+        reply = await self._send(
+            "cancel",
+            "PUT",
+            self._cancel_url(handle),
+            request_id=handle.request_id,
+            ok_statuses=frozenset({400, 404}),
+        )
+        if reply.status_code in (400, 404):
+            return False
+        body = response_json(reply)
+        status = body.get("status") if isinstance(body, dict) else None
+        return status not in ("ALREADY_COMPLETED", "NOT_FOUND")
+
+    def parse_error(self, response: httpx.Response) -> TarashException:
+        """Map a non-2xx fal reply: ``detail`` -> message, ``error_type`` and
+        ``X-Fal-Retryable`` refine the class and its retryability."""
+        body = response_json(response)
+        detail = body.get("detail") if isinstance(body, dict) else None
+        message = _detail_message(detail)
+        if not message and isinstance(body, dict):
+            message = str(body.get("message") or body.get("error") or "")
+        if not message:
+            message = response.text[:_MAX_MESSAGE].strip() or f"HTTP {response.status_code}"
+        types = _detail_types(detail)
+        error_type = (
+            (body.get("error_type") if isinstance(body, dict) else None)
+            or response.headers.get("x-fal-error-type")
+            or (types[0] if types else None)
+        )
+        if error_type:
+            message = f"{message} [{error_type}]"
+        where: dict[str, Any] = {
+            "provider": self.name,
+            "model": self.model,
+            "request_id": response.headers.get("x-fal-request-id")
+            or self.request_context.request_id,
+            "raw_response": body if body is not None else response.text[:_MAX_MESSAGE],
+        }
+        retryable_header = response.headers.get("x-fal-retryable")
+        if retryable_header is not None and retryable_header.strip().lower() in ("true", "false"):
+            where["retryable"] = retryable_header.strip().lower() == "true"
+        if error_type == CONTENT_POLICY or CONTENT_POLICY in types:
+            return ContentModerationError(message, status_code=response.status_code, **where)
+        return error_for_status(response.status_code, message, headers=response.headers, **where)
