@@ -239,6 +239,9 @@ class _FalRoutes:
         model_id = request.path_params["model_id"].strip("/")
         if denied := self._auth_error(request):
             return denied
+        # Read the body before any fault: closing a socket with unread input makes the
+        # kernel send RST, and the client must see a clean mid-response close instead.
+        await request.body()
         fault = self.ctx.request_fault(request, NAME, "submit", model_id)
         if fault is not None and fault.kind != "drop_after_create":
             return _fault_response(fault)

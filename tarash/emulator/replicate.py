@@ -272,6 +272,7 @@ class _ReplicateRoutes:
     ) -> Response:
         if denied := self._auth_error(request):
             return denied
+        await request.body()  # drain first: unread input turns a drop into a TCP reset
         fault = self.ctx.request_fault(request, NAME, "submit", model)
         if fault is not None and fault.kind != "drop_after_create":
             return _fault_response(fault)
