@@ -1,0 +1,250 @@
+"""The Replicate client end to end against the bundled emulator's predictions API."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tarash.emulator import Emulator, Fault, Latency
+from tarash.tarash_gateway import (
+    generate_image_async,
+    generate_video,
+    generate_video_async,
+)
+from tarash.tarash_gateway.errors import (
+    ContentModerationError,
+    GenerationFailedError,
+    TimeoutError,
+)
+from tarash.tarash_gateway.media import sniff_mime
+from tarash.tarash_gateway.models import (
+    ImageGenerationConfig,
+    ImageGenerationRequest,
+    VideoGenerationConfig,
+    VideoGenerationRequest,
+)
+
+pytestmark = pytest.mark.integration
+
+FAST = Latency(queue_seconds=0.05, run_seconds=0.15)
+
+
+def tiny_png() -> bytes:
+    """A valid 2x2 RGB PNG, built by hand."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture(scope="module")
+def shared_emu() -> Iterator[Emulator]:
+    """One emulator for the module."""
+    with Emulator(latency=FAST) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(shared_emu: Emulator) -> Iterator[Emulator]:
+    """The module's emulator, faults cleared and fast latency restored around each test."""
+    shared_emu.clear_faults()
+    shared_emu.latency = FAST
+    yield shared_emu
+    shared_emu.clear_faults()
+    shared_emu.latency = FAST
+
+
+def video_config(
+    emu: Emulator, model: str = "google/veo-3", **kwargs: Any
+) -> VideoGenerationConfig:
+    return VideoGenerationConfig(
+        provider="replicate",
+        model=model,
+        base_url=emu.base_url("replicate"),
+        api_key=emu.api_key("replicate"),
+        poll_interval=0.05,
+        **kwargs,
+    )
+
+
+def last_job(emu: Emulator) -> Any:
+    return emu.jobs("replicate")[-1]
+
+
+@pytest.mark.anyio
+async def test_text_to_video_adapts_duration(emu: Emulator) -> None:
+    """veo-3 asked for 5 s submits 8 s with Cancel-After, polls, and returns the video URL."""
+    response = await generate_video_async(
+        video_config(emu), VideoGenerationRequest(prompt="a cat surfing", duration_seconds=5)
+    )
+    job = last_job(emu)
+    assert job.model == "google/veo-3"
+    assert job.input == {"prompt": "a cat surfing", "duration": 8}
+    assert job.headers["cancel-after"].endswith("s")
+    assert "prefer" not in job.headers
+    assert response.request_id == job.id
+    assert response.duration == 8
+    assert response.content_type == "video/mp4"
+    assert isinstance(response.video, str)
+    assert response.video.startswith(emu.url)
+    attempt = response.execution_metadata.attempts[0]
+    assert attempt.status == "success"
+    assert attempt.adaptations == ["duration_seconds: 5 -> 8 (google/veo-3 offers 8s)"]
+    assert attempt.poll_count >= 1
+
+
+@pytest.mark.anyio
+async def test_image_to_video_sends_the_png(emu: Emulator) -> None:
+    """kling-v2.1 gets the PNG bytes as a data URI in start_image."""
+    png = tiny_png()
+    response = await generate_video_async(
+        video_config(emu, "kwaivgi/kling-v2.1"),
+        VideoGenerationRequest(
+            prompt="the cat jumps",
+            duration_seconds=5,
+            image_list=[{"image": png, "type": "first_frame"}],
+        ),
+    )
+    job = last_job(emu)
+    assert job.input["start_image"].startswith("data:image/png;base64,")
+    assert job.input["duration"] == 5
+    assert response.content_type == "video/mp4"
+
+
+@pytest.mark.anyio
+async def test_flux_image_is_held_and_needs_no_poll(emu: Emulator) -> None:
+    """flux-schnell creates with Prefer: wait=10 and gets the finished images back at once."""
+    response = await generate_image_async(
+        ImageGenerationConfig(
+            provider="replicate",
+            model="black-forest-labs/flux-schnell",
+            base_url=emu.base_url("replicate"),
+            api_key=emu.api_key("replicate"),
+        ),
+        ImageGenerationRequest(prompt="a fox", n=2, aspect_ratio="16:9"),
+    )
+    job = last_job(emu)
+    assert job.headers["prefer"] == "wait=10"
+    assert job.input == {"prompt": "a fox", "num_outputs": 2, "aspect_ratio": "16:9"}
+    assert len(response.images) == 2
+    assert response.content_type == "image/png"
+    attempt = response.execution_metadata.attempts[0]
+    assert (attempt.poll_count, attempt.http_requests) == (0, 1)
+
+
+@pytest.mark.anyio
+async def test_failed_job_raises_generation_failed(emu: Emulator) -> None:
+    """A prediction that fails raises GenerationFailedError with the model's error."""
+    emu.inject(Fault("job_failure", provider="replicate"))
+    with pytest.raises(GenerationFailedError, match="CUDA out of memory") as caught:
+        await generate_video_async(video_config(emu), VideoGenerationRequest(prompt="a cat"))
+    assert not isinstance(caught.value, ContentModerationError)
+    assert caught.value.request_id == last_job(emu).id
+
+
+@pytest.mark.anyio
+async def test_content_refusal_raises_moderation(emu: Emulator) -> None:
+    """An E005 "flagged as sensitive" failure is a ContentModerationError."""
+    emu.inject(Fault("content_refusal", provider="replicate"))
+    with pytest.raises(ContentModerationError, match="E005"):
+        await generate_video_async(video_config(emu), VideoGenerationRequest(prompt="a cat"))
+
+
+@pytest.mark.anyio
+async def test_rate_limited_create_is_retried(emu: Emulator) -> None:
+    """A 429 on create (no job made) is retried after Retry-After and then succeeds."""
+    before = emu.stats("replicate").submitted
+    emu.inject(Fault("rate_limit", provider="replicate", operation="submit", retry_after=0))
+    response = await generate_video_async(video_config(emu), VideoGenerationRequest(prompt="a cat"))
+    attempt = response.execution_metadata.attempts[0]
+    assert (attempt.submit_count, attempt.retries) == (2, 1)
+    assert emu.stats("replicate").submitted == before + 1
+
+
+@pytest.mark.anyio
+async def test_deadline_cancels_a_stuck_prediction() -> None:
+    """A stuck prediction past timeout=1.0 is cancelled remotely: nothing keeps running."""
+    with Emulator(latency=FAST) as emu:
+        emu.inject(Fault("stuck", provider="replicate"))
+        with pytest.raises(TimeoutError) as caught:
+            await generate_video_async(
+                video_config(emu, timeout=1.0), VideoGenerationRequest(prompt="a cat")
+            )
+        assert caught.value.execution_metadata is not None
+        assert caught.value.execution_metadata.attempts[0].status == "cancelled"
+        assert [job.state for job in emu.jobs("replicate")] == ["cancelled"]
+        stats = emu.stats("replicate")
+        assert (stats.running, stats.cancelled) == (0, 1)
+
+
+def test_sync_generate_and_save_writes_a_video(emu: Emulator, tmp_path: Path) -> None:
+    """The sync API end to end; response.save() downloads a real MP4 from the emulator."""
+    response = generate_video(video_config(emu), VideoGenerationRequest(prompt="a cat"))
+    saved = response.save(tmp_path / "cat.mp4")
+    data = saved.read_bytes()
+    assert sniff_mime(data) == "video/mp4"
+    assert len(data) > 100
+
+
+@pytest.mark.anyio
+async def test_fallback_from_fal_to_replicate(emu: Emulator) -> None:
+    """fal failing (server errors) falls back to Replicate's veo-3, recording two attempts."""
+    emu.inject(Fault("server_error", provider="fal", times=None))
+    config = VideoGenerationConfig(
+        provider="fal",
+        model="fal-ai/veo3",
+        base_url=emu.base_url("fal"),
+        api_key=emu.api_key("fal"),
+        poll_interval=0.05,
+        fallback_configs=[video_config(emu)],
+    )
+    response = await generate_video_async(
+        config, VideoGenerationRequest(prompt="a cat surfing", duration_seconds=8)
+    )
+    assert response.provider == "replicate"
+    meta = response.execution_metadata
+    assert meta.fallback_triggered
+    assert [(a.provider, a.status) for a in meta.attempts] == [
+        ("fal", "failed"),
+        ("replicate", "success"),
+    ]
+    assert meta.successful_attempt == 2
+
+
+@pytest.mark.anyio
+async def test_data_uri_outputs_are_saved_without_download(tmp_path: Path) -> None:
+    """Outputs given as data: URIs come back as such (no expiry) and save to a valid PNG."""
+    with Emulator(latency=FAST, replicate_output="data_uri") as emu:
+        response = await generate_image_async(
+            ImageGenerationConfig(
+                provider="replicate",
+                model="black-forest-labs/flux-dev",
+                base_url=emu.base_url("replicate"),
+                api_key=emu.api_key("replicate"),
+            ),
+            ImageGenerationRequest(prompt="a fox"),
+        )
+    image = response.images[0]
+    assert isinstance(image, str)
+    assert image.startswith("data:image/png;base64,")
+    assert (response.content_type, response.expires_at) == ("image/png", None)
+    saved = await response.save_async(tmp_path / "fox.png")
+    assert sniff_mime(saved.read_bytes()) == "image/png"
