@@ -106,8 +106,9 @@ def open_json_event_stream(
 ) -> AsyncGenerator[Any, None] | None:
     """Reserve a stream slot and return an iterator of the stream's JSON events.
 
-    Must be called from inside the event loop. The slot is held until the iterator ends or
-    is closed (``aclose()``); close it as soon as the event you wait for arrives.
+    Must be called from inside the event loop. A slot is held from the first ``anext``
+    until the iterator ends or is closed (``aclose()``); close it as soon as the event you
+    wait for arrives.
 
     Args:
         ctx: Who is calling; one request is counted when the stream opens.
@@ -121,13 +122,13 @@ def open_json_event_stream(
         event loop is taken (the caller should poll instead).
     """
     limiter = stream_limiter()
-    borrower = _Borrower()
-    try:
-        limiter.acquire_on_behalf_of_nowait(borrower)
-    except anyio.WouldBlock:
+    if limiter.available_tokens < 1:
         logger.debug("all %d event-stream slots taken; polling", MAX_STREAMS_PER_LOOP)
         return None
-    return _json_events(ctx, url, headers, params, idle_timeout, limiter, borrower)
+    # The slot is taken when iteration starts, so an iterator that is never started holds
+    # nothing. Nothing awaits between this check and a caller's first ``anext``, so the
+    # slot seen free here is still free then (else the stream raises and the job is polled).
+    return _json_events(ctx, url, headers, params, idle_timeout, limiter)
 
 
 async def _json_events(
@@ -137,8 +138,17 @@ async def _json_events(
     params: Mapping[str, str] | None,
     idle_timeout: float,
     limiter: anyio.CapacityLimiter,
-    borrower: _Borrower,
 ) -> AsyncGenerator[Any, None]:
+    borrower = _Borrower()
+    try:
+        limiter.acquire_on_behalf_of_nowait(borrower)
+    except anyio.WouldBlock:
+        raise HTTPConnectionError(
+            "no event-stream slot is free",
+            provider=ctx.provider,
+            model=ctx.model,
+            request_id=ctx.request_id,
+        ) from None
     connections = connection_limiter()
     holding_connection = False
     try:
