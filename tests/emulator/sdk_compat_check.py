@@ -25,12 +25,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import fal_client  # noqa: E402
-import fal_client.client  # noqa: E402
-import replicate  # noqa: E402
-from replicate.helpers import FileOutput  # noqa: E402
+import fal_client
+import fal_client.client
+import replicate
+from replicate.helpers import FileOutput
 
-from tarash.emulator import Emulator, Fault, Latency  # noqa: E402
+from tarash.emulator import Emulator, Fault, Latency
 
 VERSION = "0123456789abcdef" * 4
 
@@ -93,7 +93,9 @@ def fal_subscribe_client_timeout_cancels(emu: Emulator) -> str:
     emu.inject(Fault("stuck", provider="fal"))
     before = emu.stats("fal").cancelled
     try:
-        fal_client.subscribe("fal-ai/veo3", arguments={"prompt": "x"}, client_timeout=1.5)  # the SDK requires > 1 s
+        fal_client.subscribe(
+            "fal-ai/veo3", arguments={"prompt": "x"}, client_timeout=1.5
+        )  # the SDK requires > 1 s
     except Exception as exc:  # the SDK's timeout error type varies by version
         error = type(exc).__name__
     else:
@@ -105,16 +107,21 @@ def fal_subscribe_client_timeout_cancels(emu: Emulator) -> str:
 
 
 def replicate_create_model_and_wait(emu: Emulator) -> str:
-    client = replicate.Client(api_token=emu.api_key("replicate"), base_url=emu.base_url("replicate"))
+    client = replicate.Client(
+        api_token=emu.api_key("replicate"), base_url=emu.base_url("replicate")
+    )
     prediction = client.predictions.create(model="google/veo-3", input={"prompt": "a cat"})
     prediction.wait()
     assert prediction.status == "succeeded", prediction
     assert prediction.output.startswith(emu.url + "/media/"), prediction.output
-    return f"{prediction.id} {prediction.status}; progress {prediction.progress}; output {prediction.output}"
+    progress = prediction.progress
+    return f"{prediction.id} {prediction.status}; progress {progress}; output {prediction.output}"
 
 
 def replicate_create_version(emu: Emulator) -> str:
-    client = replicate.Client(api_token=emu.api_key("replicate"), base_url=emu.base_url("replicate"))
+    client = replicate.Client(
+        api_token=emu.api_key("replicate"), base_url=emu.base_url("replicate")
+    )
     prediction = client.predictions.create(version=VERSION, input={"prompt": "x"})
     prediction.wait()
     assert prediction.status == "succeeded", prediction
@@ -141,7 +148,9 @@ def replicate_run(emu: Emulator) -> str:
 def replicate_cancel(emu: Emulator) -> str:
     emu.latency = Latency(queue_seconds=5, run_seconds=5)
     try:
-        client = replicate.Client(api_token=emu.api_key("replicate"), base_url=emu.base_url("replicate"))
+        client = replicate.Client(
+            api_token=emu.api_key("replicate"), base_url=emu.base_url("replicate")
+        )
         prediction = client.predictions.create(model="google/veo-3", input={"prompt": "x"})
         cancelled = client.predictions.cancel(prediction.id)
     finally:
@@ -169,7 +178,10 @@ def main() -> int:
     with Emulator(latency=Latency(queue_seconds=0.05, run_seconds=0.2)) as emu:
         fal_client.client.QUEUE_URL_FORMAT = emu.base_url("fal") + "/"
         os.environ["FAL_KEY"] = emu.api_key("fal")
-        print(f"emulator at {emu.url}; fal-client {_version('fal_client')}, replicate {_version('replicate')}")
+        print(
+            f"emulator at {emu.url}; "
+            f"fal-client {_version('fal_client')}, replicate {_version('replicate')}"
+        )
         for check in CHECKS:
             try:
                 detail = check(emu)

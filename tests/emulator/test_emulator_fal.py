@@ -84,7 +84,7 @@ def test_result_before_completion_is_400(emu: Emulator, client: httpx.Client) ->
 def test_video_result_is_a_file_object_with_a_served_mp4(
     emu: Emulator, client: httpx.Client
 ) -> None:
-    """veo3 results are ``{"video": {url, content_type, file_name, file_size}}`` and the URL serves an MP4."""
+    """veo3 results are ``{"video": {url, content_type, file_name, file_size}}`` (served MP4)."""
     submitted = fal_submit(client, emu, "fal-ai/veo3").json()
     fal_wait(client, emu, submitted["status_url"])
     video = client.get(submitted["response_url"], headers=fal_auth(emu)).json()["video"]

@@ -10,7 +10,7 @@ import pytest
 
 from tarash.emulator import FAULT_HEADER, Emulator, Fault, Latency
 
-from ._calls import fal_auth, fal_submit, fal_wait, replicate_auth, replicate_create, replicate_wait
+from ._calls import fal_auth, fal_submit, fal_wait, replicate_create, replicate_wait
 
 
 def test_rate_limit_fal(emu: Emulator, client: httpx.Client) -> None:
@@ -36,13 +36,17 @@ def test_rate_limit_replicate(emu: Emulator, client: httpx.Client) -> None:
 def test_server_error_with_status(fresh_emu: Emulator, client: httpx.Client, provider: str) -> None:
     """server_error answers the given 5xx and creates no job."""
     fresh_emu.inject(Fault("server_error", status_code=503))
-    response = fal_submit(client, fresh_emu) if provider == "fal" else replicate_create(client, fresh_emu)
+    response = (
+        fal_submit(client, fresh_emu) if provider == "fal" else replicate_create(client, fresh_emu)
+    )
     assert response.status_code == 503
     assert fresh_emu.stats().submitted == 0
 
 
 @pytest.mark.parametrize("provider", ["fal", "replicate"])
-def test_drop_connection_on_submit(fresh_emu: Emulator, client: httpx.Client, provider: str) -> None:
+def test_drop_connection_on_submit(
+    fresh_emu: Emulator, client: httpx.Client, provider: str
+) -> None:
     """drop_connection is a transport error for the client and no job server-side."""
     fresh_emu.inject(Fault("drop_connection", operation="submit"))
     with pytest.raises(httpx.RemoteProtocolError):
@@ -51,7 +55,9 @@ def test_drop_connection_on_submit(fresh_emu: Emulator, client: httpx.Client, pr
 
 
 @pytest.mark.parametrize("provider", ["fal", "replicate"])
-def test_drop_after_create_leaves_the_job(fresh_emu: Emulator, client: httpx.Client, provider: str) -> None:
+def test_drop_after_create_leaves_the_job(
+    fresh_emu: Emulator, client: httpx.Client, provider: str
+) -> None:
     """drop_after_create drops the reply but the job exists (and runs to completion)."""
     fresh_emu.inject(Fault("drop_after_create", provider=provider))
     with pytest.raises(httpx.RemoteProtocolError):
@@ -104,11 +110,17 @@ def test_content_refusal_fal(emu: Emulator, client: httpx.Client) -> None:
     """content_refusal: status error_type content_policy_violation; result 422 ``detail`` list."""
     emu.inject(Fault("content_refusal", provider="fal"))
     submitted = fal_submit(client, emu, body={"prompt": "bad"}).json()
-    assert fal_wait(client, emu, submitted["status_url"])["error_type"] == "content_policy_violation"
+    assert (
+        fal_wait(client, emu, submitted["status_url"])["error_type"] == "content_policy_violation"
+    )
     result = client.get(submitted["response_url"], headers=fal_auth(emu))
     assert result.status_code == 422
     [detail] = result.json()["detail"]
-    assert (detail["type"], detail["loc"], detail["input"]) == ("content_policy_violation", ["body", "prompt"], "bad")
+    assert (detail["type"], detail["loc"], detail["input"]) == (
+        "content_policy_violation",
+        ["body", "prompt"],
+        "bad",
+    )
 
 
 def test_content_refusal_replicate(emu: Emulator, client: httpx.Client) -> None:
@@ -127,7 +139,10 @@ def test_stuck_runs_until_cancelled(fresh_emu: Emulator, client: httpx.Client) -
     import time
 
     time.sleep(0.4)
-    assert client.get(submitted["status_url"], headers=fal_auth(fresh_emu)).json()["status"] == "IN_PROGRESS"
+    assert (
+        client.get(submitted["status_url"], headers=fal_auth(fresh_emu)).json()["status"]
+        == "IN_PROGRESS"
+    )
     assert fresh_emu.stats().running == 1
     client.put(submitted["cancel_url"], headers=fal_auth(fresh_emu))
     assert fresh_emu.stats() == fresh_emu.stats().__class__(submitted=1, cancelled=1)

@@ -20,7 +20,11 @@ def test_create_for_model_returns_201_prediction(emu: Emulator, client: httpx.Cl
     response = replicate_create(client, emu)
     assert response.status_code == 201
     body = response.json()
-    assert (body["model"], body["version"], body["status"]) == ("google/veo-3", "hidden", "starting")
+    assert (body["model"], body["version"], body["status"]) == (
+        "google/veo-3",
+        "hidden",
+        "starting",
+    )
     assert body["input"] == {"prompt": "a cat"}
     assert body["output"] is None
     assert body["error"] is None
@@ -131,14 +135,19 @@ def test_prefer_wait_returns_early_on_cancel(emu: Emulator) -> None:
 
         result: dict[str, httpx.Response] = {}
         thread = threading.Thread(
-            target=lambda: result.update(r=replicate_create(held, emu, headers={"Prefer": "wait=30"}))
+            target=lambda: result.update(
+                r=replicate_create(held, emu, headers={"Prefer": "wait=30"})
+            )
         )
         started = time.monotonic()
         thread.start()
         while not emu.jobs("replicate") or emu.jobs("replicate")[-1].state != "running":
             time.sleep(0.01)
         job_id = emu.jobs("replicate")[-1].id
-        other.post(f"{emu.base_url('replicate')}/v1/predictions/{job_id}/cancel", headers=replicate_auth(emu))
+        other.post(
+            f"{emu.base_url('replicate')}/v1/predictions/{job_id}/cancel",
+            headers=replicate_auth(emu),
+        )
         thread.join(10)
     assert result["r"].json()["status"] == "canceled"
     assert time.monotonic() - started < 5
@@ -182,7 +191,9 @@ def test_bad_cancel_after_is_400(emu: Emulator, client: httpx.Client) -> None:
 def test_list_pages_newest_first(fresh_emu: Emulator, client: httpx.Client) -> None:
     """``GET /v1/predictions`` is a cursor page, newest first."""
     ids = [replicate_create(client, fresh_emu).json()["id"] for _ in range(3)]
-    page = client.get(f"{fresh_emu.base_url('replicate')}/v1/predictions", headers=replicate_auth(fresh_emu)).json()
+    page = client.get(
+        f"{fresh_emu.base_url('replicate')}/v1/predictions", headers=replicate_auth(fresh_emu)
+    ).json()
     assert [p["id"] for p in page["results"]] == ids[::-1]
     assert page["next"] is None
     assert page["previous"] is None
@@ -206,12 +217,16 @@ def test_stream_sends_output_then_done(emu: Emulator, client: httpx.Client) -> N
     assert text.rstrip().endswith("event: done\ndata: {}")
 
 
-@pytest.mark.parametrize("authorization", [None, "Key abc", "Bearer"], ids=["missing", "fal-scheme", "empty"])
+@pytest.mark.parametrize(
+    "authorization", [None, "Key abc", "Bearer"], ids=["missing", "fal-scheme", "empty"]
+)
 def test_bad_auth_is_401(emu: Emulator, client: httpx.Client, authorization: str | None) -> None:
     """Creates without a Bearer/Token key are 401 Unauthenticated."""
     headers = {} if authorization is None else {"Authorization": authorization}
     response = client.post(
-        f"{emu.base_url('replicate')}/v1/models/a/b/predictions", json={"input": {}}, headers=headers
+        f"{emu.base_url('replicate')}/v1/models/a/b/predictions",
+        json={"input": {}},
+        headers=headers,
     )
     assert response.status_code == 401
     assert response.json() == {
@@ -223,11 +238,15 @@ def test_bad_auth_is_401(emu: Emulator, client: httpx.Client, authorization: str
 
 def test_legacy_token_scheme_is_accepted(emu: Emulator, client: httpx.Client) -> None:
     """``Authorization: Token <k>`` still works."""
-    response = replicate_create(client, emu, headers={"Authorization": f"Token {emu.api_key('replicate')}"})
+    response = replicate_create(
+        client, emu, headers={"Authorization": f"Token {emu.api_key('replicate')}"}
+    )
     assert response.status_code == 201
 
 
 def test_unknown_prediction_is_404(emu: Emulator, client: httpx.Client) -> None:
     """Polling an unknown id is 404."""
-    response = client.get(f"{emu.base_url('replicate')}/v1/predictions/nope", headers=replicate_auth(emu))
+    response = client.get(
+        f"{emu.base_url('replicate')}/v1/predictions/nope", headers=replicate_auth(emu)
+    )
     assert response.status_code == 404

@@ -122,7 +122,7 @@ def test_invalid_settings_are_rejected() -> None:
 
 def test_port_in_use_raises() -> None:
     """Binding a port that is taken fails at start, not later."""
-    with Emulator() as emu, pytest.raises(OSError):
+    with Emulator() as emu, pytest.raises(OSError, match="in use"):
         Emulator(port=emu.port).start()
 
 
