@@ -1,0 +1,248 @@
+"""The fal client end to end against the bundled emulator's queue API."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tarash.emulator import Emulator, Fault, Latency
+from tarash.tarash_gateway import generate_image_async, generate_video, generate_video_async
+from tarash.tarash_gateway.errors import (
+    ContentModerationError,
+    GenerationFailedError,
+    TimeoutError,
+)
+from tarash.tarash_gateway.media import sniff_mime
+from tarash.tarash_gateway.models import (
+    ImageGenerationConfig,
+    ImageGenerationRequest,
+    VideoGenerationConfig,
+    VideoGenerationRequest,
+    VideoGenerationUpdate,
+)
+
+pytestmark = pytest.mark.integration
+
+FAST = Latency(queue_seconds=0.05, run_seconds=0.15)
+KLING = "fal-ai/kling-video/v2.1/standard/image-to-video"
+
+
+def tiny_png() -> bytes:
+    """A valid 2x2 RGB PNG, built by hand."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    rows = b"".join(b"\x00" + b"\x00\x80\xff" * 2 for _ in range(2))
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture(scope="module")
+def shared_emu() -> Iterator[Emulator]:
+    """One emulator for the module."""
+    with Emulator(latency=FAST) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(shared_emu: Emulator) -> Iterator[Emulator]:
+    """The module's emulator, faults cleared and fast latency restored around each test."""
+    shared_emu.clear_faults()
+    shared_emu.latency = FAST
+    yield shared_emu
+    shared_emu.clear_faults()
+    shared_emu.latency = FAST
+
+
+def video_config(emu: Emulator, model: str = "fal-ai/veo3", **kwargs: Any) -> VideoGenerationConfig:
+    return VideoGenerationConfig(
+        provider="fal",
+        model=model,
+        base_url=emu.base_url("fal"),
+        api_key=emu.api_key("fal"),
+        poll_interval=0.05,
+        **kwargs,
+    )
+
+
+def last_job(emu: Emulator) -> Any:
+    return emu.jobs("fal")[-1]
+
+
+@pytest.mark.anyio
+async def test_text_to_video_adapts_duration(emu: Emulator) -> None:
+    """veo3 asked for 5 s submits "6s" with X-Fal-Request-Timeout; SSE carries the status."""
+    updates: list[VideoGenerationUpdate] = []
+    response = await generate_video_async(
+        video_config(emu),
+        VideoGenerationRequest(prompt="a cat surfing", duration_seconds=5, aspect_ratio="16:9"),
+        on_progress=updates.append,
+    )
+    job = last_job(emu)
+    assert job.model == "fal-ai/veo3"
+    assert job.input == {"prompt": "a cat surfing", "duration": "6s", "aspect_ratio": "16:9"}
+    assert 590 <= int(job.headers["x-fal-request-timeout"]) <= 600
+    assert response.request_id == job.id
+    assert (response.duration, response.aspect_ratio) == (6, "16:9")
+    assert response.content_type == "video/mp4"
+    assert isinstance(response.video, str)
+    assert response.video.startswith(emu.url)
+    attempt = response.execution_metadata.attempts[0]
+    assert attempt.status == "success"
+    assert attempt.adaptations == ["duration_seconds: 5 -> 6 (fal-ai/veo3 offers 4s, 6s, 8s)"]
+    assert attempt.poll_count == 0  # the status stream replaced polling
+    assert updates[-1].status == "completed"
+
+
+@pytest.mark.anyio
+async def test_polling_when_the_stream_is_disabled(emu: Emulator) -> None:
+    """status_stream=False polls status_url until COMPLETED."""
+    response = await generate_video_async(
+        video_config(emu, provider_config={"status_stream": False}),
+        VideoGenerationRequest(prompt="a cat"),
+    )
+    attempt = response.execution_metadata.attempts[0]
+    assert attempt.poll_count >= 1
+    assert response.request_id == last_job(emu).id
+
+
+@pytest.mark.anyio
+async def test_image_to_video_with_kling_and_png_bytes(emu: Emulator) -> None:
+    """kling gets the PNG bytes as a data URI in image_url and duration "5"."""
+    response = await generate_video_async(
+        video_config(emu, KLING),
+        VideoGenerationRequest(
+            prompt="the cat jumps",
+            duration_seconds=4,
+            aspect_ratio="9:16",
+            image_list=[{"image": tiny_png(), "type": "first_frame"}],
+        ),
+    )
+    job = last_job(emu)
+    assert job.model == KLING
+    assert job.input["image_url"].startswith("data:image/png;base64,")
+    assert job.input["duration"] == "5"
+    assert "aspect_ratio" not in job.input
+    assert response.aspect_ratio is None
+    assert response.content_type == "video/mp4"
+    notes = response.execution_metadata.attempts[0].adaptations
+    assert any("aspect_ratio: '9:16' not sent" in note for note in notes)
+
+
+@pytest.mark.anyio
+async def test_flux_image(emu: Emulator) -> None:
+    """flux/dev: image_size preset and num_images reach fal; every image comes back."""
+    response = await generate_image_async(
+        ImageGenerationConfig(
+            provider="fal",
+            model="fal-ai/flux/dev",
+            base_url=emu.base_url("fal"),
+            api_key=emu.api_key("fal"),
+            poll_interval=0.05,
+        ),
+        ImageGenerationRequest(prompt="a fox", n=2, aspect_ratio="16:9", seed=11),
+    )
+    job = last_job(emu)
+    assert job.input == {
+        "prompt": "a fox",
+        "image_size": "landscape_16_9",
+        "num_images": 2,
+        "seed": 11,
+    }
+    assert len(response.images) == 2
+    assert response.raw_response["seed"] == 11
+    assert response.raw_response["images"][0]["width"] == 1024
+
+
+@pytest.mark.anyio
+async def test_rate_limited_submit_is_retried(emu: Emulator) -> None:
+    """A 429 on submit (nothing queued) is retried after Retry-After, then succeeds once."""
+    before = emu.stats("fal").submitted
+    emu.inject(Fault("rate_limit", provider="fal", operation="submit", retry_after=0))
+    response = await generate_video_async(video_config(emu), VideoGenerationRequest(prompt="a"))
+    attempt = response.execution_metadata.attempts[0]
+    assert (attempt.submit_count, attempt.retries) == (2, 1)
+    assert emu.stats("fal").submitted == before + 1
+
+
+@pytest.mark.anyio
+async def test_server_error_on_poll_is_retried(emu: Emulator) -> None:
+    """A 500 on a status poll is retried and the job still completes."""
+    emu.inject(Fault("server_error", provider="fal", operation="status"))
+    response = await generate_video_async(
+        video_config(emu, provider_config={"status_stream": False}),
+        VideoGenerationRequest(prompt="a cat"),
+    )
+    assert response.execution_metadata.attempts[0].retries == 1
+
+
+@pytest.mark.anyio
+async def test_server_error_on_stream_falls_back_to_polling(emu: Emulator) -> None:
+    """A status stream that cannot open (500) leaves the job to polling."""
+    emu.inject(Fault("server_error", provider="fal", operation="status"))
+    response = await generate_video_async(video_config(emu), VideoGenerationRequest(prompt="a"))
+    assert response.execution_metadata.attempts[0].poll_count >= 1
+
+
+@pytest.mark.anyio
+async def test_failed_job_raises_generation_failed(emu: Emulator) -> None:
+    """COMPLETED with error_type internal_server_error is a retryable GenerationFailedError."""
+    emu.inject(Fault("job_failure", provider="fal"))
+    with pytest.raises(GenerationFailedError, match="Internal Server Error") as caught:
+        await generate_video_async(video_config(emu), VideoGenerationRequest(prompt="a cat"))
+    assert caught.value.retryable
+    assert caught.value.request_id == last_job(emu).id
+    assert caught.value.execution_metadata is not None
+    assert caught.value.execution_metadata.attempts[0].status == "failed"
+
+
+@pytest.mark.anyio
+async def test_content_refusal_raises_moderation(emu: Emulator) -> None:
+    """COMPLETED with content_policy_violation is a ContentModerationError."""
+    emu.inject(Fault("content_refusal", provider="fal"))
+    with pytest.raises(ContentModerationError, match="flagged"):
+        await generate_video_async(
+            video_config(emu, provider_config={"status_stream": False}),
+            VideoGenerationRequest(prompt="a cat"),
+        )
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("stream", [True, False])
+async def test_deadline_cancels_a_stuck_job(stream: bool) -> None:
+    """A stuck job past timeout=1.0 is cancelled with PUT: nothing keeps running."""
+    with Emulator(latency=FAST) as emu:
+        emu.inject(Fault("stuck", provider="fal"))
+        with pytest.raises(TimeoutError) as caught:
+            await generate_video_async(
+                video_config(emu, timeout=1.0, provider_config={"status_stream": stream}),
+                VideoGenerationRequest(prompt="a cat"),
+            )
+        assert caught.value.execution_metadata is not None
+        assert caught.value.execution_metadata.attempts[0].status == "cancelled"
+        assert [job.state for job in emu.jobs("fal")] == ["cancelled"]
+        stats = emu.stats("fal")
+        assert (stats.running, stats.cancelled) == (0, 1)
+
+
+def test_sync_generate_and_save_writes_a_video(emu: Emulator, tmp_path: Path) -> None:
+    """The sync API end to end; response.save() downloads a real MP4 from the emulator."""
+    response = generate_video(
+        video_config(emu, "fal-ai/veo3/fast"), VideoGenerationRequest(prompt="a cat")
+    )
+    saved = response.save(tmp_path / "cat.mp4")
+    data = saved.read_bytes()
+    assert sniff_mime(data) == "video/mp4"
+    assert len(data) > 100
