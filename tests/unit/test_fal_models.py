@@ -109,7 +109,7 @@ def test_veo3_ratio_and_resolution_always_valid(ratio: str, resolution: str, mod
     """Any aspect ratio and resolution is sent as a value veo3 accepts, with a note if changed."""
     job = prepare_video(
         model,
-        video_request(model, aspect_ratio=ratio, resolution=resolution),  # type: ignore[arg-type]
+        video_request(model, aspect_ratio=ratio, resolution=resolution),
     )
     capabilities = FAL_MODELS[model].capabilities
     assert capabilities.aspect_ratios is not None and capabilities.resolutions is not None
@@ -251,7 +251,7 @@ def test_kling_standard_refuses_a_last_frame() -> None:
 @pytest.mark.parametrize(("ratio", "preset"), sorted(IMAGE_SIZE_PRESETS.items()))
 def test_flux_image_size_preset_from_aspect_ratio(model: str, ratio: str, preset: str) -> None:
     """flux gets the image_size enum matching the aspect ratio."""
-    job = prepare_image(model, ImageGenerationRequest(prompt="a cat", aspect_ratio=ratio))  # type: ignore[arg-type]
+    job = prepare_image(model, ImageGenerationRequest(prompt="a cat", aspect_ratio=ratio))
     assert job.payload == {"prompt": "a cat", "image_size": preset}
 
 
