@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import ssl
 import threading
 import weakref
@@ -29,12 +30,13 @@ from tarash.tarash_gateway.errors import (
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "MAX_CONNECTIONS_PER_LOOP",
+    "MAX_LONG_CONNECTIONS_PER_LOOP",
     "MAX_RETRY_AFTER_DELAY",
     "CallCounters",
     "ErrorParser",
     "Operation",
     "RequestContext",
-    "get_client",
+    "pick_connection",
     "send",
     "translate_transport_errors",
 ]
@@ -48,10 +50,17 @@ MAX_RETRY_AFTER_DELAY = 60.0
 RETRY_WAIT_INITIAL = 0.2
 RETRY_WAIT_MAX = 10.0
 RETRY_WAIT_JITTER = 0.5
-MAX_CONNECTIONS_PER_LOOP = 256
-"""Open connections one event loop keeps; also the size of the limiter in front of the pool
-(httpcore's pool bookkeeping grows with queued requests x connections, so requests wait in
-our limiter, which is cheap, rather than in the pool)."""
+MAX_CONNECTIONS_PER_LOOP = int(os.environ.get("TARASH_MAX_CONNECTIONS", "64"))
+"""Pooled connections for short calls (submit, status, result, cancel) per event loop.
+Overridable with ``TARASH_MAX_CONNECTIONS``."""
+CONNECTIONS_PER_SHARD = 8
+"""httpcore re-scans every connection of a pool, quadratically, each time a request enters
+or leaves it (httpcore issue 1035): a 64-connection pool costs ~2 ms of CPU per request.
+So the connections are split over several small clients ("shards") of this size, each with
+a limiter in front so its pool never queues; a request goes to the least busy shard."""
+MAX_LONG_CONNECTIONS_PER_LOOP = int(os.environ.get("TARASH_MAX_LONG_CONNECTIONS", "128"))
+"""Connections of the second pool, for long-lived requests (status streams, downloads), so
+they never starve the short calls. Overridable with ``TARASH_MAX_LONG_CONNECTIONS``."""
 KEEPALIVE_EXPIRY = 30.0
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
@@ -111,9 +120,36 @@ def _shared_ssl_context() -> ssl.SSLContext:
 
 
 @dataclass(slots=True)
-class _LoopResources:
+class _Shard:
     client: httpx.AsyncClient
     limiter: anyio.CapacityLimiter
+
+    @classmethod
+    def create(cls, connections: int) -> _Shard:
+        return cls(_new_client(connections), anyio.CapacityLimiter(connections))
+
+
+@dataclass(slots=True)
+class _Pool:
+    shards: list[_Shard]
+
+    @classmethod
+    def create(cls, connections: int) -> _Pool:
+        count = max(1, -(-connections // CONNECTIONS_PER_SHARD))
+        return cls([_Shard.create(CONNECTIONS_PER_SHARD) for _ in range(count)])
+
+    def least_busy(self) -> _Shard:
+        return max(self.shards, key=lambda shard: shard.limiter.available_tokens)
+
+
+@dataclass(slots=True)
+class _LoopResources:
+    short: _Pool
+    long: _Pool
+
+    @property
+    def closed(self) -> bool:
+        return self.short.shards[0].client.is_closed
 
 
 _resources: weakref.WeakKeyDictionary[object, _LoopResources] = weakref.WeakKeyDictionary()
@@ -135,30 +171,37 @@ def _loop_resources() -> _LoopResources:
     key = _current_loop_key()
     with _resources_lock:
         found = _resources.get(key)
-        if found is None or found.client.is_closed:
-            client = httpx.AsyncClient(
-                verify=_shared_ssl_context(),
-                timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
-                limits=httpx.Limits(
-                    max_connections=MAX_CONNECTIONS_PER_LOOP,
-                    max_keepalive_connections=MAX_CONNECTIONS_PER_LOOP,
-                    keepalive_expiry=KEEPALIVE_EXPIRY,
-                ),
-                follow_redirects=True,
+        if found is None or found.closed:
+            found = _LoopResources(
+                short=_Pool.create(MAX_CONNECTIONS_PER_LOOP),
+                long=_Pool.create(MAX_LONG_CONNECTIONS_PER_LOOP),
             )
-            found = _LoopResources(client, anyio.CapacityLimiter(MAX_CONNECTIONS_PER_LOOP))
             _resources[key] = found
         return found
 
 
-def get_client() -> httpx.AsyncClient:
-    """Return the pooled client of the running event loop, creating it on first use."""
-    return _loop_resources().client
+def _new_client(connections: int) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        verify=_shared_ssl_context(),
+        timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+        limits=httpx.Limits(
+            max_connections=connections,
+            max_keepalive_connections=connections,
+            keepalive_expiry=KEEPALIVE_EXPIRY,
+        ),
+        follow_redirects=True,
+    )
 
 
-def connection_limiter() -> anyio.CapacityLimiter:
-    """Return the limiter that keeps the running loop's pool from queueing requests."""
-    return _loop_resources().limiter
+def pick_connection(*, long_lived: bool = False) -> tuple[httpx.AsyncClient, anyio.CapacityLimiter]:
+    """Return the least busy pooled client of the running loop and the limiter guarding it.
+
+    Acquire the limiter before sending through the client, so the client's own pool never
+    queues. ``long_lived`` picks the pool for streams and downloads.
+    """
+    resources = _loop_resources()
+    shard = (resources.long if long_lived else resources.short).least_busy()
+    return shard.client, shard.limiter
 
 
 async def close_client() -> None:
@@ -167,7 +210,8 @@ async def close_client() -> None:
     with _resources_lock:
         found = _resources.pop(key, None)
     if found is not None:
-        await found.client.aclose()
+        for shard in [*found.short.shards, *found.long.shards]:
+            await shard.client.aclose()
 
 
 # ---------------------------------------------------------------------------------------
@@ -292,7 +336,6 @@ async def send(
     Raises:
         TarashException: The mapped error of the last failure.
     """
-    resources = _loop_resources()
     request_timeout = (
         httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT) if read_timeout is not None else None
     )
@@ -311,11 +354,12 @@ async def send(
                     ctx.counters.submits += 1
                 elif operation == "status":
                     ctx.counters.polls += 1
-                async with resources.limiter:
+                client, limiter = pick_connection()
+                async with limiter:
                     with translate_transport_errors(
                         ctx.provider, ctx.model, request_id=ctx.request_id
                     ):
-                        response = await resources.client.request(
+                        response = await client.request(
                             method,
                             url,
                             headers=headers,

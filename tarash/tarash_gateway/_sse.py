@@ -25,8 +25,7 @@ from tarash.tarash_gateway._http import (
     CONNECT_TIMEOUT,
     RequestContext,
     _current_loop_key,
-    connection_limiter,
-    get_client,
+    pick_connection,
     translate_transport_errors,
 )
 from tarash.tarash_gateway.errors import HTTPConnectionError
@@ -44,8 +43,8 @@ logger = logging.getLogger("tarash.sse")
 MAX_STREAMS_PER_LOOP = 64
 """Concurrent event streams one event loop holds open; more jobs than this are polled.
 
-Each stream pins a pooled connection (out of ``_http.MAX_CONNECTIONS_PER_LOOP``) until its
-job ends, so without a cap a few hundred concurrent jobs would starve every other request.
+Each stream pins a connection of the long-lived pool (``_http.MAX_LONG_CONNECTIONS_PER_LOOP``)
+until its job ends; the cap leaves room in that pool for downloads.
 """
 STREAM_IDLE_TIMEOUT = 15.0
 """Seconds without an event after which a stream counts as broken (fal's JS client uses 15 s)."""
@@ -149,7 +148,7 @@ async def _json_events(
             model=ctx.model,
             request_id=ctx.request_id,
         ) from None
-    connections = connection_limiter()
+    client, connections = pick_connection(long_lived=True)
     holding_connection = False
     try:
         await connections.acquire_on_behalf_of(borrower)
@@ -158,7 +157,7 @@ async def _json_events(
         # The read timeout is only a backstop: the idle timer below is what detects silence.
         timeout = httpx.Timeout(idle_timeout * 2, connect=CONNECT_TIMEOUT)
         with translate_transport_errors(ctx.provider, ctx.model, request_id=ctx.request_id):
-            async with get_client().stream(
+            async with client.stream(
                 "GET",
                 url,
                 headers={**headers, "Accept": "text/event-stream"},

@@ -17,7 +17,7 @@ from typing import TypeVar
 import anyio
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import connection_limiter, get_client, translate_transport_errors
+from tarash.tarash_gateway._http import pick_connection, translate_transport_errors
 from tarash.tarash_gateway.errors import ValidationError, error_for_status
 from tarash.tarash_gateway.models import (
     ImageGenerationRequest,
@@ -175,9 +175,10 @@ async def save_media(
         return path
     plain_headers = {name: value.get_secret_value() for name, value in (headers or {}).items()}
     partial = anyio.Path(f"{path}.part")
-    async with connection_limiter():
+    client, limiter = pick_connection(long_lived=True)
+    async with limiter:
         with translate_transport_errors(provider or "download", "-"):
-            async with get_client().stream("GET", media, headers=plain_headers) as reply:
+            async with client.stream("GET", media, headers=plain_headers) as reply:
                 if not reply.is_success:
                     await reply.aread()
                     raise error_for_status(
