@@ -1,0 +1,159 @@
+"""Scale benchmark: N concurrent video jobs through the emulator, one client process.
+
+For 1, 100 and 1,000 jobs in flight it reports, per job: client CPU milliseconds, HTTP
+requests, detection lag (how long after the emulated job finished the client returned),
+and the client's peak memory growth. The emulator runs in a separate process so only the
+client's work is measured.
+
+Run: ``python -m benchmarks.concurrent_jobs [--jobs 1 100 1000] [--mode poll stream]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import anyio
+
+from tarash.tarash_gateway import generate_video_async
+from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
+
+QUEUE_SECONDS = 0.5
+RUN_SECONDS = 4.5
+JOB_SECONDS = QUEUE_SECONDS + RUN_SECONDS
+
+
+@dataclass
+class Result:
+    """One benchmark row."""
+
+    mode: str
+    jobs: int
+    wall_seconds: float
+    cpu_ms_per_job: float
+    requests_per_job: float
+    lag_mean_s: float
+    lag_p95_s: float
+    lag_max_s: float
+    rss_growth_kb_per_job: float
+    failures: int
+
+
+def _rss_kb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+async def run_batch(base_url: str, jobs: int, mode: str) -> Result:
+    """Run ``jobs`` generations at once and measure them."""
+    config = VideoGenerationConfig(
+        provider="fal",
+        model="fal-ai/veo3",
+        base_url=base_url,
+        api_key="bench:fake-key",
+        timeout=120,
+        provider_config={"status_stream": mode == "stream"},
+    )
+    request = VideoGenerationRequest(prompt="benchmark", duration_seconds=4)
+    lags: list[float] = []
+    requests: list[int] = []
+    failures = 0
+
+    async def one() -> None:
+        nonlocal failures
+        try:
+            response = await generate_video_async(config, request)
+        except Exception:
+            failures += 1
+            return
+        attempt = response.execution_metadata.attempts[0]
+        lags.append((attempt.elapsed_seconds or 0.0) - JOB_SECONDS)
+        requests.append(attempt.http_requests)
+
+    rss_before = _rss_kb()
+    cpu_before = time.process_time()
+    wall_before = time.perf_counter()
+    async with anyio.create_task_group() as group:
+        for _ in range(jobs):
+            group.start_soon(one)
+    wall = time.perf_counter() - wall_before
+    cpu = time.process_time() - cpu_before
+    ordered = sorted(lags) or [0.0]
+    return Result(
+        mode=mode,
+        jobs=jobs,
+        wall_seconds=round(wall, 2),
+        cpu_ms_per_job=round(cpu * 1000 / jobs, 2),
+        requests_per_job=round(statistics.mean(requests or [0]), 2),
+        lag_mean_s=round(statistics.mean(ordered), 3),
+        lag_p95_s=round(ordered[int(0.95 * (len(ordered) - 1))], 3),
+        lag_max_s=round(ordered[-1], 3),
+        rss_growth_kb_per_job=round((_rss_kb() - rss_before) / jobs, 1),
+        failures=failures,
+    )
+
+
+def main() -> None:
+    """Start the emulator process, run every batch, print a table and save JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 100, 1000])
+    parser.add_argument("--mode", nargs="+", default=["poll", "stream"])
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/concurrent_jobs.json"))
+    args = parser.parse_args()
+
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks._emulator_process",
+            str(QUEUE_SECONDS),
+            str(RUN_SECONDS),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline().split()
+        if not line or line[0] != "READY":
+            raise SystemExit("the emulator did not start")
+        base_url = f"http://127.0.0.1:{line[1]}/fal"
+        results = []
+        # Warm up imports, pydantic schemas and the SSL context, which every process pays
+        # once and which would otherwise be charged to the first batch.
+        anyio.run(run_batch, base_url, 2, "poll")
+        for mode in args.mode:
+            for jobs in args.jobs:
+                result = anyio.run(run_batch, base_url, jobs, mode)
+                results.append(result)
+                print(json.dumps(asdict(result)), flush=True)
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(timeout=10)
+
+    header = (
+        "| mode | jobs | wall s | CPU ms/job | requests/job | lag mean s | lag p95 s | "
+        "lag max s | RSS KB/job | failures |"
+    )
+    print("\n" + header)
+    print("|" + "---|" * 10)
+    for r in results:
+        print(
+            f"| {r.mode} | {r.jobs} | {r.wall_seconds} | {r.cpu_ms_per_job} | "
+            f"{r.requests_per_job} | {r.lag_mean_s} | {r.lag_p95_s} | {r.lag_max_s} | "
+            f"{r.rss_growth_kb_per_job} | {r.failures} |"
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
