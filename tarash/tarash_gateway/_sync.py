@@ -13,9 +13,10 @@ import atexit
 import concurrent.futures
 import contextlib
 import threading
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
+import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 __all__ = ["run_sync", "shutdown"]
@@ -67,12 +68,25 @@ def shutdown() -> None:
     cm.__exit__(None, None, None)
 
 
-@contextlib.contextmanager
-def _signal_when_done(event: threading.Event) -> Generator[None, None, None]:
-    try:
-        yield
-    finally:
-        event.set()
+class _TaskControl:
+    """Lets the calling thread cancel its task on the private loop, whenever it is hit.
+
+    A KeyboardInterrupt can land while the task is still being spawned, before any future
+    exists to cancel, so cancellation goes through this object instead: the task checks
+    ``cancel_requested`` when it starts and registers its cancel scope for later.
+    """
+
+    def __init__(self) -> None:
+        self.cancel_requested = False
+        self.started = False
+        self.finished = threading.Event()
+        self.scope: anyio.CancelScope | None = None
+
+    def cancel(self) -> None:
+        """Cancel the task; runs on the private loop's thread."""
+        self.cancel_requested = True
+        if self.scope is not None:
+            self.scope.cancel()
 
 
 def run_sync(func: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -92,14 +106,21 @@ def run_sync(func: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs)
             "a tarash sync function was called from tarash's own event loop thread; "
             "use the *_async function there"
         )
-    finished = threading.Event()
+    control = _TaskControl()
 
     async def call() -> T:
-        with _signal_when_done(finished):
-            return await func(*args, **kwargs)
+        try:
+            with anyio.CancelScope() as scope:
+                control.scope = scope
+                control.started = True
+                if not control.cancel_requested:
+                    return await func(*args, **kwargs)
+            raise anyio.get_cancelled_exc_class()()
+        finally:
+            control.finished.set()
 
-    future = portal.start_task_soon(call)
     try:
+        future = portal.start_task_soon(call)
         while True:
             # Short waits keep the calling thread responsive to KeyboardInterrupt and to
             # exceptions raised into it from other threads.
@@ -108,9 +129,13 @@ def run_sync(func: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs)
             except concurrent.futures.TimeoutError:
                 continue
     except BaseException:
-        if not future.done():
-            future.cancel()
-            finished.wait(_CLEANUP_WAIT_SECONDS)
+        control.cancel_requested = True
+        with contextlib.suppress(Exception):
+            # Runs after the spawn (if it happened) on the loop's FIFO queue, so by then
+            # the task either exists and gets cancelled, or will see cancel_requested.
+            portal.call(control.cancel)
+        if control.started:
+            control.finished.wait(_CLEANUP_WAIT_SECONDS)
         raise
 
 
