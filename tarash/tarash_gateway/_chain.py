@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import builtins
 import logging
-import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import anyio
 
@@ -24,13 +21,16 @@ from tarash.tarash_gateway._jobs import (
     Response,
     deadline_from_timeout,
 )
+from tarash.tarash_gateway._metadata import (
+    AttemptRecorder,
+    MetadataCollector,
+    failed_attempt_status,
+)
 from tarash.tarash_gateway._polling import PollSchedule
 from tarash.tarash_gateway.errors import TarashException
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.media import load_local_media
 from tarash.tarash_gateway.models import (
-    AttemptMetadata,
-    ExecutionMetadata,
     ImageGenerationConfig,
     ImageGenerationRequest,
     VideoGenerationConfig,
@@ -123,54 +123,10 @@ async def submit_prepared(
     return submitted
 
 
-@dataclass(slots=True)
-class _AttemptRecorder:
-    metadata: AttemptMetadata
-    started: float
-
-    @classmethod
-    def start(cls, config: Config, number: int) -> _AttemptRecorder:
-        return cls(
-            AttemptMetadata(
-                provider=config.provider,
-                model=config.model,
-                attempt_number=number,
-                started_at=datetime.now(UTC),
-                status="skipped",
-            ),
-            time.perf_counter(),
-        )
-
-    def finish(
-        self,
-        status: str,
-        client: ProviderClient | None,
-        error: BaseException | None = None,
-    ) -> AttemptMetadata:
-        meta = self.metadata
-        meta.status = status  # type: ignore[assignment]
-        meta.ended_at = datetime.now(UTC)
-        meta.elapsed_seconds = round(time.perf_counter() - self.started, 6)
-        if client is not None:
-            counters = client.request_context.counters
-            meta.http_requests = counters.requests
-            meta.submit_count = counters.submits
-            meta.poll_count = counters.polls
-            meta.retries = counters.retries
-        if error is not None:
-            meta.error_type = type(error).__name__
-            meta.error_message = str(error)
-            if isinstance(error, TarashException):
-                meta.is_retryable = error.retryable
-                meta.status_code = error.status_code
-                meta.request_id = meta.request_id or error.request_id
-        return meta
-
-
 async def _run_attempt(
     config: Config,
     request: Request,
-    recorder: _AttemptRecorder,
+    recorder: AttemptRecorder,
     on_progress: ProgressCallback | None,
 ) -> Response:
     client: ProviderClient | None = None
@@ -197,7 +153,7 @@ async def _run_attempt(
         recorder.finish("cancelled", client, exc.original)
         raise
     except TarashException as exc:
-        recorder.finish(_failed_status(exc, client, submitted), client, exc)
+        recorder.finish(failed_attempt_status(exc, client, submitted is not None), client, exc)
         raise
     except builtins.TimeoutError as exc:
         # anyio.fail_after around the submit: the deadline passed while submitting.
@@ -215,16 +171,6 @@ async def _run_attempt(
     return response
 
 
-def _failed_status(
-    error: TarashException, client: ProviderClient | None, submitted: SubmittedJob | None
-) -> str:
-    if client is None or client.request_context.counters.submits == 0:
-        return "skipped"  # refused before anything was sent: nothing paid for
-    if submitted is not None and isinstance(error, TarashTimeoutError):
-        return "cancelled"  # the deadline passed and the remote job was cancelled
-    return "failed"
-
-
 async def run_chain(
     config: Config,
     request: Request,
@@ -239,26 +185,11 @@ async def run_chain(
     chain: list[Config] = list(config.chain())
     for candidate in chain:
         get_provider_class(candidate.provider)  # an unknown provider fails before any job
-    started_at = datetime.now(UTC)
-    started = time.perf_counter()
-    attempts: list[AttemptMetadata] = []
-
-    def metadata(successful: int | None) -> ExecutionMetadata:
-        return ExecutionMetadata(
-            attempts=attempts,
-            total_attempts=len(attempts),
-            successful_attempt=successful,
-            fallback_triggered=len(attempts) > 1,
-            configs_in_chain=len(chain),
-            started_at=started_at,
-            ended_at=datetime.now(UTC),
-            total_elapsed_seconds=round(time.perf_counter() - started, 6),
-        )
+    collector = MetadataCollector(configs_in_chain=len(chain))
 
     last_error: TarashException | None = None
     for number, candidate in enumerate(chain, start=1):
-        recorder = _AttemptRecorder.start(candidate, number)
-        attempts.append(recorder.metadata)
+        recorder = collector.new_attempt(candidate.provider, candidate.model)
         try:
             response = await _run_attempt(candidate, request, recorder, on_progress)
         except CallbackError as exc:
@@ -278,8 +209,8 @@ async def run_chain(
                 )
                 continue
             break
-        response.execution_metadata = metadata(number)
+        response.execution_metadata = collector.build(number)
         return response
     assert last_error is not None
-    last_error.execution_metadata = metadata(None)
+    last_error.execution_metadata = collector.build(None)
     raise last_error

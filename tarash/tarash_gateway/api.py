@@ -20,7 +20,9 @@ from tarash.tarash_gateway._jobs import (
     deadline_from_timeout,
     snapshot_to_update,
 )
+from tarash.tarash_gateway._metadata import MetadataCollector, failed_attempt_status
 from tarash.tarash_gateway._sync import run_sync
+from tarash.tarash_gateway.errors import TarashException
 from tarash.tarash_gateway.models import (
     ImageGenerationConfig,
     ImageGenerationRequest,
@@ -210,10 +212,25 @@ async def wait_async(
     waiter = JobWaiter(
         client, handle, schedule=poll_schedule_for(config_like), on_progress=on_progress
     )
+    collector = MetadataCollector()
+    recorder = collector.new_attempt(handle.provider, handle.model)
+    recorder.metadata.request_id = handle.request_id
+    recorder.metadata.adaptations = list(handle.adaptations)
     try:
-        return await waiter.run(None, deadline)
+        response = await waiter.run(None, deadline)
     except CallbackError as exc:
+        recorder.finish("cancelled", client, exc.original)
         raise exc.original from None
+    except TarashException as exc:
+        recorder.finish(failed_attempt_status(exc, client, submitted=True), client, exc)
+        exc.execution_metadata = collector.build(None)
+        raise
+    except BaseException as exc:
+        recorder.finish("cancelled", client, exc)
+        raise
+    recorder.finish("success", client)
+    response.execution_metadata = collector.build(1)
+    return response
 
 
 def wait(

@@ -1,0 +1,96 @@
+"""Recording what each attempt did, and assembling :class:`ExecutionMetadata` from it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from tarash.tarash_gateway.errors import TarashException
+from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
+from tarash.tarash_gateway.models import AttemptMetadata, AttemptStatus, ExecutionMetadata
+from tarash.tarash_gateway.providers._base import ProviderClient
+
+__all__ = ["AttemptRecorder", "MetadataCollector", "failed_attempt_status"]
+
+
+@dataclass(slots=True)
+class AttemptRecorder:
+    """Fills in one attempt's metadata as it runs."""
+
+    metadata: AttemptMetadata
+    started: float = field(default_factory=time.perf_counter)
+
+    def finish(
+        self,
+        status: AttemptStatus,
+        client: ProviderClient | None,
+        error: BaseException | None = None,
+    ) -> AttemptMetadata:
+        """Close the attempt: times, HTTP counters from the client, and the error if any."""
+        meta = self.metadata
+        meta.status = status
+        meta.ended_at = datetime.now(UTC)
+        meta.elapsed_seconds = round(time.perf_counter() - self.started, 6)
+        if client is not None:
+            counters = client.request_context.counters
+            meta.http_requests = counters.requests
+            meta.submit_count = counters.submits
+            meta.poll_count = counters.polls
+            meta.retries = counters.retries
+        if error is not None:
+            meta.error_type = type(error).__name__
+            meta.error_message = str(error)
+            if isinstance(error, TarashException):
+                meta.is_retryable = error.retryable
+                meta.status_code = error.status_code
+                meta.request_id = meta.request_id or error.request_id
+        return meta
+
+
+@dataclass(slots=True)
+class MetadataCollector:
+    """Collects the attempts of one generation (or one wait) into ExecutionMetadata."""
+
+    configs_in_chain: int = 1
+    attempts: list[AttemptMetadata] = field(default_factory=list)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started: float = field(default_factory=time.perf_counter)
+
+    def new_attempt(self, provider: str, model: str) -> AttemptRecorder:
+        """Start recording the next attempt (numbered from 1)."""
+        recorder = AttemptRecorder(
+            AttemptMetadata(
+                provider=provider,
+                model=model,
+                attempt_number=len(self.attempts) + 1,
+                started_at=datetime.now(UTC),
+                status="skipped",
+            )
+        )
+        self.attempts.append(recorder.metadata)
+        return recorder
+
+    def build(self, successful_attempt: int | None) -> ExecutionMetadata:
+        """The metadata as it stands now."""
+        return ExecutionMetadata(
+            attempts=list(self.attempts),
+            total_attempts=len(self.attempts),
+            successful_attempt=successful_attempt,
+            fallback_triggered=len(self.attempts) > 1,
+            configs_in_chain=self.configs_in_chain,
+            started_at=self.started_at,
+            ended_at=datetime.now(UTC),
+            total_elapsed_seconds=round(time.perf_counter() - self.started, 6),
+        )
+
+
+def failed_attempt_status(
+    error: TarashException, client: ProviderClient | None, submitted: bool
+) -> AttemptStatus:
+    """How an attempt that raised ``error`` ended: skipped, cancelled or failed."""
+    if client is None or (not submitted and client.request_context.counters.submits == 0):
+        return "skipped"  # refused before anything was sent: nothing paid for
+    if submitted and isinstance(error, TarashTimeoutError):
+        return "cancelled"  # the deadline passed and the remote job was cancelled
+    return "failed"
