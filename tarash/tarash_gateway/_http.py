@@ -58,7 +58,7 @@ CONNECTIONS_PER_SHARD = 8
 or leaves it (httpcore issue 1035): a 64-connection pool costs ~2 ms of CPU per request.
 So the connections are split over several small clients ("shards") of this size, each with
 a limiter in front so its pool never queues; a request goes to the least busy shard."""
-MAX_LONG_CONNECTIONS_PER_LOOP = int(os.environ.get("TARASH_MAX_LONG_CONNECTIONS", "128"))
+MAX_LONG_CONNECTIONS_PER_LOOP = int(os.environ.get("TARASH_MAX_LONG_CONNECTIONS", "576"))
 """Connections of the second pool, for long-lived requests (status streams, downloads), so
 they never starve the short calls. Overridable with ``TARASH_MAX_LONG_CONNECTIONS``."""
 KEEPALIVE_EXPIRY = 30.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
@@ -40,7 +41,7 @@ __all__ = [
 
 logger = logging.getLogger("tarash.sse")
 
-MAX_STREAMS_PER_LOOP = 64
+MAX_STREAMS_PER_LOOP = int(os.environ.get("TARASH_MAX_STREAMS", "512"))
 """Concurrent event streams one event loop holds open; more jobs than this are polled.
 
 Each stream pins a connection of the long-lived pool (``_http.MAX_LONG_CONNECTIONS_PER_LOOP``)
