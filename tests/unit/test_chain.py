@@ -329,3 +329,16 @@ async def test_core_runs_under_trio(respx_mock: respx.MockRouter) -> None:
     ok_job(respx_mock)
     response = await generate_video_async(config(), REQUEST)
     assert response.request_id == "j1"
+
+
+async def test_secret_never_in_logs_even_at_debug(
+    respx_mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No log record of tarash, httpx or httpcore carries the key, even at DEBUG."""
+    caplog.set_level("DEBUG")
+    ok_job(respx_mock)
+    respx_mock.post(f"{OTHER}/jobs").respond(429, headers={"Retry-After": "0"}, json={})
+    await generate_video_async(config(OTHER, fallback_configs=[config()]), REQUEST)
+    assert caplog.records
+    for record in caplog.records:
+        assert FAKE_KEY not in record.getMessage()
