@@ -46,6 +46,8 @@ __all__ = [
 
 logger = logging.getLogger("tarash.jobs")
 
+MAX_CONSECUTIVE_POLL_FAILURES = 5
+"""Status calls in a row that may fail (each after its own HTTP retries) before giving up."""
 CANCEL_GRACE_SECONDS = 10.0
 """How long a remote cancel may take once the caller has given up."""
 
@@ -143,9 +145,12 @@ class JobWaiter:
     on_progress: ProgressCallback | None = None
     attempt_number: int = 1
     last_state: JobState | None = None
+    last_snapshot: JobSnapshot | None = None
+    consecutive_poll_failures: int = 0
 
     async def _report(self, snapshot: JobSnapshot) -> None:
         self.last_state = snapshot.state
+        self.last_snapshot = snapshot
         await deliver_progress(
             self.on_progress, snapshot_to_update(snapshot, self.handle, self.attempt_number)
         )
@@ -160,9 +165,35 @@ class JobWaiter:
                 await self._report(snapshot)
                 if snapshot.state.is_terminal:
                     return snapshot
-        except HTTPConnectionError as exc:
+        except TarashException as exc:
+            if not (isinstance(exc, HTTPConnectionError) or exc.retryable):
+                raise
             logger.info("status stream of %s broke off (%s); polling", self.handle.request_id, exc)
         return None
+
+    async def _poll_tolerantly(self) -> JobSnapshot:
+        """One poll; a transient failure that outlived the HTTP retries is absorbed here
+        (the last snapshot is reported again) so one bad minute does not abandon a paid job.
+        """
+        try:
+            snapshot = await self.client.poll(self.handle)
+        except TarashException as exc:
+            self.consecutive_poll_failures += 1
+            if (
+                not exc.retryable
+                or self.last_snapshot is None
+                or self.consecutive_poll_failures > MAX_CONSECUTIVE_POLL_FAILURES
+            ):
+                raise
+            logger.warning(
+                "status of %s job %s unreadable (%s); polling on",
+                self.handle.provider,
+                self.handle.request_id,
+                exc,
+            )
+            return self.last_snapshot
+        self.consecutive_poll_failures = 0
+        return snapshot
 
     async def wait_terminal(
         self, first_snapshot: JobSnapshot | None, deadline: float | None
@@ -176,7 +207,7 @@ class JobWaiter:
         if pushed is not None:
             return pushed
         return await poll_until_done(
-            lambda: self.client.poll(self.handle),
+            self._poll_tolerantly,
             deadline=deadline,
             schedule=self.schedule,
             max_polls=self.max_polls,
@@ -236,7 +267,8 @@ class JobWaiter:
         Raises:
             TimeoutError: The deadline passed (the job was cancelled remotely first).
             CallbackError: The progress callback raised (the job was cancelled first).
-            TarashException: The job failed, or its result could not be read.
+            TarashException: The job failed, its status could not be read (it was cancelled
+                remotely first), or its result could not be read.
         """
         scope_deadline = deadline if deadline is not None else math.inf
         snapshot: JobSnapshot | None = None
@@ -245,8 +277,11 @@ class JobWaiter:
                 snapshot = await self.wait_terminal(first_snapshot, deadline)
             if scope.cancelled_caught:
                 raise TimeoutError("the job did not finish before its deadline")
-        except (TimeoutError, CallbackError):
-            await cancel_remote_job(self.client, self.handle)
+        except (TarashException, CallbackError):
+            # Whatever made us stop waiting (deadline, a status we could not read, the
+            # user's callback), the job is still running and billing: stop it.
+            if self.last_state is None or not self.last_state.is_terminal:
+                await cancel_remote_job(self.client, self.handle)
             raise
         except BaseException:
             # The caller was cancelled (task cancelled, KeyboardInterrupt, race lost): stop

@@ -342,3 +342,41 @@ async def test_secret_never_in_logs_even_at_debug(
     assert caplog.records
     for record in caplog.records:
         assert FAKE_KEY not in record.getMessage()
+
+
+async def test_garbled_status_is_polled_again(respx_mock: respx.MockRouter) -> None:
+    """A status reply that cannot be read does not abandon the job: the next poll decides."""
+    respx_mock.post(f"{BASE}/jobs").respond(200, json={"id": "j1", "status": "queued"})
+    respx_mock.get(f"{BASE}/jobs/j1").mock(
+        side_effect=[
+            httpx.Response(200, json={"status": "running"}),
+            httpx.Response(503, json={"message": "x"}),  # outlives its HTTP retries below
+            httpx.Response(503, json={"message": "x"}),
+            httpx.Response(200, json={"status": "done", "url": "https://x/v"}),
+        ]
+    )
+    response = await generate_video_async(config(max_retries=1), REQUEST)
+    assert response.request_id == "j1"
+
+
+async def test_status_that_stays_unreadable_cancels_the_job(respx_mock: respx.MockRouter) -> None:
+    """When status calls keep failing the waiter gives up, and cancels the job first."""
+    respx_mock.post(f"{BASE}/jobs").respond(200, json={"id": "j1", "status": "queued"})
+    respx_mock.get(f"{BASE}/jobs/j1").mock(
+        side_effect=[httpx.Response(200, json={"status": "running"})]
+        + [httpx.Response(500, json={"message": "x"})] * 50
+    )
+    cancel = respx_mock.post(f"{BASE}/jobs/j1/cancel").respond(200, json={})
+    with pytest.raises(ProviderServerError):
+        await generate_video_async(config(max_retries=0), REQUEST)
+    assert cancel.call_count == 1
+
+
+async def test_non_retryable_status_error_cancels_the_job(respx_mock: respx.MockRouter) -> None:
+    """A status call refused outright (401) ends the wait and cancels the remote job."""
+    respx_mock.post(f"{BASE}/jobs").respond(200, json={"id": "j1", "status": "queued"})
+    respx_mock.get(f"{BASE}/jobs/j1").respond(401, json={"message": "revoked"})
+    cancel = respx_mock.post(f"{BASE}/jobs/j1/cancel").respond(200, json={})
+    with pytest.raises(AuthenticationError):
+        await generate_video_async(config(), REQUEST)
+    assert cancel.call_count == 1

@@ -552,12 +552,12 @@ async def test_every_status_maps_to_one_state(
 
 
 @pytest.mark.anyio
-async def test_a_non_prediction_reply_is_a_failure(respx_mock: respx.MockRouter) -> None:
-    """A status reply that is not a JSON object fails the job instead of looping."""
+async def test_a_non_prediction_reply_is_a_retryable_error(respx_mock: respx.MockRouter) -> None:
+    """A status reply that is not a JSON object says nothing of the job: retry, not fail."""
     respx_mock.get(f"{BASE}/v1/predictions/p1").respond(200, text="<html>")
-    snapshot = await keyed_client().poll(handle())
-    assert snapshot.state is JobState.FAILED
-    assert isinstance(snapshot.error, GenerationFailedError)
+    with pytest.raises(ProviderServerError) as info:
+        await keyed_client().poll(handle())
+    assert info.value.retryable
 
 
 @pytest.mark.anyio

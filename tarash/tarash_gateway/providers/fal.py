@@ -35,6 +35,7 @@ from tarash.tarash_gateway.errors import (
     ContentModerationError,
     GenerationFailedError,
     JobCancelledError,
+    ProviderServerError,
     TarashException,
     ValidationError,
     error_for_status,
@@ -410,16 +411,14 @@ class FalClient(ProviderClient):
     def _snapshot(self, body: Any, handle: JobHandle) -> JobSnapshot:
         """Map one status body (polled or streamed) to a snapshot; unknown status fails."""
         if not isinstance(body, dict):
-            return JobSnapshot(
-                JobState.FAILED,
-                {},
-                error=GenerationFailedError(
-                    "fal sent a status that is not a JSON object",
-                    provider=self.name,
-                    model=self.model,
-                    request_id=handle.request_id,
-                    raw_response=body,
-                ),
+            # A garbled reply says nothing about the job, which may well be running:
+            # a retryable error lets the waiter poll again instead of abandoning it.
+            raise ProviderServerError(
+                "fal sent a status that is not a JSON object",
+                provider=self.name,
+                model=self.model,
+                request_id=handle.request_id,
+                raw_response=body,
             )
         status = body.get("status")
         if status == "IN_QUEUE":

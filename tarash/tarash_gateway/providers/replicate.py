@@ -30,6 +30,7 @@ from tarash.tarash_gateway.errors import (
     ContentModerationError,
     GenerationFailedError,
     JobCancelledError,
+    ProviderServerError,
     TarashException,
     ValidationError,
     error_for_status,
@@ -355,14 +356,13 @@ class ReplicateClient(ProviderClient):
 
     def _snapshot(self, body: Any) -> JobSnapshot:
         if not isinstance(body, dict):
-            return JobSnapshot(
-                JobState.FAILED,
-                error=GenerationFailedError(
-                    "Replicate answered with something that is not a prediction",
-                    provider=self.name,
-                    model=self.model,
-                    raw_response=body,
-                ),
+            # A garbled reply says nothing about the prediction, which may well be running:
+            # a retryable error lets the waiter poll again instead of abandoning it.
+            raise ProviderServerError(
+                "Replicate answered with something that is not a prediction",
+                provider=self.name,
+                model=self.model,
+                raw_response=body,
             )
         status = body.get("status")
         request_id = body.get("id") if isinstance(body.get("id"), str) else None
