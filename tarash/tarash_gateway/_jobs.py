@@ -46,6 +46,8 @@ __all__ = [
 
 logger = logging.getLogger("tarash.jobs")
 
+DEFAULT_WAIT_SECONDS = 600.0
+"""How long ``wait`` waits on a handle that carries no deadline and is given no timeout."""
 MAX_CONSECUTIVE_POLL_FAILURES = 5
 """Status calls in a row that may fail (each after its own HTTP retries) before giving up."""
 CANCEL_GRACE_SECONDS = 10.0
@@ -309,11 +311,12 @@ def deadline_from_timeout(timeout: float | None) -> tuple[float | None, datetime
     return anyio.current_time() + timeout, datetime.now(UTC) + timedelta(seconds=timeout)
 
 
-def deadline_from_handle(handle: JobHandle, timeout: float | None) -> float | None:
-    """Deadline for waiting on a resumed handle: the explicit timeout, else the handle's."""
+def deadline_from_handle(handle: JobHandle, timeout: float | None) -> float:
+    """Deadline for waiting on a resumed handle: the explicit timeout, else the handle's,
+    else :data:`DEFAULT_WAIT_SECONDS` (a wait never goes on forever)."""
     if timeout is not None:
         return anyio.current_time() + timeout
     if handle.deadline_at is None:
-        return None
+        return anyio.current_time() + DEFAULT_WAIT_SECONDS
     left = (handle.deadline_at - datetime.now(UTC)).total_seconds()
     return anyio.current_time() + max(0.0, left)

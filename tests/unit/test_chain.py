@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import respx
@@ -379,4 +380,22 @@ async def test_non_retryable_status_error_cancels_the_job(respx_mock: respx.Mock
     cancel = respx_mock.post(f"{BASE}/jobs/j1/cancel").respond(200, json={})
     with pytest.raises(AuthenticationError):
         await generate_video_async(config(), REQUEST)
+    assert cancel.call_count == 1
+
+
+async def test_caller_cancellation_cancels_the_remote_job(respx_mock: respx.MockRouter) -> None:
+    """When the caller's task is cancelled mid-wait, the remote job is cancelled too."""
+    respx_mock.post(f"{BASE}/jobs").respond(200, json={"id": "j1", "status": "queued"})
+    polled = anyio.Event()
+
+    def running(request: httpx.Request) -> httpx.Response:
+        polled.set()
+        return httpx.Response(200, json={"status": "running"})
+
+    respx_mock.get(f"{BASE}/jobs/j1").mock(side_effect=running)
+    cancel = respx_mock.post(f"{BASE}/jobs/j1/cancel").respond(200, json={})
+    async with anyio.create_task_group() as group:
+        group.start_soon(generate_video_async, config(), REQUEST)
+        await polled.wait()
+        group.cancel_scope.cancel()
     assert cancel.call_count == 1
