@@ -7,32 +7,16 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tarash.emulator import Emulator, Latency
-
-FAST = Latency(queue_seconds=0.05, run_seconds=0.15)
+from tarash.emulator import Emulator
+from tests._emulator import FAST
+from tests._emulator import emu as emu
+from tests._emulator import shared_emu as shared_emu
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     """Async tests run on asyncio."""
     return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def shared_emu() -> Iterator[Emulator]:
-    """One emulator per test module (startup is milliseconds, but sharing is cheaper)."""
-    with Emulator(latency=FAST) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(shared_emu: Emulator) -> Iterator[Emulator]:
-    """The module's emulator with no faults armed and the fast latency restored."""
-    shared_emu.clear_faults()
-    shared_emu.latency = FAST
-    yield shared_emu
-    shared_emu.clear_faults()
-    shared_emu.latency = FAST
 
 
 @pytest.fixture

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tarash.emulator import Emulator, Fault, Latency
+from tarash.emulator import Emulator, Fault
 from tarash.tarash_gateway import generate_image_async, generate_video, generate_video_async
 from tarash.tarash_gateway.errors import (
     ContentModerationError,
@@ -25,56 +22,15 @@ from tarash.tarash_gateway.models import (
     VideoGenerationRequest,
     VideoGenerationUpdate,
 )
+from tests._emulator import FAST, emulated_video_config, tiny_png
 
 pytestmark = pytest.mark.integration
 
-FAST = Latency(queue_seconds=0.05, run_seconds=0.15)
 KLING = "fal-ai/kling-video/v2.1/standard/image-to-video"
 
 
-def tiny_png() -> bytes:
-    """A valid 2x2 RGB PNG, built by hand."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        return struct.pack(">I", len(data)) + kind + data + crc
-
-    rows = b"".join(b"\x00" + b"\x00\x80\xff" * 2 for _ in range(2))
-    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-@pytest.fixture(scope="module")
-def shared_emu() -> Iterator[Emulator]:
-    """One emulator for the module."""
-    with Emulator(latency=FAST) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(shared_emu: Emulator) -> Iterator[Emulator]:
-    """The module's emulator, faults cleared and fast latency restored around each test."""
-    shared_emu.clear_faults()
-    shared_emu.latency = FAST
-    yield shared_emu
-    shared_emu.clear_faults()
-    shared_emu.latency = FAST
-
-
 def video_config(emu: Emulator, model: str = "fal-ai/veo3", **kwargs: Any) -> VideoGenerationConfig:
-    return VideoGenerationConfig(
-        provider="fal",
-        model=model,
-        base_url=emu.base_url("fal"),
-        api_key=emu.api_key("fal"),
-        poll_interval=0.05,
-        **kwargs,
-    )
+    return emulated_video_config(emu, "fal", model, **kwargs)
 
 
 def last_job(emu: Emulator) -> Any:

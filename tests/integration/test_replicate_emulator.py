@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tarash.emulator import Emulator, Fault, Latency
+from tarash.emulator import Emulator, Fault
 from tarash.tarash_gateway import (
     generate_image_async,
     generate_video,
@@ -28,61 +25,15 @@ from tarash.tarash_gateway.models import (
     VideoGenerationConfig,
     VideoGenerationRequest,
 )
+from tests._emulator import FAST, emulated_video_config, tiny_png
 
 pytestmark = pytest.mark.integration
-
-FAST = Latency(queue_seconds=0.05, run_seconds=0.15)
-
-
-def tiny_png() -> bytes:
-    """A valid 2x2 RGB PNG, built by hand."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    rows = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
-    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-@pytest.fixture(scope="module")
-def shared_emu() -> Iterator[Emulator]:
-    """One emulator for the module."""
-    with Emulator(latency=FAST) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(shared_emu: Emulator) -> Iterator[Emulator]:
-    """The module's emulator, faults cleared and fast latency restored around each test."""
-    shared_emu.clear_faults()
-    shared_emu.latency = FAST
-    yield shared_emu
-    shared_emu.clear_faults()
-    shared_emu.latency = FAST
 
 
 def video_config(
     emu: Emulator, model: str = "google/veo-3", **kwargs: Any
 ) -> VideoGenerationConfig:
-    return VideoGenerationConfig(
-        provider="replicate",
-        model=model,
-        base_url=emu.base_url("replicate"),
-        api_key=emu.api_key("replicate"),
-        poll_interval=0.05,
-        **kwargs,
-    )
+    return emulated_video_config(emu, "replicate", model, **kwargs)
 
 
 def last_job(emu: Emulator) -> Any:
@@ -208,14 +159,7 @@ def test_sync_generate_and_save_writes_a_video(emu: Emulator, tmp_path: Path) ->
 async def test_fallback_from_fal_to_replicate(emu: Emulator) -> None:
     """fal failing (server errors) falls back to Replicate's veo-3, recording two attempts."""
     emu.inject(Fault("server_error", provider="fal", times=None))
-    config = VideoGenerationConfig(
-        provider="fal",
-        model="fal-ai/veo3",
-        base_url=emu.base_url("fal"),
-        api_key=emu.api_key("fal"),
-        poll_interval=0.05,
-        fallback_configs=[video_config(emu)],
-    )
+    config = emulated_video_config(emu, "fal", "fal-ai/veo3", fallback_configs=[video_config(emu)])
     response = await generate_video_async(
         config, VideoGenerationRequest(prompt="a cat surfing", duration_seconds=8)
     )
