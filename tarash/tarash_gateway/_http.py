@@ -15,6 +15,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import anyio
 import httpx
@@ -37,8 +38,11 @@ __all__ = [
     "Operation",
     "RequestContext",
     "pick_connection",
+    "response_json",
+    "same_origin",
     "send",
     "translate_transport_errors",
+    "url_origin",
 ]
 
 logger = logging.getLogger("tarash.http")
@@ -379,6 +383,29 @@ async def send(
     except _RetryableReply as reply:
         raise reply.error from None
     raise AssertionError("unreachable: stamina always raises or returns")  # pragma: no cover
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def url_origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of a URL, lower-cased, with the scheme's default port."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
+
+
+def same_origin(url: object, base_url: str) -> bool:
+    """Whether ``url`` is a non-empty string on exactly ``base_url``'s scheme, host and port.
+
+    Provider replies carry absolute URLs that the next calls send credentials to; only those
+    on the configured origin are trusted.
+    """
+    return isinstance(url, str) and bool(url) and url_origin(url) == url_origin(base_url)
 
 
 def response_json(response: httpx.Response) -> Any:

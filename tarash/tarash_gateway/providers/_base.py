@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import Operation, RequestContext, send
+from tarash.tarash_gateway._http import Operation, RequestContext, same_origin, send
 from tarash.tarash_gateway._polling import JobSnapshot
 from tarash.tarash_gateway.errors import AuthenticationError, TarashException
 from tarash.tarash_gateway.models import (
@@ -236,6 +236,14 @@ class ProviderClient(abc.ABC):
         """Map a non-success reply to exactly one error, reading the provider's body."""
 
     # -- shared plumbing ---------------------------------------------------------------
+
+    def trusted_url(self, url: object, fallback: str) -> str:
+        """``url`` when it is on the configured API origin, else ``fallback``.
+
+        URLs from replies (or from a resumed handle, which could have been edited) receive
+        the key, so nothing off the API's own origin is followed.
+        """
+        return url if isinstance(url, str) and same_origin(url, self.base_url) else fallback
 
     async def _send(
         self,

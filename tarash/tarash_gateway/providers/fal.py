@@ -114,14 +114,6 @@ def queue_app_path(model_id: str) -> str:
     return "/".join(parts[:keep])
 
 
-def _same_origin(url: str, base: str) -> bool:
-    try:
-        left, right = httpx.URL(url), httpx.URL(base)
-    except httpx.InvalidURL:
-        return False
-    return (left.scheme, left.host, left.port) == (right.scheme, right.host, right.port)
-
-
 def _detail_message(detail: Any) -> str:
     """A readable message from FastAPI's ``detail``: a string or a list of ``{loc,msg,type}``."""
     if isinstance(detail, str):
@@ -335,13 +327,6 @@ class FalClient(ProviderClient):
     def _request_base(self, request_id: str) -> str:
         return f"{self.base_url}/{queue_app_path(self.model)}/requests/{request_id}"
 
-    def _pick_url(self, returned: Any, built: str) -> str:
-        # Prefer what the server returned (it knows its own routing), but only on the host
-        # we were configured for: the URL receives our key.
-        if isinstance(returned, str) and returned and _same_origin(returned, self.base_url):
-            return returned
-        return built
-
     def _status_url(self, handle: JobHandle) -> str:
         return handle.status_url or f"{self._request_base(handle.request_id)}/status"
 
@@ -393,9 +378,9 @@ class FalClient(ProviderClient):
             model=self.model,
             request_id=request_id,
             base_url=self.base_url,
-            status_url=self._pick_url(body.get("status_url"), f"{built}/status"),
-            result_url=self._pick_url(body.get("response_url"), built),
-            cancel_url=self._pick_url(body.get("cancel_url"), f"{built}/cancel"),
+            status_url=self.trusted_url(body.get("status_url"), f"{built}/status"),
+            result_url=self.trusted_url(body.get("response_url"), built),
+            cancel_url=self.trusted_url(body.get("cancel_url"), f"{built}/cancel"),
             submitted_at=datetime.now(UTC),
         )
         position = body.get("queue_position")

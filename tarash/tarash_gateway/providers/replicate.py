@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import response_json
+from tarash.tarash_gateway._http import response_json, same_origin, url_origin
 from tarash.tarash_gateway._polling import JobSnapshot, JobState
 from tarash.tarash_gateway.errors import (
     ContentModerationError,
@@ -82,7 +82,6 @@ _MEDIA_TYPES = {
     ".webp": "image/webp",
     ".gif": "image/gif",
 }
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,16 +99,6 @@ def _parse_model_id(model: str) -> _ModelRef | None:
     if match is None:
         return None
     return _ModelRef(name=match["model"], version=match["version"])
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
-
-
-def _same_origin(url: object, base_url: str) -> bool:
-    return isinstance(url, str) and bool(url) and _origin(url) == _origin(base_url)
 
 
 def _parse_time(value: object) -> datetime | None:
@@ -182,11 +171,11 @@ class ReplicateClient(ProviderClient):
         Replicate's docs ask for the Authorization header on output file URLs; any other
         host is a third party and never sees the token.
         """
-        scheme, host, _ = _origin(url)
+        scheme, host, _ = url_origin(url)
         delivery = scheme == "https" and (
             host == "replicate.delivery" or host.endswith(".replicate.delivery")
         )
-        if not (delivery or _same_origin(url, self.base_url)):
+        if not (delivery or same_origin(url, self.base_url)):
             return {}
         return {"Authorization": SecretStr(f"Bearer {self.api_key().get_secret_value()}")}
 
@@ -327,20 +316,15 @@ class ReplicateClient(ProviderClient):
             model=self.model,
             request_id=prediction_id,
             base_url=self.base_url,
-            status_url=self._trusted_url(
+            status_url=self.trusted_url(
                 urls.get("get"), f"{self.base_url}/v1/predictions/{prediction_id}"
             ),
-            cancel_url=self._trusted_url(
+            cancel_url=self.trusted_url(
                 urls.get("cancel"), f"{self.base_url}/v1/predictions/{prediction_id}/cancel"
             ),
             submitted_at=datetime.now(UTC),
         )
         return SubmittedJob(handle=handle, snapshot=self._snapshot(body))
-
-    def _trusted_url(self, url: object, fallback: str) -> str:
-        # The token goes with every API call, so only URLs on the API's own origin are
-        # followed; anything else (or a tampered resumed handle) uses the documented path.
-        return url if isinstance(url, str) and _same_origin(url, self.base_url) else fallback
 
     async def poll(self, handle: JobHandle) -> JobSnapshot:
         """``GET`` the prediction and map its status.
@@ -348,7 +332,7 @@ class ReplicateClient(ProviderClient):
         Raises:
             TarashException: The status call failed after retries.
         """
-        url = self._trusted_url(
+        url = self.trusted_url(
             handle.status_url, f"{self.base_url}/v1/predictions/{handle.request_id}"
         )
         reply = await self._send("status", "GET", url, request_id=handle.request_id)
@@ -427,7 +411,7 @@ class ReplicateClient(ProviderClient):
             reply = await self._send(
                 "result",
                 "GET",
-                self._trusted_url(
+                self.trusted_url(
                     handle.status_url, f"{self.base_url}/v1/predictions/{handle.request_id}"
                 ),
                 request_id=handle.request_id,
@@ -503,7 +487,7 @@ class ReplicateClient(ProviderClient):
 
         A prediction that is unknown (404) or already finished is not cancelled: False.
         """
-        url = self._trusted_url(
+        url = self.trusted_url(
             handle.cancel_url, f"{self.base_url}/v1/predictions/{handle.request_id}/cancel"
         )
         reply = await self._send(
