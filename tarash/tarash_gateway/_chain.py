@@ -27,7 +27,7 @@ from tarash.tarash_gateway._metadata import (
     failed_attempt_status,
 )
 from tarash.tarash_gateway._polling import PollSchedule
-from tarash.tarash_gateway.errors import TarashException
+from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.media import load_local_media
 from tarash.tarash_gateway.models import (
@@ -102,6 +102,10 @@ async def prepare_job(client: ProviderClient, config: Config, request: Request) 
             model=client.model,
         )
         job = client.prepare_image(image)
+    if strict and job.adaptations:
+        # The provider dropped or rewrote something while mapping (a field the model has
+        # no input for): in strict mode that is refused like any other adaptation.
+        raise ValidationError("; ".join(job.adaptations), provider=client.name, model=client.model)
     job.adaptations[:0] = notes
     return job
 

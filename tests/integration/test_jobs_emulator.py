@@ -153,3 +153,26 @@ def test_sync_twins_on_replicate(emu: Emulator) -> None:
     assert isinstance(response, ImageGenerationResponse)
     assert response.images
     assert cancel(handle, api_key=emu.api_key("replicate")) is False  # already finished
+
+
+async def test_strict_mode_refuses_a_field_the_model_cannot_take(emu: Emulator) -> None:
+    """With strict_parameters, a value the model has no input for is refused before submit."""
+    from tarash.tarash_gateway.errors import ValidationError
+
+    config = VideoGenerationConfig(
+        provider="fal",
+        model="fal-ai/kling-video/v2.1/standard/image-to-video",
+        base_url=emu.base_url("fal"),
+        api_key=emu.api_key("fal"),
+        strict_parameters=True,
+    )
+    request = VideoGenerationRequest(
+        prompt="a cat",
+        duration_seconds=5,
+        aspect_ratio="16:9",
+        image_list=[{"image": "https://example.test/cat.png", "type": "first_frame"}],
+    )
+    before = emu.stats("fal").submitted
+    with pytest.raises(ValidationError, match="aspect_ratio"):
+        await submit_video_async(config, request)
+    assert emu.stats("fal").submitted == before
