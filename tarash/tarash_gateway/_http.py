@@ -24,7 +24,7 @@ import stamina
 
 from tarash.tarash_gateway.errors import (
     HTTPConnectionError,
-    RateLimitError,
+    HTTPError,
     TarashException,
 )
 
@@ -281,7 +281,7 @@ def _retry_hook(operation: Operation, ctx: RequestContext) -> Callable[[Exceptio
                 if idempotent
                 else status in _SUBMIT_SAFE_STATUSES
             ) and exc.error.retryable
-            delay = exc.error.retry_after if isinstance(exc.error, RateLimitError) else None
+            delay = exc.error.retry_after if isinstance(exc.error, HTTPError) else None
             if delay is not None and delay > MAX_RETRY_AFTER_DELAY:
                 retry = False
         else:

@@ -157,7 +157,14 @@ class HTTPConnectionError(TarashException):
 
 
 class HTTPError(TarashException):
-    """Raised when the provider replies with a non-success HTTP status."""
+    """Raised when the provider replies with a non-success HTTP status.
+
+    ``retry_after`` holds the provider's Retry-After hint in seconds, when it gave one.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
 
 
 class AuthenticationError(HTTPError):
@@ -176,10 +183,6 @@ class RateLimitError(HTTPError):
     """Raised on 429. ``retry_after`` holds the provider's hint in seconds, when given."""
 
     retryable = True
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class ProviderServerError(HTTPError):
@@ -211,6 +214,7 @@ def error_for_status(
     """
     from tarash.tarash_gateway._retry_after import parse_retry_after
 
+    retry_after = parse_retry_after(headers or {})
     if status_code in (401, 403):
         return AuthenticationError(message, status_code=status_code, **kwargs)
     if status_code == 402:
@@ -222,8 +226,12 @@ def error_for_status(
         return RateLimitError(message, status_code=status_code, retry_after=retry_after, **kwargs)
     if status_code in (400, 413, 415, 422):
         return ValidationError(message, status_code=status_code, **kwargs)
-    if status_code in (408, 409):
-        return HTTPError(message, status_code=status_code, retryable=True, **kwargs)
+    if status_code in (408, 409, 425):
+        return HTTPError(
+            message, status_code=status_code, retryable=True, retry_after=retry_after, **kwargs
+        )
     if status_code >= 500:
-        return ProviderServerError(message, status_code=status_code, **kwargs)
+        return ProviderServerError(
+            message, status_code=status_code, retry_after=retry_after, **kwargs
+        )
     return HTTPError(message, status_code=status_code, **kwargs)

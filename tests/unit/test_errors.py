@@ -19,6 +19,7 @@ from tarash.tarash_gateway._retry_after import parse_retry_after
         (403, errors.AuthenticationError, False),
         (404, errors.NotFoundError, False),
         (408, errors.HTTPError, True),
+        (425, errors.HTTPError, True),
         (422, errors.ValidationError, False),
         (429, errors.RateLimitError, True),
         (500, errors.ProviderServerError, True),
@@ -42,6 +43,13 @@ def test_rate_limit_reads_retry_after() -> None:
     error = errors.error_for_status(429, "slow down", headers={"Retry-After": "7"})
     assert isinstance(error, errors.RateLimitError)
     assert error.retry_after == 7.0
+
+
+def test_server_error_keeps_retry_after() -> None:
+    """A 503's Retry-After is kept too, so the retry waits as asked."""
+    error = errors.error_for_status(503, "busy", headers={"Retry-After": "2"})
+    assert isinstance(error, errors.ProviderServerError)
+    assert error.retry_after == 2.0
 
 
 def test_timeout_error_is_also_the_builtin() -> None:

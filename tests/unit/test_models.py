@@ -42,8 +42,9 @@ def test_unknown_keyword_names_closest_field() -> None:
 
 def test_unknown_config_keyword_is_rejected() -> None:
     """Configs reject unknown keywords too."""
-    with pytest.raises(ValidationError, match="did you mean 'timeout'"):
+    with pytest.raises(ValidationError, match="did you mean 'timeout'") as info:
         VideoGenerationConfig(provider="fal", model="m", timout=5)  # type: ignore[call-arg]
+    assert "provider_config" in str(info.value)
 
 
 def test_empty_prompt_is_rejected() -> None:

@@ -327,14 +327,17 @@ class FalClient(ProviderClient):
     def _request_base(self, request_id: str) -> str:
         return f"{self.base_url}/{queue_app_path(self.model)}/requests/{request_id}"
 
+    # A resumed handle may have been edited: its URLs are re-checked on every use.
     def _status_url(self, handle: JobHandle) -> str:
-        return handle.status_url or f"{self._request_base(handle.request_id)}/status"
+        built = f"{self._request_base(handle.request_id)}/status"
+        return self.trusted_url(handle.status_url, built)
 
     def _result_url(self, handle: JobHandle) -> str:
-        return handle.result_url or self._request_base(handle.request_id)
+        return self.trusted_url(handle.result_url, self._request_base(handle.request_id))
 
     def _cancel_url(self, handle: JobHandle) -> str:
-        return handle.cancel_url or f"{self._request_base(handle.request_id)}/cancel"
+        built = f"{self._request_base(handle.request_id)}/cancel"
+        return self.trusted_url(handle.cancel_url, built)
 
     # -- lifecycle ---------------------------------------------------------------------
 
