@@ -65,7 +65,7 @@ class ImageType(TypedDict):
     type: ImageRole
 
 
-def _reject_unknown_fields(model: type[BaseModel], data: Any) -> Any:
+def _reject_unknown_fields(model: type[BaseModel], data: Any, passthrough_hint: str) -> Any:
     """Raise a :class:`ValidationError` naming the closest field for each unknown keyword."""
     if not isinstance(data, dict):
         return data
@@ -79,8 +79,7 @@ def _reject_unknown_fields(model: type[BaseModel], data: Any) -> Any:
         hint = f"did you mean {close[0]!r}?" if close else "no field has a similar name"
         hints.append(f"{key!r} ({hint})")
     raise ValidationError(
-        f"{model.__name__} got unknown field(s): {', '.join(hints)}. Provider-specific "
-        "parameters go in extra_params={...}, which is sent to the provider as is.",
+        f"{model.__name__} got unknown field(s): {', '.join(hints)}. {passthrough_hint}",
         fallback_allowed=False,
     )
 
@@ -88,10 +87,14 @@ def _reject_unknown_fields(model: type[BaseModel], data: Any) -> Any:
 class _StrictFieldsModel(BaseModel):
     """Base for user-facing inputs: unknown keywords are errors with a helpful hint."""
 
+    _PASSTHROUGH_HINT: ClassVar[str] = (
+        "Provider-specific parameters go in extra_params={...}, sent to the provider as is."
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _check_unknown_fields(cls, data: Any) -> Any:
-        return _reject_unknown_fields(cls, data)
+        return _reject_unknown_fields(cls, data, cls._PASSTHROUGH_HINT)
 
 
 # ---------------------------------------------------------------------------------------
@@ -103,6 +106,11 @@ class _GenerationConfig(_StrictFieldsModel):
     """Fields shared by video and image configs."""
 
     model_config = ConfigDict(frozen=True)
+
+    _PASSTHROUGH_HINT: ClassVar[str] = (
+        "Provider-specific options go in provider_config={...}; generation parameters "
+        "belong on the request."
+    )
 
     provider: str = Field(description="Provider name: 'fal', 'replicate', ...")
     model: str = Field(description="The provider's model id, e.g. 'fal-ai/veo3'.")
