@@ -1,17 +1,19 @@
 """HTTP-level behaviour every provider module shares.
 
 The context a provider module gets (job store, faults, media, settings), the responses that
-model broken transports (a dropped connection, a truncated JSON body) and wire formatting.
+model broken transports (a dropped connection, a truncated JSON body), wire formatting, and
+the base of every provider's handler class (the order a request is checked in).
 """
 
 from __future__ import annotations
 
+import abc
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,10 +21,17 @@ from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
 from tarash.emulator._faults import FAULT_HEADER, Fault, FaultPlan, Operation, fault_from_header
-from tarash.emulator._jobs import JobStore
+from tarash.emulator._jobs import Job, JobStore, Outcome
 from tarash.emulator._media import MediaFile, MediaStore
 
 ReplicateOutput = Literal["url", "data_uri"]
+
+# How a job-level fault makes the job it hits end.
+_JOB_OUTCOMES = {
+    "job_failure": Outcome.FAIL,
+    "content_refusal": Outcome.REFUSE,
+    "stuck": Outcome.HANG,
+}
 
 
 class ConnectionDropped(Exception):  # a signal, not an error condition
@@ -85,6 +94,16 @@ def json_response(
 def iso(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds and ``Z``, as both fal and Replicate print times."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def recorded_headers(request: Request, names: Iterable[str]) -> dict[str, str]:
+    """The request's headers among ``names`` (lower-cased), to record on a job."""
+    return {name: request.headers[name] for name in names if name in request.headers}
+
+
+def job_outcome(job_fault: Fault | None) -> Outcome:
+    """How a new job ends: as its job-level fault says, or successfully without one."""
+    return Outcome.SUCCEED if job_fault is None else _JOB_OUTCOMES[job_fault.kind]
 
 
 async def read_json(request: Request) -> Any:
@@ -160,3 +179,90 @@ class Provider:
     name: str
     fake_key: str
     build_routes: Callable[[EmulatorContext], list[BaseRoute]]
+
+
+class ProviderRoutes(abc.ABC):
+    """A provider's handlers, bound to one emulator's context.
+
+    The order a request is checked in (authentication, the job it names, an injected
+    fault, not found) and what each fault kind does to a response are the same for every
+    provider and live here; a subclass supplies its provider's bodies and lookups.
+    """
+
+    #: The provider name, as in :class:`Provider`.
+    name: ClassVar[str]
+
+    def __init__(self, ctx: EmulatorContext) -> None:
+        self.ctx = ctx
+
+    @abc.abstractmethod
+    def _auth_error(self, request: Request) -> Response | None:
+        """The provider's 401 when the request's key is missing or refused, else None."""
+
+    @abc.abstractmethod
+    def _find(self, request: Request) -> Job | None:
+        """The job the request's path names, or None."""
+
+    @abc.abstractmethod
+    def _not_found(self, operation: Operation) -> Response:
+        """The provider's 404 for a request (doing ``operation``) that names an unknown job."""
+
+    @abc.abstractmethod
+    def _throttled_body(self, retry_after: float) -> Any:
+        """The provider's 429 body for a ``rate_limit`` fault."""
+
+    @abc.abstractmethod
+    def _server_error(self, status_code: int) -> Response:
+        """The provider's 5xx response for a ``server_error`` fault."""
+
+    def _fault_response(self, fault: Fault) -> Response:
+        """The response a request-level fault gives instead of the real one."""
+        if fault.kind == "rate_limit":
+            retry_after = fault.retry_after if fault.retry_after is not None else 1
+            return json_response(
+                self._throttled_body(retry_after), 429, {"retry-after": f"{retry_after:g}"}
+            )
+        if fault.kind == "server_error":
+            return self._server_error(fault.status_code or 500)
+        if fault.kind == "malformed_json":
+            return malformed_json_response()
+        return DroppedConnectionResponse()
+
+    async def _screen_submit(self, request: Request, model: str | None) -> Response | Fault | None:
+        """Check a submit before its body is parsed.
+
+        Returns:
+            A response to answer with instead (401, or a fault's); the
+            ``drop_after_create`` fault, to act once the job exists; or None.
+        """
+        if denied := self._auth_error(request):
+            return denied
+        # Read the body before any fault: closing a socket with unread input makes the
+        # kernel send RST, and the client must see a clean mid-response close instead.
+        await request.body()
+        fault = self.ctx.request_fault(request, self.name, "submit", model)
+        if fault is not None and fault.kind != "drop_after_create":
+            return self._fault_response(fault)
+        return fault
+
+    def _requested_job(self, request: Request, operation: Operation) -> Job | Response:
+        """The job a request names, or the response that answers instead.
+
+        Args:
+            request: A request whose path names a job.
+            operation: What the request does, for fault matching.
+
+        Returns:
+            The job; or the 401, the injected fault's response, or the 404, checked in
+            that order.
+        """
+        if denied := self._auth_error(request):
+            return denied
+        job = self._find(request)
+        if fault := self.ctx.request_fault(
+            request, self.name, operation, job.model if job else None
+        ):
+            return self._fault_response(fault)
+        if job is None:
+            return self._not_found(operation)
+        return job

@@ -37,17 +37,19 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from tarash.emulator._faults import Fault
-from tarash.emulator._jobs import Job, JobState, Outcome
+from tarash.emulator._faults import Operation
+from tarash.emulator._jobs import Job, JobState
 from tarash.emulator._media import MediaFile, MediaKind, classify_model
 from tarash.emulator._wire import (
     DroppedConnectionResponse,
     EmulatorContext,
     Provider,
+    ProviderRoutes,
     iso,
+    job_outcome,
     json_response,
-    malformed_json_response,
     read_json,
+    recorded_headers,
 )
 
 NAME = "fal"
@@ -90,8 +92,6 @@ _ERRORS: dict[JobState, tuple[str, str, int]] = {
     JobState.EXPIRED: ("Request timed out", "request_timeout", 504),
 }
 
-_OUTCOMES = {"job_failure": Outcome.FAIL, "content_refusal": Outcome.REFUSE, "stuck": Outcome.HANG}
-
 
 def queue_app(model_id: str) -> str:
     """The ``owner/alias`` part of a model id that status/result/cancel URLs use.
@@ -107,30 +107,25 @@ def _error(detail: Any, status_code: int, **headers: str) -> Response:
     return json_response({"detail": detail}, status_code, headers)
 
 
-def _fault_response(fault: Fault) -> Response:
-    if fault.kind == "rate_limit":
-        retry_after = fault.retry_after if fault.retry_after is not None else 1
-        # fal documents no 429 body; FastAPI's ``detail`` shape is what its edge returns.
-        return json_response(
-            {"detail": "Rate limit exceeded. Please try again later."},
-            429,
-            {"retry-after": f"{retry_after:g}"},
-        )
-    if fault.kind == "server_error":
-        # No x-fal-request-id: an edge failure, which fal-client retries on 502/503/504.
-        return json_response({"detail": "Internal Server Error"}, fault.status_code or 500)
-    if fault.kind == "malformed_json":
-        return malformed_json_response()
-    return DroppedConnectionResponse()
-
-
-class _FalRoutes:
+class _FalRoutes(ProviderRoutes):
     """The handlers, bound to one emulator's context."""
 
-    def __init__(self, ctx: EmulatorContext) -> None:
-        self.ctx = ctx
+    name = NAME
 
     # -- shared pieces ------------------------------------------------------------------
+
+    def _not_found(self, operation: Operation) -> Response:
+        if operation == "cancel":
+            return json_response({"status": "NOT_FOUND"}, 404)
+        return _error("Request not found", 404)
+
+    def _throttled_body(self, retry_after: float) -> Any:
+        # fal documents no 429 body; FastAPI's ``detail`` shape is what its edge returns.
+        return {"detail": "Rate limit exceeded. Please try again later."}
+
+    def _server_error(self, status_code: int) -> Response:
+        # No x-fal-request-id: an edge failure, which fal-client retries on 502/503/504.
+        return json_response({"detail": "Internal Server Error"}, status_code)
 
     def _auth_error(self, request: Request) -> Response | None:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
@@ -237,14 +232,9 @@ class _FalRoutes:
     async def submit(self, request: Request) -> Response:
         """``POST /fal/{model_id}``: queue a job."""
         model_id = request.path_params["model_id"].strip("/")
-        if denied := self._auth_error(request):
-            return denied
-        # Read the body before any fault: closing a socket with unread input makes the
-        # kernel send RST, and the client must see a clean mid-response close instead.
-        await request.body()
-        fault = self.ctx.request_fault(request, NAME, "submit", model_id)
-        if fault is not None and fault.kind != "drop_after_create":
-            return _fault_response(fault)
+        fault = await self._screen_submit(request, model_id)
+        if isinstance(fault, Response):
+            return fault
         try:
             payload = await read_json(request)
         except ValueError:
@@ -274,10 +264,8 @@ class _FalRoutes:
             provider=NAME,
             model=model_id,
             input=payload,
-            headers={
-                name: request.headers[name] for name in RECORDED_HEADERS if name in request.headers
-            },
-            outcome=Outcome.SUCCEED if job_fault is None else _OUTCOMES[job_fault.kind],
+            headers=recorded_headers(request, RECORDED_HEADERS),
+            outcome=job_outcome(job_fault),
             start_timeout=start_timeout,
             extra={
                 "app": queue_app(model_id),
@@ -297,29 +285,19 @@ class _FalRoutes:
 
     async def status(self, request: Request) -> Response:
         """``GET .../requests/{id}/status``."""
-        if denied := self._auth_error(request):
-            return denied
-        job = self._find(request)
-        if fault := self.ctx.request_fault(request, NAME, "status", job.model if job else None):
-            return _fault_response(fault)
-        if job is None:
-            return _error("Request not found", 404)
-        with_logs = request.query_params.get("logs", "0").lower() in ("1", "true")
-        body = self._status_body(request, job, time.monotonic(), with_logs)
+        job = self._requested_job(request, "status")
+        if isinstance(job, Response):
+            return job
+        body = self._status_body(request, job, time.monotonic(), _wants_logs(request))
         return json_response(body, headers={"x-fal-request-id": job.id})
 
     async def status_stream(self, request: Request) -> Response:
         """``GET .../requests/{id}/status/stream``: SSE, one event per state change."""
-        if denied := self._auth_error(request):
-            return denied
-        job = self._find(request)
-        if fault := self.ctx.request_fault(request, NAME, "status", job.model if job else None):
-            return _fault_response(fault)
-        if job is None:
-            return _error("Request not found", 404)
-        with_logs = request.query_params.get("logs", "0").lower() in ("1", "true")
+        job = self._requested_job(request, "status")
+        if isinstance(job, Response):
+            return job
         return StreamingResponse(
-            self._events(request, job, with_logs),
+            self._events(request, job, _wants_logs(request)),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-fal-request-id": job.id},
         )
@@ -339,13 +317,9 @@ class _FalRoutes:
 
     async def result(self, request: Request) -> Response:
         """``GET .../requests/{id}``: the model output, or its error."""
-        if denied := self._auth_error(request):
-            return denied
-        job = self._find(request)
-        if fault := self.ctx.request_fault(request, NAME, "result", job.model if job else None):
-            return _fault_response(fault)
-        if job is None:
-            return _error("Request not found", 404)
+        job = self._requested_job(request, "result")
+        if isinstance(job, Response):
+            return job
         state = job.state_at(time.monotonic())
         headers = {"x-fal-request-id": job.id}
         if not state.is_terminal:
@@ -374,16 +348,16 @@ class _FalRoutes:
 
     async def cancel(self, request: Request) -> Response:
         """``PUT .../requests/{id}/cancel``."""
-        if denied := self._auth_error(request):
-            return denied
-        job = self._find(request)
-        if fault := self.ctx.request_fault(request, NAME, "cancel", job.model if job else None):
-            return _fault_response(fault)
-        if job is None:
-            return json_response({"status": "NOT_FOUND"}, 404)
+        job = self._requested_job(request, "cancel")
+        if isinstance(job, Response):
+            return job
         if not self.ctx.store.cancel(job):
             return json_response({"status": "ALREADY_COMPLETED"}, 400)
         return json_response({"status": "CANCELLATION_REQUESTED"}, 202)
+
+
+def _wants_logs(request: Request) -> bool:
+    return request.query_params.get("logs", "0").lower() in ("1", "true")
 
 
 def _queue_position(job: Job, now: float) -> int:

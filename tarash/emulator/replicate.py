@@ -40,17 +40,19 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from tarash.emulator._faults import Fault
-from tarash.emulator._jobs import Job, JobState, Outcome
+from tarash.emulator._faults import Operation
+from tarash.emulator._jobs import Job, JobState
 from tarash.emulator._media import MediaFile, MediaKind, classify_model
 from tarash.emulator._wire import (
     DroppedConnectionResponse,
     EmulatorContext,
     Provider,
+    ProviderRoutes,
     iso,
+    job_outcome,
     json_response,
-    malformed_json_response,
     read_json,
+    recorded_headers,
 )
 
 NAME = "replicate"
@@ -82,7 +84,6 @@ _STATUSES = {
     JobState.EXPIRED: "aborted",
 }
 _ERRORS = {JobState.FAILED: FAILURE_MESSAGE, JobState.REFUSED: REFUSAL_MESSAGE}
-_OUTCOMES = {"job_failure": Outcome.FAIL, "content_refusal": Outcome.REFUSE, "stuck": Outcome.HANG}
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _MODEL = r"[A-Za-z0-9][\w.-]*/[\w.-]+"
@@ -139,30 +140,10 @@ def _invalid_input(field: str, description: str, kind: str = "required") -> Resp
     )
 
 
-def _fault_response(fault: Fault) -> Response:
-    if fault.kind == "rate_limit":
-        retry_after = fault.retry_after if fault.retry_after is not None else 1
-        return json_response(
-            {
-                "detail": f"Request was throttled. Your rate limit resets in ~{retry_after:g}s.",
-                "status": 429,
-            },
-            429,
-            {"retry-after": f"{retry_after:g}"},
-        )
-    if fault.kind == "server_error":
-        code = fault.status_code or 500
-        return _problem("Internal Server Error", "An unexpected error occurred.", code)
-    if fault.kind == "malformed_json":
-        return malformed_json_response()
-    return DroppedConnectionResponse()
-
-
-class _ReplicateRoutes:
+class _ReplicateRoutes(ProviderRoutes):
     """The handlers, bound to one emulator's context."""
 
-    def __init__(self, ctx: EmulatorContext) -> None:
-        self.ctx = ctx
+    name = NAME
 
     def _auth_error(self, request: Request) -> Response | None:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
@@ -175,6 +156,18 @@ class _ReplicateRoutes:
 
     def _find(self, request: Request) -> Job | None:
         return self.ctx.store.get(NAME, request.path_params["prediction_id"])
+
+    def _not_found(self, operation: Operation) -> Response:
+        return _problem("Not found", "Not found.", 404)
+
+    def _throttled_body(self, retry_after: float) -> Any:
+        return {
+            "detail": f"Request was throttled. Your rate limit resets in ~{retry_after:g}s.",
+            "status": 429,
+        }
+
+    def _server_error(self, status_code: int) -> Response:
+        return _problem("Internal Server Error", "An unexpected error occurred.", status_code)
 
     def _output(self, request: Request, job: Job) -> Any:
         def location(media: MediaFile) -> str:
@@ -270,12 +263,9 @@ class _ReplicateRoutes:
     async def _create(
         self, request: Request, model: str | None, version: str | None, deployment: str | None
     ) -> Response:
-        if denied := self._auth_error(request):
-            return denied
-        await request.body()  # drain first: unread input turns a drop into a TCP reset
-        fault = self.ctx.request_fault(request, NAME, "submit", model)
-        if fault is not None and fault.kind != "drop_after_create":
-            return _fault_response(fault)
+        fault = await self._screen_submit(request, model)
+        if isinstance(fault, Response):
+            return fault
         try:
             payload = await read_json(request)
         except ValueError:
@@ -315,10 +305,8 @@ class _ReplicateRoutes:
             provider=NAME,
             model=model,
             input=model_input,
-            headers={
-                name: request.headers[name] for name in RECORDED_HEADERS if name in request.headers
-            },
-            outcome=Outcome.SUCCEED if job_fault is None else _OUTCOMES[job_fault.kind],
+            headers=recorded_headers(request, RECORDED_HEADERS),
+            outcome=job_outcome(job_fault),
             deadline_after=deadline_after,
             extra={"version": version, "deployment": deployment, "webhook": payload.get("webhook")},
         )
@@ -334,13 +322,9 @@ class _ReplicateRoutes:
 
     async def get(self, request: Request) -> Response:
         """``GET /v1/predictions/{id}``."""
-        if denied := self._auth_error(request):
-            return denied
-        job = self._find(request)
-        if fault := self.ctx.request_fault(request, NAME, "status", job.model if job else None):
-            return _fault_response(fault)
-        if job is None:
-            return _problem("Not found", "Not found.", 404)
+        job = self._requested_job(request, "status")
+        if isinstance(job, Response):
+            return job
         return json_response(self._render(request, job, time.monotonic()))
 
     async def web(self, request: Request) -> Response:
@@ -352,13 +336,9 @@ class _ReplicateRoutes:
 
     async def cancel(self, request: Request) -> Response:
         """``POST /v1/predictions/{id}/cancel``: returns the prediction."""
-        if denied := self._auth_error(request):
-            return denied
-        job = self._find(request)
-        if fault := self.ctx.request_fault(request, NAME, "cancel", job.model if job else None):
-            return _fault_response(fault)
-        if job is None:
-            return _problem("Not found", "Not found.", 404)
+        job = self._requested_job(request, "cancel")
+        if isinstance(job, Response):
+            return job
         self.ctx.store.cancel(job)  # a finished prediction is returned unchanged
         return json_response(self._render(request, job, time.monotonic()))
 
@@ -367,7 +347,7 @@ class _ReplicateRoutes:
         if denied := self._auth_error(request):
             return denied
         if fault := self.ctx.request_fault(request, NAME, "status", None):
-            return _fault_response(fault)
+            return self._fault_response(fault)
         offset = _decode_cursor(request.query_params.get("cursor"))
         jobs = list(reversed(self.ctx.store.all(NAME)))
         page = jobs[offset : offset + PAGE_SIZE]
