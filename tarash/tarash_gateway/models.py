@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -200,7 +200,34 @@ class ImageGenerationConfig(_GenerationConfig):
 # ---------------------------------------------------------------------------------------
 
 
-class VideoGenerationRequest(_StrictFieldsModel):
+class _GenerationRequest(_StrictFieldsModel):
+    """What video and image requests share: the prompt, its check, and images by role.
+
+    Only ``prompt`` is declared here: it is the first field of both requests, and pydantic
+    orders a base class's fields before the subclass's own.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    prompt: str
+
+    if TYPE_CHECKING:
+        # Declared by each request, in its own place in the field order.
+        image_list: list[ImageType]
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("prompt must not be empty")
+        return value
+
+    def images_of(self, role: ImageRole) -> list[MediaType]:
+        """Return the images given for one role, in order."""
+        return [item["image"] for item in self.image_list if item["type"] == role]
+
+
+class VideoGenerationRequest(_GenerationRequest):
     """What video to generate, in provider-neutral terms.
 
     Values a model cannot honour exactly are adapted to the nearest supported value (and
@@ -208,9 +235,6 @@ class VideoGenerationRequest(_StrictFieldsModel):
     ``strict_parameters=True``.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    prompt: str
     duration_seconds: int | None = Field(default=None, gt=0, le=600)
     resolution: Resolution | None = None
     aspect_ratio: AspectRatio | None = None
@@ -223,24 +247,10 @@ class VideoGenerationRequest(_StrictFieldsModel):
     enhance_prompt: bool | None = None
     extra_params: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("prompt")
-    @classmethod
-    def _prompt_not_empty(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("prompt must not be empty")
-        return value
 
-    def images_of(self, role: ImageRole) -> list[MediaType]:
-        """Return the images given for one role, in order."""
-        return [item["image"] for item in self.image_list if item["type"] == role]
-
-
-class ImageGenerationRequest(_StrictFieldsModel):
+class ImageGenerationRequest(_GenerationRequest):
     """What image(s) to generate, in provider-neutral terms."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    prompt: str
     negative_prompt: str | None = None
     size: str | None = Field(default=None, description="'WIDTHxHEIGHT', e.g. '1024x1024'.")
     quality: str | None = None
@@ -252,13 +262,6 @@ class ImageGenerationRequest(_StrictFieldsModel):
     aspect_ratio: AspectRatio | None = None
     extra_params: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("prompt")
-    @classmethod
-    def _prompt_not_empty(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("prompt must not be empty")
-        return value
-
     @field_validator("size")
     @classmethod
     def _size_is_width_by_height(cls, value: str | None) -> str | None:
@@ -268,10 +271,6 @@ class ImageGenerationRequest(_StrictFieldsModel):
         if not sep or not width.isdigit() or not height.isdigit():
             raise ValueError("size must look like '1024x1024'")
         return value.lower()
-
-    def images_of(self, role: ImageRole) -> list[MediaType]:
-        """Return the images given for one role, in order."""
-        return [item["image"] for item in self.image_list if item["type"] == role]
 
 
 # ---------------------------------------------------------------------------------------
