@@ -313,6 +313,7 @@ async def send(
     content: bytes | None = None,
     params: Mapping[str, str] | None = None,
     read_timeout: float | None = None,
+    held: bool = False,
     ok_statuses: frozenset[int] = frozenset(),
 ) -> httpx.Response:
     """Send one request with the shared client, retrying what is safe to retry.
@@ -332,6 +333,8 @@ async def send(
         content: Raw body.
         params: Query parameters.
         read_timeout: Read timeout for this call (e.g. longer for a held ``Prefer: wait``).
+        held: The server holds the reply for a while (``Prefer: wait``): the call goes
+            through the long-lived pool so it does not tie up the short calls' connections.
         ok_statuses: Extra non-2xx statuses to hand back instead of raising.
 
     Returns:
@@ -358,7 +361,7 @@ async def send(
                     ctx.counters.submits += 1
                 elif operation == "status":
                     ctx.counters.polls += 1
-                client, limiter = pick_connection()
+                client, limiter = pick_connection(long_lived=held)
                 async with limiter:
                     with translate_transport_errors(
                         ctx.provider, ctx.model, request_id=ctx.request_id

@@ -298,6 +298,7 @@ class ReplicateClient(ProviderClient):
             headers=headers,
             json=job.payload,
             read_timeout=read_timeout,
+            held=read_timeout is not None,
         )
         body = response_json(reply)
         prediction_id = body.get("id") if isinstance(body, dict) else None
