@@ -34,6 +34,7 @@ JOB_SECONDS = QUEUE_SECONDS + RUN_SECONDS
 class Result:
     """One benchmark row."""
 
+    provider: str
     mode: str
     jobs: int
     wall_seconds: float
@@ -50,15 +51,18 @@ def _rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-async def run_batch(base_url: str, jobs: int, mode: str) -> Result:
+MODELS = {"fal": "fal-ai/veo3", "replicate": "google/veo-3"}
+
+
+async def run_batch(base_url: str, jobs: int, mode: str, provider: str = "fal") -> Result:
     """Run ``jobs`` generations at once and measure them."""
     config = VideoGenerationConfig(
-        provider="fal",
-        model="fal-ai/veo3",
-        base_url=base_url,
+        provider=provider,
+        model=MODELS[provider],
+        base_url=f"{base_url}/{provider}",
         api_key="bench:fake-key",
         timeout=120,
-        provider_config={"status_stream": mode == "stream"},
+        provider_config={"status_stream": mode == "stream"} if provider == "fal" else {},
     )
     request = VideoGenerationRequest(prompt="benchmark", duration_seconds=4)
     lags: list[float] = []
@@ -93,6 +97,7 @@ async def run_batch(base_url: str, jobs: int, mode: str) -> Result:
     cpu = time.process_time() - cpu_before
     ordered = sorted(lags) or [0.0]
     return Result(
+        provider=provider,
         mode=mode,
         jobs=jobs,
         wall_seconds=round(wall, 2),
@@ -111,7 +116,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 100, 1000])
     parser.add_argument("--mode", nargs="+", default=["poll", "stream"])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/concurrent_jobs.json"))
+    parser.add_argument("--provider", choices=sorted(MODELS), default="fal")
+    parser.add_argument("--out", type=Path, default=None, help="JSON results file")
     args = parser.parse_args()
 
     server = subprocess.Popen(
@@ -131,14 +137,14 @@ def main() -> None:
         line = server.stdout.readline().split()
         if not line or line[0] != "READY":
             raise SystemExit("the emulator did not start")
-        base_url = f"http://127.0.0.1:{line[1]}/fal"
+        base_url = f"http://127.0.0.1:{line[1]}"
         results = []
         # Warm up imports, pydantic schemas and the SSL context, which every process pays
         # once and which would otherwise be charged to the first batch.
-        anyio.run(run_batch, base_url, 2, "poll")
+        anyio.run(run_batch, base_url, 2, "poll", args.provider)
         for mode in args.mode:
             for jobs in args.jobs:
-                result = anyio.run(run_batch, base_url, jobs, mode)
+                result = anyio.run(run_batch, base_url, jobs, mode, args.provider)
                 results.append(result)
                 print(json.dumps(asdict(result)), flush=True)
     finally:
@@ -147,19 +153,20 @@ def main() -> None:
         server.wait(timeout=10)
 
     header = (
-        "| mode | jobs | wall s | CPU ms/job | requests/job | lag mean s | lag p95 s | "
+        "| provider | mode | jobs | wall s | CPU ms/job | requests/job | lag mean s | lag p95 s | "
         "lag max s | RSS KB/job | failures |"
     )
     print("\n" + header)
-    print("|" + "---|" * 10)
+    print("|" + "---|" * 11)
     for r in results:
         print(
-            f"| {r.mode} | {r.jobs} | {r.wall_seconds} | {r.cpu_ms_per_job} | "
+            f"| {r.provider} | {r.mode} | {r.jobs} | {r.wall_seconds} | {r.cpu_ms_per_job} | "
             f"{r.requests_per_job} | {r.lag_mean_s} | {r.lag_p95_s} | {r.lag_max_s} | "
             f"{r.rss_growth_kb_per_job} | {r.failures} |"
         )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    out = args.out or Path(f"benchmarks/results/concurrent_jobs_{args.provider}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
 
 
 if __name__ == "__main__":
