@@ -8,7 +8,6 @@ the last error is raised with the whole chain's metadata attached.
 
 from __future__ import annotations
 
-import builtins
 import logging
 
 import anyio
@@ -28,7 +27,6 @@ from tarash.tarash_gateway._metadata import (
 )
 from tarash.tarash_gateway._polling import PollSchedule
 from tarash.tarash_gateway.errors import TarashException, ValidationError
-from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.media import load_local_media
 from tarash.tarash_gateway.models import (
     ImageGenerationConfig,
@@ -141,8 +139,10 @@ async def _run_attempt(
         client.api_key()  # a missing key fails here, before anything is sent
         job = await prepare_job(client, config, request)
         recorder.metadata.adaptations = list(job.adaptations)
-        with anyio.fail_after(max(0.0, deadline - anyio.current_time()) if deadline else None):
-            submitted = await submit_prepared(client, job, deadline=deadline)
+        # The submit is not cut short by the deadline: a request cut mid-flight may still
+        # create a paid job whose id we would never learn. Its retries stop at the deadline,
+        # and a job submitted late is cancelled by the waiter straight away.
+        submitted = await submit_prepared(client, job, deadline=deadline)
         recorder.metadata.request_id = submitted.handle.request_id
         waiter = JobWaiter(
             client,
@@ -159,15 +159,6 @@ async def _run_attempt(
     except TarashException as exc:
         recorder.finish(failed_attempt_status(exc, client, submitted is not None), client, exc)
         raise
-    except builtins.TimeoutError as exc:
-        # anyio.fail_after around the submit: the deadline passed while submitting.
-        error = TarashTimeoutError(
-            "the deadline passed while submitting the job",
-            provider=config.provider,
-            model=config.model,
-        )
-        recorder.finish("failed", client, error)
-        raise error from exc
     except BaseException as exc:
         recorder.finish("cancelled", client, exc)
         raise
