@@ -7,7 +7,7 @@ import nox
 nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 
-COVERAGE_FLOOR = 90
+COVERAGE_FLOOR = 93
 """Branch coverage may only go up: raise this when the suite covers more."""
 
 
