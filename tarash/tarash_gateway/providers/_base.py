@@ -19,6 +19,7 @@ from pydantic import SecretStr
 
 from tarash.tarash_gateway._http import Operation, RequestContext, same_origin, send
 from tarash.tarash_gateway._polling import JobSnapshot
+from tarash.tarash_gateway._redact import redact
 from tarash.tarash_gateway.errors import AuthenticationError, TarashException
 from tarash.tarash_gateway.models import (
     ImageGenerationRequest,
@@ -149,7 +150,7 @@ class ProviderClient(abc.ABC):
         self.request_context = RequestContext(
             provider=self.name,
             model=settings.model,
-            parse_error=self.parse_error,
+            parse_error=self._parse_error_redacted,
             max_attempts=settings.max_attempts,
             deadline=settings.deadline,
         )
@@ -236,6 +237,18 @@ class ProviderClient(abc.ABC):
         """Map a non-success reply to exactly one error, reading the provider's body."""
 
     # -- shared plumbing ---------------------------------------------------------------
+
+    def _parse_error_redacted(self, response: httpx.Response) -> TarashException:
+        """:meth:`parse_error`, with the key scrubbed from whatever the provider echoed."""
+        error = self.parse_error(response)
+        try:
+            secret: str | None = self.api_key().get_secret_value()
+        except TarashException:
+            secret = None
+        error.message = redact(error.message, secret)
+        error.args = (error.message,)
+        error.raw_response = redact(error.raw_response, secret)
+        return error
 
     def trusted_url(self, url: object, fallback: str) -> str:
         """``url`` when it is on the configured API origin, else ``fallback``.

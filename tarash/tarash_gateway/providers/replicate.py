@@ -501,16 +501,6 @@ class ReplicateClient(ProviderClient):
 
     # -- errors ------------------------------------------------------------------------
 
-    def _redact(self, text: str) -> str:
-        key = self.settings.api_key
-        token = key.get_secret_value() if key is not None else None
-        if not token:
-            try:
-                token = self.api_key().get_secret_value()
-            except TarashException:
-                return text
-        return text.replace(token, "***") if token else text
-
     def parse_error(self, response: httpx.Response) -> TarashException:
         """Map Replicate's problem body (``title``, ``detail``, ``invalid_fields``) to an error.
 
@@ -534,7 +524,7 @@ class ReplicateClient(ProviderClient):
             message = ": ".join(part for part in (title, detail) if part)
         else:
             message = response.text.strip()[:500]
-        message = self._redact(message or f"HTTP {status} from Replicate")
+        message = message or f"HTTP {status} from Replicate"
         error = error_for_status(
             status,
             message,
