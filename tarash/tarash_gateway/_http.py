@@ -6,6 +6,7 @@ Provider modules call :func:`send` and never touch ``httpx`` exceptions themselv
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -19,7 +20,6 @@ from urllib.parse import urlsplit
 
 import anyio
 import httpx
-import sniffio
 import stamina
 
 from tarash.tarash_gateway.errors import (
@@ -162,13 +162,13 @@ _resources_lock = threading.Lock()
 
 def _current_loop_key() -> object:
     """An object that lives exactly as long as the running event loop."""
-    if sniffio.current_async_library() == "trio":
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        # Not asyncio, so trio (anyio's other backend); its root task lives as long as the run.
         import trio
 
         return trio.lowlevel.current_root_task()
-    import asyncio
-
-    return asyncio.get_running_loop()
 
 
 def _loop_resources() -> _LoopResources:
