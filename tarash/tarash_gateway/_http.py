@@ -366,19 +366,24 @@ async def send(
                     with translate_transport_errors(
                         ctx.provider, ctx.model, request_id=ctx.request_id
                     ):
-                        response = await client.request(
-                            method,
-                            url,
-                            headers=headers,
-                            json=json,
-                            content=content,
-                            params=params,
-                            timeout=(
-                                request_timeout
-                                if request_timeout is not None
-                                else httpx.USE_CLIENT_DEFAULT
-                            ),
-                        )
+                        # A submit in flight may already have created a paid job: the
+                        # caller's cancellation waits for its reply (bounded by the HTTP
+                        # timeouts) so the job's id is learnt and the job cancelled, not
+                        # orphaned. Retry waits stay cancellable.
+                        with anyio.CancelScope(shield=operation == "submit"):
+                            response = await client.request(
+                                method,
+                                url,
+                                headers=headers,
+                                json=json,
+                                content=content,
+                                params=params,
+                                timeout=(
+                                    request_timeout
+                                    if request_timeout is not None
+                                    else httpx.USE_CLIENT_DEFAULT
+                                ),
+                            )
                 logger.debug("%s %s -> %s", method, url.split("?")[0], response.status_code)
                 if response.is_success or response.status_code in ok_statuses:
                     return response

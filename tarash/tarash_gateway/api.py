@@ -6,6 +6,8 @@ that runs it on tarash's private event loop.
 
 from __future__ import annotations
 
+import anyio.lowlevel
+
 from tarash.tarash_gateway._chain import (
     build_client,
     poll_schedule_for,
@@ -16,6 +18,7 @@ from tarash.tarash_gateway._chain import (
 from tarash.tarash_gateway._jobs import (
     CallbackError,
     JobWaiter,
+    cancel_remote_job,
     deadline_from_handle,
     deadline_from_timeout,
     snapshot_to_update,
@@ -131,6 +134,13 @@ async def _submit(
     client.api_key()
     job = await prepare_job(client, config, request)
     submitted = await submit_prepared(client, job, deadline=deadline)
+    try:
+        await anyio.lowlevel.checkpoint_if_cancelled()
+    except BaseException:
+        # Cancelled while the submit was in flight: the caller never gets the handle, so
+        # nobody could ever cancel the job; do it now rather than leave it billing.
+        await cancel_remote_job(client, submitted.handle)
+        raise
     return submitted.handle
 
 

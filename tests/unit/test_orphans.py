@@ -1,0 +1,92 @@
+"""Paths where a paid provider job could be left running after the caller stops caring."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import anyio
+import httpx
+import pytest
+import respx
+
+from tarash.tarash_gateway.api import generate_video_async, submit_video_async
+from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
+
+pytestmark = pytest.mark.anyio
+
+BASE = "https://queue.fal.test"
+KEY = "fal-id:fal-secret-canary-4242"
+REQ = "0b8e2d59-7c1e-4a43-9f6c-orphan000001"
+VEO = "fal-ai/veo3"
+REQUESTS = f"{BASE}/{VEO}/requests/{REQ}"
+
+
+def video_config() -> VideoGenerationConfig:
+    return VideoGenerationConfig(
+        provider="fal",
+        model=VEO,
+        base_url=BASE,
+        api_key=KEY,
+        poll_interval=0.01,
+        provider_config={"status_stream": False},
+    )
+
+
+def submitted_reply() -> httpx.Response:
+    root = REQUESTS
+    return httpx.Response(
+        200,
+        json={
+            "status": "IN_QUEUE",
+            "request_id": REQ,
+            "response_url": root,
+            "status_url": f"{root}/status",
+            "cancel_url": f"{root}/cancel",
+        },
+    )
+
+
+@pytest.fixture
+def fal() -> Iterator[respx.MockRouter]:
+    """A respx router where every route must be called."""
+    with respx.mock(assert_all_called=True) as router:
+        yield router
+
+
+@pytest.mark.parametrize("entry", ["generate", "submit"])
+async def test_caller_cancelled_while_the_submit_is_in_flight_still_cancels_the_job(
+    fal: respx.MockRouter, entry: str
+) -> None:
+    """A submit that reached the provider is not cut off by the caller's cancellation: its
+    reply is read, and the job it created is cancelled remotely instead of orphaned."""
+    reached = anyio.Event()
+    release = anyio.Event()
+
+    async def slow_submit(request: httpx.Request) -> httpx.Response:
+        reached.set()  # the provider has the request: the paid job exists
+        await release.wait()
+        return submitted_reply()
+
+    fal.post(f"{BASE}/{VEO}").mock(side_effect=slow_submit)
+    cancel = fal.put(f"{REQUESTS}/cancel").mock(
+        return_value=httpx.Response(202, json={"status": "CANCELLATION_REQUESTED"})
+    )
+    request = VideoGenerationRequest(prompt="a cat")
+
+    caller = anyio.CancelScope()
+
+    async def call() -> None:
+        with caller:
+            if entry == "generate":
+                await generate_video_async(video_config(), request)
+            else:
+                await submit_video_async(video_config(), request)
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(call)
+            await reached.wait()
+            caller.cancel()
+            await anyio.sleep(0.01)
+            release.set()
+    assert cancel.call_count == 1
