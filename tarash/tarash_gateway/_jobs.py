@@ -243,7 +243,7 @@ class JobWaiter:
                     expires_at=video.expires_at,
                     raw_response=video.raw,
                 )
-                reference = video.video
+                references: list[str | bytes] = [video.video]
             else:
                 image = await self.client.fetch_image(handle, snapshot)
                 response = ImageGenerationResponse(
@@ -256,11 +256,18 @@ class JobWaiter:
                     expires_at=image.expires_at,
                     raw_response=image.raw,
                 )
-                reference = image.images[0] if image.images else b""
+                references = list(image.images)
         except TarashException as exc:
             raise _with_origin(exc, handle) from exc.__cause__
-        if isinstance(reference, str) and reference.startswith("http"):
-            response._download_headers = self.client.download_headers(reference)
+        # Per URL: the outputs of one job can sit on different hosts, and a key meant for
+        # the provider's delivery host must never reach another.
+        response._download_headers = {
+            reference: headers
+            for reference in references
+            if isinstance(reference, str)
+            and reference.startswith("http")
+            and (headers := self.client.download_headers(reference))
+        }
         return response
 
     async def run(self, first_snapshot: JobSnapshot | None, deadline: float | None) -> Response:

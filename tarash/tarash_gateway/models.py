@@ -328,9 +328,12 @@ class _SavableResponse(BaseModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    # Headers (e.g. the provider key) the download of a result URL needs. Private so they
-    # never appear in reprs, dumps or JSON.
-    _download_headers: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
+    # Headers (e.g. the provider key) the download of each result URL needs, by URL.
+    # Private so they never appear in reprs, dumps or JSON.
+    _download_headers: dict[str, dict[str, SecretStr]] = PrivateAttr(default_factory=dict)
+
+    def _headers_for(self, media: str | bytes) -> dict[str, SecretStr]:
+        return self._download_headers.get(media, {}) if isinstance(media, str) else {}
 
     def _media_items(self) -> list[str | bytes]:
         raise NotImplementedError
@@ -383,7 +386,7 @@ class VideoGenerationResponse(_SavableResponse):
         from tarash.tarash_gateway.media import save_media
 
         return await save_media(
-            self.video, Path(path), headers=self._download_headers, provider=self.provider
+            self.video, Path(path), headers=self._headers_for(self.video), provider=self.provider
         )
 
 
@@ -422,8 +425,9 @@ class ImageGenerationResponse(_SavableResponse):
         """
         from tarash.tarash_gateway.media import save_media
 
+        image = self.images[index]
         return await save_media(
-            self.images[index], Path(path), headers=self._download_headers, provider=self.provider
+            image, Path(path), headers=self._headers_for(image), provider=self.provider
         )
 
 

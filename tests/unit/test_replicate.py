@@ -382,7 +382,8 @@ async def test_video_flow_polls_until_succeeded(respx_mock: respx.MockRouter) ->
     attempt = response.execution_metadata.attempts[0]
     assert (attempt.submit_count, attempt.poll_count, attempt.status) == (1, 3, "success")
     assert poll.call_count == 3
-    assert response._download_headers["Authorization"].get_secret_value() == f"Bearer {TOKEN}"
+    headers = response._download_headers[VIDEO_URL]
+    assert headers["Authorization"].get_secret_value() == f"Bearer {TOKEN}"
 
 
 @pytest.mark.anyio
