@@ -299,6 +299,9 @@ class JobWaiter:
                 await cancel_remote_job(self.client, self.handle)
             raise
         assert snapshot is not None
+        if not snapshot.understood:
+            # A status we do not know ends the wait, not necessarily the job: stop it.
+            await cancel_remote_job(self.client, self.handle)
         # Reading the result of a finished job is idempotent and paid for already: it is
         # not cut short by the job's deadline.
         return await self.read_result(snapshot)

@@ -51,6 +51,8 @@ class JobSnapshot:
         queue_position: Place in the provider's queue where reported.
         poll_after: The provider's hint, in seconds, for when to ask again.
         error: For FAILED and CANCELLED, the error to raise.
+        understood: False when the provider's status was not one we know: the snapshot is
+            FAILED for us, but the remote job may still be running (and is cancelled).
     """
 
     state: JobState
@@ -59,6 +61,7 @@ class JobSnapshot:
     queue_position: int | None = None
     poll_after: float | None = None
     error: TarashException | None = None
+    understood: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import pytest
 import respx
 
 from tarash.tarash_gateway.api import generate_video_async, submit_video_async
+from tarash.tarash_gateway.errors import GenerationFailedError
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 
 pytestmark = pytest.mark.anyio
@@ -89,4 +90,41 @@ async def test_caller_cancelled_while_the_submit_is_in_flight_still_cancels_the_
             caller.cancel()
             await anyio.sleep(0.01)
             release.set()
+    assert cancel.call_count == 1
+
+
+async def test_unknown_status_cancels_the_job_before_failing(fal: respx.MockRouter) -> None:
+    """A status we cannot read says nothing about whether the job still runs: the error is
+    raised only after the remote job is cancelled (else a fallback would leave it billing)."""
+    fal.post(f"{BASE}/{VEO}").mock(return_value=submitted_reply())
+    fal.get(f"{REQUESTS}/status").mock(
+        return_value=httpx.Response(200, json={"status": "IN_REVIEW", "request_id": REQ})
+    )
+    cancel = fal.put(f"{REQUESTS}/cancel").mock(
+        return_value=httpx.Response(202, json={"status": "CANCELLATION_REQUESTED"})
+    )
+    with pytest.raises(GenerationFailedError, match="IN_REVIEW"):
+        await generate_video_async(video_config(), VideoGenerationRequest(prompt="a cat"))
+    assert cancel.call_count == 1
+
+
+async def test_unknown_status_in_a_replicate_create_reply_cancels_the_prediction(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """The same holds for the first snapshot, read from Replicate's create reply."""
+    base = "https://api.replicate.test"
+    urls = {"get": f"{base}/v1/predictions/p1", "cancel": f"{base}/v1/predictions/p1/cancel"}
+    respx_mock.post(f"{base}/v1/models/google/veo-3/predictions").respond(
+        201, json={"id": "p1", "status": "queued", "urls": urls}
+    )
+    cancel = respx_mock.post(urls["cancel"]).respond(200, json={"id": "p1", "status": "canceled"})
+    config = VideoGenerationConfig(
+        provider="replicate",
+        model="google/veo-3",
+        base_url=base,
+        api_key="r8_canary-token-0123456789abcdef",
+        poll_interval=0.01,
+    )
+    with pytest.raises(GenerationFailedError, match="queued"):
+        await generate_video_async(config, VideoGenerationRequest(prompt="a cat"))
     assert cancel.call_count == 1

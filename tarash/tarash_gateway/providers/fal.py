@@ -434,6 +434,7 @@ class FalClient(ProviderClient):
                 request_id=handle.request_id,
                 raw_response=body,
             ),
+            understood=False,
         )
 
     def _failed_snapshot(self, body: dict[str, Any], handle: JobHandle) -> JobSnapshot:

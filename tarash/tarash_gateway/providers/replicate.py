@@ -394,6 +394,7 @@ class ReplicateClient(ProviderClient):
                     error=GenerationFailedError(
                         f"Replicate reported an unknown prediction status {status!r}", **origin
                     ),
+                    understood=False,
                 )
 
     def _failure(self, body: dict[str, Any], origin: dict[str, Any]) -> TarashException:
