@@ -171,6 +171,12 @@ class JobWaiter:
             if not (isinstance(exc, HTTPConnectionError) or exc.retryable):
                 raise
             logger.info("status stream of %s broke off (%s); polling", self.handle.request_id, exc)
+        finally:
+            # Left early (terminal snapshot, the callback raised, cancelled): close it now,
+            # so its connection and stream slot are not held until garbage collection.
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
         return None
 
     async def _poll_tolerantly(self) -> JobSnapshot:

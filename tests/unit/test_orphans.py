@@ -128,3 +128,36 @@ async def test_unknown_status_in_a_replicate_create_reply_cancels_the_prediction
     with pytest.raises(GenerationFailedError, match="queued"):
         await generate_video_async(config, VideoGenerationRequest(prompt="a cat"))
     assert cancel.call_count == 1
+
+
+async def test_callback_error_mid_stream_closes_the_stream_and_cancels(
+    fal: respx.MockRouter,
+) -> None:
+    """A progress callback raising while the status stream is open cancels the job and
+    closes the stream at once (its slot and connection are not held until GC)."""
+    from tarash.tarash_gateway import _sse
+
+    fal.post(f"{BASE}/{VEO}").mock(return_value=submitted_reply())
+    events = (
+        b'data: {"status": "IN_QUEUE", "queue_position": 0}\n\n'
+        b'data: {"status": "IN_PROGRESS", "logs": []}\n\n'
+        b'data: {"status": "COMPLETED", "logs": []}\n\n'
+    )
+    fal.get(f"{REQUESTS}/status/stream").mock(
+        return_value=httpx.Response(
+            200, content=events, headers={"content-type": "text/event-stream"}
+        )
+    )
+    cancel = fal.put(f"{REQUESTS}/cancel").mock(
+        return_value=httpx.Response(202, json={"status": "CANCELLATION_REQUESTED"})
+    )
+
+    def explode(update: object) -> None:
+        if getattr(update, "status", None) == "processing":
+            raise RuntimeError("user bug")
+
+    config = video_config().model_copy(update={"provider_config": {}})
+    with pytest.raises(RuntimeError, match="user bug"):
+        await generate_video_async(config, VideoGenerationRequest(prompt="a cat"), explode)
+    assert cancel.call_count == 1
+    assert _sse.stream_limiter().borrowed_tokens == 0
