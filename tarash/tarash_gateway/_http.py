@@ -288,7 +288,9 @@ def _retry_hook(operation: Operation, ctx: RequestContext) -> Callable[[Exceptio
             return False
         if not retry:
             return False
-        if ctx.deadline is not None:
+        # A cancel is usually sent because the deadline passed: it is bounded by its own
+        # grace period (``_jobs.CANCEL_GRACE_SECONDS``), not by the job's deadline.
+        if ctx.deadline is not None and operation != "cancel":
             remaining = ctx.deadline - anyio.current_time()
             if remaining <= (delay or 0.0):
                 return False

@@ -10,7 +10,7 @@ import pytest
 import respx
 
 from tarash.tarash_gateway.api import generate_video_async, submit_video_async
-from tarash.tarash_gateway.errors import GenerationFailedError
+from tarash.tarash_gateway.errors import GenerationFailedError, TimeoutError
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 
 pytestmark = pytest.mark.anyio
@@ -161,3 +161,22 @@ async def test_callback_error_mid_stream_closes_the_stream_and_cancels(
         await generate_video_async(config, VideoGenerationRequest(prompt="a cat"), explode)
     assert cancel.call_count == 1
     assert _sse.stream_limiter().borrowed_tokens == 0
+
+
+async def test_cancel_at_the_deadline_is_retried(fal: respx.MockRouter) -> None:
+    """The remote cancel sent because the deadline passed is retried on a transient fault:
+    the job's own deadline bounds its polls, not the cancel that stops it."""
+    fal.post(f"{BASE}/{VEO}").mock(return_value=submitted_reply())
+    fal.get(f"{REQUESTS}/status").mock(
+        return_value=httpx.Response(200, json={"status": "IN_PROGRESS", "logs": []})
+    )
+    cancel = fal.put(f"{REQUESTS}/cancel").mock(
+        side_effect=[
+            httpx.Response(503, json={"detail": "busy"}),
+            httpx.Response(202, json={"status": "CANCELLATION_REQUESTED"}),
+        ]
+    )
+    config = video_config().model_copy(update={"timeout": 0.2})
+    with pytest.raises(TimeoutError):
+        await generate_video_async(config, VideoGenerationRequest(prompt="a cat"))
+    assert cancel.call_count == 2
