@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import ssl
 import threading
 import weakref
@@ -37,6 +38,7 @@ __all__ = [
     "ErrorParser",
     "Operation",
     "RequestContext",
+    "backoff_delay",
     "pick_connection",
     "response_json",
     "same_origin",
@@ -267,10 +269,18 @@ class _RetryableReply(Exception):
         self.error = error
 
 
+def backoff_delay(retry_number: int, *, random_unit: Callable[[], float] = random.random) -> float:
+    """The wait before retry ``retry_number`` (from 1): exponential, capped, with jitter."""
+    base: float = RETRY_WAIT_INITIAL * 2.0 ** (retry_number - 1)
+    return min(RETRY_WAIT_MAX, base + RETRY_WAIT_JITTER * random_unit())
+
+
 def _retry_hook(operation: Operation, ctx: RequestContext) -> Callable[[Exception], bool | float]:
     idempotent = operation != "submit"
+    retries_here = 0
 
     def decide(exc: Exception) -> bool | float:
+        nonlocal retries_here
         if isinstance(exc, HTTPConnectionError):
             retry = idempotent or not _may_have_reached_server(exc)
             delay: float | None = None
@@ -288,18 +298,22 @@ def _retry_hook(operation: Operation, ctx: RequestContext) -> Callable[[Exceptio
             return False
         if not retry:
             return False
+        # The wait is computed here, not left to stamina, so that it can be checked against
+        # the deadline: a retry that would start after it is not made.
+        wait = delay if delay is not None else backoff_delay(retries_here + 1)
         # A cancel is usually sent because the deadline passed: it is bounded by its own
         # grace period (``_jobs.CANCEL_GRACE_SECONDS``), not by the job's deadline.
         if ctx.deadline is not None and operation != "cancel":
             remaining = ctx.deadline - anyio.current_time()
-            if remaining <= (delay or 0.0):
+            if remaining <= wait:
                 return False
+        retries_here += 1
         ctx.counters.retries += 1
         logger.info(
             "retrying %s %s/%s after %s", operation, ctx.provider, ctx.model, type(exc).__name__
         )
         # stamina treats a float from the hook as the exact backoff to use.
-        return delay if delay is not None else True
+        return wait
 
     return decide
 

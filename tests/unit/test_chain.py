@@ -399,3 +399,20 @@ async def test_caller_cancellation_cancels_the_remote_job(respx_mock: respx.Mock
         await polled.wait()
         group.cancel_scope.cancel()
     assert cancel.call_count == 1
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    """Retry waits double from 0.2 s, plus jitter, and never exceed 10 s."""
+    from tarash.tarash_gateway._http import backoff_delay
+
+    assert [backoff_delay(n, random_unit=lambda: 0.0) for n in (1, 2, 3)] == [0.2, 0.4, 0.8]
+    assert backoff_delay(1, random_unit=lambda: 1.0) == pytest.approx(0.7)
+    assert backoff_delay(20) == 10.0
+
+
+async def test_no_retry_starts_after_the_deadline(respx_mock: respx.MockRouter) -> None:
+    """A submit whose next retry would start past the deadline is not retried."""
+    submit = respx_mock.post(f"{BASE}/jobs").respond(503, json={"message": "busy"})
+    with pytest.raises(ProviderServerError):
+        await generate_video_async(config(timeout=0.05), REQUEST)
+    assert submit.call_count == 1
