@@ -264,6 +264,11 @@ class JobWaiter:
                 )
                 references = list(image.images)
         except TarashException as exc:
+            if exc.retryable or isinstance(exc, HTTPConnectionError):
+                # The job finished and is paid for; only reading it failed. Another
+                # provider would mean paying again: the error carries the handle so that
+                # ``wait(error.job_handle)`` can fetch the result later instead.
+                exc.fallback_allowed = False  # type: ignore[misc]
             raise _with_origin(exc, handle) from exc.__cause__
         # Per URL: the outputs of one job can sit on different hosts, and a key meant for
         # the provider's delivery host must never reach another.
@@ -288,13 +293,27 @@ class JobWaiter:
         scope_deadline = deadline if deadline is not None else math.inf
         snapshot: JobSnapshot | None = None
         try:
-            with anyio.CancelScope(deadline=scope_deadline) as scope:
-                snapshot = await self.wait_terminal(first_snapshot, deadline)
-            if scope.cancelled_caught:
-                raise TimeoutError("the job did not finish before its deadline")
-        except (TarashException, CallbackError):
-            # Whatever made us stop waiting (deadline, a status we could not read, the
-            # user's callback), the job is still running and billing: stop it.
+            if first_snapshot is not None and first_snapshot.state.is_terminal:
+                # Already over (a held submit, or a resumed job): no deadline applies to
+                # reporting it, so a finished, paid job is never thrown away as late.
+                await self._report(first_snapshot)
+                snapshot = first_snapshot
+            else:
+                with anyio.CancelScope(deadline=scope_deadline) as scope:
+                    snapshot = await self.wait_terminal(first_snapshot, deadline)
+                if scope.cancelled_caught:
+                    raise _with_origin(
+                        TimeoutError("the job did not finish before its deadline"), self.handle
+                    )
+        except TarashException as exc:
+            # Whatever made us stop waiting (deadline, a status we could not read), the
+            # job is still running and billing: stop it.
+            _with_origin(exc, self.handle)
+            if self.last_state is None or not self.last_state.is_terminal:
+                await cancel_remote_job(self.client, self.handle)
+            raise
+        except CallbackError:
+            # The user's callback raised: we stop waiting, and the job would go on billing.
             if self.last_state is None or not self.last_state.is_terminal:
                 await cancel_remote_job(self.client, self.handle)
             raise
@@ -314,6 +333,7 @@ class JobWaiter:
 
 
 def _with_origin(error: TarashException, handle: JobHandle) -> TarashException:
+    error.job_handle = error.job_handle or handle
     error.provider = error.provider or handle.provider
     error.model = error.model or handle.model
     error.request_id = error.request_id or handle.request_id

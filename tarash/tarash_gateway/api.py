@@ -227,7 +227,10 @@ async def wait_async(
     recorder.metadata.request_id = handle.request_id
     recorder.metadata.adaptations = list(handle.adaptations)
     try:
-        response = await waiter.run(None, deadline)
+        # One status call comes before the deadline applies: a job that finished while
+        # nobody waited is read, not cancelled as late.
+        first = await client.poll(handle)
+        response = await waiter.run(first, deadline)
     except CallbackError as exc:
         recorder.finish("cancelled", client, exc.original)
         raise exc.original from None

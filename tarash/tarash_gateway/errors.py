@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from tarash.tarash_gateway.models import ExecutionMetadata
+    from tarash.tarash_gateway.models import ExecutionMetadata, JobHandle
 
 __all__ = [
     "AuthenticationError",
@@ -65,6 +65,9 @@ class TarashException(Exception):
         fallback_allowed: Whether the next provider in a fallback chain should be tried.
         execution_metadata: Every attempt made before the error was raised; set on the error
             that ``generate_*`` raises when all attempts failed.
+        job_handle: The provider job the error concerns, once one was submitted: pass it
+            to ``wait``/``status``/``cancel`` (a result that could not be read can be
+            fetched again this way).
     """
 
     retryable: ClassVar[bool] = False
@@ -95,6 +98,7 @@ class TarashException(Exception):
         if fallback_allowed is not None:
             self.fallback_allowed = fallback_allowed  # type: ignore[misc]
         self.execution_metadata: ExecutionMetadata | None = None
+        self.job_handle: JobHandle | None = None
 
     def __str__(self) -> str:
         where = "/".join(part for part in (self.provider, self.model) if part)
