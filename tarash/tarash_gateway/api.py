@@ -7,6 +7,7 @@ that runs it on tarash's private event loop.
 from __future__ import annotations
 
 import anyio.lowlevel
+from pydantic import SecretStr
 
 from tarash.tarash_gateway._chain import (
     build_client,
@@ -25,7 +26,7 @@ from tarash.tarash_gateway._jobs import (
 )
 from tarash.tarash_gateway._metadata import MetadataCollector, failed_attempt_status
 from tarash.tarash_gateway._sync import run_sync
-from tarash.tarash_gateway.errors import TarashException
+from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.models import (
     ImageGenerationConfig,
     ImageGenerationRequest,
@@ -175,16 +176,53 @@ def submit_image(config: ImageGenerationConfig, request: ImageGenerationRequest)
     return run_sync(submit_image_async, config, request)
 
 
-def _client_for(handle: JobHandle, api_key: str | None, deadline: float | None) -> ProviderClient:
-    from pydantic import SecretStr
+HandleConfig = VideoGenerationConfig | ImageGenerationConfig
 
+
+def _client_for(
+    handle: JobHandle,
+    config: HandleConfig | None,
+    api_key: str | None,
+    deadline: float | None,
+) -> ProviderClient:
+    """A client for a (possibly resumed) handle, refusing to send a key off its API.
+
+    A handle is data that may have been stored and edited: its ``base_url`` is used only
+    when it is the provider's API (default or ``TARASH_<NAME>_BASE_URL``) or the
+    ``base_url`` of the config passed alongside it.
+
+    Raises:
+        ValidationError: The handle and config disagree, or the handle points elsewhere.
+    """
     client_class = get_provider_class(handle.provider)
+    if config is not None and (config.provider, config.model) != (handle.provider, handle.model):
+        raise ValidationError(
+            f"the config is for {config.provider}/{config.model}, the handle for "
+            f"{handle.provider}/{handle.model}",
+            provider=handle.provider,
+            model=handle.model,
+            request_id=handle.request_id,
+        )
+    trusted = {client_class.resolve_base_url()}
+    if config is not None and config.base_url:
+        trusted.add(client_class.resolve_base_url(config.base_url))
+    if client_class.resolve_base_url(handle.base_url) not in trusted:
+        raise ValidationError(
+            f"the handle points at {handle.base_url}, which is neither {handle.provider}'s "
+            "API nor a base_url you configured; pass config=... with that base_url to "
+            "trust it (your key would be sent there)",
+            provider=handle.provider,
+            model=handle.model,
+            request_id=handle.request_id,
+        )
+    key = SecretStr(api_key) if api_key else (config.api_key if config is not None else None)
     return client_class(
         ProviderSettings(
             model=handle.model,
             base_url=handle.base_url,
-            api_key=SecretStr(api_key) if api_key else None,
+            api_key=key,
             api_version=handle.api_version,
+            provider_config=dict(config.provider_config) if config is not None else {},
             deadline=deadline,
         )
     )
@@ -193,6 +231,7 @@ def _client_for(handle: JobHandle, api_key: str | None, deadline: float | None) 
 async def wait_async(
     handle: JobHandle,
     *,
+    config: HandleConfig | None = None,
     api_key: str | None = None,
     timeout: float | None = None,
     poll_interval: float = 5.0,
@@ -202,7 +241,10 @@ async def wait_async(
 
     Args:
         handle: From a ``submit_*`` call, possibly rebuilt from JSON in another process.
-        api_key: The provider key; defaults to the provider's environment variable.
+        config: The config the job was submitted with (its key, ``base_url`` and
+            ``provider_config`` are used); needed when the handle points at a base URL
+            other than the provider's API, such as the emulator.
+        api_key: The provider key; defaults to the config's, then the environment's.
         timeout: Seconds to wait; defaults to what is left of the submit's deadline.
         poll_interval: Longest wait between polls.
         on_progress: Called with each update; sync or async.
@@ -215,7 +257,7 @@ async def wait_async(
         TarashException: The job failed.
     """
     deadline = deadline_from_handle(handle, timeout)
-    client = _client_for(handle, api_key, deadline)
+    client = _client_for(handle, config, api_key, deadline)
     config_like = VideoGenerationConfig(
         provider=handle.provider, model=handle.model, poll_interval=poll_interval
     )
@@ -249,6 +291,7 @@ async def wait_async(
 def wait(
     handle: JobHandle,
     *,
+    config: HandleConfig | None = None,
     api_key: str | None = None,
     timeout: float | None = None,
     poll_interval: float = 5.0,
@@ -258,6 +301,7 @@ def wait(
     return run_sync(
         wait_async,
         handle,
+        config=config,
         api_key=api_key,
         timeout=timeout,
         poll_interval=poll_interval,
@@ -266,30 +310,34 @@ def wait(
 
 
 async def status_async(
-    handle: JobHandle, *, api_key: str | None = None
+    handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
 ) -> VideoGenerationUpdate | ImageGenerationUpdate:
-    """Ask the provider once where a job stands."""
-    client = _client_for(handle, api_key, None)
+    """Ask the provider once where a job stands (``config`` and ``api_key`` as for ``wait``)."""
+    client = _client_for(handle, config, api_key, None)
     return snapshot_to_update(await client.poll(handle), handle)
 
 
 def status(
-    handle: JobHandle, *, api_key: str | None = None
+    handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
 ) -> VideoGenerationUpdate | ImageGenerationUpdate:
     """Sync twin of :func:`status_async`."""
-    return run_sync(status_async, handle, api_key=api_key)
+    return run_sync(status_async, handle, config=config, api_key=api_key)
 
 
-async def cancel_async(handle: JobHandle, *, api_key: str | None = None) -> bool:
+async def cancel_async(
+    handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
+) -> bool:
     """Ask the provider to cancel a job; return whether it accepted.
 
     Raises:
         TarashException: The provider could not be asked (auth, network, unknown job).
     """
-    client = _client_for(handle, api_key, None)
+    client = _client_for(handle, config, api_key, None)
     return await client.cancel(handle)
 
 
-def cancel(handle: JobHandle, *, api_key: str | None = None) -> bool:
+def cancel(
+    handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
+) -> bool:
     """Sync twin of :func:`cancel_async`."""
-    return run_sync(cancel_async, handle, api_key=api_key)
+    return run_sync(cancel_async, handle, config=config, api_key=api_key)

@@ -68,7 +68,7 @@ async def test_handle_survives_json_and_waits_to_the_result(emu: Emulator) -> No
     rebuilt = JobHandle.model_validate_json(handle.model_dump_json())
     assert rebuilt == handle
     assert handle.adaptations == ["duration_seconds: 5 -> 6 (fal-ai/veo3 offers 4s, 6s, 8s)"]
-    response = await wait_async(rebuilt, api_key=emu.api_key("fal"), poll_interval=0.05)
+    response = await wait_async(rebuilt, config=fal_config(emu), poll_interval=0.05)
     assert isinstance(response, VideoGenerationResponse)
     assert response.request_id == handle.request_id
     assert response.duration == 6
@@ -93,7 +93,8 @@ def test_handle_is_resumed_in_another_process(emu: Emulator) -> None:
         "r = wait(JobHandle.model_validate_json(sys.stdin.read()), poll_interval=0.05)\n"
         "print(json.dumps({'id': r.request_id, 'images': len(r.images)}))\n"
     )
-    env = {**os.environ, "FAL_KEY": emu.api_key("fal")}
+    # The other process trusts the emulator as its fal API through the documented variable.
+    env = {**os.environ, "FAL_KEY": emu.api_key("fal"), "TARASH_FAL_BASE_URL": emu.base_url("fal")}
     done = subprocess.run(
         [sys.executable, "-c", script],
         input=handle.model_dump_json(),
@@ -109,17 +110,30 @@ def test_handle_is_resumed_in_another_process(emu: Emulator) -> None:
 async def test_status_reports_where_the_job_stands(emu: Emulator) -> None:
     """status() polls once and says queued/processing/completed."""
     handle = await submit_video_async(fal_config(emu), REQUEST)
-    update = await status_async(handle, api_key=emu.api_key("fal"))
+    update = await status_async(handle, config=fal_config(emu))
     assert update.request_id == handle.request_id
     assert update.status in {"queued", "processing", "completed"}
     assert (update.provider, update.model) == ("fal", "fal-ai/veo3")
+
+
+async def test_a_handle_pointing_elsewhere_is_refused(emu: Emulator) -> None:
+    """A handle whose base_url is not the provider's API nor a configured one is refused
+    before the key is sent anywhere."""
+    from tarash.tarash_gateway.errors import ValidationError
+
+    handle = await submit_video_async(fal_config(emu), REQUEST)
+    with pytest.raises(ValidationError, match="neither fal's API"):
+        await status_async(handle, api_key=emu.api_key("fal"))
+    edited = handle.model_copy(update={"base_url": "https://attacker.test"})
+    with pytest.raises(ValidationError, match=r"attacker\.test"):
+        await wait_async(edited, config=fal_config(emu))
 
 
 async def test_cancel_stops_the_remote_job(emu: Emulator) -> None:
     """cancel() stops a stuck job; the emulator shows it cancelled and nothing running."""
     emu.inject(Fault("stuck", provider="fal"))
     handle = await submit_video_async(fal_config(emu), REQUEST)
-    assert await cancel_async(handle, api_key=emu.api_key("fal")) is True
+    assert await cancel_async(handle, config=fal_config(emu)) is True
     [job] = [job for job in emu.jobs("fal") if job.id == handle.request_id]
     assert job.state == "cancelled"
 
@@ -130,7 +144,7 @@ async def test_wait_timeout_cancels_the_job(emu: Emulator) -> None:
     handle = await submit_video_async(fal_config(emu), REQUEST)
     before = emu.stats("fal").cancelled
     with pytest.raises(TimeoutError) as info:
-        await wait_async(handle, api_key=emu.api_key("fal"), timeout=0.5, poll_interval=0.05)
+        await wait_async(handle, config=fal_config(emu), timeout=0.5, poll_interval=0.05)
     assert emu.stats("fal").cancelled == before + 1
     [job] = [job for job in emu.jobs("fal") if job.id == handle.request_id]
     assert job.state == "cancelled"
@@ -149,10 +163,10 @@ def test_sync_twins_on_replicate(emu: Emulator) -> None:
         provider_config={"prefer_wait": 0},
     )
     handle = submit_image(config, ImageGenerationRequest(prompt="a fox"))
-    response = wait(handle, api_key=emu.api_key("replicate"), poll_interval=0.05)
+    response = wait(handle, config=config, poll_interval=0.05)
     assert isinstance(response, ImageGenerationResponse)
     assert response.images
-    assert cancel(handle, api_key=emu.api_key("replicate")) is False  # already finished
+    assert cancel(handle, config=config) is False  # already finished
 
 
 async def test_strict_mode_refuses_a_field_the_model_cannot_take(emu: Emulator) -> None:

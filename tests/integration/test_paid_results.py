@@ -20,13 +20,14 @@ REQUEST = VideoGenerationRequest(prompt="a cat", duration_seconds=6)
 
 async def test_wait_after_the_deadline_still_reads_a_finished_job(emu: Emulator) -> None:
     """A handle whose deadline passed while nobody waited returns the finished result."""
-    handle = await submit_video_async(emulated_video_config(emu, "fal", "fal-ai/veo3"), REQUEST)
+    config = emulated_video_config(emu, "fal", "fal-ai/veo3")
+    handle = await submit_video_async(config, REQUEST)
     await anyio.sleep(0.5)  # the emulated job takes 0.2 s
     [job] = [job for job in emu.jobs("fal") if job.id == handle.request_id]
     assert job.state == "succeeded"
     late = handle.model_copy(update={"deadline_at": datetime.now(UTC) - timedelta(minutes=1)})
     before = emu.stats("fal").cancelled
-    response = await wait_async(late, api_key=emu.api_key("fal"))
+    response = await wait_async(late, config=config)
     assert isinstance(response, VideoGenerationResponse)
     assert response.request_id == handle.request_id
     assert emu.stats("fal").cancelled == before
@@ -51,5 +52,5 @@ async def test_unreadable_result_does_not_pay_a_fallback(emu: Emulator) -> None:
     assert emu.stats("replicate").submitted == replicate_before
     assert error.job_handle is not None
     emu.clear_faults()
-    response = await wait_async(error.job_handle, api_key=emu.api_key("fal"))
+    response = await wait_async(error.job_handle, config=config)
     assert response.request_id == error.job_handle.request_id

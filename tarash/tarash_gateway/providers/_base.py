@@ -142,11 +142,7 @@ class ProviderClient(abc.ABC):
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
         self.model = settings.model
-        self.base_url = (
-            settings.base_url
-            or os.environ.get(f"TARASH_{self.name.upper()}_BASE_URL")
-            or self.default_base_url
-        ).rstrip("/")
+        self.base_url = self.resolve_base_url(settings.base_url)
         self.request_context = RequestContext(
             provider=self.name,
             model=settings.model,
@@ -154,6 +150,16 @@ class ProviderClient(abc.ABC):
             max_attempts=settings.max_attempts,
             deadline=settings.deadline,
         )
+
+    @classmethod
+    def resolve_base_url(cls, explicit: str | None = None) -> str:
+        """The API base: ``explicit``, else ``TARASH_<NAME>_BASE_URL``, else the default."""
+        chosen = (
+            explicit
+            or os.environ.get(f"TARASH_{cls.name.upper()}_BASE_URL")
+            or cls.default_base_url
+        )
+        return chosen.rstrip("/")
 
     # -- credentials -------------------------------------------------------------------
 
