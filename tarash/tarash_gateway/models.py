@@ -160,7 +160,9 @@ class _GenerationConfig(_StrictFieldsModel):
     @classmethod
     def _model_not_empty(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("model must not be empty")
+            # tarash's own ValidationError (not pydantic's) so that the one except clause
+            # users write for bad input catches it; pydantic lets it through as is.
+            raise ValidationError("model must not be empty", fallback_allowed=False)
         return value.strip()
 
     def chain(self) -> list[Self]:
@@ -219,7 +221,7 @@ class _GenerationRequest(_StrictFieldsModel):
     @classmethod
     def _prompt_not_empty(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("prompt must not be empty")
+            raise ValidationError("prompt must not be empty", fallback_allowed=False)
         return value
 
     def images_of(self, role: ImageRole) -> list[MediaType]:
@@ -269,7 +271,9 @@ class ImageGenerationRequest(_GenerationRequest):
             return None
         width, sep, height = value.lower().partition("x")
         if not sep or not width.isdigit() or not height.isdigit():
-            raise ValueError("size must look like '1024x1024'")
+            raise ValidationError(
+                f"size must look like '1024x1024', got {value!r}", fallback_allowed=False
+            )
         return value.lower()
 
 

@@ -48,9 +48,13 @@ def test_unknown_config_keyword_is_rejected() -> None:
 
 
 def test_empty_prompt_is_rejected() -> None:
-    """An empty prompt cannot be sent to any provider."""
-    with pytest.raises(pydantic.ValidationError):
+    """An empty prompt is tarash's ValidationError, like every other bad input it names."""
+    with pytest.raises(ValidationError, match="prompt must not be empty"):
         VideoGenerationRequest(prompt="   ")
+    with pytest.raises(ValidationError, match="prompt must not be empty"):
+        ImageGenerationRequest(prompt="")
+    with pytest.raises(ValidationError, match="model must not be empty"):
+        VideoGenerationConfig(provider="fal", model=" ")
 
 
 def test_api_key_never_appears_in_repr_or_json() -> None:
@@ -84,8 +88,14 @@ def test_provider_name_is_normalised() -> None:
 
 def test_image_size_must_be_width_by_height() -> None:
     """An image size that is not WIDTHxHEIGHT is rejected."""
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(ValidationError, match="1024x1024"):
         ImageGenerationRequest(prompt="x", size="big")
+
+
+def test_wrong_types_are_pydantic_errors() -> None:
+    """A value of the wrong type is pydantic's ValidationError, as with any pydantic model."""
+    with pytest.raises(pydantic.ValidationError):
+        VideoGenerationRequest(prompt="x", duration_seconds="long")  # type: ignore[arg-type]
 
 
 def test_job_handle_round_trips_through_json() -> None:
