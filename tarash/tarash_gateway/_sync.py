@@ -31,6 +31,8 @@ _CLEANUP_WAIT_SECONDS = 15.0
 _WAKE_INTERVAL_SECONDS = 0.2
 
 _lock = threading.Lock()
+_active_lock = threading.Lock()
+_active: set[_TaskControl] = set()
 _portal: BlockingPortal | None = None
 _portal_cm: contextlib.AbstractContextManager[BlockingPortal] | None = None
 _portal_thread_id: int | None = None
@@ -63,6 +65,16 @@ def shutdown() -> None:
         return
     from tarash.tarash_gateway._http import close_client
 
+    # Calls still running (from other threads, at interpreter exit) will never be
+    # collected: cancel them, which cancels their remote jobs, and let that cleanup finish
+    # on open connections before the clients are closed.
+    with _active_lock:
+        running = list(_active)
+    for control in running:
+        with contextlib.suppress(Exception):
+            portal.call(control.cancel)
+    for control in running:
+        control.finished.wait(_CLEANUP_WAIT_SECONDS)
     with contextlib.suppress(Exception):
         portal.call(close_client)
     cm.__exit__(None, None, None)
@@ -109,6 +121,8 @@ def run_sync(func: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs)
     control = _TaskControl()
 
     async def call() -> T:
+        with _active_lock:
+            _active.add(control)
         try:
             with anyio.CancelScope() as scope:
                 control.scope = scope
@@ -117,6 +131,8 @@ def run_sync(func: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs)
                     return await func(*args, **kwargs)
             raise anyio.get_cancelled_exc_class()()
         finally:
+            with _active_lock:
+                _active.discard(control)
             control.finished.set()
 
     try:

@@ -141,3 +141,35 @@ def test_shutdown_then_reuse() -> None:
     assert not _sync.portal_thread_running()
     assert _sync.run_sync(answer) == 42
     assert _sync.portal_thread_running()
+
+
+def test_shutdown_cancels_running_calls_and_waits_for_their_cleanup() -> None:
+    """At interpreter exit, calls still running in other threads are cancelled (so their
+    remote jobs are) and their cleanup finishes before the loop closes."""
+    started = threading.Event()
+    cleaned = threading.Event()
+    outcome: list[BaseException] = []
+
+    async def long_job() -> None:
+        try:
+            started.set()
+            await anyio.sleep_forever()  # without the cancel, shutdown would hang here
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.01)
+                cleaned.set()
+
+    def worker() -> None:
+        try:
+            _sync.run_sync(long_job)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    assert started.wait(5)
+    _sync.shutdown()
+    assert cleaned.is_set()
+    thread.join(5)
+    assert outcome
+    assert "Cancelled" in type(outcome[0]).__name__
