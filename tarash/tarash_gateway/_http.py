@@ -43,6 +43,7 @@ __all__ = [
     "response_json",
     "same_origin",
     "send",
+    "submit_may_have_created_job",
     "translate_transport_errors",
     "url_origin",
 ]
@@ -76,6 +77,7 @@ Operation = Literal["submit", "status", "result", "cancel", "download", "upload"
 # paid job as soon as the request reached the server, so it is retried only when the server
 # cannot have accepted it.
 _SUBMIT_SAFE_STATUSES = frozenset({429, 503})
+"""Replies to a submit that mean the provider turned it away: no job was created."""
 _IDEMPOTENT_RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
@@ -245,15 +247,11 @@ def translate_transport_errors(
             provider=provider,
             model=model,
             request_id=request_id,
-        )
-        error.may_have_reached_server = not isinstance(  # type: ignore[attr-defined]
-            exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+            reached_server=not isinstance(
+                exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+            ),
         )
         raise error from exc
-
-
-def _may_have_reached_server(error: HTTPConnectionError) -> bool:
-    return bool(getattr(error, "may_have_reached_server", True))
 
 
 # ---------------------------------------------------------------------------------------
@@ -275,6 +273,18 @@ def backoff_delay(retry_number: int, *, random_unit: Callable[[], float] = rando
     return min(RETRY_WAIT_MAX, base + RETRY_WAIT_JITTER * random_unit())
 
 
+def submit_may_have_created_job(error: TarashException) -> bool:
+    """Whether a failed submit may nonetheless have created a (paid) job at the provider.
+
+    True for a request that may have reached the server and got no reply, and for a 5xx
+    other than 503 (a gateway or server failure after the request arrived).
+    """
+    if isinstance(error, HTTPConnectionError):
+        return error.reached_server
+    status = error.status_code or 0
+    return status >= 500 and status not in _SUBMIT_SAFE_STATUSES
+
+
 def _retry_hook(operation: Operation, ctx: RequestContext) -> Callable[[Exception], bool | float]:
     idempotent = operation != "submit"
     retries_here = 0
@@ -282,7 +292,7 @@ def _retry_hook(operation: Operation, ctx: RequestContext) -> Callable[[Exceptio
     def decide(exc: Exception) -> bool | float:
         nonlocal retries_here
         if isinstance(exc, HTTPConnectionError):
-            retry = idempotent or not _may_have_reached_server(exc)
+            retry = idempotent or not exc.reached_server
             delay: float | None = None
         elif isinstance(exc, _RetryableReply):
             status = exc.error.status_code or 0

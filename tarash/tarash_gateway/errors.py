@@ -155,9 +155,18 @@ class TimeoutError(TarashException, builtins.TimeoutError):
 
 
 class HTTPConnectionError(TarashException):
-    """Raised when no usable HTTP reply arrived: refused, reset, dropped or timed out."""
+    """Raised when no usable HTTP reply arrived: refused, reset, dropped or timed out.
+
+    ``reached_server`` says whether the request may have reached the provider (False only
+    when the connection was never made): a submit that may have reached it may have
+    created a job.
+    """
 
     retryable = True
+
+    def __init__(self, message: str, *, reached_server: bool = True, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.reached_server = reached_server
 
 
 class HTTPError(TarashException):

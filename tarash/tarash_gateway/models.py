@@ -302,6 +302,12 @@ class AttemptMetadata(BaseModel):
     http_requests: int = 0
     retries: int = 0
     adaptations: list[str] = Field(default_factory=list)
+    job_may_exist: bool = Field(
+        default=False,
+        description="The submit failed in a way that may still have created a job at the "
+        "provider (no reply, or a 5xx other than 503); tarash could not learn its id to "
+        "cancel it, so check the provider's dashboard.",
+    )
 
 
 class ExecutionMetadata(BaseModel):

@@ -113,6 +113,7 @@ async def test_fallback_runs_after_a_failure(respx_mock: respx.MockRouter) -> No
     assert [a.status for a in meta.attempts] == ["failed", "success"]
     assert meta.attempts[0].error_type == "AuthenticationError"
     assert meta.attempts[0].status_code == 401
+    assert meta.attempts[0].job_may_exist is False
     assert meta.configs_in_chain == 2
 
 
@@ -171,9 +172,12 @@ async def test_submit_5xx_that_may_have_created_a_job_is_not_resent(
 ) -> None:
     """A submit answered 500/502/504 may have created a paid job: it is never resent."""
     submit = respx_mock.post(f"{BASE}/jobs").respond(status, json={"message": "x"})
-    with pytest.raises(ProviderServerError):
+    with pytest.raises(ProviderServerError) as info:
         await generate_video_async(config(), REQUEST)
     assert submit.call_count == 1
+    meta = info.value.execution_metadata
+    assert meta is not None
+    assert meta.attempts[0].job_may_exist is True
 
 
 async def test_submit_503_is_retried(respx_mock: respx.MockRouter) -> None:
@@ -194,9 +198,12 @@ async def test_submit_dropped_mid_reply_is_not_resent(respx_mock: respx.MockRout
     submit = respx_mock.post(f"{BASE}/jobs").mock(
         side_effect=httpx.RemoteProtocolError("peer closed connection")
     )
-    with pytest.raises(HTTPConnectionError):
+    with pytest.raises(HTTPConnectionError) as info:
         await generate_video_async(config(), REQUEST)
     assert submit.call_count == 1
+    meta = info.value.execution_metadata
+    assert meta is not None
+    assert meta.attempts[0].job_may_exist is True
 
 
 async def test_submit_refused_connection_is_retried(respx_mock: respx.MockRouter) -> None:
