@@ -185,7 +185,25 @@ def _loop_resources() -> _LoopResources:
                 long=_Pool.create(MAX_LONG_CONNECTIONS_PER_LOOP),
             )
             _resources[key] = found
+            if not isinstance(key, asyncio.AbstractEventLoop):
+                _close_when_trio_run_ends(found)
         return found
+
+
+def _close_when_trio_run_ends(resources: _LoopResources) -> None:
+    # trio cancels its system tasks when the run's main task returns: the pool's sockets
+    # are then closed properly instead of being left to the garbage collector.
+    import trio
+
+    async def close_at_run_end() -> None:
+        try:
+            await trio.sleep_forever()
+        finally:
+            with trio.CancelScope(shield=True):
+                for shard in [*resources.short.shards, *resources.long.shards]:
+                    await shard.client.aclose()
+
+    trio.lowlevel.spawn_system_task(close_at_run_end)
 
 
 def _new_client(connections: int) -> httpx.AsyncClient:

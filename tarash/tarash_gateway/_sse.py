@@ -47,6 +47,8 @@ MAX_STREAMS_PER_LOOP = int(os.environ.get("TARASH_MAX_STREAMS", "512"))
 Each stream pins a connection of the long-lived pool (``_http.MAX_LONG_CONNECTIONS_PER_LOOP``)
 until its job ends; the cap leaves room in that pool for downloads.
 """
+STREAM_DRAIN_SECONDS = 0.5
+"""How long a stream we are done with may take to end by itself before we drop it."""
 STREAM_IDLE_TIMEOUT = 15.0
 """Seconds without an event after which a stream counts as broken (fal's JS client uses 15 s)."""
 
@@ -206,6 +208,12 @@ async def _json_events(
                             ) from exc
                         yield event
                 finally:
+                    # The provider ends its stream after the terminal event: read that end
+                    # (briefly) so httpx's chain of line and byte generators is exhausted
+                    # rather than left for the garbage collector (trio warns about those).
+                    with anyio.move_on_after(STREAM_DRAIN_SECONDS):
+                        async for _ in events:
+                            pass
                     await events.aclose()
     finally:
         if holding_connection:
