@@ -185,14 +185,34 @@ def _loop_resources() -> _LoopResources:
                 long=_Pool.create(MAX_LONG_CONNECTIONS_PER_LOOP),
             )
             _resources[key] = found
-            if not isinstance(key, asyncio.AbstractEventLoop):
-                _close_when_trio_run_ends(found)
+            _close_when_the_loop_ends(key, found)
         return found
 
 
-def _close_when_trio_run_ends(resources: _LoopResources) -> None:
-    # trio cancels its system tasks when the run's main task returns: the pool's sockets
-    # are then closed properly instead of being left to the garbage collector.
+async def _close_pools(resources: _LoopResources) -> None:
+    for shard in [*resources.short.shards, *resources.long.shards]:
+        await shard.client.aclose()
+
+
+def _close_when_the_loop_ends(key: object, resources: _LoopResources) -> None:
+    """Close the pools' sockets properly when the event loop's run ends.
+
+    Both ``asyncio.run`` (and anyio's runner) and trio cancel the tasks still pending when
+    the main task returns: a task that waits forever and closes the pools on cancellation
+    spares users "unclosed socket" ResourceWarnings and the peer a reset.
+    """
+    if isinstance(key, asyncio.AbstractEventLoop):
+
+        async def close_on_cancel() -> None:
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await _close_pools(resources)
+
+        task = key.create_task(close_on_cancel(), name="tarash-close-http-pools")
+        _closers.add(task)
+        task.add_done_callback(_closers.discard)
+        return
     import trio
 
     async def close_at_run_end() -> None:
@@ -200,10 +220,13 @@ def _close_when_trio_run_ends(resources: _LoopResources) -> None:
             await trio.sleep_forever()
         finally:
             with trio.CancelScope(shield=True):
-                for shard in [*resources.short.shards, *resources.long.shards]:
-                    await shard.client.aclose()
+                await _close_pools(resources)
 
     trio.lowlevel.spawn_system_task(close_at_run_end)
+
+
+# Strong references to the asyncio closer tasks (the loop keeps only weak ones).
+_closers: set[asyncio.Task[None]] = set()
 
 
 def _new_client(connections: int) -> httpx.AsyncClient:
@@ -236,8 +259,7 @@ async def close_client() -> None:
     with _resources_lock:
         found = _resources.pop(key, None)
     if found is not None:
-        for shard in [*found.short.shards, *found.long.shards]:
-            await shard.client.aclose()
+        await _close_pools(found)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,47 @@
+"""The pooled clients: one set per event loop, closed when the loop's run ends, nothing kept
+for dead loops."""
+
+from __future__ import annotations
+
+import gc
+
+import anyio
+import httpx
+import pytest
+
+from tarash.tarash_gateway import _http
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_pools_close_when_the_run_ends_and_are_forgotten(backend: str) -> None:
+    """Each run gets its own pools; they are closed at its end and not kept afterwards."""
+    clients: list[httpx.AsyncClient] = []
+    gc.collect()
+    closers_before, pools_before = len(_http._closers), len(_http._resources)
+
+    async def use_pool() -> None:
+        first, _ = _http.pick_connection()
+        again, _ = _http.pick_connection()
+        long_lived, _ = _http.pick_connection(long_lived=True)
+        assert long_lived is not first
+        clients.extend([first, again])
+
+    for _ in range(3):
+        anyio.run(use_pool, backend=backend)
+    gc.collect()
+    assert all(client.is_closed for client in clients)
+    assert len({id(client) for client in clients[::2]}) == 3  # a new pool per run
+    assert len(_http._closers) == closers_before
+    assert len(_http._resources) == pools_before
+
+
+def test_least_busy_shard_is_picked() -> None:
+    """Requests spread over the shards: the one with the most free slots is chosen."""
+
+    async def check() -> None:
+        _, first = _http.pick_connection()
+        async with first:
+            _, second = _http.pick_connection()
+            assert second is not first
+
+    anyio.run(check)
