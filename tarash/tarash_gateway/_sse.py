@@ -47,7 +47,7 @@ MAX_STREAMS_PER_LOOP = int(os.environ.get("TARASH_MAX_STREAMS", "512"))
 Each stream pins a connection of the long-lived pool (``_http.MAX_LONG_CONNECTIONS_PER_LOOP``)
 until its job ends; the cap leaves room in that pool for downloads.
 """
-STREAM_DRAIN_SECONDS = 0.5
+STREAM_DRAIN_SECONDS = 0.25
 """How long a stream we are done with may take to end by itself before we drop it."""
 STREAM_IDLE_TIMEOUT = 15.0
 """Seconds without an event after which a stream counts as broken (fal's JS client uses 15 s)."""
