@@ -107,6 +107,8 @@ class RequestContext:
     """Absolute time on ``anyio.current_time()`` after which no retry is started."""
     counters: CallCounters = field(default_factory=CallCounters)
     request_id: str | None = None
+    operation: Operation | None = None
+    """The operation being sent, so that ``parse_error`` can read a reply in its context."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -423,6 +425,7 @@ async def send(
         ):
             with attempt:
                 ctx.counters.requests += 1
+                ctx.operation = operation
                 if operation == "submit":
                     ctx.counters.submits += 1
                 elif operation == "status":

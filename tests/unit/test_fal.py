@@ -589,6 +589,22 @@ async def test_result_fetch_is_retried_on_5xx(fal: respx.MockRouter) -> None:
     assert result.call_count == 2
 
 
+async def test_app_5xx_on_result_is_the_job_failing(fal: respx.MockRouter) -> None:
+    """A result 5xx carrying x-fal-request-id is the app's answer: the job failed, it is
+    not read again, and a fallback may run (fal does not bill 5xx failures)."""
+    result = fal.get(REQUESTS).mock(
+        return_value=httpx.Response(
+            500, json={"detail": "CUDA out of memory"}, headers={"x-fal-request-id": REQ}
+        )
+    )
+    with pytest.raises(GenerationFailedError, match="CUDA") as info:
+        await client().fetch_video(handle(), _completed())
+    assert result.call_count == 1
+    assert info.value.retryable is False
+    assert info.value.fallback_allowed is True
+    assert info.value.status_code == 500
+
+
 async def test_result_without_returned_urls_is_built_from_the_app_path(
     fal: respx.MockRouter,
 ) -> None:

@@ -608,4 +608,14 @@ class FalClient(ProviderClient):
             where["retryable"] = retryable_header.strip().lower() == "true"
         if error_type == CONTENT_POLICY or CONTENT_POLICY in types:
             return ContentModerationError(message, status_code=response.status_code, **where)
+        if (
+            self.request_context.operation == "result"
+            and response.status_code >= 500
+            and "x-fal-request-id" in response.headers
+        ):
+            # A 5xx that carries x-fal-request-id is the app's own answer, not fal's edge
+            # (fal-client retries only edge 5xx): the job itself failed. Reading it again
+            # changes nothing, and fal does not bill 5xx failures, so a fallback may run.
+            where.setdefault("retryable", False)
+            return GenerationFailedError(message, status_code=response.status_code, **where)
         return error_for_status(response.status_code, message, headers=response.headers, **where)
