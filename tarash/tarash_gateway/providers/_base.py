@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from tarash.tarash_gateway._http import Operation, RequestContext, same_origin, send
 from tarash.tarash_gateway._polling import JobSnapshot
 from tarash.tarash_gateway._redact import redact
-from tarash.tarash_gateway.errors import AuthenticationError, TarashException
+from tarash.tarash_gateway.errors import AuthenticationError, TarashException, ValidationError
 from tarash.tarash_gateway.models import (
     ImageGenerationRequest,
     JobHandle,
@@ -138,11 +138,23 @@ class ProviderClient(abc.ABC):
     key_env_vars: ClassVar[tuple[str, ...]]
     """Environment variables read for the key, in order (the official SDKs' names)."""
     supports_cancel: ClassVar[bool] = True
+    provider_config_options: ClassVar[frozenset[str]] = frozenset()
+    """The ``provider_config`` keys this provider understands; any other is refused."""
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
         self.model = settings.model
         self.base_url = self.resolve_base_url(settings.base_url)
+        unknown = sorted(set(settings.provider_config) - self.provider_config_options)
+        if unknown:
+            # A misspelt option would otherwise be ignored silently.
+            raise ValidationError(
+                f"unknown {self.name} provider_config option(s) {unknown}; "
+                f"accepted: {sorted(self.provider_config_options)}",
+                provider=self.name,
+                model=settings.model,
+                fallback_allowed=False,
+            )
         self.request_context = RequestContext(
             provider=self.name,
             model=settings.model,

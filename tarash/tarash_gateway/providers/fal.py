@@ -207,17 +207,10 @@ class FalClient(ProviderClient):
     default_base_url = "https://queue.fal.run"
     key_env_vars = ("FAL_KEY",)
 
+    provider_config_options = PROVIDER_CONFIG_KEYS
+
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
-        unknown = sorted(set(settings.provider_config) - PROVIDER_CONFIG_KEYS)
-        if unknown:
-            raise ValidationError(
-                f"unknown fal provider_config option(s) {unknown}; "
-                f"accepted: {sorted(PROVIDER_CONFIG_KEYS)}",
-                provider=self.name,
-                model=self.model,
-                fallback_allowed=False,
-            )
         self.spec: ModelSpec | None = FAL_MODELS.get(self.model.strip("/"))
 
     # -- credentials -------------------------------------------------------------------

@@ -158,6 +158,7 @@ class ReplicateClient(ProviderClient):
     name: ClassVar[str] = "replicate"
     default_base_url: ClassVar[str] = "https://api.replicate.com"
     key_env_vars: ClassVar[tuple[str, ...]] = ("REPLICATE_API_TOKEN",)
+    provider_config_options: ClassVar[frozenset[str]] = _PROVIDER_OPTIONS
 
     # -- credentials -------------------------------------------------------------------
 
@@ -203,17 +204,7 @@ class ReplicateClient(ProviderClient):
         return ref
 
     def _prefer_wait_option(self) -> int | None:
-        options = self.settings.provider_config
-        unknown = sorted(set(options) - _PROVIDER_OPTIONS)
-        if unknown:
-            raise ValidationError(
-                f"unknown Replicate provider_config option(s) {unknown}; "
-                f"accepted: {sorted(_PROVIDER_OPTIONS)}",
-                provider=self.name,
-                model=self.model,
-                fallback_allowed=False,
-            )
-        value = options.get("prefer_wait")
+        value = self.settings.provider_config.get("prefer_wait")
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
