@@ -67,9 +67,9 @@ def build_client(config: Config, *, deadline: float | None) -> ProviderClient:
     )
 
 
-def poll_schedule_for(config: Config) -> PollSchedule:
-    """The poll schedule a config asks for: fast at first, ``poll_interval`` at most."""
-    cap = config.poll_interval
+def poll_schedule_for(poll_interval: float) -> PollSchedule:
+    """The poll schedule for a ``poll_interval``: fast at first, that long at most."""
+    cap = poll_interval
     return PollSchedule(first=min(0.25, cap), cap=cap, queued_cap=max(cap, 2 * cap))
 
 
@@ -148,7 +148,7 @@ async def _run_attempt(
         waiter = JobWaiter(
             client,
             submitted.handle,
-            schedule=poll_schedule_for(config),
+            schedule=poll_schedule_for(config.poll_interval),
             max_polls=config.max_poll_attempts,
             on_progress=on_progress,
             attempt_number=recorder.metadata.attempt_number,

@@ -258,11 +258,8 @@ async def wait_async(
     """
     deadline = deadline_from_handle(handle, timeout)
     client = _client_for(handle, config, api_key, deadline)
-    config_like = VideoGenerationConfig(
-        provider=handle.provider, model=handle.model, poll_interval=poll_interval
-    )
     waiter = JobWaiter(
-        client, handle, schedule=poll_schedule_for(config_like), on_progress=on_progress
+        client, handle, schedule=poll_schedule_for(poll_interval), on_progress=on_progress
     )
     collector = MetadataCollector()
     recorder = collector.new_attempt(handle.provider, handle.model)
