@@ -30,6 +30,8 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from tarash.tarash_gateway._retry_after import parse_retry_after
+
 if TYPE_CHECKING:
     from tarash.tarash_gateway.models import ExecutionMetadata, JobHandle
 
@@ -225,8 +227,6 @@ def error_for_status(
     Returns:
         The error to raise.
     """
-    from tarash.tarash_gateway._retry_after import parse_retry_after
-
     retry_after = parse_retry_after(headers or {})
     if status_code in (401, 403):
         return AuthenticationError(message, status_code=status_code, **kwargs)
