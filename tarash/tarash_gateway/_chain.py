@@ -13,12 +13,14 @@ import logging
 import anyio
 
 from tarash.tarash_gateway._adapt import adapt_image_request, adapt_video_request
+from tarash.tarash_gateway._completion import submit_to_completion
 from tarash.tarash_gateway._http import submit_may_have_created_job
 from tarash.tarash_gateway._jobs import (
     CallbackError,
     JobWaiter,
     ProgressCallback,
     Response,
+    cancel_remote_job,
     deadline_from_timeout,
 )
 from tarash.tarash_gateway._metadata import (
@@ -112,9 +114,22 @@ async def prepare_job(client: ProviderClient, config: Config, request: Request) 
 async def submit_prepared(
     client: ProviderClient, job: PreparedJob, *, deadline: float | None
 ) -> SubmittedJob:
-    """Submit a prepared job once and stamp its handle with the adaptations made."""
+    """Submit a prepared job once and stamp its handle with the adaptations made.
+
+    The submit is not cut off when the caller is cancelled while it is in flight (by
+    anyio, trio or asyncio's own cancellation): a request that reached the provider may
+    have created a paid job, so its reply is awaited, the job it names is cancelled
+    remotely, and then the cancellation travels on. Nor is it cut by the deadline; its
+    retries stop there, and a job submitted late is cancelled by the waiter at once.
+    """
     time_left = None if deadline is None else max(0.0, deadline - anyio.current_time())
-    submitted = await client.submit(job, time_left=time_left)
+
+    async def cancel_abandoned(abandoned: SubmittedJob) -> bool:
+        return await cancel_remote_job(client, abandoned.handle)
+
+    submitted = await submit_to_completion(
+        lambda: client.submit(job, time_left=time_left), on_abandoned=cancel_abandoned
+    )
     _, wall_deadline = deadline_from_timeout(time_left)
     submitted.handle = submitted.handle.model_copy(
         update={
@@ -193,7 +208,9 @@ async def run_chain(
     """
     chain: list[Config] = list(config.chain())
     for candidate in chain:
-        get_provider_class(candidate.provider)  # an unknown provider fails before any job
+        # An unknown provider or a misspelt provider_config option anywhere in the chain
+        # fails before the first job is paid for, not when its turn comes.
+        build_client(candidate, deadline=None)
     collector = MetadataCollector(configs_in_chain=len(chain))
 
     last_error: TarashException | None = None

@@ -18,6 +18,7 @@ from typing import Any
 
 import anyio
 
+from tarash.tarash_gateway._completion import run_to_completion
 from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule, poll_until_done
 from tarash.tarash_gateway.errors import (
     GenerationFailedError,
@@ -109,22 +110,35 @@ async def deliver_progress(callback: ProgressCallback | None, update: Update) ->
 async def cancel_remote_job(client: ProviderClient, handle: JobHandle) -> bool:
     """Cancel a job even though the surrounding task is being cancelled.
 
-    Shielded from the caller's cancellation and bounded by :data:`CANCEL_GRACE_SECONDS`;
-    a failure to cancel is logged, never raised over the error that caused it.
+    Run to completion whatever cancels the caller meanwhile (asyncio's own cancellation
+    included) and bounded by :data:`CANCEL_GRACE_SECONDS`; a failure to cancel is logged,
+    never raised over the error that caused it.
     """
     if not client.supports_cancel:
         return False
-    with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_GRACE_SECONDS):
-        try:
-            accepted = await client.cancel(handle)
-        except Exception as exc:  # never mask the error that made us give up
-            logger.warning(
-                "could not cancel %s job %s: %s", handle.provider, handle.request_id, exc
-            )
-            return False
-        logger.info("cancelled %s job %s", handle.provider, handle.request_id)
-        return accepted
-    return False
+
+    async def cancel_within_grace() -> bool:
+        with anyio.move_on_after(CANCEL_GRACE_SECONDS):
+            try:
+                accepted = await client.cancel(handle)
+            except Exception as exc:  # never mask the error that made us give up
+                logger.warning(
+                    "could not cancel %s job %s: %s", handle.provider, handle.request_id, exc
+                )
+                return False
+            logger.info("cancelled %s job %s", handle.provider, handle.request_id)
+            return accepted
+        logger.warning(
+            "could not cancel %s job %s within %.0f s",
+            handle.provider,
+            handle.request_id,
+            CANCEL_GRACE_SECONDS,
+        )
+        return False
+
+    # Usually called because the caller is being cancelled: asyncio may cancel it again
+    # (a second Task.cancel(), an outer timeout), which must not cut the cancel off.
+    return await run_to_completion(cancel_within_grace)
 
 
 @dataclass(slots=True)
@@ -281,30 +295,51 @@ class JobWaiter:
         }
         return response
 
-    async def run(self, first_snapshot: JobSnapshot | None, deadline: float | None) -> Response:
+    async def _terminal_snapshot(
+        self, first_snapshot: JobSnapshot | None, deadline: float | None
+    ) -> JobSnapshot:
+        if first_snapshot is not None and first_snapshot.state.is_terminal:
+            # Already over (a held submit, or a resumed job): no deadline applies to
+            # reporting it, so a finished, paid job is never thrown away as late.
+            await self._report(first_snapshot)
+            return first_snapshot
+        snapshot: JobSnapshot | None = None
+        with anyio.CancelScope(deadline=math.inf if deadline is None else deadline):
+            snapshot = await self.wait_terminal(first_snapshot, deadline)
+        if snapshot is None:  # the deadline cancelled the wait
+            raise _with_origin(
+                TimeoutError("the job did not finish before its deadline"), self.handle
+            )
+        return snapshot
+
+    async def run(
+        self,
+        first_snapshot: JobSnapshot | None,
+        deadline: float | None,
+        *,
+        poll_first: bool = False,
+    ) -> Response:
         """Wait for the job and read its result, cancelling it remotely on any give-up.
 
         Raises:
+        Args:
+            first_snapshot: What the submit's reply said of the job, if anything.
+            deadline: On ``anyio.current_time()``'s clock; None waits without one.
+            poll_first: Ask for the job's status once before the deadline applies (a
+                resumed handle): a job that finished while nobody waited is read, not
+                cancelled as late.
+
             TimeoutError: The deadline passed (the job was cancelled remotely first).
             CallbackError: The progress callback raised (the job was cancelled first).
             TarashException: The job failed, its status could not be read (it was cancelled
                 remotely first), or its result could not be read.
         """
-        scope_deadline = deadline if deadline is not None else math.inf
-        snapshot: JobSnapshot | None = None
         try:
-            if first_snapshot is not None and first_snapshot.state.is_terminal:
-                # Already over (a held submit, or a resumed job): no deadline applies to
-                # reporting it, so a finished, paid job is never thrown away as late.
-                await self._report(first_snapshot)
-                snapshot = first_snapshot
-            else:
-                with anyio.CancelScope(deadline=scope_deadline) as scope:
-                    snapshot = await self.wait_terminal(first_snapshot, deadline)
-                if scope.cancelled_caught:
-                    raise _with_origin(
-                        TimeoutError("the job did not finish before its deadline"), self.handle
-                    )
+            if poll_first and first_snapshot is None:
+                # Inside the try: this status call is already a wait on a live job, and
+                # giving up during it (cancelled, say) must cancel the job like any other.
+                first_snapshot = await self.client.poll(self.handle)
+            snapshot = await self._terminal_snapshot(first_snapshot, deadline)
         except TarashException as exc:
             # Whatever made us stop waiting (deadline, a status we could not read), the
             # job is still running and billing: stop it.
@@ -323,7 +358,6 @@ class JobWaiter:
             if self.last_state is None or not self.last_state.is_terminal:
                 await cancel_remote_job(self.client, self.handle)
             raise
-        assert snapshot is not None
         if not snapshot.understood:
             # A status we do not know ends the wait, not necessarily the job: stop it.
             await cancel_remote_job(self.client, self.handle)

@@ -80,6 +80,40 @@ def shutdown() -> None:
     cm.__exit__(None, None, None)
 
 
+class _EscapedBaseException(Exception):
+    """Carries a non-Exception raised by user code from the loop to the calling thread."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(type(original).__name__)
+        self.original = original
+
+
+def _start(
+    portal: BlockingPortal, call: Callable[[], Awaitable[T]]
+) -> tuple[BlockingPortal, concurrent.futures.Future[T]]:
+    """Spawn ``call`` on the private loop, starting a new loop if the old one died."""
+    try:
+        return portal, portal.start_task_soon(call)
+    except RuntimeError:
+        # The loop stopped under us (whatever stopped it): discard it and start afresh,
+        # so that one bad call does not break every later one in the process.
+        _discard_portal(portal)
+        portal = _get_portal()
+        return portal, portal.start_task_soon(call)
+
+
+def _discard_portal(dead: BlockingPortal) -> None:
+    global _portal, _portal_cm, _portal_thread_id
+    with _lock:
+        if _portal is not dead:
+            return
+        cm = _portal_cm
+        _portal = _portal_cm = _portal_thread_id = None
+    if cm is not None:
+        with contextlib.suppress(BaseException):
+            cm.__exit__(None, None, None)
+
+
 class _TaskControl:
     """Lets the calling thread cancel its task on the private loop, whenever it is hit.
 
@@ -130,20 +164,33 @@ def run_sync(func: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs)
                 if not control.cancel_requested:
                     return await func(*args, **kwargs)
             raise anyio.get_cancelled_exc_class()()
+        except anyio.get_cancelled_exc_class():
+            raise
+        except Exception:
+            raise
+        except BaseException as exc:
+            # SystemExit, KeyboardInterrupt or GeneratorExit from user code (a progress
+            # callback): raised on the loop's thread it would stop the loop for every
+            # later call. It is carried to the calling thread and raised there instead.
+            raise _EscapedBaseException(exc) from exc
         finally:
             with _active_lock:
                 _active.discard(control)
             control.finished.set()
 
     try:
-        future = portal.start_task_soon(call)
-        while True:
-            # Short waits keep the calling thread responsive to KeyboardInterrupt and to
-            # exceptions raised into it from other threads.
-            try:
-                return future.result(timeout=_WAKE_INTERVAL_SECONDS)
-            except concurrent.futures.TimeoutError:
-                continue
+        portal, future = _start(portal, call)
+        # Short waits keep the calling thread responsive to KeyboardInterrupt and to
+        # exceptions raised into it from other threads. The wait is asked whether the
+        # future is done, never told by an exception: a result that is itself a
+        # TimeoutError (tarash's subclasses the builtin, which is also
+        # concurrent.futures.TimeoutError) must not read as "not done yet".
+        while not future.done():
+            concurrent.futures.wait([future], timeout=_WAKE_INTERVAL_SECONDS)
+        try:
+            return future.result()
+        except _EscapedBaseException as escaped:
+            raise escaped.original from None
     except BaseException:
         control.cancel_requested = True
         with contextlib.suppress(Exception):

@@ -6,7 +6,6 @@ that runs it on tarash's private event loop.
 
 from __future__ import annotations
 
-import anyio.lowlevel
 from pydantic import SecretStr
 
 from tarash.tarash_gateway._chain import (
@@ -19,7 +18,6 @@ from tarash.tarash_gateway._chain import (
 from tarash.tarash_gateway._jobs import (
     CallbackError,
     JobWaiter,
-    cancel_remote_job,
     deadline_from_handle,
     deadline_from_timeout,
     snapshot_to_update,
@@ -135,13 +133,8 @@ async def _submit(
     client.api_key()
     job = await prepare_job(client, config, request)
     submitted = await submit_prepared(client, job, deadline=deadline)
-    try:
-        await anyio.lowlevel.checkpoint_if_cancelled()
-    except BaseException:
-        # Cancelled while the submit was in flight: the caller never gets the handle, so
-        # nobody could ever cancel the job; do it now rather than leave it billing.
-        await cancel_remote_job(client, submitted.handle)
-        raise
+    # Cancelled while the submit was in flight, the caller never gets the handle, so
+    # nobody could ever cancel the job: submit_prepared cancels it then.
     return submitted.handle
 
 
@@ -266,10 +259,10 @@ async def wait_async(
     recorder.metadata.request_id = handle.request_id
     recorder.metadata.adaptations = list(handle.adaptations)
     try:
-        # One status call comes before the deadline applies: a job that finished while
-        # nobody waited is read, not cancelled as late.
-        first = await client.poll(handle)
-        response = await waiter.run(first, deadline)
+        # One status call comes before the deadline applies (a job that finished while
+        # nobody waited is read, not cancelled as late); the waiter makes it, so that
+        # giving up during it cancels the job too.
+        response = await waiter.run(None, deadline, poll_first=True)
     except CallbackError as exc:
         recorder.finish("cancelled", client, exc.original)
         raise exc.original from None
