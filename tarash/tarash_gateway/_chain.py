@@ -14,7 +14,6 @@ import anyio
 
 from tarash.tarash_gateway._adapt import adapt_image_request, adapt_video_request
 from tarash.tarash_gateway._completion import submit_to_completion
-from tarash.tarash_gateway._http import submit_may_have_created_job
 from tarash.tarash_gateway._jobs import (
     CallbackError,
     JobWaiter,
@@ -174,19 +173,9 @@ async def _run_attempt(
         raise
     except TarashException as exc:
         recorder.finish(failed_attempt_status(exc, client, submitted is not None), client, exc)
-        if (
-            submitted is None
-            and recorder.metadata.submit_count
-            and submit_may_have_created_job(exc)
-        ):
-            recorder.metadata.job_may_exist = True
-            logger.warning(
-                "%s/%s: the submit failed (%s) after it may have reached the provider; a job "
-                "may exist there that tarash cannot cancel",
-                config.provider,
-                config.model,
-                type(exc).__name__,
-            )
+        # Set (and warned about) by the provider's submit: it failed after it may have
+        # created a job whose id tarash never learnt.
+        recorder.metadata.job_may_exist = submitted is None and exc.job_may_exist
         raise
     except BaseException as exc:
         recorder.finish("cancelled", client, exc)

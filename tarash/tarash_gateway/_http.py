@@ -26,6 +26,7 @@ import stamina
 from tarash.tarash_gateway.errors import (
     HTTPConnectionError,
     HTTPError,
+    ProviderServerError,
     TarashException,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "RequestContext",
     "backoff_delay",
     "pick_connection",
+    "reply_object",
     "response_json",
     "same_origin",
     "send",
@@ -309,6 +311,29 @@ class _RetryableReply(Exception):
         self.error = error
 
 
+class _UnreadableReply(_RetryableReply):
+    """Internal: a success status whose body is not the JSON object the caller expects.
+
+    A proxy that cuts the body short, or a garbled read, says nothing about the job: an
+    idempotent call is retried as for any transient fault. A submit never is (a 2xx means a
+    job was created); the caller learns the job's id another way (headers) or flags it.
+    """
+
+
+def _unreadable_body_error(ctx: RequestContext, response: httpx.Response) -> ProviderServerError:
+    # The body itself stays out of the error: it is not what the provider meant to say,
+    # and it is never quoted (a broken proxy could have mixed anything into it).
+    return ProviderServerError(
+        f"{ctx.provider} answered {ctx.operation or 'a request'} with HTTP "
+        f"{response.status_code} but a body that is not a JSON object "
+        f"({len(response.content)} bytes: cut short or garbled)",
+        provider=ctx.provider,
+        model=ctx.model,
+        status_code=response.status_code,
+        request_id=ctx.request_id,
+    )
+
+
 def backoff_delay(retry_number: int, *, random_unit: Callable[[], float] = random.random) -> float:
     """The wait before retry ``retry_number`` (from 1): exponential, capped, with jitter."""
     base: float = RETRY_WAIT_INITIAL * 2.0 ** (retry_number - 1)
@@ -336,6 +361,8 @@ def _retry_hook(operation: Operation, ctx: RequestContext) -> Callable[[Exceptio
         if isinstance(exc, HTTPConnectionError):
             retry = idempotent or not exc.reached_server
             delay: float | None = None
+        elif isinstance(exc, _UnreadableReply):
+            retry, delay = idempotent, None
         elif isinstance(exc, _RetryableReply):
             status = exc.error.status_code or 0
             retry = (
@@ -383,13 +410,15 @@ async def send(
     read_timeout: float | None = None,
     held: bool = False,
     ok_statuses: frozenset[int] = frozenset(),
+    expect_object: bool = False,
 ) -> httpx.Response:
     """Send one request with the shared client, retrying what is safe to retry.
 
     A submit is retried only when the server cannot have created a job: the connection was
     never made, or the reply was 429 or 503. Everything else (status, result, cancel,
     download) is idempotent and retried on transient faults, honouring Retry-After up to
-    :data:`MAX_RETRY_AFTER_DELAY` and never past the context's deadline.
+    :data:`MAX_RETRY_AFTER_DELAY` and never past the context's deadline. A success whose
+    body is not the JSON object asked for (``expect_object``) is such a fault too.
 
     Args:
         ctx: Who is calling, how to read their errors, and the retry budget.
@@ -404,6 +433,10 @@ async def send(
         held: The server holds the reply for a while (``Prefer: wait``): the call goes
             through the long-lived pool so it does not tie up the short calls' connections.
         ok_statuses: Extra non-2xx statuses to hand back instead of raising.
+        expect_object: A 2xx reply must carry a JSON object (read it with
+            :func:`reply_object`); an idempotent call whose body is not one (cut short,
+            garbled) is retried, then fails with a retryable :class:`ProviderServerError`.
+            Not for submits, which are never resent once answered with a 2xx.
 
     Returns:
         The successful reply, body read.
@@ -454,7 +487,11 @@ async def send(
                                 ),
                             )
                 logger.debug("%s %s -> %s", method, url.split("?")[0], response.status_code)
-                if response.is_success or response.status_code in ok_statuses:
+                if response.is_success:
+                    if expect_object and not isinstance(response_json(response), dict):
+                        raise _UnreadableReply(_unreadable_body_error(ctx, response))
+                    return response
+                if response.status_code in ok_statuses:
                     return response
                 raise _RetryableReply(ctx.parse_error(response))
     except _RetryableReply as reply:
@@ -491,3 +528,12 @@ def response_json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def reply_object(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object of a reply, or ``{}`` when its body is not one.
+
+    After ``send(..., expect_object=True)`` a 2xx reply's body always is one.
+    """
+    body = response_json(response)
+    return body if isinstance(body, dict) else {}

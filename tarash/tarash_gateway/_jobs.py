@@ -21,6 +21,7 @@ import anyio
 from tarash.tarash_gateway._completion import run_to_completion
 from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule, poll_until_done
 from tarash.tarash_gateway.errors import (
+    ContentModerationError,
     GenerationFailedError,
     HTTPConnectionError,
     JobCancelledError,
@@ -278,7 +279,7 @@ class JobWaiter:
                 )
                 references = list(image.images)
         except TarashException as exc:
-            if exc.retryable or isinstance(exc, HTTPConnectionError):
+            if not _reports_no_usable_output(exc):
                 # The job finished and is paid for; only reading it failed. Another
                 # provider would mean paying again: the error carries the handle so that
                 # ``wait(error.job_handle)`` can fetch the result later instead.
@@ -364,6 +365,22 @@ class JobWaiter:
         # Reading the result of a finished job is idempotent and paid for already: it is
         # not cut short by the job's deadline.
         return await self.read_result(snapshot)
+
+
+def _reports_no_usable_output(error: TarashException) -> bool:
+    """Whether an error met reading a COMPLETED job's result is the provider's word that
+    the job left nothing usable, the one case where a fallback may follow a finished job.
+
+    That word is a :class:`GenerationFailedError` (the job failed, was cancelled, or
+    finished without media: fal's result 5xx carrying ``x-fal-request-id``, Replicate's
+    ``succeeded`` with a null output) or a :class:`ContentModerationError` (its output was
+    refused). Any other error (no reply, a body cut short, an HTTP error status such as a
+    refused key, a rate limit, a 400 or a 404) says only that the read failed: the job may
+    well have succeeded and been paid for, so another provider would be paid again.
+    Providers must therefore raise those two classes for verdicts on the job only, never
+    for a reply they could not read.
+    """
+    return isinstance(error, GenerationFailedError | ContentModerationError)
 
 
 def _with_origin(error: TarashException, handle: JobHandle) -> TarashException:

@@ -70,6 +70,9 @@ class TarashException(Exception):
         job_handle: The provider job the error concerns, once one was submitted: pass it
             to ``wait``/``status``/``cancel`` (a result that could not be read can be
             fetched again this way).
+        job_may_exist: A submit failed in a way that may still have created a (paid) job
+            whose id tarash never learnt, so it can neither follow nor cancel it: check
+            the provider's dashboard.
     """
 
     retryable: ClassVar[bool] = False
@@ -86,6 +89,7 @@ class TarashException(Exception):
         raw_response: Any = None,
         retryable: bool | None = None,
         fallback_allowed: bool | None = None,
+        job_may_exist: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -101,6 +105,7 @@ class TarashException(Exception):
             self.fallback_allowed = fallback_allowed  # type: ignore[misc]
         self.execution_metadata: ExecutionMetadata | None = None
         self.job_handle: JobHandle | None = None
+        self.job_may_exist = job_may_exist
 
     def __str__(self) -> str:
         where = "/".join(part for part in (self.provider, self.model) if part)

@@ -282,10 +282,11 @@ async def test_no_deadline_sends_no_request_timeout(fal: respx.MockRouter) -> No
 
 
 async def test_submit_without_request_id_fails(fal: respx.MockRouter) -> None:
-    """A submit reply with no request id is a GenerationFailedError, not a KeyError."""
+    """An accepted submit naming no request id fails flagged job_may_exist, no fallback."""
     fal.post(f"{BASE}/{VEO}").mock(return_value=httpx.Response(200, json={"status": "IN_QUEUE"}))
-    with pytest.raises(GenerationFailedError, match="request_id"):
+    with pytest.raises(ProviderServerError, match="no job id") as info:
         await client().submit(_prepared(VEO), time_left=None)
+    assert (info.value.job_may_exist, info.value.fallback_allowed) == (True, False)
 
 
 def _prepared(model: str) -> Any:

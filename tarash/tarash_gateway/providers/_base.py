@@ -8,19 +8,34 @@ metadata live once, outside the providers.
 from __future__ import annotations
 
 import abc
+import logging
 import os
+import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import Operation, RequestContext, same_origin, send
+from tarash.tarash_gateway._http import (
+    Operation,
+    RequestContext,
+    response_json,
+    same_origin,
+    send,
+    submit_may_have_created_job,
+)
 from tarash.tarash_gateway._polling import JobSnapshot
 from tarash.tarash_gateway._redact import redact
-from tarash.tarash_gateway.errors import AuthenticationError, TarashException, ValidationError
+from tarash.tarash_gateway.errors import (
+    AuthenticationError,
+    ProviderServerError,
+    TarashException,
+    ValidationError,
+)
 from tarash.tarash_gateway.models import (
     ImageGenerationRequest,
     JobHandle,
@@ -28,6 +43,7 @@ from tarash.tarash_gateway.models import (
 )
 
 __all__ = [
+    "AcceptedSubmit",
     "ImageOutput",
     "JobKind",
     "ModelCapabilities",
@@ -38,7 +54,13 @@ __all__ = [
     "VideoOutput",
 ]
 
+logger = logging.getLogger("tarash")
+
 JobKind = Literal["video", "image"]
+
+_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
+"""A job id as providers issue them (UUIDs, base32 ids). Ids go into the URLs that receive
+the key, so anything else (a slash, a query, whitespace) is not taken from a reply."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +106,23 @@ class SubmittedJob:
 
     handle: JobHandle
     snapshot: JobSnapshot | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedSubmit:
+    """A submit the provider accepted (any 2xx), and the id of the job it created.
+
+    Attributes:
+        job_id: The job's id, from the reply's body or, when that could not be read, from
+            its headers.
+        body: The reply's JSON object; ``None`` when the body could not be read (cut
+            short, garbled), so it says nothing about the job's state.
+        status_code: The reply's HTTP status.
+    """
+
+    job_id: str
+    body: dict[str, Any] | None
+    status_code: int
 
 
 @dataclass(slots=True)
@@ -286,7 +325,83 @@ class ProviderClient(abc.ABC):
         headers: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Send an authenticated request through the shared client and retry policy."""
+        """Send an authenticated request through the shared client and retry policy.
+
+        A submit that fails after it may have reached the provider (no reply, a 5xx other
+        than 503) may still have created a job nobody can cancel: its error is flagged
+        ``job_may_exist`` and a warning is logged.
+        """
         merged = {**self.auth_headers(), **(headers or {})}
         self.request_context.request_id = request_id
-        return await send(self.request_context, operation, method, url, headers=merged, **kwargs)
+        try:
+            return await send(
+                self.request_context, operation, method, url, headers=merged, **kwargs
+            )
+        except TarashException as exc:
+            if operation == "submit" and submit_may_have_created_job(exc):
+                self._flag_untracked_job(exc)
+            raise
+
+    def job_id_from_headers(self, response: httpx.Response) -> str | None:
+        """The id of the job a submit created, read from the reply's headers.
+
+        Used when the body names none (it could not be read). By default the ``Location``
+        of the created resource (RFC 9110, 201 Created) on the API's own origin: its last
+        path segment. Providers that send the id in a header of their own add it.
+        """
+        location = response.headers.get("location")
+        if not location:
+            return None
+        target = urljoin(str(response.url), location)
+        if not same_origin(target, self.base_url):
+            return None
+        segments = [part for part in urlsplit(target).path.split("/") if part]
+        return segments[-1] if segments else None
+
+    async def _send_submit(self, url: str, *, id_field: str, **kwargs: Any) -> AcceptedSubmit:
+        """``POST`` a submit and learn the id of the job it created.
+
+        Any 2xx means the provider accepted the job, which now runs and bills whatever the
+        body says. Its id comes from the body's ``id_field``, else from the headers
+        (:meth:`job_id_from_headers`), so that the job can be followed and cancelled.
+
+        Raises:
+            ProviderServerError: Accepted, but no id could be learnt: the job exists and
+                cannot be cancelled. Flagged ``job_may_exist``; no fallback is allowed
+                (it would pay for a second job) and the submit is never resent.
+            TarashException: The submit was refused (see :meth:`_send`).
+        """
+        reply = await self._send("submit", "POST", url, **kwargs)
+        parsed = response_json(reply)
+        body = parsed if isinstance(parsed, dict) else None
+        job_id = body.get(id_field) if body is not None else None
+        if not _is_job_id(job_id):
+            job_id = self.job_id_from_headers(reply)
+        if isinstance(job_id, str) and _is_job_id(job_id):
+            return AcceptedSubmit(job_id=job_id, body=body, status_code=reply.status_code)
+        error = ProviderServerError(
+            f"{self.name} accepted the submit (HTTP {reply.status_code}) but its reply names "
+            "no job id (body cut short or garbled): the job may be running and cannot be "
+            "cancelled by tarash",
+            provider=self.name,
+            model=self.model,
+            status_code=reply.status_code,
+            retryable=False,
+            fallback_allowed=False,
+        )
+        self._flag_untracked_job(error)
+        raise error
+
+    def _flag_untracked_job(self, error: TarashException) -> None:
+        error.job_may_exist = True
+        logger.warning(
+            "%s/%s: the submit failed (%s) after it may have reached the provider; a job "
+            "may exist there that tarash cannot cancel",
+            self.name,
+            self.model,
+            type(error).__name__,
+        )
+
+
+def _is_job_id(value: object) -> bool:
+    return isinstance(value, str) and _JOB_ID.match(value) is not None

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import response_json
+from tarash.tarash_gateway._http import reply_object, response_json
 from tarash.tarash_gateway._polling import JobSnapshot, JobState
 from tarash.tarash_gateway._sse import open_json_event_stream
 from tarash.tarash_gateway.errors import (
@@ -348,25 +348,15 @@ class FalClient(ProviderClient):
         if priority := config.get("queue_priority"):
             headers["X-Fal-Queue-Priority"] = str(priority)
         params = {"fal_webhook": str(config["webhook_url"])} if config.get("webhook_url") else None
-        reply = await self._send(
-            "submit",
-            "POST",
+        accepted = await self._send_submit(
             f"{self.base_url}/{self.model.strip('/')}",
+            id_field="request_id",
             headers=headers,
             json=job.payload,
             params=params,
         )
-        body = response_json(reply)
-        body = body if isinstance(body, dict) else {}
-        request_id = body.get("request_id") or reply.headers.get("x-fal-request-id")
-        if not isinstance(request_id, str) or not request_id:
-            raise GenerationFailedError(
-                "fal's submit reply carried no request_id",
-                provider=self.name,
-                model=self.model,
-                status_code=reply.status_code,
-                raw_response=body or reply.text[:_MAX_MESSAGE],
-            )
+        request_id = accepted.job_id
+        body = accepted.body or {}
         built = self._request_base(request_id)
         handle = JobHandle(
             kind=job.kind,
@@ -388,6 +378,10 @@ class FalClient(ProviderClient):
                 queue_position=position if isinstance(position, int) else None,
             ),
         )
+
+    def job_id_from_headers(self, response: httpx.Response) -> str | None:
+        """``x-fal-request-id``, which fal sets on its replies, else the ``Location``."""
+        return response.headers.get("x-fal-request-id") or super().job_id_from_headers(response)
 
     def _snapshot(self, body: Any, handle: JobHandle) -> JobSnapshot:
         """Map one status body (polled or streamed) to a snapshot; unknown status fails."""
@@ -464,6 +458,7 @@ class FalClient(ProviderClient):
             self._status_url(handle),
             request_id=handle.request_id,
             params={"logs": "1"},
+            expect_object=True,
         )
         return self._snapshot(response_json(reply), handle)
 
@@ -499,19 +494,16 @@ class FalClient(ProviderClient):
             yield terminal
 
     async def _fetch_result(self, handle: JobHandle) -> dict[str, Any]:
+        # An unreadable result (cut short) is retried by the sender, like any transient
+        # fault: the job is finished and paid for, and reading it again is free.
         reply = await self._send(
-            "result", "GET", self._result_url(handle), request_id=handle.request_id
+            "result",
+            "GET",
+            self._result_url(handle),
+            request_id=handle.request_id,
+            expect_object=True,
         )
-        body = response_json(reply)
-        if not isinstance(body, dict):
-            raise GenerationFailedError(
-                "fal's result is not a JSON object",
-                provider=self.name,
-                model=self.model,
-                request_id=handle.request_id,
-                raw_response=reply.text[:_MAX_MESSAGE],
-            )
-        return body
+        return reply_object(reply)
 
     def _no_output(self, what: str, handle: JobHandle, body: dict[str, Any]) -> TarashException:
         return GenerationFailedError(
@@ -564,12 +556,11 @@ class FalClient(ProviderClient):
             self._cancel_url(handle),
             request_id=handle.request_id,
             ok_statuses=frozenset({400, 404}),
+            expect_object=True,
         )
         if reply.status_code in (400, 404):
             return False
-        body = response_json(reply)
-        status = body.get("status") if isinstance(body, dict) else None
-        return status not in ("ALREADY_COMPLETED", "NOT_FOUND")
+        return reply_object(reply).get("status") not in ("ALREADY_COMPLETED", "NOT_FOUND")
 
     def parse_error(self, response: httpx.Response) -> TarashException:
         """Map a non-2xx fal reply: ``detail`` -> message, ``error_type`` and

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import response_json, same_origin, url_origin
+from tarash.tarash_gateway._http import reply_object, response_json, same_origin, url_origin
 from tarash.tarash_gateway._polling import JobSnapshot, JobState
 from tarash.tarash_gateway.errors import (
     ContentModerationError,
@@ -268,6 +268,9 @@ class ReplicateClient(ProviderClient):
     async def submit(self, job: PreparedJob, *, time_left: float | None) -> SubmittedJob:
         """Create the prediction; its reply is the first snapshot (terminal after a hold).
 
+        Should the reply's body be unreadable, the prediction's id is taken from its
+        ``Location`` header (on the API's origin), where one is sent.
+
         Raises:
             TarashException: The create was refused (mapped by :meth:`parse_error`).
         """
@@ -282,25 +285,16 @@ class ReplicateClient(ProviderClient):
         if wait:
             headers["Prefer"] = f"wait={wait}"
             read_timeout = wait + HOLD_READ_MARGIN
-        reply = await self._send(
-            "submit",
-            "POST",
+        accepted = await self._send_submit(
             self._create_url(),
+            id_field="id",
             headers=headers,
             json=job.payload,
             read_timeout=read_timeout,
             held=read_timeout is not None,
         )
-        body = response_json(reply)
-        prediction_id = body.get("id") if isinstance(body, dict) else None
-        if not isinstance(body, dict) or not isinstance(prediction_id, str) or not prediction_id:
-            raise GenerationFailedError(
-                "Replicate's create reply holds no prediction id",
-                provider=self.name,
-                model=self.model,
-                status_code=reply.status_code,
-                raw_response=body,
-            )
+        prediction_id = accepted.job_id
+        body = accepted.body or {}
         urls: dict[str, Any] = body["urls"] if isinstance(body.get("urls"), dict) else {}
         handle = JobHandle(
             kind=job.kind,
@@ -316,7 +310,10 @@ class ReplicateClient(ProviderClient):
             ),
             submitted_at=datetime.now(UTC),
         )
-        return SubmittedJob(handle=handle, snapshot=self._snapshot(body))
+        # A reply whose body could not be read says nothing of the prediction's state: the
+        # waiter asks for it.
+        snapshot = self._snapshot(accepted.body) if accepted.body is not None else None
+        return SubmittedJob(handle=handle, snapshot=snapshot)
 
     async def poll(self, handle: JobHandle) -> JobSnapshot:
         """``GET`` the prediction and map its status.
@@ -327,7 +324,9 @@ class ReplicateClient(ProviderClient):
         url = self.trusted_url(
             handle.status_url, f"{self.base_url}/v1/predictions/{handle.request_id}"
         )
-        reply = await self._send("status", "GET", url, request_id=handle.request_id)
+        reply = await self._send(
+            "status", "GET", url, request_id=handle.request_id, expect_object=True
+        )
         return self._snapshot(response_json(reply))
 
     def _snapshot(self, body: Any) -> JobSnapshot:
@@ -408,9 +407,11 @@ class ReplicateClient(ProviderClient):
                     handle.status_url, f"{self.base_url}/v1/predictions/{handle.request_id}"
                 ),
                 request_id=handle.request_id,
+                # Cut short, it is read again: taking it for "no output" would buy a
+                # fallback for a prediction that succeeded and was paid for.
+                expect_object=True,
             )
-            fresh = response_json(reply)
-            body = fresh if isinstance(fresh, dict) else body
+            body = reply_object(reply)
         return body
 
     def _references(self, body: dict[str, Any], handle: JobHandle) -> list[str]:
@@ -484,12 +485,16 @@ class ReplicateClient(ProviderClient):
             handle.cancel_url, f"{self.base_url}/v1/predictions/{handle.request_id}/cancel"
         )
         reply = await self._send(
-            "cancel", "POST", url, request_id=handle.request_id, ok_statuses=frozenset({404})
+            "cancel",
+            "POST",
+            url,
+            request_id=handle.request_id,
+            ok_statuses=frozenset({404}),
+            expect_object=True,
         )
         if reply.status_code == 404:
             return False
-        body = response_json(reply)
-        return isinstance(body, dict) and body.get("status") == "canceled"
+        return reply_object(reply).get("status") == "canceled"
 
     # -- errors ------------------------------------------------------------------------
 
