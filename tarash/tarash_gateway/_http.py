@@ -14,20 +14,22 @@ import random
 import ssl
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import anyio
 import httpx
 import stamina
 
+from tarash.tarash_gateway._redact import scrub_exception
 from tarash.tarash_gateway.errors import (
     HTTPConnectionError,
     HTTPError,
     ProviderServerError,
     TarashException,
+    ValidationError,
 )
 
 __all__ = [
@@ -45,12 +47,15 @@ __all__ = [
     "response_json",
     "same_origin",
     "send",
+    "stream",
     "submit_may_have_created_job",
     "translate_transport_errors",
     "url_origin",
 ]
 
 logger = logging.getLogger("tarash.http")
+
+_T = TypeVar("_T")
 
 DEFAULT_MAX_ATTEMPTS = 4
 """Total tries of one idempotent call (1 + 3 retries) unless the config says otherwise."""
@@ -271,31 +276,78 @@ async def close_client() -> None:
 # ---------------------------------------------------------------------------------------
 
 
+_SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "api-key",
+        "x-api-key",
+        "x-goog-api-key",
+        "x-auth-token",
+        "cookie",
+    }
+)
+"""Request headers whose values are credentials, scrubbed from any text about the request."""
+
+
+def _request_secrets(exc: httpx.RequestError) -> list[str]:
+    """The credentials the failed request carried: secret header values and query values."""
+    try:
+        request = exc.request
+    except RuntimeError:  # raised before httpx attached the request
+        return []
+    found = [
+        value.decode("latin-1")
+        for name, value in request.headers.raw
+        if name.decode("latin-1").lower() in _SECRET_HEADERS
+    ]
+    found.extend(value for _, value in request.url.params.multi_items())
+    if request.url.userinfo:
+        found.append(request.url.userinfo.decode("latin-1"))
+    return found
+
+
 @contextlib.contextmanager
 def translate_transport_errors(
     provider: str, model: str, *, request_id: str | None = None
 ) -> Iterator[None]:
-    """Turn httpx transport failures into :class:`HTTPConnectionError`.
+    """Turn httpx request failures into :class:`HTTPConnectionError`.
 
-    The message names the failure class and the URL without its query string, so no key
-    that a provider takes in the query can leak.
+    The message names the failure class and the URL without its query string or user
+    info. httpx's own text is kept, but every credential the request carried (auth header
+    values, query values) is scrubbed from it and from the exceptions it chains to: h11
+    quotes a whole rejected header, key included. An unusable URL is a
+    :class:`ValidationError` (nothing was sent).
     """
     try:
         yield
-    except httpx.TransportError as exc:
+    except httpx.InvalidURL as exc:
+        raise ValidationError(
+            f"the URL for {provider} is not usable: {exc}",
+            provider=provider,
+            model=model,
+            request_id=request_id,
+        ) from exc
+    except httpx.RequestError as exc:
         url = ""
         with contextlib.suppress(RuntimeError):
-            url = str(exc.request.url.copy_with(query=None))
+            url = str(exc.request.url.copy_with(query=None, fragment=None, userinfo=b""))
         error = HTTPConnectionError(
             f"{type(exc).__name__} talking to {url or provider}: {exc}".rstrip(": "),
             provider=provider,
             model=model,
             request_id=request_id,
+            # Nothing left this process for these: the request cannot have reached a server.
             reached_server=not isinstance(
-                exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+                exc,
+                httpx.ConnectError
+                | httpx.ConnectTimeout
+                | httpx.PoolTimeout
+                | httpx.UnsupportedProtocol,
             ),
         )
-        raise error from exc
+        error.__cause__ = exc
+        raise scrub_exception(error, _request_secrets(exc)) from exc
 
 
 # ---------------------------------------------------------------------------------------
@@ -494,6 +546,64 @@ async def send(
                 if response.status_code in ok_statuses:
                     return response
                 raise _RetryableReply(ctx.parse_error(response))
+    except _RetryableReply as reply:
+        raise reply.error from None
+    raise AssertionError("unreachable: stamina always raises or returns")  # pragma: no cover
+
+
+async def stream(
+    ctx: RequestContext,
+    operation: Operation,
+    url: str,
+    consume: Callable[[httpx.Response], Awaitable[_T]],
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> _T:
+    """``GET`` a long body through the long-lived pool and hand the open reply to ``consume``.
+
+    The body is never held in memory: ``consume`` reads it (``reply.aiter_bytes()``). The
+    whole exchange is retried under :func:`send`'s rules for ``operation``: a connection
+    refused or dropped part-way through the body, or a 408/429/5xx reply, starts it again
+    from the beginning after the backoff (or the reply's Retry-After), up to the context's
+    attempt budget. So ``consume`` must start its output afresh on each call.
+
+    Args:
+        ctx: Who is calling, how to read their errors, and the retry budget.
+        operation: What the call is for (``"download"``); decides the retry rules.
+        url: Absolute URL.
+        consume: Reads a successful reply; its result is returned. Anything but an httpx
+            error raised in it (a disk error, say) ends the call without a retry.
+        headers: Request headers, auth included (they are never logged).
+
+    Returns:
+        What ``consume`` returned for the attempt that succeeded.
+
+    Raises:
+        TarashException: The mapped error of the last failure.
+    """
+    try:
+        async for attempt in stamina.retry_context(
+            on=_retry_hook(operation, ctx),
+            attempts=max(1, ctx.max_attempts),
+            timeout=None,
+            wait_initial=RETRY_WAIT_INITIAL,
+            wait_max=RETRY_WAIT_MAX,
+            wait_jitter=RETRY_WAIT_JITTER,
+        ):
+            with attempt:
+                ctx.counters.requests += 1
+                ctx.operation = operation
+                client, limiter = pick_connection(long_lived=True)
+                async with limiter:
+                    with translate_transport_errors(
+                        ctx.provider, ctx.model, request_id=ctx.request_id
+                    ):
+                        async with client.stream("GET", url, headers=headers) as reply:
+                            logger.debug("GET %s -> %s", url.split("?")[0], reply.status_code)
+                            if not reply.is_success:
+                                await reply.aread()
+                                raise _RetryableReply(ctx.parse_error(reply))
+                            return await consume(reply)
     except _RetryableReply as reply:
         raise reply.error from None
     raise AssertionError("unreachable: stamina always raises or returns")  # pragma: no cover

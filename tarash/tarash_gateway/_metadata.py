@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from tarash.tarash_gateway._redact import redact, scrub_exception
 from tarash.tarash_gateway.errors import TarashException
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.models import AttemptMetadata, AttemptStatus, ExecutionMetadata
@@ -27,7 +28,11 @@ class AttemptRecorder:
         client: ProviderClient | None,
         error: BaseException | None = None,
     ) -> AttemptMetadata:
-        """Close the attempt: times, HTTP counters from the client, and the error if any."""
+        """Close the attempt: times, HTTP counters from the client, and the error if any.
+
+        A tarash ``error`` is scrubbed of the client's key in place first, so neither the
+        metadata nor the error raised on carries it.
+        """
         meta = self.metadata
         meta.status = status
         meta.ended_at = datetime.now(UTC)
@@ -39,8 +44,14 @@ class AttemptRecorder:
             meta.poll_count = counters.polls
             meta.retries = counters.retries
         if error is not None:
+            secrets = client.secrets() if client is not None else []
+            if isinstance(error, TarashException):
+                # The error goes on to the caller, the fallback log and this metadata:
+                # errors made outside the HTTP layer (from a status body, say) are
+                # scrubbed here, whatever their origin.
+                scrub_exception(error, secrets)
             meta.error_type = type(error).__name__
-            meta.error_message = str(error)
+            meta.error_message = redact(str(error), secrets)
             if isinstance(error, TarashException):
                 meta.is_retryable = error.retryable
                 meta.status_code = error.status_code

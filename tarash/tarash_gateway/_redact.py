@@ -112,7 +112,8 @@ def redact(value: Any, secrets: Secrets) -> Any:
 
 def _scrub_args(exc: BaseException, forms: tuple[str, ...]) -> None:
     scrubbed = tuple(_redact_with(arg, forms) for arg in exc.args)
-    if scrubbed != exc.args:
+    # Compared by identity: args may hold objects whose == is costly or raises.
+    if any(new is not old for new, old in zip(scrubbed, exc.args, strict=True)):
         exc.args = scrubbed
     notes = getattr(exc, "__notes__", None)
     if isinstance(notes, list):

@@ -8,13 +8,14 @@ metadata live once, outside the providers.
 from __future__ import annotations
 
 import abc
+import contextlib
 import logging
 import os
 import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -29,7 +30,8 @@ from tarash.tarash_gateway._http import (
     submit_may_have_created_job,
 )
 from tarash.tarash_gateway._polling import JobSnapshot
-from tarash.tarash_gateway._redact import redact
+from tarash.tarash_gateway._redact import scrub_exception
+from tarash.tarash_gateway._validate import clean_api_key
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
     ProviderServerError,
@@ -57,6 +59,8 @@ __all__ = [
 logger = logging.getLogger("tarash")
 
 JobKind = Literal["video", "image"]
+
+_E = TypeVar("_E", bound=BaseException)
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
 """A job id as providers issue them (UUIDs, base32 ids). Ids go into the URLs that receive
@@ -215,23 +219,59 @@ class ProviderClient(abc.ABC):
     # -- credentials -------------------------------------------------------------------
 
     def api_key(self) -> SecretStr:
-        """Return the key from the settings or the environment.
+        """Return the key from the settings or the environment, without surrounding whitespace.
 
         Raises:
             AuthenticationError: No key was given or found (raised before any request).
+            ValidationError: The key holds whitespace, control or non-ASCII characters
+                inside (raised before any request; the key is not quoted).
         """
-        if self.settings.api_key is not None and self.settings.api_key.get_secret_value():
-            return self.settings.api_key
+        if self.settings.api_key is not None:
+            given = self.settings.api_key.get_secret_value()
+            if given.strip():
+                return self._clean_key(given, "api_key")
         for variable in self.key_env_vars:
             value = os.environ.get(variable)
-            if value:
-                return SecretStr(value)
+            if value and value.strip():
+                return self._clean_key(value, f"the API key in {variable}")
         raise AuthenticationError(
             f"no API key: pass api_key in the config or set {' or '.join(self.key_env_vars)}",
             provider=self.name,
             model=self.model,
             retryable=False,
         )
+
+    def _clean_key(self, key: str, name: str) -> SecretStr:
+        """``key`` without surrounding whitespace (a key read from a file or a CRLF ``.env``
+        ends in one, which HTTP refuses in a header), refusing any other odd character.
+
+        Raises:
+            ValidationError: Naming ``name``, not quoting the key.
+        """
+        try:
+            return SecretStr(clean_api_key(key, name))
+        except ValidationError as exc:
+            exc.provider, exc.model = self.name, self.model
+            # Like a missing key: this provider cannot be called, another one may be.
+            exc.fallback_allowed = True  # type: ignore[misc]
+            raise
+
+    def secrets(self) -> list[str]:
+        """Every value of this client's key that must never appear in an output.
+
+        The key as configured and as found in the environment, before its whitespace was
+        stripped, and the key actually sent.
+        """
+        found = [os.environ.get(variable, "") for variable in self.key_env_vars]
+        if self.settings.api_key is not None:
+            found.append(self.settings.api_key.get_secret_value())
+        with contextlib.suppress(TarashException):
+            found.append(self.api_key().get_secret_value())
+        return [secret for secret in found if secret]
+
+    def scrub(self, error: _E) -> _E:
+        """Scrub this client's key, in any spelling, from ``error`` and all it chains to."""
+        return scrub_exception(error, self.secrets())
 
     @abc.abstractmethod
     def auth_headers(self) -> dict[str, str]:
@@ -297,15 +337,7 @@ class ProviderClient(abc.ABC):
 
     def _parse_error_redacted(self, response: httpx.Response) -> TarashException:
         """:meth:`parse_error`, with the key scrubbed from whatever the provider echoed."""
-        error = self.parse_error(response)
-        try:
-            secret: str | None = self.api_key().get_secret_value()
-        except TarashException:
-            secret = None
-        error.message = redact(error.message, secret)
-        error.args = (error.message,)
-        error.raw_response = redact(error.raw_response, secret)
-        return error
+        return self.scrub(self.parse_error(response))
 
     def trusted_url(self, url: object, fallback: str) -> str:
         """``url`` when it is on the configured API origin, else ``fallback``.
@@ -338,6 +370,9 @@ class ProviderClient(abc.ABC):
                 self.request_context, operation, method, url, headers=merged, **kwargs
             )
         except TarashException as exc:
+            # Whatever a lower layer put in the error (h11 quoting a rejected header, a
+            # provider echoing the key) loses this client's key before anyone sees it.
+            self.scrub(exc)
             if operation == "submit" and submit_may_have_created_job(exc):
                 self._flag_untracked_job(exc)
             raise
