@@ -49,7 +49,7 @@ from tarash.tarash_gateway.providers._base import (
     SubmittedJob,
     VideoOutput,
 )
-from tarash.tarash_gateway.providers._spec import ModelSpec, map_request_inputs
+from tarash.tarash_gateway.providers._spec import ModelSpec, find_spec, map_request_inputs
 from tarash.tarash_gateway.providers.replicate_models import GENERIC_SPECS, REPLICATE_MODELS
 
 __all__ = ["ReplicateClient"]
@@ -184,7 +184,7 @@ class ReplicateClient(ProviderClient):
 
     def _spec(self, kind: JobKind) -> ModelSpec:
         ref = _parse_model_id(self.model)
-        registered = REPLICATE_MODELS.get(ref.name) if ref and ref.name else None
+        registered = find_spec(REPLICATE_MODELS, ref.name) if ref and ref.name else None
         return registered if registered is not None else GENERIC_SPECS[kind]
 
     def capabilities(self, kind: JobKind) -> ModelCapabilities:
