@@ -43,7 +43,9 @@ _IMAGE_MARKERS = (
     "image",
     "imagen",
     "ideogram",
+    "photon",
     "recraft",
+    "reve/",
     "sdxl",
     "stable-diffusion",
     "seedream",
@@ -58,8 +60,8 @@ def classify_model(model_id: str) -> MediaKind:
     | the lower-cased id contains                        | kind  |
     |----------------------------------------------------|-------|
     | ``video`` (``kling-video``, ``image-to-video``)     | video |
-    | flux, image, imagen, ideogram, recraft, sdxl,      | image |
-    | stable-diffusion, seedream                         |       |
+    | flux, image, imagen, ideogram, photon, recraft,    | image |
+    | reve/, sdxl, stable-diffusion, seedream            |       |
     | anything else (``fal-ai/veo3``, ``google/veo-3``)  | video |
 
     Args:
