@@ -28,6 +28,7 @@ from tarash.tarash_gateway._metadata import (
     failed_attempt_status,
 )
 from tarash.tarash_gateway._polling import PollSchedule
+from tarash.tarash_gateway._validate import check_sendable
 from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.media import load_local_media
 from tarash.tarash_gateway.models import (
@@ -78,9 +79,12 @@ async def prepare_job(client: ProviderClient, config: Config, request: Request) 
     """Load local media, adapt the request to the model and map it to the wire.
 
     Raises:
-        ValidationError: The request cannot be served by this model (nothing was sent).
+        ValidationError: The request cannot be served by this model, or a value in it
+            cannot be sent (nothing was sent); the error names the field.
     """
     strict = config.strict_parameters
+    # Named as the user wrote it; the mapped body is checked below, under the wire names.
+    check_sendable(request.extra_params, "extra_params")
     if isinstance(request, VideoGenerationRequest):
         video, notes = adapt_video_request(
             await load_local_media(request),
@@ -106,6 +110,9 @@ async def prepare_job(client: ProviderClient, config: Config, request: Request) 
         # The provider dropped or rewrote something while mapping (a field the model has
         # no input for): in strict mode that is refused like any other adaptation.
         raise ValidationError("; ".join(job.adaptations), provider=client.name, model=client.model)
+    # Encoded now, as the submit will: a value JSON cannot carry is a ValidationError here,
+    # not a TypeError from inside the HTTP client.
+    check_sendable(job.payload, "payload")
     job.adaptations[:0] = notes
     return job
 
