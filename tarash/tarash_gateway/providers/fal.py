@@ -55,7 +55,7 @@ from tarash.tarash_gateway.providers._base import (
     SubmittedJob,
     VideoOutput,
 )
-from tarash.tarash_gateway.providers._spec import ModelSpec, map_request_inputs
+from tarash.tarash_gateway.providers._spec import ModelSpec, find_spec, map_request_inputs
 from tarash.tarash_gateway.providers.fal_models import (
     FAL_MODELS,
     GENERIC_IMAGE_SPEC,
@@ -211,7 +211,7 @@ class FalClient(ProviderClient):
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
-        self.spec: ModelSpec | None = FAL_MODELS.get(self.model.strip("/"))
+        self.spec: ModelSpec | None = find_spec(FAL_MODELS, self.model)
 
     # -- credentials -------------------------------------------------------------------
 
