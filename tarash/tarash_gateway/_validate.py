@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 import httpx
@@ -100,7 +100,7 @@ def _shown(url: str) -> str:
     return ascii(bare[:100])
 
 
-def is_well_formed_url(url: object) -> bool:
+def is_well_formed_url(url: object) -> TypeGuard[str]:
     """Whether ``url`` is a string :func:`check_url` accepts."""
     return isinstance(url, str) and _url_problem(url) is None
 

@@ -31,7 +31,7 @@ from tarash.tarash_gateway._http import (
 )
 from tarash.tarash_gateway._polling import JobSnapshot
 from tarash.tarash_gateway._redact import scrub_exception
-from tarash.tarash_gateway._validate import clean_api_key
+from tarash.tarash_gateway._validate import clean_api_key, is_well_formed_url
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
     ProviderServerError,
@@ -343,9 +343,11 @@ class ProviderClient(abc.ABC):
         """``url`` when it is on the configured API origin, else ``fallback``.
 
         URLs from replies (or from a resumed handle, which could have been edited) receive
-        the key, so nothing off the API's own origin is followed.
+        the key, so nothing off the API's own origin is followed; nor is a malformed one
+        (urllib drops a tab when comparing origins, httpx refuses it when sending, and a
+        handle holding it would fail validation after the job was paid for).
         """
-        return url if isinstance(url, str) and same_origin(url, self.base_url) else fallback
+        return url if is_well_formed_url(url) and same_origin(url, self.base_url) else fallback
 
     async def _send(
         self,
