@@ -31,7 +31,7 @@ from tarash.tarash_gateway._http import (
 )
 from tarash.tarash_gateway._polling import JobSnapshot
 from tarash.tarash_gateway._redact import scrub_exception
-from tarash.tarash_gateway._validate import clean_api_key, is_well_formed_url
+from tarash.tarash_gateway._validate import check_url, clean_api_key, is_well_formed_url
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
     ProviderServerError,
@@ -208,13 +208,19 @@ class ProviderClient(abc.ABC):
 
     @classmethod
     def resolve_base_url(cls, explicit: str | None = None) -> str:
-        """The API base: ``explicit``, else ``TARASH_<NAME>_BASE_URL``, else the default."""
-        chosen = (
-            explicit
-            or os.environ.get(f"TARASH_{cls.name.upper()}_BASE_URL")
-            or cls.default_base_url
-        )
-        return chosen.rstrip("/")
+        """The API base: ``explicit``, else ``TARASH_<NAME>_BASE_URL``, else the default.
+
+        Raises:
+            ValidationError: The environment variable holds a malformed URL (configs and
+                handles check their own).
+        """
+        if explicit:
+            return explicit.rstrip("/")
+        variable = f"TARASH_{cls.name.upper()}_BASE_URL"
+        from_env = os.environ.get(variable)
+        if from_env:
+            return check_url(from_env, variable).rstrip("/")
+        return cls.default_base_url.rstrip("/")
 
     # -- credentials -------------------------------------------------------------------
 
