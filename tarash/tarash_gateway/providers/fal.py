@@ -218,16 +218,27 @@ class FalClient(ProviderClient):
     def api_key(self) -> SecretStr:
         """Return the key: the config's, else ``FAL_KEY``, else ``FAL_KEY_ID:FAL_KEY_SECRET``.
 
+        Surrounding whitespace is stripped from each (a key read from a file or a CRLF
+        ``.env`` ends in a newline).
+
         Raises:
             AuthenticationError: No key was given or found (raised before any request).
+            ValidationError: The key holds whitespace, control or non-ASCII characters
+                inside (raised before any request; the key is not quoted).
         """
-        if self.settings.api_key is not None and self.settings.api_key.get_secret_value():
-            return self.settings.api_key
-        if key := os.environ.get("FAL_KEY"):
-            return SecretStr(key)
-        key_id, key_secret = os.environ.get("FAL_KEY_ID"), os.environ.get("FAL_KEY_SECRET")
-        if key_id and key_secret:
-            return SecretStr(f"{key_id}:{key_secret}")
+        if self.settings.api_key is not None:
+            given = self.settings.api_key.get_secret_value()
+            if given.strip():
+                return self._clean_key(given, "api_key")
+        key = os.environ.get("FAL_KEY", "")
+        if key.strip():
+            return self._clean_key(key, "the API key in FAL_KEY")
+        key_id = os.environ.get("FAL_KEY_ID", "")
+        key_secret = os.environ.get("FAL_KEY_SECRET", "")
+        if key_id.strip() and key_secret.strip():
+            clean_id = self._clean_key(key_id, "the key id in FAL_KEY_ID")
+            clean_secret = self._clean_key(key_secret, "the key secret in FAL_KEY_SECRET")
+            return SecretStr(f"{clean_id.get_secret_value()}:{clean_secret.get_secret_value()}")
         raise AuthenticationError(
             "no API key: pass api_key in the config or set FAL_KEY "
             "(or FAL_KEY_ID and FAL_KEY_SECRET)",
