@@ -322,7 +322,6 @@ class JobWaiter:
     ) -> Response:
         """Wait for the job and read its result, cancelling it remotely on any give-up.
 
-        Raises:
         Args:
             first_snapshot: What the submit's reply said of the job, if anything.
             deadline: On ``anyio.current_time()``'s clock; None waits without one.
@@ -330,6 +329,7 @@ class JobWaiter:
                 resumed handle): a job that finished while nobody waited is read, not
                 cancelled as late.
 
+        Raises:
             TimeoutError: The deadline passed (the job was cancelled remotely first).
             CallbackError: The progress callback raised (the job was cancelled first).
             TarashException: The job failed, its status could not be read (it was cancelled

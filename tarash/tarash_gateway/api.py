@@ -6,8 +6,15 @@ that runs it on tarash's private event loop.
 
 from __future__ import annotations
 
+from typing import cast
+
 from pydantic import SecretStr
 
+from tarash.tarash_gateway._arguments import (
+    check_generation_arguments,
+    check_handle_arguments,
+    check_wait_arguments,
+)
 from tarash.tarash_gateway._chain import (
     build_client,
     poll_schedule_for,
@@ -77,9 +84,10 @@ async def generate_video_async(
         ValidationError: The request cannot be served (raised before any job is paid for).
         TarashException: Every attempt failed; ``error.execution_metadata`` tells how.
     """
+    check_generation_arguments("generate_video", "video", config, request, on_progress)
     response = await run_chain(config, request, on_progress)
-    assert isinstance(response, VideoGenerationResponse)
-    return response
+    # A video request to video configs only (checked above) yields a video response.
+    return cast("VideoGenerationResponse", response)
 
 
 def generate_video(
@@ -110,9 +118,10 @@ async def generate_image_async(
         ValidationError: The request cannot be served (raised before any job is paid for).
         TarashException: Every attempt failed; ``error.execution_metadata`` tells how.
     """
+    check_generation_arguments("generate_image", "image", config, request, on_progress)
     response = await run_chain(config, request, on_progress)
-    assert isinstance(response, ImageGenerationResponse)
-    return response
+    # An image request to image configs only (checked above) yields an image response.
+    return cast("ImageGenerationResponse", response)
 
 
 def generate_image(
@@ -132,9 +141,9 @@ async def _submit(
     client = build_client(config, deadline=deadline)
     client.api_key()
     job = await prepare_job(client, config, request)
-    submitted = await submit_prepared(client, job, deadline=deadline)
     # Cancelled while the submit was in flight, the caller never gets the handle, so
     # nobody could ever cancel the job: submit_prepared cancels it then.
+    submitted = await submit_prepared(client, job, deadline=deadline)
     return submitted.handle
 
 
@@ -149,6 +158,7 @@ async def submit_video_async(
         ValidationError: The request cannot be served (nothing was submitted).
         TarashException: The provider refused the submit.
     """
+    check_generation_arguments("submit_video", "video", config, request)
     return await _submit(config, request)
 
 
@@ -161,6 +171,7 @@ async def submit_image_async(
     config: ImageGenerationConfig, request: ImageGenerationRequest
 ) -> JobHandle:
     """Submit an image job to ``config``'s provider (no fallback) and return its handle."""
+    check_generation_arguments("submit_image", "image", config, request)
     return await _submit(config, request)
 
 
@@ -248,7 +259,11 @@ async def wait_async(
     Raises:
         TimeoutError: The deadline passed; the remote job was cancelled.
         TarashException: The job failed.
+        ValidationError: An argument is malformed (nothing was sent, nothing cancelled).
     """
+    api_key = check_wait_arguments(
+        "wait", handle, config, api_key, timeout, poll_interval, on_progress
+    )
     deadline = deadline_from_handle(handle, timeout)
     client = _client_for(handle, config, api_key, deadline)
     waiter = JobWaiter(
@@ -303,6 +318,7 @@ async def status_async(
     handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
 ) -> VideoGenerationUpdate | ImageGenerationUpdate:
     """Ask the provider once where a job stands (``config`` and ``api_key`` as for ``wait``)."""
+    api_key = check_handle_arguments("status", handle, config, api_key)
     client = _client_for(handle, config, api_key, None)
     return snapshot_to_update(await client.poll(handle), handle)
 
@@ -322,6 +338,7 @@ async def cancel_async(
     Raises:
         TarashException: The provider could not be asked (auth, network, unknown job).
     """
+    api_key = check_handle_arguments("cancel", handle, config, api_key)
     client = _client_for(handle, config, api_key, None)
     return await client.cancel(handle)
 

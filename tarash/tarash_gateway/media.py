@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TypeVar
 
 import anyio
+import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import pick_connection, translate_transport_errors
-from tarash.tarash_gateway.errors import ValidationError, error_for_status
+from tarash.tarash_gateway._http import ErrorParser, RequestContext, stream
+from tarash.tarash_gateway._redact import scrub_exception
+from tarash.tarash_gateway._validate import is_well_formed_url
+from tarash.tarash_gateway.errors import TarashException, ValidationError, error_for_status
 from tarash.tarash_gateway.models import (
     ImageGenerationRequest,
     ImageType,
@@ -55,90 +59,165 @@ def sniff_mime(data: bytes, default: str = "application/octet-stream") -> str:
     return default
 
 
+def _invalid(message: str) -> ValidationError:
+    # Bad input: no other provider would take it either.
+    return ValidationError(message, fallback_allowed=False)
+
+
 def to_data_uri(data: bytes, mime: str | None = None) -> str:
-    """Encode bytes as a ``data:`` URI, sniffing the type when not given."""
+    """Encode bytes as a ``data:`` URI, sniffing the type when not given.
+
+    Raises:
+        ValidationError: ``data`` is empty (no provider accepts an empty image).
+    """
+    if not data:
+        raise _invalid("an image or video input is empty (0 bytes)")
     kind = mime or sniff_mime(data)
     return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def decode_data_uri(uri: str) -> tuple[bytes, str | None]:
+def decode_data_uri(uri: str, *, field: str = "the data: URI") -> tuple[bytes, str | None]:
     """Return the bytes and media type of a base64 ``data:`` URI.
+
+    Args:
+        uri: The URI.
+        field: What to call it in an error, e.g. ``image_list[0]``.
 
     Raises:
         ValidationError: The URI is not base64 data.
     """
     match = _DATA_URI.match(uri)
     if match is None:
-        raise ValidationError("only base64 data: URIs are supported")
+        raise _invalid(f"{field}: only base64 data: URIs are supported")
     try:
         return base64.b64decode(uri[match.end() :], validate=True), match.group("mime")
-    except (binascii.Error, ValueError) as exc:
-        raise ValidationError("the data: URI holds invalid base64") from exc
+    except (binascii.Error, ValueError):
+        raise _invalid(f"{field}: the data: URI holds invalid base64") from None
 
 
-def _is_remote(value: str) -> bool:
-    return value.startswith(("http://", "https://", "data:"))
+def _is_url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
 
 
-def media_reference(media: MediaType) -> str:
+def _check_decoded(media: str, field: str) -> None:
+    """Refuse a data URI or base64 text that does not decode to at least one byte."""
+    if media.startswith("data:"):
+        data, _ = decode_data_uri(media, field=field)
+        if not data:
+            raise _invalid(f"{field}: the data: URI holds no data")
+        return
+    if not media:
+        raise _invalid(f"{field} is an empty string")
+    try:
+        raw = base64.b64decode(media, validate=True)
+    except (binascii.Error, ValueError):
+        raise _invalid(
+            f"{field} must be an http(s) URL, a data: URI, base64 text, bytes or an existing "
+            f"file path; got {media[:40]!a}"
+        ) from None
+    if not raw:
+        raise _invalid(f"{field}: the base64 text holds no data")
+
+
+def media_reference(media: MediaType, *, field: str = "an image or video input") -> str:
     """Return a string a provider accepts for an input: the URL or a data URI.
 
     Call :func:`load_local_media` first so that paths are already bytes.
 
+    Args:
+        media: The input.
+        field: What to call it in an error, e.g. ``image_list[0]``.
+
     Raises:
-        ValidationError: ``media`` is neither a URL, a data URI, bytes nor base64 text.
+        ValidationError: ``media`` is neither a URL, a data URI, bytes nor base64 text, or
+            it is empty.
     """
     if isinstance(media, bytes):
+        if not media:
+            raise _invalid(f"{field} is empty (0 bytes)")
         return to_data_uri(media)
     if isinstance(media, Path):
-        raise ValidationError(f"local file {media} was not loaded before mapping")
-    if _is_remote(media):
+        raise _invalid(f"{field}: local file {media} was not loaded before mapping")
+    if _is_url(media):
         return media
-    try:
-        raw = base64.b64decode(media, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValidationError(
-            "an image must be an http(s) URL, a data: URI, base64 text, bytes or an existing "
-            f"file path; got {media[:40]!r}"
-        ) from exc
-    return to_data_uri(raw)
+    _check_decoded(media, field)
+    if media.startswith("data:"):
+        return media
+    return to_data_uri(base64.b64decode(media, validate=True))
 
 
-async def _load_one(media: MediaType) -> MediaType:
+async def _load_one(media: MediaType, field: str) -> MediaType:
     if isinstance(media, bytes):
+        if not media:
+            raise _invalid(f"{field} is empty (0 bytes)")
         return media
-    if isinstance(media, str) and _is_remote(media):
+    if isinstance(media, str) and (_is_url(media) or media.startswith("data:")):
+        # Decoded now, though sent as given: bad base64 costs nothing here and a paid
+        # job's worth of confusion at the provider.
+        if not _is_url(media):
+            _check_decoded(media, field)
         return media
     candidate = anyio.Path(media)
     looks_like_path = isinstance(media, Path) or (
         len(media) < 4096 and ("/" in media or "\\" in media or "." in media[-6:])
     )
     if looks_like_path and await candidate.is_file():
-        return await candidate.read_bytes()
+        data = await candidate.read_bytes()
+        if not data:
+            raise _invalid(f"{field}: input file {media} is empty")
+        return data
     if isinstance(media, Path):
-        raise ValidationError(f"input file not found: {media}")
-    media_reference(media)  # raises when it is not valid base64 either
+        raise _invalid(f"{field}: input file not found: {media}")
+    _check_decoded(media, field)  # raises when it is not valid base64 either
     return media
 
 
 async def load_local_media(request: _REQUEST) -> _REQUEST:
-    """Read local-file inputs of a request into bytes, off the event loop.
+    """Read local-file inputs of a request into bytes, off the event loop, and check the rest.
 
     Raises:
-        ValidationError: A path does not exist or a value is not valid media.
+        ValidationError: A path does not exist, or a value is not valid media (bad base64,
+            empty); the error names the field, e.g. ``image_list[0] (first_frame)``.
     """
     changes: dict[str, object] = {}
     if request.image_list:
         loaded: list[ImageType] = [
-            {"image": await _load_one(item["image"]), "type": item["type"]}
-            for item in request.image_list
+            {
+                "image": await _load_one(item["image"], f"image_list[{index}] ({item['type']})"),
+                "type": item["type"],
+            }
+            for index, item in enumerate(request.image_list)
         ]
         changes["image_list"] = loaded
     if isinstance(request, VideoGenerationRequest) and request.video is not None:
-        changes["video"] = await _load_one(request.video)
+        changes["video"] = await _load_one(request.video, "video")
     if isinstance(request, ImageGenerationRequest) and request.mask_image is not None:
-        changes["mask_image"] = await _load_one(request.mask_image)
+        changes["mask_image"] = await _load_one(request.mask_image, "mask_image")
     return request.model_copy(update=changes) if changes else request
+
+
+def _download_error_parser(provider: str | None, model: str | None) -> ErrorParser:
+    def parse(reply: httpx.Response) -> TarashException:
+        # The body of a failed download (a CDN's HTML page, say) is not kept: it says
+        # nothing the status does not, and it could be large.
+        return error_for_status(
+            reply.status_code,
+            f"downloading the result failed with HTTP {reply.status_code} "
+            "(result URLs expire; save promptly)",
+            headers=reply.headers,
+            provider=provider,
+            model=model,
+        )
+
+    return parse
+
+
+def _write_failed(path: Path, exc: OSError, provider: str | None) -> TarashException:
+    return TarashException(
+        f"writing the result to {str(path)!a} failed: {exc.strerror or type(exc).__name__}",
+        provider=provider,
+        fallback_allowed=False,
+    )
 
 
 async def save_media(
@@ -147,49 +226,85 @@ async def save_media(
     *,
     headers: Mapping[str, SecretStr] | None = None,
     provider: str | None = None,
+    model: str | None = None,
     chunk_size: int = 1 << 16,
 ) -> Path:
     """Write a result (bytes, data URI or URL) to ``path``, streaming downloads.
 
+    A download goes through the shared retry policy (``_http.stream``): a 408/429/5xx
+    reply or a connection refused or dropped part-way is retried from the start, honouring
+    Retry-After. It is written to ``<path>.part`` and renamed when complete; the partial
+    file is removed on any failure, cancellation included.
+
     Args:
         media: The result as the response holds it.
-        path: Destination file.
+        path: Destination file; its folder must exist.
         headers: Headers the download needs (a provider key, say).
         provider: For error messages.
+        model: For error messages.
         chunk_size: Bytes per write while streaming.
 
     Returns:
         ``path``.
 
     Raises:
-        HTTPError: The URL answered with an error status (expired results often give 403/404).
-        HTTPConnectionError: The download broke off.
+        ValidationError: ``media`` is not bytes, a data: URI or an http(s) URL, or the
+            folder of ``path`` does not exist.
+        HTTPError: The URL answered with an error status (expired results often give
+            403/404), or a transient one that outlived the retries.
+        HTTPConnectionError: The download kept breaking off.
+        TarashException: The file could not be written.
     """
     target = anyio.Path(path)
-    if isinstance(media, bytes):
-        await target.write_bytes(media)
-        return path
-    if media.startswith("data:"):
-        data, _ = decode_data_uri(media)
-        await target.write_bytes(data)
-        return path
+    if not await target.parent.is_dir():
+        raise ValidationError(
+            f"path: the folder {str(path.parent)!a} does not exist",
+            provider=provider,
+            model=model,
+            fallback_allowed=False,
+        )
+    try:
+        if isinstance(media, bytes):
+            await target.write_bytes(media)
+            return path
+        if media.startswith("data:"):
+            data, _ = decode_data_uri(media, field="the result")
+            await target.write_bytes(data)
+            return path
+    except OSError as exc:
+        raise _write_failed(path, exc, provider) from exc
+    if not is_well_formed_url(media):
+        # Not quoted: a result URL may carry a signed token in its query.
+        raise ValidationError(
+            "the result is neither bytes, a data: URI nor a well-formed http(s) URL",
+            provider=provider,
+            model=model,
+            fallback_allowed=False,
+        )
     plain_headers = {name: value.get_secret_value() for name, value in (headers or {}).items()}
     partial = anyio.Path(f"{path}.part")
-    client, limiter = pick_connection(long_lived=True)
-    async with limiter:
-        with translate_transport_errors(provider or "download", "-"):
-            async with client.stream("GET", media, headers=plain_headers) as reply:
-                if not reply.is_success:
-                    await reply.aread()
-                    raise error_for_status(
-                        reply.status_code,
-                        f"downloading the result failed with HTTP {reply.status_code} "
-                        "(result URLs expire; save promptly)",
-                        headers=reply.headers,
-                        provider=provider,
-                    )
-                async with await anyio.open_file(partial, "wb") as sink:
-                    async for chunk in reply.aiter_bytes(chunk_size):
-                        await sink.write(chunk)
-    await partial.rename(target)
+
+    async def write_partial(reply: httpx.Response) -> None:
+        # Truncated on each attempt: a download that broke off starts again from byte 0.
+        async with await anyio.open_file(partial, "wb") as sink:
+            async for chunk in reply.aiter_bytes(chunk_size):
+                await sink.write(chunk)
+
+    context = RequestContext(
+        provider=provider or "download",
+        model=model or "",
+        parse_error=_download_error_parser(provider, model),
+    )
+    try:
+        await stream(context, "download", media, write_partial, headers=plain_headers)
+        await partial.rename(target)
+    except BaseException as exc:
+        # Shielded: a cancelled save must not leave its partial file behind either.
+        with anyio.CancelScope(shield=True), contextlib.suppress(OSError):
+            await partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _write_failed(path, exc, provider) from exc
+        if isinstance(exc, TarashException):
+            scrub_exception(exc, plain_headers.values())
+        raise
     return path

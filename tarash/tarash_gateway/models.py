@@ -8,8 +8,10 @@ closest field and points to ``extra_params``) rather than being swallowed silent
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
+from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
@@ -19,11 +21,21 @@ from pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from typing_extensions import TypedDict
 
+from tarash.tarash_gateway._validate import (
+    MIN_POLL_INTERVAL,
+    check_identifier,
+    check_provider_name,
+    check_seconds,
+    check_text,
+    check_url,
+    clean_api_key,
+)
 from tarash.tarash_gateway.errors import ValidationError
 
 __all__ = [
@@ -154,7 +166,7 @@ class _GenerationConfig(_StrictFieldsModel):
     @field_validator("provider")
     @classmethod
     def _normalise_provider(cls, value: str) -> str:
-        return value.strip().lower().replace("-", "_")
+        return check_provider_name(value.strip().lower().replace("-", "_"))
 
     @field_validator("model")
     @classmethod
@@ -163,7 +175,36 @@ class _GenerationConfig(_StrictFieldsModel):
             # tarash's own ValidationError (not pydantic's) so that the one except clause
             # users write for bad input catches it; pydantic lets it through as is.
             raise ValidationError("model must not be empty", fallback_allowed=False)
-        return value.strip()
+        # The model id goes into URL paths: '?' or '#' would change what is requested.
+        return check_identifier(value.strip(), "model", forbidden="?#")
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_is_clean(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        return SecretStr(clean_api_key(value.get_secret_value()))
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_http(cls, value: str | None) -> str | None:
+        return None if value is None else check_url(value, "base_url")
+
+    @field_validator("api_version")
+    @classmethod
+    def _api_version_is_printable(cls, value: str | None) -> str | None:
+        return None if value is None else check_identifier(value, "api_version")
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_is_finite(cls, value: float) -> float:
+        # pydantic's gt=0 lets inf and 1e300 through; the deadline arithmetic overflows.
+        return check_seconds(value, "timeout")
+
+    @field_validator("poll_interval")
+    @classmethod
+    def _poll_interval_is_sane(cls, value: float) -> float:
+        return check_seconds(value, "poll_interval", minimum=MIN_POLL_INTERVAL)
 
     def chain(self) -> list[Self]:
         """Return this config followed by its fallbacks, depth first, each once."""
@@ -222,7 +263,13 @@ class _GenerationRequest(_StrictFieldsModel):
     def _prompt_not_empty(cls, value: str) -> str:
         if not value.strip():
             raise ValidationError("prompt must not be empty", fallback_allowed=False)
-        return value
+        return check_text(value, "prompt")
+
+    # Declared on each request, so the field need not exist here.
+    @field_validator("negative_prompt", check_fields=False)
+    @classmethod
+    def _negative_prompt_is_sendable(cls, value: str | None) -> str | None:
+        return None if value is None else check_text(value, "negative_prompt")
 
     def images_of(self, role: ImageRole) -> list[MediaType]:
         """Return the images given for one role, in order."""
@@ -269,12 +316,18 @@ class ImageGenerationRequest(_GenerationRequest):
     def _size_is_width_by_height(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        width, sep, height = value.lower().partition("x")
-        if not sep or not width.isdigit() or not height.isdigit():
+        # ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
+        match = re.fullmatch(r"([0-9]{1,6})x([0-9]{1,6})", value.lower())
+        if match is None or 0 in (int(match[1]), int(match[2])):
             raise ValidationError(
-                f"size must look like '1024x1024', got {value!r}", fallback_allowed=False
+                f"size must look like '1024x1024', got {value!a}", fallback_allowed=False
             )
         return value.lower()
+
+    @field_validator("quality", "style")
+    @classmethod
+    def _text_is_sendable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else check_text(value, str(info.field_name))
 
 
 # ---------------------------------------------------------------------------------------
@@ -339,11 +392,74 @@ class _SavableResponse(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     # Headers (e.g. the provider key) the download of each result URL needs, by URL.
-    # Private so they never appear in reprs, dumps or JSON.
+    # Private so they never appear in reprs, dumps or JSON; never pickled (__getstate__).
     _download_headers: dict[str, dict[str, SecretStr]] = PrivateAttr(default_factory=dict)
+    # The URLs that need the provider's key: all a pickled response keeps of the headers
+    # (responses cross process pools and task queues), so that its save() resolves the key
+    # again, from the environment, when it downloads.
+    _keyed_urls: frozenset[str] = PrivateAttr(default_factory=frozenset)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        private = dict(state.get("__pydantic_private__") or {})
+        private["_keyed_urls"] = self._keyed_urls | frozenset(self._download_headers)
+        private["_download_headers"] = {}
+        state["__pydantic_private__"] = private
+        return state
 
     def _headers_for(self, media: str | bytes) -> dict[str, SecretStr]:
-        return self._download_headers.get(media, {}) if isinstance(media, str) else {}
+        if not isinstance(media, str):
+            return {}
+        live = self._download_headers.get(media)
+        if live is not None:
+            return live
+        return self._resolve_download_headers(media) if media in self._keyed_urls else {}
+
+    def _resolve_download_headers(self, url: str) -> dict[str, SecretStr]:
+        """The download headers of a response that lost its key to pickling, built again
+        from the provider's key in the environment."""
+        # Imported here: the providers import this module.
+        from urllib.parse import urlsplit
+
+        from tarash.tarash_gateway.errors import AuthenticationError
+        from tarash.tarash_gateway.providers import get_provider_class
+        from tarash.tarash_gateway.providers._base import ProviderSettings
+
+        # Both responses declare these fields (in their own place in the field order).
+        provider: str | None = getattr(self, "provider", None)
+        model: str | None = getattr(self, "model", None)
+        client_class = get_provider_class(provider or "")
+        parts = urlsplit(url)
+        # The URL was vetted when the response was made (only URLs its provider sends the
+        # key to are listed): its own origin stands in for the API base it came from.
+        client = client_class(
+            ProviderSettings(
+                model=model or "-",
+                base_url=f"{parts.scheme}://{parts.hostname}"
+                + (f":{parts.port}" if parts.port else ""),
+            )
+        )
+        try:
+            return client.download_headers(url)
+        except AuthenticationError as exc:
+            exc.message = (
+                f"{exc.message}. A pickled response does not keep the key its download "
+                "needs; it is read again from the environment"
+            )
+            exc.args = (exc.message,)
+            raise
+
+    @staticmethod
+    def _target(path: object) -> Path:
+        try:
+            if isinstance(path, str | PathLike) and str(path):
+                return Path(path)
+        except TypeError:  # an os.PathLike of bytes
+            pass
+        raise ValidationError(
+            f"path must be a non-empty str or os.PathLike, got {type(path).__name__}",
+            fallback_allowed=False,
+        )
 
     def _media_items(self) -> list[str | bytes]:
         raise NotImplementedError
@@ -391,12 +507,18 @@ class VideoGenerationResponse(_SavableResponse):
             The path written.
 
         Raises:
-            HTTPError: The result URL could not be downloaded (expired, say).
+            ValidationError: ``path`` is not a path, or its folder does not exist.
+            HTTPError: The result URL could not be downloaded (expired, say) after the
+                retries of transient faults; no partial file is left.
         """
         from tarash.tarash_gateway.media import save_media
 
         return await save_media(
-            self.video, Path(path), headers=self._headers_for(self.video), provider=self.provider
+            self.video,
+            self._target(path),
+            headers=self._headers_for(self.video),
+            provider=self.provider,
+            model=self.model,
         )
 
 
@@ -432,12 +554,32 @@ class ImageGenerationResponse(_SavableResponse):
 
         Returns:
             The path written.
+
+        Raises:
+            ValidationError: ``index`` is not an index of ``images``, ``path`` is not a
+                path, or its folder does not exist.
+            HTTPError: The result URL could not be downloaded (expired, say) after the
+                retries of transient faults; no partial file is left.
         """
         from tarash.tarash_gateway.media import save_media
 
+        count = len(self.images)
+        if isinstance(index, bool) or not isinstance(index, int) or not -count <= index < count:
+            given = repr(index) if isinstance(index, int) else type(index).__name__
+            raise ValidationError(
+                f"index must be an int from {-count} to {count - 1} (the response holds "
+                f"{count} image(s)), got {given}",
+                provider=self.provider,
+                model=self.model,
+                fallback_allowed=False,
+            )
         image = self.images[index]
         return await save_media(
-            image, Path(path), headers=self._headers_for(image), provider=self.provider
+            image,
+            self._target(path),
+            headers=self._headers_for(image),
+            provider=self.provider,
+            model=self.model,
         )
 
 
@@ -504,6 +646,35 @@ class JobHandle(BaseModel):
         description="The adapted request's duration, resolution and aspect ratio.",
     )
     adaptations: list[str] = Field(default_factory=list)
+
+    # A handle may come from disk, a database or a queue: it is untrusted input, checked
+    # on load like a config, so a stored or edited one fails here with a clear error
+    # rather than deep inside wait/status/cancel.
+
+    # Only what would break a request is refused: providers build handles from their
+    # replies after the job exists, and a stricter rule would fail a paid submit.
+    @field_validator("provider", "model", "request_id", "api_version")
+    @classmethod
+    def _ids_are_printable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValidationError(f"{info.field_name} must not be empty", fallback_allowed=False)
+        return check_identifier(value, str(info.field_name))
+
+    @field_validator("base_url", "status_url", "result_url", "cancel_url")
+    @classmethod
+    def _urls_are_http(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else check_url(value, str(info.field_name))
+
+    @field_validator("submitted_at", "deadline_at")
+    @classmethod
+    def _naive_times_are_utc(cls, value: datetime | None) -> datetime | None:
+        # SQL DATETIME columns (and naive isoformat strings) drop the offset; tarash
+        # writes UTC, so that is what a naive time means.
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
     def __repr__(self) -> str:
         return (
