@@ -14,7 +14,7 @@ import random
 import ssl
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -449,6 +449,27 @@ def _retry_hook(operation: Operation, ctx: RequestContext) -> Callable[[Exceptio
     return decide
 
 
+def _retry_attempts(ctx: RequestContext, operation: Operation) -> AsyncIterator[stamina.Attempt]:
+    """The tries of one call: the retry policy for ``operation``, within the context's budget."""
+    return stamina.retry_context(
+        on=_retry_hook(operation, ctx),
+        attempts=max(1, ctx.max_attempts),
+        timeout=None,
+        wait_initial=RETRY_WAIT_INITIAL,
+        wait_max=RETRY_WAIT_MAX,
+        wait_jitter=RETRY_WAIT_JITTER,
+    )
+
+
+def _count_request(ctx: RequestContext, operation: Operation) -> None:
+    ctx.counters.requests += 1
+    ctx.operation = operation
+    if operation == "submit":
+        ctx.counters.submits += 1
+    elif operation == "status":
+        ctx.counters.polls += 1
+
+
 async def send(
     ctx: RequestContext,
     operation: Operation,
@@ -500,21 +521,9 @@ async def send(
         httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT) if read_timeout is not None else None
     )
     try:
-        async for attempt in stamina.retry_context(
-            on=_retry_hook(operation, ctx),
-            attempts=max(1, ctx.max_attempts),
-            timeout=None,
-            wait_initial=RETRY_WAIT_INITIAL,
-            wait_max=RETRY_WAIT_MAX,
-            wait_jitter=RETRY_WAIT_JITTER,
-        ):
+        async for attempt in _retry_attempts(ctx, operation):
             with attempt:
-                ctx.counters.requests += 1
-                ctx.operation = operation
-                if operation == "submit":
-                    ctx.counters.submits += 1
-                elif operation == "status":
-                    ctx.counters.polls += 1
+                _count_request(ctx, operation)
                 client, limiter = pick_connection(long_lived=held)
                 async with limiter:
                     with translate_transport_errors(
@@ -582,17 +591,9 @@ async def stream(
         TarashException: The mapped error of the last failure.
     """
     try:
-        async for attempt in stamina.retry_context(
-            on=_retry_hook(operation, ctx),
-            attempts=max(1, ctx.max_attempts),
-            timeout=None,
-            wait_initial=RETRY_WAIT_INITIAL,
-            wait_max=RETRY_WAIT_MAX,
-            wait_jitter=RETRY_WAIT_JITTER,
-        ):
+        async for attempt in _retry_attempts(ctx, operation):
             with attempt:
-                ctx.counters.requests += 1
-                ctx.operation = operation
+                _count_request(ctx, operation)
                 client, limiter = pick_connection(long_lived=True)
                 async with limiter:
                     with translate_transport_errors(
