@@ -236,16 +236,28 @@ class ProviderClient(abc.ABC):
             given = self.settings.api_key.get_secret_value()
             if given.strip():
                 return self._clean_key(given, "api_key")
-        for variable in self.key_env_vars:
-            value = os.environ.get(variable)
-            if value and value.strip():
-                return self._clean_key(value, f"the API key in {variable}")
+        found = self._key_from_environment()
+        if found is not None:
+            return found
         raise AuthenticationError(
-            f"no API key: pass api_key in the config or set {' or '.join(self.key_env_vars)}",
+            f"no API key: pass api_key in the config or set {self._key_variables_hint()}",
             provider=self.name,
             model=self.model,
             retryable=False,
         )
+
+    def _key_from_environment(self) -> SecretStr | None:
+        """The first of :attr:`key_env_vars` that is set, cleaned; providers with another
+        scheme (fal's id and secret pair) extend it."""
+        for variable in self.key_env_vars:
+            value = os.environ.get(variable)
+            if value and value.strip():
+                return self._clean_key(value, f"the API key in {variable}")
+        return None
+
+    def _key_variables_hint(self) -> str:
+        """How the no-key error names the environment variables to set."""
+        return " or ".join(self.key_env_vars)
 
     def _clean_key(self, key: str, name: str) -> SecretStr:
         """``key`` without surrounding whitespace (a key read from a file or a CRLF ``.env``

@@ -31,7 +31,6 @@ from tarash.tarash_gateway._http import reply_object, response_json
 from tarash.tarash_gateway._polling import JobSnapshot, JobState
 from tarash.tarash_gateway._sse import open_json_event_stream
 from tarash.tarash_gateway.errors import (
-    AuthenticationError,
     ContentModerationError,
     GenerationFailedError,
     JobCancelledError,
@@ -215,37 +214,22 @@ class FalClient(ProviderClient):
 
     # -- credentials -------------------------------------------------------------------
 
-    def api_key(self) -> SecretStr:
-        """Return the key: the config's, else ``FAL_KEY``, else ``FAL_KEY_ID:FAL_KEY_SECRET``.
-
-        Surrounding whitespace is stripped from each (a key read from a file or a CRLF
-        ``.env`` ends in a newline).
-
-        Raises:
-            AuthenticationError: No key was given or found (raised before any request).
-            ValidationError: The key holds whitespace, control or non-ASCII characters
-                inside (raised before any request; the key is not quoted).
-        """
-        if self.settings.api_key is not None:
-            given = self.settings.api_key.get_secret_value()
-            if given.strip():
-                return self._clean_key(given, "api_key")
-        key = os.environ.get("FAL_KEY", "")
-        if key.strip():
-            return self._clean_key(key, "the API key in FAL_KEY")
+    def _key_from_environment(self) -> SecretStr | None:
+        """``FAL_KEY``, else ``FAL_KEY_ID:FAL_KEY_SECRET`` (the fal SDK's two ways), each
+        without surrounding whitespace."""
+        found = super()._key_from_environment()
+        if found is not None:
+            return found
         key_id = os.environ.get("FAL_KEY_ID", "")
         key_secret = os.environ.get("FAL_KEY_SECRET", "")
         if key_id.strip() and key_secret.strip():
             clean_id = self._clean_key(key_id, "the key id in FAL_KEY_ID")
             clean_secret = self._clean_key(key_secret, "the key secret in FAL_KEY_SECRET")
             return SecretStr(f"{clean_id.get_secret_value()}:{clean_secret.get_secret_value()}")
-        raise AuthenticationError(
-            "no API key: pass api_key in the config or set FAL_KEY "
-            "(or FAL_KEY_ID and FAL_KEY_SECRET)",
-            provider=self.name,
-            model=self.model,
-            retryable=False,
-        )
+        return None
+
+    def _key_variables_hint(self) -> str:
+        return "FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET)"
 
     def auth_headers(self) -> dict[str, str]:
         """``Authorization: Key <key>`` (fal's scheme, not Bearer)."""
