@@ -183,6 +183,14 @@ class ProviderClient(abc.ABC):
     supports_cancel: ClassVar[bool] = True
     provider_config_options: ClassVar[frozenset[str]] = frozenset()
     """The ``provider_config`` keys this provider understands; any other is refused."""
+    is_mock: ClassVar[bool] = False
+    """True for the mock provider's client: its responses say ``is_mock``."""
+
+    @property
+    def reports_progress(self) -> bool:
+        """Whether the job's snapshots reach ``on_progress`` (the mock's, only when it
+        simulates polling, as published)."""
+        return True
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
