@@ -2,7 +2,8 @@
 
 One uvicorn server on a background thread serves fal.ai's queue API under ``/fal`` and
 Replicate's predictions API under ``/replicate``, with a latency model, fault injection and
-job accounting. Point a client's base URL at it and give it the emulator's fake key.
+job accounting, over HTTP or (``tls=True``) HTTPS. Point a client's base URL at it and give
+it the emulator's fake key; per-provider settings go in ``options=[ReplicateOptions(...)]``.
 
 Example:
     ```python
@@ -21,15 +22,23 @@ from __future__ import annotations
 
 from tarash.emulator._faults import FAULT_HEADER, Fault, FaultKind, Operation
 from tarash.emulator._jobs import EmulatorStats, JobSnapshot, Latency
+from tarash.emulator._media import MediaKind
 from tarash.emulator._server import Emulator
+from tarash.emulator._wire import ProviderOptions
+from tarash.emulator.fal import FalOptions
+from tarash.emulator.replicate import ReplicateOptions
 
 __all__ = [
     "FAULT_HEADER",
     "Emulator",
     "EmulatorStats",
+    "FalOptions",
     "Fault",
     "FaultKind",
     "JobSnapshot",
     "Latency",
+    "MediaKind",
     "Operation",
+    "ProviderOptions",
+    "ReplicateOptions",
 ]

@@ -242,6 +242,32 @@ class Job:
             await event.wait()
 
 
+async def hold_reply(job: Job, seconds: float) -> JobState:
+    """Hold a reply until ``job`` is terminal or ``seconds`` pass; return its state then.
+
+    The one wait every synchronous answer uses: Replicate's ``Prefer: wait`` create, its
+    SSE stream, and APIs that answer in the request (OpenAI images, Stability generate)
+    create a job and hold the reply on it. It runs on the server's event loop and wakes
+    only on the job's own transitions (known from its timestamps) or a cancel's
+    :meth:`Job.notify`: no task per job and no polling.
+
+    Args:
+        job: The job the reply waits for.
+        seconds: Longest hold; ``math.inf`` waits for the end (a stuck job's end is a
+            cancel).
+
+    Returns:
+        The job's state when the hold ended: terminal, or not when the bound passed.
+    """
+    deadline = time.monotonic() + max(0.0, seconds)
+    while True:
+        now = time.monotonic()
+        state = job.state_at(now)
+        if state.is_terminal or now >= deadline:
+            return state
+        await job.wait_for_change(deadline - now)
+
+
 class JobStore:
     """All jobs of one emulator, shared by the server thread and the caller's thread."""
 

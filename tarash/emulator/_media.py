@@ -24,11 +24,13 @@ from tarash.tarash_gateway._sample_media import (
 )
 
 __all__ = [
+    "DEFAULT_MEDIA_KINDS",
     "MAX_IMAGE_SIDE",
     "MP4_CONTENT_TYPE",
     "PNG_CONTENT_TYPE",
     "MediaFile",
     "MediaKind",
+    "MediaKinds",
     "MediaStore",
     "classify_model",
     "make_mp4",
@@ -43,46 +45,94 @@ class MediaKind(enum.Enum):
     VIDEO = "video"
 
 
-# Substrings that mark an image model. Checked only after "video" (so
-# "kling-video/.../image-to-video" stays a video model).
-_IMAGE_MARKERS = (
-    "flux",
-    "image",
-    "imagen",
-    "ideogram",
-    "photon",
-    "recraft",
-    "reve/",
-    "sdxl",
-    "stable-diffusion",
-    "seedream",
+@dataclass(frozen=True)
+class MediaKinds:
+    """How a provider tells from a model id whether the model makes images or videos.
+
+    Each provider's emulation declares one (``ProviderRoutes.media_kinds``), usually the
+    shared :data:`DEFAULT_MEDIA_KINDS` extended with its own families, because a substring
+    that marks an image model on one provider means nothing on another. Checked on the
+    lower-cased id, first match wins: a ``video`` marker, then an ``image`` marker, then
+    ``default``.
+
+    Attributes:
+        image: Substrings that mark an image model.
+        video: Substrings that mark a video model (checked first, so
+            ``kling-video/.../image-to-video`` stays video).
+        default: The kind of an id no marker matches.
+    """
+
+    image: tuple[str, ...] = ()
+    video: tuple[str, ...] = ()
+    default: MediaKind = MediaKind.VIDEO
+
+    def __call__(self, model_id: str) -> MediaKind:
+        """The kind ``model_id`` makes."""
+        lowered = model_id.lower()
+        if any(marker in lowered for marker in self.video):
+            return MediaKind.VIDEO
+        if any(marker in lowered for marker in self.image):
+            return MediaKind.IMAGE
+        return self.default
+
+    def extend(
+        self,
+        *,
+        image: tuple[str, ...] = (),
+        video: tuple[str, ...] = (),
+        default: MediaKind | None = None,
+    ) -> MediaKinds:
+        """A copy with more markers (and, optionally, another default)."""
+        return MediaKinds(
+            image=self.image + image,
+            video=self.video + video,
+            default=self.default if default is None else default,
+        )
+
+
+#: The markers every provider shares: ids that say what they make (``video``, ``image``)
+#: and image families hosted under the same names everywhere. Unknown ids are video.
+DEFAULT_MEDIA_KINDS = MediaKinds(
+    video=("video",),
+    image=(
+        "image",  # text-to-image, gpt-image-1, z-image-turbo, grok-imagine-image
+        "imagen",
+        "dall-e",
+        "flux",
+        "ideogram",
+        "photon",
+        "recraft",
+        "reve/",
+        "sdxl",
+        "sd3",  # sd3, sd3.5-large, sd3.5-medium (Stability's own ids)
+        "stable-diffusion",
+        "seedream",
+    ),
 )
 
 
 def classify_model(model_id: str) -> MediaKind:
-    """Decide from a model id whether it makes images or videos.
+    """Decide from a model id whether it makes images or videos, by the shared default.
 
     The table, first match wins:
 
     | the lower-cased id contains                        | kind  |
     |----------------------------------------------------|-------|
     | ``video`` (``kling-video``, ``image-to-video``)     | video |
-    | flux, image, imagen, ideogram, photon, recraft,    | image |
-    | reve/, sdxl, stable-diffusion, seedream            |       |
+    | image, imagen, dall-e, flux, ideogram, photon,     | image |
+    | recraft, reve/, sdxl, sd3, stable-diffusion,       |       |
+    | seedream                                           |       |
     | anything else (``fal-ai/veo3``, ``google/veo-3``)  | video |
 
+    Providers extend it with their own families (see :class:`MediaKinds`).
+
     Args:
-        model_id: A fal model id or a Replicate ``owner/name``.
+        model_id: A model id as a client submits it.
 
     Returns:
         The media kind the emulator generates for that model.
     """
-    lowered = model_id.lower()
-    if "video" in lowered:
-        return MediaKind.VIDEO
-    if any(marker in lowered for marker in _IMAGE_MARKERS):
-        return MediaKind.IMAGE
-    return MediaKind.VIDEO
+    return DEFAULT_MEDIA_KINDS(model_id)
 
 
 # --- serving -----------------------------------------------------------------------------

@@ -11,9 +11,10 @@ import abc
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from types import MappingProxyType
+from typing import Any, ClassVar, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,9 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from tarash.emulator._faults import FAULT_HEADER, Fault, FaultPlan, Operation, fault_from_header
 from tarash.emulator._jobs import Job, JobStore, Outcome
-from tarash.emulator._media import MediaFile, MediaStore
-
-ReplicateOutput = Literal["url", "data_uri"]
+from tarash.emulator._media import DEFAULT_MEDIA_KINDS, MediaFile, MediaKind, MediaKinds, MediaStore
 
 # How a job-level fault makes the job it hits end.
 _JOB_OUTCOMES = {
@@ -114,6 +113,38 @@ async def read_json(request: Request) -> Any:
     return json.loads(raw)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ProviderOptions:
+    """How one provider is emulated. Each provider has a subclass (``FalOptions``,
+    ``ReplicateOptions``, ...) with its own settings; pass instances to
+    ``Emulator(options=[...])``.
+
+    Attributes:
+        media_kinds: Exact model id -> what it makes (``MediaKind`` or ``"image"`` /
+            ``"video"``), for models the provider's own table does not know. Checked before
+            that table.
+    """
+
+    #: The provider these options are for (its mount name).
+    provider: ClassVar[str]
+
+    media_kinds: Mapping[str, MediaKind] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        kinds: dict[str, MediaKind] = {}
+        for model, kind in dict(self.media_kinds).items():
+            try:
+                kinds[model] = MediaKind(kind)
+            except ValueError:
+                raise ValueError(
+                    f"media_kinds[{model!r}] must be 'image' or 'video', got {kind!r}"
+                ) from None
+        object.__setattr__(self, "media_kinds", MappingProxyType(kinds))
+
+
+_Options = TypeVar("_Options", bound=ProviderOptions)
+
+
 @dataclass(frozen=True)
 class EmulatorContext:
     """Everything a provider module needs to serve requests.
@@ -123,14 +154,19 @@ class EmulatorContext:
         faults: The fault plan.
         media: Registry of generated files.
         required_keys: Exact API key required per provider (absent: any key is accepted).
-        replicate_output: ``"url"`` or ``"data_uri"`` outputs for Replicate.
+        provider_options: The options given per provider name (absent: the defaults).
     """
 
     store: JobStore
     faults: FaultPlan
     media: MediaStore
     required_keys: Mapping[str, str]
-    replicate_output: ReplicateOutput
+    provider_options: Mapping[str, ProviderOptions] = field(default_factory=dict)
+
+    def options(self, kind: type[_Options]) -> _Options:
+        """The options of ``kind``'s provider: the ones given, or ``kind()``'s defaults."""
+        found = self.provider_options.get(kind.provider)
+        return found if isinstance(found, kind) else kind()
 
     @staticmethod
     def origin(request: Request) -> str:
@@ -174,11 +210,13 @@ class Provider:
         name: The provider name, also the mount path (``/fal``, ``/replicate``).
         fake_key: The API key :meth:`Emulator.api_key` hands out.
         build_routes: Makes the provider's routes, relative to its mount path.
+        options: The provider's :class:`ProviderOptions` subclass.
     """
 
     name: str
     fake_key: str
     build_routes: Callable[[EmulatorContext], list[BaseRoute]]
+    options: type[ProviderOptions]
 
 
 class ProviderRoutes(abc.ABC):
@@ -192,8 +230,21 @@ class ProviderRoutes(abc.ABC):
     #: The provider name, as in :class:`Provider`.
     name: ClassVar[str]
 
+    #: The provider's options class, as in :class:`Provider`.
+    options_type: ClassVar[type[ProviderOptions]]
+
+    #: What the provider's models make, by model id (the shared default unless the provider
+    #: declares its own families). Routes whose endpoint fixes the kind (an images
+    #: endpoint) need not consult it.
+    media_kinds: ClassVar[MediaKinds] = DEFAULT_MEDIA_KINDS
+
     def __init__(self, ctx: EmulatorContext) -> None:
         self.ctx = ctx
+
+    def media_kind(self, model: str) -> MediaKind:
+        """What ``model`` makes: the user's ``media_kinds`` option first, then the table."""
+        override = self.ctx.options(self.options_type).media_kinds.get(model)
+        return override if override is not None else self.media_kinds(model)
 
     @abc.abstractmethod
     def _auth_error(self, request: Request) -> Response | None:

@@ -31,7 +31,8 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -39,11 +40,12 @@ from starlette.routing import BaseRoute, Route
 
 from tarash.emulator._faults import Operation
 from tarash.emulator._jobs import Job, JobState
-from tarash.emulator._media import MediaFile, MediaKind, classify_model
+from tarash.emulator._media import DEFAULT_MEDIA_KINDS, MediaFile, MediaKind
 from tarash.emulator._wire import (
     DroppedConnectionResponse,
     EmulatorContext,
     Provider,
+    ProviderOptions,
     ProviderRoutes,
     iso,
     job_outcome,
@@ -82,6 +84,22 @@ _IMAGE_SIZES = {
     "landscape_16_9": (1024, 576),
 }
 
+#: What fal's models make: the shared markers plus fal image families whose ids do not say
+#: so (``fal-ai/nano-banana``, ``fal-ai/hidream-i1-full``, ``fal-ai/qwen-image``).
+MEDIA_KINDS = DEFAULT_MEDIA_KINDS.extend(image=("nano-banana", "hidream"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class FalOptions(ProviderOptions):
+    """How fal is emulated (only the shared settings so far).
+
+    Attributes:
+        media_kinds: See :class:`ProviderOptions`.
+    """
+
+    provider: ClassVar[str] = "fal"
+
+
 _CONTENT_POLICY_MSG = "The content was flagged by a content checker."
 
 # (status error, error_type, result HTTP status) per unsuccessful end.
@@ -111,6 +129,8 @@ class _FalRoutes(ProviderRoutes):
     """The handlers, bound to one emulator's context."""
 
     name = NAME
+    options_type = FalOptions
+    media_kinds = MEDIA_KINDS
 
     # -- shared pieces ------------------------------------------------------------------
 
@@ -198,7 +218,7 @@ class _FalRoutes(ProviderRoutes):
     def _output(self, request: Request, job: Job) -> dict[str, Any]:
         run_seconds = round(job.ends_at - job.starts_at, 3)
         inline = job.input.get("sync_mode") is True  # flux: data URIs instead of URLs
-        if classify_model(job.model) is MediaKind.VIDEO:
+        if self.media_kind(job.model) is MediaKind.VIDEO:
             video = MediaFile(f"{job.id}-0", MediaKind.VIDEO)
             return {
                 "video": {
@@ -387,4 +407,4 @@ def build_routes(ctx: EmulatorContext) -> list[BaseRoute]:
     ]
 
 
-PROVIDER = Provider(name=NAME, fake_key=FAKE_KEY, build_routes=build_routes)
+PROVIDER = Provider(name=NAME, fake_key=FAKE_KEY, build_routes=build_routes, options=FalOptions)

@@ -21,32 +21,36 @@ How jobs end on the wire:
 - client cancel, or ``Cancel-After`` passing while it runs: ``canceled``.
 - ``Cancel-After`` passing before it started: ``aborted`` (not billed on Replicate).
 
-``replicate_output="data_uri"`` puts ``data:`` URIs in ``output`` instead of URLs: the
-Python SDK wraps only ``https:`` and ``data:`` strings in ``FileOutput``.
+``ReplicateOptions(output="data_uri")`` puts ``data:`` URIs in ``output`` instead of URLs:
+the Python SDK wraps only ``https:`` and ``data:`` strings in ``FileOutput`` (so over plain
+http, use that mode or ``Emulator(tls=True)``).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import secrets
 import string
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from tarash.emulator._faults import Operation
-from tarash.emulator._jobs import Job, JobState
-from tarash.emulator._media import MediaFile, MediaKind, classify_model
+from tarash.emulator._jobs import Job, JobState, hold_reply
+from tarash.emulator._media import DEFAULT_MEDIA_KINDS, MediaFile, MediaKind
 from tarash.emulator._wire import (
     DroppedConnectionResponse,
     EmulatorContext,
     Provider,
+    ProviderOptions,
     ProviderRoutes,
     iso,
     job_outcome,
@@ -84,6 +88,46 @@ _STATUSES = {
     JobState.EXPIRED: "aborted",
 }
 _ERRORS = {JobState.FAILED: FAILURE_MESSAGE, JobState.REFUSED: REFUSAL_MESSAGE}
+
+#: What Replicate's models make: the shared markers plus the image-only owners (``owner/``)
+#: and families whose names do not say so. "video" is still checked first, so
+#: ``stability-ai/stable-video-diffusion`` stays video.
+MEDIA_KINDS = DEFAULT_MEDIA_KINDS.extend(
+    image=(
+        "stability-ai/",
+        "black-forest-labs/",
+        "ideogram-ai/",
+        "recraft-ai/",
+        "bytedance/seedream",
+        "google/nano-banana",
+        "qwen/qwen-image",
+    )
+)
+
+ReplicateOutput = Literal["url", "data_uri"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplicateOptions(ProviderOptions):
+    """How Replicate is emulated.
+
+    Attributes:
+        output: ``"url"`` (default): outputs are URLs of files the emulator serves;
+            ``"data_uri"``: ``data:`` URIs (no download, nothing expires).
+        media_kinds: See :class:`ProviderOptions`.
+    """
+
+    provider: ClassVar[str] = "replicate"
+
+    output: ReplicateOutput = "url"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.output not in ("url", "data_uri"):
+            raise ValueError(
+                f"ReplicateOptions.output must be 'url' or 'data_uri', got {self.output!r}"
+            )
+
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _MODEL = r"[A-Za-z0-9][\w.-]*/[\w.-]+"
@@ -144,6 +188,8 @@ class _ReplicateRoutes(ProviderRoutes):
     """The handlers, bound to one emulator's context."""
 
     name = NAME
+    options_type = ReplicateOptions
+    media_kinds = MEDIA_KINDS
 
     def _auth_error(self, request: Request) -> Response | None:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
@@ -170,12 +216,12 @@ class _ReplicateRoutes(ProviderRoutes):
         return _problem("Internal Server Error", "An unexpected error occurred.", status_code)
 
     def _output(self, request: Request, job: Job) -> Any:
-        def location(media: MediaFile) -> str:
-            if self.ctx.replicate_output == "data_uri":
-                return media.data_uri()
-            return self.ctx.media_url(request, media)
+        inline = self.ctx.options(ReplicateOptions).output == "data_uri"
 
-        if classify_model(job.model) is MediaKind.VIDEO:
+        def location(media: MediaFile) -> str:
+            return media.data_uri() if inline else self.ctx.media_url(request, media)
+
+        if self.media_kind(job.model) is MediaKind.VIDEO:
             return location(MediaFile(f"{job.id}-0", MediaKind.VIDEO))
         count = job.input.get("num_outputs", 1)
         count = max(1, min(4, count)) if isinstance(count, int) else 1
@@ -314,7 +360,7 @@ class _ReplicateRoutes(ProviderRoutes):
             return DroppedConnectionResponse()
         wait = parse_prefer_wait(request.headers.get("prefer"))
         if wait is not None:
-            await _hold(job, wait)
+            await hold_reply(job, wait)
         body = self._render(request, job, time.monotonic(), held=wait is not None)
         return json_response(body, 201)
 
@@ -376,8 +422,7 @@ class _ReplicateRoutes(ProviderRoutes):
         )
 
     async def _events(self, request: Request, job: Job) -> AsyncIterator[str]:
-        await _hold(job, float("inf"))
-        state = job.state_at(time.monotonic())
+        state = await hold_reply(job, math.inf)
         if state is JobState.SUCCEEDED:
             output = self._output(request, job)
             for item in output if isinstance(output, list) else [output]:
@@ -388,16 +433,6 @@ class _ReplicateRoutes(ProviderRoutes):
             {} if state is JobState.SUCCEEDED or state in _ERRORS else {"reason": _STATUSES[state]}
         )
         yield f"event: done\ndata: {json.dumps(done)}\n\n"
-
-
-async def _hold(job: Job, seconds: float) -> None:
-    """Wait until the job is terminal or ``seconds`` pass, waking only on transitions."""
-    deadline = time.monotonic() + seconds
-    while True:
-        now = time.monotonic()
-        if job.state_at(now).is_terminal or now >= deadline:
-            return
-        await job.wait_for_change(deadline - now)
 
 
 def _resolve_version(value: str) -> tuple[str, str] | None:
@@ -456,4 +491,6 @@ def build_routes(ctx: EmulatorContext) -> list[BaseRoute]:
     ]
 
 
-PROVIDER = Provider(name=NAME, fake_key=FAKE_KEY, build_routes=build_routes)
+PROVIDER = Provider(
+    name=NAME, fake_key=FAKE_KEY, build_routes=build_routes, options=ReplicateOptions
+)

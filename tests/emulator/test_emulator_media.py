@@ -7,7 +7,15 @@ import zlib
 
 import pytest
 
-from tarash.emulator._media import MediaKind, classify_model, make_mp4, make_png
+from tarash.emulator import fal, replicate
+from tarash.emulator._media import (
+    DEFAULT_MEDIA_KINDS,
+    MediaKind,
+    MediaKinds,
+    classify_model,
+    make_mp4,
+    make_png,
+)
 
 
 def test_png_chunks_have_valid_crcs_and_size() -> None:
@@ -61,8 +69,51 @@ def test_mp4_top_level_boxes_cover_the_file() -> None:
         ("google/veo-3", MediaKind.VIDEO),
         ("minimax/video-01", MediaKind.VIDEO),
         ("someone/something", MediaKind.VIDEO),
+        # Stability's and OpenAI's ids: no "image" in them, and video by substring once.
+        ("dall-e-3", MediaKind.IMAGE),
+        ("dall-e-2", MediaKind.IMAGE),
+        ("sd3.5-large", MediaKind.IMAGE),
+        ("sd3-medium", MediaKind.IMAGE),
+        ("gpt-image-1", MediaKind.IMAGE),
+        ("sora-2", MediaKind.VIDEO),
     ],
 )
 def test_model_kind_table(model: str, kind: MediaKind) -> None:
-    """Model ids map to image or video output, video being the fallback."""
+    """Model ids map to image or video output by the shared default, video being the fallback."""
     assert classify_model(model) is kind
+
+
+@pytest.mark.parametrize(
+    ("kinds", "model", "kind"),
+    [
+        (fal.MEDIA_KINDS, "fal-ai/nano-banana", MediaKind.IMAGE),
+        (fal.MEDIA_KINDS, "fal-ai/hidream-i1-full", MediaKind.IMAGE),
+        (fal.MEDIA_KINDS, "fal-ai/veo3", MediaKind.VIDEO),
+        (replicate.MEDIA_KINDS, "stability-ai/stable-diffusion-3.5-large", MediaKind.IMAGE),
+        (replicate.MEDIA_KINDS, "stability-ai/stable-video-diffusion", MediaKind.VIDEO),
+        (replicate.MEDIA_KINDS, "google/nano-banana", MediaKind.IMAGE),
+        (replicate.MEDIA_KINDS, "ideogram-ai/ideogram-v3-turbo", MediaKind.IMAGE),
+        (replicate.MEDIA_KINDS, "black-forest-labs/flux-kontext-pro", MediaKind.IMAGE),
+        (replicate.MEDIA_KINDS, "google/veo-3", MediaKind.VIDEO),
+    ],
+)
+def test_each_provider_declares_its_families(
+    kinds: MediaKinds, model: str, kind: MediaKind
+) -> None:
+    """A provider's table adds its own families to the shared markers, video still first."""
+    assert kinds(model) is kind
+
+
+def test_provider_tables_differ_where_the_providers_do() -> None:
+    """nano-banana is an image family on fal and Replicate, unknown (video) to the default."""
+    assert DEFAULT_MEDIA_KINDS("google/nano-banana") is MediaKind.VIDEO
+    assert replicate.MEDIA_KINDS("google/nano-banana") is MediaKind.IMAGE
+
+
+def test_a_table_can_default_to_images() -> None:
+    """A provider that is mostly images (Stability, OpenAI) says so with its default."""
+    openai_like = MediaKinds(video=("sora",), default=MediaKind.IMAGE)
+    assert openai_like("dall-e-3") is MediaKind.IMAGE
+    assert openai_like("gpt-image-2") is MediaKind.IMAGE
+    assert openai_like("sora-2-pro") is MediaKind.VIDEO
+    assert DEFAULT_MEDIA_KINDS.extend(image=("x/",))("x/y") is MediaKind.IMAGE

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from tarash.emulator import Emulator, Latency
+from tarash.emulator import Emulator, Latency, ReplicateOptions
 
 from ._calls import replicate_auth, replicate_create, replicate_wait
 
@@ -200,8 +200,8 @@ def test_list_pages_newest_first(fresh_emu: Emulator, client: httpx.Client) -> N
 
 
 def test_data_uri_output(client: httpx.Client) -> None:
-    """replicate_output="data_uri" puts a base64 ``data:video/mp4`` URI in ``output``."""
-    with Emulator(latency=Latency(0, 0.05), replicate_output="data_uri") as emu:
+    """ReplicateOptions(output="data_uri") puts a base64 ``data:video/mp4`` URI in ``output``."""
+    with Emulator(latency=Latency(0, 0.05), options=[ReplicateOptions(output="data_uri")]) as emu:
         body = replicate_create(client, emu, headers={"Prefer": "wait"}).json()
     prefix, _, payload = body["output"].partition(",")
     assert prefix == "data:video/mp4;base64"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tarash.emulator import Emulator, Fault
+from tarash.emulator import Emulator, Fault, ReplicateOptions
 from tarash.tarash_gateway import (
     generate_image_async,
     generate_video,
@@ -176,7 +176,7 @@ async def test_fallback_from_fal_to_replicate(emu: Emulator) -> None:
 @pytest.mark.anyio
 async def test_data_uri_outputs_are_saved_without_download(tmp_path: Path) -> None:
     """Outputs given as data: URIs come back as such (no expiry) and save to a valid PNG."""
-    with Emulator(latency=FAST, replicate_output="data_uri") as emu:
+    with Emulator(latency=FAST, options=[ReplicateOptions(output="data_uri")]) as emu:
         response = await generate_image_async(
             ImageGenerationConfig(
                 provider="replicate",

@@ -1,7 +1,18 @@
-"""The provider registry: a provider name (``config.provider``) -> its client class.
+"""The provider registry: a provider name (``config.provider``) -> what serves it.
 
-Clients are imported on first use, so a provider module's import cost is paid only by
-those who use it. Third parties may add their own with :func:`register_provider`.
+One registry holds two kinds of entry:
+
+- a :class:`~tarash.tarash_gateway.providers._base.ProviderClient` subclass (the built-ins,
+  imported on first use so a provider module's import cost is paid only by those who use
+  it, and any third party's): tarash's submit/poll/fetch/cancel protocol;
+- a *handler* object as the published tarash-gateway package defines one (methods
+  ``generate_video``, ``generate_video_async``, ``generate_image``, ``generate_image_async``,
+  each returning a whole response), run by :mod:`tarash.tarash_gateway.providers._handler`.
+
+:func:`register_provider` adds either; the last registration of a name wins, a built-in's
+included. Names are compared normalised (:func:`provider_key`: surrounding spaces, case and
+``-`` versus ``_`` do not count), so ``"azure-openai"`` and ``"Azure_OpenAI"`` name one
+provider; configs, metadata and errors keep the name as written.
 """
 
 from __future__ import annotations
@@ -9,51 +20,170 @@ from __future__ import annotations
 import importlib
 import threading
 
+from tarash.tarash_gateway._validate import check_provider_name
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.providers._base import ProviderClient
 
-__all__ = ["available_providers", "get_provider_class", "register_provider"]
+__all__ = [
+    "available_providers",
+    "get_provider_class",
+    "get_provider_entry",
+    "get_provider_handler",
+    "provider_key",
+    "register_provider",
+]
+
+ProviderEntry = type[ProviderClient] | object
+"""What serves a provider name: a client class, or a published-style handler instance."""
 
 _BUILTIN: dict[str, str] = {
     "fal": "tarash.tarash_gateway.providers.fal:FalClient",
     "replicate": "tarash.tarash_gateway.providers.replicate:ReplicateClient",
 }
 _ALIASES: dict[str, str] = {"fal_ai": "fal", "falai": "fal"}
-_registered: dict[str, type[ProviderClient]] = {}
+# key -> entry, and key -> the name as it was registered (for available_providers).
+_registered: dict[str, ProviderEntry] = {}
+_written: dict[str, str] = {}
 _lock = threading.Lock()
 
 
-def register_provider(name: str, client_class: type[ProviderClient]) -> None:
-    """Make ``client_class`` serve configs whose ``provider`` is ``name``."""
+def provider_key(name: str) -> str:
+    """The registry key of a provider name: stripped, lower-cased, ``-`` read as ``_``.
+
+    Only lookups use it; the name itself is kept as written everywhere else.
+    """
+    key = name.strip().lower().replace("-", "_")
+    return _ALIASES.get(key, key)
+
+
+def _is_client_class(value: object) -> bool:
+    return isinstance(value, type) and issubclass(value, ProviderClient)
+
+
+def register_provider(provider: str, handler: type[ProviderClient] | object) -> None:
+    """Make ``handler`` serve every config whose ``provider`` is ``provider``.
+
+    Registrations are global (every thread, every later call) and replace an earlier
+    registration of the same name, a built-in's included (``register_provider("fal", h)``
+    routes all fal configs to ``h``).
+
+    Args:
+        provider: The name configs will use, e.g. ``"my-provider"``. Looked up
+            normalised: ``"my_provider"`` and ``"My-Provider"`` find it too.
+        handler: Either a :class:`ProviderClient` subclass (tarash's job protocol: jobs it
+            runs can be submitted, waited on and cancelled), or an *instance* of a
+            handler written for the published package: an object with
+            ``generate_video(config, request, on_progress=None)``,
+            ``async generate_video_async(...)``, ``generate_image(...)`` and
+            ``async generate_image_async(...)``, raising ``NotImplementedError`` for what
+            it does not do (a missing method counts as not implemented).
+
+    Raises:
+        ValidationError: ``provider`` is not a provider name, or ``handler`` is neither
+            of the above (a handler class given instead of an instance, say).
+
+    Example:
+        >>> class EchoHandler:
+        ...     async def generate_video_async(self, config, request, on_progress=None):
+        ...         ...
+        >>> register_provider("my-provider", EchoHandler())  # doctest: +SKIP
+    """
+    from tarash.tarash_gateway.providers._handler import ClientHandler, implements_any
+
+    if not isinstance(provider, str):
+        raise ValidationError(
+            f"provider must be a str, got {type(provider).__name__}", fallback_allowed=False
+        )
+    key = provider_key(provider)
+    check_provider_name(key)
+    entry: ProviderEntry
+    if isinstance(handler, ClientHandler):
+        # registry.get_handler's wrapper of a client class: register the class itself.
+        entry = handler.client_class
+    elif _is_client_class(handler):
+        entry = handler
+    elif isinstance(handler, type):
+        raise ValidationError(
+            f"register_provider({provider!r}, ...) takes a handler instance or a "
+            f"ProviderClient subclass; got the class {handler.__name__}: pass "
+            f"{handler.__name__}() instead",
+            provider=provider,
+            fallback_allowed=False,
+        )
+    elif implements_any(handler):
+        entry = handler
+    else:
+        raise ValidationError(
+            f"register_provider({provider!r}, ...): {type(handler).__name__} has none of "
+            "generate_video, generate_video_async, generate_image, generate_image_async",
+            provider=provider,
+            fallback_allowed=False,
+        )
     with _lock:
-        _registered[name] = client_class
+        _registered[key] = entry
+        _written[key] = provider.strip()
 
 
 def available_providers() -> list[str]:
-    """Names accepted in ``config.provider``, sorted."""
-    return sorted({*_BUILTIN, *_registered})
+    """Names accepted in ``config.provider``, sorted (registered ones as registered)."""
+    with _lock:
+        names = {key: _written.get(key, key) for key in [*_BUILTIN, *_registered]}
+    return sorted(names.values())
 
 
-def get_provider_class(name: str) -> type[ProviderClient]:
-    """Return the client class for a provider name.
+def _unknown(name: str) -> ValidationError:
+    return ValidationError(
+        f"unknown provider {name!r}; available: {', '.join(available_providers())}",
+        provider=name,
+        fallback_allowed=False,
+    )
+
+
+def get_provider_entry(name: str) -> ProviderEntry:
+    """Return what serves a provider name: a client class or a handler instance.
 
     Raises:
         ValidationError: No provider has that name (raised before anything is submitted).
     """
-    key = _ALIASES.get(name, name)
+    key = provider_key(name)
     with _lock:
         found = _registered.get(key)
     if found is not None:
         return found
     target = _BUILTIN.get(key)
     if target is None:
-        raise ValidationError(
-            f"unknown provider {name!r}; available: {', '.join(available_providers())}",
-            provider=name,
-            fallback_allowed=False,
-        )
+        raise _unknown(name)
     module_name, _, class_name = target.partition(":")
     client_class: type[ProviderClient] = getattr(importlib.import_module(module_name), class_name)
     with _lock:
-        _registered.setdefault(key, client_class)
-    return client_class
+        # A registration made meanwhile (an override of the built-in) wins.
+        return _registered.setdefault(key, client_class)
+
+
+def get_provider_handler(name: str) -> object | None:
+    """The handler instance registered for ``name``, or ``None`` (a client class, or no
+    provider of that name: :func:`get_provider_entry` says which)."""
+    try:
+        entry = get_provider_entry(name)
+    except ValidationError:
+        return None
+    return None if _is_client_class(entry) else entry
+
+
+def get_provider_class(name: str) -> type[ProviderClient]:
+    """Return the client class for a provider name.
+
+    Raises:
+        ValidationError: No provider has that name, or it is served by a handler, which
+            has no job protocol (raised before anything is submitted).
+    """
+    entry = get_provider_entry(name)
+    if isinstance(entry, type) and issubclass(entry, ProviderClient):
+        return entry
+    raise ValidationError(
+        f"provider {name!r} is served by a custom handler ({type(entry).__name__}), which "
+        "returns whole results: use generate_video/generate_image (submit, wait, status "
+        "and cancel need a provider with a job protocol)",
+        provider=name,
+        fallback_allowed=False,
+    )

@@ -1,0 +1,470 @@
+"""Running a published-style provider *handler* as one attempt of a fallback chain.
+
+A handler (the published tarash-gateway package's ``ProviderHandler`` protocol) is an
+object with ``generate_video``, ``generate_video_async``, ``generate_image`` and
+``generate_image_async``: each takes ``(config, request, on_progress=None)``, does the whole
+job (submit, its own polling) and returns the finished response, calling ``on_progress``
+itself with updates it builds. tarash has no job to follow, so a handler attempt is one
+call, around which this module puts what a built-in attempt gets from the chain:
+
+- the deadline (``config.timeout``): an async handler is cancelled there; a sync one,
+  which runs in a worker thread, is abandoned (a thread cannot be cancelled: it runs on,
+  and nothing it returns later is used); neither can be cancelled remotely;
+- progress: the handler's updates reach the user's callback in order, on the event loop,
+  whether the handler calls ``on_progress`` from a thread, from the loop without awaiting
+  it, or awaits it; provider, model and attempt number are filled in when missing;
+- errors: a tarash error drives fallback like a built-in's; ``NotImplementedError`` is a
+  :class:`ValidationError` saying the provider does not do that kind of job; any other
+  exception is a :class:`TarashException` chained to it; the config's key is scrubbed
+  from all of them;
+- metadata: the attempt's status, times and request id; ``execution_metadata`` is set on
+  the returned response by the chain.
+
+A handler that implements only the sync method is called in a worker thread; one that
+implements only the async one is awaited. When both exist the async one runs (the sync
+public functions reach it through tarash's private loop), the sync one being tried only
+when the async one raises ``NotImplementedError``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import threading
+from collections.abc import Callable, Generator
+from typing import Any, Literal
+
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
+import anyio.to_thread
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from pydantic import SecretStr
+
+from tarash.tarash_gateway._jobs import CallbackError, ProgressCallback, deliver_progress
+from tarash.tarash_gateway._metadata import AttemptRecorder
+from tarash.tarash_gateway._redact import scrub_exception
+from tarash.tarash_gateway.errors import TarashException, ValidationError
+from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
+from tarash.tarash_gateway.models import (
+    AttemptStatus,
+    ImageGenerationConfig,
+    ImageGenerationRequest,
+    ImageGenerationResponse,
+    ImageGenerationUpdate,
+    VideoGenerationConfig,
+    VideoGenerationRequest,
+    VideoGenerationResponse,
+    VideoGenerationUpdate,
+)
+
+__all__ = [
+    "HANDLER_METHODS",
+    "ClientHandler",
+    "handler_for",
+    "implements_any",
+    "run_handler_attempt",
+]
+
+Kind = Literal["video", "image"]
+Config = VideoGenerationConfig | ImageGenerationConfig
+Request = VideoGenerationRequest | ImageGenerationRequest
+Response = VideoGenerationResponse | ImageGenerationResponse
+
+HANDLER_METHODS = (
+    "generate_video",
+    "generate_video_async",
+    "generate_image",
+    "generate_image_async",
+)
+"""The methods of the published ``ProviderHandler`` protocol."""
+
+_RESPONSE_CLASS: dict[Kind, type[Response]] = {
+    "video": VideoGenerationResponse,
+    "image": ImageGenerationResponse,
+}
+
+
+def _implemented(handler: object, name: str) -> Callable[..., Any] | None:
+    """``handler.<name>`` when the handler really implements it.
+
+    A class that subclasses the ``ProviderHandler`` protocol without overriding a method
+    inherits the protocol's ``...`` stub, which returns ``None``: that counts as missing.
+    """
+    method: object = getattr(handler, name, None)
+    if not callable(method):
+        return None
+    for klass in type(handler).__mro__:
+        if name in vars(klass):
+            if getattr(klass, "_is_protocol", False):
+                return None
+            break
+    return method
+
+
+def implements_any(handler: object) -> bool:
+    """Whether ``handler`` implements at least one of :data:`HANDLER_METHODS`."""
+    return any(_implemented(handler, name) is not None for name in HANDLER_METHODS)
+
+
+def handler_for(config: Config) -> object | None:
+    """The handler instance serving ``config``, or ``None`` when a client class serves it.
+
+    A config with the mock enabled is never a handler's: the mock takes precedence over
+    any registration, as in the published package.
+    """
+    from tarash.tarash_gateway.providers import get_provider_handler
+
+    # getattr: the mock field belongs to the mock's own module and change.
+    mock = getattr(config, "mock", None)
+    if mock is not None and getattr(mock, "enabled", False):
+        return None
+    return get_provider_handler(config.provider)
+
+
+def _secret_of(config: Config) -> str | None:
+    key: object = config.api_key
+    if isinstance(key, SecretStr):
+        return key.get_secret_value()
+    return key if isinstance(key, str) else None
+
+
+class _Delivery:
+    """What the relay returns to a handler: awaiting it waits until the update was
+    delivered; not awaiting it loses nothing (unlike a bare coroutine)."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self, event: anyio.Event) -> None:
+        self._event = event
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self._event.wait().__await__()
+
+
+class _ProgressRelay:
+    """The ``on_progress`` a handler gets: queues each update for one delivering task."""
+
+    def __init__(self, callback: ProgressCallback, config: Config, attempt_number: int) -> None:
+        self._callback = callback
+        self._provider = config.provider
+        self._model = config.model
+        self._attempt_number = attempt_number
+        send, receive = anyio.create_memory_object_stream[tuple[object, anyio.Event]](math.inf)
+        self._send: MemoryObjectSendStream[tuple[object, anyio.Event]] = send
+        self._receive: MemoryObjectReceiveStream[tuple[object, anyio.Event]] = receive
+        self._loop_thread = threading.get_ident()
+        self._token = anyio.lowlevel.current_token()
+        self.error: CallbackError | None = None
+
+    def _filled(self, update: object) -> object:
+        if not isinstance(update, VideoGenerationUpdate | ImageGenerationUpdate):
+            return update  # not ours to edit: passed on as the handler made it
+        missing: dict[str, object] = {}
+        if getattr(update, "provider", None) is None:
+            missing["provider"] = self._provider
+        if getattr(update, "model", None) is None:
+            missing["model"] = self._model
+        if "attempt_number" not in update.model_fields_set:
+            missing["attempt_number"] = self._attempt_number
+        return update.model_copy(update=missing) if missing else update
+
+    def _enqueue(self, update: object) -> anyio.Event:
+        delivered = anyio.Event()
+        self._send.send_nowait((self._filled(update), delivered))
+        return delivered
+
+    def __call__(self, update: object) -> _Delivery | None:
+        if threading.get_ident() == self._loop_thread:
+            try:
+                return _Delivery(self._enqueue(update))
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                return None  # the attempt is over: nobody is listening any more
+        # A sync handler in its worker thread: like the published package, the call
+        # returns once the user's callback has run (on the loop, where callbacks run).
+        try:
+            delivered = anyio.from_thread.run_sync(self._enqueue, update, token=self._token)
+            anyio.from_thread.run(delivered.wait, token=self._token)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError, RuntimeError):
+            pass  # the attempt is over (deadline, loop closed): the update is dropped
+        return None
+
+    def close(self) -> None:
+        self._send.close()
+
+    async def deliver_all(self, scope: anyio.CancelScope) -> None:
+        """Deliver updates in order until the handler is done; a callback that raises
+        stops the handler."""
+        try:
+            async for update, delivered in self._receive:
+                try:
+                    if self.error is None:
+                        await deliver_progress(self._callback, update)  # type: ignore[arg-type]
+                except CallbackError as exc:
+                    self.error = exc
+                    scope.cancel()
+                finally:
+                    delivered.set()
+        finally:
+            # Stopped early (deadline, cancelled): release any thread still waiting for
+            # an update that will not be delivered now; later ones are dropped.
+            while True:
+                try:
+                    _, delivered = self._receive.receive_nowait()
+                except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                    break
+                delivered.set()
+            self._receive.close()
+
+
+class _Unsupported(Exception):
+    """Internal: the handler does not do this kind of job (no method, or
+    ``NotImplementedError``); becomes a :class:`ValidationError` in the attempt."""
+
+    def __init__(self, cause: NotImplementedError | None) -> None:
+        super().__init__(str(cause or ""))
+        self.cause = cause
+
+
+async def _call_once(
+    handler: object,
+    kind: Kind,
+    config: Config,
+    request: Request,
+    on_progress: _ProgressRelay | None,
+) -> object:
+    """Call the handler's async method for ``kind``, else its sync one in a thread."""
+    async_method = _implemented(handler, f"generate_{kind}_async")
+    sync_method = _implemented(handler, f"generate_{kind}")
+    if async_method is None and sync_method is None:
+        raise _Unsupported(None)
+    if async_method is not None:
+        try:
+            result = async_method(config, request, on_progress=on_progress)
+            return await result if inspect.isawaitable(result) else result
+        except NotImplementedError as exc:
+            if sync_method is None:
+                raise _Unsupported(exc) from exc
+    assert sync_method is not None
+    try:
+        # Abandoned at the deadline: a thread cannot be interrupted.
+        return await anyio.to_thread.run_sync(
+            functools.partial(sync_method, config, request, on_progress=on_progress),
+            abandon_on_cancel=True,
+        )
+    except NotImplementedError as exc:
+        raise _Unsupported(exc) from exc
+
+
+async def _call_handler(
+    handler: object,
+    kind: Kind,
+    config: Config,
+    request: Request,
+    on_progress: ProgressCallback | None,
+    attempt_number: int,
+) -> object:
+    if on_progress is None:
+        return await _call_once(handler, kind, config, request, None)
+    relay = _ProgressRelay(on_progress, config, attempt_number)
+    outcome: object = None
+    failure: Exception | None = None
+    async with anyio.create_task_group() as group:
+        group.start_soon(relay.deliver_all, group.cancel_scope)
+        try:
+            outcome = await _call_once(handler, kind, config, request, relay)
+        except Exception as exc:
+            # Kept, not raised, so that it leaves the task group as itself.
+            failure = exc
+        finally:
+            relay.close()  # the delivering task sends what is queued, then ends
+    if relay.error is not None:
+        raise relay.error
+    if failure is not None:
+        raise failure
+    return outcome
+
+
+def _not_supported(
+    config: Config, kind: Kind, cause: NotImplementedError | None
+) -> ValidationError:
+    detail = f" (its handler raised NotImplementedError: {cause})" if cause and str(cause) else ""
+    return ValidationError(
+        f"{config.provider} does not support {kind} generation{detail}",
+        provider=config.provider,
+        model=config.model,
+    )
+
+
+def _foreign_error(config: Config, exc: Exception) -> TarashException:
+    detail = f": {exc}" if str(exc) else ""
+    return TarashException(
+        f"{config.provider} handler raised {type(exc).__name__}{detail}",
+        provider=config.provider,
+        model=config.model,
+        # Nothing says whether the handler paid for a job before it failed.
+        fallback_allowed=False,
+    )
+
+
+def _checked_response(config: Config, kind: Kind, result: object) -> Response:
+    expected = _RESPONSE_CLASS[kind]
+    if not isinstance(result, expected):
+        raise TarashException(
+            f"{config.provider} handler returned {type(result).__name__}, not a "
+            f"{expected.__name__}",
+            provider=config.provider,
+            model=config.model,
+            # It ran, and may have paid for a job: another provider is not tried.
+            fallback_allowed=False,
+        )
+    missing = {
+        name: value
+        for name, value in (("provider", config.provider), ("model", config.model))
+        if getattr(result, name) is None
+    }
+    return result.model_copy(update=missing) if missing else result
+
+
+async def _run_handler(
+    handler: object,
+    kind: Kind,
+    config: Config,
+    request: Request,
+    on_progress: ProgressCallback | None,
+    attempt_number: int,
+) -> tuple[Response | None, TarashException | None, AttemptStatus]:
+    """Call the handler under the deadline: its response, or the tarash error it ends in
+    and the attempt status that error means."""
+    with anyio.move_on_after(config.timeout) as deadline:
+        try:
+            result = await _call_handler(
+                handler, kind, config, request, on_progress, attempt_number
+            )
+        except TarashException as exc:
+            exc.provider = exc.provider or config.provider
+            exc.model = exc.model or config.model
+            return None, exc, "failed"
+        except _Unsupported as exc:
+            unsupported = _not_supported(config, kind, exc.cause)
+            unsupported.__cause__ = exc.cause
+            return None, unsupported, "skipped"
+        except CallbackError:
+            raise
+        except Exception as exc:
+            error = _foreign_error(config, exc)
+            error.__cause__ = exc
+            return None, error, "failed"
+    if deadline.cancelled_caught:
+        late = TarashTimeoutError(
+            f"{config.provider} handler did not finish within {config.timeout:g} s (timeout); "
+            "it was stopped, but a job it started cannot be cancelled remotely",
+            provider=config.provider,
+            model=config.model,
+        )
+        return None, late, "cancelled"
+    try:
+        return _checked_response(config, kind, result), None, "success"
+    except TarashException as exc:
+        return None, exc, "failed"
+
+
+async def run_handler_attempt(
+    handler: object,
+    config: Config,
+    request: Request,
+    recorder: AttemptRecorder,
+    on_progress: ProgressCallback | None,
+) -> Response:
+    """Run one attempt of a chain on a handler provider and record it.
+
+    Raises:
+        ValidationError: The handler does not do this kind of job (``NotImplementedError``).
+        TarashException: What the handler raised (a foreign exception chained, as
+            ``__cause__``, to a :class:`TarashException`), or its deadline passed
+            (:class:`~tarash.tarash_gateway.errors.TimeoutError`).
+        CallbackError: The user's progress callback raised (the handler was stopped).
+    """
+    kind: Kind = "video" if isinstance(request, VideoGenerationRequest) else "image"
+    try:
+        response, error, status = await _run_handler(
+            handler, kind, config, request, on_progress, recorder.metadata.attempt_number
+        )
+    except CallbackError as exc:
+        recorder.finish("cancelled", None, exc.original)
+        raise
+    except BaseException as exc:
+        recorder.finish("cancelled", None, exc)
+        raise
+    if error is not None:
+        # The key is in the config the handler was given: whatever it raised may quote it.
+        scrub_exception(error, [secret for secret in (_secret_of(config),) if secret])
+        recorder.finish(status, None, error)
+        raise error
+    assert response is not None
+    recorder.metadata.request_id = response.request_id
+    recorder.finish("success", None)
+    return response
+
+
+class ClientHandler:
+    """A built-in (or any :class:`ProviderClient` class) seen through the published
+    ``ProviderHandler`` protocol, as :func:`tarash.tarash_gateway.registry.get_handler`
+    returns it.
+
+    Each method runs the config (without its fallbacks) through tarash's own pipeline.
+    Registering it under another name registers the client class itself.
+    """
+
+    def __init__(self, client_class: type[Any]) -> None:
+        self.client_class = client_class
+
+    def __repr__(self) -> str:
+        return f"ClientHandler({self.client_class.__name__})"
+
+    async def generate_video_async(
+        self,
+        config: VideoGenerationConfig,
+        request: VideoGenerationRequest,
+        on_progress: ProgressCallback | None = None,
+    ) -> VideoGenerationResponse:
+        """Generate a video on this provider alone (no fallback)."""
+        from tarash.tarash_gateway.api import generate_video_async
+
+        alone = config.model_copy(update={"fallback_configs": None})
+        return await generate_video_async(alone, request, on_progress)
+
+    def generate_video(
+        self,
+        config: VideoGenerationConfig,
+        request: VideoGenerationRequest,
+        on_progress: ProgressCallback | None = None,
+    ) -> VideoGenerationResponse:
+        """Sync twin of :meth:`generate_video_async`."""
+        from tarash.tarash_gateway._sync import run_sync
+
+        return run_sync(self.generate_video_async, config, request, on_progress)
+
+    async def generate_image_async(
+        self,
+        config: ImageGenerationConfig,
+        request: ImageGenerationRequest,
+        on_progress: ProgressCallback | None = None,
+    ) -> ImageGenerationResponse:
+        """Generate image(s) on this provider alone (no fallback)."""
+        from tarash.tarash_gateway.api import generate_image_async
+
+        alone = config.model_copy(update={"fallback_configs": None})
+        return await generate_image_async(alone, request, on_progress)
+
+    def generate_image(
+        self,
+        config: ImageGenerationConfig,
+        request: ImageGenerationRequest,
+        on_progress: ProgressCallback | None = None,
+    ) -> ImageGenerationResponse:
+        """Sync twin of :meth:`generate_image_async`."""
+        from tarash.tarash_gateway._sync import run_sync
+
+        return run_sync(self.generate_image_async, config, request, on_progress)
