@@ -24,10 +24,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--queue-seconds", type=float, default=Latency.queue_seconds)
     parser.add_argument("--run-seconds", type=float, default=Latency.run_seconds)
     parser.add_argument("--jitter-seconds", type=float, default=Latency.jitter_seconds)
+    parser.add_argument("--tls", action="store_true", help="serve HTTPS with a generated CA")
     args = parser.parse_args(argv)
     latency = Latency(args.queue_seconds, args.run_seconds, args.jitter_seconds)
-    with Emulator(args.host, args.port, latency=latency) as emu:
+    with Emulator(args.host, args.port, latency=latency, tls=args.tls) as emu:
         print(f"tarash emulator serving on {emu.url} ({latency})", flush=True)
+        if emu.tls:
+            print(f"  CA bundle: {emu.ca_path}  (export SSL_CERT_FILE={emu.ca_path})", flush=True)
         for name in PROVIDERS:
             line = f"  {name:<10} base_url={emu.base_url(name)}  key={emu.api_key(name)}"
             print(line, flush=True)

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import socket
+import ssl
+import tempfile
 import threading
+import warnings
+import weakref
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -17,7 +24,8 @@ from tarash.emulator._app import PROVIDERS, build_app
 from tarash.emulator._faults import Fault, FaultPlan
 from tarash.emulator._jobs import EmulatorStats, JobSnapshot, JobStore, Latency
 from tarash.emulator._media import MediaStore
-from tarash.emulator._wire import DroppedConnectionLogFilter, EmulatorContext, ReplicateOutput
+from tarash.emulator._wire import DroppedConnectionLogFilter, EmulatorContext, ProviderOptions
+from tarash.emulator.replicate import ReplicateOptions, ReplicateOutput
 
 #: Longest wait for the server to come up (it normally takes a few milliseconds).
 STARTUP_TIMEOUT_SECONDS = 5.0
@@ -42,6 +50,31 @@ class _Server(uvicorn.Server):
             self.ready.set()
 
 
+@dataclass(frozen=True)
+class _TLSFiles:
+    """A locally generated CA and the server certificate it signed, as PEM files."""
+
+    directory: Path
+    ca_path: Path
+    server_pem: Path
+
+    @classmethod
+    def create(cls, host: str) -> _TLSFiles:
+        # Imported here: trustme (and cryptography) are needed only when TLS is asked for.
+        import trustme
+
+        ca = trustme.CA(organization_name="tarash emulator")
+        names = ["127.0.0.1", "localhost", "::1"]
+        if host not in (*names, "0.0.0.0", "::"):
+            names.append(host)
+        directory = Path(tempfile.mkdtemp(prefix="tarash-emulator-tls-"))
+        ca_path = directory / "ca.pem"
+        server_pem = directory / "server.pem"
+        ca.cert_pem.write_to_path(str(ca_path))
+        ca.issue_cert(*names).private_key_and_cert_chain_pem.write_to_path(str(server_pem))
+        return cls(directory, ca_path, server_pem)
+
+
 class Emulator:
     """A local server speaking the providers' real wire protocols.
 
@@ -61,7 +94,17 @@ class Emulator:
         faults: Faults armed from the start.
         required_keys: Exact API key per provider (``{"fal": "..."}``); providers not listed
             accept any well-formed key.
-        replicate_output: ``"url"`` (default) or ``"data_uri"`` for Replicate outputs.
+        options: Per-provider settings, at most one per provider
+            (``[ReplicateOptions(output="data_uri")]``); providers not listed use defaults.
+        tls: Serve HTTPS with a certificate from a CA generated for this emulator (needs
+            ``trustme``, in the ``emulator`` extra); clients trust it through
+            :attr:`ca_path` (``SSL_CERT_FILE``) or :meth:`client_ssl_context` (``verify=``).
+        replicate_output: Deprecated: use ``options=[ReplicateOptions(output=...)]``.
+
+    Raises:
+        ValueError: For unknown providers in ``required_keys`` or ``options``, or two
+            options for one provider.
+        TypeError: For an option that is not that provider's options class.
     """
 
     def __init__(
@@ -72,10 +115,21 @@ class Emulator:
         latency: Latency | None = None,
         faults: Iterable[Fault] = (),
         required_keys: Mapping[str, str] | None = None,
-        replicate_output: ReplicateOutput = "url",
+        options: Iterable[ProviderOptions] = (),
+        tls: bool = False,
+        replicate_output: ReplicateOutput | None = None,
     ) -> None:
-        if replicate_output not in ("url", "data_uri"):
-            raise ValueError("replicate_output must be 'url' or 'data_uri'")
+        given = list(options)
+        if replicate_output is not None:
+            warnings.warn(
+                "Emulator(replicate_output=...) is deprecated; "
+                "pass options=[ReplicateOptions(output=...)] instead",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            if any(isinstance(option, ReplicateOptions) for option in given):
+                raise ValueError("pass replicate_output or ReplicateOptions, not both")
+            given.append(ReplicateOptions(output=replicate_output))
         unknown = set(required_keys or {}) - set(PROVIDERS)
         if unknown:
             raise ValueError(f"required_keys names unknown providers: {sorted(unknown)}")
@@ -87,8 +141,13 @@ class Emulator:
             faults=FaultPlan(tuple(faults)),
             media=MediaStore(),
             required_keys=self._required_keys,
-            replicate_output=replicate_output,
+            provider_options=_options_by_provider(given),
         )
+        self._tls = _TLSFiles.create(host) if tls else None
+        if self._tls is not None:
+            # The CA file outlives stop() (a client may still hold the path, and a stopped
+            # emulator can start again); it goes when the emulator is collected or at exit.
+            weakref.finalize(self, shutil.rmtree, self._tls.directory, ignore_errors=True)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -125,6 +184,7 @@ class Emulator:
             access_log=False,
             ws="none",
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+            ssl_certfile=None if self._tls is None else str(self._tls.server_pem),
         )
         server = _Server(config)
         logging.getLogger("uvicorn.error").addFilter(_DROP_FILTER)
@@ -185,11 +245,39 @@ class Emulator:
 
     @property
     def url(self) -> str:
-        """The server root, ``http://host:port``."""
+        """The server root, ``http://host:port`` (``https://`` with ``tls=True``)."""
         host = f"[{self._host}]" if ":" in self._host else self._host
         if host in ("0.0.0.0", "[::]"):  # bound everywhere, reach it on loopback
             host = "127.0.0.1"
-        return f"http://{host}:{self._port}"
+        scheme = "http" if self._tls is None else "https"
+        return f"{scheme}://{host}:{self._port}"
+
+    @property
+    def tls(self) -> bool:
+        """Whether it serves HTTPS."""
+        return self._tls is not None
+
+    @property
+    def ca_path(self) -> Path:
+        """The PEM file of the CA that signed the server's certificate (``tls=True`` only).
+
+        Point ``SSL_CERT_FILE`` at it (tarash, httpx and the official SDKs read it), or
+        pass :meth:`client_ssl_context` as an httpx client's ``verify=``.
+
+        Raises:
+            RuntimeError: If the emulator serves plain HTTP.
+        """
+        if self._tls is None:
+            raise RuntimeError("the emulator serves plain HTTP; create it with tls=True")
+        return self._tls.ca_path
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A client SSL context that trusts this emulator (and nothing else).
+
+        Raises:
+            RuntimeError: If the emulator serves plain HTTP.
+        """
+        return ssl.create_default_context(cafile=str(self.ca_path))
 
     @property
     def port(self) -> int:
@@ -248,6 +336,26 @@ class Emulator:
         if provider is not None:
             _check_provider(provider)
         return self._ctx.store.snapshots(provider)
+
+
+def _options_by_provider(options: Iterable[ProviderOptions]) -> dict[str, ProviderOptions]:
+    found: dict[str, ProviderOptions] = {}
+    for option in options:
+        if not isinstance(option, ProviderOptions):
+            raise TypeError(f"options take ProviderOptions instances, got {option!r}")
+        name = getattr(option, "provider", None)  # the base class names no provider
+        provider = PROVIDERS.get(name) if isinstance(name, str) else None
+        if provider is None:
+            raise ValueError(f"options name an unknown provider: {name!r}")
+        if not isinstance(option, provider.options):
+            raise TypeError(
+                f"options for {provider.name!r} must be {provider.options.__name__}, "
+                f"got {type(option).__name__}"
+            )
+        if provider.name in found:
+            raise ValueError(f"two options for {provider.name!r}")
+        found[provider.name] = option
+    return found
 
 
 def _check_provider(provider: str) -> None:
