@@ -524,3 +524,39 @@ def test_mock_runs_on_the_bare_install(tmp_path: Path) -> None:
     assert (tmp_path / "bare.mp4").read_bytes()[4:8] == b"ftyp"
     assert (tmp_path / "bare.png").read_bytes()[:4] == b"\x89PNG"
     assert list(home.iterdir()) == []
+
+
+# --- updates every provider emits (published fields) ---------------------------------------
+
+
+def test_a_real_providers_updates_carry_result_and_error_text() -> None:
+    """The final completed update holds the response; a failed one the error's message,
+    without the key a provider echoed."""
+    from tests.unit.fake_provider import BASE, FAKE_KEY
+
+    config = VideoGenerationConfig(
+        provider="fake", model="t2v", api_key=FAKE_KEY, base_url=BASE, poll_interval=0.001
+    )
+    updates: list[Any] = []
+    with respx.mock(assert_all_called=True) as router:
+        router.post(f"{BASE}/jobs").respond(200, json={"id": "j1", "status": "queued"})
+        router.get(f"{BASE}/jobs/j1").mock(
+            side_effect=[
+                httpx.Response(200, json={"status": "running", "progress": 50}),
+                httpx.Response(200, json={"status": "done", "url": "https://cdn.test/v.mp4"}),
+            ]
+        )
+        response = generate_video(config, _request(), on_progress=updates.append)
+    assert [update.status for update in updates] == ["processing", "completed"]
+    assert updates[-1].result is response and updates[0].result is None
+
+    updates.clear()
+    with respx.mock(assert_all_called=True) as router:
+        router.post(f"{BASE}/jobs").respond(200, json={"id": "j2", "status": "queued"})
+        router.get(f"{BASE}/jobs/j2").respond(
+            200, json={"status": "failed", "error": f"gpu fell over for {FAKE_KEY}"}
+        )
+        with pytest.raises(GenerationFailedError):
+            generate_video(config, _request(), on_progress=updates.append)
+    assert [update.status for update in updates] == ["failed"]
+    assert "gpu fell over" in updates[0].error and FAKE_KEY not in updates[0].error

@@ -353,8 +353,9 @@ class MockClient(ProviderClient):
         outcome = job.outcome
         canned = outcome.mock_response
         if isinstance(canned, VideoGenerationResponse):
+            video = canned.video
             return VideoOutput(
-                video=canned.video,
+                video=video["content"] if isinstance(video, dict) else video,
                 content_type=canned.content_type,
                 audio_url=canned.audio_url,
                 duration=canned.duration,
