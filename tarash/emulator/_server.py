@@ -49,6 +49,19 @@ class _Server(uvicorn.Server):
         finally:
             self.ready.set()
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # asyncio closes a TLS connection by waiting for the peer's close_notify, which an
+        # idle pooled client sends only when it next reads: stop() would sit out the grace
+        # period and leave the sockets unclosed. Idle connections are aborted (as a server
+        # restart drops them); busy ones get the grace period, then are aborted too.
+        for connection in list(self.server_state.connections) if self.config.is_ssl else []:
+            cycle = getattr(connection, "cycle", None)
+            if cycle is None or cycle.response_complete:
+                connection.transport.abort()
+        await super().shutdown(sockets=sockets)
+        for connection in list(self.server_state.connections):
+            connection.transport.abort()
+
 
 @dataclass(frozen=True)
 class _TLSFiles:

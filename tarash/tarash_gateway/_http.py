@@ -123,17 +123,36 @@ class RequestContext:
 # ---------------------------------------------------------------------------------------
 
 _ssl_lock = threading.Lock()
-_ssl_context: ssl.SSLContext | None = None
+_ssl_context: tuple[tuple[str | None, str | None], ssl.SSLContext] | None = None
+"""The shared context and the ``(SSL_CERT_FILE, SSL_CERT_DIR)`` it was built for."""
 
 
 def _shared_ssl_context() -> ssl.SSLContext:
-    # Building an SSL context costs ~20 ms of CPU (loading the CA bundle); the published
-    # package paid it on every call.
+    """The SSL context every pooled client verifies servers with.
+
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``, when set, name the CAs to trust instead of the
+    system's, as httpx and the official SDKs read them (OpenSSL's own reading of them is
+    skipped where Python loads the platform store, as on Windows). Built once per process,
+    since loading a CA bundle costs ~20 ms of CPU (the published package paid it on every
+    call), and again only when those variables change, so a test that points them at a
+    local CA (the emulator's ``tls=True``) does not leak its trust into the next.
+
+    Raises:
+        ValidationError: If the variables name no readable CA certificates.
+    """
     global _ssl_context
+    trust = (os.environ.get("SSL_CERT_FILE") or None, os.environ.get("SSL_CERT_DIR") or None)
     with _ssl_lock:
-        if _ssl_context is None:
-            _ssl_context = ssl.create_default_context()
-        return _ssl_context
+        if _ssl_context is None or _ssl_context[0] != trust:
+            cafile, capath = trust
+            try:
+                context = ssl.create_default_context(cafile=cafile, capath=capath)
+            except (OSError, ssl.SSLError) as exc:
+                raise ValidationError(
+                    f"SSL_CERT_FILE/SSL_CERT_DIR name no usable CA certificates: {exc}"
+                ) from exc
+            _ssl_context = (trust, context)
+        return _ssl_context[1]
 
 
 @dataclass(slots=True)
@@ -163,6 +182,8 @@ class _Pool:
 class _LoopResources:
     short: _Pool
     long: _Pool
+    ssl_context: ssl.SSLContext | None = None
+    """The context its clients were built with; pools built for another are replaced."""
 
     @property
     def closed(self) -> bool:
@@ -188,10 +209,13 @@ def _loop_resources() -> _LoopResources:
     key = _current_loop_key()
     with _resources_lock:
         found = _resources.get(key)
-        if found is None or found.closed:
+        context = _shared_ssl_context()
+        # Pools replaced for a new context are closed by their own closer at the loop's end.
+        if found is None or found.closed or found.ssl_context is not context:
             found = _LoopResources(
                 short=_Pool.create(MAX_CONNECTIONS_PER_LOOP),
                 long=_Pool.create(MAX_LONG_CONNECTIONS_PER_LOOP),
+                ssl_context=context,
             )
             _resources[key] = found
             _close_when_the_loop_ends(key, found)
