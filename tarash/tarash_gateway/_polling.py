@@ -97,6 +97,12 @@ class PollSchedule:
         return max(0.0, base - spread + 2 * spread * random_unit())
 
 
+def _deadline_passed(timeout_seconds: float | None) -> TimeoutError:
+    return TimeoutError(
+        "the job did not finish before its deadline", timeout_seconds=timeout_seconds
+    )
+
+
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
 
@@ -111,6 +117,7 @@ async def poll_until_done(
     first_snapshot: JobSnapshot | None = None,
     sleep: Sleep = anyio.sleep,
     clock: Clock = anyio.current_time,
+    timeout_seconds: float | None = None,
 ) -> JobSnapshot:
     """Poll until the job is terminal, then return its last snapshot.
 
@@ -124,13 +131,18 @@ async def poll_until_done(
             non-terminal the first poll waits one interval.
         sleep: The sleep to use (injected in tests).
         clock: The clock to use (injected in tests).
+        timeout_seconds: The timeout the deadline stands for, reported on the
+            :class:`TimeoutError` raised when it passes.
 
     Returns:
         The terminal snapshot (COMPLETED, FAILED or CANCELLED): reading it is the caller's job.
 
     Raises:
-        TimeoutError: The deadline passed, or ``max_polls`` were made, before the job ended.
+        TimeoutError: The deadline passed (its ``timeout_seconds`` is ``timeout_seconds``),
+            or ``max_polls`` were made (its ``timeout_seconds`` is the time spent polling),
+            before the job ended.
     """
+    started = clock()
     polls = 0
     snapshot = first_snapshot
     if snapshot is not None and snapshot.state.is_terminal:
@@ -141,13 +153,16 @@ async def poll_until_done(
             if deadline is not None:
                 remaining = deadline - clock()
                 if remaining <= 0:
-                    raise TimeoutError("the job did not finish before its deadline")
+                    raise _deadline_passed(timeout_seconds)
                 wait = min(wait, remaining)
             await sleep(wait)
         if deadline is not None and clock() >= deadline:
-            raise TimeoutError("the job did not finish before its deadline")
+            raise _deadline_passed(timeout_seconds)
         if max_polls is not None and polls >= max_polls:
-            raise TimeoutError(f"the job did not finish within max_poll_attempts={max_polls}")
+            raise TimeoutError(
+                f"the job did not finish within max_poll_attempts={max_polls}",
+                timeout_seconds=round(clock() - started, 3),
+            )
         snapshot = await poll()
         polls += 1
         if on_snapshot is not None:

@@ -20,15 +20,19 @@ are added below them::
         └── ProviderServerError         5xx
 
 Each class says, through two class-level defaults that instances may override, whether the
-same call may be retried on the same provider (``retryable``) and whether a fallback
-provider should be tried (``fallback_allowed``).
+same call may be retried on the same provider (``retryable``) and whether a fallback may
+follow at all (``fallback_allowed``). Whether a chain does move on is decided in one place,
+:func:`falls_back`, by the error's kind and the config's ``fallback_on`` policy; the
+published :func:`is_retryable_error` is that decision under the default policy.
+
+``tarash.tarash_gateway.exceptions`` (the published module) re-exports these same classes.
 """
 
 from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from tarash.tarash_gateway._retry_after import parse_retry_after
 
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AuthenticationError",
     "ContentModerationError",
+    "FallbackPolicy",
     "GenerationFailedError",
     "HTTPConnectionError",
     "HTTPError",
@@ -50,11 +55,28 @@ __all__ = [
     "TimeoutError",
     "ValidationError",
     "error_for_status",
+    "falls_back",
+    "is_retryable_error",
 ]
 
 
 class TarashException(Exception):
     """Root of every error tarash raises.
+
+    The first five parameters are the published package's, in its order; tarash's own
+    follow them, by keyword only. ``str(error)`` is the message alone, as published; the
+    provider, model, status and request id are attributes (and shown by ``repr``).
+
+    Args:
+        message: What went wrong, in words; never contains a secret.
+        provider: The provider the failure came from, when known.
+        model: The model the failure came from, when known.
+        request_id: The provider's job or request id, when one was issued.
+        raw_response: The provider's reply body (parsed JSON, or text), when there was one.
+        status_code: The provider's HTTP status, when there was one.
+        retryable: Overrides the class's ``retryable`` for this error.
+        fallback_allowed: Overrides the class's ``fallback_allowed`` for this error.
+        job_may_exist: See the attribute.
 
     Attributes:
         message: What went wrong, in words; never contains a secret.
@@ -64,7 +86,10 @@ class TarashException(Exception):
         request_id: The provider's job or request id, when one was issued.
         raw_response: The provider's reply body (parsed JSON, or text), when there was one.
         retryable: Whether the same call may be retried on the same provider.
-        fallback_allowed: Whether the next provider in a fallback chain should be tried.
+        fallback_allowed: False when no fallback may follow this error under any policy:
+            the request itself is at fault (every provider would refuse it), or a job was
+            accepted or finished and another provider would be paid again. When True,
+            :func:`falls_back` decides by the error's kind and the chain's policy.
         execution_metadata: Every attempt made before the error was raised; set on the error
             that ``generate_*`` raises when all attempts failed.
         job_handle: The provider job the error concerns, once one was submitted: pass it
@@ -76,17 +101,20 @@ class TarashException(Exception):
     """
 
     retryable: ClassVar[bool] = False
-    fallback_allowed: ClassVar[bool] = True
+    # An error tarash cannot classify never buys a fallback: it may have come after a
+    # job was accepted (a custom handler's bug, say), and the next provider would be paid
+    # again. Every named subclass allows one, subject to the policy.
+    fallback_allowed: ClassVar[bool] = False
 
     def __init__(
         self,
         message: str,
-        *,
         provider: str | None = None,
         model: str | None = None,
-        status_code: int | None = None,
         request_id: str | None = None,
         raw_response: Any = None,
+        *,
+        status_code: int | None = None,
         retryable: bool | None = None,
         fallback_allowed: bool | None = None,
         job_may_exist: bool = False,
@@ -108,18 +136,9 @@ class TarashException(Exception):
         self.job_may_exist = job_may_exist
 
     def __str__(self) -> str:
-        where = "/".join(part for part in (self.provider, self.model) if part)
-        details = [
-            f"{name}={value}"
-            for name, value in (
-                ("status", self.status_code),
-                ("request_id", self.request_id),
-            )
-            if value is not None
-        ]
-        prefix = f"[{where}] " if where else ""
-        suffix = f" ({', '.join(details)})" if details else ""
-        return f"{prefix}{self.message}{suffix}"
+        # The message alone, as the published package prints it: code that shows or
+        # compares str(error) keeps working. The context is in the attributes and repr.
+        return self.message
 
     def __repr__(self) -> str:
         return (
@@ -131,23 +150,31 @@ class TarashException(Exception):
 
 
 class ValidationError(TarashException):
-    """Raised before submission when a request or config cannot be sent as asked.
+    """Raised when a request or config cannot be sent as asked, or the provider rejects it.
 
-    Also raised when the provider rejects the input (HTTP 400/422). Another provider may
-    accept the same request, so a fallback is still tried.
+    Raised before submission for bad input (the error names the field; no fallback, since
+    every provider would refuse it too) and when the model cannot serve the request as
+    asked (no image input, say). Also raised when the provider rejects the input (HTTP
+    400/422). The last two fall back only under ``fallback_on="provider_specific"``.
     """
+
+    fallback_allowed = True
 
 
 class ContentModerationError(TarashException):
     """Raised when the provider's safety system refuses the prompt, input or output.
 
-    Not retried on the same provider (the answer would be the same); a fallback is allowed
-    because providers' policies differ.
+    Not retried on the same provider (the answer would be the same). Policies differ
+    between providers, so it falls back under ``fallback_on="provider_specific"``.
     """
+
+    fallback_allowed = True
 
 
 class GenerationFailedError(TarashException):
     """Raised when a job ran and failed, or ended 'successfully' with no media."""
+
+    fallback_allowed = True
 
 
 class JobCancelledError(GenerationFailedError):
@@ -155,10 +182,48 @@ class JobCancelledError(GenerationFailedError):
 
 
 class TimeoutError(TarashException, builtins.TimeoutError):
-    """Raised when a job's wall-clock deadline (``config.timeout``) passes.
+    """Raised when a job's wall-clock deadline (``config.timeout``) passes, or its
+    ``max_poll_attempts`` are used up.
 
     The remote job is cancelled before this is raised, where the provider allows it.
+
+    Args:
+        timeout_seconds: The published sixth parameter; see the attribute. The others
+            are :class:`TarashException`'s.
+
+    Attributes:
+        timeout_seconds: The limit that was reached, in seconds: the deadline's timeout,
+            or the time spent polling when ``max_poll_attempts`` ran out.
     """
+
+    fallback_allowed = True
+
+    def __init__(
+        self,
+        message: str,
+        provider: str | None = None,
+        model: str | None = None,
+        request_id: str | None = None,
+        raw_response: Any = None,
+        timeout_seconds: float | None = None,
+        *,
+        status_code: int | None = None,
+        retryable: bool | None = None,
+        fallback_allowed: bool | None = None,
+        job_may_exist: bool = False,
+    ) -> None:
+        super().__init__(
+            message,
+            provider,
+            model,
+            request_id,
+            raw_response,
+            status_code=status_code,
+            retryable=retryable,
+            fallback_allowed=fallback_allowed,
+            job_may_exist=job_may_exist,
+        )
+        self.timeout_seconds = timeout_seconds
 
 
 class HTTPConnectionError(TarashException):
@@ -170,20 +235,74 @@ class HTTPConnectionError(TarashException):
     """
 
     retryable = True
+    fallback_allowed = True
 
-    def __init__(self, message: str, *, reached_server: bool = True, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
+    def __init__(
+        self,
+        message: str,
+        provider: str | None = None,
+        model: str | None = None,
+        request_id: str | None = None,
+        raw_response: Any = None,
+        *,
+        reached_server: bool = True,
+        status_code: int | None = None,
+        retryable: bool | None = None,
+        fallback_allowed: bool | None = None,
+        job_may_exist: bool = False,
+    ) -> None:
+        super().__init__(
+            message,
+            provider,
+            model,
+            request_id,
+            raw_response,
+            status_code=status_code,
+            retryable=retryable,
+            fallback_allowed=fallback_allowed,
+            job_may_exist=job_may_exist,
+        )
         self.reached_server = reached_server
 
 
 class HTTPError(TarashException):
     """Raised when the provider replies with a non-success HTTP status.
 
-    ``retry_after`` holds the provider's Retry-After hint in seconds, when it gave one.
+    Args:
+        status_code: The published sixth parameter: the reply's HTTP status.
+        retry_after: See the attribute. The others are :class:`TarashException`'s.
+
+    Attributes:
+        retry_after: The provider's Retry-After hint in seconds, when it gave one.
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
+    fallback_allowed = True
+
+    def __init__(
+        self,
+        message: str,
+        provider: str | None = None,
+        model: str | None = None,
+        request_id: str | None = None,
+        raw_response: Any = None,
+        status_code: int | None = None,
+        *,
+        retry_after: float | None = None,
+        retryable: bool | None = None,
+        fallback_allowed: bool | None = None,
+        job_may_exist: bool = False,
+    ) -> None:
+        super().__init__(
+            message,
+            provider,
+            model,
+            request_id,
+            raw_response,
+            status_code=status_code,
+            retryable=retryable,
+            fallback_allowed=fallback_allowed,
+            job_may_exist=job_may_exist,
+        )
         self.retry_after = retry_after
 
 
@@ -206,9 +325,73 @@ class RateLimitError(HTTPError):
 
 
 class ProviderServerError(HTTPError):
-    """Raised on a 5xx reply: the provider had a fault of its own."""
+    """Raised on a 5xx reply, or a reply that could not be read: the provider's own fault."""
 
     retryable = True
+
+
+FallbackPolicy = Literal["transient", "provider_specific"]
+"""When a fallback chain moves on from a failed config (``config.fallback_on``).
+
+``"transient"`` (the default, the published package's table): on a failure that may well
+not happen elsewhere or later: :class:`GenerationFailedError`, :class:`TimeoutError`,
+:class:`HTTPConnectionError`, HTTP 429 and 5xx. ``"provider_specific"``: on those, and on
+errors specific to one provider's account, schema or policy: a missing or refused key
+(401/403), no credit (402), its moderation, an unknown model (404), a model that cannot
+serve the request, the provider's rejection of an input (400/422) or any other HTTP status.
+Under either policy an error whose ``fallback_allowed`` is False raises at once.
+"""
+
+
+def _is_transient(error: TarashException) -> bool:
+    if isinstance(error, GenerationFailedError | TimeoutError | HTTPConnectionError):
+        return True
+    if isinstance(error, RateLimitError | ProviderServerError):
+        # Whatever status they carry (none, or the 200 of a garbled body): the class says
+        # the provider was busy or at fault.
+        return True
+    if isinstance(error, HTTPError):
+        # The published table names 429 and 500-504; the other 5xx (a CDN's 520-524, an
+        # overloaded 529) are the provider's outage just the same.
+        status = error.status_code
+        return status is not None and (status == 429 or 500 <= status <= 599)
+    return False
+
+
+def falls_back(error: BaseException, policy: FallbackPolicy = "transient") -> bool:
+    """Whether a fallback chain moves on to its next config after ``error``.
+
+    Args:
+        error: What the failed attempt raised.
+        policy: The failed config's ``fallback_on``.
+
+    Returns:
+        False for anything not a tarash error and for an error whose ``fallback_allowed``
+        is False (under every policy); else True for a transient failure, and for any other
+        named tarash error under ``"provider_specific"``.
+    """
+    if not isinstance(error, TarashException) or not error.fallback_allowed:
+        return False
+    return _is_transient(error) or policy == "provider_specific"
+
+
+def is_retryable_error(error: BaseException) -> bool:
+    """Whether ``error`` triggers a fallback under the default policy (the published table).
+
+    True for :class:`GenerationFailedError`, :class:`TimeoutError`,
+    :class:`HTTPConnectionError` and :class:`HTTPError` with status 429 or 5xx; False for
+    :class:`ValidationError`, :class:`ContentModerationError`, any other HTTP status, an
+    error that forbids a fallback (``fallback_allowed=False``: a job already paid for) and
+    anything that is not a tarash error. Not to be confused with ``error.retryable`` (may
+    the same HTTP call be repeated on the same provider).
+
+    Args:
+        error: The exception to classify.
+
+    Returns:
+        Whether the next config of a chain would be tried.
+    """
+    return falls_back(error, "transient")
 
 
 def error_for_status(

@@ -58,11 +58,14 @@ def test_timeout_error_is_also_the_builtin() -> None:
     assert issubclass(errors.TimeoutError, errors.TarashException)
 
 
-def test_str_names_provider_model_status_and_request_id() -> None:
-    """An error's text says where it came from."""
+def test_str_is_the_message_and_repr_names_provider_model_status_and_request_id() -> None:
+    """str(error) is the message alone (as published); repr says where it came from."""
     error = errors.HTTPError("bad", provider="fal", model="m", status_code=418, request_id="r1")
-    assert str(error) == "[fal/m] bad (status=418, request_id=r1)"
-    assert "retryable=False" in repr(error)
+    assert str(error) == "bad"
+    assert repr(error) == (
+        "HTTPError('bad', provider='fal', model='m', status_code=418, request_id='r1', "
+        "retryable=False, fallback_allowed=True)"
+    )
 
 
 def test_instance_flags_override_class_defaults() -> None:
