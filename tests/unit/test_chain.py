@@ -105,7 +105,9 @@ async def test_fallback_runs_after_a_failure(respx_mock: respx.MockRouter) -> No
     """A failed primary moves on to the fallback; metadata shows both attempts."""
     respx_mock.post(f"{BASE}/jobs").respond(401, json={"message": "bad key"})
     ok_job(respx_mock, base=OTHER, job="j2")
-    chained = config(fallback_configs=[config(OTHER)])
+    # A refused key is specific to one provider: it falls back only under the opt-in policy
+    # (by default it raises at once, pinned in test_fallback_policy).
+    chained = config(fallback_configs=[config(OTHER)], fallback_on="provider_specific")
     response = await generate_video_async(chained, REQUEST)
     meta = response.execution_metadata
     assert response.request_id == "j2"
@@ -289,12 +291,15 @@ async def test_image_to_video_without_image_is_skipped_then_falls_back(
 ) -> None:
     """A request one model cannot serve is skipped unsent; the fallback may serve it."""
     ok_job(respx_mock, base=OTHER)
+    # A model that cannot take the request is a provider-specific failure: the chain moves
+    # on from it only under the opt-in policy (by default the ValidationError is raised).
     i2v = VideoGenerationConfig(
         provider="fake",
         model="i2v",
         api_key=FAKE_KEY,
         base_url=BASE,
         fallback_configs=[config(OTHER)],
+        fallback_on="provider_specific",
     )
     response = await generate_video_async(i2v, REQUEST)
     assert [a.status for a in response.execution_metadata.attempts] == ["skipped", "success"]
