@@ -1,0 +1,511 @@
+"""The contract every emulated provider keeps, run over a table of providers.
+
+Each row is a :class:`WireDriver`: how to authenticate, submit, read a job's state in the
+provider's words, fetch its outputs and cancel it, over raw HTTP. The tests are written
+once against that table: auth refused, the status sequence of a real job, outputs that
+download as valid media, cancel, every fault knob, and the job accounting. A new provider
+adds a row (a driver); what is particular to one provider stays in its own test module.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+
+from tarash.emulator import FAULT_HEADER, Emulator, EmulatorStats, Fault, Latency
+from tarash.tarash_gateway.media import sniff_mime
+
+from ._calls import fal_auth, replicate_auth
+
+#: States a driver reports, whatever the provider calls them.
+QUEUED, RUNNING, SUCCEEDED, FAILED, REFUSED, CANCELLED = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "refused",
+    "cancelled",
+)
+TERMINAL = frozenset({SUCCEEDED, FAILED, REFUSED, CANCELLED})
+
+
+@dataclass(frozen=True)
+class Job:
+    """A submitted job as the driver addresses it."""
+
+    id: str
+    body: dict[str, Any]
+
+
+class WireDriver(abc.ABC):
+    """One provider's protocol, reduced to the steps the contract needs."""
+
+    name: ClassVar[str]
+    video_model: ClassVar[str]
+    image_model: ClassVar[str]
+    #: Authorization headers the provider must refuse with 401.
+    bad_auth: ClassVar[tuple[dict[str, str], ...]]
+    #: A well-formed key that is not the one required.
+    wrong_key: ClassVar[str]
+
+    @abc.abstractmethod
+    def auth(self, key: str) -> dict[str, str]:
+        """The auth header for ``key``."""
+
+    @abc.abstractmethod
+    def submit_url(self, emu: Emulator, model: str) -> str:
+        """Where a submit/create for ``model`` goes."""
+
+    @abc.abstractmethod
+    def submit_body(self) -> dict[str, Any]:
+        """A minimal valid submit body."""
+
+    def submit(
+        self, client: httpx.Client, emu: Emulator, model: str, headers: dict[str, str]
+    ) -> httpx.Response:
+        """Send a submit for ``model`` with the emulator's key and extra ``headers``."""
+        return client.post(
+            self.submit_url(emu, model),
+            json=self.submit_body(),
+            headers={**self.auth(emu.api_key(self.name)), **headers},
+        )
+
+    @abc.abstractmethod
+    def accepted(self, response: httpx.Response) -> Job:
+        """The job a successful submit created (asserting the success status)."""
+
+    @abc.abstractmethod
+    def read(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        """One status read of ``job`` (the request faults with ``operation="status"`` hit)."""
+
+    @abc.abstractmethod
+    def state(self, body: dict[str, Any]) -> str:
+        """The neutral state a status body says."""
+
+    @abc.abstractmethod
+    def outputs(self, client: httpx.Client, emu: Emulator, job: Job) -> list[str]:
+        """The media URLs of a succeeded job."""
+
+    @abc.abstractmethod
+    def error(self, body: dict[str, Any]) -> str:
+        """The error text of a status body that did not succeed."""
+
+    @abc.abstractmethod
+    def cancel(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        """Cancel ``job``."""
+
+    @abc.abstractmethod
+    def unknown_job_requests(self, client: httpx.Client, emu: Emulator) -> list[httpx.Response]:
+        """Status, result and cancel requests naming a job that does not exist."""
+
+    # -- built on the steps --------------------------------------------------------------
+
+    def status(self, client: httpx.Client, emu: Emulator, job: Job) -> dict[str, Any]:
+        """The job's status body."""
+        response = self.read(client, emu, job)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def wait(self, client: httpx.Client, emu: Emulator, job: Job, limit: float = 10) -> list[str]:
+        """Poll every 10 ms until terminal; the distinct states seen, in order."""
+        seen: list[str] = []
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            state = self.state(self.status(client, emu, job))
+            if not seen or seen[-1] != state:
+                seen.append(state)
+            if state in TERMINAL:
+                return seen
+            time.sleep(0.01)
+        raise AssertionError(f"{self.name} job {job.id} did not finish: {seen}")
+
+
+class FalDriver(WireDriver):
+    name = "fal"
+    video_model = "fal-ai/veo3"
+    image_model = "fal-ai/flux/dev"
+    bad_auth = (
+        {},
+        {"Authorization": "Bearer abc"},
+        {"Authorization": "Key"},
+        {"Authorization": "abc"},
+    )
+    wrong_key = "someone:else"
+
+    _STATES: ClassVar[dict[str, str]] = {
+        "internal_server_error": FAILED,
+        "content_policy_violation": REFUSED,
+        "request_cancelled": CANCELLED,
+    }
+
+    def auth(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Key {key}"}
+
+    def submit_url(self, emu: Emulator, model: str) -> str:
+        return f"{emu.base_url('fal')}/{model}"
+
+    def submit_body(self) -> dict[str, Any]:
+        return {"prompt": "a cat"}
+
+    def accepted(self, response: httpx.Response) -> Job:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return Job(body["request_id"], body)
+
+    def read(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        return client.get(job.body["status_url"], headers=fal_auth(emu))
+
+    def state(self, body: dict[str, Any]) -> str:
+        status = body["status"]
+        if status == "COMPLETED":
+            return self._STATES[body["error_type"]] if "error_type" in body else SUCCEEDED
+        return {"IN_QUEUE": QUEUED, "IN_PROGRESS": RUNNING}[status]
+
+    def outputs(self, client: httpx.Client, emu: Emulator, job: Job) -> list[str]:
+        result = client.get(job.body["response_url"], headers=fal_auth(emu))
+        assert result.status_code == 200, result.text
+        body = result.json()
+        if "video" in body:
+            return [body["video"]["url"]]
+        return [image["url"] for image in body["images"]]
+
+    def error(self, body: dict[str, Any]) -> str:
+        return str(body["error"])
+
+    def cancel(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        return client.put(job.body["cancel_url"], headers=fal_auth(emu))
+
+    def unknown_job_requests(self, client: httpx.Client, emu: Emulator) -> list[httpx.Response]:
+        base = f"{emu.base_url('fal')}/fal-ai/veo3/requests/00000000-0000-0000-0000-000000000000"
+        return [
+            client.get(f"{base}/status", headers=fal_auth(emu)),
+            client.get(base, headers=fal_auth(emu)),
+            client.put(f"{base}/cancel", headers=fal_auth(emu)),
+        ]
+
+
+class ReplicateDriver(WireDriver):
+    name = "replicate"
+    video_model = "google/veo-3"
+    image_model = "black-forest-labs/flux-schnell"
+    bad_auth = ({}, {"Authorization": "Key abc"}, {"Authorization": "Bearer"})
+    wrong_key = "r8_someone_else"
+
+    _STATES: ClassVar[dict[str, str]] = {
+        "starting": QUEUED,
+        "processing": RUNNING,
+        "succeeded": SUCCEEDED,
+        "canceled": CANCELLED,
+    }
+
+    def auth(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+    def submit_url(self, emu: Emulator, model: str) -> str:
+        return f"{emu.base_url('replicate')}/v1/models/{model}/predictions"
+
+    def submit_body(self) -> dict[str, Any]:
+        return {"input": {"prompt": "a cat"}}
+
+    def accepted(self, response: httpx.Response) -> Job:
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return Job(body["id"], body)
+
+    def read(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        return client.get(job.body["urls"]["get"], headers=replicate_auth(emu))
+
+    def state(self, body: dict[str, Any]) -> str:
+        if body["status"] == "failed":
+            return REFUSED if body["error"].startswith("E005") else FAILED
+        return self._STATES[body["status"]]
+
+    def outputs(self, client: httpx.Client, emu: Emulator, job: Job) -> list[str]:
+        output = self.status(client, emu, job)["output"]
+        return output if isinstance(output, list) else [output]
+
+    def error(self, body: dict[str, Any]) -> str:
+        return str(body["error"])
+
+    def cancel(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        return client.post(job.body["urls"]["cancel"], headers=replicate_auth(emu))
+
+    def unknown_job_requests(self, client: httpx.Client, emu: Emulator) -> list[httpx.Response]:
+        base = f"{emu.base_url('replicate')}/v1/predictions/nope"
+        return [
+            client.get(base, headers=replicate_auth(emu)),
+            client.post(f"{base}/cancel", headers=replicate_auth(emu)),
+        ]
+
+
+#: The provider table: one driver per emulated provider.
+DRIVERS: tuple[WireDriver, ...] = (FalDriver(), ReplicateDriver())
+
+
+@pytest.fixture(params=DRIVERS, ids=lambda driver: driver.name)
+def driver(request: pytest.FixtureRequest) -> WireDriver:
+    """Each provider of the table in turn."""
+    found: WireDriver = request.param
+    return found
+
+
+@pytest.fixture
+def fresh(fresh_emu: Emulator) -> Iterator[Emulator]:
+    """A private emulator whose totals are this test's, checked to end with nothing running."""
+    yield fresh_emu
+    deadline = time.monotonic() + 5
+    while fresh_emu.stats().running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert fresh_emu.stats().running == 0, fresh_emu.jobs()
+
+
+def submit(driver: WireDriver, client: httpx.Client, emu: Emulator, **headers: str) -> Job:
+    """Submit the driver's video model and return the accepted job."""
+    return driver.accepted(driver.submit(client, emu, driver.video_model, headers))
+
+
+def assert_valid_media(client: httpx.Client, url: str, content_type: str) -> None:
+    """The URL downloads a file of that type whose bytes really are one."""
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == content_type
+    assert sniff_mime(response.content) == content_type
+
+
+# -- auth -----------------------------------------------------------------------------------
+
+
+def test_auth_is_refused(driver: WireDriver, fresh: Emulator, client: httpx.Client) -> None:
+    """Missing, wrong-scheme and empty credentials are 401 on submit and status; no job."""
+    url = driver.submit_url(fresh, driver.video_model)
+    for headers in driver.bad_auth:
+        response = client.post(url, json=driver.submit_body(), headers=headers)
+        assert response.status_code == 401, headers
+        assert "detail" in response.json()
+    assert fresh.stats().submitted == 0
+    job = submit(driver, client, fresh)
+    status = client.get(driver.read(client, fresh, job).request.url)  # same read, no key
+    assert status.status_code == 401
+
+
+def test_required_key_is_enforced(driver: WireDriver, client: httpx.Client) -> None:
+    """With required_keys, another well-formed key is 401 and api_key() hands out the one."""
+    with Emulator(required_keys={driver.name: "the-only:key"}) as emu:
+        assert emu.api_key(driver.name) == "the-only:key"
+        url = driver.submit_url(emu, driver.video_model)
+        body = driver.submit_body()
+        refused = client.post(url, json=body, headers=driver.auth(driver.wrong_key))
+        assert refused.status_code == 401
+        assert emu.stats().submitted == 0
+        submit(driver, client, emu)
+        assert emu.stats().submitted == 1
+
+
+# -- a job's life ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model_kind", "content_type"), [("video", "video/mp4"), ("image", "image/png")]
+)
+def test_status_sequence_then_valid_media(
+    driver: WireDriver, fresh: Emulator, client: httpx.Client, model_kind: str, content_type: str
+) -> None:
+    """A job reads queued, running, succeeded in that order; its outputs download as valid
+    media of the model's kind, from the emulator's own origin."""
+    fresh.latency = Latency(queue_seconds=0.15, run_seconds=0.15)
+    model = driver.video_model if model_kind == "video" else driver.image_model
+    job = driver.accepted(driver.submit(client, fresh, model, {}))
+    assert driver.wait(client, fresh, job) == [QUEUED, RUNNING, SUCCEEDED]
+    urls = driver.outputs(client, fresh, job)
+    assert urls
+    for url in urls:
+        assert url.startswith(fresh.url + "/media/")
+        assert_valid_media(client, url, content_type)
+    [snapshot] = fresh.jobs(driver.name)
+    assert (snapshot.id, snapshot.model, snapshot.state) == (job.id, model, "succeeded")
+    assert fresh.stats() == EmulatorStats(submitted=1, completed=1)
+
+
+@pytest.mark.parametrize("phase", ["queued", "running"])
+def test_cancel(driver: WireDriver, fresh: Emulator, client: httpx.Client, phase: str) -> None:
+    """Cancelling a queued or running job ends it cancelled, counted cancelled, not running."""
+    fresh.latency = Latency(queue_seconds=5 if phase == "queued" else 0, run_seconds=5)
+    job = submit(driver, client, fresh)
+    assert driver.state(driver.status(client, fresh, job)) == phase
+    assert driver.cancel(client, fresh, job).status_code in (200, 202)
+    assert driver.state(driver.status(client, fresh, job)) == CANCELLED
+    assert fresh.stats() == EmulatorStats(submitted=1, cancelled=1)
+
+
+def test_unknown_job_is_404(driver: WireDriver, emu: Emulator, client: httpx.Client) -> None:
+    """Every request naming a job that does not exist is a 404."""
+    codes = [response.status_code for response in driver.unknown_job_requests(client, emu)]
+    assert codes == [404] * len(codes)
+
+
+# -- faults ---------------------------------------------------------------------------------
+
+
+def test_rate_limit_has_retry_after(
+    driver: WireDriver, fresh: Emulator, client: httpx.Client
+) -> None:
+    """rate_limit is one 429 with Retry-After and a throttling body; the retry gets in."""
+    fresh.inject(Fault("rate_limit", provider=driver.name, operation="submit", retry_after=3))
+    limited = driver.submit(client, fresh, driver.video_model, {})
+    assert limited.status_code == 429
+    assert limited.headers["retry-after"] == "3"
+    assert "detail" in limited.json()
+    assert fresh.stats().submitted == 0
+    submit(driver, client, fresh)
+    assert fresh.stats().submitted == 1
+
+
+def test_server_error_creates_no_job(
+    driver: WireDriver, fresh: Emulator, client: httpx.Client
+) -> None:
+    """server_error answers its 5xx (default 500) and creates no job."""
+    fresh.inject(Fault("server_error", provider=driver.name, status_code=503))
+    fresh.inject(Fault("server_error", provider=driver.name))
+    assert driver.submit(client, fresh, driver.video_model, {}).status_code == 503
+    assert driver.submit(client, fresh, driver.video_model, {}).status_code == 500
+    assert fresh.stats().submitted == 0
+
+
+def test_server_error_on_status_then_recovers(
+    driver: WireDriver, fresh: Emulator, client: httpx.Client
+) -> None:
+    """A status-only fault hits the status read, not the submit; the next read is fine."""
+    fresh.inject(Fault("server_error", provider=driver.name, operation="status"))
+    job = submit(driver, client, fresh)
+    assert driver.read(client, fresh, job).status_code == 500
+    assert driver.wait(client, fresh, job)[-1] == SUCCEEDED
+
+
+def test_drop_connection_on_submit(
+    driver: WireDriver, fresh: Emulator, client: httpx.Client
+) -> None:
+    """drop_connection is a transport error for the client and no job server-side."""
+    fresh.inject(Fault("drop_connection", provider=driver.name, operation="submit"))
+    with pytest.raises(httpx.RemoteProtocolError):
+        driver.submit(client, fresh, driver.video_model, {})
+    assert fresh.stats().submitted == 0
+
+
+def test_drop_connection_on_status(
+    driver: WireDriver, fresh: Emulator, client: httpx.Client
+) -> None:
+    """A dropped status read is a transport error; the job is unaffected."""
+    job = submit(driver, client, fresh)
+    fresh.inject(Fault("drop_connection", provider=driver.name, operation="status"))
+    with pytest.raises(httpx.RemoteProtocolError):
+        driver.read(client, fresh, job)
+    assert driver.wait(client, fresh, job)[-1] == SUCCEEDED
+
+
+def test_drop_after_create_leaves_the_job(
+    driver: WireDriver, fresh: Emulator, client: httpx.Client
+) -> None:
+    """drop_after_create drops the reply but the job exists and runs to completion."""
+    fresh.inject(Fault("drop_after_create", provider=driver.name))
+    with pytest.raises(httpx.RemoteProtocolError):
+        driver.submit(client, fresh, driver.video_model, {})
+    [job] = fresh.jobs(driver.name)
+    assert job.state in ("queued", "running")
+
+
+@pytest.mark.parametrize("operation", ["submit", "status"])
+def test_malformed_json(
+    driver: WireDriver, fresh: Emulator, client: httpx.Client, operation: str
+) -> None:
+    """malformed_json is a 200 whose body does not parse (on submit: no job is made)."""
+    job = submit(driver, client, fresh) if operation == "status" else None
+    fresh.inject(Fault("malformed_json", provider=driver.name, operation=operation))  # type: ignore[arg-type]
+    if job is None:
+        response = driver.submit(client, fresh, driver.video_model, {})
+    else:
+        response = driver.read(client, fresh, job)
+    assert response.status_code == 200
+    with pytest.raises(json.JSONDecodeError):
+        response.json()
+    assert fresh.stats().submitted == (0 if job is None else 1)
+
+
+@pytest.mark.parametrize(
+    ("kind", "state", "fragment"),
+    [("job_failure", FAILED, ""), ("content_refusal", REFUSED, "flagged")],
+)
+def test_job_level_faults_end_the_job(
+    driver: WireDriver,
+    fresh: Emulator,
+    client: httpx.Client,
+    kind: str,
+    state: str,
+    fragment: str,
+) -> None:
+    """job_failure and content_refusal let the job run, then end it failed / refused with an
+    error text, and no output."""
+    fresh.inject(Fault(kind, provider=driver.name))  # type: ignore[arg-type]
+    job = submit(driver, client, fresh)
+    assert driver.wait(client, fresh, job)[-1] == state
+    error = driver.error(driver.status(client, fresh, job))
+    assert error
+    assert fragment in error
+    assert fresh.stats() == EmulatorStats(submitted=1, failed=1)
+
+
+def test_stuck_runs_until_cancelled(
+    driver: WireDriver, fresh: Emulator, client: httpx.Client
+) -> None:
+    """stuck never finishes on its own; cancelling it leaves nothing running."""
+    fresh.latency = Latency(queue_seconds=0, run_seconds=0.05)
+    fresh.inject(Fault("stuck", provider=driver.name))
+    job = submit(driver, client, fresh)
+    time.sleep(0.2)
+    assert driver.state(driver.status(client, fresh, job)) == RUNNING
+    assert fresh.stats().running == 1
+    driver.cancel(client, fresh, job)
+    assert fresh.stats() == EmulatorStats(submitted=1, cancelled=1)
+
+
+def test_fault_header_applies_to_one_request(
+    driver: WireDriver, fresh: Emulator, client: httpx.Client
+) -> None:
+    """X-Emulator-Fault applies a kind (and status) to that request, or to its job."""
+    header = {FAULT_HEADER: "server_error=502"}
+    assert driver.submit(client, fresh, driver.video_model, header).status_code == 502
+    limited = driver.submit(client, fresh, driver.video_model, {FAULT_HEADER: "rate_limit"})
+    assert limited.status_code == 429
+    job = submit(driver, client, fresh, **{FAULT_HEADER: "content_refusal"})
+    assert driver.wait(client, fresh, job)[-1] == REFUSED
+
+
+# -- accounting -----------------------------------------------------------------------------
+
+
+def test_job_accounting(driver: WireDriver, fresh: Emulator, client: httpx.Client) -> None:
+    """Totals add up across outcomes: one each of success, failure, refusal, cancel."""
+    fresh.latency = Latency(queue_seconds=0, run_seconds=0.1)
+    done = submit(driver, client, fresh)
+    failing = submit(driver, client, fresh, **{FAULT_HEADER: "job_failure"})
+    refused = submit(driver, client, fresh, **{FAULT_HEADER: "content_refusal"})
+    stuck = submit(driver, client, fresh, **{FAULT_HEADER: "stuck"})
+    assert fresh.stats().running == 4
+    driver.cancel(client, fresh, stuck)
+    for job in (done, failing, refused):
+        driver.wait(client, fresh, job)
+    assert fresh.stats() == EmulatorStats(submitted=4, completed=1, failed=2, cancelled=1)
+    assert fresh.stats(driver.name) == fresh.stats()
+    assert [job.state for job in fresh.jobs(driver.name)] == [
+        "succeeded",
+        "failed",
+        "refused",
+        "cancelled",
+    ]
