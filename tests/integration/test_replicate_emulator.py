@@ -10,13 +10,7 @@ import pytest
 from tarash.emulator import Emulator, Fault, ReplicateOptions
 from tarash.tarash_gateway import (
     generate_image_async,
-    generate_video,
     generate_video_async,
-)
-from tarash.tarash_gateway.errors import (
-    ContentModerationError,
-    GenerationFailedError,
-    TimeoutError,
 )
 from tarash.tarash_gateway.media import sniff_mime
 from tarash.tarash_gateway.models import (
@@ -99,60 +93,6 @@ async def test_flux_image_is_held_and_needs_no_poll(emu: Emulator) -> None:
     assert response.content_type == "image/png"
     attempt = response.execution_metadata.attempts[0]
     assert (attempt.poll_count, attempt.http_requests) == (0, 1)
-
-
-@pytest.mark.anyio
-async def test_failed_job_raises_generation_failed(emu: Emulator) -> None:
-    """A prediction that fails raises GenerationFailedError with the model's error."""
-    emu.inject(Fault("job_failure", provider="replicate"))
-    with pytest.raises(GenerationFailedError, match="CUDA out of memory") as caught:
-        await generate_video_async(video_config(emu), VideoGenerationRequest(prompt="a cat"))
-    assert not isinstance(caught.value, ContentModerationError)
-    assert caught.value.request_id == last_job(emu).id
-
-
-@pytest.mark.anyio
-async def test_content_refusal_raises_moderation(emu: Emulator) -> None:
-    """An E005 "flagged as sensitive" failure is a ContentModerationError."""
-    emu.inject(Fault("content_refusal", provider="replicate"))
-    with pytest.raises(ContentModerationError, match="E005"):
-        await generate_video_async(video_config(emu), VideoGenerationRequest(prompt="a cat"))
-
-
-@pytest.mark.anyio
-async def test_rate_limited_create_is_retried(emu: Emulator) -> None:
-    """A 429 on create (no job made) is retried after Retry-After and then succeeds."""
-    before = emu.stats("replicate").submitted
-    emu.inject(Fault("rate_limit", provider="replicate", operation="submit", retry_after=0))
-    response = await generate_video_async(video_config(emu), VideoGenerationRequest(prompt="a cat"))
-    attempt = response.execution_metadata.attempts[0]
-    assert (attempt.submit_count, attempt.retries) == (2, 1)
-    assert emu.stats("replicate").submitted == before + 1
-
-
-@pytest.mark.anyio
-async def test_deadline_cancels_a_stuck_prediction() -> None:
-    """A stuck prediction past timeout=1.0 is cancelled remotely: nothing keeps running."""
-    with Emulator(latency=FAST) as emu:
-        emu.inject(Fault("stuck", provider="replicate"))
-        with pytest.raises(TimeoutError) as caught:
-            await generate_video_async(
-                video_config(emu, timeout=1.0), VideoGenerationRequest(prompt="a cat")
-            )
-        assert caught.value.execution_metadata is not None
-        assert caught.value.execution_metadata.attempts[0].status == "cancelled"
-        assert [job.state for job in emu.jobs("replicate")] == ["cancelled"]
-        stats = emu.stats("replicate")
-        assert (stats.running, stats.cancelled) == (0, 1)
-
-
-def test_sync_generate_and_save_writes_a_video(emu: Emulator, tmp_path: Path) -> None:
-    """The sync API end to end; response.save() downloads a real MP4 from the emulator."""
-    response = generate_video(video_config(emu), VideoGenerationRequest(prompt="a cat"))
-    saved = response.save(tmp_path / "cat.mp4")
-    data = saved.read_bytes()
-    assert sniff_mime(data) == "video/mp4"
-    assert len(data) > 100
 
 
 @pytest.mark.anyio

@@ -1,0 +1,206 @@
+"""tarash against every emulated provider: the same behaviour, written once over a table.
+
+Each row names a provider's emulator mount, a video and an image model, and the words its
+failures carry. The tests pin what tarash does with each fault knob (retried, raised, or
+left for the caller, never resubmitted blindly) and that no job is left running.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tarash.emulator import Emulator, Fault
+from tarash.tarash_gateway import generate_image, generate_video, generate_video_async
+from tarash.tarash_gateway.errors import (
+    AuthenticationError,
+    ContentModerationError,
+    GenerationFailedError,
+    HTTPConnectionError,
+    ProviderServerError,
+    TimeoutError,
+)
+from tarash.tarash_gateway.media import sniff_mime
+from tarash.tarash_gateway.models import (
+    ImageGenerationConfig,
+    ImageGenerationRequest,
+    VideoGenerationConfig,
+    VideoGenerationRequest,
+)
+from tests._emulator import FAST, emulated_video_config
+
+pytestmark = pytest.mark.integration
+
+REQUEST = VideoGenerationRequest(prompt="a cat")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One provider as tarash meets it in the emulator."""
+
+    provider: str
+    video_model: str
+    image_model: str
+    wrong_key: str
+    failure: str
+    """Text of a ``job_failure``'s GenerationFailedError."""
+    refusal: str
+    """Text of a ``content_refusal``'s ContentModerationError."""
+
+
+ROWS = (
+    Row(
+        "fal",
+        "fal-ai/veo3",
+        "fal-ai/flux/dev",
+        "someone:else",
+        "Internal Server Error",
+        "flagged",
+    ),
+    Row(
+        "replicate",
+        "google/veo-3",
+        "black-forest-labs/flux-schnell",
+        "r8_someone_else",
+        "CUDA out of memory",
+        "E005",
+    ),
+)
+
+
+@pytest.fixture(params=ROWS, ids=lambda row: row.provider)
+def row(request: pytest.FixtureRequest) -> Row:
+    """Each provider of the table in turn."""
+    found: Row = request.param
+    return found
+
+
+@pytest.fixture
+def fresh() -> Iterator[Emulator]:
+    """A private emulator; after the test, every job it saw has ended (none orphaned)."""
+    with Emulator(latency=FAST) as emu:
+        yield emu
+        deadline = time.monotonic() + 5
+        while emu.stats().running and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert emu.stats().running == 0, emu.jobs()
+
+
+def video_config(emu: Emulator, row: Row, **kwargs: object) -> VideoGenerationConfig:
+    return emulated_video_config(emu, row.provider, row.video_model, **kwargs)
+
+
+def test_video_end_to_end_saves_a_real_mp4(row: Row, fresh: Emulator, tmp_path: Path) -> None:
+    """The sync API: one job, the response names it, save() writes a valid MP4."""
+    response = generate_video(video_config(fresh, row), REQUEST)
+    [job] = fresh.jobs(row.provider)
+    assert (response.provider, response.request_id, job.state) == (
+        row.provider,
+        job.id,
+        "succeeded",
+    )
+    assert response.execution_metadata.attempts[0].status == "success"
+    data = response.save(tmp_path / "out.mp4").read_bytes()
+    assert sniff_mime(data) == "video/mp4"
+
+
+def test_image_end_to_end_saves_a_real_png(row: Row, fresh: Emulator, tmp_path: Path) -> None:
+    """An image model's output saves as a valid PNG."""
+    config = ImageGenerationConfig(
+        provider=row.provider,
+        model=row.image_model,
+        base_url=fresh.base_url(row.provider),
+        api_key=fresh.api_key(row.provider),
+        poll_interval=0.05,
+    )
+    response = generate_image(config, ImageGenerationRequest(prompt="a fox"))
+    assert len(response.images) == 1
+    assert sniff_mime(response.save(tmp_path / "out.png").read_bytes()) == "image/png"
+
+
+def test_refused_key_is_an_authentication_error(row: Row) -> None:
+    """A key the provider refuses is an AuthenticationError and no job."""
+    with Emulator(latency=FAST, required_keys={row.provider: "the-only:key"}) as emu:
+        config = VideoGenerationConfig(
+            provider=row.provider,
+            model=row.video_model,
+            base_url=emu.base_url(row.provider),
+            api_key=row.wrong_key,
+        )
+        with pytest.raises(AuthenticationError):
+            generate_video(config, REQUEST)
+        assert emu.stats().submitted == 0
+
+
+@pytest.mark.anyio
+async def test_rate_limited_submit_is_retried(row: Row, fresh: Emulator) -> None:
+    """A 429 on submit (nothing queued) is retried after Retry-After: one job, two submits."""
+    fresh.inject(Fault("rate_limit", provider=row.provider, operation="submit", retry_after=0))
+    response = await generate_video_async(video_config(fresh, row), REQUEST)
+    attempt = response.execution_metadata.attempts[0]
+    assert (attempt.submit_count, attempt.retries) == (2, 1)
+    assert fresh.stats().submitted == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["server_error", "drop_connection", "malformed_json"])
+async def test_a_bad_status_read_is_retried(row: Row, fresh: Emulator, kind: str) -> None:
+    """A 500, a dropped connection or a cut-short body on a status read is read again and the
+    job is followed to its end."""
+    fresh.inject(Fault(kind, provider=row.provider, operation="status"))  # type: ignore[arg-type]
+    response = await generate_video_async(video_config(fresh, row), REQUEST)
+    assert response.execution_metadata.attempts[0].status == "success"
+    assert fresh.stats().submitted == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [
+        ("server_error", ProviderServerError),
+        ("drop_connection", HTTPConnectionError),
+        ("drop_after_create", HTTPConnectionError),
+    ],
+)
+def test_a_submit_that_may_have_created_a_job_is_not_resubmitted(
+    row: Row, fresh: Emulator, kind: str, error: type[Exception]
+) -> None:
+    """A 5xx or a dropped reply on submit raises without a second submit: the job may exist
+    (with drop_after_create it does, and runs to its end)."""
+    fresh.inject(Fault(kind, provider=row.provider, operation="submit"))  # type: ignore[arg-type]
+    with pytest.raises(error):
+        generate_video(video_config(fresh, row), REQUEST)
+    assert fresh.stats().submitted == (1 if kind == "drop_after_create" else 0)
+
+
+def test_failed_job_is_generation_failed(row: Row, fresh: Emulator) -> None:
+    """job_failure is a GenerationFailedError with the provider's message and the job id."""
+    fresh.inject(Fault("job_failure", provider=row.provider))
+    with pytest.raises(GenerationFailedError, match=row.failure) as caught:
+        generate_video(video_config(fresh, row), REQUEST)
+    assert not isinstance(caught.value, ContentModerationError)
+    assert caught.value.request_id == fresh.jobs(row.provider)[0].id
+    assert caught.value.execution_metadata is not None
+    assert caught.value.execution_metadata.attempts[0].status == "failed"
+
+
+def test_refused_content_is_content_moderation(row: Row, fresh: Emulator) -> None:
+    """content_refusal is a ContentModerationError."""
+    fresh.inject(Fault("content_refusal", provider=row.provider))
+    with pytest.raises(ContentModerationError, match=row.refusal):
+        generate_video(video_config(fresh, row), REQUEST)
+
+
+@pytest.mark.anyio
+async def test_a_stuck_job_is_cancelled_at_the_deadline(row: Row, fresh: Emulator) -> None:
+    """A stuck job past timeout=1.0 is a TimeoutError and is cancelled remotely."""
+    fresh.inject(Fault("stuck", provider=row.provider))
+    with pytest.raises(TimeoutError) as caught:
+        await generate_video_async(video_config(fresh, row, timeout=1.0), REQUEST)
+    assert caught.value.execution_metadata is not None
+    assert caught.value.execution_metadata.attempts[0].status == "cancelled"
+    assert [job.state for job in fresh.jobs(row.provider)] == ["cancelled"]
+    assert fresh.stats().cancelled == 1
