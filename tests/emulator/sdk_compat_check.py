@@ -4,14 +4,16 @@ Not collected by pytest (the name does not start with ``test_``), and the SDKs a
 project dependencies. Run it from a throwaway venv that has them:
 
     python3 -m venv /tmp/sdkvenv
-    /tmp/sdkvenv/bin/pip install fal-client replicate httpx starlette uvicorn anyio
+    /tmp/sdkvenv/bin/pip install fal-client replicate httpx starlette uvicorn anyio trustme
     /tmp/sdkvenv/bin/pip install -e /work/main   # or put /work/main on sys.path
     /tmp/sdkvenv/bin/python tests/emulator/sdk_compat_check.py
 
 The SDKs are configured exactly as the provider notes (sdk-compat.md) say: fal-client's
 ``QUEUE_URL_FORMAT`` patched to the emulator base plus ``/`` and ``FAL_KEY`` in the
-environment; ``replicate.Client(api_token=..., base_url=...)``. Exit status 0 means every
-check passed.
+environment; ``replicate.Client(api_token=..., base_url=...)``. ``replicate.run()`` is
+checked twice: with ``data:`` outputs over http, and with https output URLs from
+``Emulator(tls=True)`` trusted through ``SSL_CERT_FILE`` (what makes its ``FileOutput``
+work against real Replicate). Exit status 0 means every check passed.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import fal_client.client
 import replicate
 from replicate.helpers import FileOutput
 
-from tarash.emulator import Emulator, Fault, Latency
+from tarash.emulator import Emulator, Fault, Latency, ReplicateOptions
 
 VERSION = "0123456789abcdef" * 4
 
@@ -128,13 +130,39 @@ def replicate_create_version(emu: Emulator) -> str:
     return f"{prediction.id} version {prediction.version[:12]}... {prediction.status}"
 
 
+def _run_outputs(emu: Emulator) -> tuple[Any, Any]:
+    client = replicate.Client(
+        api_token=emu.api_key("replicate"), base_url=emu.base_url("replicate")
+    )
+    video = client.run("google/veo-3", input={"prompt": "a cat"})
+    images = client.run("black-forest-labs/flux-schnell", input={"prompt": "a fox"})
+    return video, images
+
+
 def replicate_run(emu: Emulator) -> str:
-    with Emulator(latency=Latency(0.05, 0.2), replicate_output="data_uri") as data_emu:
-        client = replicate.Client(
-            api_token=data_emu.api_key("replicate"), base_url=data_emu.base_url("replicate")
-        )
-        video = client.run("google/veo-3", input={"prompt": "a cat"})
-        images = client.run("black-forest-labs/flux-schnell", input={"prompt": "a fox"})
+    options = [ReplicateOptions(output="data_uri")]
+    with Emulator(latency=Latency(0.05, 0.2), options=options) as data_emu:
+        video, images = _run_outputs(data_emu)
+    return _check_file_outputs(video, images)
+
+
+def replicate_run_over_tls(emu: Emulator) -> str:
+    before = os.environ.get("SSL_CERT_FILE")
+    with Emulator(latency=Latency(0.05, 0.2), tls=True) as tls_emu:
+        os.environ["SSL_CERT_FILE"] = str(tls_emu.ca_path)  # httpx reads it per client
+        try:
+            video, images = _run_outputs(tls_emu)
+            assert str(video.url).startswith(tls_emu.url + "/media/"), video.url
+            detail = _check_file_outputs(video, images)  # read() downloads over https
+        finally:
+            if before is None:
+                os.environ.pop("SSL_CERT_FILE", None)
+            else:
+                os.environ["SSL_CERT_FILE"] = before
+    return f"https outputs; {detail}"
+
+
+def _check_file_outputs(video: Any, images: Any) -> str:
     assert isinstance(video, FileOutput), type(video)
     data = video.read()
     assert data[4:8] == b"ftyp", data[:16]
@@ -168,6 +196,7 @@ CHECKS: list[Check] = [
     replicate_create_model_and_wait,
     replicate_create_version,
     replicate_run,
+    replicate_run_over_tls,
     replicate_cancel,
 ]
 
