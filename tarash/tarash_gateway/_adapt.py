@@ -185,7 +185,8 @@ def adapt_image_request(
             f"{model} offers {', '.join(ratios)}",
         )
     limit = capabilities.max_outputs
-    if limit is not None and request.n > limit:
+    # n=None asks for one image, which every model makes.
+    if limit is not None and request.n is not None and request.n > limit:
         adapter.change("n", request.n, limit, f"{model} makes at most {limit} a job")
     adapted = request.model_copy(update=adapter.changes) if adapter.changes else request
     return adapted, adapter.notes

@@ -1,10 +1,17 @@
-"""Recording what each attempt did, and assembling :class:`ExecutionMetadata` from it."""
+"""Recording what each attempt did, and assembling :class:`ExecutionMetadata` from it.
+
+The metadata's durations (``elapsed_seconds``, ``total_elapsed_seconds``) are computed from
+its timestamps, as published. The timestamps are therefore read from one
+:class:`Timeline`: one wall-clock reading plus the monotonic clock's progress since, so the
+durations are as exact as ``time.perf_counter`` and never negative, whatever the system
+clock does meanwhile (an NTP step, a DST change on a naive clock).
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tarash.tarash_gateway._redact import redact, scrub_exception
 from tarash.tarash_gateway.errors import TarashException
@@ -12,7 +19,19 @@ from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.models import AttemptMetadata, AttemptStatus, ExecutionMetadata
 from tarash.tarash_gateway.providers._base import ProviderClient
 
-__all__ = ["AttemptRecorder", "MetadataCollector", "failed_attempt_status"]
+__all__ = ["AttemptRecorder", "MetadataCollector", "Timeline", "failed_attempt_status"]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Timezone-aware UTC times measured on the monotonic clock from one wall-clock reading."""
+
+    origin: datetime = field(default_factory=lambda: datetime.now(UTC))
+    origin_counter: float = field(default_factory=time.perf_counter)
+
+    def now(self) -> datetime:
+        """The current time on this timeline."""
+        return self.origin + timedelta(seconds=time.perf_counter() - self.origin_counter)
 
 
 @dataclass(slots=True)
@@ -20,7 +39,7 @@ class AttemptRecorder:
     """Fills in one attempt's metadata as it runs."""
 
     metadata: AttemptMetadata
-    started: float = field(default_factory=time.perf_counter)
+    timeline: Timeline = field(default_factory=Timeline)
 
     def finish(
         self,
@@ -35,8 +54,7 @@ class AttemptRecorder:
         """
         meta = self.metadata
         meta.status = status
-        meta.ended_at = datetime.now(UTC)
-        meta.elapsed_seconds = round(time.perf_counter() - self.started, 6)
+        meta.ended_at = self.timeline.now()
         if client is not None:
             counters = client.request_context.counters
             meta.http_requests = counters.requests
@@ -65,8 +83,7 @@ class MetadataCollector:
 
     configs_in_chain: int = 1
     attempts: list[AttemptMetadata] = field(default_factory=list)
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    started: float = field(default_factory=time.perf_counter)
+    timeline: Timeline = field(default_factory=Timeline)
 
     def new_attempt(self, provider: str, model: str) -> AttemptRecorder:
         """Start recording the next attempt (numbered from 1)."""
@@ -75,9 +92,11 @@ class MetadataCollector:
                 provider=provider,
                 model=model,
                 attempt_number=len(self.attempts) + 1,
-                started_at=datetime.now(UTC),
+                started_at=self.timeline.now(),
+                ended_at=None,
                 status="skipped",
-            )
+            ),
+            self.timeline,
         )
         self.attempts.append(recorder.metadata)
         return recorder
@@ -85,14 +104,13 @@ class MetadataCollector:
     def build(self, successful_attempt: int | None) -> ExecutionMetadata:
         """The metadata as it stands now."""
         return ExecutionMetadata(
-            attempts=list(self.attempts),
             total_attempts=len(self.attempts),
             successful_attempt=successful_attempt,
+            attempts=list(self.attempts),
             fallback_triggered=len(self.attempts) > 1,
             configs_in_chain=self.configs_in_chain,
-            started_at=self.started_at,
-            ended_at=datetime.now(UTC),
-            total_elapsed_seconds=round(time.perf_counter() - self.started, 6),
+            started_at=self.timeline.origin,
+            ended_at=self.timeline.now(),
         )
 
 

@@ -1,4 +1,5 @@
-"""Media in and out: image inputs (URL, data URI, base64, bytes, path) and result downloads.
+"""Media in and out: image inputs (URL, data URI, base64, bytes, path, MediaContent) and
+result downloads.
 
 Inputs are normalised before a job is submitted, so a bad path or undecodable base64 is a
 :class:`ValidationError` that costs nothing. Results are streamed to disk through the
@@ -17,7 +18,7 @@ from typing import TypeVar
 
 import anyio
 import httpx
-from pydantic import SecretStr
+from pydantic import AnyUrl, SecretStr
 
 from tarash.tarash_gateway._http import ErrorParser, RequestContext, stream
 from tarash.tarash_gateway._redact import scrub_exception
@@ -26,6 +27,7 @@ from tarash.tarash_gateway.errors import TarashException, ValidationError, error
 from tarash.tarash_gateway.models import (
     ImageGenerationRequest,
     ImageType,
+    MediaContent,
     MediaType,
     VideoGenerationRequest,
 )
@@ -47,6 +49,7 @@ _MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"ftyp", 4, "video/mp4"),
     (b"\x1aE\xdf\xa3", 0, "video/webm"),
 )
+_MIME_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+")
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*?);base64,", re.I)
 _REQUEST = TypeVar("_REQUEST", VideoGenerationRequest, ImageGenerationRequest)
 
@@ -99,6 +102,24 @@ def _is_url(value: str) -> bool:
     return value.startswith(("http://", "https://"))
 
 
+def _media_content_uri(media: MediaContent, field: str) -> str:
+    """The ``data:`` URI of a :class:`MediaContent` dict, checked first: the type goes into
+    the URI as written, so a ``;`` or ``,`` in it would change what the provider reads."""
+    content = media.get("content")
+    kind = media.get("content_type")
+    if not isinstance(content, bytes):
+        raise _invalid(f"{field}: MediaContent 'content' must be bytes")
+    if not content:
+        raise _invalid(f"{field} is empty (0 bytes)")
+    if not isinstance(kind, str) or _MIME_TYPE.fullmatch(kind) is None:
+        shown = kind[:40] if isinstance(kind, str) else type(kind).__name__
+        raise _invalid(
+            f"{field}: MediaContent 'content_type' must be a MIME type such as 'image/png', "
+            f"got {shown!a}"
+        )
+    return to_data_uri(content, kind)
+
+
 def _check_decoded(media: str, field: str) -> None:
     """Refuse a data URI or base64 text that does not decode to at least one byte."""
     if media.startswith("data:"):
@@ -129,9 +150,13 @@ def media_reference(media: MediaType, *, field: str = "an image or video input")
         field: What to call it in an error, e.g. ``image_list[0]``.
 
     Raises:
-        ValidationError: ``media`` is neither a URL, a data URI, bytes nor base64 text, or
-            it is empty.
+        ValidationError: ``media`` is neither a URL, a data URI, bytes, base64 text nor a
+            well-formed :class:`MediaContent` dict, or it is empty.
     """
+    if isinstance(media, AnyUrl):
+        media = str(media)
+    if isinstance(media, dict):
+        return _media_content_uri(media, field)
     if isinstance(media, bytes):
         if not media:
             raise _invalid(f"{field} is empty (0 bytes)")
@@ -147,6 +172,11 @@ def media_reference(media: MediaType, *, field: str = "an image or video input")
 
 
 async def _load_one(media: MediaType, field: str) -> MediaType:
+    if isinstance(media, AnyUrl):
+        media = str(media)
+    if isinstance(media, dict):
+        # As a data URI from here on: one form for every provider and field mapper.
+        return _media_content_uri(media, field)
     if isinstance(media, bytes):
         if not media:
             raise _invalid(f"{field} is empty (0 bytes)")
