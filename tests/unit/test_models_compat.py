@@ -418,3 +418,17 @@ def test_size_auto_on_a_fal_image_model_leaves_image_size_out() -> None:
     assert any("'auto' not sent" in note for note in job.adaptations)
     sized = client.prepare_image(ImageGenerationRequest(prompt="a", size="512x256"))
     assert sized.payload["image_size"] == {"width": 512, "height": 256}
+
+
+@pytest.mark.anyio
+async def test_a_secret_str_key_put_in_by_model_copy_still_authenticates(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """model_copy(update={"api_key": SecretStr(...)}) skips validation; the key still works."""
+    submit = respx_mock.post(f"{BASE}/jobs").respond(200, json={"id": "j1", "status": "queued"})
+    respx_mock.get(f"{BASE}/jobs/j1").respond(200, json={"status": "done", "url": "https://x/v"})
+    config = VideoGenerationConfig(
+        provider="fake", model="t2v", base_url=BASE, poll_interval=0.001
+    ).model_copy(update={"api_key": SecretStr(FAKE_KEY)})
+    await generate_video_async(config, VideoGenerationRequest(prompt="a"))
+    assert submit.calls.last.request.headers["authorization"] == f"Bearer {FAKE_KEY}"
