@@ -2,8 +2,9 @@
 
 Each config of the chain gets one attempt: adapt and validate the request for its model,
 submit once, wait under that config's deadline, read the result. An attempt's failure
-moves on to the next config when the error allows a fallback. When every attempt fails,
-the last error is raised with the whole chain's metadata attached.
+moves on to the next config when :func:`~tarash.tarash_gateway.errors.falls_back` says so
+under that config's ``fallback_on`` policy (see :func:`fallback_policies`). When every
+attempt fails, the last error is raised with the whole chain's metadata attached.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 
 import anyio
+from pydantic import SecretStr
 
 from tarash.tarash_gateway._adapt import adapt_image_request, adapt_video_request
 from tarash.tarash_gateway._completion import submit_to_completion
@@ -29,7 +31,12 @@ from tarash.tarash_gateway._metadata import (
 )
 from tarash.tarash_gateway._polling import PollSchedule
 from tarash.tarash_gateway._validate import check_sendable
-from tarash.tarash_gateway.errors import TarashException, ValidationError
+from tarash.tarash_gateway.errors import (
+    FallbackPolicy,
+    TarashException,
+    ValidationError,
+    falls_back,
+)
 from tarash.tarash_gateway.media import load_local_media
 from tarash.tarash_gateway.models import (
     ImageGenerationConfig,
@@ -37,15 +44,25 @@ from tarash.tarash_gateway.models import (
     VideoGenerationConfig,
     VideoGenerationRequest,
 )
-from tarash.tarash_gateway.providers import get_provider_class
+from tarash.tarash_gateway.providers import get_provider_class, get_provider_entry
 from tarash.tarash_gateway.providers._base import (
     PreparedJob,
     ProviderClient,
     ProviderSettings,
     SubmittedJob,
 )
+from tarash.tarash_gateway.providers._handler import handler_for, run_handler_attempt
+from tarash.tarash_gateway.providers.mock import MockClient
 
-__all__ = ["build_client", "poll_schedule_for", "prepare_job", "run_chain", "submit_prepared"]
+__all__ = [
+    "build_client",
+    "fallback_policies",
+    "poll_schedule_for",
+    "prepare_job",
+    "run_chain",
+    "secret_key_of",
+    "submit_prepared",
+]
 
 logger = logging.getLogger("tarash")
 
@@ -53,20 +70,43 @@ Config = VideoGenerationConfig | ImageGenerationConfig
 Request = VideoGenerationRequest | ImageGenerationRequest
 
 
+def secret_key_of(config: Config) -> SecretStr | None:
+    """The config's key as the SecretStr clients hold; ``None`` when it has none.
+
+    ``config.api_key`` is the plain str given (as published); a SecretStr is taken as well,
+    as put there by ``model_copy(update=...)`` (which skips validation) in code written for
+    tarash's earlier SecretStr field.
+    """
+    key: object = config.api_key
+    if isinstance(key, SecretStr):
+        return key
+    return SecretStr(key) if isinstance(key, str) and key else None
+
+
 def build_client(config: Config, *, deadline: float | None) -> ProviderClient:
-    """Instantiate the provider client a config names."""
-    client_class = get_provider_class(config.provider)
-    return client_class(
-        ProviderSettings(
-            model=config.model,
-            base_url=config.base_url,
-            api_key=config.api_key,
-            api_version=config.api_version,
-            provider_config=dict(config.provider_config),
-            max_attempts=config.max_retries + 1,
-            deadline=deadline,
-        )
+    """Instantiate the provider client a config names (the mock's when ``config.mock`` is on).
+
+    Raises:
+        ValidationError: The provider is unknown (mocked or not: a chain that could not
+            run for real fails in a mock run too), or the config is one it refuses.
+    """
+    settings = ProviderSettings(
+        model=config.model,
+        base_url=config.base_url,
+        api_key=secret_key_of(config),
+        api_version=config.api_version,
+        provider_config=dict(config.provider_config),
+        max_attempts=config.max_retries + 1,
+        deadline=deadline,
     )
+    mock = config.mock
+    if mock is not None and mock.enabled:
+        # Any registered name, a custom handler's included; a client class also checks
+        # the config as the real run would.
+        entry = get_provider_entry(config.provider)
+        real = entry if isinstance(entry, type) and issubclass(entry, ProviderClient) else None
+        return MockClient(settings, mock=mock, provider=config.provider, real=real)
+    return get_provider_class(config.provider)(settings)
 
 
 def poll_schedule_for(poll_interval: float) -> PollSchedule:
@@ -153,6 +193,10 @@ async def _run_attempt(
     recorder: AttemptRecorder,
     on_progress: ProgressCallback | None,
 ) -> Response:
+    handler = handler_for(config)
+    if handler is not None:
+        # A published-style handler does the whole job in one call: no client, no job.
+        return await run_handler_attempt(handler, config, request, recorder, on_progress)
     client: ProviderClient | None = None
     submitted: SubmittedJob | None = None
     try:
@@ -173,6 +217,7 @@ async def _run_attempt(
             max_polls=config.max_poll_attempts,
             on_progress=on_progress,
             attempt_number=recorder.metadata.attempt_number,
+            timeout_seconds=config.timeout,
         )
         response = await waiter.run(submitted.snapshot, deadline)
     except CallbackError as exc:
@@ -191,6 +236,33 @@ async def _run_attempt(
     return response
 
 
+def fallback_policies(config: Config) -> dict[int, FallbackPolicy]:
+    """The fallback policy of each config in ``config``'s chain, keyed by ``id()``.
+
+    A config's ``fallback_on`` covers it and, recursively, its ``fallback_configs``: set on
+    the config passed to ``generate_*``, it governs the whole chain. A fallback config may
+    widen it for itself and its own fallbacks, never narrow it.
+    """
+    widened: set[int] = set()
+    visited: set[tuple[int, bool]] = set()
+
+    def visit(current: Config, inherited: bool) -> None:
+        wide = inherited or current.fallback_on == "provider_specific"
+        if (id(current), wide) in visited:
+            return
+        visited.add((id(current), wide))
+        if wide:
+            widened.add(id(current))
+        for fallback in current.fallback_configs or []:
+            visit(fallback, wide)
+
+    visit(config, False)
+    return {
+        id(member): "provider_specific" if id(member) in widened else "transient"
+        for member in config.chain()
+    }
+
+
 async def run_chain(
     config: Config,
     request: Request,
@@ -206,7 +278,9 @@ async def run_chain(
     for candidate in chain:
         # An unknown provider or a misspelt provider_config option anywhere in the chain
         # fails before the first job is paid for, not when its turn comes.
-        build_client(candidate, deadline=None)
+        if handler_for(candidate) is None:
+            build_client(candidate, deadline=None)
+    policies = fallback_policies(config)
     collector = MetadataCollector(configs_in_chain=len(chain))
 
     last_error: TarashException | None = None
@@ -219,12 +293,15 @@ async def run_chain(
         except TarashException as exc:
             last_error = exc
             more = number < len(chain)
-            if more and exc.fallback_allowed:
+            if more and falls_back(exc, policies[id(candidate)]):
+                # str(exc) is the message alone: the context the log needs is spelt out.
+                status = "" if exc.status_code is None else f" HTTP {exc.status_code}"
                 logger.warning(
-                    "%s/%s failed (%s: %s); falling back to %s/%s",
+                    "%s/%s failed (%s%s: %s); falling back to %s/%s",
                     candidate.provider,
                     candidate.model,
                     type(exc).__name__,
+                    status,
                     exc.message,
                     chain[number].provider,
                     chain[number].model,

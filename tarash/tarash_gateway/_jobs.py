@@ -81,9 +81,20 @@ _STATE_TO_UPDATE: dict[JobState, UpdateStatus] = {
 }
 
 
-def snapshot_to_update(snapshot: JobSnapshot, handle: JobHandle, attempt_number: int = 1) -> Update:
-    """Turn a provider snapshot into the user-facing progress update."""
+def snapshot_to_update(
+    snapshot: JobSnapshot,
+    handle: JobHandle,
+    attempt_number: int = 1,
+    *,
+    result: Response | None = None,
+) -> Update:
+    """Turn a provider snapshot into the user-facing progress update.
+
+    A failed or cancelled job's update carries its error's message in ``error``; the
+    final ``completed`` update carries the response in ``result`` (as published).
+    """
     update_class = VideoGenerationUpdate if handle.kind == "video" else ImageGenerationUpdate
+    failed = snapshot.state in (JobState.FAILED, JobState.CANCELLED)
     return update_class(
         request_id=handle.request_id,
         status=_STATE_TO_UPDATE[snapshot.state],
@@ -93,6 +104,8 @@ def snapshot_to_update(snapshot: JobSnapshot, handle: JobHandle, attempt_number:
         model=handle.model,
         attempt_number=attempt_number,
         update=snapshot.raw,
+        error=snapshot.error.message if failed and snapshot.error is not None else None,
+        result=result,
     )
 
 
@@ -153,6 +166,9 @@ class JobWaiter:
         max_polls: Optional cap on polls (``config.max_poll_attempts``).
         on_progress: The user's callback.
         attempt_number: For progress updates.
+        timeout_seconds: The timeout the deadline stands for (``config.timeout``), put on
+            the :class:`TimeoutError` raised when it passes; by default the time from the
+            start of :meth:`run` to the deadline.
     """
 
     client: ProviderClient
@@ -161,13 +177,25 @@ class JobWaiter:
     max_polls: int | None = None
     on_progress: ProgressCallback | None = None
     attempt_number: int = 1
+    timeout_seconds: float | None = None
     last_state: JobState | None = None
     last_snapshot: JobSnapshot | None = None
     consecutive_poll_failures: int = 0
 
+    def __post_init__(self) -> None:
+        if not self.client.reports_progress:
+            self.on_progress = None
+
     async def _report(self, snapshot: JobSnapshot) -> None:
         self.last_state = snapshot.state
         self.last_snapshot = snapshot
+        if snapshot.state is JobState.COMPLETED:
+            # Reported once its result is read, which the update then carries.
+            return
+        if snapshot.error is not None:
+            # The update shows the error's message before the attempt's metadata would
+            # scrub it: the key must not reach the callback through a provider's echo.
+            self.client.scrub(snapshot.error)
         await deliver_progress(
             self.on_progress, snapshot_to_update(snapshot, self.handle, self.attempt_number)
         )
@@ -185,7 +213,13 @@ class JobWaiter:
         except TarashException as exc:
             if not (isinstance(exc, HTTPConnectionError) or exc.retryable):
                 raise
-            logger.info("status stream of %s broke off (%s); polling", self.handle.request_id, exc)
+            logger.info(
+                "status stream of %s job %s broke off (%s: %s); polling",
+                self.handle.provider,
+                self.handle.request_id,
+                type(exc).__name__,
+                exc,
+            )
         finally:
             # Left early (terminal snapshot, the callback raised, cancelled): close it now,
             # so its connection and stream slot are not held until garbage collection.
@@ -236,6 +270,7 @@ class JobWaiter:
             max_polls=self.max_polls,
             on_snapshot=self._report,
             first_snapshot=first_snapshot,
+            timeout_seconds=self.timeout_seconds,
         )
 
     async def read_result(self, snapshot: JobSnapshot) -> Response:
@@ -263,6 +298,7 @@ class JobWaiter:
                     model=handle.model,
                     expires_at=video.expires_at,
                     raw_response=video.raw,
+                    is_mock=self.client.is_mock,
                 )
                 references: list[str | bytes] = [video.video]
             else:
@@ -276,6 +312,7 @@ class JobWaiter:
                     model=handle.model,
                     expires_at=image.expires_at,
                     raw_response=image.raw,
+                    is_mock=self.client.is_mock,
                 )
                 references = list(image.images)
         except TarashException as exc:
@@ -309,7 +346,11 @@ class JobWaiter:
             snapshot = await self.wait_terminal(first_snapshot, deadline)
         if snapshot is None:  # the deadline cancelled the wait
             raise _with_origin(
-                TimeoutError("the job did not finish before its deadline"), self.handle
+                TimeoutError(
+                    "the job did not finish before its deadline",
+                    timeout_seconds=self.timeout_seconds,
+                ),
+                self.handle,
             )
         return snapshot
 
@@ -335,6 +376,8 @@ class JobWaiter:
             TarashException: The job failed, its status could not be read (it was cancelled
                 remotely first), or its result could not be read.
         """
+        if self.timeout_seconds is None and deadline is not None:
+            self.timeout_seconds = max(0.0, deadline - anyio.current_time())
         try:
             if poll_first and first_snapshot is None:
                 # Inside the try: this status call is already a wait on a live job, and
@@ -364,7 +407,12 @@ class JobWaiter:
             await cancel_remote_job(self.client, self.handle)
         # Reading the result of a finished job is idempotent and paid for already: it is
         # not cut short by the job's deadline.
-        return await self.read_result(snapshot)
+        response = await self.read_result(snapshot)
+        await deliver_progress(
+            self.on_progress,
+            snapshot_to_update(snapshot, self.handle, self.attempt_number, result=response),
+        )
+        return response
 
 
 def _reports_no_usable_output(error: TarashException) -> bool:

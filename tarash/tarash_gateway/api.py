@@ -20,6 +20,7 @@ from tarash.tarash_gateway._chain import (
     poll_schedule_for,
     prepare_job,
     run_chain,
+    secret_key_of,
     submit_prepared,
 )
 from tarash.tarash_gateway._jobs import (
@@ -37,6 +38,7 @@ from tarash.tarash_gateway.models import (
     ImageGenerationRequest,
     ImageGenerationResponse,
     ImageGenerationUpdate,
+    ImageProgressCallback,
     JobHandle,
     ProgressCallback,
     VideoGenerationConfig,
@@ -44,8 +46,13 @@ from tarash.tarash_gateway.models import (
     VideoGenerationResponse,
     VideoGenerationUpdate,
 )
-from tarash.tarash_gateway.providers import get_provider_class
+from tarash.tarash_gateway.providers import get_provider_class, provider_key, register_provider
 from tarash.tarash_gateway.providers._base import ProviderClient, ProviderSettings
+from tarash.tarash_gateway.providers.field_mappers import (
+    get_provider_field_mapping,
+    register_provider_field_mapping,
+)
+from tarash.tarash_gateway.providers.mock import MockClient, is_mock_handle
 
 __all__ = [
     "cancel",
@@ -54,6 +61,9 @@ __all__ = [
     "generate_image_async",
     "generate_video",
     "generate_video_async",
+    "get_provider_field_mapping",
+    "register_provider",
+    "register_provider_field_mapping",
     "status",
     "status_async",
     "submit_image",
@@ -102,7 +112,7 @@ def generate_video(
 async def generate_image_async(
     config: ImageGenerationConfig,
     request: ImageGenerationRequest,
-    on_progress: ProgressCallback | None = None,
+    on_progress: ImageProgressCallback | None = None,
 ) -> ImageGenerationResponse:
     """Generate image(s), falling back along ``config.fallback_configs`` on failure.
 
@@ -127,7 +137,7 @@ async def generate_image_async(
 def generate_image(
     config: ImageGenerationConfig,
     request: ImageGenerationRequest,
-    on_progress: ProgressCallback | None = None,
+    on_progress: ImageProgressCallback | None = None,
 ) -> ImageGenerationResponse:
     """Sync twin of :func:`generate_image_async`."""
     return run_sync(generate_image_async, config, request, on_progress)
@@ -198,8 +208,10 @@ def _client_for(
     Raises:
         ValidationError: The handle and config disagree, or the handle points elsewhere.
     """
-    client_class = get_provider_class(handle.provider)
-    if config is not None and (config.provider, config.model) != (handle.provider, handle.model):
+    if config is not None and (provider_key(config.provider), config.model) != (
+        provider_key(handle.provider),
+        handle.model,
+    ):
         raise ValidationError(
             f"the config is for {config.provider}/{config.model}, the handle for "
             f"{handle.provider}/{handle.model}",
@@ -207,6 +219,12 @@ def _client_for(
             model=handle.model,
             request_id=handle.request_id,
         )
+    if is_mock_handle(handle):
+        # A mock job lives in this process's memory; nothing is sent, so no URL to trust.
+        return MockClient.for_handle(
+            handle, ProviderSettings(model=handle.model, deadline=deadline)
+        )
+    client_class = get_provider_class(handle.provider)
     trusted = {client_class.resolve_base_url()}
     if config is not None and config.base_url:
         trusted.add(client_class.resolve_base_url(config.base_url))
@@ -219,7 +237,10 @@ def _client_for(
             model=handle.model,
             request_id=handle.request_id,
         )
-    key = SecretStr(api_key) if api_key else (config.api_key if config is not None else None)
+    if api_key:
+        key: SecretStr | None = SecretStr(api_key)
+    else:
+        key = secret_key_of(config) if config is not None else None
     return client_class(
         ProviderSettings(
             model=handle.model,
@@ -239,7 +260,7 @@ async def wait_async(
     api_key: str | None = None,
     timeout: float | None = None,
     poll_interval: float = 5.0,
-    on_progress: ProgressCallback | None = None,
+    on_progress: ProgressCallback | ImageProgressCallback | None = None,
 ) -> VideoGenerationResponse | ImageGenerationResponse:
     """Wait for a submitted job and return its result.
 
@@ -300,7 +321,7 @@ def wait(
     api_key: str | None = None,
     timeout: float | None = None,
     poll_interval: float = 5.0,
-    on_progress: ProgressCallback | None = None,
+    on_progress: ProgressCallback | ImageProgressCallback | None = None,
 ) -> VideoGenerationResponse | ImageGenerationResponse:
     """Sync twin of :func:`wait_async`."""
     return run_sync(

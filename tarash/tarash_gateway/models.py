@@ -1,30 +1,49 @@
 """Configs, requests, responses, progress updates, job handles and execution metadata.
 
 The names and field shapes follow the published tarash-gateway package so its users can
-switch without edits. Unlike that package, an unknown keyword is an error (it names the
-closest field and points to ``extra_params``) rather than being swallowed silently.
+switch without edits. As there, a request's unknown keyword goes to ``extra_params`` (with an
+:class:`ExtraParamsWarning` naming it); unlike there, a keyword one typo away from a real
+field, and any unknown keyword on a config, is an error naming the field meant.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
-from collections.abc import Awaitable, Callable
+import warnings
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    ClassVar,
+    Literal,
+    Protocol,
+    Self,
+    runtime_checkable,
+)
 
 from pydantic import (
+    AnyUrl,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    HttpUrl,
     PrivateAttr,
     SecretStr,
+    TypeAdapter,
     ValidationInfo,
+    computed_field,
+    field_serializer,
     field_validator,
     model_validator,
 )
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 from typing_extensions import TypedDict
 
 from tarash.tarash_gateway._validate import (
@@ -40,19 +59,33 @@ from tarash.tarash_gateway.errors import ValidationError
 
 __all__ = [
     "AspectRatio",
+    "AsyncImageProgressCallback",
+    "AsyncProgressCallback",
     "AttemptMetadata",
     "AttemptStatus",
+    "Base64",
+    "BaseVideoParams",
     "ExecutionMetadata",
+    "ExtraParamsWarning",
     "ImageGenerationConfig",
     "ImageGenerationRequest",
     "ImageGenerationResponse",
     "ImageGenerationUpdate",
+    "ImageProgressCallback",
     "ImageRole",
     "ImageType",
     "JobHandle",
+    "KlingCameraConfig",
+    "KlingCameraControl",
+    "KlingVideoParams",
+    "MediaContent",
     "MediaType",
     "ProgressCallback",
+    "ProviderHandler",
     "Resolution",
+    "StatusType",
+    "SyncImageProgressCallback",
+    "SyncProgressCallback",
     "UpdateStatus",
     "VideoGenerationConfig",
     "VideoGenerationRequest",
@@ -60,13 +93,37 @@ __all__ = [
     "VideoGenerationUpdate",
 ]
 
-MediaType = str | bytes | Path
-"""An image or video input: an http(s) URL, a data URI, base64 text, raw bytes or a path."""
+Base64 = str
+"""Base64 text (or a ``data:`` URI), the published package's name for it."""
+
+
+class MediaContent(TypedDict):
+    """Media given as its bytes and their MIME type, e.g. ``{"content": b"...",
+    "content_type": "image/png"}``; sent to providers as a ``data:`` URI."""
+
+    content: bytes
+    content_type: str
+
+
+def _url_as_text(value: object) -> object:
+    # pydantic's URL objects (the published MediaType names HttpUrl) travel as their text,
+    # so that everything past validation handles one kind of URL.
+    return str(value) if isinstance(value, AnyUrl) else value
+
+
+MediaType = Annotated[str | bytes | Path | HttpUrl | MediaContent, BeforeValidator(_url_as_text)]
+"""An image or video input: an http(s) URL (text or ``HttpUrl``, kept as text), a data URI,
+base64 text, raw bytes, a path, or a :class:`MediaContent` dict."""
+
+ResultMedia = Annotated[str | bytes | MediaContent, BeforeValidator(_url_as_text)]
+"""A result's media: a URL or data URI, the bytes, or a :class:`MediaContent` dict."""
 
 ImageRole = Literal["first_frame", "last_frame", "reference", "asset", "style"]
 Resolution = Literal["360p", "480p", "540p", "580p", "720p", "1080p", "1440p", "2k", "4k"]
 AspectRatio = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21", "3:2", "2:3", "auto"]
-UpdateStatus = Literal["queued", "processing", "completed", "failed"]
+StatusType = Literal["queued", "processing", "completed", "failed"]
+"""Where a job stands in a progress update (the published name)."""
+UpdateStatus = StatusType
 AttemptStatus = Literal["success", "failed", "cancelled", "skipped"]
 
 
@@ -75,6 +132,14 @@ class ImageType(TypedDict):
 
     image: MediaType
     type: ImageRole
+
+
+class ExtraParamsWarning(UserWarning):
+    """A request got keywords that are not its fields; they were sent as ``extra_params``.
+
+    Silence it for code that passes provider options as keywords on purpose:
+    ``warnings.filterwarnings("ignore", category=ExtraParamsWarning)``.
+    """
 
 
 def _reject_unknown_fields(model: type[BaseModel], data: Any, passthrough_hint: str) -> Any:
@@ -109,9 +174,74 @@ class _StrictFieldsModel(BaseModel):
         return _reject_unknown_fields(cls, data, cls._PASSTHROUGH_HINT)
 
 
+# How close (difflib's ratio) an unknown request keyword must be to a field's name to be
+# taken for a typo of it rather than a provider option: 'duraton_seconds' and
+# 'aspect_ration' score over 0.9; options such as 'duration', 'num_videos', 'image_url' or
+# 'mask_url' stay under 0.8.
+_TYPO_CUTOFF = 0.8
+# The warning points at the caller's line: this function, capture_extra_fields, then
+# BaseModel.__init__ or model_validate (pydantic-core's own frames are not Python frames).
+_CALLER_STACKLEVEL = 4
+
+
+def _capture_unknown_fields(model: type[BaseModel], data: Any) -> Any:
+    """Move a request's unknown keywords into ``extra_params``, warning with their names.
+
+    A keyword one typo away from a real field is a :class:`ValidationError` naming it
+    instead: sent to the provider, it would be ignored there, and the field meant unset.
+    The caller's dict is not changed.
+    """
+    if not isinstance(data, dict):
+        return data
+    known = set(model.model_fields)
+    unknown = [key for key in data if key not in known]
+    if not unknown:
+        return data
+    typos = []
+    for key in unknown:
+        if isinstance(key, str):
+            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=_TYPO_CUTOFF)
+            if close:
+                typos.append(f"{key!r} (did you mean {close[0]!r}?)")
+    if typos:
+        raise ValidationError(
+            f"{model.__name__} got unknown field(s): {', '.join(typos)}. A provider "
+            "parameter of that name goes in extra_params={...}, sent to the provider as is.",
+            fallback_allowed=False,
+        )
+    explicit = data.get("extra_params", {})
+    captured = {key: data[key] for key in unknown}
+    cleaned = {key: value for key, value in data.items() if key in known}
+    if isinstance(explicit, dict):
+        # As published: a keyword wins over an extra_params entry of the same name.
+        cleaned["extra_params"] = {**explicit, **captured}
+    # else: extra_params keeps the value given, for pydantic to refuse as not a dict.
+    names = ", ".join(repr(key) for key in captured)
+    warnings.warn(
+        f"{model.__name__}: {names} {'is not a field' if len(captured) == 1 else 'are not fields'}"
+        "; sent to the provider in extra_params (pass it there to silence this warning)",
+        ExtraParamsWarning,
+        stacklevel=_CALLER_STACKLEVEL,
+    )
+    return cleaned
+
+
 # ---------------------------------------------------------------------------------------
 # Configs
 # ---------------------------------------------------------------------------------------
+
+_KEY_MASK = "**********"
+"""What reprs and dumps show in place of a key (pydantic's SecretStr mask)."""
+
+
+class _ApiKey(str):
+    """A key as the user gave it: a plain str to every use (``f"Bearer {key}"``), masked in
+    its repr, so that logging a config, or the key with ``%r``, does not print it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(_KEY_MASK)
 
 
 class _GenerationConfig(_StrictFieldsModel):
@@ -126,9 +256,10 @@ class _GenerationConfig(_StrictFieldsModel):
 
     provider: str = Field(description="Provider name: 'fal', 'replicate', ...")
     model: str = Field(description="The provider's model id, e.g. 'fal-ai/veo3'.")
-    api_key: SecretStr | None = Field(
+    api_key: str | None = Field(
         default=None,
-        description="The key; when None, read from the provider's usual environment variable.",
+        description="The key; when None, read from the provider's usual environment variable. "
+        "Reads back as the str given; masked in repr, str and dumps, left out of pickles.",
     )
     base_url: str | None = Field(
         default=None,
@@ -141,9 +272,10 @@ class _GenerationConfig(_StrictFieldsModel):
         description="Wall-clock deadline in seconds for the whole job, submit to result.",
     )
     max_poll_attempts: int | None = Field(
-        default=None,
+        default=120,
         ge=1,
-        description="Optional cap on status polls; the deadline (timeout) always applies.",
+        description="Cap on status polls (None: no cap); the deadline (timeout) always "
+        "applies. Push updates (a provider's event stream) are not polls.",
     )
     poll_interval: float = Field(
         default=5.0,
@@ -161,12 +293,27 @@ class _GenerationConfig(_StrictFieldsModel):
         description="When True, a value the model does not support (e.g. a 5 s duration on "
         "a model offering 4, 6 or 8 s) is a ValidationError instead of being adapted.",
     )
+    # errors.FallbackPolicy's values (a test keeps the two equal).
+    fallback_on: Literal["transient", "provider_specific"] = Field(
+        default="transient",
+        description="When the chain moves on from this config (and its fallbacks): "
+        "'transient' (the published table: failed jobs, timeouts, connection errors, HTTP "
+        "429/5xx) or 'provider_specific' (also a refused key, no credit, moderation, an "
+        "unknown model, a request this model cannot take).",
+    )
     provider_config: dict[str, Any] = Field(default_factory=dict)
+    mock: MockConfig | None = Field(
+        default=None,
+        description="When enabled, the mock provider answers instead: no network, no key.",
+    )
 
     @field_validator("provider")
     @classmethod
     def _normalise_provider(cls, value: str) -> str:
-        return check_provider_name(value.strip().lower().replace("-", "_"))
+        # Checked normalised, kept as written: the registry normalises for lookup only,
+        # so "azure-openai" reads back as the user wrote it.
+        check_provider_name(value.strip().lower().replace("-", "_"))
+        return value
 
     @field_validator("model")
     @classmethod
@@ -178,12 +325,43 @@ class _GenerationConfig(_StrictFieldsModel):
         # The model id goes into URL paths: '?' or '#' would change what is requested.
         return check_identifier(value.strip(), "model", forbidden="?#")
 
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _key_may_be_secret(cls, value: object) -> object:
+        # Accepted as well: code written for tarash's earlier SecretStr field.
+        return value.get_secret_value() if isinstance(value, SecretStr) else value
+
     @field_validator("api_key")
     @classmethod
-    def _key_is_clean(cls, value: SecretStr | None) -> SecretStr | None:
+    def _key_is_clean(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        return SecretStr(clean_api_key(value.get_secret_value()))
+        if value.strip() == _KEY_MASK:
+            # A dump fed back: it holds no key, like a pickle, and likewise the key is
+            # then read from the environment (the mask is never sent as one).
+            return None
+        return _ApiKey(clean_api_key(value))
+
+    @field_serializer("api_key")
+    def _key_is_masked(self, value: str | None) -> str | None:
+        return None if value is None else _KEY_MASK
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # The field's own repr masks the key; this covers a plain str put there by
+        # model_copy(update=...) or model_construct(), which skip validation.
+        for name, value in super().__repr_args__():
+            yield name, (_KEY_MASK if name == "api_key" and value is not None else value)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # A pickle leaves the process (task queues, process pools, caches on disk): it
+        # carries no key, and the unpickled config reads it from the environment, as a
+        # config given none does. Fallback configs pickle through here too.
+        state = super().__getstate__()
+        values = dict(state["__dict__"])
+        if values.get("api_key") is not None:
+            values["api_key"] = None
+        state["__dict__"] = values
+        return state
 
     @field_validator("base_url")
     @classmethod
@@ -232,9 +410,27 @@ class VideoGenerationConfig(_GenerationConfig):
 
 
 class ImageGenerationConfig(_GenerationConfig):
-    """Where and how to generate an image: provider, model, credentials, deadline, fallbacks."""
+    """Where and how to generate an image: provider, model, credentials, deadline, fallbacks.
 
-    timeout: float = Field(default=180.0, gt=0)
+    Its defaults are the published package's: a 120 s deadline, polls at most 2 s apart and
+    at most 60 of them.
+    """
+
+    timeout: float = Field(
+        default=120.0,
+        gt=0,
+        description="Wall-clock deadline in seconds for the whole job, submit to result.",
+    )
+    max_poll_attempts: int | None = Field(
+        default=60,
+        ge=1,
+        description="Cap on status polls (None: no cap); the deadline (timeout) always applies.",
+    )
+    poll_interval: float = Field(
+        default=2.0,
+        gt=0,
+        description="The longest wait between two status polls; polling starts faster.",
+    )
     fallback_configs: list[ImageGenerationConfig] | None = None
 
 
@@ -243,8 +439,9 @@ class ImageGenerationConfig(_GenerationConfig):
 # ---------------------------------------------------------------------------------------
 
 
-class _GenerationRequest(_StrictFieldsModel):
-    """What video and image requests share: the prompt, its check, and images by role.
+class _GenerationRequest(BaseModel):
+    """What video and image requests share: the prompt, its check, images by role, and the
+    capture of provider options passed as keywords.
 
     Only ``prompt`` is declared here: it is the first field of both requests, and pydantic
     orders a base class's fields before the subclass's own.
@@ -257,6 +454,18 @@ class _GenerationRequest(_StrictFieldsModel):
     if TYPE_CHECKING:
         # Declared by each request, in its own place in the field order.
         image_list: list[ImageType]
+
+    @model_validator(mode="before")
+    @classmethod
+    def capture_extra_fields(cls, data: Any) -> Any:
+        """Move keywords that are not fields into ``extra_params`` (the published name).
+
+        ``VideoGenerationRequest(prompt=..., auto_fix=True)`` sends ``auto_fix`` to the
+        provider, with an :class:`ExtraParamsWarning` naming it; a keyword wins over an
+        ``extra_params`` entry of the same name. A keyword one typo away from a field
+        (``duraton_seconds``) is a :class:`ValidationError` naming the field meant.
+        """
+        return _capture_unknown_fields(cls, data)
 
     @field_validator("prompt")
     @classmethod
@@ -301,10 +510,12 @@ class ImageGenerationRequest(_GenerationRequest):
     """What image(s) to generate, in provider-neutral terms."""
 
     negative_prompt: str | None = None
-    size: str | None = Field(default=None, description="'WIDTHxHEIGHT', e.g. '1024x1024'.")
+    size: str | None = Field(
+        default=None, description="'WIDTHxHEIGHT', e.g. '1024x1024', or 'auto'."
+    )
     quality: str | None = None
     style: str | None = None
-    n: int = Field(default=1, ge=1, le=10)
+    n: int | None = Field(default=None, ge=1, le=10, description="How many images; None means one.")
     image_list: list[ImageType] = Field(default_factory=list)
     mask_image: MediaType | None = None
     seed: int | None = None
@@ -316,11 +527,14 @@ class ImageGenerationRequest(_GenerationRequest):
     def _size_is_width_by_height(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        if value.lower() == "auto":
+            return "auto"  # the model picks (OpenAI's gpt-image takes it)
         # ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
         match = re.fullmatch(r"([0-9]{1,6})x([0-9]{1,6})", value.lower())
         if match is None or 0 in (int(match[1]), int(match[2])):
             raise ValidationError(
-                f"size must look like '1024x1024', got {value!a}", fallback_allowed=False
+                f"size must look like '1024x1024' or be 'auto', got {value!a}",
+                fallback_allowed=False,
             )
         return value.lower()
 
@@ -335,45 +549,108 @@ class ImageGenerationRequest(_GenerationRequest):
 # ---------------------------------------------------------------------------------------
 
 
-class AttemptMetadata(BaseModel):
-    """What happened on one provider attempt of a generation."""
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _adapter(kind: type[Any]) -> TypeAdapter[Any]:
+    # Built once per class (two threads racing build two equal ones: harmless).
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
+    return adapter
+
+
+class _Dumpable:
+    """``model_dump()`` and ``model_dump_json()`` as on pydantic models: the metadata were
+    models before they became the published dataclasses, and code dumps them."""
+
+    def model_dump(self, **options: Any) -> dict[str, Any]:
+        """The fields (and computed durations) as a dict; options as pydantic's."""
+        dumped: dict[str, Any] = _adapter(type(self)).dump_python(self, **options)
+        return dumped
+
+    def model_dump_json(self, **options: Any) -> str:
+        """The fields (and computed durations) as JSON text; options as pydantic's."""
+        return _adapter(type(self)).dump_json(self, **options).decode()
+
+
+@pydantic_dataclass
+class AttemptMetadata(_Dumpable):
+    """What happened on one provider attempt of a generation.
+
+    A dataclass, as published (``dataclasses.asdict``, ``replace`` and positional
+    construction work), validated and serialised by pydantic inside responses. The first
+    ten fields are the published ones, in order; tarash's own follow, with defaults.
+    Timestamps are timezone-aware UTC.
+
+    Attributes:
+        status_code: The HTTP status of the error, if it was one.
+        submit_count: Submit requests sent, retries included.
+        poll_count: Status polls sent, retries included (a status stream is not polled).
+        http_requests: All requests sent, retries included; a status stream counts as one.
+        retries: HTTP retries made.
+        adaptations: Request values changed to fit the model (``strict_parameters=False``).
+        job_may_exist: The submit failed in a way that may still have created a job at
+            the provider (no reply, or a 5xx other than 503); tarash could not learn its
+            id to cancel it, so check the provider's dashboard.
+    """
 
     provider: str
     model: str
     attempt_number: int
     started_at: datetime
-    ended_at: datetime | None = None
-    elapsed_seconds: float | None = None
+    ended_at: datetime | None
     status: AttemptStatus
-    request_id: str | None = None
     error_type: str | None = None
     error_message: str | None = None
-    status_code: int | None = None
     is_retryable: bool | None = None
+    request_id: str | None = None
+    status_code: int | None = None
     submit_count: int = 0
     poll_count: int = 0
     http_requests: int = 0
     retries: int = 0
-    adaptations: list[str] = Field(default_factory=list)
-    job_may_exist: bool = Field(
-        default=False,
-        description="The submit failed in a way that may still have created a job at the "
-        "provider (no reply, or a 5xx other than 503); tarash could not learn its id to "
-        "cancel it, so check the provider's dashboard.",
-    )
+    adaptations: list[str] = dataclasses.field(default_factory=list)
+    job_may_exist: bool = False
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def elapsed_seconds(self) -> float | None:
+        """Seconds from ``started_at`` to ``ended_at``; None while the attempt runs."""
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
 
 
-class ExecutionMetadata(BaseModel):
-    """Every attempt a generation made, in order, and how it ended."""
+@pydantic_dataclass
+class ExecutionMetadata(_Dumpable):
+    """Every attempt a generation made, in order, and how it ended.
 
-    attempts: list[AttemptMetadata] = Field(default_factory=list)
+    A dataclass like :class:`AttemptMetadata`: the five published fields first, in order
+    (with defaults here), then tarash's own.
+    """
+
     total_attempts: int = 0
     successful_attempt: int | None = None
+    attempts: list[AttemptMetadata] = dataclasses.field(default_factory=list)
     fallback_triggered: bool = False
     configs_in_chain: int = 1
     started_at: datetime | None = None
     ended_at: datetime | None = None
-    total_elapsed_seconds: float | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_elapsed_seconds(self) -> float:
+        """Seconds from the first attempt's start to the last attempt's end (0.0 with no
+        attempt), as published."""
+        if not self.attempts:
+            return 0.0
+        first_start = self.attempts[0].started_at
+        last_end = max(
+            (attempt.ended_at for attempt in self.attempts if attempt.ended_at is not None),
+            default=first_start,
+        )
+        return (last_end - first_start).total_seconds()
 
     @property
     def final_attempt(self) -> AttemptMetadata | None:
@@ -465,21 +742,28 @@ class _SavableResponse(BaseModel):
         raise NotImplementedError
 
 
+def _plain_media(media: str | bytes | MediaContent) -> str | bytes:
+    """A result as text or bytes: a :class:`MediaContent` dict gives its bytes."""
+    return media["content"] if isinstance(media, dict) else media
+
+
 class VideoGenerationResponse(_SavableResponse):
     """A finished video and how it was made.
 
     ``video`` is what the provider returned: a URL, or the bytes when the provider answers
-    inline. ``save(path)`` streams it to disk either way.
+    inline (a custom handler may also give a :class:`MediaContent` dict). ``save(path)``
+    streams it to disk either way.
     """
 
     request_id: str
-    video: str | bytes
+    video: ResultMedia
     content_type: str | None = None
     audio_url: str | None = None
     duration: float | None = None
     resolution: str | None = None
     aspect_ratio: str | None = None
-    status: Literal["completed"] = "completed"
+    status: Literal["completed", "failed"] = "completed"
+    is_mock: bool = Field(default=False, description="True when the mock provider made it.")
     provider: str | None = None
     model: str | None = None
     expires_at: datetime | None = Field(
@@ -489,7 +773,7 @@ class VideoGenerationResponse(_SavableResponse):
     execution_metadata: ExecutionMetadata = Field(default_factory=ExecutionMetadata)
 
     def _media_items(self) -> list[str | bytes]:
-        return [self.video]
+        return [_plain_media(self.video)]
 
     def save(self, path: str | Path) -> Path:
         """Stream the video to ``path`` and return it. Sync twin of :meth:`save_async`."""
@@ -513,10 +797,11 @@ class VideoGenerationResponse(_SavableResponse):
         """
         from tarash.tarash_gateway.media import save_media
 
+        video = _plain_media(self.video)
         return await save_media(
-            self.video,
+            video,
             self._target(path),
-            headers=self._headers_for(self.video),
+            headers=self._headers_for(video),
             provider=self.provider,
             model=self.model,
         )
@@ -527,9 +812,12 @@ class ImageGenerationResponse(_SavableResponse):
 
     request_id: str
     images: list[str | bytes]
-    content_type: str | None = None
+    content_type: str | None = Field(
+        default="image/png", description="The images' MIME type (the published default)."
+    )
     revised_prompt: str | None = None
-    status: Literal["completed"] = "completed"
+    status: Literal["completed", "failed"] = "completed"
+    is_mock: bool = Field(default=False, description="True when the mock provider made it.")
     provider: str | None = None
     model: str | None = None
     expires_at: datetime | None = None
@@ -584,28 +872,138 @@ class ImageGenerationResponse(_SavableResponse):
 
 
 class _GenerationUpdate(BaseModel):
-    """A progress report from a running job."""
+    """A progress report from a running job.
+
+    tarash fills ``provider``, ``model`` and ``attempt_number`` in every update it emits;
+    a custom provider handler may build one from ``request_id``, ``status`` and ``update``
+    alone, as published.
+    """
 
     request_id: str
-    status: UpdateStatus
-    progress_percent: int | None = None
+    status: StatusType
+    progress_percent: int | None = Field(default=None, ge=0, le=100)
     queue_position: int | None = None
-    provider: str
-    model: str
+    provider: str | None = None
+    model: str | None = None
     attempt_number: int = 1
     update: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = Field(default=None, description="Why the job failed, on a 'failed' update.")
 
 
 class VideoGenerationUpdate(_GenerationUpdate):
     """A progress report from a running video job."""
 
+    result: VideoGenerationResponse | None = Field(
+        default=None, description="The finished video, on the final 'completed' update."
+    )
+
 
 class ImageGenerationUpdate(_GenerationUpdate):
     """A progress report from a running image job."""
 
+    result: ImageGenerationResponse | None = Field(
+        default=None, description="The finished images, on the final 'completed' update."
+    )
 
-ProgressCallback = Callable[[Any], None] | Callable[[Any], Awaitable[None]]
-"""``on_progress``: called with each update; a plain function or a coroutine function."""
+
+SyncProgressCallback = Callable[[VideoGenerationUpdate], None]
+AsyncProgressCallback = Callable[[VideoGenerationUpdate], Awaitable[None]]
+ProgressCallback = SyncProgressCallback | AsyncProgressCallback
+"""``on_progress`` of a video generation: a plain function or a coroutine function."""
+
+SyncImageProgressCallback = Callable[[ImageGenerationUpdate], None]
+AsyncImageProgressCallback = Callable[[ImageGenerationUpdate], Awaitable[None]]
+ImageProgressCallback = SyncImageProgressCallback | AsyncImageProgressCallback
+"""``on_progress`` of an image generation: a plain function or a coroutine function."""
+
+
+# ---------------------------------------------------------------------------------------
+# Custom providers and model-specific parameters (the published types)
+# ---------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class ProviderHandler(Protocol):
+    """What a published-style custom provider implements; register an instance with
+    ``register_provider("my-provider", MyHandler())``.
+
+    A method for a modality the provider lacks raises ``NotImplementedError`` (tarash turns
+    it into a :class:`ValidationError`). ``config.api_key`` is the plain str given.
+    """
+
+    async def generate_video_async(
+        self,
+        config: VideoGenerationConfig,
+        request: VideoGenerationRequest,
+        on_progress: ProgressCallback | None = None,
+    ) -> VideoGenerationResponse:
+        """Generate a video; call ``on_progress`` with each update, if given."""
+        ...
+
+    def generate_video(
+        self,
+        config: VideoGenerationConfig,
+        request: VideoGenerationRequest,
+        on_progress: ProgressCallback | None = None,
+    ) -> VideoGenerationResponse:
+        """Generate a video, blocking."""
+        ...
+
+    async def generate_image_async(
+        self,
+        config: ImageGenerationConfig,
+        request: ImageGenerationRequest,
+        on_progress: ImageProgressCallback | None = None,
+    ) -> ImageGenerationResponse:
+        """Generate image(s); call ``on_progress`` with each update, if given."""
+        ...
+
+    def generate_image(
+        self,
+        config: ImageGenerationConfig,
+        request: ImageGenerationRequest,
+        on_progress: ImageProgressCallback | None = None,
+    ) -> ImageGenerationResponse:
+        """Generate image(s), blocking."""
+        ...
+
+
+class BaseVideoParams(TypedDict, total=False):
+    """Base of the model-specific parameter dicts (for ``extra_params``)."""
+
+
+class KlingCameraConfig(BaseModel):
+    """A Kling 'simple' camera move: set one of the six, from -10 to 10."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    horizontal: float | None = Field(default=None, ge=-10.0, le=10.0)
+    vertical: float | None = Field(default=None, ge=-10.0, le=10.0)
+    pan: float | None = Field(default=None, ge=-10.0, le=10.0)
+    tilt: float | None = Field(default=None, ge=-10.0, le=10.0)
+    roll: float | None = Field(default=None, ge=-10.0, le=10.0)
+    zoom: float | None = Field(default=None, ge=-10.0, le=10.0)
+
+
+class KlingCameraControl(BaseModel):
+    """Kling camera control: a predefined move, or 'simple' with a :class:`KlingCameraConfig`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["simple", "down_back", "forward_up", "right_turn_forward", "left_turn_forward"]
+    config: KlingCameraConfig | None = Field(
+        default=None, description="Required for 'simple', None for the other types."
+    )
+
+
+class KlingVideoParams(BaseVideoParams):
+    """Kling's own parameters, for ``extra_params``."""
+
+    mode: Literal["std", "pro"]
+    sound: bool
+    negative_prompt: str | None
+    cfg_scale: float | None
+    camera_control: KlingCameraControl | None
 
 
 # ---------------------------------------------------------------------------------------
@@ -682,6 +1080,10 @@ class JobHandle(BaseModel):
             f"request_id={self.request_id!r}, submitted_at={self.submitted_at.isoformat()})"
         )
 
+
+# The configs name MockConfig, whose module imports this one: imported last, when every name
+# it needs from here exists (importing the mock module first comes here first too).
+from tarash.tarash_gateway.mock import MockConfig  # noqa: E402
 
 VideoGenerationConfig.model_rebuild()
 ImageGenerationConfig.model_rebuild()

@@ -5,7 +5,9 @@ entry. A key names one model id, or a family of them: :func:`find_spec` takes th
 first, then the longest key that is a prefix of the id ending at a ``/`` (``fal-ai/veo3.1``
 covers ``fal-ai/veo3.1/fast``; a key ending in ``/`` covers only the ids under it). A model
 id that matches nothing still works through the provider's generic spec (common field
-names, nothing adapted) plus ``extra_params``.
+names, nothing adapted) plus ``extra_params``. A model the user mapped with
+``register_provider_field_mapping`` takes what its field mappers build instead
+(:func:`user_mapped_spec`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,14 @@ from typing import Any, Literal
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.media import media_reference
 from tarash.tarash_gateway.models import ImageGenerationRequest, VideoGenerationRequest
-from tarash.tarash_gateway.providers._base import ModelCapabilities
+from tarash.tarash_gateway.providers._base import JobKind, ModelCapabilities
+from tarash.tarash_gateway.providers.field_mappers import (
+    FieldMapper,
+    apply_field_mappers,
+    registered_field_mappers,
+)
 
-__all__ = ["DurationFormat", "ModelSpec", "find_spec", "map_request_inputs"]
+__all__ = ["DurationFormat", "ModelSpec", "find_spec", "map_request_inputs", "user_mapped_spec"]
 
 DurationFormat = Literal["int", "str", "str_s", "frames"]
 """How a model wants its duration: ``8``, ``"8"``, ``"8s"``, or a frame count
@@ -66,6 +73,9 @@ class ModelSpec:
             out (a video to lip-sync, an ``audio_url`` given through ``extra_params``);
             a payload without one is refused before anything is sent.
         frame_rate: Frames per second, for ``duration_format="frames"``.
+        field_mappers: Set on the spec of a model the user mapped with
+            ``register_provider_field_mapping`` (see :func:`user_mapped_spec`): the input
+            is what these build, ``extra_params`` merged last, and nothing else.
     """
 
     capabilities: ModelCapabilities
@@ -76,6 +86,7 @@ class ModelSpec:
     values: Mapping[str, Mapping[Any, Any]] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     frame_rate: int | None = None
+    field_mappers: Mapping[str, FieldMapper] | None = None
 
     def __post_init__(self) -> None:
         unknown = (set(self.inputs) | set(self.values)) - set(UNIFIED_INPUTS)
@@ -109,6 +120,28 @@ def find_spec(registry: Mapping[str, ModelSpec], model_id: str) -> ModelSpec | N
         if covers and (best is None or len(key) > len(best)):
             best = key
     return registry[best] if best is not None else None
+
+
+def user_mapped_spec(provider: str, model_id: str, kind: JobKind) -> ModelSpec | None:
+    """The spec of a model the user mapped with ``register_provider_field_mapping``.
+
+    Such a mapping wins over the provider's own registry entry (a user who maps a model
+    we know means to change what it is sent). Its capabilities say "anything goes":
+    tarash knows nothing of the model, so nothing is adapted or refused before mapping.
+
+    Args:
+        provider: The provider client's registry name (``"fal"``, ``"replicate"``).
+        model_id: The id as configured; matched as the published package does (exact
+            key, else the longest key that is a string prefix of it).
+        kind: The job asked for.
+
+    Returns:
+        The spec, or ``None`` when no registered key matches.
+    """
+    mappers = registered_field_mappers(provider, model_id)
+    if mappers is None:
+        return None
+    return ModelSpec(capabilities=ModelCapabilities(kind=kind), inputs={}, field_mappers=mappers)
 
 
 def _format_duration(seconds: int, spec: ModelSpec) -> int | str:
@@ -150,8 +183,13 @@ def map_request_inputs(
     Images become URLs or data URIs. ``extra_params`` are applied last, as given.
 
     Raises:
-        ValidationError: An input listed in ``spec.required`` is missing.
+        ValidationError: An input listed in ``spec.required`` is missing, or (for a
+            user-mapped model) a field mapper refused the request.
     """
+    if spec.field_mappers is not None:
+        mapped = apply_field_mappers(spec.field_mappers, request)
+        mapped.update(request.extra_params)
+        return mapped
     names = spec.inputs
     payload: dict[str, Any] = dict(spec.defaults)
 
@@ -188,7 +226,8 @@ def map_request_inputs(
         if not firsts and references and "reference_images" not in names:
             firsts, references = references[:1], references[1:]
     else:
-        put("count", request.n if request.n > 1 or "count" in spec.defaults else None)
+        count = 1 if request.n is None else request.n  # None: one image, as published
+        put("count", count if count > 1 or "count" in spec.defaults else None)
         put("size", request.size)
         put("quality", request.quality)
         put("style", request.style)

@@ -54,7 +54,12 @@ from tarash.tarash_gateway.providers._base import (
     SubmittedJob,
     VideoOutput,
 )
-from tarash.tarash_gateway.providers._spec import ModelSpec, find_spec, map_request_inputs
+from tarash.tarash_gateway.providers._spec import (
+    ModelSpec,
+    find_spec,
+    map_request_inputs,
+    user_mapped_spec,
+)
 from tarash.tarash_gateway.providers.fal_models import (
     FAL_MODELS,
     GENERIC_IMAGE_SPEC,
@@ -210,7 +215,13 @@ class FalClient(ProviderClient):
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
-        self.spec: ModelSpec | None = find_spec(FAL_MODELS, self.model)
+        # A mapping the user registered for this id (register_provider_field_mapping)
+        # replaces ours; looked up when the client is made (once per attempt).
+        self.user_specs = {
+            kind: user_mapped_spec(self.name, self.model, kind) for kind in ("video", "image")
+        }
+        mapped = self.user_specs["video"] is not None
+        self.spec: ModelSpec | None = None if mapped else find_spec(FAL_MODELS, self.model)
 
     # -- credentials -------------------------------------------------------------------
 
@@ -238,6 +249,9 @@ class FalClient(ProviderClient):
     # -- mapping -----------------------------------------------------------------------
 
     def _spec_for(self, kind: JobKind) -> ModelSpec:
+        user_spec = self.user_specs[kind]
+        if user_spec is not None:
+            return user_spec
         if self.spec is not None:
             return self.spec
         return GENERIC_VIDEO_SPEC if kind == "video" else GENERIC_IMAGE_SPEC
@@ -290,7 +304,11 @@ class FalClient(ProviderClient):
         size_field = spec.inputs.get("size")
         ratio_field = spec.inputs.get("aspect_ratio")
         if "image_size" not in request.extra_params:
-            if request.size is not None and size_field == "image_size":
+            if request.size == "auto" and size_field == "image_size":
+                # fal's image_size has no "auto": leaving it out lets the model choose.
+                payload.pop("image_size", None)
+                job.adaptations.append(f"size: 'auto' not sent ({self.model} default used)")
+            elif request.size is not None and size_field == "image_size":
                 payload["image_size"] = _parse_size(request.size)
             elif request.aspect_ratio is not None and ratio_field == "image_size":
                 preset = IMAGE_SIZE_PRESETS.get(request.aspect_ratio)

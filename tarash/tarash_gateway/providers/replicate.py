@@ -49,7 +49,12 @@ from tarash.tarash_gateway.providers._base import (
     SubmittedJob,
     VideoOutput,
 )
-from tarash.tarash_gateway.providers._spec import ModelSpec, find_spec, map_request_inputs
+from tarash.tarash_gateway.providers._spec import (
+    ModelSpec,
+    find_spec,
+    map_request_inputs,
+    user_mapped_spec,
+)
 from tarash.tarash_gateway.providers.replicate_models import GENERIC_SPECS, REPLICATE_MODELS
 
 __all__ = ["ReplicateClient"]
@@ -183,6 +188,10 @@ class ReplicateClient(ProviderClient):
     # -- mapping -----------------------------------------------------------------------
 
     def _spec(self, kind: JobKind) -> ModelSpec:
+        # A mapping the user registered (register_provider_field_mapping) replaces ours.
+        user_spec = user_mapped_spec(self.name, self.model, kind)
+        if user_spec is not None:
+            return user_spec
         ref = _parse_model_id(self.model)
         registered = find_spec(REPLICATE_MODELS, ref.name) if ref and ref.name else None
         return registered if registered is not None else GENERIC_SPECS[kind]
