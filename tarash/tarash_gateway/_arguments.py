@@ -19,9 +19,12 @@ from tarash.tarash_gateway._validate import (
 )
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.models import (
+    AudioGenerationConfig,
     ImageGenerationConfig,
     ImageGenerationRequest,
     JobHandle,
+    STSRequest,
+    TTSRequest,
     VideoGenerationConfig,
     VideoGenerationRequest,
 )
@@ -32,15 +35,23 @@ __all__ = [
     "check_wait_arguments",
 ]
 
-Kind = Literal["video", "image"]
+Kind = Literal["video", "image", "tts", "sts"]
 
-_CONFIG_CLASS: dict[Kind, type[VideoGenerationConfig | ImageGenerationConfig]] = {
+_CONFIG_CLASS: dict[
+    Kind, type[VideoGenerationConfig | ImageGenerationConfig | AudioGenerationConfig]
+] = {
     "video": VideoGenerationConfig,
     "image": ImageGenerationConfig,
+    "tts": AudioGenerationConfig,
+    "sts": AudioGenerationConfig,
 }
-_REQUEST_CLASS: dict[Kind, type[VideoGenerationRequest | ImageGenerationRequest]] = {
+_REQUEST_CLASS: dict[
+    Kind, type[VideoGenerationRequest | ImageGenerationRequest | TTSRequest | STSRequest]
+] = {
     "video": VideoGenerationRequest,
     "image": ImageGenerationRequest,
+    "tts": TTSRequest,
+    "sts": STSRequest,
 }
 
 

@@ -39,8 +39,13 @@ from tarash.tarash_gateway.errors import (
 )
 from tarash.tarash_gateway.media import load_local_media
 from tarash.tarash_gateway.models import (
+    AudioGenerationConfig,
     ImageGenerationConfig,
     ImageGenerationRequest,
+    STSRequest,
+    STSResponse,
+    TTSRequest,
+    TTSResponse,
     VideoGenerationConfig,
     VideoGenerationRequest,
 )
@@ -68,6 +73,11 @@ logger = logging.getLogger("tarash")
 
 Config = VideoGenerationConfig | ImageGenerationConfig
 Request = VideoGenerationRequest | ImageGenerationRequest
+# A chain also runs audio: there every config is a handler's (tarash has no audio client),
+# so audio never reaches the job path of _run_attempt.
+ChainConfig = Config | AudioGenerationConfig
+ChainRequest = Request | TTSRequest | STSRequest
+ChainResponse = Response | TTSResponse | STSResponse
 
 
 def secret_key_of(config: Config) -> SecretStr | None:
@@ -188,15 +198,22 @@ async def submit_prepared(
 
 
 async def _run_attempt(
-    config: Config,
-    request: Request,
+    config: ChainConfig,
+    request: ChainRequest,
     recorder: AttemptRecorder,
     on_progress: ProgressCallback | None,
-) -> Response:
+) -> ChainResponse:
     handler = handler_for(config)
     if handler is not None:
         # A published-style handler does the whole job in one call: no client, no job.
         return await run_handler_attempt(handler, config, request, recorder, on_progress)
+    if isinstance(config, AudioGenerationConfig) or isinstance(request, TTSRequest | STSRequest):
+        # Not reached: handler_for serves every audio config.
+        raise ValidationError(
+            f"{config.provider} has no audio; audio runs on registered handlers",
+            provider=config.provider,
+            model=config.model,
+        )
     client: ProviderClient | None = None
     submitted: SubmittedJob | None = None
     try:
@@ -236,7 +253,7 @@ async def _run_attempt(
     return response
 
 
-def fallback_policies(config: Config) -> dict[int, FallbackPolicy]:
+def fallback_policies(config: ChainConfig) -> dict[int, FallbackPolicy]:
     """The fallback policy of each config in ``config``'s chain, keyed by ``id()``.
 
     A config's ``fallback_on`` covers it and, recursively, its ``fallback_configs``: set on
@@ -246,7 +263,7 @@ def fallback_policies(config: Config) -> dict[int, FallbackPolicy]:
     widened: set[int] = set()
     visited: set[tuple[int, bool]] = set()
 
-    def visit(current: Config, inherited: bool) -> None:
+    def visit(current: ChainConfig, inherited: bool) -> None:
         wide = inherited or current.fallback_on == "provider_specific"
         if (id(current), wide) in visited:
             return
@@ -264,21 +281,23 @@ def fallback_policies(config: Config) -> dict[int, FallbackPolicy]:
 
 
 async def run_chain(
-    config: Config,
-    request: Request,
+    config: ChainConfig,
+    request: ChainRequest,
     on_progress: ProgressCallback | None,
-) -> Response:
+) -> ChainResponse:
     """Run a generation down ``config``'s fallback chain and return the first success.
 
     Raises:
         TarashException: The last attempt's error, with ``execution_metadata`` of all.
         Exception: Whatever the user's progress callback raised, unchanged.
     """
-    chain: list[Config] = list(config.chain())
+    chain: list[ChainConfig] = list(config.chain())
     for candidate in chain:
         # An unknown provider or a misspelt provider_config option anywhere in the chain
-        # fails before the first job is paid for, not when its turn comes.
-        if handler_for(candidate) is None:
+        # fails before the first job is paid for, not when its turn comes (handler_for
+        # itself refuses an audio config's unknown provider).
+        handler = handler_for(candidate)
+        if handler is None and not isinstance(candidate, AudioGenerationConfig):
             build_client(candidate, deadline=None)
     policies = fallback_policies(config)
     collector = MetadataCollector(configs_in_chain=len(chain))

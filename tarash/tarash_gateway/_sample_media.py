@@ -1,4 +1,5 @@
-"""Tiny, valid media files made in memory: a PNG any decoder accepts, an H.264 MP4 players play.
+"""Tiny, valid media files made in memory: a PNG any decoder accepts, an H.264 MP4 players
+play, a WAV tone.
 
 Built by hand from the standard library (no ffmpeg, no Pillow) and cached, so that the mock
 provider can hand out real files on a bare install and the emulator can serve thousands of
@@ -8,7 +9,10 @@ outputs at no cost. Both import these builders from here.
 from __future__ import annotations
 
 import functools
+import io
+import math
 import struct
+import wave
 import zlib
 
 __all__ = [
@@ -19,12 +23,16 @@ __all__ = [
     "VIDEO_FRAMES",
     "VIDEO_HEIGHT",
     "VIDEO_WIDTH",
+    "WAV_CONTENT_TYPE",
     "make_mp4",
+    "make_pcm16",
     "make_png",
+    "make_wav",
 ]
 
 PNG_CONTENT_TYPE = "image/png"
 MP4_CONTENT_TYPE = "video/mp4"
+WAV_CONTENT_TYPE = "audio/wav"
 
 MAX_IMAGE_SIDE = 2048
 """Largest side of a generated PNG; bigger requests are clamped so that a hostile size cannot
@@ -322,3 +330,48 @@ def make_mp4(
     moov_size = len(_moov((width, height), fps, sps, pps, sizes, 0))
     moov = _moov((width, height), fps, sps, pps, sizes, len(ftyp) + moov_size + 8)
     return ftyp + moov + _box(b"mdat", *samples)
+
+
+# --- WAV ---------------------------------------------------------------------------------
+
+_TONE_HZ = 440.0
+_TONE_AMPLITUDE = 0.25 * 32767
+
+
+@functools.lru_cache(maxsize=32)
+def make_pcm16(seconds: float, sample_rate: int) -> bytes:
+    """Build a mono 16-bit little-endian PCM tone near 440 Hz lasting ``seconds``.
+
+    Args:
+        seconds: Length; at least one sample is made.
+        sample_rate: Samples per second (positive).
+
+    Returns:
+        The raw samples (no header), ``round(seconds * sample_rate)`` of them.
+    """
+    count = max(1, round(seconds * sample_rate))
+    # One whole period, repeated: the tone is a hair off 440 Hz so that a period is a whole
+    # number of samples, and the file is built at copying speed rather than sample by sample.
+    period = max(2, round(sample_rate / _TONE_HZ))
+    cycle = struct.pack(
+        f"<{period}h",
+        *(round(_TONE_AMPLITUDE * math.sin(2 * math.pi * i / period)) for i in range(period)),
+    )
+    whole, rest = divmod(count, period)
+    return cycle * whole + cycle[: 2 * rest]
+
+
+@functools.lru_cache(maxsize=32)
+def make_wav(seconds: float, sample_rate: int) -> bytes:
+    """Build a mono 16-bit WAV file of :func:`make_pcm16`'s tone.
+
+    Returns:
+        The file bytes, which :mod:`wave` and any player read.
+    """
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(make_pcm16(seconds, sample_rate))
+    return buffer.getvalue()

@@ -34,6 +34,7 @@ from tarash.tarash_gateway._metadata import MetadataCollector, failed_attempt_st
 from tarash.tarash_gateway._sync import run_sync
 from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.models import (
+    AudioGenerationConfig,
     ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
@@ -41,6 +42,12 @@ from tarash.tarash_gateway.models import (
     ImageProgressCallback,
     JobHandle,
     ProgressCallback,
+    STSProgressCallback,
+    STSRequest,
+    STSResponse,
+    TTSProgressCallback,
+    TTSRequest,
+    TTSResponse,
     VideoGenerationConfig,
     VideoGenerationRequest,
     VideoGenerationResponse,
@@ -59,6 +66,10 @@ __all__ = [
     "cancel_async",
     "generate_image",
     "generate_image_async",
+    "generate_sts",
+    "generate_sts_async",
+    "generate_tts",
+    "generate_tts_async",
     "generate_video",
     "generate_video_async",
     "get_provider_field_mapping",
@@ -369,3 +380,86 @@ def cancel(
 ) -> bool:
     """Sync twin of :func:`cancel_async`."""
     return run_sync(cancel_async, handle, config=config, api_key=api_key)
+
+
+async def generate_tts_async(
+    config: AudioGenerationConfig,
+    request: TTSRequest,
+    on_progress: TTSProgressCallback | None = None,
+) -> TTSResponse:
+    """Speak ``request.text``, falling back along ``config.fallback_configs`` on failure.
+
+    tarash has no built-in audio provider: each config names a provider registered with
+    :func:`register_provider` whose handler implements ``generate_tts_async`` or
+    ``generate_tts``, or enables the mock (``mock=MockConfig(enabled=True)``, which
+    answers with a WAV tone). Each config is one call of its handler, stopped at its
+    ``timeout``; the chain moves on by the same rule as video (``fallback_on``).
+
+    Args:
+        config: Provider, model, credentials, deadline and fallbacks.
+        request: What to say, the voice and the audio format.
+        on_progress: Called with each :class:`TTSUpdate` the handler reports; sync or async.
+
+    Returns:
+        The speech (base64 in ``audio``), with ``execution_metadata`` describing every
+        attempt.
+
+    Raises:
+        ValidationError: An argument is malformed or a provider is unknown (nothing is
+            called), or a provider has no text-to-speech (a built-in, or a handler without
+            the method or raising ``NotImplementedError``; it is not called, or made
+            nothing).
+        TarashException: Every attempt failed; ``error.execution_metadata`` tells how.
+    """
+    check_generation_arguments("generate_tts", "tts", config, request, on_progress)
+    response = await run_chain(config, request, on_progress)
+    # A TTS request to audio configs only (checked above) yields a TTS response.
+    return cast("TTSResponse", response)
+
+
+def generate_tts(
+    config: AudioGenerationConfig,
+    request: TTSRequest,
+    on_progress: TTSProgressCallback | None = None,
+) -> TTSResponse:
+    """Sync twin of :func:`generate_tts_async`."""
+    return run_sync(generate_tts_async, config, request, on_progress)
+
+
+async def generate_sts_async(
+    config: AudioGenerationConfig,
+    request: STSRequest,
+    on_progress: STSProgressCallback | None = None,
+) -> STSResponse:
+    """Say ``request.audio`` again in another voice, falling back on failure.
+
+    As :func:`generate_tts_async`, with handlers implementing ``generate_sts_async`` or
+    ``generate_sts``.
+
+    Args:
+        config: Provider, model, credentials, deadline and fallbacks.
+        request: The input speech, the voice and the audio format.
+        on_progress: Called with each :class:`STSUpdate` the handler reports; sync or async.
+
+    Returns:
+        The speech (base64 in ``audio``), with ``execution_metadata`` describing every
+        attempt.
+
+    Raises:
+        ValidationError: An argument is malformed or a provider is unknown (nothing is
+            called), or a provider has no speech-to-speech.
+        TarashException: Every attempt failed; ``error.execution_metadata`` tells how.
+    """
+    check_generation_arguments("generate_sts", "sts", config, request, on_progress)
+    response = await run_chain(config, request, on_progress)
+    # An STS request to audio configs only (checked above) yields an STS response.
+    return cast("STSResponse", response)
+
+
+def generate_sts(
+    config: AudioGenerationConfig,
+    request: STSRequest,
+    on_progress: STSProgressCallback | None = None,
+) -> STSResponse:
+    """Sync twin of :func:`generate_sts_async`."""
+    return run_sync(generate_sts_async, config, request, on_progress)

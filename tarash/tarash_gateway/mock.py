@@ -5,8 +5,8 @@ chain, progress updates, execution metadata, handles, ``save()``) with a mock cl
 the provider protocol in place of the real provider's
 (:mod:`tarash.tarash_gateway.providers.mock`). Names, fields and defaults are those of the
 published tarash-gateway package. Unlike it, the sample media are made here (a real MP4 or
-PNG, as a ``data:`` URI), so ``save()`` writes a playable file offline, and image configs
-are mocked too.
+PNG, as a ``data:`` URI), so ``save()`` writes a playable file offline, and image and audio
+configs are mocked too (audio: a WAV tone, or raw PCM when ``pcm`` is asked for).
 
 Example:
     >>> from tarash.tarash_gateway.mock import MockConfig, MockPollingConfig
@@ -45,7 +45,19 @@ from tarash.tarash_gateway.models import (
 )
 
 if TYPE_CHECKING:
-    from tarash.tarash_gateway.models import ImageGenerationConfig, VideoGenerationConfig
+    # Runtime imports would be circular: the models import this module, and the audio
+    # models are built on it.
+    from tarash.tarash_gateway.models import (
+        AudioGenerationConfig,
+        ImageGenerationConfig,
+        STSProgressCallback,
+        STSRequest,
+        STSResponse,
+        TTSProgressCallback,
+        TTSRequest,
+        TTSResponse,
+        VideoGenerationConfig,
+    )
 
 __all__ = [
     "MOCK_VIDEO_LIBRARY",
@@ -269,8 +281,9 @@ class MockPollingConfig(BaseModel):
 class MockResponse(BaseModel):
     """One weighted outcome of a mock request.
 
-    Set at most one of ``mock_response``, ``output_video`` (and/or ``output_image``) or
-    ``error``; with none set, a sample matching the request is returned.
+    Set at most one of ``mock_response``, ``output_video`` (and/or ``output_image``,
+    ``output_audio``) or ``error``; with none set, a sample matching the request is
+    returned.
 
     Attributes:
         weight: Relative chance of this outcome among :attr:`MockConfig.responses`.
@@ -281,6 +294,8 @@ class MockResponse(BaseModel):
         output_video_type: ``"url"`` returns ``output_video`` as given (bytes for a path
             or a content dict); ``"content"`` returns its bytes (a URL is downloaded).
         output_image: Ours only: the image(s) an image config gets, as ``output_video``.
+        output_audio: Ours only: the audio a TTS or STS request gets (its bytes, base64 in
+            the response), given as ``output_video`` is; its type is sniffed when not given.
         error: Raised instead of a result, exactly as a provider's error would be (it
             decides the fallback). A non-tarash exception is raised as a
             :class:`~tarash.tarash_gateway.errors.TarashException` chained to it.
@@ -301,20 +316,25 @@ class MockResponse(BaseModel):
     output_image: MediaType | MediaContentDict | None = Field(
         default=None, description="The image to return to image configs instead of a sample."
     )
+    output_audio: MediaType | MediaContentDict | None = Field(
+        default=None, description="The audio to return to TTS/STS requests instead of a tone."
+    )
     error: Exception | None = Field(
         default=None, description="Raised instead of returning a response."
     )
 
     @model_validator(mode="after")
     def _one_outcome(self) -> MockResponse:
-        outputs = self.output_video is not None or self.output_image is not None
+        outputs = any(
+            value is not None for value in (self.output_video, self.output_image, self.output_audio)
+        )
         if self.error is not None and (self.mock_response is not None or outputs):
             raise ValueError("a MockResponse is a success or an error, not both")
         if self.mock_response is not None and outputs:
             raise ValueError("give mock_response or output_video/output_image, not both")
         if not (math.isfinite(self.weight) and self.weight > 0):
             raise ValueError(f"weight must be a positive number, got {self.weight!r}")
-        for name in ("output_video", "output_image"):
+        for name in ("output_video", "output_image", "output_audio"):
             value = getattr(self, name)
             if isinstance(value, dict) and not isinstance(value.get("content"), bytes):
                 raise ValueError(f"{name} as a dict needs 'content' bytes (MediaContent)")
@@ -380,9 +400,9 @@ def select_mock_response(responses: list[MockResponse]) -> MockResponse:
 
 async def handle_mock_request_async(
     mock_config: MockConfig,
-    request: VideoGenerationRequest | ImageGenerationRequest,
+    request: VideoGenerationRequest | ImageGenerationRequest | TTSRequest | STSRequest,
     on_progress: ProgressCallback | None = None,
-) -> VideoGenerationResponse | ImageGenerationResponse:
+) -> VideoGenerationResponse | ImageGenerationResponse | TTSResponse | STSResponse:
     """Run one mock request outside any config: pick a response, report updates, answer.
 
     It goes through the same submit, wait and result path as ``generate_*`` (with no
@@ -390,7 +410,8 @@ async def handle_mock_request_async(
 
     Args:
         mock_config: The responses and polling to simulate.
-        request: A video request (answered with a video) or an image request.
+        request: A video request (answered with a video), an image request, or (ours
+            only) a TTS or STS request (answered with audio).
         on_progress: Called with each simulated update; sync or async.
 
     Returns:
@@ -399,23 +420,28 @@ async def handle_mock_request_async(
     Raises:
         TarashException: The picked response's error.
     """
-    from tarash.tarash_gateway.providers.mock import run_mock_request
+    from tarash.tarash_gateway.models import STSRequest, TTSRequest
+    from tarash.tarash_gateway.providers.mock import run_mock_audio, run_mock_request
 
+    if isinstance(request, TTSRequest | STSRequest):
+        return await run_mock_audio(mock_config, request, on_progress)
     return await run_mock_request(mock_config, request, on_progress)
 
 
 def handle_mock_request_sync(
     mock_config: MockConfig,
-    request: VideoGenerationRequest | ImageGenerationRequest,
+    request: VideoGenerationRequest | ImageGenerationRequest | TTSRequest | STSRequest,
     on_progress: ProgressCallback | None = None,
-) -> VideoGenerationResponse | ImageGenerationResponse:
+) -> VideoGenerationResponse | ImageGenerationResponse | TTSResponse | STSResponse:
     """Sync twin of :func:`handle_mock_request_async`."""
     from tarash.tarash_gateway._sync import run_sync
 
     return run_sync(handle_mock_request_async, mock_config, request, on_progress)
 
 
-def _enabled_mock(config: VideoGenerationConfig | ImageGenerationConfig) -> MockConfig:
+def _enabled_mock(
+    config: VideoGenerationConfig | ImageGenerationConfig | AudioGenerationConfig,
+) -> MockConfig:
     if config.mock is None or not config.mock.enabled:
         raise ValidationError(
             "MockProviderHandler needs a config with mock=MockConfig(enabled=True)",
@@ -430,7 +456,8 @@ class MockProviderHandler:
     """The mock as a published-style provider handler (one attempt, no fallback chain).
 
     ``generate_*`` with a mock config does not need it: the config alone selects the mock.
-    Unlike the published handler it also generates images.
+    Unlike the published handler it also generates images and speech (the audio methods
+    are what ``generate_tts``/``generate_sts`` run for a mocked config).
     """
 
     async def generate_video_async(
@@ -496,3 +523,67 @@ class MockProviderHandler:
         from tarash.tarash_gateway._sync import run_sync
 
         return run_sync(self.generate_image_async, config, request, on_progress)
+
+    async def generate_tts_async(
+        self,
+        config: AudioGenerationConfig,
+        request: TTSRequest,
+        on_progress: TTSProgressCallback | None = None,
+    ) -> TTSResponse:
+        """Speak ``request.text`` as a mock tone for ``config`` (whose ``mock`` must be enabled).
+
+        Raises:
+            ValidationError: ``config.mock`` is not enabled.
+            TarashException: The picked response's error.
+        """
+        from tarash.tarash_gateway.providers.mock import run_mock_audio
+
+        mock = _enabled_mock(config)
+        response = await run_mock_audio(
+            mock, request, on_progress, provider=config.provider, model=config.model
+        )
+        # A TTS request is answered with a TTS response.
+        return cast("TTSResponse", response)
+
+    def generate_tts(
+        self,
+        config: AudioGenerationConfig,
+        request: TTSRequest,
+        on_progress: TTSProgressCallback | None = None,
+    ) -> TTSResponse:
+        """Sync twin of :meth:`generate_tts_async`."""
+        from tarash.tarash_gateway._sync import run_sync
+
+        return run_sync(self.generate_tts_async, config, request, on_progress)
+
+    async def generate_sts_async(
+        self,
+        config: AudioGenerationConfig,
+        request: STSRequest,
+        on_progress: STSProgressCallback | None = None,
+    ) -> STSResponse:
+        """Answer ``request.audio`` with a mock tone for ``config`` (``mock`` enabled).
+
+        Raises:
+            ValidationError: ``config.mock`` is not enabled.
+            TarashException: The picked response's error.
+        """
+        from tarash.tarash_gateway.providers.mock import run_mock_audio
+
+        mock = _enabled_mock(config)
+        response = await run_mock_audio(
+            mock, request, on_progress, provider=config.provider, model=config.model
+        )
+        # An STS request is answered with an STS response.
+        return cast("STSResponse", response)
+
+    def generate_sts(
+        self,
+        config: AudioGenerationConfig,
+        request: STSRequest,
+        on_progress: STSProgressCallback | None = None,
+    ) -> STSResponse:
+        """Sync twin of :meth:`generate_sts_async`."""
+        from tarash.tarash_gateway._sync import run_sync
+
+        return run_sync(self.generate_sts_async, config, request, on_progress)

@@ -61,8 +61,12 @@ __all__ = [
     "AspectRatio",
     "AsyncImageProgressCallback",
     "AsyncProgressCallback",
+    "AsyncSTSProgressCallback",
+    "AsyncTTSProgressCallback",
     "AttemptMetadata",
     "AttemptStatus",
+    "AudioGenerationConfig",
+    "AudioOutputFormat",
     "Base64",
     "BaseVideoParams",
     "ExecutionMetadata",
@@ -83,14 +87,25 @@ __all__ = [
     "ProgressCallback",
     "ProviderHandler",
     "Resolution",
+    "STSProgressCallback",
+    "STSRequest",
+    "STSResponse",
+    "STSUpdate",
     "StatusType",
     "SyncImageProgressCallback",
     "SyncProgressCallback",
+    "SyncSTSProgressCallback",
+    "SyncTTSProgressCallback",
+    "TTSProgressCallback",
+    "TTSRequest",
+    "TTSResponse",
+    "TTSUpdate",
     "UpdateStatus",
     "VideoGenerationConfig",
     "VideoGenerationRequest",
     "VideoGenerationResponse",
     "VideoGenerationUpdate",
+    "format_to_content_type",
 ]
 
 Base64 = str
@@ -1087,3 +1102,22 @@ from tarash.tarash_gateway.mock import MockConfig  # noqa: E402
 
 VideoGenerationConfig.model_rebuild()
 ImageGenerationConfig.model_rebuild()
+
+# Audio (TTS/STS) is built on the classes above, in its own module; the published names.
+from tarash.tarash_gateway._audio_models import (  # noqa: E402
+    AsyncSTSProgressCallback,
+    AsyncTTSProgressCallback,
+    AudioGenerationConfig,
+    AudioOutputFormat,
+    STSProgressCallback,
+    STSRequest,
+    STSResponse,
+    STSUpdate,
+    SyncSTSProgressCallback,
+    SyncTTSProgressCallback,
+    TTSProgressCallback,
+    TTSRequest,
+    TTSResponse,
+    TTSUpdate,
+    format_to_content_type,
+)

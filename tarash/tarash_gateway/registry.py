@@ -8,21 +8,28 @@ tarash-gateway documents them, over tarash's one registry
 
 from __future__ import annotations
 
-from tarash.tarash_gateway.models import ImageGenerationConfig, VideoGenerationConfig
+from tarash.tarash_gateway.models import (
+    AudioGenerationConfig,
+    ImageGenerationConfig,
+    VideoGenerationConfig,
+)
 from tarash.tarash_gateway.providers import get_provider_entry, register_provider
 from tarash.tarash_gateway.providers._handler import ClientHandler
 
 __all__ = ["get_handler", "register_provider"]
 
 
-def get_handler(config: VideoGenerationConfig | ImageGenerationConfig) -> object:
+def get_handler(
+    config: VideoGenerationConfig | ImageGenerationConfig | AudioGenerationConfig,
+) -> object:
     """Return the handler serving ``config.provider`` (looked up normalised).
 
     A handler registered with :func:`register_provider` is returned as registered. A
     provider served by a client class (the built-ins) is returned wrapped in an object
-    with the four handler methods, each running the config it is given, without its
-    fallbacks, through tarash's pipeline (the mock included, when ``config.mock``
-    enables it; ``generate_*`` also prefer the mock to a registered handler).
+    with the handler methods: the video and image ones run the config they are given,
+    without its fallbacks, through tarash's pipeline (the mock included, when
+    ``config.mock`` enables it; ``generate_*`` also prefer the mock to a registered
+    handler); the audio ones raise ``NotImplementedError`` (no built-in has audio).
 
     Raises:
         ValidationError: No provider has that name.

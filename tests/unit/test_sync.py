@@ -46,7 +46,14 @@ def mock_jobs(router: respx.MockRouter) -> None:
 
 def test_every_sync_function_has_an_async_twin_with_the_same_signature() -> None:
     """Each x / x_async pair takes the same parameters."""
-    assert {"generate_video", "generate_image", "wait", "submit_video"} <= set(SYNC_ASYNC_PAIRS)
+    assert {
+        "generate_video",
+        "generate_image",
+        "generate_tts",
+        "generate_sts",
+        "wait",
+        "submit_video",
+    } <= set(SYNC_ASYNC_PAIRS)
     for name in SYNC_ASYNC_PAIRS:
         sync_sig = inspect.signature(getattr(gateway, name))
         async_sig = inspect.signature(getattr(gateway, f"{name}_async"))

@@ -75,8 +75,9 @@ def register_provider(provider: str, handler: type[ProviderClient] | object) -> 
             handler written for the published package: an object with
             ``generate_video(config, request, on_progress=None)``,
             ``async generate_video_async(...)``, ``generate_image(...)`` and
-            ``async generate_image_async(...)``, raising ``NotImplementedError`` for what
-            it does not do (a missing method counts as not implemented).
+            ``async generate_image_async(...)`` (and, for audio, ``generate_tts[_async]``
+            and ``generate_sts[_async]``), raising ``NotImplementedError`` for what it
+            does not do (a missing method counts as not implemented).
 
     Raises:
         ValidationError: ``provider`` is not a provider name, or ``handler`` is neither
@@ -88,7 +89,11 @@ def register_provider(provider: str, handler: type[ProviderClient] | object) -> 
         ...         ...
         >>> register_provider("my-provider", EchoHandler())  # doctest: +SKIP
     """
-    from tarash.tarash_gateway.providers._handler import ClientHandler, implements_any
+    from tarash.tarash_gateway.providers._handler import (
+        HANDLER_METHODS,
+        ClientHandler,
+        implements_any,
+    )
 
     if not isinstance(provider, str):
         raise ValidationError(
@@ -115,7 +120,7 @@ def register_provider(provider: str, handler: type[ProviderClient] | object) -> 
     else:
         raise ValidationError(
             f"register_provider({provider!r}, ...): {type(handler).__name__} has none of "
-            "generate_video, generate_video_async, generate_image, generate_image_async",
+            f"{', '.join(HANDLER_METHODS)}",
             provider=provider,
             fallback_allowed=False,
         )

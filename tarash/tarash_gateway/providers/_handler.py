@@ -2,7 +2,8 @@
 
 A handler (the published tarash-gateway package's ``ProviderHandler`` protocol) is an
 object with ``generate_video``, ``generate_video_async``, ``generate_image`` and
-``generate_image_async``: each takes ``(config, request, on_progress=None)``, does the whole
+``generate_image_async`` (and, for audio, ``generate_tts[_async]`` and
+``generate_sts[_async]``): each takes ``(config, request, on_progress=None)``, does the whole
 job (submit, its own polling) and returns the finished response, calling ``on_progress``
 itself with updates it builds. tarash has no job to follow, so a handler attempt is one
 call, around which this module puts what a built-in attempt gets from the chain:
@@ -24,6 +25,12 @@ A handler that implements only the sync method is called in a worker thread; one
 implements only the async one is awaited. When both exist the async one runs (the sync
 public functions reach it through tarash's private loop), the sync one being tried only
 when the async one raises ``NotImplementedError``.
+
+Audio (text-to-speech, speech-to-speech) runs only here: tarash has no built-in audio
+provider, so every audio config is served by a handler (:func:`handler_for`), a built-in's
+being a :class:`ClientHandler` that has none. With the config's mock enabled, the mock's
+handler answers in place of a registered handler that implements the method (as the real
+run could; one that cannot is refused as the real run would be).
 """
 
 from __future__ import annotations
@@ -49,10 +56,17 @@ from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.models import (
     AttemptStatus,
+    AudioGenerationConfig,
     ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
     ImageGenerationUpdate,
+    STSRequest,
+    STSResponse,
+    STSUpdate,
+    TTSRequest,
+    TTSResponse,
+    TTSUpdate,
     VideoGenerationConfig,
     VideoGenerationRequest,
     VideoGenerationResponse,
@@ -67,23 +81,42 @@ __all__ = [
     "run_handler_attempt",
 ]
 
-Kind = Literal["video", "image"]
-Config = VideoGenerationConfig | ImageGenerationConfig
-Request = VideoGenerationRequest | ImageGenerationRequest
-Response = VideoGenerationResponse | ImageGenerationResponse
+Kind = Literal["video", "image", "tts", "sts"]
+Config = VideoGenerationConfig | ImageGenerationConfig | AudioGenerationConfig
+Request = VideoGenerationRequest | ImageGenerationRequest | TTSRequest | STSRequest
+Response = VideoGenerationResponse | ImageGenerationResponse | TTSResponse | STSResponse
 
 HANDLER_METHODS = (
     "generate_video",
     "generate_video_async",
     "generate_image",
     "generate_image_async",
+    "generate_tts",
+    "generate_tts_async",
+    "generate_sts",
+    "generate_sts_async",
 )
 """The methods of the published ``ProviderHandler`` protocol."""
 
 _RESPONSE_CLASS: dict[Kind, type[Response]] = {
     "video": VideoGenerationResponse,
     "image": ImageGenerationResponse,
+    "tts": TTSResponse,
+    "sts": STSResponse,
 }
+_KIND_OF_REQUEST: tuple[tuple[type[Request], Kind], ...] = (
+    (VideoGenerationRequest, "video"),
+    (ImageGenerationRequest, "image"),
+    (TTSRequest, "tts"),
+    (STSRequest, "sts"),
+)
+_WHAT: dict[Kind, str] = {
+    "video": "video generation",
+    "image": "image generation",
+    "tts": "text-to-speech",
+    "sts": "speech-to-speech",
+}
+_UPDATE_CLASSES = (VideoGenerationUpdate, ImageGenerationUpdate, TTSUpdate, STSUpdate)
 
 
 def _implemented(handler: object, name: str) -> Callable[..., Any] | None:
@@ -111,11 +144,19 @@ def implements_any(handler: object) -> bool:
 def handler_for(config: Config) -> object | None:
     """The handler instance serving ``config``, or ``None`` when a client class serves it.
 
-    A config with the mock enabled is never a handler's: the mock takes precedence over
-    any registration, as in the published package.
-    """
-    from tarash.tarash_gateway.providers import get_provider_handler
+    A video or image config with the mock enabled is never a handler's: the mock takes
+    precedence over any registration, as in the published package. An audio config is
+    always a handler's (a built-in's is a :class:`ClientHandler`, which has no audio);
+    :func:`run_handler_attempt` puts the mock in its place when the mock is enabled.
 
+    Raises:
+        ValidationError: An audio config names no provider (before anything is sent).
+    """
+    from tarash.tarash_gateway.providers import get_provider_entry, get_provider_handler
+
+    if isinstance(config, AudioGenerationConfig):
+        entry = get_provider_entry(config.provider)
+        return ClientHandler(entry) if isinstance(entry, type) else entry
     # getattr: the mock field belongs to the mock's own module and change.
     mock = getattr(config, "mock", None)
     if mock is not None and getattr(mock, "enabled", False):
@@ -159,7 +200,7 @@ class _ProgressRelay:
         self.error: CallbackError | None = None
 
     def _filled(self, update: object) -> object:
-        if not isinstance(update, VideoGenerationUpdate | ImageGenerationUpdate):
+        if not isinstance(update, _UPDATE_CLASSES):
             return update  # not ours to edit: passed on as the handler made it
         missing: dict[str, object] = {}
         if getattr(update, "provider", None) is None:
@@ -286,15 +327,45 @@ async def _call_handler(
     return outcome
 
 
+class _NoBuiltInAudio(NotImplementedError):
+    """Raised by a :class:`ClientHandler`'s audio methods: no built-in provider has audio."""
+
+
 def _not_supported(
     config: Config, kind: Kind, cause: NotImplementedError | None
 ) -> ValidationError:
-    detail = f" (its handler raised NotImplementedError: {cause})" if cause and str(cause) else ""
+    if isinstance(cause, _NoBuiltInAudio):
+        detail = (
+            ": tarash's built-in providers make video and images; register a handler "
+            f"that implements generate_{kind}_async or generate_{kind} for audio"
+        )
+    elif cause and str(cause):
+        detail = f" (its handler raised NotImplementedError: {cause})"
+    else:
+        detail = ""
     return ValidationError(
-        f"{config.provider} does not support {kind} generation{detail}",
+        f"{config.provider} does not support {_WHAT[kind]}{detail}",
         provider=config.provider,
         model=config.model,
     )
+
+
+def _mock_stands_in(handler: object, kind: Kind) -> object:
+    """The mock's handler, for a mocked audio config whose real handler could do ``kind``.
+
+    Raises:
+        _Unsupported: The real handler could not (a built-in, or no such method): the
+            mock refuses what the real run would.
+    """
+    from tarash.tarash_gateway.mock import MockProviderHandler
+
+    if isinstance(handler, ClientHandler):
+        raise _Unsupported(_NoBuiltInAudio())
+    if _implemented(handler, f"generate_{kind}_async") is None and (
+        _implemented(handler, f"generate_{kind}") is None
+    ):
+        raise _Unsupported(None)
+    return MockProviderHandler()
 
 
 def _foreign_error(config: Config, exc: Exception) -> TarashException:
@@ -339,6 +410,9 @@ async def _run_handler(
     and the attempt status that error means."""
     with anyio.move_on_after(config.timeout) as deadline:
         try:
+            mock = getattr(config, "mock", None)
+            if kind in ("tts", "sts") and mock is not None and mock.enabled:
+                handler = _mock_stands_in(handler, kind)
             result = await _call_handler(
                 handler, kind, config, request, on_progress, attempt_number
             )
@@ -386,7 +460,7 @@ async def run_handler_attempt(
             (:class:`~tarash.tarash_gateway.errors.TimeoutError`).
         CallbackError: The user's progress callback raised (the handler was stopped).
     """
-    kind: Kind = "video" if isinstance(request, VideoGenerationRequest) else "image"
+    kind = next(kind for klass, kind in _KIND_OF_REQUEST if isinstance(request, klass))
     try:
         response, error, status = await _run_handler(
             handler, kind, config, request, on_progress, recorder.metadata.attempt_number
@@ -413,8 +487,10 @@ class ClientHandler:
     ``ProviderHandler`` protocol, as :func:`tarash.tarash_gateway.registry.get_handler`
     returns it.
 
-    Each method runs the config (without its fallbacks) through tarash's own pipeline.
-    Registering it under another name registers the client class itself.
+    Each video and image method runs the config (without its fallbacks) through tarash's
+    own pipeline; the audio methods raise ``NotImplementedError``, as the protocol asks of
+    a provider without that modality (no built-in provider has audio). Registering it
+    under another name registers the client class itself.
     """
 
     def __init__(self, client_class: type[Any]) -> None:
@@ -468,3 +544,45 @@ class ClientHandler:
         from tarash.tarash_gateway._sync import run_sync
 
         return run_sync(self.generate_image_async, config, request, on_progress)
+
+    def _no_audio(self, what: str) -> _NoBuiltInAudio:
+        name = getattr(self.client_class, "name", self.client_class.__name__)
+        return _NoBuiltInAudio(
+            f"{name} has no {what}: tarash's built-in providers make video and images"
+        )
+
+    async def generate_tts_async(
+        self,
+        config: AudioGenerationConfig,
+        request: TTSRequest,
+        on_progress: ProgressCallback | None = None,
+    ) -> TTSResponse:
+        """Raise ``NotImplementedError``: no built-in provider makes speech."""
+        raise self._no_audio("text-to-speech")
+
+    def generate_tts(
+        self,
+        config: AudioGenerationConfig,
+        request: TTSRequest,
+        on_progress: ProgressCallback | None = None,
+    ) -> TTSResponse:
+        """Raise ``NotImplementedError``: no built-in provider makes speech."""
+        raise self._no_audio("text-to-speech")
+
+    async def generate_sts_async(
+        self,
+        config: AudioGenerationConfig,
+        request: STSRequest,
+        on_progress: ProgressCallback | None = None,
+    ) -> STSResponse:
+        """Raise ``NotImplementedError``: no built-in provider makes speech."""
+        raise self._no_audio("speech-to-speech")
+
+    def generate_sts(
+        self,
+        config: AudioGenerationConfig,
+        request: STSRequest,
+        on_progress: ProgressCallback | None = None,
+    ) -> STSResponse:
+        """Raise ``NotImplementedError``: no built-in provider makes speech."""
+        raise self._no_audio("speech-to-speech")

@@ -10,6 +10,11 @@ poll moves it one step along its :class:`~tarash.tarash_gateway.mock.MockPolling
 
 Mock jobs live in this process's memory: a handle of one can be waited on, polled and
 cancelled here (the most recent :data:`MAX_MOCK_JOBS` are kept), not in another process.
+
+Audio has no job protocol in tarash (every audio provider is a handler, one call per
+result), so a mocked TTS or STS request is answered by :func:`run_mock_audio`, which the
+mock's handler runs: the same outcomes, steps and pacing as a mock job, with a WAV tone (or
+raw PCM) made here as the result.
 """
 
 from __future__ import annotations
@@ -18,9 +23,13 @@ import base64
 import binascii
 import copy
 import dataclasses
+import inspect
+import io
 import re
 import threading
+import wave
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +40,13 @@ import httpx
 from pydantic import SecretStr
 
 from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule
-from tarash.tarash_gateway._sample_media import MAX_IMAGE_SIDE, PNG_CONTENT_TYPE, make_png
+from tarash.tarash_gateway._sample_media import (
+    MAX_IMAGE_SIDE,
+    PNG_CONTENT_TYPE,
+    make_pcm16,
+    make_png,
+    make_wav,
+)
 from tarash.tarash_gateway.errors import (
     GenerationFailedError,
     JobCancelledError,
@@ -53,8 +68,15 @@ from tarash.tarash_gateway.models import (
     ImageGenerationResponse,
     JobHandle,
     ProgressCallback,
+    STSRequest,
+    STSResponse,
+    STSUpdate,
+    TTSRequest,
+    TTSResponse,
+    TTSUpdate,
     VideoGenerationRequest,
     VideoGenerationResponse,
+    format_to_content_type,
 )
 from tarash.tarash_gateway.providers._base import (
     ImageOutput,
@@ -67,7 +89,15 @@ from tarash.tarash_gateway.providers._base import (
     VideoOutput,
 )
 
-__all__ = ["MAX_MOCK_JOBS", "MOCK_BASE_URL", "MockClient", "is_mock_handle", "run_mock_request"]
+__all__ = [
+    "MAX_MOCK_AUDIO_SECONDS",
+    "MAX_MOCK_JOBS",
+    "MOCK_BASE_URL",
+    "MockClient",
+    "is_mock_handle",
+    "run_mock_audio",
+    "run_mock_request",
+]
 
 MOCK_BASE_URL = "http://mock.invalid"
 """The ``base_url`` of mock handles: ``.invalid`` never resolves (RFC 2606), and the mock
@@ -88,6 +118,12 @@ _DEFAULT_PROGRESS: dict[str, int | None] = {
     "failed": None,
 }
 _DEFAULT_IMAGE_SIDE = 1024
+MAX_MOCK_AUDIO_SECONDS = 10.0
+"""The longest tone the mock speaks (the text's reading time is capped there)."""
+# About a reader's pace, so that longer text gives longer audio.
+_CHARACTERS_PER_SECOND = 15.0
+_DEFAULT_SAMPLE_RATE = 24_000
+_PCM_FORMATS = frozenset({"pcm", "linear16"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -587,3 +623,179 @@ async def run_mock_request(
         return await waiter.run(submitted.snapshot, None)
     except CallbackError as exc:
         raise exc.original from None
+
+
+# ---------------------------------------------------------------------------------------
+# Audio
+# ---------------------------------------------------------------------------------------
+
+
+def _wav_seconds(data: bytes) -> float | None:
+    """The length of a WAV file, or ``None`` when ``data`` is not one."""
+    try:
+        with wave.open(io.BytesIO(data)) as wav:
+            frames: int = wav.getnframes()
+            rate: int = wav.getframerate()
+    except (wave.Error, EOFError):
+        return None
+    return frames / rate if rate else None
+
+
+def _spoken_seconds(request: TTSRequest | STSRequest) -> float:
+    """How long the mock's tone lasts: the text's reading time, or the input speech's."""
+    if isinstance(request, TTSRequest):
+        seconds = len(request.text) / _CHARACTERS_PER_SECOND
+    else:
+        audio = request.audio
+        data = audio["content"] if isinstance(audio, dict) else audio
+        seconds = (_wav_seconds(data) if isinstance(data, bytes) else None) or 1.0
+    return round(min(max(seconds, 0.5), MAX_MOCK_AUDIO_SECONDS), 3)
+
+
+def _tone(request: TTSRequest | STSRequest) -> tuple[bytes, str, float, dict[str, Any]]:
+    """The mock's audio for a request: its bytes, MIME type, length and raw response.
+
+    WAV for ``wav``, raw 16-bit PCM for ``pcm``/``linear16``; any other format (MP3, Opus,
+    FLAC, ...) is answered with WAV too, under WAV's content type: the mock has no encoder.
+    """
+    wanted = request.output_format.format
+    rate = request.output_format.sample_rate or _DEFAULT_SAMPLE_RATE
+    seconds = _spoken_seconds(request)
+    if wanted in _PCM_FORMATS:
+        served, data = wanted, make_pcm16(seconds, rate)
+    else:
+        served, data = "wav", make_wav(seconds, rate)
+    content_type = format_to_content_type(served)
+    raw: dict[str, Any] = {
+        "mock": True,
+        "format": served,
+        "format_requested": wanted,
+        "sample_rate": rate,
+        "channels": 1,
+        "sample_width_bits": 16,
+        "duration": seconds,
+    }
+    return data, content_type, seconds, raw
+
+
+async def run_mock_audio(
+    mock: MockConfig,
+    request: TTSRequest | STSRequest,
+    on_progress: Callable[[Any], object] | None = None,
+    *,
+    provider: str = "mock",
+    model: str = "mock",
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+) -> TTSResponse | STSResponse:
+    """Answer one TTS or STS request as the mock: pick an outcome, report its steps, answer.
+
+    The steps are a mock job's (:class:`~tarash.tarash_gateway.mock.MockPollingConfig`):
+    one :class:`TTSUpdate` (or :class:`STSUpdate`) per status, ``delay_between_updates``
+    seconds apart (``sleep`` waits them), the last carrying the result or the error's
+    text; with no polling, none.
+
+    Args:
+        mock: The outcomes and polling to simulate.
+        request: What to answer.
+        on_progress: Called with each update; sync or async.
+        provider: The provider the response and updates name.
+        model: The model they name.
+        sleep: How to wait between two updates (tests pass a fake).
+
+    Returns:
+        The audio (base64), ``is_mock=True``: the outcome's ``output_audio``, or a tone.
+
+    Raises:
+        ValidationError: The picked outcome's ``mock_response`` is a video or image
+            response, or its ``output_audio`` cannot be read.
+        TarashException: The picked outcome's error (a fresh copy, as a mock job's).
+    """
+    outcome = select_mock_response(mock.responses or [MockResponse()])
+    if outcome.mock_response is not None:
+        raise ValidationError(
+            f"the mock's mock_response is a {type(outcome.mock_response).__name__}; a TTS or "
+            "STS request takes output_audio (or error) instead",
+            provider=provider,
+            model=model,
+            fallback_allowed=False,
+        )
+    is_tts = isinstance(request, TTSRequest)
+    response_class: type[TTSResponse | STSResponse] = TTSResponse if is_tts else STSResponse
+    update_class: type[TTSUpdate | STSUpdate] = TTSUpdate if is_tts else STSUpdate
+    request_id = generate_mock_request_id()
+    polling = mock.polling
+    reports = polling is not None and polling.enabled and bool(polling.status_sequence)
+    delay = polling.delay_between_updates if polling is not None else 0.0
+    steps = _steps(mock, outcome)
+    result: TTSResponse | STSResponse | None = None
+    error: TarashException | None = None
+    for index, step in enumerate(steps):
+        if index:
+            await sleep(delay)
+        if index == len(steps) - 1:
+            if outcome.error is not None:
+                error = _raisable(outcome.error, provider, model)
+            else:
+                result = await _mock_audio_response(
+                    outcome, request, response_class, request_id, provider, model
+                )
+        if reports and on_progress is not None:
+            delivered = on_progress(
+                update_class(
+                    request_id=request_id,
+                    status=step.status,
+                    progress_percent=step.progress,
+                    provider=provider,
+                    model=model,
+                    update=dict(step.update),
+                    result=result if step.status == "completed" else None,
+                    error=str(error) if error is not None else None,
+                )
+            )
+            if inspect.isawaitable(delivered):
+                await delivered
+    if error is not None:
+        raise error
+    assert result is not None  # the last step made it
+    return result
+
+
+async def _mock_audio_response(
+    outcome: MockResponse,
+    request: TTSRequest | STSRequest,
+    response_class: type[TTSResponse | STSResponse],
+    request_id: str,
+    provider: str,
+    model: str,
+) -> TTSResponse | STSResponse:
+    if outcome.output_audio is not None:
+        # Read as a mock job reads output_video (a URL downloaded, a path read, ...).
+        reader = MockClient(
+            ProviderSettings(model=model), mock=MockConfig(enabled=True), provider=provider
+        )
+        data, content_type = await reader._media(outcome.output_audio, "output_audio", content=True)
+        assert isinstance(data, bytes)  # content=True always gives the bytes
+        seconds = _wav_seconds(data)
+        if content_type is None and seconds is not None:
+            content_type = format_to_content_type("wav")
+        return response_class(
+            request_id=request_id,
+            audio=data,
+            content_type=content_type,
+            duration=seconds,
+            is_mock=True,
+            provider=provider,
+            model=model,
+            raw_response={"mock": True, "output_audio_provided": True},
+        )
+    data, content_type, seconds, raw = _tone(request)
+    return response_class(
+        request_id=request_id,
+        audio=data,
+        content_type=content_type,
+        duration=seconds,
+        is_mock=True,
+        provider=provider,
+        model=model,
+        raw_response=raw,
+    )
