@@ -2,8 +2,8 @@
 
 The classes are :mod:`tarash.tarash_gateway.errors`'s own (the same objects, so ``except
 exceptions.X`` catches what tarash raises), with the published helpers:
-:func:`is_retryable_error` and the :func:`handle_video_generation_errors` decorator for
-custom provider handlers.
+:func:`is_retryable_error` and the :func:`handle_video_generation_errors` (and
+:func:`handle_audio_generation_errors`) decorators for custom provider handlers.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ __all__ = [
     "TimeoutError",
     "ValidationError",
     "falls_back",
+    "handle_audio_generation_errors",
     "handle_video_generation_errors",
     "is_retryable_error",
 ]
@@ -71,12 +72,12 @@ def _config_secrets(config: Any) -> list[str]:
     return [key] if isinstance(key, str) and key else []
 
 
-def _wrapped(config: Any, original: Exception) -> TarashException:
+def _wrapped(config: Any, original: Exception, what: str = "video") -> TarashException:
     """The TarashException standing for ``original``, scrubbed of the config's key."""
     secrets = _config_secrets(config)
     # Made here, while ``original`` is being handled: format_exc() is its traceback.
     error = TarashException(
-        f"Unknown error while generating video: {original}",
+        f"Unknown error while generating {what}: {original}",
         provider=getattr(config, "provider", None),
         model=getattr(config, "model", None),
         raw_response={
@@ -121,6 +122,25 @@ def handle_video_generation_errors(func: F) -> F:
             async def generate_video_async(self, config, request, on_progress=None): ...
         ```
     """
+    return _guarded(func, "video")
+
+
+def handle_audio_generation_errors(func: F) -> F:
+    """Decorate a handler's ``generate_tts``/``generate_sts`` method (sync or async).
+
+    As :func:`handle_video_generation_errors`, the message reading "Unknown error while
+    generating audio: ...".
+
+    Args:
+        func: The method to wrap.
+
+    Returns:
+        The wrapped method, sync or async as ``func`` is.
+    """
+    return _guarded(func, "audio")
+
+
+def _guarded(func: F, what: str) -> F:
     if inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)
@@ -134,7 +154,7 @@ def handle_video_generation_errors(func: F) -> F:
             except (TarashException, pydantic.ValidationError):
                 raise
             except Exception as exc:
-                raise _wrapped(config, exc) from exc
+                raise _wrapped(config, exc, what) from exc
 
         return cast("F", async_wrapper)
 
@@ -145,6 +165,6 @@ def handle_video_generation_errors(func: F) -> F:
         except (TarashException, pydantic.ValidationError):
             raise
         except Exception as exc:
-            raise _wrapped(config, exc) from exc
+            raise _wrapped(config, exc, what) from exc
 
     return cast("F", sync_wrapper)

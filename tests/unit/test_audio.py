@@ -609,3 +609,29 @@ def test_a_video_mock_response_is_refused_for_audio() -> None:
     mock = MockConfig(enabled=True, responses=[MockResponse(mock_response=canned)])
     with pytest.raises(ValidationError, match="output_audio"):
         generate_tts(_config(_registered(SpeechHandler()), mock=mock), TTSRequest(text="hi"))
+
+
+def test_handle_audio_generation_errors_wraps_a_handlers_foreign_error() -> None:
+    """The published audio decorator: a RuntimeError becomes a scrubbed TarashException."""
+    from tarash.tarash_gateway.exceptions import handle_audio_generation_errors
+
+    class Wrapped:
+        @handle_audio_generation_errors
+        async def generate_tts_async(
+            self, config: Any, request: Any, on_progress: Any = None
+        ) -> TTSResponse:
+            raise RuntimeError(f"bad header Bearer {config.api_key}")
+
+        @handle_audio_generation_errors
+        def generate_sts(self, config: Any, request: Any, on_progress: Any = None) -> STSResponse:
+            raise ValidationError("voice_id refused")
+
+    name = _registered(Wrapped())
+    with pytest.raises(TarashException, match="Unknown error while generating audio") as caught:
+        generate_tts(_config(name, api_key=KEY), TTSRequest(text="hi"))
+    assert KEY not in str(caught.value)
+    assert caught.value.provider == name
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert KEY not in str(caught.value.__cause__)
+    with pytest.raises(ValidationError, match="voice_id refused"):
+        generate_sts(_config(name), STSRequest(audio=b"x", voice_id="v"))
