@@ -1,8 +1,9 @@
 """A local server that speaks the providers' real wire protocols, for tests and demos.
 
-One uvicorn server on a background thread serves fal.ai's queue API under ``/fal`` and
-Replicate's predictions API under ``/replicate``, with a latency model, fault injection and
-job accounting, over HTTP or (``tls=True``) HTTPS. Point a client's base URL at it and give
+One uvicorn server on a background thread serves fal.ai's queue API under ``/fal``,
+Replicate's predictions API under ``/replicate`` and Stability's generate API under
+``/stability``, with a latency model, fault injection and job accounting, over HTTP or
+(``tls=True``) HTTPS. Point a client's base URL at it and give
 it the emulator's fake key; per-provider settings go in ``options=[ReplicateOptions(...)]``.
 
 Example:
@@ -27,6 +28,7 @@ from tarash.emulator._server import Emulator
 from tarash.emulator._wire import ProviderOptions
 from tarash.emulator.fal import FalOptions
 from tarash.emulator.replicate import ReplicateOptions
+from tarash.emulator.stability import StabilityOptions
 
 __all__ = [
     "FAULT_HEADER",
@@ -41,4 +43,5 @@ __all__ = [
     "Operation",
     "ProviderOptions",
     "ReplicateOptions",
+    "StabilityOptions",
 ]

@@ -300,7 +300,8 @@ class Emulator:
     def base_url(self, provider: str) -> str:
         """The base URL to configure a client with, e.g. ``http://127.0.0.1:8787/fal``.
 
-        fal clients append ``/{model_id}``; Replicate clients append ``/v1/...``.
+        fal clients append ``/{model_id}``; Replicate clients append ``/v1/...``; Stability
+        clients append ``/v2beta/stable-image/generate/{ultra|core|sd3}``.
 
         Raises:
             KeyError: For a provider the emulator does not serve.

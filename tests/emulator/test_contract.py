@@ -49,7 +49,11 @@ class WireDriver(abc.ABC):
 
     name: ClassVar[str]
     video_model: ClassVar[str]
+    """The model most cases submit: a video model, where the provider has one."""
     image_model: ClassVar[str]
+    synchronous: ClassVar[bool] = False
+    """The API answers in the request (Stability generate): no status read, cancel or job
+    URL exists, so those cases are skipped, and a job's outcome is its submit's reply."""
     #: Authorization headers the provider must refuse with 401.
     bad_auth: ClassVar[tuple[dict[str, str], ...]]
     #: A well-formed key that is not the one required.
@@ -96,6 +100,10 @@ class WireDriver(abc.ABC):
     @abc.abstractmethod
     def error(self, body: dict[str, Any]) -> str:
         """The error text of a status body that did not succeed."""
+
+    def error_detail(self, body: dict[str, Any]) -> str:
+        """The message of the provider's error body (a 401, a 429)."""
+        return str(body["detail"])
 
     @abc.abstractmethod
     def cancel(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
@@ -246,8 +254,79 @@ class ReplicateDriver(WireDriver):
         ]
 
 
+class StabilityDriver(WireDriver):
+    """Stability generate: one multipart create answers with the outcome (held until the
+    job ends), so a job's "status" is what that reply said."""
+
+    name = "stability"
+    video_model = "stable-image-core"  # image models only
+    image_model = "sd3.5-large"
+    synchronous = True
+    bad_auth = ({}, {"authorization": "Key abc"}, {"authorization": "Bearer"})
+    wrong_key = "sk-someone-else"
+
+    def auth(self, key: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {key}"}
+
+    def submit_url(self, emu: Emulator, model: str) -> str:
+        endpoint = {"stable-image-ultra": "ultra", "stable-image-core": "core"}.get(model, "sd3")
+        return f"{emu.base_url('stability')}/v2beta/stable-image/generate/{endpoint}"
+
+    def submit_body(self) -> dict[str, Any]:
+        return {"prompt": "a cat"}
+
+    def submit(
+        self, client: httpx.Client, emu: Emulator, model: str, headers: dict[str, str]
+    ) -> httpx.Response:
+        data = {**self.submit_body(), **({} if model.startswith("stable-") else {"model": model})}
+        return client.post(
+            self.submit_url(emu, model),
+            files={"none": ""},
+            data=data,
+            headers={**self.auth(emu.api_key(self.name)), "accept": "image/*", **headers},
+        )
+
+    def accepted(self, response: httpx.Response) -> Job:
+        if response.status_code == 200:
+            filtered = response.headers["finish-reason"] == "CONTENT_FILTERED"
+            state, error = (REFUSED, "CONTENT_FILTERED") if filtered else (SUCCEEDED, "")
+        elif response.status_code == 403:
+            state, error = REFUSED, self.error_detail(response.json())
+        else:
+            assert response.status_code == 500, response.text
+            state, error = FAILED, self.error_detail(response.json())
+        return Job(response.headers["x-request-id"], {"state": state, "error": error})
+
+    def read(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        raise AssertionError("Stability generate has no status to read")
+
+    def status(self, client: httpx.Client, emu: Emulator, job: Job) -> dict[str, Any]:
+        return job.body
+
+    def wait(self, client: httpx.Client, emu: Emulator, job: Job, limit: float = 10) -> list[str]:
+        return [str(job.body["state"])]
+
+    def state(self, body: dict[str, Any]) -> str:
+        return str(body["state"])
+
+    def outputs(self, client: httpx.Client, emu: Emulator, job: Job) -> list[str]:
+        raise AssertionError("Stability generate returns the image itself, not URLs")
+
+    def error(self, body: dict[str, Any]) -> str:
+        return str(body["error"])
+
+    def error_detail(self, body: dict[str, Any]) -> str:
+        return "; ".join(body["errors"])
+
+    def cancel(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        raise AssertionError("Stability generate has nothing to cancel")
+
+    def unknown_job_requests(self, client: httpx.Client, emu: Emulator) -> list[httpx.Response]:
+        return []
+
+
 #: The provider table: one driver per emulated provider.
-DRIVERS: tuple[WireDriver, ...] = (FalDriver(), ReplicateDriver())
+DRIVERS: tuple[WireDriver, ...] = (FalDriver(), ReplicateDriver(), StabilityDriver())
 
 
 @pytest.fixture(params=DRIVERS, ids=lambda driver: driver.name)
@@ -265,6 +344,35 @@ def fresh(fresh_emu: Emulator) -> Iterator[Emulator]:
     while fresh_emu.stats().running and time.monotonic() < deadline:
         time.sleep(0.02)
     assert fresh_emu.stats().running == 0, fresh_emu.jobs()
+
+
+def skip_if_synchronous(driver: WireDriver) -> None:
+    """Skip a case about status reads or cancels for an API that answers in the request."""
+    if driver.synchronous:
+        pytest.skip(f"{driver.name} answers in the request: no status read or cancel")
+
+
+def wait_until_idle(emu: Emulator) -> None:
+    """Wait (5 s at most) until no job of ``emu`` is running."""
+    deadline = time.monotonic() + 5
+    while emu.stats().running and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def submit_stuck(driver: WireDriver, client: httpx.Client, emu: Emulator) -> Job | None:
+    """Submit a job that never ends; a synchronous API's held reply is given up (the
+    emulator then cancels the job), and there is no job to address (None)."""
+    if not driver.synchronous:
+        return submit(driver, client, emu, **{FAULT_HEADER: "stuck"})
+    with pytest.raises(httpx.ReadTimeout):
+        client.post(
+            driver.submit_url(emu, driver.video_model),
+            files={"none": ""},
+            data=driver.submit_body(),
+            headers={**driver.auth(emu.api_key(driver.name)), FAULT_HEADER: "stuck"},
+            timeout=0.3,
+        )
+    return None
 
 
 def submit(driver: WireDriver, client: httpx.Client, emu: Emulator, **headers: str) -> Job:
@@ -289,8 +397,9 @@ def test_auth_is_refused(driver: WireDriver, fresh: Emulator, client: httpx.Clie
     for headers in driver.bad_auth:
         response = client.post(url, json=driver.submit_body(), headers=headers)
         assert response.status_code == 401, headers
-        assert "detail" in response.json()
+        assert driver.error_detail(response.json())
     assert fresh.stats().submitted == 0
+    skip_if_synchronous(driver)
     job = submit(driver, client, fresh)
     status = client.get(driver.read(client, fresh, job).request.url)  # same read, no key
     assert status.status_code == 401
@@ -320,6 +429,7 @@ def test_status_sequence_then_valid_media(
 ) -> None:
     """A job reads queued, running, succeeded in that order; its outputs download as valid
     media of the model's kind, from the emulator's own origin."""
+    skip_if_synchronous(driver)
     fresh.latency = Latency(queue_seconds=0.15, run_seconds=0.15)
     model = driver.video_model if model_kind == "video" else driver.image_model
     job = driver.accepted(driver.submit(client, fresh, model, {}))
@@ -337,6 +447,7 @@ def test_status_sequence_then_valid_media(
 @pytest.mark.parametrize("phase", ["queued", "running"])
 def test_cancel(driver: WireDriver, fresh: Emulator, client: httpx.Client, phase: str) -> None:
     """Cancelling a queued or running job ends it cancelled, counted cancelled, not running."""
+    skip_if_synchronous(driver)
     fresh.latency = Latency(queue_seconds=5 if phase == "queued" else 0, run_seconds=5)
     job = submit(driver, client, fresh)
     assert driver.state(driver.status(client, fresh, job)) == phase
@@ -347,6 +458,7 @@ def test_cancel(driver: WireDriver, fresh: Emulator, client: httpx.Client, phase
 
 def test_unknown_job_is_404(driver: WireDriver, emu: Emulator, client: httpx.Client) -> None:
     """Every request naming a job that does not exist is a 404."""
+    skip_if_synchronous(driver)
     codes = [response.status_code for response in driver.unknown_job_requests(client, emu)]
     assert codes == [404] * len(codes)
 
@@ -362,7 +474,7 @@ def test_rate_limit_has_retry_after(
     limited = driver.submit(client, fresh, driver.video_model, {})
     assert limited.status_code == 429
     assert limited.headers["retry-after"] == "3"
-    assert "detail" in limited.json()
+    assert driver.error_detail(limited.json())
     assert fresh.stats().submitted == 0
     submit(driver, client, fresh)
     assert fresh.stats().submitted == 1
@@ -383,6 +495,7 @@ def test_server_error_on_status_then_recovers(
     driver: WireDriver, fresh: Emulator, client: httpx.Client
 ) -> None:
     """A status-only fault hits the status read, not the submit; the next read is fine."""
+    skip_if_synchronous(driver)
     fresh.inject(Fault("server_error", provider=driver.name, operation="status"))
     job = submit(driver, client, fresh)
     assert driver.read(client, fresh, job).status_code == 500
@@ -403,6 +516,7 @@ def test_drop_connection_on_status(
     driver: WireDriver, fresh: Emulator, client: httpx.Client
 ) -> None:
     """A dropped status read is a transport error; the job is unaffected."""
+    skip_if_synchronous(driver)
     job = submit(driver, client, fresh)
     fresh.inject(Fault("drop_connection", provider=driver.name, operation="status"))
     with pytest.raises(httpx.RemoteProtocolError):
@@ -426,6 +540,8 @@ def test_malformed_json(
     driver: WireDriver, fresh: Emulator, client: httpx.Client, operation: str
 ) -> None:
     """malformed_json is a 200 whose body does not parse (on submit: no job is made)."""
+    if operation == "status":
+        skip_if_synchronous(driver)
     job = submit(driver, client, fresh) if operation == "status" else None
     fresh.inject(Fault("malformed_json", provider=driver.name, operation=operation))  # type: ignore[arg-type]
     if job is None:
@@ -464,8 +580,14 @@ def test_job_level_faults_end_the_job(
 def test_stuck_runs_until_cancelled(
     driver: WireDriver, fresh: Emulator, client: httpx.Client
 ) -> None:
-    """stuck never finishes on its own; cancelling it leaves nothing running."""
+    """stuck never finishes on its own; cancelling it (for a synchronous API: giving up its
+    held reply) leaves nothing running."""
     fresh.latency = Latency(queue_seconds=0, run_seconds=0.05)
+    if driver.synchronous:
+        submit_stuck(driver, client, fresh)
+        wait_until_idle(fresh)
+        assert fresh.stats() == EmulatorStats(submitted=1, cancelled=1)
+        return
     fresh.inject(Fault("stuck", provider=driver.name))
     job = submit(driver, client, fresh)
     time.sleep(0.2)
@@ -496,9 +618,11 @@ def test_job_accounting(driver: WireDriver, fresh: Emulator, client: httpx.Clien
     done = submit(driver, client, fresh)
     failing = submit(driver, client, fresh, **{FAULT_HEADER: "job_failure"})
     refused = submit(driver, client, fresh, **{FAULT_HEADER: "content_refusal"})
-    stuck = submit(driver, client, fresh, **{FAULT_HEADER: "stuck"})
-    assert fresh.stats().running == 4
-    driver.cancel(client, fresh, stuck)
+    stuck = submit_stuck(driver, client, fresh)
+    if stuck is not None:
+        assert fresh.stats().running == 4
+        driver.cancel(client, fresh, stuck)
+    wait_until_idle(fresh)
     for job in (done, failing, refused):
         driver.wait(client, fresh, job)
     assert fresh.stats() == EmulatorStats(submitted=4, completed=1, failed=2, cancelled=1)

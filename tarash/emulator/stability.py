@@ -1,0 +1,456 @@
+"""Stability AI v2beta Stable Image generate API (real base ``https://api.stability.ai``),
+under ``/stability``.
+
+Routes, relative to the mount::
+
+    POST /v2beta/stable-image/generate/ultra   multipart form -> the image (held)
+    POST /v2beta/stable-image/generate/core    multipart form -> the image (held)
+    POST /v2beta/stable-image/generate/sd3     multipart form (+ ``model``) -> the image
+
+The API answers in the request: each create makes a job (latency, faults and accounting
+apply) and the reply is held on it (``hold_reply``) until it ends. ``accept: image/*`` (or
+none, or ``*/*``) gets the image's bytes with ``finish-reason`` and ``seed`` headers;
+``accept: application/json`` gets ``{"image": <base64>, "finish_reason", "seed"}`` as
+``application/json; type=image/png``. Every reply carries ``x-request-id`` (the job id).
+Forms are parsed as sent (curl ``-F``, httpx ``files=``/``data=``, a browser), with
+Stability's checks: ``prompt`` required, the ``aspect_ratio``, ``output_format``,
+``style_preset`` and SD 3.5 ``model``/``mode`` enums, ``seed`` range, ``strength`` required
+with an ``image``; a failed check is a 400 ``bad_request`` listing every problem.
+
+How jobs end on the wire:
+
+- success: 200, ``finish_reason`` ``SUCCESS``.
+- ``content_refusal``: 403 ``content_moderation`` (not charged), or, with
+  ``StabilityOptions(refusal="content_filtered")``, 200 with ``finish_reason``
+  ``CONTENT_FILTERED`` and a (would-be blurred) image.
+- ``job_failure``: 500 ``internal_error`` (or the fault's ``status_code``).
+- ``stuck``: the reply is held until the client goes away (the job is then cancelled, so
+  nothing stays running) or :attr:`StabilityOptions.max_hold_seconds` pass (500).
+
+Errors are Stability's ``{"id", "name", "errors": [...]}``; 401 without a ``Bearer`` key.
+The image is always a real PNG sized to the aspect ratio (about 1 MP); for
+``output_format=jpeg|webp`` those PNG bytes are served labelled ``image/jpeg``/``image/webp``
+(an emulator shortcut: no JPEG/WebP encoder is bundled).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.parser
+import email.policy
+import math
+import random
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from tarash.emulator._faults import Fault, Operation
+from tarash.emulator._jobs import Job, JobState, Outcome, hold_reply
+from tarash.emulator._media import PNG_CONTENT_TYPE, MediaKind, MediaKinds, make_png
+from tarash.emulator._wire import (
+    DroppedConnectionResponse,
+    EmulatorContext,
+    Provider,
+    ProviderOptions,
+    ProviderRoutes,
+    job_outcome,
+    json_response,
+    recorded_headers,
+)
+
+NAME = "stability"
+FAKE_KEY = "sk-emulator0000000000000000000000000000000000000000"
+
+#: Request headers recorded on the job (``emu.jobs()``), lower-cased.
+RECORDED_HEADERS = (
+    "accept",
+    "stability-client-id",
+    "stability-client-user-id",
+    "stability-client-version",
+    "user-agent",
+)
+
+ENDPOINTS = frozenset({"ultra", "core", "sd3"})
+ENDPOINT_MODELS = {"ultra": "stable-image-ultra", "core": "stable-image-core"}
+"""The model id a job of the ``ultra`` and ``core`` endpoints is recorded under."""
+SD3_MODELS = frozenset(
+    {
+        "sd3.5-large",
+        "sd3.5-large-turbo",
+        "sd3.5-medium",
+        "sd3.5-flash",
+        # Re-routed to their 3.5 equivalents since 2025-04-17, still accepted.
+        "sd3-large",
+        "sd3-large-turbo",
+        "sd3-medium",
+    }
+)
+ASPECT_RATIOS = ("21:9", "16:9", "3:2", "5:4", "1:1", "4:5", "2:3", "9:16", "9:21")
+OUTPUT_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+STYLE_PRESETS = frozenset(
+    {
+        "enhance",
+        "anime",
+        "photographic",
+        "digital-art",
+        "comic-book",
+        "fantasy-art",
+        "line-art",
+        "analog-film",
+        "neon-punk",
+        "isometric",
+        "low-poly",
+        "origami",
+        "modeling-compound",
+        "cinematic",
+        "3d-model",
+        "pixel-art",
+        "tile-texture",
+    }
+)
+MAX_SEED = 4_294_967_294
+MAX_PROMPT = 10_000
+#: Bytes a request body may have (Stability's 413 ``payload_too_large``).
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+#: Every Stability model is an image model.
+MEDIA_KINDS = MediaKinds(default=MediaKind.IMAGE)
+
+MODERATION_MESSAGE = (
+    "Your request was flagged by our content moderation system, as a result your request "
+    "was denied and you were not charged."
+)
+RATE_LIMIT_MESSAGE = (
+    "You have exceeded the rate limit of 150 requests within a 10 second period, and have "
+    "been timed out for {seconds:g} seconds."
+)
+INTERNAL_MESSAGE = "An unexpected server error has occurred, please try again later."
+
+# (width, height) of the ~1 MP image per aspect ratio, as the Ultra/SD 3.5 endpoints size it.
+_SIZES = {
+    "21:9": (1536, 640),
+    "16:9": (1344, 768),
+    "3:2": (1216, 832),
+    "5:4": (1152, 896),
+    "1:1": (1024, 1024),
+    "4:5": (896, 1152),
+    "2:3": (832, 1216),
+    "9:16": (768, 1344),
+    "9:21": (640, 1536),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class StabilityOptions(ProviderOptions):
+    """How Stability is emulated.
+
+    Attributes:
+        refusal: How a ``content_refusal`` ends: ``"content_moderation"`` (403, the
+            request denied) or ``"content_filtered"`` (200 with ``finish_reason``
+            ``CONTENT_FILTERED``, the image blurred).
+        max_hold_seconds: The longest a reply is held on a job that does not end (a
+            ``stuck`` job); then the job is cancelled and the reply is a 500.
+        media_kinds: See :class:`ProviderOptions` (every Stability model is an image
+            model anyway).
+    """
+
+    provider: ClassVar[str] = NAME
+
+    refusal: Literal["content_moderation", "content_filtered"] = "content_moderation"
+    max_hold_seconds: float = 300.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.refusal not in ("content_moderation", "content_filtered"):
+            raise ValueError(
+                f"refusal must be 'content_moderation' or 'content_filtered', got {self.refusal!r}"
+            )
+        if not self.max_hold_seconds > 0:
+            raise ValueError(f"max_hold_seconds must be > 0, got {self.max_hold_seconds!r}")
+
+
+@dataclass(frozen=True)
+class FormFile:
+    """One file part of a parsed form."""
+
+    content: bytes
+    content_type: str | None
+    file_name: str | None
+
+
+@dataclass
+class Form:
+    """A parsed ``multipart/form-data`` body: text fields (last value wins, as Stability
+    reads a repeated field) and files."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    files: dict[str, FormFile] = field(default_factory=dict)
+
+
+def parse_form(content_type: str, body: bytes) -> Form:
+    """Parse a ``multipart/form-data`` body with the standard library's MIME parser.
+
+    Args:
+        content_type: The request's ``Content-Type`` (with its ``boundary``).
+        body: The request body.
+
+    Returns:
+        The fields and files; a part with a ``filename`` is a file (curl ``-F x=@path``).
+
+    Raises:
+        ValueError: The body is not a multipart form.
+    """
+    if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in (
+        content_type.lower()
+    ):
+        raise ValueError("content-type: must be multipart/form-data")
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    if not message.is_multipart():
+        raise ValueError("body: not a multipart form")
+    form = Form()
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        file_name = part.get_filename()
+        if file_name is not None:
+            declared = part.get("content-type")
+            form.files[name] = FormFile(data, str(declared) if declared else None, file_name)
+        else:
+            charset = part.get_content_charset() or "utf-8"
+            form.fields[name] = data.decode(charset, errors="replace")
+    return form
+
+
+def _error(
+    status_code: int, name: str, *errors: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    return json_response(
+        {"id": secrets.token_hex(16), "name": name, "errors": list(errors)}, status_code, headers
+    )
+
+
+def _check_form(endpoint: str, form: Form) -> list[str]:
+    """Every problem Stability's validation would list for this form (empty when valid)."""
+    problems: list[str] = []
+    fields = form.fields
+    prompt = fields.get("prompt", "")
+    if not prompt.strip():
+        problems.append("prompt: is required")
+    elif len(prompt) > MAX_PROMPT:
+        problems.append(f"prompt: must be at most {MAX_PROMPT} characters")
+    if len(fields.get("negative_prompt", "")) > MAX_PROMPT:
+        problems.append(f"negative_prompt: must be at most {MAX_PROMPT} characters")
+    if (ratio := fields.get("aspect_ratio")) is not None and ratio not in ASPECT_RATIOS:
+        problems.append(f"aspect_ratio: must be one of {', '.join(ASPECT_RATIOS)}")
+    if (fmt := fields.get("output_format")) is not None and fmt not in OUTPUT_FORMATS:
+        problems.append("output_format: must be one of png, jpeg, webp")
+    if (style := fields.get("style_preset")) is not None and style not in STYLE_PRESETS:
+        problems.append(f"style_preset: {style!r} is not a style preset")
+    if (seed := fields.get("seed")) is not None and not (
+        seed.isdigit() and 0 <= int(seed) <= MAX_SEED
+    ):
+        problems.append(f"seed: must be an integer from 0 to {MAX_SEED}")
+    image = form.files.get("image")
+    if image is None and "image" in fields:
+        problems.append("image: must be a file")
+    if endpoint == "core" and image is not None:
+        problems.append("image: is not accepted by this endpoint")
+    if endpoint == "sd3":
+        model = fields.get("model", "sd3.5-large")
+        if model not in SD3_MODELS:
+            problems.append(f"model: must be one of {', '.join(sorted(SD3_MODELS))}")
+        mode = fields.get("mode", "text-to-image")
+        if mode not in ("text-to-image", "image-to-image"):
+            problems.append("mode: must be text-to-image or image-to-image")
+        if mode == "image-to-image":
+            if image is None:
+                problems.append("image: is required for image-to-image")
+            if "aspect_ratio" in fields:
+                problems.append("aspect_ratio: is only valid for text-to-image")
+        elif image is not None:
+            problems.append("image: is only valid for image-to-image (set mode)")
+        if (cfg := fields.get("cfg_scale")) is not None and not _in_range(cfg, 1, 10):
+            problems.append("cfg_scale: must be a number from 1 to 10")
+    if image is not None:
+        if not image.content:
+            problems.append("image: is empty")
+        strength = fields.get("strength")
+        if strength is None:
+            problems.append("strength: is required when image is provided")
+        elif not _in_range(strength, 0, 1):
+            problems.append("strength: must be a number from 0 to 1")
+    return problems
+
+
+def _in_range(text: str, low: float, high: float) -> bool:
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return math.isfinite(value) and low <= value <= high
+
+
+class _StabilityRoutes(ProviderRoutes):
+    """The handlers, bound to one emulator's context."""
+
+    name = NAME
+    options_type = StabilityOptions
+    media_kinds = MEDIA_KINDS
+
+    def _auth_error(self, request: Request) -> Response | None:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not self.ctx.key_accepted(NAME, key.strip()):
+            return _error(401, "unauthorized", "authorization: missing or invalid API key")
+        return None
+
+    def _find(self, request: Request) -> Job | None:
+        return None  # no route names a job: the create is the whole exchange
+
+    def _not_found(self, operation: Operation) -> Response:
+        return _error(404, "not_found", "the requested resource was not found")
+
+    def _throttled_body(self, retry_after: float) -> Any:
+        return {
+            "id": "rate_limit_exceeded",
+            "name": "rate_limit_exceeded",
+            "errors": [RATE_LIMIT_MESSAGE.format(seconds=retry_after)],
+        }
+
+    def _server_error(self, status_code: int) -> Response:
+        return _error(status_code, "internal_error", INTERNAL_MESSAGE)
+
+    async def generate(self, request: Request) -> Response:
+        """``POST /v2beta/stable-image/generate/{ultra|core|sd3}``."""
+        endpoint = request.path_params["endpoint"]
+        if endpoint not in ENDPOINTS:
+            return _error(404, "not_found", f"/v2beta/stable-image/generate/{endpoint}: not found")
+        if denied := self._auth_error(request):
+            return denied
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return _error(
+                413, "payload_too_large", "body: payloads cannot be larger than 10MiB in size"
+            )
+        try:
+            form = parse_form(request.headers.get("content-type", ""), body)
+        except ValueError as exc:
+            return _error(400, "bad_request", str(exc))
+        model = ENDPOINT_MODELS.get(endpoint) or form.fields.get("model", "sd3.5-large")
+        fault = await self._screen_submit(request, model)
+        if isinstance(fault, Response):
+            return fault
+        accept = request.headers.get("accept", "image/*").split(",", 1)[0].strip().lower()
+        if accept not in ("image/*", "*/*", "application/json", ""):
+            return _error(400, "bad_request", "accept: must be image/* or application/json")
+        if problems := _check_form(endpoint, form):
+            return _error(400, "bad_request", *problems)
+        seed_text = form.fields.get("seed", "0")
+        seed = int(seed_text) or random.randint(1, MAX_SEED)  # 0 means random
+        job_fault = self.ctx.job_fault(request, NAME, model)
+        job = self.ctx.store.create(
+            job_id=secrets.token_hex(16),
+            provider=NAME,
+            model=model,
+            input={
+                **form.fields,
+                **{
+                    name: {"file_name": file.file_name, "bytes": len(file.content)}
+                    for name, file in form.files.items()
+                },
+            },
+            headers=recorded_headers(request, RECORDED_HEADERS),
+            outcome=job_outcome(job_fault),
+            extra={"endpoint": endpoint, "seed": seed},
+        )
+        if fault is not None:  # drop_after_create: the job exists, the client never hears
+            return DroppedConnectionResponse()
+        state = await self._hold(request, job)
+        if state is None:  # nobody to answer
+            return Response(status_code=499)
+        return self._answer(job, state, form, accept, job_fault)
+
+    async def _hold(self, request: Request, job: Job) -> JobState | None:
+        """Hold the reply until the job ends; ``None`` when the client went away first.
+
+        A client that leaves cancels a stuck job; any other job runs on to its end, as a
+        real generation would (and bill).
+        """
+        bound = self.ctx.options(StabilityOptions).max_hold_seconds
+        state: JobState | None = None
+        async with anyio.create_task_group() as group:
+
+            async def watch_client() -> None:
+                while (await request.receive())["type"] != "http.disconnect":
+                    pass
+                if job.outcome is Outcome.HANG:
+                    # Never ending on its own: stopped, so nothing is left running.
+                    self.ctx.store.cancel(job)
+                group.cancel_scope.cancel()
+
+            group.start_soon(watch_client)
+            state = await hold_reply(job, bound)
+            group.cancel_scope.cancel()
+        if state is not None and not state.is_terminal:
+            self.ctx.store.cancel(job)  # held past max_hold_seconds
+            state = job.state_at(time.monotonic())
+        return state
+
+    def _answer(
+        self, job: Job, state: JobState, form: Form, accept: str, job_fault: Fault | None
+    ) -> Response:
+        headers = {"x-request-id": job.id}
+        options = self.ctx.options(StabilityOptions)
+        if state is JobState.REFUSED and options.refusal == "content_moderation":
+            return _error(403, "content_moderation", MODERATION_MESSAGE, headers=headers)
+        if state is JobState.FAILED:
+            status = job_fault.status_code if job_fault and job_fault.status_code else 500
+            return _error(status, "internal_error", INTERNAL_MESSAGE, headers=headers)
+        if state is not JobState.SUCCEEDED and state is not JobState.REFUSED:
+            return _error(500, "internal_error", INTERNAL_MESSAGE, headers=headers)
+        finish_reason = "SUCCESS" if state is JobState.SUCCEEDED else "CONTENT_FILTERED"
+        width, height = _SIZES.get(form.fields.get("aspect_ratio", "1:1"), (1024, 1024))
+        image = make_png(width, height)
+        media_type = OUTPUT_FORMATS.get(form.fields.get("output_format", "png"), PNG_CONTENT_TYPE)
+        seed = job.extra["seed"]
+        if accept == "application/json":
+            return json_response(
+                {
+                    "image": base64.b64encode(image).decode("ascii"),
+                    "finish_reason": finish_reason,
+                    "seed": seed,
+                },
+                headers={**headers, "content-type": f"application/json; type={media_type}"},
+            )
+        return Response(
+            image,
+            media_type=media_type,
+            headers={**headers, "finish-reason": finish_reason, "seed": str(seed)},
+        )
+
+
+def build_routes(ctx: EmulatorContext) -> list[BaseRoute]:
+    """The Stability routes, relative to the ``/stability`` mount."""
+    handlers = _StabilityRoutes(ctx)
+    return [
+        Route(
+            "/v2beta/stable-image/generate/{endpoint:str}",
+            handlers.generate,
+            methods=["POST"],
+        )
+    ]
+
+
+PROVIDER = Provider(
+    name=NAME, fake_key=FAKE_KEY, build_routes=build_routes, options=StabilityOptions
+)
