@@ -37,12 +37,16 @@ __all__ = [
     "MAX_CONNECTIONS_PER_LOOP",
     "MAX_LONG_CONNECTIONS_PER_LOOP",
     "MAX_RETRY_AFTER_DELAY",
+    "UNKNOWN_CALL",
+    "CallContext",
     "CallCounters",
     "ErrorParser",
     "Operation",
     "RequestContext",
     "backoff_delay",
+    "open_stream",
     "pick_connection",
+    "refusal",
     "reply_object",
     "response_json",
     "same_origin",
@@ -79,7 +83,9 @@ KEEPALIVE_EXPIRY = 30.0
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
 
-Operation = Literal["submit", "status", "result", "cancel", "download", "upload"]
+Operation = Literal["submit", "status", "watch", "result", "cancel", "download", "upload"]
+"""What a call is for. ``watch`` opens a status stream (SSE), which is never retried: the
+job is polled instead when one breaks."""
 # Idempotent operations may be retried on any transient fault. A submit may have created a
 # paid job as soon as the request reached the server, so it is retried only when the server
 # cannot have accepted it.
@@ -98,13 +104,40 @@ class CallCounters:
     retries: int = 0
 
 
-ErrorParser = Callable[[httpx.Response], TarashException]
-"""Maps a non-success reply to the one error it means, with the provider's body read."""
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """What one call is for: handed to the error parser with the reply it got.
+
+    Passed explicitly, never kept on the shared :class:`RequestContext`: one client serves
+    overlapping calls (a poll and a cancel, two downloads), and a field written by each
+    would be read back by whichever parsed its reply last.
+
+    Attributes:
+        operation: The operation the reply answers; ``None`` when not known.
+        request_id: The job (or request) the call concerns, when one was issued.
+    """
+
+    operation: Operation | None = None
+    request_id: str | None = None
+
+
+UNKNOWN_CALL = CallContext()
+"""The context of a reply parsed outside any known call."""
+
+ErrorParser = Callable[[httpx.Response, CallContext], TarashException]
+"""Maps a non-success reply (of the call described) to the one error it means, with the
+provider's body read."""
 
 
 @dataclass(slots=True)
 class RequestContext:
-    """What :func:`send` needs to know about the caller: who it is and how to retry."""
+    """What :func:`send` needs to know about the caller: who it is and how to retry.
+
+    Shared by every call of one provider client, so it holds nothing about any one call
+    (that is the :class:`CallContext` each call builds): there is no ``request_id`` or
+    ``operation`` here to read; pass ``request_id=`` to :func:`send` (or a client's
+    ``_send``) and read ``call`` in ``parse_error``.
+    """
 
     provider: str
     model: str
@@ -113,9 +146,6 @@ class RequestContext:
     deadline: float | None = None
     """Absolute time on ``anyio.current_time()`` after which no retry is started."""
     counters: CallCounters = field(default_factory=CallCounters)
-    request_id: str | None = None
-    operation: Operation | None = None
-    """The operation being sent, so that ``parse_error`` can read a reply in its context."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -396,17 +426,19 @@ class _UnreadableReply(_RetryableReply):
     """
 
 
-def _unreadable_body_error(ctx: RequestContext, response: httpx.Response) -> ProviderServerError:
+def _unreadable_body_error(
+    ctx: RequestContext, call: CallContext, response: httpx.Response
+) -> ProviderServerError:
     # The body itself stays out of the error: it is not what the provider meant to say,
     # and it is never quoted (a broken proxy could have mixed anything into it).
     return ProviderServerError(
-        f"{ctx.provider} answered {ctx.operation or 'a request'} with HTTP "
+        f"{ctx.provider} answered {call.operation or 'a request'} with HTTP "
         f"{response.status_code} but a body that is not a JSON object "
         f"({len(response.content)} bytes: cut short or garbled)",
         provider=ctx.provider,
         model=ctx.model,
         status_code=response.status_code,
-        request_id=ctx.request_id,
+        request_id=call.request_id,
     )
 
 
@@ -485,9 +517,8 @@ def _retry_attempts(ctx: RequestContext, operation: Operation) -> AsyncIterator[
     )
 
 
-def _count_request(ctx: RequestContext, operation: Operation) -> None:
+def _count_request(ctx: RequestContext, operation: Operation | None) -> None:
     ctx.counters.requests += 1
-    ctx.operation = operation
     if operation == "submit":
         ctx.counters.submits += 1
     elif operation == "status":
@@ -500,6 +531,7 @@ async def send(
     method: str,
     url: str,
     *,
+    request_id: str | None = None,
     headers: Mapping[str, str] | None = None,
     json: Any = None,
     content: bytes | None = None,
@@ -522,6 +554,7 @@ async def send(
         operation: What the call is for; decides the retry rules and the counters.
         method: HTTP method.
         url: Absolute URL.
+        request_id: The job the call concerns, for its errors (and ``ctx.parse_error``).
         headers: Request headers, auth included (they are never logged).
         json: JSON body.
         content: Raw body.
@@ -541,6 +574,7 @@ async def send(
     Raises:
         TarashException: The mapped error of the last failure.
     """
+    call = CallContext(operation, request_id)
     request_timeout = (
         httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT) if read_timeout is not None else None
     )
@@ -550,9 +584,7 @@ async def send(
                 _count_request(ctx, operation)
                 client, limiter = pick_connection(long_lived=held)
                 async with limiter:
-                    with translate_transport_errors(
-                        ctx.provider, ctx.model, request_id=ctx.request_id
-                    ):
+                    with translate_transport_errors(ctx.provider, ctx.model, request_id=request_id):
                         # A submit in flight may already have created a paid job: the
                         # caller's cancellation waits for its reply (bounded by the HTTP
                         # timeouts) so the job's id is learnt and the job cancelled, not
@@ -574,14 +606,72 @@ async def send(
                 logger.debug("%s %s -> %s", method, url.split("?")[0], response.status_code)
                 if response.is_success:
                     if expect_object and not isinstance(response_json(response), dict):
-                        raise _UnreadableReply(_unreadable_body_error(ctx, response))
+                        raise _UnreadableReply(_unreadable_body_error(ctx, call, response))
                     return response
                 if response.status_code in ok_statuses:
                     return response
-                raise _RetryableReply(ctx.parse_error(response))
+                raise _RetryableReply(ctx.parse_error(response, call))
     except _RetryableReply as reply:
         raise reply.error from None
     raise AssertionError("unreachable: stamina always raises or returns")  # pragma: no cover
+
+
+@contextlib.asynccontextmanager
+async def open_stream(
+    ctx: RequestContext,
+    call: CallContext,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+    timeout: httpx.Timeout | None = None,
+) -> AsyncIterator[httpx.Response]:
+    """Open one ``GET`` whose body is read as it arrives: the piece every long read shares.
+
+    The connection comes from the long-lived pool (so streams and downloads never starve
+    the short calls), its slot is held for as long as the reply is open, and the request
+    is counted. httpx failures, while opening and while the body is read in the block, come
+    out as :class:`HTTPConnectionError` with the request's credentials scrubbed (see
+    :func:`translate_transport_errors`). Nothing is retried here: :func:`stream` retries
+    whole downloads, and a broken status stream is replaced by polling.
+
+    The slot is held for a token of this call, not for the task, so a reply opened in an
+    async generator may be closed by whichever task finalises it.
+
+    Args:
+        ctx: Who is calling; one request is counted.
+        call: The operation and job this read is for.
+        url: Absolute URL.
+        headers: Request headers, auth included (never logged).
+        params: Query parameters.
+        timeout: This read's timeouts (the pool's default otherwise).
+
+    Yields:
+        The open reply, whatever its status: read a failure with :func:`refusal`.
+    """
+    client, connections = pick_connection(long_lived=True)
+    holder = object()
+    await connections.acquire_on_behalf_of(holder)
+    try:
+        _count_request(ctx, call.operation)
+        with translate_transport_errors(ctx.provider, ctx.model, request_id=call.request_id):
+            async with client.stream(
+                "GET",
+                url,
+                headers=headers,
+                params=params,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            ) as reply:
+                logger.debug("GET %s -> %s", url.split("?")[0], reply.status_code)
+                yield reply
+    finally:
+        connections.release_on_behalf_of(holder)
+
+
+async def refusal(ctx: RequestContext, call: CallContext, reply: httpx.Response) -> TarashException:
+    """The error a non-success streamed reply means: its (short) body read, then parsed."""
+    await reply.aread()
+    return ctx.parse_error(reply, call)
 
 
 async def stream(
@@ -590,6 +680,7 @@ async def stream(
     url: str,
     consume: Callable[[httpx.Response], Awaitable[_T]],
     *,
+    request_id: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> _T:
     """``GET`` a long body through the long-lived pool and hand the open reply to ``consume``.
@@ -606,6 +697,7 @@ async def stream(
         url: Absolute URL.
         consume: Reads a successful reply; its result is returned. Anything but an httpx
             error raised in it (a disk error, say) ends the call without a retry.
+        request_id: The job the body belongs to, for its errors.
         headers: Request headers, auth included (they are never logged).
 
     Returns:
@@ -614,21 +706,14 @@ async def stream(
     Raises:
         TarashException: The mapped error of the last failure.
     """
+    call = CallContext(operation, request_id)
     try:
         async for attempt in _retry_attempts(ctx, operation):
             with attempt:
-                _count_request(ctx, operation)
-                client, limiter = pick_connection(long_lived=True)
-                async with limiter:
-                    with translate_transport_errors(
-                        ctx.provider, ctx.model, request_id=ctx.request_id
-                    ):
-                        async with client.stream("GET", url, headers=headers) as reply:
-                            logger.debug("GET %s -> %s", url.split("?")[0], reply.status_code)
-                            if not reply.is_success:
-                                await reply.aread()
-                                raise _RetryableReply(ctx.parse_error(reply))
-                            return await consume(reply)
+                async with open_stream(ctx, call, url, headers=headers) as reply:
+                    if not reply.is_success:
+                        raise _RetryableReply(await refusal(ctx, call, reply))
+                    return await consume(reply)
     except _RetryableReply as reply:
         raise reply.error from None
     raise AssertionError("unreachable: stamina always raises or returns")  # pragma: no cover

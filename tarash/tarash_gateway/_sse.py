@@ -4,7 +4,7 @@ A stream holds one pooled connection for the whole life of a job, so streams are
 per event loop (:data:`MAX_STREAMS_PER_LOOP`): when no slot is free at once,
 :func:`open_json_event_stream` returns ``None`` and the caller polls instead. A stream that
 cannot be opened, goes silent for :data:`STREAM_IDLE_TIMEOUT` seconds, or carries a body
-that is not JSON raises :class:`HTTPConnectionError`, on which the job falls back to
+that is not a JSON object raises :class:`HTTPConnectionError`, on which the job falls back to
 polling (``_jobs.JobWaiter``); polling then reports the provider's real error, if any,
 under the usual retry policy.
 """
@@ -24,10 +24,11 @@ import httpx
 
 from tarash.tarash_gateway._http import (
     CONNECT_TIMEOUT,
+    CallContext,
     RequestContext,
     _current_loop_key,
-    pick_connection,
-    translate_transport_errors,
+    open_stream,
+    refusal,
 )
 from tarash.tarash_gateway.errors import HTTPConnectionError
 
@@ -103,9 +104,10 @@ def open_json_event_stream(
     url: str,
     *,
     headers: Mapping[str, str],
+    request_id: str | None = None,
     params: Mapping[str, str] | None = None,
     idle_timeout: float = STREAM_IDLE_TIMEOUT,
-) -> AsyncGenerator[Any, None] | None:
+) -> AsyncGenerator[dict[str, Any], None] | None:
     """Reserve a stream slot and return an iterator of the stream's JSON events.
 
     Must be called from inside the event loop. A slot is held from the first ``anext``
@@ -116,12 +118,13 @@ def open_json_event_stream(
         ctx: Who is calling; one request is counted when the stream opens.
         url: The stream's absolute URL.
         headers: Request headers, auth included (never logged).
+        request_id: The job whose status is streamed, for errors.
         params: Query parameters.
         idle_timeout: Seconds without an event before the stream counts as broken.
 
     Returns:
-        An async generator of parsed JSON events, or ``None`` when every stream slot of this
-        event loop is taken (the caller should poll instead).
+        An async generator of the events, each a JSON object, or ``None`` when every
+        stream slot of this event loop is taken (the caller should poll instead).
     """
     limiter = stream_limiter()
     if limiter.available_tokens < 1:
@@ -130,92 +133,81 @@ def open_json_event_stream(
     # The slot is taken when iteration starts, so an iterator that is never started holds
     # nothing. Nothing awaits between this check and a caller's first ``anext``, so the
     # slot seen free here is still free then (else the stream raises and the job is polled).
-    return _json_events(ctx, url, headers, params, idle_timeout, limiter)
+    call = CallContext("watch", request_id)
+    return _json_events(ctx, call, url, headers, params, idle_timeout, limiter)
 
 
 async def _json_events(
     ctx: RequestContext,
+    call: CallContext,
     url: str,
     headers: Mapping[str, str],
     params: Mapping[str, str] | None,
     idle_timeout: float,
     limiter: anyio.CapacityLimiter,
-) -> AsyncGenerator[Any, None]:
+) -> AsyncGenerator[dict[str, Any], None]:
+    def broken(why: str, status_code: int | None = None) -> HTTPConnectionError:
+        return HTTPConnectionError(
+            why,
+            provider=ctx.provider,
+            model=ctx.model,
+            status_code=status_code,
+            request_id=call.request_id,
+        )
+
     borrower = _Borrower()
     try:
         limiter.acquire_on_behalf_of_nowait(borrower)
     except anyio.WouldBlock:
-        raise HTTPConnectionError(
-            "no event-stream slot is free",
-            provider=ctx.provider,
-            model=ctx.model,
-            request_id=ctx.request_id,
-        ) from None
-    client, connections = pick_connection(long_lived=True)
-    holding_connection = False
+        raise broken("no event-stream slot is free") from None
     try:
-        await connections.acquire_on_behalf_of(borrower)
-        holding_connection = True
-        ctx.counters.requests += 1
         # The read timeout is only a backstop: the idle timer below is what detects silence.
         timeout = httpx.Timeout(idle_timeout * 2, connect=CONNECT_TIMEOUT)
-        with translate_transport_errors(ctx.provider, ctx.model, request_id=ctx.request_id):
-            async with client.stream(
-                "GET",
-                url,
-                headers={**headers, "Accept": "text/event-stream"},
-                params=params,
-                timeout=timeout,
-            ) as response:
-                if not response.is_success:
-                    await response.aread()
-                    reason = ctx.parse_error(response)
-                    raise HTTPConnectionError(
-                        f"the status stream could not be opened: {reason.message}",
-                        provider=ctx.provider,
-                        model=ctx.model,
-                        status_code=response.status_code,
-                        request_id=ctx.request_id,
-                    ) from reason
-                events = parse_event_lines(response.aiter_lines())
-                try:
-                    while True:
-                        data: str | None = None
-                        ended = False
-                        # The wait sits in its own cancel scope, never across the yield.
-                        with anyio.move_on_after(idle_timeout) as idle:
-                            try:
-                                data = await anext(events)
-                            except StopAsyncIteration:
-                                ended = True
-                        if idle.cancelled_caught:
-                            raise HTTPConnectionError(
-                                f"the status stream sent nothing for {idle_timeout:g} s",
-                                provider=ctx.provider,
-                                model=ctx.model,
-                                request_id=ctx.request_id,
-                            )
-                        if ended or data is None:
-                            return
+        async with open_stream(
+            ctx,
+            call,
+            url,
+            headers={**headers, "Accept": "text/event-stream"},
+            params=params,
+            timeout=timeout,
+        ) as response:
+            if not response.is_success:
+                reason = await refusal(ctx, call, response)
+                raise broken(
+                    f"the status stream could not be opened: {reason.message}",
+                    response.status_code,
+                ) from reason
+            events = parse_event_lines(response.aiter_lines())
+            try:
+                while True:
+                    data: str | None = None
+                    ended = False
+                    # The wait sits in its own cancel scope, never across the yield.
+                    with anyio.move_on_after(idle_timeout) as idle:
                         try:
-                            event = json.loads(data)
-                        except ValueError as exc:
-                            raise HTTPConnectionError(
-                                "the status stream sent an event that is not JSON",
-                                provider=ctx.provider,
-                                model=ctx.model,
-                                request_id=ctx.request_id,
-                            ) from exc
-                        yield event
-                finally:
-                    # The provider ends its stream after the terminal event: read that end
-                    # (briefly) so httpx's chain of line and byte generators is exhausted
-                    # rather than left for the garbage collector (trio warns about those).
-                    with anyio.move_on_after(STREAM_DRAIN_SECONDS):
-                        async for _ in events:
-                            pass
-                    await events.aclose()
+                            data = await anext(events)
+                        except StopAsyncIteration:
+                            ended = True
+                    if idle.cancelled_caught:
+                        raise broken(f"the status stream sent nothing for {idle_timeout:g} s")
+                    if ended or data is None:
+                        return
+                    try:
+                        event = json.loads(data)
+                    except ValueError as exc:
+                        raise broken("the status stream sent an event that is not JSON") from exc
+                    if not isinstance(event, dict):
+                        # Says nothing about the job, which may well be running: polling
+                        # takes over, as for any broken stream.
+                        raise broken("the status stream sent an event that is not a JSON object")
+                    yield event
+            finally:
+                # The provider ends its stream after the terminal event: read that end
+                # (briefly) so httpx's chain of line and byte generators is exhausted
+                # rather than left for the garbage collector (trio warns about those).
+                with anyio.move_on_after(STREAM_DRAIN_SECONDS):
+                    async for _ in events:
+                        pass
+                await events.aclose()
     finally:
-        if holding_connection:
-            connections.release_on_behalf_of(borrower)
         limiter.release_on_behalf_of(borrower)

@@ -20,7 +20,7 @@ import anyio
 import httpx
 from pydantic import AnyUrl, SecretStr
 
-from tarash.tarash_gateway._http import ErrorParser, RequestContext, stream
+from tarash.tarash_gateway._http import CallContext, ErrorParser, RequestContext, stream
 from tarash.tarash_gateway._redact import scrub_exception
 from tarash.tarash_gateway._validate import is_well_formed_url
 from tarash.tarash_gateway.errors import TarashException, ValidationError, error_for_status
@@ -227,7 +227,7 @@ async def load_local_media(request: _REQUEST) -> _REQUEST:
 
 
 def _download_error_parser(provider: str | None, model: str | None) -> ErrorParser:
-    def parse(reply: httpx.Response) -> TarashException:
+    def parse(reply: httpx.Response, call: CallContext) -> TarashException:
         # The body of a failed download (a CDN's HTML page, say) is not kept: it says
         # nothing the status does not, and it could be large.
         return error_for_status(
@@ -237,6 +237,7 @@ def _download_error_parser(provider: str | None, model: str | None) -> ErrorPars
             headers=reply.headers,
             provider=provider,
             model=model,
+            request_id=call.request_id,
         )
 
     return parse

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import inspect
 import logging
 import os
 import re
@@ -22,6 +23,8 @@ import httpx
 from pydantic import SecretStr
 
 from tarash.tarash_gateway._http import (
+    UNKNOWN_CALL,
+    CallContext,
     Operation,
     RequestContext,
     response_json,
@@ -356,14 +359,39 @@ class ProviderClient(abc.ABC):
         """Ask the provider to stop the job; return whether it accepted."""
 
     @abc.abstractmethod
-    def parse_error(self, response: httpx.Response) -> TarashException:
-        """Map a non-success reply to exactly one error, reading the provider's body."""
+    def parse_error(
+        self, response: httpx.Response, call: CallContext = UNKNOWN_CALL
+    ) -> TarashException:
+        """Map a non-success reply to exactly one error, reading the provider's body.
+
+        Args:
+            response: The reply, body read.
+            call: The operation the reply answers and the job it concerns (read these
+                here, never from state on the client: calls overlap). An override that
+                takes only ``response`` (the earlier form) still works: it is called
+                without ``call``.
+        """
 
     # -- shared plumbing ---------------------------------------------------------------
 
-    def _parse_error_redacted(self, response: httpx.Response) -> TarashException:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # parse_error(self, response) was the protocol before the call context was passed
+        # explicitly; a client written to it (a user's own) keeps working.
+        parameters = inspect.signature(cls.parse_error).parameters
+        cls._parse_error_takes_call = len(parameters) > 2 or any(
+            parameter.kind is inspect.Parameter.VAR_POSITIONAL for parameter in parameters.values()
+        )
+
+    _parse_error_takes_call: ClassVar[bool] = True
+
+    def _parse_error_redacted(self, response: httpx.Response, call: CallContext) -> TarashException:
         """:meth:`parse_error`, with the key scrubbed from whatever the provider echoed."""
-        return self.scrub(self.parse_error(response))
+        if self._parse_error_takes_call:
+            error = self.parse_error(response, call)
+        else:
+            error = self.parse_error(response)
+        return self.scrub(error)
 
     def trusted_url(self, url: object, fallback: str) -> str:
         """``url`` when it is on the configured API origin, else ``fallback``.
@@ -392,10 +420,15 @@ class ProviderClient(abc.ABC):
         ``job_may_exist`` and a warning is logged.
         """
         merged = {**self.auth_headers(), **(headers or {})}
-        self.request_context.request_id = request_id
         try:
             return await send(
-                self.request_context, operation, method, url, headers=merged, **kwargs
+                self.request_context,
+                operation,
+                method,
+                url,
+                request_id=request_id,
+                headers=merged,
+                **kwargs,
             )
         except TarashException as exc:
             # Whatever a lower layer put in the error (h11 quoting a rejected header, a

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import reply_object, response_json
+from tarash.tarash_gateway._http import UNKNOWN_CALL, CallContext, reply_object, response_json
 from tarash.tarash_gateway._polling import JobSnapshot, JobState
 from tarash.tarash_gateway._sse import open_json_event_stream
 from tarash.tarash_gateway.errors import (
@@ -479,11 +479,11 @@ class FalClient(ProviderClient):
         """fal's SSE status stream, or ``None`` (poll) when disabled or no slot is free."""
         if not self.settings.provider_config.get("status_stream", True):
             return None
-        self.request_context.request_id = handle.request_id
         events = open_json_event_stream(
             self.request_context,
             f"{self._status_url(handle)}/stream",
             headers=self.auth_headers(),
+            request_id=handle.request_id,
             params={"logs": "1"},
         )
         if events is None:
@@ -575,7 +575,9 @@ class FalClient(ProviderClient):
             return False
         return reply_object(reply).get("status") not in ("ALREADY_COMPLETED", "NOT_FOUND")
 
-    def parse_error(self, response: httpx.Response) -> TarashException:
+    def parse_error(
+        self, response: httpx.Response, call: CallContext = UNKNOWN_CALL
+    ) -> TarashException:
         """Map a non-2xx fal reply: ``detail`` -> message, ``error_type`` and
         ``X-Fal-Retryable`` refine the class and its retryability."""
         body = response_json(response)
@@ -596,8 +598,7 @@ class FalClient(ProviderClient):
         where: dict[str, Any] = {
             "provider": self.name,
             "model": self.model,
-            "request_id": response.headers.get("x-fal-request-id")
-            or self.request_context.request_id,
+            "request_id": response.headers.get("x-fal-request-id") or call.request_id,
             "raw_response": body if body is not None else response.text[:_MAX_MESSAGE],
         }
         retryable_header = response.headers.get("x-fal-retryable")
@@ -606,7 +607,7 @@ class FalClient(ProviderClient):
         if error_type == CONTENT_POLICY or CONTENT_POLICY in types:
             return ContentModerationError(message, status_code=response.status_code, **where)
         if (
-            self.request_context.operation == "result"
+            call.operation == "result"
             and response.status_code >= 500
             and "x-fal-request-id" in response.headers
         ):

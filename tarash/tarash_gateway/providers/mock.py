@@ -39,6 +39,7 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
+from tarash.tarash_gateway._http import UNKNOWN_CALL, CallContext
 from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule
 from tarash.tarash_gateway._sample_media import (
     MAX_IMAGE_SIDE,
@@ -481,7 +482,9 @@ class MockClient(ProviderClient):
             job.cancelled = True
         return True
 
-    def parse_error(self, response: httpx.Response) -> TarashException:
+    def parse_error(
+        self, response: httpx.Response, call: CallContext = UNKNOWN_CALL
+    ) -> TarashException:
         """Map a failed download of ``output_video`` (the mock's only request)."""
         return error_for_status(
             response.status_code,

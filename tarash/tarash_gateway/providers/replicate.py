@@ -24,7 +24,14 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import reply_object, response_json, same_origin, url_origin
+from tarash.tarash_gateway._http import (
+    UNKNOWN_CALL,
+    CallContext,
+    reply_object,
+    response_json,
+    same_origin,
+    url_origin,
+)
 from tarash.tarash_gateway._polling import JobSnapshot, JobState
 from tarash.tarash_gateway.errors import (
     ContentModerationError,
@@ -507,7 +514,9 @@ class ReplicateClient(ProviderClient):
 
     # -- errors ------------------------------------------------------------------------
 
-    def parse_error(self, response: httpx.Response) -> TarashException:
+    def parse_error(
+        self, response: httpx.Response, call: CallContext = UNKNOWN_CALL
+    ) -> TarashException:
         """Map Replicate's problem body (``title``, ``detail``, ``invalid_fields``) to an error.
 
         402 is insufficient credit, 422 a validation error listing the invalid fields, 429
@@ -537,7 +546,7 @@ class ReplicateClient(ProviderClient):
             headers=response.headers,
             provider=self.name,
             model=self.model,
-            request_id=self.request_context.request_id,
+            request_id=call.request_id,
             raw_response=body,
         )
         if status in (400, 422) and _MODERATION.search(message):
@@ -546,7 +555,7 @@ class ReplicateClient(ProviderClient):
                 provider=self.name,
                 model=self.model,
                 status_code=status,
-                request_id=self.request_context.request_id,
+                request_id=call.request_id,
                 raw_response=body,
             )
         return error
