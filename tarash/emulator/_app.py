@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from tarash.emulator import fal, replicate, stability
+from tarash.emulator import azure_openai, fal, openai, replicate, stability
 from tarash.emulator._wire import EmulatorContext, Provider, json_response
 
 #: Every provider the emulator serves, by name (which is also its mount path).
@@ -20,6 +20,8 @@ PROVIDERS: dict[str, Provider] = {
         fal.PROVIDER,
         replicate.PROVIDER,
         stability.PROVIDER,
+        openai.PROVIDER,
+        azure_openai.PROVIDER,
     )
 }
 

@@ -301,13 +301,15 @@ class Emulator:
         """The base URL to configure a client with, e.g. ``http://127.0.0.1:8787/fal``.
 
         fal clients append ``/{model_id}``; Replicate clients append ``/v1/...``; Stability
-        clients append ``/v2beta/stable-image/generate/{ultra|core|sd3}``.
+        clients append ``/v2beta/stable-image/generate/{ultra|core|sd3}``. OpenAI's base
+        ends in ``/v1`` (``http://127.0.0.1:8787/openai/v1``, as ``api.openai.com/v1``);
+        Azure's is the resource endpoint (``.../azure_openai``; clients add ``/openai/...``).
 
         Raises:
             KeyError: For a provider the emulator does not serve.
         """
         _check_provider(provider)
-        return f"{self.url}/{provider}"
+        return f"{self.url}/{provider}{PROVIDERS[provider].base_path}"
 
     def api_key(self, provider: str) -> str:
         """A key the emulator accepts for ``provider`` (the required one, if set)."""

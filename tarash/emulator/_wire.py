@@ -10,19 +10,21 @@ from __future__ import annotations
 import abc
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
 from tarash.emulator._faults import FAULT_HEADER, Fault, FaultPlan, Operation, fault_from_header
-from tarash.emulator._jobs import Job, JobStore, Outcome
+from tarash.emulator._jobs import Job, JobState, JobStore, Outcome, hold_reply
 from tarash.emulator._media import DEFAULT_MEDIA_KINDS, MediaFile, MediaKind, MediaKinds, MediaStore
 
 # How a job-level fault makes the job it hits end.
@@ -211,12 +213,15 @@ class Provider:
         fake_key: The API key :meth:`Emulator.api_key` hands out.
         build_routes: Makes the provider's routes, relative to its mount path.
         options: The provider's :class:`ProviderOptions` subclass.
+        base_path: What a client's base URL adds to the mount (OpenAI's SDK and tarash
+            take ``.../openai/v1`` as the base, the way ``https://api.openai.com/v1`` is).
     """
 
     name: str
     fake_key: str
     build_routes: Callable[[EmulatorContext], list[BaseRoute]]
     options: type[ProviderOptions]
+    base_path: str = ""
 
 
 class ProviderRoutes(abc.ABC):
@@ -295,6 +300,34 @@ class ProviderRoutes(abc.ABC):
         if fault is not None and fault.kind != "drop_after_create":
             return self._fault_response(fault)
         return fault
+
+    async def hold_for_client(self, request: Request, job: Job, bound: float) -> JobState | None:
+        """Hold a synchronous API's reply until ``job`` ends (at most ``bound`` seconds).
+
+        A job still running after ``bound`` is ended (counted cancelled). A client that
+        leaves first cancels a stuck job (nothing else would ever end it); any other job
+        runs on to its end, as a real generation would (and bills).
+
+        Returns:
+            The job's state when the hold ended, or ``None`` when the client went away.
+        """
+        state: JobState | None = None
+        async with anyio.create_task_group() as group:
+
+            async def watch_client() -> None:
+                while (await request.receive())["type"] != "http.disconnect":
+                    pass
+                if job.outcome is Outcome.HANG:
+                    self.ctx.store.cancel(job)
+                group.cancel_scope.cancel()
+
+            group.start_soon(watch_client)
+            state = await hold_reply(job, bound)
+            group.cancel_scope.cancel()
+        if state is not None and not state.is_terminal:
+            self.ctx.store.cancel(job)  # held past the bound
+            state = job.state_at(time.monotonic())
+        return state
 
     def _requested_job(self, request: Request, operation: Operation) -> Job | Response:
         """The job a request names, or the response that answers instead.

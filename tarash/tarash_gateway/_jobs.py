@@ -354,6 +354,19 @@ class JobWaiter:
             )
         return snapshot
 
+    def _forbid_fallback_if_unstoppable(self, error: TarashException) -> None:
+        """A job given up on that its provider cannot stop (OpenAI's Sora has no cancel)
+        runs on and is billed: another provider would be paid for the same request."""
+        if self.client.supports_cancel:
+            return
+        error.fallback_allowed = False  # type: ignore[misc]
+        logger.warning(
+            "%s cannot cancel job %s: it may still be running (and billed); no fallback, "
+            "wait(error.job_handle) can still read it",
+            self.handle.provider,
+            self.handle.request_id,
+        )
+
     async def run(
         self,
         first_snapshot: JobSnapshot | None,
@@ -390,6 +403,7 @@ class JobWaiter:
             _with_origin(exc, self.handle)
             if self.last_state is None or not self.last_state.is_terminal:
                 await cancel_remote_job(self.client, self.handle)
+                self._forbid_fallback_if_unstoppable(exc)
             raise
         except CallbackError:
             # The user's callback raised: we stop waiting, and the job would go on billing.

@@ -415,6 +415,31 @@ def error_for_status(
     Returns:
         The error to raise.
     """
+    error = _error_for_status(status_code, message, headers=headers, **kwargs)
+    should_retry = _should_retry(headers or {})
+    if should_retry is not None:
+        # The provider's own verdict (OpenAI's and the Stainless SDKs' ``x-should-retry``)
+        # overrides the status's default: "false" on a 429 means the limit will not lift.
+        error.retryable = should_retry  # type: ignore[misc]
+    return error
+
+
+def _should_retry(headers: Mapping[str, str]) -> bool | None:
+    """The reply's ``x-should-retry`` as a bool, or ``None`` when absent or unreadable."""
+    for name, value in headers.items():
+        if name.lower() == "x-should-retry":
+            text = value.strip().lower()
+            return True if text == "true" else False if text == "false" else None
+    return None
+
+
+def _error_for_status(
+    status_code: int,
+    message: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> TarashException:
     retry_after = parse_retry_after(headers or {})
     if status_code in (401, 403):
         return AuthenticationError(message, status_code=status_code, **kwargs)

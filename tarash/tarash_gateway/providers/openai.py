@@ -1,0 +1,669 @@
+"""OpenAI's Videos (Sora) and Images APIs (``https://api.openai.com/v1``).
+
+Wire facts (openai-openapi spec, openai-python ``resources/videos.py`` and ``images.py``;
+see docs/providers/openai.md):
+
+- Videos are jobs. ``POST /videos`` (JSON, or a multipart form when the first frame is a
+  file: ``input_reference``) answers with the video object, ``status`` ``queued``; ``GET
+  /videos/{id}`` reads it (``queued`` -> ``in_progress`` with ``progress`` 0-100 ->
+  ``completed`` | ``failed`` with ``error{code,message}``), and the response header
+  ``openai-poll-after-ms`` says when to ask again. The MP4 is ``GET
+  /videos/{id}/content``, with the key.
+- There is no cancel: ``DELETE /videos/{id}`` removes a *finished* video. A job tarash
+  gives up on (deadline, cancellation) runs on and is billed; its handle rides on the
+  error, and no fallback follows (another provider would be paid as well).
+- Images are answered in the request: ``POST /images/generations`` (JSON) or
+  ``/images/edits`` (multipart with the input image, or JSON ``images[{image_url}]``)
+  returns ``data[]`` of ``b64_json`` (GPT image models always; dall-e on request) or
+  ``url``. The reply is the job's first snapshot, already terminal.
+- Errors are ``{"error": {"message", "type", "param", "code"}}``: ``moderation_blocked``
+  (and older ``content_policy_violation``) is a moderation refusal, ``insufficient_quota``
+  a 429 that no retry fixes, ``model_not_found`` an unknown model. 429s carry
+  ``retry-after(-ms)`` and ``x-ratelimit-reset-*``; ``x-should-retry`` overrides.
+
+Model ids are accepted bare (``sora-2``) and prefixed (``openai/sora-2``); the API gets
+the bare id. Azure OpenAI (:mod:`.azure_openai`) speaks the same protocol and subclasses
+this client, replacing only its endpoints, auth and model naming.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import SecretStr
+
+from tarash.tarash_gateway._form import FormFile, encode_form
+from tarash.tarash_gateway._http import UNKNOWN_CALL, CallContext, response_json, same_origin
+from tarash.tarash_gateway._polling import JobSnapshot, JobState
+from tarash.tarash_gateway._validate import check_url
+from tarash.tarash_gateway.errors import (
+    ContentModerationError,
+    GenerationFailedError,
+    InsufficientCreditError,
+    NotFoundError,
+    ProviderServerError,
+    TarashException,
+    ValidationError,
+    error_for_status,
+)
+from tarash.tarash_gateway.media import decode_data_uri, media_reference, sniff_mime
+from tarash.tarash_gateway.models import (
+    ImageGenerationRequest,
+    JobHandle,
+    VideoGenerationRequest,
+)
+from tarash.tarash_gateway.providers._base import (
+    ImageOutput,
+    JobKind,
+    ModelCapabilities,
+    PreparedJob,
+    ProviderClient,
+    ProviderSettings,
+    SubmittedJob,
+    VideoOutput,
+)
+from tarash.tarash_gateway.providers._lifecycle import successor_hint, warn_if_retired
+from tarash.tarash_gateway.providers._spec import ModelSpec, map_request_inputs, user_mapped_spec
+from tarash.tarash_gateway.providers.openai_models import (
+    GENERIC_IMAGE,
+    GENERIC_VIDEO,
+    RETIRED,
+    OpenAIModel,
+    bare_model_id,
+    find_model,
+)
+
+__all__ = ["MODERATION_CODES", "OpenAIClient"]
+
+MODERATION_CODES = frozenset(
+    {
+        "moderation_blocked",
+        "content_policy_violation",
+        "content_filter",
+        "sentinel_block",
+        "input_moderation",
+        "output_moderation",
+    }
+)
+"""``error.code`` values (HTTP errors and failed videos) that mean a safety refusal."""
+POLL_AFTER_HEADER = "openai-poll-after-ms"
+IMAGE_READ_TIMEOUT = 600.0
+"""An image request is the generation (10-60 s, more at high quality); the SDK waits 600 s."""
+LATE_IMAGE_MARGIN = 30.0
+"""How much longer than the job's time left an image reply is awaited: it is paid for."""
+
+_OFFICIAL_HOST = "api.openai.com"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+_RATE_RESET = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_RATE_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_MAX_MESSAGE = 500
+
+
+def _reset_seconds(value: str) -> float | None:
+    """``x-ratelimit-reset-requests`` (``"12ms"``, ``"6m0s"``, ``"1.5s"``) in seconds."""
+    text = value.strip()
+    if not text or _RATE_RESET.sub("", text):
+        return None
+    return sum(float(number) * _RATE_UNITS[unit] for number, unit in _RATE_RESET.findall(text))
+
+
+def _unix_time(value: object) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _progress(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return max(0, min(100, int(value)))
+
+
+def _form_file(reference: str, field: str) -> FormFile | None:
+    """A data URI as the file part of a form; ``None`` for a URL (sent as JSON instead)."""
+    if not reference.startswith("data:"):
+        return None
+    data, mime = decode_data_uri(reference, field=field)
+    kind = mime or sniff_mime(data, "image/png")
+    extension = kind.rpartition("/")[2] or "png"
+    return FormFile(content=data, content_type=kind, file_name=f"{field}.{extension}")
+
+
+class OpenAIClient(ProviderClient):
+    """OpenAI's Videos (Sora) and Images APIs.
+
+    ``provider_config`` options:
+        organization: Sent as ``OpenAI-Organization`` (default ``OPENAI_ORG_ID``).
+        project: Sent as ``OpenAI-Project`` (default ``OPENAI_PROJECT_ID``).
+
+    The key is ``OPENAI_API_KEY``; the base URL ``OPENAI_BASE_URL`` when the config sets
+    none (an OpenAI-compatible gateway), as in the official SDK.
+    """
+
+    name: ClassVar[str] = "openai"
+    default_base_url: ClassVar[str] = "https://api.openai.com/v1"
+    key_env_vars: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
+    base_url_env_var: ClassVar[str | None] = "OPENAI_BASE_URL"
+    """The official SDK's base-URL variable, read after ``TARASH_<NAME>_BASE_URL``."""
+    # DELETE removes finished videos only: a running Sora job cannot be stopped.
+    supports_cancel: ClassVar[bool] = False
+    provider_config_options: ClassVar[frozenset[str]] = frozenset({"organization", "project"})
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        # Images decoded from a create reply, by job id: held here (one copy, as bytes)
+        # from the submit that received them to the result read, not in the snapshot.
+        self._inline_images: dict[str, list[str | bytes]] = {}
+
+    @classmethod
+    def resolve_base_url(cls, explicit: str | None = None) -> str:
+        """``explicit``, else ``TARASH_<NAME>_BASE_URL``, else the SDK's variable, else the
+        default.
+
+        Raises:
+            ValidationError: An environment variable holds a malformed URL.
+        """
+        if not explicit and cls.base_url_env_var:
+            from_sdk_env = os.environ.get(cls.base_url_env_var)
+            if from_sdk_env and not os.environ.get(f"TARASH_{cls.name.upper()}_BASE_URL"):
+                return check_url(from_sdk_env, cls.base_url_env_var).rstrip("/")
+        return super().resolve_base_url(explicit)
+
+    # -- credentials -------------------------------------------------------------------
+
+    def auth_headers(self) -> dict[str, str]:
+        """``Authorization: Bearer <key>``, plus the organization and project when set."""
+        headers = {"Authorization": f"Bearer {self.api_key().get_secret_value()}"}
+        config = self.settings.provider_config
+        organization = config.get("organization") or os.environ.get("OPENAI_ORG_ID")
+        project = config.get("project") or os.environ.get("OPENAI_PROJECT_ID")
+        if isinstance(organization, str) and organization:
+            headers["OpenAI-Organization"] = organization
+        if isinstance(project, str) and project:
+            headers["OpenAI-Project"] = project
+        return headers
+
+    def download_headers(self, url: str) -> dict[str, SecretStr]:
+        """The key, for the API's own origin only (``/videos/{id}/content`` needs it; an
+        image URL on a storage host never sees it)."""
+        if not same_origin(url, self.base_url):
+            return {}
+        return {name: SecretStr(value) for name, value in self.auth_headers().items()}
+
+    # -- endpoints and naming (Azure replaces these) --------------------------------------
+
+    def wire_model(self) -> str:
+        """The ``model`` field sent: OpenAI's bare id."""
+        return bare_model_id(self.model)
+
+    def entry(self, kind: JobKind) -> OpenAIModel:
+        """The registry entry of the model, or the generic one of ``kind``."""
+        found = find_model(self.model)
+        if found is not None:
+            return found
+        return GENERIC_VIDEO if kind == "video" else GENERIC_IMAGE
+
+    def videos_url(self, *parts: str) -> str:
+        """``{base}/videos[/part...]``."""
+        return "/".join([f"{self.base_url}/videos", *parts])
+
+    def images_url(self, operation: str) -> str:
+        """``{base}/images/{generations|edits}``."""
+        return f"{self.base_url}/images/{operation}"
+
+    def query(self) -> dict[str, str] | None:
+        """Query parameters every call carries (Azure's ``api-version``)."""
+        return None
+
+    def retired_hint(self) -> str:
+        """What a refusal of the model appends when the model is retired (its successor)."""
+        return successor_hint(self.wire_model(), RETIRED)
+
+    def provider_state(self, kind: JobKind) -> dict[str, Any]:
+        """What a handle records of the API that serves the job."""
+        return {"api": self.entry(kind).api}
+
+    def warn_lifecycle(self) -> None:
+        """Warn once when the model is one OpenAI retired, on OpenAI's own endpoint only:
+        a compatible endpoint (a gateway, the emulator) decides what it serves."""
+        if self.base_url.startswith(f"https://{_OFFICIAL_HOST}"):
+            warn_if_retired(self.name, self.wire_model(), RETIRED)
+
+    # -- mapping -----------------------------------------------------------------------
+
+    def _spec(self, kind: JobKind, entry: OpenAIModel) -> ModelSpec:
+        # A mapping the user registered (register_provider_field_mapping) replaces ours.
+        user_spec = user_mapped_spec(self.name, self.model, kind)
+        return user_spec if user_spec is not None else entry.spec
+
+    def capabilities(self, kind: JobKind) -> ModelCapabilities:
+        """The model's capabilities (its kind says whether it makes videos or images)."""
+        return self._spec(kind, self.entry(kind)).capabilities
+
+    def _unsent(self, job: PreparedJob, spec: ModelSpec, values: dict[str, Any]) -> None:
+        # A concept the model has no field for is dropped with a note (strict mode refuses
+        # it), never silently.
+        if spec.field_mappers is not None:
+            return
+        for concept, value in values.items():
+            if value is not None and concept not in spec.inputs:
+                job.adaptations.append(
+                    f"{concept}: {value!r} not sent ({self.model} has no such input)"
+                )
+
+    def prepare_video(self, request: VideoGenerationRequest) -> PreparedJob:
+        """Map a video request to the create's fields: ``model``, ``prompt``, ``seconds``
+        (a string), ``size`` (from the aspect ratio and resolution) and the first frame as
+        ``input_reference``.
+
+        Raises:
+            ValidationError: The model makes images.
+        """
+        self.warn_lifecycle()
+        entry = self.entry("video")
+        spec = self._spec("video", entry)
+        payload = map_request_inputs(spec, request)
+        payload.setdefault("model", self.wire_model())
+        job = PreparedJob(kind="video", model=self.model, payload=payload)
+        asked = request.aspect_ratio is not None or request.resolution is not None
+        if asked and spec.field_mappers is None and "size" not in request.extra_params:
+            wanted = (request.aspect_ratio or "16:9", request.resolution or "720p")
+            size = entry.sizes.get(wanted)
+            if size is None:
+                job.adaptations.append(
+                    f"aspect_ratio/resolution: {wanted[0]!r}/{wanted[1]!r} not sent "
+                    f"({self.model} has no size for it)"
+                )
+            else:
+                payload["size"] = size
+        self._unsent(
+            job,
+            spec,
+            {
+                "negative_prompt": request.negative_prompt,
+                "seed": request.seed,
+                "enhance_prompt": request.enhance_prompt,
+            },
+        )
+        return job
+
+    def prepare_image(self, request: ImageGenerationRequest) -> PreparedJob:
+        """Map an image request to ``/images/generations``, or ``/images/edits`` when it
+        carries input images (all of ``image_list``, any role) or a mask.
+
+        Raises:
+            ValidationError: The model makes videos.
+        """
+        self.warn_lifecycle()
+        entry = self.entry("image")
+        spec = self._spec("image", entry)
+        payload = map_request_inputs(spec, request)
+        payload.setdefault("model", self.wire_model())
+        if entry.b64_response_format and spec.field_mappers is None:
+            payload.setdefault("response_format", "b64_json")
+        job = PreparedJob(kind="image", model=self.model, payload=payload)
+        if (
+            spec.field_mappers is None
+            and request.size is None
+            and request.aspect_ratio is not None
+            and "size" not in request.extra_params
+        ):
+            size = entry.sizes.get((request.aspect_ratio, ""))
+            if size is not None:
+                payload["size"] = size
+        images = [
+            media_reference(item["image"], field=f"image_list[{index}]")
+            for index, item in enumerate(request.image_list)
+        ]
+        if images:
+            payload["images"] = [{"image_url": image} for image in images]
+        if request.mask_image is not None:
+            payload["mask"] = {"image_url": media_reference(request.mask_image, field="mask")}
+        self._unsent(
+            job,
+            spec,
+            {
+                "negative_prompt": request.negative_prompt,
+                "seed": request.seed,
+                "style": request.style,
+                "quality": request.quality,
+            },
+        )
+        return job
+
+    # -- wire bodies -------------------------------------------------------------------
+
+    def _video_body(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``_send`` arguments for a create: a multipart form when the first frame is a
+        file (the form every SDK sends), else JSON (``input_reference`` as ``image_url``)."""
+        reference = payload.get("input_reference")
+        if isinstance(reference, str):
+            file = _form_file(reference, "input_reference")
+            if file is not None:
+                fields = {key: value for key, value in payload.items() if key != "input_reference"}
+                content_type, body = encode_form(fields, {"input_reference": file})
+                return {"content": body, "headers": {"Content-Type": content_type}}
+            return {"json": {**payload, "input_reference": {"image_url": reference}}}
+        return {"json": payload}
+
+    def _image_body(self, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The endpoint and ``_send`` arguments of an image job."""
+        images = payload.get("images")
+        mask = payload.get("mask")
+        if not images and not mask:
+            return self.images_url("generations"), {"json": payload}
+        url = self.images_url("edits")
+        references = [item["image_url"] for item in images or [] if isinstance(item, dict)]
+        mask_reference = mask.get("image_url") if isinstance(mask, dict) else None
+        files: dict[str, FormFile] = {}
+        if len(references) == 1:
+            file = _form_file(references[0], "image")
+            if file is not None:
+                files[self.entry("image").edit_image_field] = file
+        if mask_reference is not None and (mask_file := _form_file(mask_reference, "mask")):
+            files["mask"] = mask_file
+        if files and len(files) == len(references) + (mask_reference is not None):
+            # Every input is a file: the multipart form (what the SDK and Azure take).
+            fields = {key: value for key, value in payload.items() if key not in ("images", "mask")}
+            content_type, body = encode_form(fields, files)
+            return url, {"content": body, "headers": {"Content-Type": content_type}}
+        # URLs, or several images: the JSON form (``images[{image_url}]``).
+        return url, {"json": payload}
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def handle(self, kind: JobKind, job_id: str, **urls: str) -> JobHandle:
+        """A handle of a job this client created."""
+        return JobHandle(
+            kind=kind,
+            provider=self.name,
+            model=self.model,
+            request_id=job_id,
+            base_url=self.base_url,
+            api_version=self.settings.api_version,
+            submitted_at=datetime.now(UTC),
+            provider_state=self.provider_state(kind),
+            **urls,
+        )
+
+    async def submit(self, job: PreparedJob, *, time_left: float | None) -> SubmittedJob:
+        """Create the video job, or generate the images (the reply is the result).
+
+        Raises:
+            TarashException: The create was refused (mapped by :meth:`parse_error`).
+        """
+        if job.kind == "image":
+            return await self._generate_images(job, time_left)
+        accepted = await self._send_submit(
+            self.videos_url(), id_field="id", params=self.query(), **self._video_body(job.payload)
+        )
+        video_id = accepted.job_id
+        handle = self.handle(
+            "video",
+            video_id,
+            status_url=self.videos_url(video_id),
+            result_url=self.videos_url(video_id, "content"),
+        )
+        snapshot = None if accepted.body is None else self._video_snapshot(accepted.body, None)
+        return SubmittedJob(handle=handle, snapshot=snapshot)
+
+    async def _generate_images(self, job: PreparedJob, time_left: float | None) -> SubmittedJob:
+        url, body = self._image_body(job.payload)
+        timeout = IMAGE_READ_TIMEOUT if time_left is None else time_left + LATE_IMAGE_MARGIN
+        reply = await self._send(
+            "submit",
+            "POST",
+            url,
+            params=self.query(),
+            read_timeout=max(1.0, min(IMAGE_READ_TIMEOUT, timeout)),
+            held=True,
+            **body,
+        )
+        header_id = reply.headers.get("x-request-id", "")
+        job_id = header_id if _REQUEST_ID.match(header_id) else f"img_{uuid.uuid4().hex}"
+        handle = self.handle("image", job_id)
+        return SubmittedJob(handle=handle, snapshot=self._image_snapshot(reply, job_id))
+
+    def origin(self, request_id: str | None, raw: Any) -> dict[str, Any]:
+        return {
+            "provider": self.name,
+            "model": self.model,
+            "request_id": request_id,
+            "raw_response": raw,
+        }
+
+    def _image_snapshot(self, reply: httpx.Response, job_id: str) -> JobSnapshot:
+        """The images of a create reply, decoded once; the snapshot's raw body keeps a
+        note of each in place of its base64 (one copy in memory, as bytes)."""
+        body = response_json(reply)
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            # The images were generated and billed, and cannot be read: another provider
+            # would be paid again for what this reply lost.
+            error = ProviderServerError(
+                f"{self.name} answered the image request with HTTP {reply.status_code} but a "
+                "body that is not an images response (cut short or garbled); the images were "
+                "probably made and billed",
+                **self.origin(job_id, None),
+                status_code=reply.status_code,
+                fallback_allowed=False,
+            )
+            return JobSnapshot(JobState.FAILED, {}, error=error)
+        images: list[str | bytes] = []
+        items: list[Any] = []
+        for index, item in enumerate(body["data"]):
+            if not isinstance(item, dict):
+                continue
+            encoded, url = item.get("b64_json"), item.get("url")
+            if isinstance(encoded, str) and encoded:
+                try:
+                    images.append(base64.b64decode(encoded, validate=True))
+                except (binascii.Error, ValueError):
+                    continue
+                item = {**item, "b64_json": f"<{len(encoded)} base64 chars: images[{index}]>"}
+            elif isinstance(url, str) and url:
+                images.append(url)
+            items.append(item)
+        self._inline_images[job_id] = images
+        return JobSnapshot(JobState.COMPLETED, {**body, "data": items}, progress_percent=100)
+
+    async def poll(self, handle: JobHandle) -> JobSnapshot:
+        """``GET /videos/{id}``, with the server's ``openai-poll-after-ms`` as the hint.
+
+        Raises:
+            ValidationError: The handle is an image job's (its result came with the create).
+            TarashException: The status call failed after retries.
+        """
+        if handle.kind == "image":
+            raise ValidationError(
+                f"{self.name} images are returned by the create itself: an image job's "
+                "handle has nothing left to wait for",
+                **self.origin(handle.request_id, None),
+                fallback_allowed=False,
+            )
+        url = self.trusted_url(handle.status_url, self.videos_url(handle.request_id))
+        reply = await self._send(
+            "status",
+            "GET",
+            url,
+            request_id=handle.request_id,
+            params=self.query(),
+            expect_object=True,
+        )
+        return self._video_snapshot(response_json(reply), reply.headers.get(POLL_AFTER_HEADER))
+
+    def _video_snapshot(self, body: Any, poll_after_ms: str | None) -> JobSnapshot:
+        if not isinstance(body, dict):
+            raise ProviderServerError(
+                f"{self.name} answered with something that is not a video object",
+                **self.origin(None, body),
+            )
+        poll_after: float | None = None
+        try:
+            poll_after = max(0.0, float(poll_after_ms) / 1000.0) if poll_after_ms else None
+        except ValueError:
+            poll_after = None
+        video_id = body.get("id") if isinstance(body.get("id"), str) else None
+        progress = _progress(body.get("progress"))
+        status = body.get("status")
+        match status:
+            case "queued":
+                return JobSnapshot(
+                    JobState.QUEUED, body, progress_percent=progress, poll_after=poll_after
+                )
+            case "in_progress":
+                return JobSnapshot(
+                    JobState.PROCESSING, body, progress_percent=progress, poll_after=poll_after
+                )
+            case "completed":
+                return JobSnapshot(JobState.COMPLETED, body, progress_percent=100)
+            case "failed":
+                return JobSnapshot(JobState.FAILED, body, error=self._video_failure(body, video_id))
+            case _:
+                return JobSnapshot(
+                    JobState.FAILED,
+                    body,
+                    error=GenerationFailedError(
+                        f"{self.name} reported an unknown video status {status!r}",
+                        **self.origin(video_id, body),
+                    ),
+                    understood=False,
+                )
+
+    def _video_failure(self, body: dict[str, Any], video_id: str | None) -> TarashException:
+        found = body.get("error")
+        error: dict[str, Any] = found if isinstance(found, dict) else {}
+        code = str(error.get("code") or "").strip()
+        message = str(error.get("message") or "").strip()[:_MAX_MESSAGE]
+        text = ": ".join(part for part in (code, message) if part) or "the video failed"
+        if code in MODERATION_CODES:
+            return ContentModerationError(text, **self.origin(video_id, body))
+        return GenerationFailedError(text, **self.origin(video_id, body))
+
+    async def fetch_video(self, handle: JobHandle, snapshot: JobSnapshot) -> VideoOutput:
+        """The video's content URL (downloaded with the key by ``save()``).
+
+        Raises:
+            GenerationFailedError: The video object names no content (it expired).
+        """
+        body = snapshot.raw
+        expires_at = _unix_time(body.get("expires_at"))
+        if expires_at is not None and expires_at <= datetime.now(UTC):
+            raise GenerationFailedError(
+                f"the video expired at {expires_at.isoformat()} (OpenAI keeps content for a "
+                "limited time)",
+                **self.origin(handle.request_id, body),
+            )
+        seconds = body.get("seconds")
+        duration = float(seconds) if isinstance(seconds, str) and seconds.isdigit() else None
+        return VideoOutput(
+            video=self.trusted_url(
+                handle.result_url, self.videos_url(handle.request_id, "content")
+            ),
+            content_type="video/mp4",
+            duration=duration,
+            expires_at=expires_at,
+            raw=body,
+        )
+
+    async def fetch_image(self, handle: JobHandle, snapshot: JobSnapshot) -> ImageOutput:
+        """The images the create returned (bytes for ``b64_json``, else the URLs).
+
+        Raises:
+            GenerationFailedError: The reply held no image.
+        """
+        images = self._inline_images.pop(handle.request_id, [])
+        if not images:
+            raise GenerationFailedError(
+                f"{self.name} returned no image", **self.origin(handle.request_id, snapshot.raw)
+            )
+        output_format = snapshot.raw.get("output_format")
+        first = images[0]
+        content_type = (
+            sniff_mime(first, "image/png")
+            if isinstance(first, bytes)
+            else f"image/{output_format}"
+            if isinstance(output_format, str)
+            else None
+        )
+        revised = next(
+            (
+                item["revised_prompt"]
+                for item in snapshot.raw.get("data", [])
+                if isinstance(item, dict) and isinstance(item.get("revised_prompt"), str)
+            ),
+            None,
+        )
+        return ImageOutput(
+            images=images, content_type=content_type, revised_prompt=revised, raw=snapshot.raw
+        )
+
+    async def cancel(self, handle: JobHandle) -> bool:
+        """Always ``False``, sending nothing: OpenAI cannot stop a running video (``DELETE``
+        removes finished ones), and an image is done when its handle exists."""
+        return False
+
+    # -- errors ------------------------------------------------------------------------
+
+    def parse_error(
+        self, response: httpx.Response, call: CallContext = UNKNOWN_CALL
+    ) -> TarashException:
+        """Map ``{"error": {"message", "type", "param", "code"}}`` to an error.
+
+        ``moderation_blocked`` (and the other refusal codes) is a
+        :class:`ContentModerationError`, ``insufficient_quota`` an
+        :class:`InsufficientCreditError`, ``model_not_found`` (or a 404) a
+        :class:`NotFoundError` naming a retired model's successor. A 429 without
+        ``retry-after`` waits for ``x-ratelimit-reset-*``.
+        """
+        body = response_json(response)
+        status = response.status_code
+        error = body.get("error") if isinstance(body, dict) else None
+        code = ""
+        if isinstance(error, dict):
+            message = str(error.get("message") or "").strip()
+            code = str(error.get("code") or "").strip()
+            inner = error.get("inner_error")
+            if not code and isinstance(inner, dict):
+                code = str(inner.get("code") or "")
+        elif isinstance(error, str):
+            message = error.strip()
+        else:
+            message = response.text.strip()
+        message = message[:_MAX_MESSAGE] or f"HTTP {status} from {self.name}"
+        if code:
+            message = f"{message} ({code})"
+        reply_id = response.headers.get("x-request-id") or response.headers.get("apim-request-id")
+        if reply_id:
+            message = f"{message} [x-request-id {reply_id[:80]}]"
+        headers = dict(response.headers)
+        if status == 429 and not {"retry-after", "retry-after-ms"} & {h.lower() for h in headers}:
+            resets = [
+                seconds
+                for name in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens")
+                if (value := response.headers.get(name))
+                and (seconds := _reset_seconds(value)) is not None
+            ]
+            if resets:
+                headers["retry-after-ms"] = str(int(max(resets) * 1000))
+        origin = {
+            "provider": self.name,
+            "model": self.model,
+            "request_id": call.request_id,
+            "raw_response": body,
+        }
+        if code in MODERATION_CODES or "ResponsibleAIPolicyViolation" in code:
+            return ContentModerationError(message, status_code=status, **origin)
+        if code == "insufficient_quota":
+            return InsufficientCreditError(message, status_code=status, **origin)
+        if code in ("model_not_found", "DeploymentNotFound") or (
+            status == 404 and call.operation == "submit"
+        ):
+            return NotFoundError(f"{message}{self.retired_hint()}", status_code=status, **origin)
+        return error_for_status(status, message, headers=headers, **origin)
