@@ -60,6 +60,11 @@ class Row:
     synchronous: bool = False
     """The API answers in the request: no status read, nothing to cancel (those cases are
     skipped), and a failed generation is its create's 5xx."""
+    cancellable: bool = True
+    """tarash can stop a job given up on (OpenAI's Sora cannot: the job runs on and no
+    fallback follows)."""
+    label: str | None = None
+    """The row's test id when one provider has several rows."""
 
 
 ROWS = (
@@ -88,10 +93,38 @@ ROWS = (
         "flagged by our content moderation",
         synchronous=True,
     ),
+    Row(
+        "openai",
+        "sora-2",
+        "gpt-image-1",
+        "sk-someone-else",
+        "internal_error",
+        "moderation_blocked",
+        cancellable=False,
+    ),
+    Row(
+        "openai",
+        None,
+        "gpt-image-1",
+        "sk-someone-else",
+        "server had an error",
+        "moderation_blocked",
+        synchronous=True,
+        label="openai-images",
+    ),
+    Row(
+        "azure_openai",
+        "my-sora-deployment",
+        "my-image-deployment",
+        "someone-elses-key",
+        "internal_error",
+        "moderation_blocked",
+        cancellable=False,
+    ),
 )
 
 
-@pytest.fixture(params=ROWS, ids=lambda row: row.provider)
+@pytest.fixture(params=ROWS, ids=lambda row: row.label or row.provider)
 def row(request: pytest.FixtureRequest) -> Row:
     """Each provider of the table in turn."""
     found: Row = request.param
@@ -250,8 +283,17 @@ def test_refused_content_is_content_moderation(row: Row, fresh: Emulator) -> Non
 
 @pytest.mark.anyio
 async def test_a_stuck_job_is_cancelled_at_the_deadline(row: Row, fresh: Emulator) -> None:
-    """A stuck job past timeout=1.0 is a TimeoutError and is cancelled remotely."""
+    """A stuck job past timeout=1.0 is a TimeoutError and is cancelled remotely (where the
+    protocol cannot stop it: left running, no fallback allowed, its handle on the error)."""
     skip_if_synchronous(row, "nothing to cancel (the held create is its own test)")
+    if not row.cancellable:
+        with Emulator(latency=FAST, faults=[Fault("stuck", provider=row.provider)]) as emu:
+            with pytest.raises(TimeoutError) as caught:
+                await generate_video_async(video_config(emu, row, timeout=1.0), REQUEST)
+            assert caught.value.fallback_allowed is False
+            assert caught.value.job_handle is not None
+            assert [job.state for job in emu.jobs(row.provider)] == ["running"]
+        return
     fresh.inject(Fault("stuck", provider=row.provider))
     with pytest.raises(TimeoutError) as caught:
         await generate_video_async(video_config(fresh, row, timeout=1.0), REQUEST)
