@@ -30,7 +30,7 @@ import base64
 import binascii
 import re
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, cast
 
 import httpx
@@ -55,8 +55,6 @@ from tarash.tarash_gateway.models import (
 )
 from tarash.tarash_gateway.providers._base import (
     ImageOutput,
-    JobKind,
-    ModelCapabilities,
     PreparedJob,
     ProviderClient,
     ProviderSettings,
@@ -64,13 +62,12 @@ from tarash.tarash_gateway.providers._base import (
     VideoOutput,
 )
 from tarash.tarash_gateway.providers._lifecycle import successor_hint, warn_if_retired
-from tarash.tarash_gateway.providers._spec import map_request_inputs
+from tarash.tarash_gateway.providers._spec import ModelSpec
 from tarash.tarash_gateway.providers.stability_models import (
     MAX_SEED,
     RETIRED,
     STABILITY_MODELS,
-    StabilityModel,
-    find_model,
+    sd3_spec,
 )
 
 __all__ = ["StabilityClient"]
@@ -110,6 +107,7 @@ class StabilityClient(ProviderClient):
     key_env_vars: ClassVar[tuple[str, ...]] = ("STABILITY_API_KEY",)
     supports_cancel: ClassVar[bool] = False
     provider_config_options: ClassVar[frozenset[str]] = _PROVIDER_OPTIONS
+    models: ClassVar[Mapping[str, ModelSpec]] = STABILITY_MODELS
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -130,12 +128,21 @@ class StabilityClient(ProviderClient):
             message, provider=self.name, model=self.model, fallback_allowed=False
         )
 
-    def _entry(self) -> StabilityModel:
-        found = find_model(self.model)
-        if found is not None:
-            return found
-        known = ", ".join(sorted(STABILITY_MODELS))
-        raise self._refuse(f"unknown Stability model {self.model!r}; known: {known}")
+    def registered_spec(self) -> ModelSpec | None:
+        """The model's entry; a newer ``sd3``-prefixed id gets the ``sd3`` endpoint."""
+        found = super().registered_spec()
+        if found is None and self.model.startswith("sd3"):
+            return sd3_spec(self.model)
+        return found
+
+    def _endpoint(self) -> str:
+        # From the registry even when the user mapped the model's fields themselves: the
+        # endpoint is where the model lives, not how its input is written.
+        spec = self.registered_spec()
+        if spec is None:
+            known = ", ".join(sorted(STABILITY_MODELS))
+            raise self._refuse(f"unknown Stability model {self.model!r}; known: {known}")
+        return spec.endpoint
 
     def _accept(self) -> Accept:
         value = self.settings.provider_config.get("accept", "image/*")
@@ -144,14 +151,6 @@ class StabilityClient(ProviderClient):
                 f"provider_config['accept'] must be one of {list(_ACCEPTS)}, got {value!r}"
             )
         return cast("Accept", value)
-
-    def capabilities(self, kind: JobKind) -> ModelCapabilities:
-        """The model's capabilities (image only; one image a request).
-
-        Raises:
-            ValidationError: The model id is not a Stability generate model.
-        """
-        return self._entry().spec.capabilities
 
     def prepare_video(self, request: VideoGenerationRequest) -> PreparedJob:
         """Refused: Stability's generate API makes no video.
@@ -175,9 +174,9 @@ class StabilityClient(ProviderClient):
         """
         warn_if_retired(self.name, self.model, RETIRED)
         self._accept()
-        entry = self._entry()
-        fields = map_request_inputs(entry.spec, request)
-        job = PreparedJob(kind="image", model=self.model, payload=fields)
+        endpoint = self._endpoint()
+        job = self.prepare_from_spec("image", request)
+        fields = job.payload
         seed = fields.get("seed")
         if isinstance(seed, int) and not isinstance(seed, bool) and not 0 <= seed <= MAX_SEED:
             raise self._refuse(f"seed must be 0 to {MAX_SEED} for Stability, got {seed}")
@@ -193,19 +192,13 @@ class StabilityClient(ProviderClient):
                     "an input image needs extra_params={'strength': 0.0-1.0} on Stability "
                     "(how far the result may depart from the image)"
                 )
-            if entry.endpoint == "sd3":
+            if endpoint.endswith("/sd3"):
                 fields.setdefault("mode", "image-to-image")
                 if fields.pop("aspect_ratio", None) is not None:
                     job.adaptations.append(
                         "aspect_ratio: not sent (SD 3.5 image-to-image follows the image)"
                     )
                     job.summary["aspect_ratio"] = None
-        for concept, value in (("size", request.size), ("quality", request.quality)):
-            if value is not None:
-                job.adaptations.append(
-                    f"{concept}: {value!r} not sent ({self.model} has no such input; "
-                    "use aspect_ratio)"
-                )
         # The form the submit will encode, checked now: a value a form cannot carry is a
         # ValidationError naming it, before anything is sent.
         check_form({key: value for key, value in fields.items() if key != "image"})
@@ -215,7 +208,7 @@ class StabilityClient(ProviderClient):
     # -- lifecycle ---------------------------------------------------------------------
 
     def _url(self) -> str:
-        return f"{self.base_url}/v2beta/stable-image/generate/{self._entry().endpoint}"
+        return f"{self.base_url}{self._endpoint()}"
 
     def _form(self, payload: dict[str, Any]) -> tuple[str, bytes]:
         fields = dict(payload)
@@ -249,23 +242,8 @@ class StabilityClient(ProviderClient):
         # Stability's request id names the generation in its support and logs; a reply
         # without one still carries the image, under a local id.
         request_id = header_id if _REQUEST_ID.match(header_id) else f"local-{uuid.uuid4().hex}"
-        handle = JobHandle(
-            kind="image",
-            provider=self.name,
-            model=self.model,
-            request_id=request_id,
-            base_url=self.base_url,
-            submitted_at=datetime.now(UTC),
-        )
+        handle = self.new_handle("image", request_id)
         return SubmittedJob(handle=handle, snapshot=self._snapshot(reply, request_id))
-
-    def _origin(self, request_id: str, raw: Any) -> dict[str, Any]:
-        return {
-            "provider": self.name,
-            "model": self.model,
-            "request_id": request_id,
-            "raw_response": raw,
-        }
 
     def _unreadable(self, reply: httpx.Response, request_id: str, why: str) -> JobSnapshot:
         # The generation ran and is billed; only its reply could not be read. Not a verdict
@@ -276,7 +254,7 @@ class StabilityClient(ProviderClient):
             status_code=reply.status_code,
             retryable=False,
             fallback_allowed=False,
-            **self._origin(request_id, None),
+            **self.error_origin(request_id, None),
         )
         return JobSnapshot(JobState.FAILED, {}, error=error)
 
@@ -303,7 +281,7 @@ class StabilityClient(ProviderClient):
         if not image or not content_type.startswith("image/"):
             return self._unreadable(reply, request_id, "its body is not an image")
         raw["content_type"] = content_type
-        origin = self._origin(request_id, raw)
+        origin = self.error_origin(request_id, raw)
         match raw.get("finish_reason"):
             case "SUCCESS" | None:
                 # No finish reason at all (a proxy stripped the headers): the image is there.
@@ -424,12 +402,7 @@ class StabilityClient(ProviderClient):
         message = message or f"HTTP {status} from Stability"
         if status in (400, 404):
             message += successor_hint(self.model, RETIRED)
-        origin = {
-            "provider": self.name,
-            "model": self.model,
-            "request_id": request_id,
-            "raw_response": body,
-        }
+        origin = self.error_origin(request_id, body)
         if name in _MODERATION_NAMES and status in (400, 403, 422):
             return ContentModerationError(message, status_code=status, **origin)
         error = error_for_status(status, message, headers=response.headers, **origin)

@@ -9,7 +9,6 @@ allowed values are from Stability's v2beta OpenAPI (``openapi.yaml``, 2026 snaps
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
 from typing import Literal
@@ -25,12 +24,12 @@ __all__ = [
     "STABILITY_MODELS",
     "STYLE_PRESETS",
     "Endpoint",
-    "StabilityModel",
-    "find_model",
+    "sd3_spec",
 ]
 
 Endpoint = Literal["ultra", "core", "sd3"]
 """The last segment of ``/v2beta/stable-image/generate/{endpoint}``."""
+GENERATE_PATH = "/v2beta/stable-image/generate"
 
 ASPECT_RATIOS = ("21:9", "16:9", "3:2", "5:4", "1:1", "4:5", "2:3", "9:16", "9:21")
 """Every generate endpoint's ``aspect_ratio`` enum (default ``1:1``)."""
@@ -58,20 +57,6 @@ MAX_SEED = 4_294_967_294
 """``seed`` is 0 (random) to 4294967294."""
 
 
-@dataclass(frozen=True, slots=True)
-class StabilityModel:
-    """One registry entry: where the model is served and how a request maps to its form.
-
-    Attributes:
-        endpoint: The generate endpoint.
-        spec: Capabilities and form fields; ``defaults`` carries the ``sd3`` endpoint's
-            ``model`` field.
-    """
-
-    endpoint: Endpoint
-    spec: ModelSpec
-
-
 _COMMON_INPUTS = {
     "prompt": "prompt",
     "negative_prompt": "negative_prompt",
@@ -83,20 +68,19 @@ _COMMON_INPUTS = {
 _WITH_IMAGE = {**_COMMON_INPUTS, "first_frame": "image"}
 
 
-def _model(endpoint: Endpoint, *, image: bool, sd3_model: str | None = None) -> StabilityModel:
-    return StabilityModel(
-        endpoint=endpoint,
-        spec=ModelSpec(
-            capabilities=ModelCapabilities(
-                kind="image",
-                aspect_ratios=ASPECT_RATIOS,
-                accepts_image=image,
-                accepts_last_frame=False,
-                max_outputs=1,
-            ),
-            inputs=_WITH_IMAGE if image else _COMMON_INPUTS,
-            defaults={} if sd3_model is None else {"model": sd3_model},
+def _model(endpoint: Endpoint, *, image: bool, sd3_model: str | None = None) -> ModelSpec:
+    return ModelSpec(
+        capabilities=ModelCapabilities(
+            kind="image",
+            aspect_ratios=ASPECT_RATIOS,
+            accepts_image=image,
+            accepts_last_frame=False,
+            max_outputs=1,
         ),
+        inputs=_WITH_IMAGE if image else _COMMON_INPUTS,
+        # The sd3 endpoint serves every SD 3.5 model, named in its ``model`` field.
+        defaults={} if sd3_model is None else {"model": sd3_model},
+        endpoint=f"{GENERATE_PATH}/{endpoint}",
     )
 
 
@@ -116,7 +100,7 @@ RETIRED: Mapping[str, Retirement] = MappingProxyType(
 )
 """SD 3 ids Stability re-routes to their 3.5 equivalents: still sent as written, warned."""
 
-STABILITY_MODELS: Mapping[str, StabilityModel] = MappingProxyType(
+STABILITY_MODELS: Mapping[str, ModelSpec] = MappingProxyType(
     {
         "stable-image-ultra": _model("ultra", image=True),
         "stable-image-core": _model("core", image=False),
@@ -133,14 +117,12 @@ STABILITY_MODELS: Mapping[str, StabilityModel] = MappingProxyType(
         },
     }
 )
-"""Model id -> endpoint and form mapping. Any other ``sd3``-prefixed id goes to the ``sd3``
-endpoint as its ``model`` (Stability decides); other ids are refused before sending."""
+"""Model id -> its endpoint (``ModelSpec.endpoint``) and form mapping. Any other
+``sd3``-prefixed id goes to the ``sd3`` endpoint as its ``model`` (:func:`sd3_spec`); other
+ids are refused before sending."""
 
 
-def find_model(model_id: str) -> StabilityModel | None:
-    """The entry for ``model_id``: its own, else, for a newer ``sd3``-prefixed id, the
-    ``sd3`` endpoint with that id as its ``model`` (Stability decides); else ``None``."""
-    found = STABILITY_MODELS.get(model_id)
-    if found is None and model_id.startswith("sd3"):
-        return _model("sd3", image=True, sd3_model=model_id)
-    return found
+def sd3_spec(model_id: str) -> ModelSpec:
+    """The spec of an SD 3 id the registry does not list (a newer one): the ``sd3``
+    endpoint with that id as its ``model`` (Stability decides)."""
+    return _model("sd3", image=True, sd3_model=model_id)
