@@ -256,9 +256,8 @@ class AzureOpenAIClient(OpenAIClient):
         return successor_hint(_LEGACY_FAMILY, AZURE_RETIRED) if self.api == "legacy" else ""
 
     def warn_lifecycle(self) -> None:
-        """Warn once that the legacy Sora-1 jobs API is (reportedly) retired."""
-        if self.api == "legacy":
-            warn_if_retired(self.name, _LEGACY_FAMILY, AZURE_RETIRED)
+        """Nothing: Azure runs its own retirement schedule for OpenAI's models (the legacy
+        jobs API is warned about when a video is prepared for it)."""
 
     # -- the legacy jobs API -----------------------------------------------------------
 
@@ -271,7 +270,7 @@ class AzureOpenAIClient(OpenAIClient):
         """
         if self.api != "legacy":
             return super().prepare_video(request)
-        self.warn_lifecycle()
+        warn_if_retired(self.name, _LEGACY_FAMILY, AZURE_RETIRED)
         payload = map_request_inputs(SORA_1.spec, request)
         payload.setdefault("model", self.model)
         job = PreparedJob(kind="video", model=self.model, payload=payload)
