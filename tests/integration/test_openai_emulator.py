@@ -1,0 +1,172 @@
+"""tarash's OpenAI cells against the emulator, sync and async: text-to-video,
+image-to-video, image generation and image edit, plus a fault."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tarash.emulator import Emulator, Fault
+from tarash.tarash_gateway import (
+    generate_image,
+    generate_image_async,
+    generate_video,
+    generate_video_async,
+)
+from tarash.tarash_gateway._sample_media import make_png
+from tarash.tarash_gateway.errors import ContentModerationError
+from tarash.tarash_gateway.media import sniff_mime
+from tarash.tarash_gateway.models import (
+    ImageGenerationConfig,
+    ImageGenerationRequest,
+    VideoGenerationConfig,
+    VideoGenerationRequest,
+)
+from tests._emulator import FAST
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def openai_emu() -> Iterator[Emulator]:
+    """One emulator for the module."""
+    with Emulator(latency=FAST) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(openai_emu: Emulator) -> Iterator[Emulator]:
+    """The module's emulator, faults cleared around each test."""
+    openai_emu.clear_faults()
+    yield openai_emu
+    openai_emu.clear_faults()
+
+
+def video_config(emu: Emulator, model: str = "openai/sora-2") -> VideoGenerationConfig:
+    return VideoGenerationConfig(
+        provider="openai",
+        model=model,
+        base_url=emu.base_url("openai"),
+        api_key=emu.api_key("openai"),
+        poll_interval=0.05,
+    )
+
+
+def image_config(emu: Emulator, model: str = "gpt-image-1") -> ImageGenerationConfig:
+    return ImageGenerationConfig(
+        provider="openai",
+        model=model,
+        base_url=emu.base_url("openai"),
+        api_key=emu.api_key("openai"),
+    )
+
+
+TEXT_TO_VIDEO = VideoGenerationRequest(
+    prompt="a cat playing piano", duration_seconds=8, aspect_ratio="16:9", resolution="720p"
+)
+IMAGE_TO_VIDEO = VideoGenerationRequest(
+    prompt="the cat starts to play",
+    aspect_ratio="9:16",
+    image_list=[{"image": make_png(720, 1280), "type": "first_frame"}],
+)
+GENERATE = ImageGenerationRequest(prompt="a fox", n=2, aspect_ratio="2:3")
+EDIT = ImageGenerationRequest(
+    prompt="add a hat", image_list=[{"image": make_png(64, 64), "type": "reference"}]
+)
+
+
+def check_video(emu: Emulator, response: Any, tmp_path: Path, size: str, seconds: str) -> None:
+    job = next(job for job in emu.jobs("openai") if job.id == response.request_id)
+    assert (job.state, job.input["size"], job.input["seconds"]) == ("succeeded", size, seconds)
+    assert sniff_mime(response.save(tmp_path / "out.mp4").read_bytes()) == "video/mp4"
+
+
+def test_text_to_video_sync(emu: Emulator, tmp_path: Path) -> None:
+    """openai/sora-2 t2v: the size and string seconds reach the emulator; the MP4 saves."""
+    response = generate_video(video_config(emu), TEXT_TO_VIDEO)
+    check_video(emu, response, tmp_path, "1280x720", "8")
+
+
+@pytest.mark.anyio
+async def test_text_to_video_async(emu: Emulator, tmp_path: Path) -> None:
+    """The same through the async API (save() from a worker thread's loop is the sync one)."""
+    response = await generate_video_async(video_config(emu, "sora-2"), TEXT_TO_VIDEO)
+    job = next(job for job in emu.jobs("openai") if job.id == response.request_id)
+    assert job.state == "succeeded"
+    saved = await response.save_async(tmp_path / "out.mp4")
+    assert sniff_mime(saved.read_bytes()) == "video/mp4"
+
+
+def test_image_to_video_sync(emu: Emulator, tmp_path: Path) -> None:
+    """A first frame matching the size goes as the multipart input_reference file."""
+    response = generate_video(video_config(emu), IMAGE_TO_VIDEO)
+    check_video(emu, response, tmp_path, "720x1280", "4")
+    job = next(job for job in emu.jobs("openai") if job.id == response.request_id)
+    assert job.input["input_reference"]["size"] == (720, 1280)
+    assert job.headers["content-type"].startswith("multipart/form-data")
+
+
+@pytest.mark.anyio
+async def test_image_to_video_async(emu: Emulator) -> None:
+    """Image-to-video through the async API."""
+    response = await generate_video_async(video_config(emu), IMAGE_TO_VIDEO)
+    assert response.video.endswith(f"/videos/{response.request_id}/content")
+
+
+def test_image_generate_sync(emu: Emulator, tmp_path: Path) -> None:
+    """gpt-image-1: two base64 images come back as PNG bytes that save."""
+    response = generate_image(image_config(emu), GENERATE)
+    assert [type(image) for image in response.images] == [bytes, bytes]
+    saved = response.save(tmp_path / "one.png", 1)
+    assert sniff_mime(saved.read_bytes()) == "image/png"
+    job = next(job for job in emu.jobs("openai") if job.id == response.request_id)
+    assert (job.input["size"], job.input["n"]) == ("1024x1536", 2)
+
+
+@pytest.mark.anyio
+async def test_image_generate_async(emu: Emulator) -> None:
+    """Image generation through the async API."""
+    response = await generate_image_async(image_config(emu, "gpt-image-1.5"), GENERATE)
+    assert len(response.images) == 2
+
+
+def test_image_edit_sync(emu: Emulator) -> None:
+    """An input image makes it an /images/edits job (multipart)."""
+    response = generate_image(image_config(emu), EDIT)
+    job = next(job for job in emu.jobs("openai") if job.id == response.request_id)
+    assert job.input["edit"] is True
+    assert sniff_mime(response.images[0]) == "image/png"  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_image_edit_async(emu: Emulator) -> None:
+    """An edit through the async API."""
+    response = await generate_image_async(image_config(emu), EDIT)
+    assert len(response.images) == 1
+
+
+def test_dall_e_3_on_a_compatible_endpoint_is_not_warned(emu: Emulator) -> None:
+    """dall-e-3 is retired on api.openai.com; the emulator (a compatible endpoint) serves it
+    without a warning (warnings are errors here) and with a revised prompt."""
+    response = generate_image(image_config(emu, "dall-e-3"), ImageGenerationRequest(prompt="x"))
+    assert response.revised_prompt
+
+
+def test_a_refused_image_is_content_moderation(emu: Emulator) -> None:
+    """content_refusal on an image request: the held create answers 400 moderation_blocked."""
+    emu.inject(Fault("content_refusal", provider="openai"))
+    with pytest.raises(ContentModerationError, match="moderation_blocked"):
+        generate_image(image_config(emu), ImageGenerationRequest(prompt="a fox"))
+
+
+@pytest.mark.anyio
+async def test_a_rate_limited_video_create_is_retried_async(emu: Emulator) -> None:
+    """rate_limit on the video create: retried after retry-after, one job."""
+    before = emu.stats("openai").submitted
+    emu.inject(Fault("rate_limit", provider="openai", operation="submit", retry_after=0))
+    response = await generate_video_async(video_config(emu), TEXT_TO_VIDEO)
+    assert response.execution_metadata.attempts[0].submit_count == 2
+    assert emu.stats("openai").submitted == before + 1
