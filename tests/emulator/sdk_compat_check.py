@@ -1,12 +1,18 @@
-"""Run the official fal and Replicate SDKs against an in-process emulator.
+"""Run the official fal, Replicate and OpenAI SDKs against an in-process emulator.
 
 Not collected by pytest (the name does not start with ``test_``), and the SDKs are never
 project dependencies. Run it from a throwaway venv that has them:
 
     python3 -m venv /tmp/sdkvenv
-    /tmp/sdkvenv/bin/pip install fal-client replicate httpx starlette uvicorn anyio trustme
+    /tmp/sdkvenv/bin/pip install fal-client replicate openai httpx starlette uvicorn anyio trustme
     /tmp/sdkvenv/bin/pip install -e /work/main   # or put /work/main on sys.path
-    /tmp/sdkvenv/bin/python tests/emulator/sdk_compat_check.py
+    /tmp/sdkvenv/bin/python tests/emulator/sdk_compat_check.py [fal] [replicate] [openai]
+
+Naming SDKs runs only their checks (a venv may hold just one SDK); with no names, all run.
+The ``openai`` checks use both clients: ``OpenAI(base_url=emu.base_url("openai"))`` and
+``AzureOpenAI(base_url=<endpoint>/openai/v1, api_version=...)`` for ``videos.create`` +
+``videos.poll`` + ``download_content``, and ``images.generate`` on each (Azure's through
+``azure_endpoint=``, which puts the deployment in the path as the SDK does).
 
 The SDKs are configured exactly as the provider notes (sdk-compat.md) say: fal-client's
 ``QUEUE_URL_FORMAT`` patched to the emulator base plus ``/`` and ``FAL_KEY`` in the
@@ -18,6 +24,7 @@ work against real Replicate). Exit status 0 means every check passed.
 
 from __future__ import annotations
 
+import base64
 import os
 import sys
 import traceback
@@ -27,10 +34,20 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import fal_client
-import fal_client.client
-import replicate
-from replicate.helpers import FileOutput
+try:
+    import fal_client
+    import fal_client.client
+except ImportError:  # a venv for the other SDKs only
+    fal_client = None
+try:
+    import replicate
+    from replicate.helpers import FileOutput
+except ImportError:
+    replicate = None
+try:
+    import openai
+except ImportError:
+    openai = None
 
 from tarash.emulator import Emulator, Fault, Latency, ReplicateOptions
 
@@ -187,31 +204,140 @@ def replicate_cancel(emu: Emulator) -> str:
     return f"{cancelled.id} {cancelled.status}"
 
 
-CHECKS: list[Check] = [
-    fal_submit_and_result,
-    fal_subscribe_with_logs,
-    fal_status,
-    fal_cancel,
-    fal_subscribe_client_timeout_cancels,
-    replicate_create_model_and_wait,
-    replicate_create_version,
-    replicate_run,
-    replicate_run_over_tls,
-    replicate_cancel,
-]
+def _video_flow(client: Any, model: str, emu: Emulator, provider: str) -> str:
+    """videos.create (multipart) + videos.poll (honouring openai-poll-after-ms) +
+    download_content, as the SDK's README does."""
+    created = client.videos.create(model=model, prompt="a cat playing piano", seconds="8")
+    assert created.status == "queued", created
+    video = client.videos.poll(created.id)
+    assert video.status == "completed", video
+    assert video.progress == 100 and video.seconds == "8", video
+    content = client.videos.download_content(video.id)
+    data = content.read()
+    assert data[4:8] == b"ftyp", data[:16]
+    job = next(job for job in emu.jobs(provider) if job.id == video.id)
+    assert "multipart/form-data" in job.headers["content-type"], job.headers
+    return f"{video.id[:18]}... {video.status} {video.size}; content {len(data)} bytes MP4"
 
 
-def main() -> int:
-    """Run every check; print one line each; return the number of failures."""
-    failures = 0
+def _image_flow(client: Any, model: str) -> str:
+    result = client.images.generate(model=model, prompt="a fox", n=2, size="1024x1024")
+    images = [base64.b64decode(item.b64_json) for item in result.data]
+    assert all(image.startswith(b"\x89PNG") for image in images), [i[:8] for i in images]
+    return f"{len(images)} b64 PNGs ({len(images[0])} bytes each), created {result.created}"
+
+
+def openai_videos(emu: Emulator) -> str:
+    client = openai.OpenAI(api_key=emu.api_key("openai"), base_url=emu.base_url("openai"))
+    return _video_flow(client, "sora-2", emu, "openai")
+
+
+def openai_images_generate(emu: Emulator) -> str:
+    client = openai.OpenAI(api_key=emu.api_key("openai"), base_url=emu.base_url("openai"))
+    return _image_flow(client, "gpt-image-1")
+
+
+def openai_refusal_is_an_api_error(emu: Emulator) -> str:
+    client = openai.OpenAI(
+        api_key=emu.api_key("openai"), base_url=emu.base_url("openai"), max_retries=0
+    )
+    emu.inject(Fault("content_refusal", provider="openai"))
+    try:
+        client.images.generate(model="gpt-image-1", prompt="x")
+    except openai.BadRequestError as exc:
+        refused = exc
+    else:
+        raise AssertionError("a refused image was returned")
+    assert refused.code == "moderation_blocked", refused.code
+    return f"BadRequestError code={refused.code}: {refused}"
+
+
+def azure_v1_videos(emu: Emulator) -> str:
+    client = openai.AzureOpenAI(
+        api_key=emu.api_key("azure_openai"),
+        base_url=f"{emu.base_url('azure_openai')}/openai/v1",
+        api_version="preview",
+    )
+    return _video_flow(client, "my-sora-deployment", emu, "azure_openai")
+
+
+def azure_images_generate(emu: Emulator) -> str:
+    client = openai.AzureOpenAI(
+        api_key=emu.api_key("azure_openai"),
+        azure_endpoint=emu.base_url("azure_openai"),
+        api_version="2025-04-01-preview",
+    )
+    detail = _image_flow(client, "my-image-deployment")
+    job = emu.jobs("azure_openai")[-1]
+    assert job.model == "my-image-deployment", job
+    return f"deployment path; {detail}"
+
+
+def openai_client_on_azure_v1(emu: Emulator) -> str:
+    # Microsoft's v1 docs: the plain OpenAI client at {endpoint}/openai/v1/ with the Azure
+    # key (sent as Authorization: Bearer).
+    client = openai.OpenAI(
+        api_key=emu.api_key("azure_openai"), base_url=f"{emu.base_url('azure_openai')}/openai/v1/"
+    )
+    return _video_flow(client, "my-sora-deployment", emu, "azure_openai")
+
+
+GROUPS: dict[str, list[Check]] = {
+    "fal": [
+        fal_submit_and_result,
+        fal_subscribe_with_logs,
+        fal_status,
+        fal_cancel,
+        fal_subscribe_client_timeout_cancels,
+    ],
+    "replicate": [
+        replicate_create_model_and_wait,
+        replicate_create_version,
+        replicate_run,
+        replicate_run_over_tls,
+        replicate_cancel,
+    ],
+    "openai": [
+        openai_videos,
+        openai_images_generate,
+        openai_refusal_is_an_api_error,
+        azure_v1_videos,
+        azure_images_generate,
+        openai_client_on_azure_v1,
+    ],
+}
+_MODULES = {"fal": fal_client, "replicate": replicate, "openai": openai}
+CHECKS: list[Check] = [check for checks in GROUPS.values() for check in checks]
+
+
+def main(names: list[str] | None = None) -> int:
+    """Run the named SDKs' checks (all by default); print one line each; return the
+    number of failures (an SDK asked for but not installed counts as one)."""
+    wanted = names or list(GROUPS)
+    unknown = sorted(set(wanted) - set(GROUPS))
+    if unknown:
+        print(f"unknown SDK(s) {unknown}; choose from {sorted(GROUPS)}")
+        return 1
+    missing = [name for name in wanted if _MODULES[name] is None]
+    failures = len(missing)
+    for name in missing:
+        print(f"FAIL {name}: the SDK is not installed in this venv")
+    checks = [check for name in wanted if name not in missing for check in GROUPS[name]]
     with Emulator(latency=Latency(queue_seconds=0.05, run_seconds=0.2)) as emu:
-        fal_client.client.QUEUE_URL_FORMAT = emu.base_url("fal") + "/"
-        os.environ["FAL_KEY"] = emu.api_key("fal")
-        print(
-            f"emulator at {emu.url}; "
-            f"fal-client {_version('fal_client')}, replicate {_version('replicate')}"
+        if fal_client is not None:
+            fal_client.client.QUEUE_URL_FORMAT = emu.base_url("fal") + "/"
+            os.environ["FAL_KEY"] = emu.api_key("fal")
+        versions = ", ".join(
+            f"{name} {_version(name)}"
+            for name, module in (
+                ("fal_client", fal_client),
+                ("replicate", replicate),
+                ("openai", openai),
+            )
+            if module is not None
         )
-        for check in CHECKS:
+        print(f"emulator at {emu.url}; {versions}")
+        for check in checks:
             try:
                 detail = check(emu)
             except Exception:
@@ -220,7 +346,13 @@ def main() -> int:
                 traceback.print_exc()
             else:
                 print(f"ok   {check.__name__}: {detail}")
-        print(f"emulator stats: fal {emu.stats('fal')}; replicate {emu.stats('replicate')}")
+        print(
+            "emulator stats: "
+            + "; ".join(
+                f"{name} {emu.stats(name)}"
+                for name in ("fal", "replicate", "openai", "azure_openai")
+            )
+        )
     print("all SDK checks passed" if not failures else f"{failures} SDK check(s) failed")
     return failures
 
@@ -232,4 +364,4 @@ def _version(package: str) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(1 if main() else 0)
+    sys.exit(1 if main(sys.argv[1:]) else 0)
