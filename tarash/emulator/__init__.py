@@ -1,8 +1,9 @@
 """A local server that speaks the providers' real wire protocols, for tests and demos.
 
 One uvicorn server on a background thread serves fal.ai's queue API under ``/fal``,
-Replicate's predictions API under ``/replicate`` and Stability's generate API under
-``/stability``, with a latency model, fault injection and job accounting, over HTTP or
+Replicate's predictions API under ``/replicate``, Stability's generate API under
+``/stability``, OpenAI's Videos and Images APIs under ``/openai`` and Azure OpenAI (v1,
+legacy Sora jobs, image deployments) under ``/azure_openai``, with a latency model, fault injection and job accounting, over HTTP or
 (``tls=True``) HTTPS. Point a client's base URL at it and give
 it the emulator's fake key; per-provider settings go in ``options=[ReplicateOptions(...)]``.
 
@@ -26,12 +27,15 @@ from tarash.emulator._jobs import EmulatorStats, JobSnapshot, Latency
 from tarash.emulator._media import MediaKind
 from tarash.emulator._server import Emulator
 from tarash.emulator._wire import ProviderOptions
+from tarash.emulator.azure_openai import AzureOpenAIOptions
 from tarash.emulator.fal import FalOptions
+from tarash.emulator.openai import OpenAIOptions
 from tarash.emulator.replicate import ReplicateOptions
 from tarash.emulator.stability import StabilityOptions
 
 __all__ = [
     "FAULT_HEADER",
+    "AzureOpenAIOptions",
     "Emulator",
     "EmulatorStats",
     "FalOptions",
@@ -40,6 +44,7 @@ __all__ = [
     "JobSnapshot",
     "Latency",
     "MediaKind",
+    "OpenAIOptions",
     "Operation",
     "ProviderOptions",
     "ReplicateOptions",
