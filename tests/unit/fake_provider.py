@@ -7,11 +7,9 @@ Routes (under BASE): ``POST /jobs`` -> ``{"id", "status"}``; ``GET /jobs/{id}`` 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import httpx
 
-from tarash.tarash_gateway._http import response_json
+from tarash.tarash_gateway._http import UNKNOWN_CALL, CallContext, reply_object, response_json
 from tarash.tarash_gateway._polling import JobSnapshot, JobState
 from tarash.tarash_gateway.errors import (
     GenerationFailedError,
@@ -62,17 +60,8 @@ class FakeClient(ProviderClient):
         return PreparedJob(kind="image", model=self.model, payload={"prompt": request.prompt})
 
     async def submit(self, job: PreparedJob, *, time_left: float | None) -> SubmittedJob:
-        reply = await self._send("submit", "POST", f"{self.base_url}/jobs", json=job.payload)
-        body = reply.json()
-        handle = JobHandle(
-            kind=job.kind,
-            provider=self.name,
-            model=self.model,
-            request_id=body["id"],
-            base_url=self.base_url,
-            submitted_at=datetime.now(UTC),
-        )
-        return SubmittedJob(handle=handle)
+        accepted = await self._send_submit(f"{self.base_url}/jobs", id_field="id", json=job.payload)
+        return SubmittedJob(handle=self.new_handle(job.kind, accepted.job_id))
 
     async def poll(self, handle: JobHandle) -> JobSnapshot:
         reply = await self._send(
@@ -80,9 +69,10 @@ class FakeClient(ProviderClient):
             "GET",
             f"{self.base_url}/jobs/{handle.request_id}",
             request_id=handle.request_id,
+            expect_object=True,
         )
-        body = reply.json()
-        status = body["status"]
+        body = reply_object(reply)
+        status = body.get("status")
         if status == "queued":
             return JobSnapshot(JobState.QUEUED, body, queue_position=body.get("position"))
         if status == "running":
@@ -93,9 +83,7 @@ class FakeClient(ProviderClient):
             return JobSnapshot(JobState.FAILED, body, error=GenerationFailedError(body["error"]))
         if status == "cancelled":
             return JobSnapshot(JobState.CANCELLED, body, error=JobCancelledError("cancelled"))
-        return JobSnapshot(
-            JobState.FAILED, body, error=GenerationFailedError(f"unknown status {status!r}")
-        )
+        return self.unknown_status(body, status, request_id=handle.request_id)
 
     async def fetch_video(self, handle: JobHandle, snapshot: JobSnapshot) -> VideoOutput:
         url = snapshot.raw.get("url")
@@ -110,7 +98,9 @@ class FakeClient(ProviderClient):
         await self._send("cancel", "POST", f"{self.base_url}/jobs/{handle.request_id}/cancel")
         return True
 
-    def parse_error(self, response: httpx.Response) -> TarashException:
+    def parse_error(
+        self, response: httpx.Response, call: CallContext = UNKNOWN_CALL
+    ) -> TarashException:
         body = response_json(response)
         message = body.get("message", "error") if isinstance(body, dict) else response.text
         return error_for_status(
@@ -119,6 +109,7 @@ class FakeClient(ProviderClient):
             headers=response.headers,
             provider=self.name,
             model=self.model,
+            request_id=call.request_id,
             raw_response=body,
         )
 

@@ -15,15 +15,20 @@ from pydantic import SecretStr
 from tarash.tarash_gateway import _sse
 from tarash.tarash_gateway._http import CallContext
 from tarash.tarash_gateway._polling import JobState
+from tarash.tarash_gateway.api import generate_video_async
 from tarash.tarash_gateway.errors import (
     GenerationFailedError,
     HTTPConnectionError,
     ProviderServerError,
+    ValidationError,
 )
-from tarash.tarash_gateway.models import JobHandle
+from tarash.tarash_gateway.models import JobHandle, VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.providers._base import ProviderSettings
+from tarash.tarash_gateway.providers._spec import ModelCapabilities, ModelSpec, map_request
 from tarash.tarash_gateway.providers.fal import FalClient
 from tarash.tarash_gateway.providers.replicate import ReplicateClient
+from tests.unit.fake_provider import BASE as FAKE_BASE
+from tests.unit.fake_provider import FAKE_KEY
 
 pytestmark = pytest.mark.anyio
 
@@ -195,3 +200,164 @@ async def test_a_stream_event_that_is_not_an_object_breaks_the_stream(
         await follow()
     assert seen == [JobState.QUEUED]
     assert _sse.stream_limiter().borrowed_tokens == 0
+
+
+# ---------------------------------------------------------------------------------------
+# Handles and unknown statuses, built once in the base
+# ---------------------------------------------------------------------------------------
+
+
+def test_new_handle_keeps_only_urls_on_the_api_origin() -> None:
+    """Reply URLs off the API's origin give way to the provider's built ones."""
+    fal = FalClient(ProviderSettings(model="fal-ai/veo3/fast", base_url=FAL, api_version="v9"))
+    handle = fal.new_handle(
+        "video",
+        "job-a",
+        status_url=f"{FAL}/fal-ai/veo3/requests/job-a/status?x=1",
+        result_url="https://evil.test/steal",
+        cancel_url=None,
+    )
+    root = f"{FAL}/fal-ai/veo3/requests/job-a"
+    assert handle.status_url == f"{root}/status?x=1"
+    assert handle.result_url == root
+    assert handle.cancel_url == f"{root}/cancel"
+    assert (handle.provider, handle.model, handle.request_id) == (
+        "fal",
+        "fal-ai/veo3/fast",
+        "job-a",
+    )
+    assert handle.api_version == "v9"
+    assert handle.submitted_at.tzinfo is not None
+
+
+def test_job_url_rechecks_an_edited_handle() -> None:
+    """A resumed handle whose URL was edited off the API's origin is not followed."""
+    replicate = ReplicateClient(ProviderSettings(model="google/veo-3", base_url=REPLICATE))
+    edited = replicate_handle("job-a").model_copy(
+        update={"status_url": "https://evil.test/v1/predictions/job-a"}
+    )
+    assert replicate.job_url(edited, "status") == f"{REPLICATE}/v1/predictions/job-a"
+    assert replicate.job_url(edited, "cancel") == f"{REPLICATE}/v1/predictions/job-a/cancel"
+
+
+@pytest.mark.parametrize(
+    ("client", "words"),
+    [
+        (FalClient(ProviderSettings(model="fal-ai/veo3", base_url=FAL)), "fal reported"),
+        (
+            ReplicateClient(ProviderSettings(model="google/veo-3", base_url=REPLICATE)),
+            "Replicate reported an unknown prediction status 'exploded'",
+        ),
+    ],
+)
+def test_unknown_status_is_a_failure_not_understood(client: Any, words: str) -> None:
+    """Every provider maps a status it does not know to FAILED, understood=False."""
+    snapshot = client.unknown_status({"status": "exploded"}, "exploded", request_id="job-a")
+    assert snapshot.state is JobState.FAILED
+    assert not snapshot.understood
+    assert type(snapshot.error) is GenerationFailedError
+    assert words in str(snapshot.error)
+    assert snapshot.error.request_id == "job-a"
+
+
+async def test_the_fake_provider_cancels_a_job_with_an_unknown_status(
+    router: respx.MockRouter,
+) -> None:
+    """An unknown status ends the wait and stops the remote job (the fake forgot to)."""
+    router.post(f"{FAKE_BASE}/jobs").respond(200, json={"id": "j1", "status": "queued"})
+    router.get(f"{FAKE_BASE}/jobs/j1").respond(200, json={"status": "exploded"})
+    cancel = router.post(f"{FAKE_BASE}/jobs/j1/cancel").respond(200, json={})
+    config = VideoGenerationConfig(
+        provider="fake", model="t2v", api_key=FAKE_KEY, base_url=FAKE_BASE, poll_interval=0.01
+    )
+    with pytest.raises(GenerationFailedError, match="unknown job status 'exploded'"):
+        await generate_video_async(config, VideoGenerationRequest(prompt="a cat"))
+    assert cancel.call_count == 1
+
+
+# ---------------------------------------------------------------------------------------
+# A request field the model has no input for: noted by every provider, refused when strict
+# ---------------------------------------------------------------------------------------
+
+KLING = "fal-ai/kling-video/v2.1/standard/image-to-video"
+FRAME = "https://cdn.test/frame.png"
+
+
+def fal_config(**fields: Any) -> VideoGenerationConfig:
+    return VideoGenerationConfig(
+        provider="fal",
+        model=KLING,
+        base_url=FAL,
+        api_key="id:secret",
+        provider_config={"status_stream": False},
+        **fields,
+    )
+
+
+def replicate_config(**fields: Any) -> VideoGenerationConfig:
+    return VideoGenerationConfig(
+        provider="replicate", model="google/veo-3", base_url=REPLICATE, api_key="r8_x", **fields
+    )
+
+
+@pytest.mark.parametrize(
+    ("client", "model"),
+    [
+        (FalClient(ProviderSettings(model=KLING, base_url=FAL)), KLING),
+        (
+            ReplicateClient(ProviderSettings(model="google/veo-3", base_url=REPLICATE)),
+            "google/veo-3",
+        ),
+    ],
+)
+def test_every_provider_notes_what_the_model_has_no_input_for(client: Any, model: str) -> None:
+    """enhance_prompt=True on a model without that input is noted as not sent, alike."""
+    request = VideoGenerationRequest(
+        prompt="a cat",
+        enhance_prompt=True,
+        image_list=[{"image": FRAME, "type": "first_frame"}],
+    )
+    job = client.prepare_video(request)
+    assert f"enhance_prompt: True not sent ({model} has no input for it)" in job.adaptations
+    assert "enhance_prompt" not in str(job.payload)
+
+
+@pytest.mark.parametrize(("config", "seconds"), [(fal_config, 10), (replicate_config, 8)])
+async def test_strict_parameters_refuses_a_field_the_model_has_no_input_for(
+    respx_mock: respx.MockRouter, config: Any, seconds: int
+) -> None:
+    """Under strict_parameters, a value that would not be sent is refused before any call."""
+    request = VideoGenerationRequest(
+        prompt="a cat",
+        enhance_prompt=True,
+        duration_seconds=seconds,
+        image_list=[{"image": FRAME, "type": "first_frame"}],
+    )
+    with pytest.raises(ValidationError, match="enhance_prompt: True not sent"):
+        await generate_video_async(config(strict_parameters=True), request)
+    assert not respx_mock.calls
+
+
+def test_a_model_that_takes_no_prompt_is_no_reason_for_a_note() -> None:
+    """The prompt every request carries is not noted when a model has no input for it."""
+    spec = ModelSpec(capabilities=ModelCapabilities(kind="video"), inputs={"seed": "seed"})
+    mapped = map_request(spec, VideoGenerationRequest(prompt="a cat", seed=1), model="m")
+    assert mapped.payload == {"seed": 1}
+    assert mapped.notes == []
+
+
+def test_media_not_sent_are_noted_without_quoting_them() -> None:
+    """An image the model has no input for is noted by its role, its URL not quoted."""
+    spec = ModelSpec(capabilities=ModelCapabilities(kind="video"), inputs={"prompt": "prompt"})
+    request = VideoGenerationRequest(
+        prompt="a cat",
+        duration_seconds=5,
+        image_list=[{"image": f"{FRAME}?token=secret", "type": "last_frame"}],
+    )
+    mapped = map_request(spec, request, model="m")
+    assert mapped.notes == [
+        "duration_seconds: 5 not sent (m has no input for it)",
+        "image_list (last_frame): not sent (m has no input for it)",
+    ]
+    assert mapped.summary == {"duration_seconds": None}
+    assert "token" not in str(mapped.notes)

@@ -868,7 +868,8 @@ def test_missing_required_input_is_refused(
 def test_fal_lookup_exact_then_longest_prefix(model: str, key: str) -> None:
     """Exact id first, then the longest registered prefix ending at a path boundary."""
     assert find_spec(FAL_MODELS, model) is FAL_MODELS[key]
-    assert FalClient(ProviderSettings(model=model, api_key=None)).spec is FAL_MODELS[key]
+    client = FalClient(ProviderSettings(model=model, api_key=None))
+    assert client.registered_spec() is FAL_MODELS[key]
 
 
 @pytest.mark.parametrize(
@@ -885,7 +886,7 @@ def test_fal_lookup_exact_then_longest_prefix(model: str, key: str) -> None:
 def test_fal_unrelated_ids_fall_to_the_generic_spec(model: str) -> None:
     """An id no family covers gets the generic mapping, nothing adapted."""
     client = FalClient(ProviderSettings(model=model, api_key=None))
-    assert client.spec is None
+    assert client.registered_spec() is None
     assert client.capabilities("video") is GENERIC_VIDEO_SPEC.capabilities
     assert client.capabilities("image") is GENERIC_IMAGE_SPEC.capabilities
 

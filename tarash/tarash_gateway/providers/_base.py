@@ -15,7 +15,8 @@ import os
 import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import urljoin, urlsplit
 
@@ -32,11 +33,12 @@ from tarash.tarash_gateway._http import (
     send,
     submit_may_have_created_job,
 )
-from tarash.tarash_gateway._polling import JobSnapshot
+from tarash.tarash_gateway._polling import JobSnapshot, JobState
 from tarash.tarash_gateway._redact import scrub_exception
 from tarash.tarash_gateway._validate import check_url, clean_api_key, is_well_formed_url
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
+    GenerationFailedError,
     ProviderServerError,
     TarashException,
     ValidationError,
@@ -46,11 +48,20 @@ from tarash.tarash_gateway.models import (
     JobHandle,
     VideoGenerationRequest,
 )
+from tarash.tarash_gateway.providers._spec import (
+    JobKind,
+    ModelCapabilities,
+    ModelSpec,
+    find_spec,
+    map_request,
+    user_mapped_spec,
+)
 
 __all__ = [
     "AcceptedSubmit",
     "ImageOutput",
     "JobKind",
+    "JobUrls",
     "ModelCapabilities",
     "PreparedJob",
     "ProviderClient",
@@ -61,31 +72,11 @@ __all__ = [
 
 logger = logging.getLogger("tarash")
 
-JobKind = Literal["video", "image"]
-
 _E = TypeVar("_E", bound=BaseException)
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
 """A job id as providers issue them (UUIDs, base32 ids). Ids go into the URLs that receive
 the key, so anything else (a slash, a query, whitespace) is not taken from a reply."""
-
-
-@dataclass(frozen=True, slots=True)
-class ModelCapabilities:
-    """What a model can do, used to adapt or reject a request before anything is paid for.
-
-    ``None`` for a tuple means "anything goes" (an unregistered model: the provider decides).
-    """
-
-    kind: JobKind
-    durations: tuple[int, ...] | None = None
-    aspect_ratios: tuple[str, ...] | None = None
-    resolutions: tuple[str, ...] | None = None
-    requires_image: bool = False
-    accepts_image: bool = True
-    accepts_last_frame: bool = True
-    accepts_audio_flag: bool = True
-    max_outputs: int | None = None
 
 
 @dataclass(slots=True)
@@ -130,6 +121,19 @@ class AcceptedSubmit:
     job_id: str
     body: dict[str, Any] | None
     status_code: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobUrls:
+    """The URLs of one job as a provider builds them from the job's id.
+
+    Used wherever a reply or a (resumed, possibly edited) handle gives none on the API's
+    origin; ``None`` where the provider builds no such URL.
+    """
+
+    status: str | None = None
+    result: str | None = None
+    cancel: str | None = None
 
 
 @dataclass(slots=True)
@@ -188,6 +192,14 @@ class ProviderClient(abc.ABC):
     """The ``provider_config`` keys this provider understands; any other is refused."""
     is_mock: ClassVar[bool] = False
     """True for the mock provider's client: its responses say ``is_mock``."""
+    display_name: ClassVar[str] = ""
+    """How messages name the provider (``"Replicate"``); the registry name when empty."""
+    job_noun: ClassVar[str] = "job"
+    """What the provider calls a job in messages (Replicate: ``"prediction"``)."""
+    models: ClassVar[Mapping[str, ModelSpec]] = MappingProxyType({})
+    """The model registry (see ``_spec``): model id or family -> spec."""
+    generic_specs: ClassVar[Mapping[JobKind, ModelSpec]] = MappingProxyType({})
+    """Per kind, the spec of a model id :attr:`models` does not know."""
 
     @property
     def reports_progress(self) -> bool:
@@ -216,6 +228,14 @@ class ProviderClient(abc.ABC):
             max_attempts=settings.max_attempts,
             deadline=settings.deadline,
         )
+        # Looked up once per client (once per attempt), so that a field mapping the user
+        # registers meanwhile cannot change the model's spec between adapting and mapping.
+        self._specs: dict[JobKind, ModelSpec | None] = {}
+
+    @property
+    def label(self) -> str:
+        """The provider as messages name it."""
+        return self.display_name or self.name
 
     @classmethod
     def resolve_base_url(cls, explicit: str | None = None) -> str:
@@ -312,9 +332,64 @@ class ProviderClient(abc.ABC):
 
     # -- mapping -----------------------------------------------------------------------
 
-    @abc.abstractmethod
+    def registry_id(self) -> str | None:
+        """The id :attr:`models` is searched for: the configured model id by default
+        (Replicate drops a pinned version); ``None`` when the id cannot be looked up."""
+        return self.model
+
+    def registered_spec(self) -> ModelSpec | None:
+        """This client's model's entry in :attr:`models` (its own or its family's), if any."""
+        key = self.registry_id()
+        return find_spec(self.models, key) if key else None
+
+    def spec_for(self, kind: JobKind) -> ModelSpec | None:
+        """The spec requests of ``kind`` are mapped with.
+
+        A field mapping the user registered for the model wins, then the model's registry
+        entry, then the provider's generic spec for ``kind``; ``None`` when none applies.
+        """
+        if kind not in self._specs:
+            found = user_mapped_spec(self.name, self.model, kind)
+            if found is None:
+                found = self.registered_spec() or self.generic_specs.get(kind)
+            self._specs[kind] = found
+        return self._specs[kind]
+
     def capabilities(self, kind: JobKind) -> ModelCapabilities:
-        """What this client's model can do, for adapting and validating requests."""
+        """What this client's model can do, for adapting and validating requests: its
+        spec's capabilities, else "anything goes" (the provider decides)."""
+        spec = self.spec_for(kind)
+        return spec.capabilities if spec is not None else ModelCapabilities(kind=kind)
+
+    def prepare_from_spec(
+        self, kind: JobKind, request: VideoGenerationRequest | ImageGenerationRequest
+    ) -> PreparedJob:
+        """Map ``request`` with :meth:`spec_for` ``(kind)``: the shared part of a prepare.
+
+        Every value the request sets that the model has no input for is noted as not sent
+        (refused under ``strict_parameters``), the same for every provider. The provider
+        then shapes the payload to its wire (wraps it, adds what its API wants).
+
+        Raises:
+            ValidationError: The model needs an input the request lacks, or the provider
+                has no spec for ``kind``.
+        """
+        spec = self.spec_for(kind)
+        if spec is None:
+            raise ValidationError(
+                f"{self.label} has no {kind} mapping for {self.model}",
+                provider=self.name,
+                model=self.model,
+                fallback_allowed=False,
+            )
+        mapped = map_request(spec, request, model=self.model)
+        return PreparedJob(
+            kind=kind,
+            model=self.model,
+            payload=mapped.payload,
+            adaptations=mapped.notes,
+            summary=mapped.summary,
+        )
 
     @abc.abstractmethod
     def prepare_video(self, request: VideoGenerationRequest) -> PreparedJob:
@@ -402,6 +477,107 @@ class ProviderClient(abc.ABC):
         handle holding it would fail validation after the job was paid for).
         """
         return url if is_well_formed_url(url) and same_origin(url, self.base_url) else fallback
+
+    def _trusted_or_built(self, url: object, built: str | None) -> str | None:
+        if is_well_formed_url(url) and same_origin(url, self.base_url):
+            return url
+        return built
+
+    def job_urls(self, job_id: str) -> JobUrls:
+        """The status, result and cancel URLs of job ``job_id``, built from :attr:`base_url`.
+
+        Used wherever a reply or a handle names none on the API's origin; providers whose
+        URLs follow from the id override it. None by default.
+        """
+        return JobUrls()
+
+    def new_handle(
+        self,
+        kind: JobKind,
+        job_id: str,
+        *,
+        status_url: object = None,
+        result_url: object = None,
+        cancel_url: object = None,
+        provider_state: Mapping[str, Any] | None = None,
+    ) -> JobHandle:
+        """The handle of a job this client just submitted.
+
+        Args:
+            kind: Video or image.
+            job_id: The provider's id of the job.
+            status_url: The status URL the reply named, if any: kept only when it is on
+                the API's origin (it will receive the key), else :meth:`job_urls`' own.
+            result_url: Likewise for the result.
+            cancel_url: Likewise for cancelling.
+            provider_state: Facts the provider needs later (the result given at submit).
+
+        Returns:
+            A handle stamped with this client's provider, model, base URL, API version
+            and the time of submission.
+        """
+        built = self.job_urls(job_id)
+        return JobHandle(
+            kind=kind,
+            provider=self.name,
+            model=self.model,
+            request_id=job_id,
+            base_url=self.base_url,
+            status_url=self._trusted_or_built(status_url, built.status),
+            result_url=self._trusted_or_built(result_url, built.result),
+            cancel_url=self._trusted_or_built(cancel_url, built.cancel),
+            # A config may hold an empty version (none); a handle may not.
+            api_version=self.settings.api_version or None,
+            submitted_at=datetime.now(UTC),
+            provider_state=dict(provider_state or {}),
+        )
+
+    def job_url(self, handle: JobHandle, which: Literal["status", "result", "cancel"]) -> str:
+        """The URL to ``which`` a job at: the handle's, when it is on the API's origin (a
+        resumed handle may have been edited, so it is checked on every use), else the one
+        :meth:`job_urls` builds.
+
+        Raises:
+            ValidationError: Neither the handle nor the provider has one.
+        """
+        given = getattr(handle, f"{which}_url")
+        url = self._trusted_or_built(given, getattr(self.job_urls(handle.request_id), which))
+        if url is None:
+            raise ValidationError(
+                f"the handle names no {which} URL on {self.base_url} and {self.label} builds none",
+                provider=self.name,
+                model=self.model,
+                request_id=handle.request_id,
+                fallback_allowed=False,
+            )
+        return url
+
+    def error_origin(
+        self, request_id: str | None = None, raw_response: Any = None
+    ) -> dict[str, Any]:
+        """Where an error comes from, as keyword arguments of any tarash error:
+        ``GenerationFailedError(message, **self.error_origin(job_id, body))``."""
+        return {
+            "provider": self.name,
+            "model": self.model,
+            "request_id": request_id,
+            "raw_response": raw_response,
+        }
+
+    def unknown_status(
+        self, body: dict[str, Any], status: object, *, request_id: str | None = None
+    ) -> JobSnapshot:
+        """The snapshot of a status this client does not know: FAILED for the waiter, not
+        ``understood`` (the job may still be running there, so it is cancelled)."""
+        return JobSnapshot(
+            JobState.FAILED,
+            body,
+            error=GenerationFailedError(
+                f"{self.label} reported an unknown {self.job_noun} status {status!r}",
+                **self.error_origin(request_id, body),
+            ),
+            understood=False,
+        )
 
     async def _send(
         self,

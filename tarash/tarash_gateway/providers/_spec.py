@@ -12,21 +12,54 @@ names, nothing adapted) plus ``extra_params``. A model the user mapped with
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.media import media_reference
 from tarash.tarash_gateway.models import ImageGenerationRequest, VideoGenerationRequest
-from tarash.tarash_gateway.providers._base import JobKind, ModelCapabilities
 from tarash.tarash_gateway.providers.field_mappers import (
     FieldMapper,
     apply_field_mappers,
     registered_field_mappers,
 )
 
-__all__ = ["DurationFormat", "ModelSpec", "find_spec", "map_request_inputs", "user_mapped_spec"]
+__all__ = [
+    "Composed",
+    "DurationFormat",
+    "JobKind",
+    "MappedRequest",
+    "ModelCapabilities",
+    "ModelSpec",
+    "find_spec",
+    "map_request",
+    "map_request_inputs",
+    "pixel_size",
+    "user_mapped_spec",
+    "value_table",
+]
+
+JobKind = Literal["video", "image"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCapabilities:
+    """What a model can do, used to adapt or reject a request before anything is paid for.
+
+    ``None`` for a tuple means "anything goes" (an unregistered model: the provider decides).
+    """
+
+    kind: JobKind
+    durations: tuple[int, ...] | None = None
+    aspect_ratios: tuple[str, ...] | None = None
+    resolutions: tuple[str, ...] | None = None
+    requires_image: bool = False
+    accepts_image: bool = True
+    accepts_last_frame: bool = True
+    accepts_audio_flag: bool = True
+    max_outputs: int | None = None
+
 
 DurationFormat = Literal["int", "str", "str_s", "frames"]
 """How a model wants its duration: ``8``, ``"8"``, ``"8s"``, or a frame count
@@ -54,6 +87,33 @@ UNIFIED_INPUTS = (
 """Keys a :class:`ModelSpec` may map; each names a unified request concept."""
 
 
+ValueBuilder = Callable[..., Any]
+"""Builds one wire value from unified concept values, given by keyword (``aspect_ratio=``,
+``resolution=``; ``None`` when the request leaves one out); returns ``None`` when it has no
+value for them (the concepts are then noted as not sent)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """A wire field built from several unified concepts together.
+
+    OpenAI's ``size`` (``"1280x720"``) and Runway's ``ratio`` (``"1280:720"``) each stand for
+    an aspect ratio and a resolution at once: ``Composed("size", ("aspect_ratio",
+    "resolution"), pixel_size("x"))``. The concepts it reads count as sent; they need no
+    entry in :attr:`ModelSpec.inputs`.
+
+    Attributes:
+        field: The model's input field.
+        concepts: The unified concepts it is built from (see :data:`UNIFIED_INPUTS`),
+            after :attr:`ModelSpec.values` spelt them.
+        build: Called with each concept's value by keyword; see :data:`ValueBuilder`.
+    """
+
+    field: str
+    concepts: tuple[str, ...]
+    build: ValueBuilder
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
     """One registry entry.
@@ -61,7 +121,8 @@ class ModelSpec:
     Attributes:
         capabilities: What the model supports (for adaptation and validation).
         inputs: Unified concept (see :data:`UNIFIED_INPUTS`) -> the model's input field.
-            A concept with no entry is not sent.
+            A concept with no entry is not sent (and, when the request sets it, noted as
+            not sent: refused under ``strict_parameters``).
         duration_format: How to write the duration.
         defaults: Input values always sent (the user's ``extra_params`` override them).
         output: Where the model's output keeps its media, e.g. ``"video.url"`` (provider
@@ -69,6 +130,12 @@ class ModelSpec:
         values: Concept -> {unified value: the model's value}, for models that spell a
             value their own way (``"768p"`` -> ``"768P"``, ``"realistic"`` ->
             ``"REALISTIC"``). A value not in the table is sent as it is.
+        composed: Wire fields built from several concepts at once (a ``size`` from the
+            aspect ratio and the resolution); see :class:`Composed`.
+        endpoint: Where the model is served, for providers that route by model rather than
+            by an id in the body (Stability's ``/v2beta/stable-image/generate/ultra``): a
+            path under the API base, which the provider module reads. Empty: the
+            provider's own default.
         required: Input fields the model cannot run without and that a request may leave
             out (a video to lip-sync, an ``audio_url`` given through ``extra_params``);
             a payload without one is refused before anything is sent.
@@ -84,16 +151,97 @@ class ModelSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     output: str = ""
     values: Mapping[str, Mapping[Any, Any]] = field(default_factory=dict)
+    composed: tuple[Composed, ...] = ()
+    endpoint: str = ""
     required: tuple[str, ...] = ()
     frame_rate: int | None = None
     field_mappers: Mapping[str, FieldMapper] | None = None
 
     def __post_init__(self) -> None:
-        unknown = (set(self.inputs) | set(self.values)) - set(UNIFIED_INPUTS)
+        used = set(self.inputs) | set(self.values)
+        used.update(concept for composed in self.composed for concept in composed.concepts)
+        unknown = used - set(UNIFIED_INPUTS)
         if unknown:
             raise ValueError(f"ModelSpec maps unknown concepts: {sorted(unknown)}")
+        twice = {c for composed in self.composed for c in composed.concepts} & set(self.inputs)
+        if twice:
+            raise ValueError(f"ModelSpec maps {sorted(twice)} both alone and composed")
         if (self.duration_format == "frames") != (self.frame_rate is not None):
             raise ValueError("duration_format='frames' and frame_rate go together")
+        if self.endpoint and not self.endpoint.startswith("/"):
+            raise ValueError("ModelSpec.endpoint is a path under the API base: start it with /")
+
+
+def pixel_size(separator: str = "x", *, default_resolution: str = "720p") -> ValueBuilder:
+    """A :class:`Composed` builder of ``"WIDTHxHEIGHT"`` from an aspect ratio and a resolution.
+
+    The resolution names the short side (``"720p"`` with ``"16:9"`` is ``1280x720``, with
+    ``"9:16"`` ``720x1280``); the long side is rounded to an even number of pixels, as video
+    encoders want. Models that take only some sizes list them in their capabilities (the
+    request is adapted to those first) or use :func:`value_table`.
+
+    Args:
+        separator: Between width and height: ``"x"`` (OpenAI), ``":"`` (Runway).
+        default_resolution: Used when the request gives an aspect ratio only.
+
+    Returns:
+        ``build(aspect_ratio=..., resolution=...)``: the size, or ``None`` when neither is
+        given or either cannot be read (``"auto"``, ``"4k"`` is read as 2160 lines).
+    """
+
+    def build(aspect_ratio: str | None = None, resolution: str | None = None) -> str | None:
+        if aspect_ratio is None and resolution is None:
+            return None
+        short = _short_side(resolution or default_resolution)
+        ratio = _ratio(aspect_ratio or "16:9")
+        if short is None or ratio is None:
+            return None
+        wide, tall = ratio
+        if wide >= tall:
+            width, height = _even(short * wide / tall), short
+        else:
+            width, height = short, _even(short * tall / wide)
+        return f"{width}{separator}{height}"
+
+    return build
+
+
+def value_table(table: Mapping[tuple[Any, ...], Any]) -> ValueBuilder:
+    """A :class:`Composed` builder that looks its concepts' values up in ``table``.
+
+    Keys list the values in the order of :attr:`Composed.concepts`; ``None`` in a key
+    matches a concept the request leaves out. Runway's ``{("16:9", "720p"): "1280:720"}``.
+
+    Returns:
+        ``build(**values)``: the table's value, or ``None`` when the key is not in it.
+    """
+
+    def build(**values: Any) -> Any:
+        return table.get(tuple(values.values()))
+
+    return build
+
+
+_LINES = {"2k": 1440, "4k": 2160}
+
+
+def _short_side(resolution: str) -> int | None:
+    text = resolution.lower()
+    if text in _LINES:
+        return _LINES[text]
+    digits = text.removesuffix("p")
+    return int(digits) if digits.isdigit() and int(digits) > 0 else None
+
+
+def _ratio(aspect_ratio: str) -> tuple[int, int] | None:
+    wide, _, tall = aspect_ratio.partition(":")
+    if not (wide.isdigit() and tall.isdigit()) or 0 in (int(wide), int(tall)):
+        return None
+    return int(wide), int(tall)
+
+
+def _even(pixels: float) -> int:
+    return 2 * round(pixels / 2)
 
 
 def find_spec(registry: Mapping[str, ModelSpec], model_id: str) -> ModelSpec | None:
@@ -175,12 +323,61 @@ def _check_required(spec: ModelSpec, payload: Mapping[str, Any]) -> None:
         raise ValidationError(f"this model needs {name!r}: {how}")
 
 
-def map_request_inputs(
-    spec: ModelSpec, request: VideoGenerationRequest | ImageGenerationRequest
-) -> dict[str, Any]:
+@dataclass(slots=True)
+class MappedRequest:
+    """A request mapped to one model's input.
+
+    Attributes:
+        payload: The model's input object.
+        notes: One line for each value the request set that the model has no input for
+            (``"seed: 3 not sent (fal-ai/kling has no input for it)"``): refused under
+            ``strict_parameters``, recorded in the metadata otherwise.
+        summary: ``None`` for each of the duration, resolution and aspect ratio that was not
+            sent, so a response does not claim it.
+    """
+
+    payload: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+# Concept -> how a note names the request field the user set.
+_REQUEST_FIELDS = {
+    "duration": "duration_seconds",
+    "first_frame": "image_list (first_frame)",
+    "last_frame": "image_list (last_frame)",
+    "reference_images": "image_list (references)",
+}
+_MEDIA_CONCEPTS = frozenset(
+    {"first_frame", "last_frame", "reference_images", "video", "mask_image"}
+)
+_SUMMARY_KEYS = {"duration": "duration_seconds", "resolution": "resolution"}
+
+
+def _unsent_note(concept: str, value: Any, model: str, request: object) -> str:
+    if concept == "count":
+        name = "number_of_videos" if isinstance(request, VideoGenerationRequest) else "n"
+    else:
+        name = _REQUEST_FIELDS.get(concept, concept)
+    # Media are not quoted: a data URI is long, and a signed URL carries a token.
+    shown = "" if concept in _MEDIA_CONCEPTS else f" {value!r}"
+    return f"{name}:{shown} not sent ({model} has no input for it)"
+
+
+def map_request(
+    spec: ModelSpec, request: VideoGenerationRequest | ImageGenerationRequest, *, model: str
+) -> MappedRequest:
     """Build a model's input object from a (loaded, adapted) unified request.
 
-    Images become URLs or data URIs. ``extra_params`` are applied last, as given.
+    Images become URLs or data URIs; :attr:`ModelSpec.values` spell values the model's way
+    and :attr:`ModelSpec.composed` build fields from several concepts. ``extra_params`` are
+    applied last, as given. A value the request sets for a concept the model has no input
+    for is left out and noted (see :class:`MappedRequest`), the same for every provider.
+
+    Args:
+        spec: The model's registry entry.
+        request: The request, adapted to the model.
+        model: The model id, as notes name it.
 
     Raises:
         ValidationError: An input listed in ``spec.required`` is missing, or (for a
@@ -189,16 +386,78 @@ def map_request_inputs(
     if spec.field_mappers is not None:
         mapped = apply_field_mappers(spec.field_mappers, request)
         mapped.update(request.extra_params)
-        return mapped
-    names = spec.inputs
+        return MappedRequest(mapped)
+    concepts = _concept_values(spec, request)
     payload: dict[str, Any] = dict(spec.defaults)
-
-    def put(concept: str, value: Any) -> None:
-        if value is not None and concept in names:
+    unsent: dict[str, Any] = {}
+    composed_concepts = {concept for composed in spec.composed for concept in composed.concepts}
+    for concept, (value, shown) in concepts.items():
+        if concept in spec.inputs:
             table = spec.values.get(concept)
             if table is not None and isinstance(value, str | int):
                 value = table.get(value, value)
-            payload[names[concept]] = value
+            payload[spec.inputs[concept]] = value
+        elif concept not in composed_concepts and concept != "prompt":
+            # The prompt is not the user's choice to make (every request has one): a model
+            # that takes none (an upscaler) is no reason to note or refuse anything.
+            unsent[concept] = shown
+    for composed in spec.composed:
+        given = {concept: _spelt(spec, concept, concepts) for concept in composed.concepts}
+        if all(value is None for value in given.values()):
+            continue
+        built = composed.build(**given)
+        if built is None:
+            unsent.update(
+                {
+                    concept: concepts[concept][1]
+                    for concept in composed.concepts
+                    if concept in concepts
+                }
+            )
+        else:
+            payload[composed.field] = built
+    payload.update(request.extra_params)
+    _check_required(spec, payload)
+    result = MappedRequest(payload)
+    for concept, shown in unsent.items():
+        result.notes.append(_unsent_note(concept, shown, model, request))
+        if concept in ("duration", "resolution", "aspect_ratio"):
+            result.summary[_SUMMARY_KEYS.get(concept, concept)] = None
+    return result
+
+
+def map_request_inputs(
+    spec: ModelSpec, request: VideoGenerationRequest | ImageGenerationRequest
+) -> dict[str, Any]:
+    """The input object of :func:`map_request`, without its notes.
+
+    Raises:
+        ValidationError: See :func:`map_request`.
+    """
+    return map_request(spec, request, model="the model").payload
+
+
+def _spelt(spec: ModelSpec, concept: str, concepts: Mapping[str, tuple[Any, Any]]) -> Any:
+    if concept not in concepts:
+        return None
+    value = concepts[concept][0]
+    table = spec.values.get(concept)
+    if table is not None and isinstance(value, str | int):
+        return table.get(value, value)
+    return value
+
+
+def _concept_values(
+    spec: ModelSpec, request: VideoGenerationRequest | ImageGenerationRequest
+) -> dict[str, tuple[Any, Any]]:
+    """Concept -> (its wire value before spelling, the value as the user set it), for every
+    concept the request sets."""
+    names = spec.inputs
+    found: dict[str, tuple[Any, Any]] = {}
+
+    def put(concept: str, value: Any, shown: Any = None) -> None:
+        if value is not None:
+            found[concept] = (value, value if shown is None else shown)
 
     put("prompt", request.prompt)
     put("negative_prompt", request.negative_prompt)
@@ -216,15 +475,15 @@ def map_request_inputs(
         put("generate_audio", request.generate_audio)
         put("enhance_prompt", request.enhance_prompt)
         if request.duration_seconds is not None:
-            put("duration", _format_duration(request.duration_seconds, spec))
+            put(
+                "duration",
+                _format_duration(request.duration_seconds, spec),
+                request.duration_seconds,
+            )
         if request.number_of_videos > 1:
             put("count", request.number_of_videos)
         if request.video is not None:
             put("video", media_reference(request.video))
-        # An image-to-video model with a single image field takes the first image given,
-        # whatever its declared role.
-        if not firsts and references and "reference_images" not in names:
-            firsts, references = references[:1], references[1:]
     else:
         count = 1 if request.n is None else request.n  # None: one image, as published
         put("count", count if count > 1 or "count" in spec.defaults else None)
@@ -233,8 +492,10 @@ def map_request_inputs(
         put("style", request.style)
         if request.mask_image is not None:
             put("mask_image", media_reference(request.mask_image))
-        if not firsts and references and "reference_images" not in names:
-            firsts, references = references[:1], references[1:]
+    # A model with a single image field takes the first image given, whatever its
+    # declared role.
+    if not firsts and references and "reference_images" not in names:
+        firsts, references = references[:1], references[1:]
     if firsts and "first_frame" not in names and "reference_images" in names:
         # A reference-only model (veo3.1 reference-to-video, flux-2 edit) takes every
         # image as a reference rather than dropping the one tagged as a first frame.
@@ -245,6 +506,4 @@ def map_request_inputs(
         put("last_frame", media_reference(lasts[0]))
     if references:
         put("reference_images", [media_reference(image) for image in references])
-    payload.update(request.extra_params)
-    _check_required(spec, payload)
-    return payload
+    return found

@@ -20,8 +20,8 @@ import contextlib
 import math
 import os
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import AsyncGenerator, AsyncIterator
+from types import MappingProxyType
 from typing import Any
 
 import httpx
@@ -34,7 +34,6 @@ from tarash.tarash_gateway.errors import (
     ContentModerationError,
     GenerationFailedError,
     JobCancelledError,
-    ProviderServerError,
     TarashException,
     ValidationError,
     error_for_status,
@@ -46,19 +45,11 @@ from tarash.tarash_gateway.models import (
 )
 from tarash.tarash_gateway.providers._base import (
     ImageOutput,
-    JobKind,
-    ModelCapabilities,
+    JobUrls,
     PreparedJob,
     ProviderClient,
-    ProviderSettings,
     SubmittedJob,
     VideoOutput,
-)
-from tarash.tarash_gateway.providers._spec import (
-    ModelSpec,
-    find_spec,
-    map_request_inputs,
-    user_mapped_spec,
 )
 from tarash.tarash_gateway.providers.fal_models import (
     FAL_MODELS,
@@ -188,6 +179,13 @@ def _content_type(item: Any) -> str | None:
     return None
 
 
+def _queued(body: dict[str, Any]) -> JobSnapshot:
+    position = body.get("queue_position")
+    return JobSnapshot(
+        JobState.QUEUED, body, queue_position=position if isinstance(position, int) else None
+    )
+
+
 def _parse_size(size: str) -> dict[str, int]:
     width, _, height = size.partition("x")
     return {"width": int(width), "height": int(height)}
@@ -210,18 +208,9 @@ class FalClient(ProviderClient):
     name = "fal"
     default_base_url = "https://queue.fal.run"
     key_env_vars = ("FAL_KEY",)
-
     provider_config_options = PROVIDER_CONFIG_KEYS
-
-    def __init__(self, settings: ProviderSettings) -> None:
-        super().__init__(settings)
-        # A mapping the user registered for this id (register_provider_field_mapping)
-        # replaces ours; looked up when the client is made (once per attempt).
-        self.user_specs = {
-            kind: user_mapped_spec(self.name, self.model, kind) for kind in ("video", "image")
-        }
-        mapped = self.user_specs["video"] is not None
-        self.spec: ModelSpec | None = None if mapped else find_spec(FAL_MODELS, self.model)
+    models = FAL_MODELS
+    generic_specs = MappingProxyType({"video": GENERIC_VIDEO_SPEC, "image": GENERIC_IMAGE_SPEC})
 
     # -- credentials -------------------------------------------------------------------
 
@@ -248,49 +237,9 @@ class FalClient(ProviderClient):
 
     # -- mapping -----------------------------------------------------------------------
 
-    def _spec_for(self, kind: JobKind) -> ModelSpec:
-        user_spec = self.user_specs[kind]
-        if user_spec is not None:
-            return user_spec
-        if self.spec is not None:
-            return self.spec
-        return GENERIC_VIDEO_SPEC if kind == "video" else GENERIC_IMAGE_SPEC
-
-    def capabilities(self, kind: JobKind) -> ModelCapabilities:
-        """The registered model's capabilities, or "anything" for an unregistered id."""
-        return self._spec_for(kind).capabilities
-
-    def _unsent_notes(self, spec: ModelSpec, values: Mapping[str, Any], job: PreparedJob) -> None:
-        # A registered model without an input for a concept the user set (Kling has no
-        # aspect ratio: it follows the image) cannot honour it; say so instead of silently
-        # dropping it, and keep it out of the response's summary.
-        for concept, value in values.items():
-            if value is None or concept in spec.inputs:
-                continue
-            job.adaptations.append(
-                f"{concept}: {value!r} not sent ({self.model} has no such input)"
-            )
-            if concept in ("aspect_ratio", "resolution"):
-                job.summary[concept] = None
-
     def prepare_video(self, request: VideoGenerationRequest) -> PreparedJob:
         """Map a video request to the model's input JSON (sent as the body, unwrapped)."""
-        spec = self._spec_for("video")
-        job = PreparedJob(kind="video", model=self.model, payload=map_request_inputs(spec, request))
-        if self.spec is not None:
-            self._unsent_notes(
-                spec,
-                {
-                    "aspect_ratio": request.aspect_ratio,
-                    "resolution": request.resolution,
-                    "negative_prompt": request.negative_prompt,
-                    "seed": request.seed,
-                    "generate_audio": request.generate_audio,
-                    "enhance_prompt": request.enhance_prompt,
-                },
-                job,
-            )
-        return job
+        return self.prepare_from_spec("video", request)
 
     def prepare_image(self, request: ImageGenerationRequest) -> PreparedJob:
         """Map an image request to the model's input JSON.
@@ -298,9 +247,9 @@ class FalClient(ProviderClient):
         ``image_size`` (flux family and unregistered models) is ``{"width", "height"}`` from
         ``request.size``, else the preset matching the aspect ratio.
         """
-        spec = self._spec_for("image")
-        payload = map_request_inputs(spec, request)
-        job = PreparedJob(kind="image", model=self.model, payload=payload)
+        spec = self.spec_for("image") or GENERIC_IMAGE_SPEC
+        job = self.prepare_from_spec("image", request)
+        payload = job.payload
         size_field = spec.inputs.get("size")
         ratio_field = spec.inputs.get("aspect_ratio")
         if "image_size" not in request.extra_params:
@@ -320,30 +269,14 @@ class FalClient(ProviderClient):
                     )
                 else:
                     payload["image_size"] = preset
-        if self.spec is not None:
-            self._unsent_notes(
-                spec,
-                {"negative_prompt": request.negative_prompt, "seed": request.seed},
-                job,
-            )
         return job
 
     # -- URLs --------------------------------------------------------------------------
 
-    def _request_base(self, request_id: str) -> str:
-        return f"{self.base_url}/{queue_app_path(self.model)}/requests/{request_id}"
-
-    # A resumed handle may have been edited: its URLs are re-checked on every use.
-    def _status_url(self, handle: JobHandle) -> str:
-        built = f"{self._request_base(handle.request_id)}/status"
-        return self.trusted_url(handle.status_url, built)
-
-    def _result_url(self, handle: JobHandle) -> str:
-        return self.trusted_url(handle.result_url, self._request_base(handle.request_id))
-
-    def _cancel_url(self, handle: JobHandle) -> str:
-        built = f"{self._request_base(handle.request_id)}/cancel"
-        return self.trusted_url(handle.cancel_url, built)
+    def job_urls(self, job_id: str) -> JobUrls:
+        """``{base}/{owner/alias}/requests/{id}`` (the result), ``/status`` and ``/cancel``."""
+        root = f"{self.base_url}/{queue_app_path(self.model)}/requests/{job_id}"
+        return JobUrls(status=f"{root}/status", result=root, cancel=f"{root}/cancel")
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -368,54 +301,25 @@ class FalClient(ProviderClient):
             json=job.payload,
             params=params,
         )
-        request_id = accepted.job_id
         body = accepted.body or {}
-        built = self._request_base(request_id)
-        handle = JobHandle(
-            kind=job.kind,
-            provider=self.name,
-            model=self.model,
-            request_id=request_id,
-            base_url=self.base_url,
-            status_url=self.trusted_url(body.get("status_url"), f"{built}/status"),
-            result_url=self.trusted_url(body.get("response_url"), built),
-            cancel_url=self.trusted_url(body.get("cancel_url"), f"{built}/cancel"),
-            submitted_at=datetime.now(UTC),
+        handle = self.new_handle(
+            job.kind,
+            accepted.job_id,
+            status_url=body.get("status_url"),
+            result_url=body.get("response_url"),
+            cancel_url=body.get("cancel_url"),
         )
-        position = body.get("queue_position")
-        return SubmittedJob(
-            handle=handle,
-            snapshot=JobSnapshot(
-                JobState.QUEUED,
-                body,
-                queue_position=position if isinstance(position, int) else None,
-            ),
-        )
+        return SubmittedJob(handle=handle, snapshot=_queued(body))
 
     def job_id_from_headers(self, response: httpx.Response) -> str | None:
         """``x-fal-request-id``, which fal sets on its replies, else the ``Location``."""
         return response.headers.get("x-fal-request-id") or super().job_id_from_headers(response)
 
-    def _snapshot(self, body: Any, handle: JobHandle) -> JobSnapshot:
+    def _snapshot(self, body: dict[str, Any], handle: JobHandle) -> JobSnapshot:
         """Map one status body (polled or streamed) to a snapshot; unknown status fails."""
-        if not isinstance(body, dict):
-            # A garbled reply says nothing about the job, which may well be running:
-            # a retryable error lets the waiter poll again instead of abandoning it.
-            raise ProviderServerError(
-                "fal sent a status that is not a JSON object",
-                provider=self.name,
-                model=self.model,
-                request_id=handle.request_id,
-                raw_response=body,
-            )
         status = body.get("status")
         if status == "IN_QUEUE":
-            position = body.get("queue_position")
-            return JobSnapshot(
-                JobState.QUEUED,
-                body,
-                queue_position=position if isinstance(position, int) else None,
-            )
+            return _queued(body)
         if status == "IN_PROGRESS":
             return JobSnapshot(
                 JobState.PROCESSING, body, progress_percent=_progress_from_logs(body.get("logs"))
@@ -424,29 +328,13 @@ class FalClient(ProviderClient):
             if body.get("error") is None and body.get("error_type") is None:
                 return JobSnapshot(JobState.COMPLETED, body, progress_percent=100)
             return self._failed_snapshot(body, handle)
-        return JobSnapshot(
-            JobState.FAILED,
-            body,
-            error=GenerationFailedError(
-                f"fal reported an unknown status {status!r}",
-                provider=self.name,
-                model=self.model,
-                request_id=handle.request_id,
-                raw_response=body,
-            ),
-            understood=False,
-        )
+        return self.unknown_status(body, status, request_id=handle.request_id)
 
     def _failed_snapshot(self, body: dict[str, Any], handle: JobHandle) -> JobSnapshot:
         """``COMPLETED`` with ``error``: fal's only way of saying a request did not succeed."""
         error_type = str(body.get("error_type") or "")
         message = _detail_message(body.get("error")) or str(body.get("error") or error_type)
-        where: dict[str, Any] = {
-            "provider": self.name,
-            "model": self.model,
-            "request_id": handle.request_id,
-            "raw_response": body,
-        }
+        where = self.error_origin(handle.request_id, body)
         if error_type in _CANCELLED_TYPES:
             return JobSnapshot(
                 JobState.CANCELLED, body, error=JobCancelledError(message or "cancelled", **where)
@@ -468,12 +356,12 @@ class FalClient(ProviderClient):
         reply = await self._send(
             "status",
             "GET",
-            self._status_url(handle),
+            self.job_url(handle, "status"),
             request_id=handle.request_id,
             params={"logs": "1"},
             expect_object=True,
         )
-        return self._snapshot(response_json(reply), handle)
+        return self._snapshot(reply_object(reply), handle)
 
     def watch(self, handle: JobHandle) -> AsyncIterator[JobSnapshot] | None:
         """fal's SSE status stream, or ``None`` (poll) when disabled or no slot is free."""
@@ -481,7 +369,7 @@ class FalClient(ProviderClient):
             return None
         events = open_json_event_stream(
             self.request_context,
-            f"{self._status_url(handle)}/stream",
+            f"{self.job_url(handle, 'status')}/stream",
             headers=self.auth_headers(),
             request_id=handle.request_id,
             params={"logs": "1"},
@@ -491,7 +379,7 @@ class FalClient(ProviderClient):
         return self._follow(handle, events)
 
     async def _follow(
-        self, handle: JobHandle, events: AsyncGenerator[Any, None]
+        self, handle: JobHandle, events: AsyncGenerator[dict[str, Any], None]
     ) -> AsyncGenerator[JobSnapshot, None]:
         terminal: JobSnapshot | None = None
         async with contextlib.aclosing(events):
@@ -512,7 +400,7 @@ class FalClient(ProviderClient):
         reply = await self._send(
             "result",
             "GET",
-            self._result_url(handle),
+            self.job_url(handle, "result"),
             request_id=handle.request_id,
             expect_object=True,
         )
@@ -520,11 +408,7 @@ class FalClient(ProviderClient):
 
     def _no_output(self, what: str, handle: JobHandle, body: dict[str, Any]) -> TarashException:
         return GenerationFailedError(
-            f"fal finished without {what}",
-            provider=self.name,
-            model=self.model,
-            request_id=handle.request_id,
-            raw_response=body,
+            f"fal finished without {what}", **self.error_origin(handle.request_id, body)
         )
 
     async def fetch_video(self, handle: JobHandle, snapshot: JobSnapshot) -> VideoOutput:
@@ -535,7 +419,7 @@ class FalClient(ProviderClient):
         """
         body = await self._fetch_result(handle)
         candidates = [_dig(body, "video"), _dig(body, "videos.0"), _dig(body, "output")]
-        spec = self._spec_for("video")
+        spec = self.spec_for("video") or GENERIC_VIDEO_SPEC
         if spec.output:
             candidates.insert(0, _dig(body, spec.output.removesuffix(".url")))
         for item in candidates:
@@ -566,7 +450,7 @@ class FalClient(ProviderClient):
         reply = await self._send(
             "cancel",
             "PUT",
-            self._cancel_url(handle),
+            self.job_url(handle, "cancel"),
             request_id=handle.request_id,
             ok_statuses=frozenset({400, 404}),
             expect_object=True,
@@ -595,12 +479,10 @@ class FalClient(ProviderClient):
         )
         if error_type:
             message = f"{message} [{error_type}]"
-        where: dict[str, Any] = {
-            "provider": self.name,
-            "model": self.model,
-            "request_id": response.headers.get("x-fal-request-id") or call.request_id,
-            "raw_response": body if body is not None else response.text[:_MAX_MESSAGE],
-        }
+        where = self.error_origin(
+            response.headers.get("x-fal-request-id") or call.request_id,
+            body if body is not None else response.text[:_MAX_MESSAGE],
+        )
         retryable_header = response.headers.get("x-fal-retryable")
         if retryable_header is not None and retryable_header.strip().lower() in ("true", "false"):
             where["retryable"] = retryable_header.strip().lower() == "true"

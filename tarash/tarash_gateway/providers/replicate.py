@@ -37,7 +37,6 @@ from tarash.tarash_gateway.errors import (
     ContentModerationError,
     GenerationFailedError,
     JobCancelledError,
-    ProviderServerError,
     TarashException,
     ValidationError,
     error_for_status,
@@ -50,17 +49,11 @@ from tarash.tarash_gateway.models import (
 from tarash.tarash_gateway.providers._base import (
     ImageOutput,
     JobKind,
-    ModelCapabilities,
+    JobUrls,
     PreparedJob,
     ProviderClient,
     SubmittedJob,
     VideoOutput,
-)
-from tarash.tarash_gateway.providers._spec import (
-    ModelSpec,
-    find_spec,
-    map_request_inputs,
-    user_mapped_spec,
 )
 from tarash.tarash_gateway.providers.replicate_models import GENERIC_SPECS, REPLICATE_MODELS
 
@@ -168,9 +161,13 @@ class ReplicateClient(ProviderClient):
     """
 
     name: ClassVar[str] = "replicate"
+    display_name: ClassVar[str] = "Replicate"
+    job_noun: ClassVar[str] = "prediction"
     default_base_url: ClassVar[str] = "https://api.replicate.com"
     key_env_vars: ClassVar[tuple[str, ...]] = ("REPLICATE_API_TOKEN",)
     provider_config_options: ClassVar[frozenset[str]] = _PROVIDER_OPTIONS
+    models = REPLICATE_MODELS
+    generic_specs = GENERIC_SPECS
 
     # -- credentials -------------------------------------------------------------------
 
@@ -194,18 +191,11 @@ class ReplicateClient(ProviderClient):
 
     # -- mapping -----------------------------------------------------------------------
 
-    def _spec(self, kind: JobKind) -> ModelSpec:
-        # A mapping the user registered (register_provider_field_mapping) replaces ours.
-        user_spec = user_mapped_spec(self.name, self.model, kind)
-        if user_spec is not None:
-            return user_spec
+    def registry_id(self) -> str | None:
+        """The ``owner/name`` of the model id (a pinned version is looked up by its name;
+        a bare version, by nothing)."""
         ref = _parse_model_id(self.model)
-        registered = find_spec(REPLICATE_MODELS, ref.name) if ref and ref.name else None
-        return registered if registered is not None else GENERIC_SPECS[kind]
-
-    def capabilities(self, kind: JobKind) -> ModelCapabilities:
-        """The registered model's capabilities, or "anything goes" for other ids."""
-        return self._spec(kind).capabilities
+        return ref.name if ref is not None else None
 
     def _model_ref(self) -> _ModelRef:
         ref = _parse_model_id(self.model)
@@ -237,15 +227,12 @@ class ReplicateClient(ProviderClient):
     ) -> PreparedJob:
         ref = self._model_ref()
         self._prefer_wait_option()
-        model_input = map_request_inputs(self._spec(kind), request)
+        job = self.prepare_from_spec(kind, request)
         # Official models are addressed by name and take no version; a pinned version
         # goes in the body of the generic create.
-        payload: dict[str, Any] = (
-            {"input": model_input}
-            if ref.version is None
-            else {"version": ref.version, "input": model_input}
-        )
-        return PreparedJob(kind=kind, model=self.model, payload=payload)
+        pinned = {} if ref.version is None else {"version": ref.version}
+        job.payload = {**pinned, "input": job.payload}
+        return job
 
     def prepare_video(self, request: VideoGenerationRequest) -> PreparedJob:
         """Map a video request to ``{"input": {...}}`` (plus ``version`` when pinned).
@@ -264,6 +251,11 @@ class ReplicateClient(ProviderClient):
         return self._prepare("image", request)
 
     # -- lifecycle ---------------------------------------------------------------------
+
+    def job_urls(self, job_id: str) -> JobUrls:
+        """``{base}/v1/predictions/{id}`` (status and output) and its ``/cancel``."""
+        prediction = f"{self.base_url}/v1/predictions/{job_id}"
+        return JobUrls(status=prediction, cancel=f"{prediction}/cancel")
 
     def _prefer_wait(self, kind: JobKind, time_left: float | None) -> int:
         configured = self._prefer_wait_option()
@@ -309,22 +301,10 @@ class ReplicateClient(ProviderClient):
             read_timeout=read_timeout,
             held=read_timeout is not None,
         )
-        prediction_id = accepted.job_id
         body = accepted.body or {}
         urls: dict[str, Any] = body["urls"] if isinstance(body.get("urls"), dict) else {}
-        handle = JobHandle(
-            kind=job.kind,
-            provider=self.name,
-            model=self.model,
-            request_id=prediction_id,
-            base_url=self.base_url,
-            status_url=self.trusted_url(
-                urls.get("get"), f"{self.base_url}/v1/predictions/{prediction_id}"
-            ),
-            cancel_url=self.trusted_url(
-                urls.get("cancel"), f"{self.base_url}/v1/predictions/{prediction_id}/cancel"
-            ),
-            submitted_at=datetime.now(UTC),
+        handle = self.new_handle(
+            job.kind, accepted.job_id, status_url=urls.get("get"), cancel_url=urls.get("cancel")
         )
         # A reply whose body could not be read says nothing of the prediction's state: the
         # waiter asks for it.
@@ -337,32 +317,19 @@ class ReplicateClient(ProviderClient):
         Raises:
             TarashException: The status call failed after retries.
         """
-        url = self.trusted_url(
-            handle.status_url, f"{self.base_url}/v1/predictions/{handle.request_id}"
-        )
         reply = await self._send(
-            "status", "GET", url, request_id=handle.request_id, expect_object=True
+            "status",
+            "GET",
+            self.job_url(handle, "status"),
+            request_id=handle.request_id,
+            expect_object=True,
         )
-        return self._snapshot(response_json(reply))
+        return self._snapshot(reply_object(reply))
 
-    def _snapshot(self, body: Any) -> JobSnapshot:
-        if not isinstance(body, dict):
-            # A garbled reply says nothing about the prediction, which may well be running:
-            # a retryable error lets the waiter poll again instead of abandoning it.
-            raise ProviderServerError(
-                "Replicate answered with something that is not a prediction",
-                provider=self.name,
-                model=self.model,
-                raw_response=body,
-            )
+    def _snapshot(self, body: dict[str, Any]) -> JobSnapshot:
         status = body.get("status")
         request_id = body.get("id") if isinstance(body.get("id"), str) else None
-        origin: dict[str, Any] = {
-            "provider": self.name,
-            "model": self.model,
-            "request_id": request_id,
-            "raw_response": body,
-        }
+        origin = self.error_origin(request_id, body)
         match status:
             case "starting":
                 # Cold boot or queue: Replicate gives no queue position.
@@ -394,14 +361,7 @@ class ReplicateClient(ProviderClient):
                     ),
                 )
             case _:
-                return JobSnapshot(
-                    JobState.FAILED,
-                    body,
-                    error=GenerationFailedError(
-                        f"Replicate reported an unknown prediction status {status!r}", **origin
-                    ),
-                    understood=False,
-                )
+                return self.unknown_status(body, status, request_id=request_id)
 
     def _failure(self, body: dict[str, Any], origin: dict[str, Any]) -> TarashException:
         error = body.get("error")
@@ -419,9 +379,7 @@ class ReplicateClient(ProviderClient):
             reply = await self._send(
                 "result",
                 "GET",
-                self.trusted_url(
-                    handle.status_url, f"{self.base_url}/v1/predictions/{handle.request_id}"
-                ),
+                self.job_url(handle, "status"),
                 request_id=handle.request_id,
                 # Cut short, it is read again: taking it for "no output" would buy a
                 # fallback for a prediction that succeeded and was paid for.
@@ -432,12 +390,7 @@ class ReplicateClient(ProviderClient):
 
     def _references(self, body: dict[str, Any], handle: JobHandle) -> list[str]:
         output = body.get("output")
-        origin: dict[str, Any] = {
-            "provider": self.name,
-            "model": self.model,
-            "request_id": handle.request_id,
-            "raw_response": body,
-        }
+        origin = self.error_origin(handle.request_id, body)
         if output is None:
             why = (
                 "Replicate removed it (data_removed: outputs are kept for 1 hour after the "
@@ -497,13 +450,10 @@ class ReplicateClient(ProviderClient):
 
         A prediction that is unknown (404) or already finished is not cancelled: False.
         """
-        url = self.trusted_url(
-            handle.cancel_url, f"{self.base_url}/v1/predictions/{handle.request_id}/cancel"
-        )
         reply = await self._send(
             "cancel",
             "POST",
-            url,
+            self.job_url(handle, "cancel"),
             request_id=handle.request_id,
             ok_statuses=frozenset({404}),
             expect_object=True,
@@ -540,22 +490,7 @@ class ReplicateClient(ProviderClient):
         else:
             message = response.text.strip()[:500]
         message = message or f"HTTP {status} from Replicate"
-        error = error_for_status(
-            status,
-            message,
-            headers=response.headers,
-            provider=self.name,
-            model=self.model,
-            request_id=call.request_id,
-            raw_response=body,
-        )
+        origin = self.error_origin(call.request_id, body)
         if status in (400, 422) and _MODERATION.search(message):
-            return ContentModerationError(
-                message,
-                provider=self.name,
-                model=self.model,
-                status_code=status,
-                request_id=call.request_id,
-                raw_response=body,
-            )
-        return error
+            return ContentModerationError(message, status_code=status, **origin)
+        return error_for_status(status, message, headers=response.headers, **origin)
