@@ -28,6 +28,7 @@ from tarash.tarash_gateway._http import (
     CallContext,
     Operation,
     RequestContext,
+    reply_object,
     response_json,
     same_origin,
     send,
@@ -613,6 +614,72 @@ class ProviderClient(abc.ABC):
             if operation == "submit" and submit_may_have_created_job(exc):
                 self._flag_untracked_job(exc)
             raise
+
+    async def read_job(
+        self,
+        handle: JobHandle,
+        operation: Literal["status", "result"],
+        *,
+        at: Literal["status", "result"] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """``GET`` a job's status or result and return the reply's JSON object.
+
+        A reply that is not one (cut short, garbled) says nothing about the job: it is
+        retried, then raised as a retryable :class:`ProviderServerError`, never taken for
+        an answer (a finished job read as "no output" would buy a fallback for a job that
+        was paid for).
+
+        Args:
+            handle: The job.
+            operation: What the read is for (decides the retry rules and the counters).
+            at: Which of the job's URLs (:meth:`job_url`) to read, when not the one named
+                by ``operation`` (Replicate's output rides on its status).
+            params: Query parameters.
+
+        Raises:
+            TarashException: The read failed after retries (see :meth:`_send`).
+        """
+        reply = await self._send(
+            operation,
+            "GET",
+            self.job_url(handle, at or operation),
+            request_id=handle.request_id,
+            params=params,
+            expect_object=True,
+        )
+        return reply_object(reply)
+
+    async def request_cancel(
+        self,
+        handle: JobHandle,
+        method: str = "POST",
+        *,
+        not_cancellable: frozenset[int] = frozenset({404}),
+    ) -> dict[str, Any] | None:
+        """Send a job's cancel (to :meth:`job_url` ``"cancel"``) and return the reply's object.
+
+        Args:
+            handle: The job.
+            method: The provider's cancel method.
+            not_cancellable: Statuses by which the provider says the job cannot be
+                cancelled (unknown, already finished): answered with ``None``, not raised.
+
+        Returns:
+            The reply's JSON object, or ``None`` for a ``not_cancellable`` status.
+
+        Raises:
+            TarashException: The cancel failed after retries (see :meth:`_send`).
+        """
+        reply = await self._send(
+            "cancel",
+            method,
+            self.job_url(handle, "cancel"),
+            request_id=handle.request_id,
+            ok_statuses=not_cancellable,
+            expect_object=True,
+        )
+        return None if reply.status_code in not_cancellable else reply_object(reply)
 
     def job_id_from_headers(self, response: httpx.Response) -> str | None:
         """The id of the job a submit created, read from the reply's headers.

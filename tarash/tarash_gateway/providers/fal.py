@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import UNKNOWN_CALL, CallContext, reply_object, response_json
+from tarash.tarash_gateway._http import UNKNOWN_CALL, CallContext, response_json
 from tarash.tarash_gateway._polling import JobSnapshot, JobState
 from tarash.tarash_gateway._sse import open_json_event_stream
 from tarash.tarash_gateway.errors import (
@@ -353,15 +353,8 @@ class FalClient(ProviderClient):
 
     async def poll(self, handle: JobHandle) -> JobSnapshot:
         """``GET status_url?logs=1`` (logs carry the progress some models print)."""
-        reply = await self._send(
-            "status",
-            "GET",
-            self.job_url(handle, "status"),
-            request_id=handle.request_id,
-            params={"logs": "1"},
-            expect_object=True,
-        )
-        return self._snapshot(reply_object(reply), handle)
+        body = await self.read_job(handle, "status", params={"logs": "1"})
+        return self._snapshot(body, handle)
 
     def watch(self, handle: JobHandle) -> AsyncIterator[JobSnapshot] | None:
         """fal's SSE status stream, or ``None`` (poll) when disabled or no slot is free."""
@@ -394,18 +387,6 @@ class FalClient(ProviderClient):
         if terminal is not None:
             yield terminal
 
-    async def _fetch_result(self, handle: JobHandle) -> dict[str, Any]:
-        # An unreadable result (cut short) is retried by the sender, like any transient
-        # fault: the job is finished and paid for, and reading it again is free.
-        reply = await self._send(
-            "result",
-            "GET",
-            self.job_url(handle, "result"),
-            request_id=handle.request_id,
-            expect_object=True,
-        )
-        return reply_object(reply)
-
     def _no_output(self, what: str, handle: JobHandle, body: dict[str, Any]) -> TarashException:
         return GenerationFailedError(
             f"fal finished without {what}", **self.error_origin(handle.request_id, body)
@@ -417,7 +398,7 @@ class FalClient(ProviderClient):
         Raises:
             GenerationFailedError: The output holds no video.
         """
-        body = await self._fetch_result(handle)
+        body = await self.read_job(handle, "result")
         candidates = [_dig(body, "video"), _dig(body, "videos.0"), _dig(body, "output")]
         spec = self.spec_for("video") or GENERIC_VIDEO_SPEC
         if spec.output:
@@ -434,7 +415,7 @@ class FalClient(ProviderClient):
         Raises:
             GenerationFailedError: The output holds no image.
         """
-        body = await self._fetch_result(handle)
+        body = await self.read_job(handle, "result")
         items = body.get("images")
         if not isinstance(items, list) or not items:
             single = body.get("image")
@@ -447,17 +428,8 @@ class FalClient(ProviderClient):
     async def cancel(self, handle: JobHandle) -> bool:
         """``PUT cancel_url``: True on ``CANCELLATION_REQUESTED`` (202), False when the
         request already finished (400 ``ALREADY_COMPLETED``) or is unknown (404)."""
-        reply = await self._send(
-            "cancel",
-            "PUT",
-            self.job_url(handle, "cancel"),
-            request_id=handle.request_id,
-            ok_statuses=frozenset({400, 404}),
-            expect_object=True,
-        )
-        if reply.status_code in (400, 404):
-            return False
-        return reply_object(reply).get("status") not in ("ALREADY_COMPLETED", "NOT_FOUND")
+        body = await self.request_cancel(handle, "PUT", not_cancellable=frozenset({400, 404}))
+        return body is not None and body.get("status") not in ("ALREADY_COMPLETED", "NOT_FOUND")
 
     def parse_error(
         self, response: httpx.Response, call: CallContext = UNKNOWN_CALL

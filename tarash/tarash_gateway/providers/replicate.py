@@ -27,7 +27,6 @@ from pydantic import SecretStr
 from tarash.tarash_gateway._http import (
     UNKNOWN_CALL,
     CallContext,
-    reply_object,
     response_json,
     same_origin,
     url_origin,
@@ -317,14 +316,7 @@ class ReplicateClient(ProviderClient):
         Raises:
             TarashException: The status call failed after retries.
         """
-        reply = await self._send(
-            "status",
-            "GET",
-            self.job_url(handle, "status"),
-            request_id=handle.request_id,
-            expect_object=True,
-        )
-        return self._snapshot(reply_object(reply))
+        return self._snapshot(await self.read_job(handle, "status"))
 
     def _snapshot(self, body: dict[str, Any]) -> JobSnapshot:
         status = body.get("status")
@@ -376,16 +368,7 @@ class ReplicateClient(ProviderClient):
         body = snapshot.raw
         if body.get("output") is None and not body.get("data_removed"):
             # The output normally rides on the terminal prediction; read it once if not.
-            reply = await self._send(
-                "result",
-                "GET",
-                self.job_url(handle, "status"),
-                request_id=handle.request_id,
-                # Cut short, it is read again: taking it for "no output" would buy a
-                # fallback for a prediction that succeeded and was paid for.
-                expect_object=True,
-            )
-            body = reply_object(reply)
+            body = await self.read_job(handle, "result", at="status")
         return body
 
     def _references(self, body: dict[str, Any], handle: JobHandle) -> list[str]:
@@ -450,17 +433,8 @@ class ReplicateClient(ProviderClient):
 
         A prediction that is unknown (404) or already finished is not cancelled: False.
         """
-        reply = await self._send(
-            "cancel",
-            "POST",
-            self.job_url(handle, "cancel"),
-            request_id=handle.request_id,
-            ok_statuses=frozenset({404}),
-            expect_object=True,
-        )
-        if reply.status_code == 404:
-            return False
-        return reply_object(reply).get("status") == "canceled"
+        body = await self.request_cancel(handle)
+        return body is not None and body.get("status") == "canceled"
 
     # -- errors ------------------------------------------------------------------------
 
