@@ -3,9 +3,10 @@
 One uvicorn server on a background thread serves fal.ai's queue API under ``/fal``,
 Replicate's predictions API under ``/replicate``, Stability's generate API under
 ``/stability``, OpenAI's Videos and Images APIs under ``/openai`` and Azure OpenAI (v1,
-legacy Sora jobs, image deployments) under ``/azure_openai``, with a latency model, fault injection and job accounting, over HTTP or
-(``tls=True``) HTTPS. Point a client's base URL at it and give
-it the emulator's fake key; per-provider settings go in ``options=[ReplicateOptions(...)]``.
+legacy Sora jobs, image deployments) under ``/azure_openai``, with a latency model, fault
+injection and job accounting, over HTTP or (``tls=True``) HTTPS. Point a client's base URL
+at it and give it the emulator's fake key; per-provider settings go in
+``options=[ReplicateOptions(...)]``.
 
 Example:
     ```python
