@@ -53,6 +53,7 @@ from tarash.tarash_gateway.errors import (
 from tarash.tarash_gateway.models import JobHandle, VideoGenerationRequest
 from tarash.tarash_gateway.providers._base import (
     JobKind,
+    JobUrls,
     ModelCapabilities,
     PreparedJob,
     ProviderSettings,
@@ -60,9 +61,9 @@ from tarash.tarash_gateway.providers._base import (
     VideoOutput,
 )
 from tarash.tarash_gateway.providers._lifecycle import Retirement, successor_hint, warn_if_retired
-from tarash.tarash_gateway.providers._spec import ModelSpec, map_request_inputs
+from tarash.tarash_gateway.providers._spec import Composed, ModelSpec
 from tarash.tarash_gateway.providers.openai import OpenAIClient
-from tarash.tarash_gateway.providers.openai_models import OPENAI_MODELS, OpenAIModel
+from tarash.tarash_gateway.providers.openai_models import OPENAI_MODELS, OpenAIModel, sized
 
 __all__ = ["DEFAULT_IMAGE_API_VERSION", "LEGACY_API_VERSION", "SORA_1", "AzureOpenAIClient"]
 
@@ -77,6 +78,27 @@ _OPTIONS = frozenset({"api", "family", "auth"})
 _FAMILY = {"video": "sora-2", "image": "gpt-image-1"}
 _LEGACY_FAMILY = "sora"
 _MODERATION_REASONS = frozenset({"input_moderation", "output_moderation"})
+
+_SORA_1_SIZES = {
+    ("16:9", "360p"): (640, 360),
+    ("16:9", "480p"): (854, 480),
+    ("16:9", "720p"): (1280, 720),
+    ("16:9", "1080p"): (1920, 1080),
+    ("1:1", "360p"): (360, 360),
+    ("1:1", "480p"): (480, 480),
+    ("1:1", "720p"): (720, 720),
+    ("1:1", "1080p"): (1080, 1080),
+}
+
+
+def _sora_1_side(index: int) -> Composed:
+    side = {pair: size[index] for pair, size in _SORA_1_SIZES.items()}
+    return Composed(
+        ("width", "height")[index],
+        ("aspect_ratio", "resolution"),
+        sized(side, default_resolution="480p"),
+    )
+
 
 SORA_1 = OpenAIModel(
     spec=ModelSpec(
@@ -94,20 +116,9 @@ SORA_1 = OpenAIModel(
             max_outputs=2,
         ),
         inputs={"prompt": "prompt", "duration": "n_seconds", "count": "n_variants"},
+        composed=(_sora_1_side(0), _sora_1_side(1)),
     ),
     api="videos",
-    sizes=MappingProxyType(
-        {
-            ("16:9", "360p"): "640x360",
-            ("16:9", "480p"): "854x480",
-            ("16:9", "720p"): "1280x720",
-            ("16:9", "1080p"): "1920x1080",
-            ("1:1", "360p"): "360x360",
-            ("1:1", "480p"): "480x480",
-            ("1:1", "720p"): "720x720",
-            ("1:1", "1080p"): "1080x1080",
-        }
-    ),
 )
 """The legacy jobs API's model (``family="sora"``)."""
 
@@ -136,6 +147,7 @@ class AzureOpenAIClient(OpenAIClient):
     """
 
     name: ClassVar[str] = "azure_openai"
+    display_name: ClassVar[str] = "Azure OpenAI"
     default_base_url: ClassVar[str] = ""
     key_env_vars: ClassVar[tuple[str, ...]] = ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_AD_TOKEN")
     base_url_env_var: ClassVar[str | None] = "AZURE_OPENAI_ENDPOINT"
@@ -217,8 +229,21 @@ class AzureOpenAIClient(OpenAIClient):
         """The family's entry: ``provider_config["family"]``, else the API's default."""
         if kind == "video" and self.api == "legacy":
             return SORA_1
-        family = self.family if self.family not in (None, _LEGACY_FAMILY) else _FAMILY[kind]
+        family = self.family if self.family in OPENAI_MODELS else None
         return OPENAI_MODELS[family or _FAMILY[kind]]
+
+    def registry_id(self) -> str | None:
+        """The family, never the deployment name (which says nothing sure of the model)."""
+        return self.family if self.family in OPENAI_MODELS else None
+
+    def spec_for(self, kind: JobKind) -> ModelSpec | None:
+        """A user mapping, else the family's spec, else the API's default family's."""
+        found = super().spec_for(kind)
+        if found is not None and found.field_mappers is not None:
+            return found
+        if self.registry_id() is None or (kind == "video" and self.api == "legacy"):
+            return self.entry(kind).spec
+        return found
 
     def _api_version(self, default: str) -> str:
         return self.settings.api_version or os.environ.get("OPENAI_API_VERSION") or default
@@ -242,6 +267,12 @@ class AzureOpenAIClient(OpenAIClient):
 
     def _jobs_url(self, *parts: str) -> str:
         return "/".join([f"{self.base_url}/openai/v1/video/generations/jobs", *parts])
+
+    def job_urls(self, job_id: str) -> JobUrls:
+        """Legacy: the job's URL (read and ``DELETE``d); v1: OpenAI's video URLs."""
+        if self.api == "legacy":
+            return JobUrls(status=self._jobs_url(job_id), cancel=self._jobs_url(job_id))
+        return super().job_urls(job_id)
 
     def _legacy_query(self, handle: JobHandle | None = None) -> dict[str, str]:
         version = handle.api_version if handle is not None and handle.api_version else None
@@ -268,26 +299,9 @@ class AzureOpenAIClient(OpenAIClient):
         Raises:
             ValidationError: The deployment's family makes images.
         """
-        if self.api != "legacy":
-            return super().prepare_video(request)
-        warn_if_retired(self.name, _LEGACY_FAMILY, AZURE_RETIRED)
-        payload = map_request_inputs(SORA_1.spec, request)
-        payload.setdefault("model", self.model)
-        job = PreparedJob(kind="video", model=self.model, payload=payload)
-        if request.aspect_ratio is not None or request.resolution is not None:
-            wanted = (request.aspect_ratio or "16:9", request.resolution or "480p")
-            size = SORA_1.sizes.get(wanted)
-            if size is not None and "width" not in payload and "height" not in payload:
-                width, _, height = size.partition("x")
-                payload["width"], payload["height"] = int(width), int(height)
-        for concept, value in (
-            ("negative_prompt", request.negative_prompt),
-            ("seed", request.seed),
-            ("enhance_prompt", request.enhance_prompt),
-        ):
-            if value is not None:
-                job.adaptations.append(f"{concept}: {value!r} not sent (Sora-1 has no such input)")
-        return job
+        if self.api == "legacy":
+            warn_if_retired(self.name, _LEGACY_FAMILY, AZURE_RETIRED)
+        return super().prepare_video(request)
 
     async def submit(self, job: PreparedJob, *, time_left: float | None) -> SubmittedJob:
         """The OpenAI create on v1; ``POST …/video/generations/jobs`` on the legacy API.
@@ -300,11 +314,8 @@ class AzureOpenAIClient(OpenAIClient):
         accepted = await self._send_submit(
             self._jobs_url(), id_field="id", params=self._legacy_query(), json=job.payload
         )
-        handle = self.handle(
-            "video",
-            accepted.job_id,
-            status_url=self._jobs_url(accepted.job_id),
-            cancel_url=self._jobs_url(accepted.job_id),
+        handle = self.new_handle(
+            "video", accepted.job_id, provider_state=self.provider_state("video")
         ).model_copy(update={"api_version": self._legacy_query()["api-version"]})
         snapshot = None if accepted.body is None else self._job_snapshot(accepted.body)
         return SubmittedJob(handle=handle, snapshot=snapshot)
@@ -324,7 +335,7 @@ class AzureOpenAIClient(OpenAIClient):
         reply = await self._send(
             "status",
             "GET",
-            self.trusted_url(handle.status_url, self._jobs_url(handle.request_id)),
+            self.job_url(handle, "status"),
             request_id=handle.request_id,
             params=self._legacy_query(handle),
             expect_object=True,
@@ -335,10 +346,10 @@ class AzureOpenAIClient(OpenAIClient):
         if not isinstance(body, dict):
             raise ProviderServerError(
                 "Azure answered with something that is not a video generation job",
-                **self.origin(None, body),
+                **self.error_origin(None, body),
             )
         job_id = body.get("id") if isinstance(body.get("id"), str) else None
-        origin = self.origin(job_id, body)
+        origin = self.error_origin(job_id, body)
         status = body.get("status")
         match status:
             case "preprocessing" | "queued":
@@ -363,14 +374,7 @@ class AzureOpenAIClient(OpenAIClient):
                     error=JobCancelledError("the video generation job was cancelled", **origin),
                 )
             case _:
-                return JobSnapshot(
-                    JobState.FAILED,
-                    body,
-                    error=GenerationFailedError(
-                        f"Azure reported an unknown job status {status!r}", **origin
-                    ),
-                    understood=False,
-                )
+                return self.unknown_status(body, status, request_id=job_id)
 
     async def fetch_video(self, handle: JobHandle, snapshot: JobSnapshot) -> VideoOutput:
         """v1: the content URL. Legacy: the first generation's ``content/video`` URL.
@@ -387,7 +391,7 @@ class AzureOpenAIClient(OpenAIClient):
         if not isinstance(generation_id, str) or not generation_id or "/" in generation_id:
             raise GenerationFailedError(
                 "the video generation job succeeded but names no generation",
-                **self.origin(handle.request_id, body),
+                **self.error_origin(handle.request_id, body),
             )
         version = self._legacy_query(handle)["api-version"]
         url = (
@@ -415,7 +419,7 @@ class AzureOpenAIClient(OpenAIClient):
         reply = await self._send(
             "cancel",
             "DELETE",
-            self.trusted_url(handle.cancel_url, self._jobs_url(handle.request_id)),
+            self.job_url(handle, "cancel"),
             request_id=handle.request_id,
             params=self._legacy_query(handle),
             ok_statuses=frozenset({404, 409}),

@@ -33,6 +33,7 @@ import binascii
 import os
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -53,7 +54,7 @@ from tarash.tarash_gateway.errors import (
     ValidationError,
     error_for_status,
 )
-from tarash.tarash_gateway.media import decode_data_uri, media_reference, sniff_mime
+from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
 from tarash.tarash_gateway.models import (
     ImageGenerationRequest,
     JobHandle,
@@ -62,7 +63,7 @@ from tarash.tarash_gateway.models import (
 from tarash.tarash_gateway.providers._base import (
     ImageOutput,
     JobKind,
-    ModelCapabilities,
+    JobUrls,
     PreparedJob,
     ProviderClient,
     ProviderSettings,
@@ -70,10 +71,12 @@ from tarash.tarash_gateway.providers._base import (
     VideoOutput,
 )
 from tarash.tarash_gateway.providers._lifecycle import successor_hint, warn_if_retired
-from tarash.tarash_gateway.providers._spec import ModelSpec, map_request_inputs, user_mapped_spec
+from tarash.tarash_gateway.providers._spec import ModelSpec
 from tarash.tarash_gateway.providers.openai_models import (
     GENERIC_IMAGE,
+    GENERIC_SPECS,
     GENERIC_VIDEO,
+    OPENAI_SPECS,
     RETIRED,
     OpenAIModel,
     bare_model_id,
@@ -148,6 +151,10 @@ class OpenAIClient(ProviderClient):
     """
 
     name: ClassVar[str] = "openai"
+    display_name: ClassVar[str] = "OpenAI"
+    job_noun: ClassVar[str] = "video"
+    models: ClassVar[Mapping[str, ModelSpec]] = OPENAI_SPECS
+    generic_specs: ClassVar[Mapping[JobKind, ModelSpec]] = GENERIC_SPECS
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
     key_env_vars: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
     base_url_env_var: ClassVar[str | None] = "OPENAI_BASE_URL"
@@ -238,25 +245,19 @@ class OpenAIClient(ProviderClient):
 
     # -- mapping -----------------------------------------------------------------------
 
-    def _spec(self, kind: JobKind, entry: OpenAIModel) -> ModelSpec:
-        # A mapping the user registered (register_provider_field_mapping) replaces ours.
-        user_spec = user_mapped_spec(self.name, self.model, kind)
-        return user_spec if user_spec is not None else entry.spec
+    def registry_id(self) -> str | None:
+        """OpenAI's bare id (``openai/sora-2`` is looked up as ``sora-2``)."""
+        return bare_model_id(self.model)
 
-    def capabilities(self, kind: JobKind) -> ModelCapabilities:
-        """The model's capabilities (its kind says whether it makes videos or images)."""
-        return self._spec(kind, self.entry(kind)).capabilities
-
-    def _unsent(self, job: PreparedJob, spec: ModelSpec, values: dict[str, Any]) -> None:
-        # A concept the model has no field for is dropped with a note (strict mode refuses
-        # it), never silently.
-        if spec.field_mappers is not None:
-            return
-        for concept, value in values.items():
-            if value is not None and concept not in spec.inputs:
-                job.adaptations.append(
-                    f"{concept}: {value!r} not sent ({self.model} has no such input)"
-                )
+    def _finish(self, job: PreparedJob, kind: JobKind) -> PreparedJob:
+        """What every create carries besides the mapped fields: the model (and, for the
+        dall-e models, the base64 response format)."""
+        job.payload.setdefault("model", self.wire_model())
+        spec = self.spec_for(kind)
+        mapped_by_us = spec is not None and spec.field_mappers is None
+        if kind == "image" and mapped_by_us and self.entry("image").b64_response_format:
+            job.payload.setdefault("response_format", "b64_json")
+        return job
 
     def prepare_video(self, request: VideoGenerationRequest) -> PreparedJob:
         """Map a video request to the create's fields: ``model``, ``prompt``, ``seconds``
@@ -267,32 +268,7 @@ class OpenAIClient(ProviderClient):
             ValidationError: The model makes images.
         """
         self.warn_lifecycle()
-        entry = self.entry("video")
-        spec = self._spec("video", entry)
-        payload = map_request_inputs(spec, request)
-        payload.setdefault("model", self.wire_model())
-        job = PreparedJob(kind="video", model=self.model, payload=payload)
-        asked = request.aspect_ratio is not None or request.resolution is not None
-        if asked and spec.field_mappers is None and "size" not in request.extra_params:
-            wanted = (request.aspect_ratio or "16:9", request.resolution or "720p")
-            size = entry.sizes.get(wanted)
-            if size is None:
-                job.adaptations.append(
-                    f"aspect_ratio/resolution: {wanted[0]!r}/{wanted[1]!r} not sent "
-                    f"({self.model} has no size for it)"
-                )
-            else:
-                payload["size"] = size
-        self._unsent(
-            job,
-            spec,
-            {
-                "negative_prompt": request.negative_prompt,
-                "seed": request.seed,
-                "enhance_prompt": request.enhance_prompt,
-            },
-        )
-        return job
+        return self._finish(self.prepare_from_spec("video", request), "video")
 
     def prepare_image(self, request: ImageGenerationRequest) -> PreparedJob:
         """Map an image request to ``/images/generations``, or ``/images/edits`` when it
@@ -302,40 +278,17 @@ class OpenAIClient(ProviderClient):
             ValidationError: The model makes videos.
         """
         self.warn_lifecycle()
-        entry = self.entry("image")
-        spec = self._spec("image", entry)
-        payload = map_request_inputs(spec, request)
-        payload.setdefault("model", self.wire_model())
-        if entry.b64_response_format and spec.field_mappers is None:
-            payload.setdefault("response_format", "b64_json")
-        job = PreparedJob(kind="image", model=self.model, payload=payload)
-        if (
-            spec.field_mappers is None
-            and request.size is None
-            and request.aspect_ratio is not None
-            and "size" not in request.extra_params
-        ):
-            size = entry.sizes.get((request.aspect_ratio, ""))
-            if size is not None:
-                payload["size"] = size
-        images = [
-            media_reference(item["image"], field=f"image_list[{index}]")
-            for index, item in enumerate(request.image_list)
-        ]
-        if images:
-            payload["images"] = [{"image_url": image} for image in images]
-        if request.mask_image is not None:
-            payload["mask"] = {"image_url": media_reference(request.mask_image, field="mask")}
-        self._unsent(
-            job,
-            spec,
-            {
-                "negative_prompt": request.negative_prompt,
-                "seed": request.seed,
-                "style": request.style,
-                "quality": request.quality,
-            },
-        )
+        job = self._finish(self.prepare_from_spec("image", request), "image")
+        payload = job.payload
+        # The edit inputs, mapped as references, in the JSON form; the submit turns them
+        # into file parts when they are data.
+        if isinstance(payload.get("images"), list):
+            payload["images"] = [
+                item if isinstance(item, dict) else {"image_url": item}
+                for item in payload["images"]
+            ]
+        if isinstance(payload.get("mask"), str):
+            payload["mask"] = {"image_url": payload["mask"]}
         return job
 
     # -- wire bodies -------------------------------------------------------------------
@@ -379,19 +332,9 @@ class OpenAIClient(ProviderClient):
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def handle(self, kind: JobKind, job_id: str, **urls: str) -> JobHandle:
-        """A handle of a job this client created."""
-        return JobHandle(
-            kind=kind,
-            provider=self.name,
-            model=self.model,
-            request_id=job_id,
-            base_url=self.base_url,
-            api_version=self.settings.api_version,
-            submitted_at=datetime.now(UTC),
-            provider_state=self.provider_state(kind),
-            **urls,
-        )
+    def job_urls(self, job_id: str) -> JobUrls:
+        """``/videos/{id}`` and its ``/content``; no cancel URL (there is none)."""
+        return JobUrls(status=self.videos_url(job_id), result=self.videos_url(job_id, "content"))
 
     async def submit(self, job: PreparedJob, *, time_left: float | None) -> SubmittedJob:
         """Create the video job, or generate the images (the reply is the result).
@@ -405,12 +348,7 @@ class OpenAIClient(ProviderClient):
             self.videos_url(), id_field="id", params=self.query(), **self._video_body(job.payload)
         )
         video_id = accepted.job_id
-        handle = self.handle(
-            "video",
-            video_id,
-            status_url=self.videos_url(video_id),
-            result_url=self.videos_url(video_id, "content"),
-        )
+        handle = self.new_handle("video", video_id, provider_state=self.provider_state("video"))
         snapshot = None if accepted.body is None else self._video_snapshot(accepted.body, None)
         return SubmittedJob(handle=handle, snapshot=snapshot)
 
@@ -428,16 +366,8 @@ class OpenAIClient(ProviderClient):
         )
         header_id = reply.headers.get("x-request-id", "")
         job_id = header_id if _REQUEST_ID.match(header_id) else f"img_{uuid.uuid4().hex}"
-        handle = self.handle("image", job_id)
+        handle = self.new_handle("image", job_id, provider_state=self.provider_state("image"))
         return SubmittedJob(handle=handle, snapshot=self._image_snapshot(reply, job_id))
-
-    def origin(self, request_id: str | None, raw: Any) -> dict[str, Any]:
-        return {
-            "provider": self.name,
-            "model": self.model,
-            "request_id": request_id,
-            "raw_response": raw,
-        }
 
     def _image_snapshot(self, reply: httpx.Response, job_id: str) -> JobSnapshot:
         """The images of a create reply, decoded once; the snapshot's raw body keeps a
@@ -447,10 +377,10 @@ class OpenAIClient(ProviderClient):
             # The images were generated and billed, and cannot be read: another provider
             # would be paid again for what this reply lost.
             error = ProviderServerError(
-                f"{self.name} answered the image request with HTTP {reply.status_code} but a "
+                f"{self.label} answered the image request with HTTP {reply.status_code} but a "
                 "body that is not an images response (cut short or garbled); the images were "
                 "probably made and billed",
-                **self.origin(job_id, None),
+                **self.error_origin(job_id, None),
                 status_code=reply.status_code,
                 fallback_allowed=False,
             )
@@ -482,12 +412,12 @@ class OpenAIClient(ProviderClient):
         """
         if handle.kind == "image":
             raise ValidationError(
-                f"{self.name} images are returned by the create itself: an image job's "
+                f"{self.label} images are returned by the create itself: an image job's "
                 "handle has nothing left to wait for",
-                **self.origin(handle.request_id, None),
+                **self.error_origin(handle.request_id, None),
                 fallback_allowed=False,
             )
-        url = self.trusted_url(handle.status_url, self.videos_url(handle.request_id))
+        url = self.job_url(handle, "status")
         reply = await self._send(
             "status",
             "GET",
@@ -501,8 +431,8 @@ class OpenAIClient(ProviderClient):
     def _video_snapshot(self, body: Any, poll_after_ms: str | None) -> JobSnapshot:
         if not isinstance(body, dict):
             raise ProviderServerError(
-                f"{self.name} answered with something that is not a video object",
-                **self.origin(None, body),
+                f"{self.label} answered with something that is not a video object",
+                **self.error_origin(None, body),
             )
         poll_after: float | None = None
         try:
@@ -526,15 +456,7 @@ class OpenAIClient(ProviderClient):
             case "failed":
                 return JobSnapshot(JobState.FAILED, body, error=self._video_failure(body, video_id))
             case _:
-                return JobSnapshot(
-                    JobState.FAILED,
-                    body,
-                    error=GenerationFailedError(
-                        f"{self.name} reported an unknown video status {status!r}",
-                        **self.origin(video_id, body),
-                    ),
-                    understood=False,
-                )
+                return self.unknown_status(body, status, request_id=video_id)
 
     def _video_failure(self, body: dict[str, Any], video_id: str | None) -> TarashException:
         found = body.get("error")
@@ -543,8 +465,8 @@ class OpenAIClient(ProviderClient):
         message = str(error.get("message") or "").strip()[:_MAX_MESSAGE]
         text = ": ".join(part for part in (code, message) if part) or "the video failed"
         if code in MODERATION_CODES:
-            return ContentModerationError(text, **self.origin(video_id, body))
-        return GenerationFailedError(text, **self.origin(video_id, body))
+            return ContentModerationError(text, **self.error_origin(video_id, body))
+        return GenerationFailedError(text, **self.error_origin(video_id, body))
 
     async def fetch_video(self, handle: JobHandle, snapshot: JobSnapshot) -> VideoOutput:
         """The video's content URL (downloaded with the key by ``save()``).
@@ -558,14 +480,12 @@ class OpenAIClient(ProviderClient):
             raise GenerationFailedError(
                 f"the video expired at {expires_at.isoformat()} (OpenAI keeps content for a "
                 "limited time)",
-                **self.origin(handle.request_id, body),
+                **self.error_origin(handle.request_id, body),
             )
         seconds = body.get("seconds")
         duration = float(seconds) if isinstance(seconds, str) and seconds.isdigit() else None
         return VideoOutput(
-            video=self.trusted_url(
-                handle.result_url, self.videos_url(handle.request_id, "content")
-            ),
+            video=self.job_url(handle, "result"),
             content_type="video/mp4",
             duration=duration,
             expires_at=expires_at,
@@ -581,7 +501,8 @@ class OpenAIClient(ProviderClient):
         images = self._inline_images.pop(handle.request_id, [])
         if not images:
             raise GenerationFailedError(
-                f"{self.name} returned no image", **self.origin(handle.request_id, snapshot.raw)
+                f"{self.label} returned no image",
+                **self.error_origin(handle.request_id, snapshot.raw),
             )
         output_format = snapshot.raw.get("output_format")
         first = images[0]
@@ -636,7 +557,7 @@ class OpenAIClient(ProviderClient):
             message = error.strip()
         else:
             message = response.text.strip()
-        message = message[:_MAX_MESSAGE] or f"HTTP {status} from {self.name}"
+        message = message[:_MAX_MESSAGE] or f"HTTP {status} from {self.label}"
         if code:
             message = f"{message} ({code})"
         reply_id = response.headers.get("x-request-id") or response.headers.get("apim-request-id")

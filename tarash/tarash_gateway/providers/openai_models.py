@@ -14,24 +14,27 @@ Sources: the openai-openapi spec and openai-python (2026-08-21), OpenAI's deprec
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 from tarash.tarash_gateway.providers._base import ModelCapabilities
 from tarash.tarash_gateway.providers._lifecycle import Retirement
-from tarash.tarash_gateway.providers._spec import ModelSpec
+from tarash.tarash_gateway.providers._spec import Composed, ModelSpec, ValueBuilder
 
 __all__ = [
     "DEPRECATED",
     "GENERIC_IMAGE",
+    "GENERIC_SPECS",
     "GENERIC_VIDEO",
     "OPENAI_MODELS",
+    "OPENAI_SPECS",
     "RETIRED",
     "OpenAIModel",
     "bare_model_id",
     "find_model",
+    "sized",
 ]
 
 Api = Literal["videos", "images"]
@@ -46,11 +49,10 @@ class OpenAIModel:
     """One OpenAI model (or an Azure deployment's family).
 
     Attributes:
-        spec: Capabilities and the unified concepts -> wire fields.
+        spec: Capabilities and the unified concepts -> wire fields (``size`` is composed
+            from the aspect ratio and resolution, see :func:`sized`).
         api: ``videos`` (``/videos``, a job) or ``images`` (``/images/*``, answered in
             the request).
-        sizes: ``(aspect_ratio, resolution)`` -> the ``size`` value (``"1280x720"``);
-            images key on ``(aspect_ratio, "")``.
         edit_image_field: The multipart field of an edit's input image (``image[]`` for
             GPT image models, ``image`` for dall-e-2).
         b64_response_format: Send ``response_format=b64_json`` (dall-e models answer with
@@ -60,20 +62,40 @@ class OpenAIModel:
 
     spec: ModelSpec
     api: Api
-    sizes: Mapping[tuple[str, str], str] = field(default_factory=dict)
     edit_image_field: str = "image[]"
     b64_response_format: bool = False
     editable: bool = True
 
 
-def _sizes(table: dict[tuple[str, str], str]) -> Mapping[tuple[str, str], str]:
-    return MappingProxyType(table)
+def sized(
+    table: Mapping[tuple[str, str], Any],
+    *,
+    default_ratio: str = "16:9",
+    default_resolution: str = "720p",
+) -> ValueBuilder:
+    """A :class:`Composed` builder of a video's ``size`` (or ``width``/``height``) from the
+    aspect ratio and resolution, the one a request leaves out taking its default; ``None``
+    (the concepts are then noted as not sent) for a pair the model has no size for."""
+
+    def build(aspect_ratio: str | None = None, resolution: str | None = None) -> Any:
+        return table.get((aspect_ratio or default_ratio, resolution or default_resolution))
+
+    return build
+
+
+def _image_size(table: Mapping[str, str]) -> Composed:
+    """``size``: the request's own, else the one of its aspect ratio."""
+
+    def build(size: str | None = None, aspect_ratio: str | None = None) -> str | None:
+        return size if size is not None else table.get(aspect_ratio or "")
+
+    return Composed("size", ("size", "aspect_ratio"), build)
 
 
 _SORA_INPUTS = {"prompt": "prompt", "duration": "seconds", "first_frame": "input_reference"}
 
-_SORA_2_SIZES = _sizes({("16:9", "720p"): "1280x720", ("9:16", "720p"): "720x1280"})
-_SORA_2_PRO_SIZES = _sizes(
+_SORA_2_SIZES = {("16:9", "720p"): "1280x720", ("9:16", "720p"): "720x1280"}
+_SORA_2_PRO_SIZES = MappingProxyType(
     {
         **_SORA_2_SIZES,
         # The pro model's large sizes; tarash calls them 1080p (the nearest common name).
@@ -98,28 +120,41 @@ def _sora(pro: bool) -> OpenAIModel:
             ),
             inputs=_SORA_INPUTS,
             duration_format="str",
+            composed=(
+                Composed(
+                    "size",
+                    ("aspect_ratio", "resolution"),
+                    sized(_SORA_2_PRO_SIZES if pro else _SORA_2_SIZES),
+                ),
+            ),
         ),
         api="videos",
-        sizes=_SORA_2_PRO_SIZES if pro else _SORA_2_SIZES,
     )
 
 
 # Square, landscape and portrait: the sizes every GPT image model takes.
-_GPT_IMAGE_SIZES = _sizes(
-    {("1:1", ""): "1024x1024", ("3:2", ""): "1536x1024", ("2:3", ""): "1024x1536"}
-)
+_GPT_IMAGE_SIZES = {"1:1": "1024x1024", "3:2": "1536x1024", "2:3": "1024x1536"}
+# Edits: every input image (any role) goes to ``images``, the mask to ``mask``; the client
+# sends them as files or as ``{"image_url"}`` items.
+_IMAGE_INPUTS = {
+    "prompt": "prompt",
+    "count": "n",
+    "quality": "quality",
+    "reference_images": "images",
+    "mask_image": "mask",
+}
 
 
 def _gpt_image() -> OpenAIModel:
     return OpenAIModel(
         spec=ModelSpec(
             capabilities=ModelCapabilities(
-                kind="image", aspect_ratios=("1:1", "3:2", "2:3"), max_outputs=10
+                kind="image", aspect_ratios=tuple(_GPT_IMAGE_SIZES), max_outputs=10
             ),
-            inputs={"prompt": "prompt", "count": "n", "size": "size", "quality": "quality"},
+            inputs=_IMAGE_INPUTS,
+            composed=(_image_size(_GPT_IMAGE_SIZES),),
         ),
         api="images",
-        sizes=_GPT_IMAGE_SIZES,
     )
 
 
@@ -131,16 +166,10 @@ _DALL_E_3 = OpenAIModel(
         capabilities=ModelCapabilities(
             kind="image", aspect_ratios=("1:1", "16:9", "9:16"), accepts_image=False, max_outputs=1
         ),
-        inputs={
-            "prompt": "prompt",
-            "count": "n",
-            "size": "size",
-            "quality": "quality",
-            "style": "style",
-        },
+        inputs={"prompt": "prompt", "count": "n", "quality": "quality", "style": "style"},
+        composed=(_image_size({"1:1": "1024x1024", "16:9": "1792x1024", "9:16": "1024x1792"}),),
     ),
     api="images",
-    sizes=_sizes({("1:1", ""): "1024x1024", ("16:9", ""): "1792x1024", ("9:16", ""): "1024x1792"}),
     b64_response_format=True,
     editable=False,
 )
@@ -148,10 +177,15 @@ _DALL_E_3 = OpenAIModel(
 _DALL_E_2 = OpenAIModel(
     spec=ModelSpec(
         capabilities=ModelCapabilities(kind="image", aspect_ratios=("1:1",), max_outputs=10),
-        inputs={"prompt": "prompt", "count": "n", "size": "size"},
+        inputs={
+            "prompt": "prompt",
+            "count": "n",
+            "reference_images": "images",
+            "mask_image": "mask",
+        },
+        composed=(_image_size({"1:1": "1024x1024"}),),
     ),
     api="images",
-    sizes=_sizes({("1:1", ""): "1024x1024"}),
     edit_image_field="image",
     b64_response_format=True,
 )
@@ -211,18 +245,28 @@ GENERIC_VIDEO = OpenAIModel(
     # An id OpenAI's registry does not know (a gateway's own model): the Sora fields,
     # nothing adapted, the provider decides.
     spec=ModelSpec(
-        capabilities=ModelCapabilities(kind="video"), inputs=_SORA_INPUTS, duration_format="str"
+        capabilities=ModelCapabilities(kind="video"),
+        inputs=_SORA_INPUTS,
+        duration_format="str",
+        composed=(Composed("size", ("aspect_ratio", "resolution"), sized(_SORA_2_PRO_SIZES)),),
     ),
     api="videos",
-    sizes=_SORA_2_PRO_SIZES,
 )
 GENERIC_IMAGE = OpenAIModel(
     spec=ModelSpec(
         capabilities=ModelCapabilities(kind="image"),
-        inputs={"prompt": "prompt", "count": "n", "size": "size", "quality": "quality"},
+        inputs=_IMAGE_INPUTS,
+        composed=(_image_size(_GPT_IMAGE_SIZES),),
     ),
     api="images",
-    sizes=_GPT_IMAGE_SIZES,
+)
+
+OPENAI_SPECS: Mapping[str, ModelSpec] = MappingProxyType(
+    {model: entry.spec for model, entry in OPENAI_MODELS.items()}
+)
+"""The specs of :data:`OPENAI_MODELS`, as the provider kit's registry."""
+GENERIC_SPECS: Mapping[Literal["video", "image"], ModelSpec] = MappingProxyType(
+    {"video": GENERIC_VIDEO.spec, "image": GENERIC_IMAGE.spec}
 )
 
 _PREFIX = "openai/"
