@@ -137,6 +137,16 @@ def openai_error(
     return json_response(body, status_code, headers)
 
 
+def missing_parameter(param: str) -> Response:
+    """The 400 for a required field left out."""
+    return openai_error(
+        400,
+        f"Missing required parameter: '{param}'.",
+        param=param,
+        code="missing_required_parameter",
+    )
+
+
 def invalid_value(param: str, value: object, allowed: tuple[str, ...]) -> Response:
     """The 400 for a value outside its enum, worded as OpenAI words it."""
     listed = ", ".join(repr(item) for item in allowed)
@@ -299,12 +309,7 @@ class OpenAIRoutes(ProviderRoutes):
         """The job input of a create, or the 400 the real API gives it."""
         prompt = fields.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
-            return {}, openai_error(
-                400,
-                "Missing required parameter: 'prompt'.",
-                param="prompt",
-                code="missing_required_parameter",
-            )
+            return {}, missing_parameter("prompt")
         model = fields.get("model", "sora-2")
         if not isinstance(model, str) or (self.model_ids_checked and model not in VIDEO_MODELS):
             return {}, invalid_value("model", model, VIDEO_MODELS)
@@ -472,12 +477,7 @@ class OpenAIRoutes(ProviderRoutes):
     ) -> tuple[dict[str, Any], Response | None]:
         prompt = fields.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
-            return {}, openai_error(
-                400,
-                "Missing required parameter: 'prompt'.",
-                param="prompt",
-                code="missing_required_parameter",
-            )
+            return {}, missing_parameter("prompt")
         model = str(fields.get("model") or ("gpt-image-1.5" if edit else "dall-e-2"))
         gpt = not model.startswith("dall-e")
         try:
@@ -506,12 +506,7 @@ class OpenAIRoutes(ProviderRoutes):
             images = [name for name in files if name in ("image", "image[]")]
             listed = fields.get("images")
             if not images and not (isinstance(listed, list) and listed):
-                return {}, openai_error(
-                    400,
-                    "Missing required parameter: 'image'.",
-                    param="image",
-                    code="missing_required_parameter",
-                )
+                return {}, missing_parameter("image")
         width, height = (1024, 1024) if size == "auto" else tuple(int(p) for p in size.split("x"))
         return {
             "prompt": prompt,
