@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from types import MappingProxyType
 from typing import Any
 
 import anyio
@@ -19,12 +21,26 @@ from tarash.tarash_gateway.api import generate_video_async
 from tarash.tarash_gateway.errors import (
     GenerationFailedError,
     HTTPConnectionError,
+    NotFoundError,
     ProviderServerError,
     ValidationError,
 )
 from tarash.tarash_gateway.models import JobHandle, VideoGenerationConfig, VideoGenerationRequest
+from tarash.tarash_gateway.providers import _lifecycle
 from tarash.tarash_gateway.providers._base import ProviderSettings
-from tarash.tarash_gateway.providers._spec import ModelCapabilities, ModelSpec, map_request
+from tarash.tarash_gateway.providers._lifecycle import (
+    ModelDeprecatedWarning,
+    ModelRetiredWarning,
+    Retirement,
+)
+from tarash.tarash_gateway.providers._spec import (
+    Composed,
+    ModelCapabilities,
+    ModelSpec,
+    map_request,
+    pixel_size,
+    value_table,
+)
 from tarash.tarash_gateway.providers.fal import FalClient
 from tarash.tarash_gateway.providers.replicate import ReplicateClient
 from tests.unit.fake_provider import BASE as FAKE_BASE
@@ -361,3 +377,206 @@ def test_media_not_sent_are_noted_without_quoting_them() -> None:
     ]
     assert mapped.summary == {"duration_seconds": None}
     assert "token" not in str(mapped.notes)
+
+
+# ---------------------------------------------------------------------------------------
+# ModelSpec: composed wire values and per-model endpoints
+# ---------------------------------------------------------------------------------------
+
+SIZED = ModelSpec(
+    capabilities=ModelCapabilities(kind="video"),
+    inputs={"prompt": "prompt"},
+    composed=(Composed("size", ("aspect_ratio", "resolution"), pixel_size("x")),),
+)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "resolution", "size"),
+    [
+        ("16:9", "720p", "1280x720"),
+        ("9:16", "720p", "720x1280"),
+        ("16:9", None, "1280x720"),
+        (None, "1080p", "1920x1080"),
+        ("1:1", "4k", "2160x2160"),
+        ("21:9", "1080p", "2520x1080"),
+    ],
+)
+def test_pixel_size_builds_width_by_height(
+    ratio: str | None, resolution: str | None, size: str
+) -> None:
+    """aspect_ratio + resolution become one "WxH" field (the resolution is the short side)."""
+    request = VideoGenerationRequest(prompt="a cat", aspect_ratio=ratio, resolution=resolution)
+    mapped = map_request(SIZED, request, model="m")
+    assert mapped.payload == {"prompt": "a cat", "size": size}
+    assert mapped.notes == []
+
+
+def test_a_composed_field_is_left_out_when_neither_concept_is_set() -> None:
+    """No aspect ratio and no resolution: no size is sent, nothing is noted."""
+    mapped = map_request(SIZED, VideoGenerationRequest(prompt="a cat"), model="m")
+    assert mapped.payload == {"prompt": "a cat"}
+    assert mapped.notes == []
+
+
+def test_pixel_size_takes_the_separator_runway_uses() -> None:
+    """Runway's ratio is "1280:720": the same builder with ':'."""
+    assert pixel_size(":")(aspect_ratio="9:16", resolution="720p") == "720:1280"
+    assert pixel_size()(aspect_ratio="auto", resolution="720p") is None
+
+
+def test_value_table_looks_up_every_concept_and_notes_what_it_lacks() -> None:
+    """A table builder maps known pairs; a pair not in it is noted as not sent."""
+    spec = ModelSpec(
+        capabilities=ModelCapabilities(kind="video"),
+        inputs={"prompt": "prompt"},
+        composed=(
+            Composed(
+                "ratio",
+                ("aspect_ratio", "resolution"),
+                value_table({("16:9", "720p"): "1280:720", ("16:9", None): "1280:720"}),
+            ),
+        ),
+    )
+    known = map_request(
+        spec, VideoGenerationRequest(prompt="a", aspect_ratio="16:9", resolution="720p"), model="m"
+    )
+    assert known.payload["ratio"] == "1280:720"
+    alone = map_request(spec, VideoGenerationRequest(prompt="a", aspect_ratio="16:9"), model="m")
+    assert alone.payload["ratio"] == "1280:720"
+    unknown = map_request(
+        spec, VideoGenerationRequest(prompt="a", aspect_ratio="1:1", resolution="720p"), model="m"
+    )
+    assert "ratio" not in unknown.payload
+    assert unknown.notes == [
+        "aspect_ratio: '1:1' not sent (m has no input for it)",
+        "resolution: '720p' not sent (m has no input for it)",
+    ]
+    assert unknown.summary == {"aspect_ratio": None, "resolution": None}
+
+
+def test_composed_concepts_are_spelt_by_values_first() -> None:
+    """A composed builder sees each concept as the model's values table spells it."""
+    seen: dict[str, Any] = {}
+
+    def build(**values: Any) -> str:
+        seen.update(values)
+        return "ok"
+
+    spec = ModelSpec(
+        capabilities=ModelCapabilities(kind="video"),
+        inputs={"prompt": "prompt"},
+        values={"resolution": {"720p": "HD"}},
+        composed=(Composed("size", ("aspect_ratio", "resolution"), build),),
+    )
+    map_request(spec, VideoGenerationRequest(prompt="a", resolution="720p"), model="m")
+    assert seen == {"aspect_ratio": None, "resolution": "HD"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"composed": (Composed("size", ("colour",), pixel_size()),)}, "unknown concepts"),
+        (
+            {
+                "inputs": {"aspect_ratio": "aspect_ratio"},
+                "composed": (Composed("size", ("aspect_ratio",), pixel_size()),),
+            },
+            "both alone and composed",
+        ),
+        ({"endpoint": "v2beta/generate"}, "start it with /"),
+    ],
+)
+def test_a_malformed_spec_is_refused_when_written(fields: dict[str, Any], words: str) -> None:
+    """Registry mistakes (unknown concept, a concept mapped twice, a relative endpoint) fail
+    at import, not on a user's request."""
+    values: dict[str, Any] = {"inputs": {"prompt": "prompt"}, **fields}
+    with pytest.raises(ValueError, match=words):
+        ModelSpec(capabilities=ModelCapabilities(kind="image"), **values)
+
+
+def test_an_endpoint_rides_on_the_spec() -> None:
+    """A model's endpoint is registry data the provider reads (Stability's per-model path)."""
+    spec = ModelSpec(
+        capabilities=ModelCapabilities(kind="image"),
+        inputs={"prompt": "prompt"},
+        endpoint="/v2beta/stable-image/generate/ultra",
+    )
+    assert spec.endpoint == "/v2beta/stable-image/generate/ultra"
+    assert SIZED.endpoint == ""
+
+
+# ---------------------------------------------------------------------------------------
+# Model lifecycle: a retired model warns once, is still sent, and its refusal names the
+# successor
+# ---------------------------------------------------------------------------------------
+
+OLD = "acme/old-video"
+
+
+class RetiringFal(FalClient):
+    """fal with one registered model that its provider retired."""
+
+    models = MappingProxyType(
+        {
+            OLD: ModelSpec(
+                capabilities=ModelCapabilities(kind="video"),
+                inputs={"prompt": "prompt"},
+                lifecycle=Retirement(successor="acme/new-video", since=date(2026, 1, 2)),
+            ),
+            "acme/soon-gone": ModelSpec(
+                capabilities=ModelCapabilities(kind="video"),
+                inputs={"prompt": "prompt"},
+                lifecycle=Retirement(successor="acme/new-video", since=date(2999, 1, 1)),
+            ),
+        }
+    )
+
+
+@pytest.fixture
+def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forget which models were warned about (once per process otherwise)."""
+    monkeypatch.setattr(_lifecycle, "_warned", set())
+
+
+@pytest.mark.usefixtures("fresh_warnings")
+def test_a_retired_model_warns_once_naming_its_successor() -> None:
+    """The first request for a retired model warns with the successor; later ones do not."""
+    client = RetiringFal(ProviderSettings(model=OLD, base_url=FAL))
+    with pytest.warns(ModelRetiredWarning, match="was retired on 2026-01-02; use acme/new-video"):
+        job = client.prepare_video(VideoGenerationRequest(prompt="a cat"))
+    assert job.payload == {"prompt": "a cat"}
+    again = RetiringFal(ProviderSettings(model=OLD, base_url=FAL))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again.prepare_video(VideoGenerationRequest(prompt="a cat"))
+
+
+@pytest.mark.usefixtures("fresh_warnings")
+def test_a_model_announced_for_retirement_is_deprecated_until_then() -> None:
+    """Before its date a model warns as deprecated (a ModelDeprecatedWarning), not retired."""
+    client = RetiringFal(ProviderSettings(model="acme/soon-gone", base_url=FAL))
+    with pytest.warns(ModelDeprecatedWarning, match="will be retired on 2999-01-01") as seen:
+        client.prepare_video(VideoGenerationRequest(prompt="a cat"))
+    assert not any(isinstance(item.message, ModelRetiredWarning) for item in seen)
+
+
+@pytest.mark.usefixtures("fresh_warnings")
+async def test_the_providers_refusal_of_a_retired_model_names_the_successor(
+    router: respx.MockRouter,
+) -> None:
+    """The request still goes out; a 404 for it is a NotFoundError repeating the successor."""
+    client = RetiringFal(ProviderSettings(model=OLD, base_url=FAL, api_key=SecretStr("i:s")))
+    with pytest.warns(ModelRetiredWarning):
+        job = client.prepare_video(VideoGenerationRequest(prompt="a cat"))
+    submit = router.post(f"{FAL}/{OLD}").respond(404, json={"detail": "Application not found"})
+    with pytest.raises(NotFoundError, match=r"not found.*use acme/new-video") as info:
+        await client.submit(job, time_left=None)
+    assert submit.call_count == 1
+    assert info.value.status_code == 404
+
+
+def test_an_active_models_refusal_is_left_as_it_is() -> None:
+    """A model with no lifecycle entry gets the provider's own error, unchanged."""
+    client = FalClient(ProviderSettings(model="fal-ai/veo3", base_url=FAL))
+    error = NotFoundError("Application not found", provider="fal", status_code=404)
+    assert client.retired_model_error(error) is error

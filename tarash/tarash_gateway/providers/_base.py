@@ -40,6 +40,7 @@ from tarash.tarash_gateway._validate import check_url, clean_api_key, is_well_fo
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
     GenerationFailedError,
+    NotFoundError,
     ProviderServerError,
     TarashException,
     ValidationError,
@@ -49,6 +50,7 @@ from tarash.tarash_gateway.models import (
     JobHandle,
     VideoGenerationRequest,
 )
+from tarash.tarash_gateway.providers._lifecycle import Retirement, warn_retired
 from tarash.tarash_gateway.providers._spec import (
     JobKind,
     ModelCapabilities,
@@ -362,6 +364,48 @@ class ProviderClient(abc.ABC):
         spec = self.spec_for(kind)
         return spec.capabilities if spec is not None else ModelCapabilities(kind=kind)
 
+    def lifecycle(self) -> Retirement | None:
+        """The retirement of this client's model, when its registry entry records one
+        (``ModelSpec.lifecycle``); providers whose retirements are not per model (an API
+        version going away) override it."""
+        spec = self.registered_spec()
+        return spec.lifecycle if spec is not None else None
+
+    def warn_lifecycle(self) -> None:
+        """Warn once per process that the model is retired (or deprecated), naming its
+        successor; the request still goes out (a compatible endpoint may serve it).
+
+        Called by :meth:`prepare_from_spec`; a provider that prepares otherwise calls it.
+        """
+        found = self.lifecycle()
+        if found is not None:
+            warn_retired(self.name, self.model, found)
+
+    def retired_hint(self) -> str:
+        """What a refusal of a retired model appends: ``" (<model> was retired on ...;
+        use <successor>)"``, or ``""`` for an active model."""
+        found = self.lifecycle()
+        return "" if found is None else f" ({found.describe(self.model)})"
+
+    def retired_model_error(self, error: TarashException) -> TarashException:
+        """The provider's refusal of a retired model, as a :class:`NotFoundError` that
+        names the successor; ``error`` itself when the model is active.
+
+        Applied to every submit refused with 404 or 410; a provider whose refusal of a
+        gone model has another status (a 400 ``model_not_found``) passes it here itself.
+        """
+        hint = self.retired_hint()
+        if not hint or hint in error.message:
+            return error
+        return NotFoundError(
+            f"{error.message}{hint}",
+            provider=error.provider,
+            model=error.model,
+            request_id=error.request_id,
+            raw_response=error.raw_response,
+            status_code=error.status_code,
+        )
+
     def prepare_from_spec(
         self, kind: JobKind, request: VideoGenerationRequest | ImageGenerationRequest
     ) -> PreparedJob:
@@ -383,6 +427,7 @@ class ProviderClient(abc.ABC):
                 model=self.model,
                 fallback_allowed=False,
             )
+        self.warn_lifecycle()
         mapped = map_request(spec, request, model=self.model)
         return PreparedJob(
             kind=kind,
@@ -467,6 +512,8 @@ class ProviderClient(abc.ABC):
             error = self.parse_error(response, call)
         else:
             error = self.parse_error(response)
+        if call.operation == "submit" and response.status_code in (404, 410):
+            error = self.retired_model_error(error)
         return self.scrub(error)
 
     def trusted_url(self, url: object, fallback: str) -> str:

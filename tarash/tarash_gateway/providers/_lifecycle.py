@@ -15,17 +15,30 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
-__all__ = ["ModelRetiredWarning", "Retirement", "successor_hint", "warn_if_retired"]
+__all__ = [
+    "ModelDeprecatedWarning",
+    "ModelRetiredWarning",
+    "Retirement",
+    "successor_hint",
+    "warn_if_retired",
+    "warn_retired",
+]
 
 
-class ModelRetiredWarning(UserWarning):
+class ModelDeprecatedWarning(UserWarning):
+    """Warned (once per provider and model) when a request names a model its provider has
+    announced it will retire; :class:`ModelRetiredWarning` once the date has passed."""
+
+
+class ModelRetiredWarning(ModelDeprecatedWarning):
     """Warned (once per provider and model) when a request names a retired model."""
 
 
 @dataclass(frozen=True, slots=True)
 class Retirement:
-    """A retired model id.
+    """A model's retirement, past or announced (``deprecated`` until :attr:`since`).
 
     Attributes:
         successor: What to use instead, as the user would write it.
@@ -40,12 +53,21 @@ class Retirement:
     note: str = ""
     verified: bool = True
 
+    def status(self, today: date | None = None) -> Literal["deprecated", "retired"]:
+        """``"deprecated"`` until :attr:`since` (announced, still served), ``"retired"``
+        from that day on, or when no date is known."""
+        if self.since is None or self.since <= (today or date.today()):
+            return "retired"
+        return "deprecated"
+
     def describe(self, model: str) -> str:
-        """``"dall-e-3 was retired on 2026-05-12; use gpt-image-1"``."""
+        """``"dall-e-3 was retired on 2026-05-12; use gpt-image-1"`` (``"... is deprecated
+        and will be retired on ..."`` before the date)."""
         when = f" on {self.since.isoformat()}" if self.since is not None else ""
         unconfirmed = "" if self.verified else " (unconfirmed)"
         note = f" ({self.note})" if self.note else ""
-        return f"{model} was retired{when}{unconfirmed}{note}; use {self.successor}"
+        fate = "was retired" if self.status() == "retired" else "is deprecated and will be retired"
+        return f"{model} {fate}{when}{unconfirmed}{note}; use {self.successor}"
 
 
 _warned: set[tuple[str, str]] = set()
@@ -61,16 +83,28 @@ def warn_if_retired(provider: str, model: str, retired: Mapping[str, Retirement]
         retired: The provider's table of retired ids.
     """
     found = retired.get(model)
-    if found is None:
-        return
+    if found is not None:
+        warn_retired(provider, model, found)
+
+
+def warn_retired(provider: str, model: str, retirement: Retirement) -> None:
+    """Warn once per ``(provider, model)`` and process that ``model`` is retired (or will
+    be), naming its successor (:class:`ModelRetiredWarning`, :class:`ModelDeprecatedWarning`
+    before the date); the request is not stopped.
+
+    Args:
+        provider: The provider's registry name.
+        model: The model id, as the user wrote it.
+        retirement: The model's retirement.
+    """
     with _warned_lock:
         if (provider, model) in _warned:
             return
         _warned.add((provider, model))
     warnings.warn(
-        f"{provider}: {found.describe(model)}. The request is sent anyway (a compatible "
+        f"{provider}: {retirement.describe(model)}. The request is sent anyway (a compatible "
         "endpoint may still serve it).",
-        ModelRetiredWarning,
+        ModelRetiredWarning if retirement.status() == "retired" else ModelDeprecatedWarning,
         stacklevel=3,
     )
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.media import media_reference
 from tarash.tarash_gateway.models import ImageGenerationRequest, VideoGenerationRequest
+from tarash.tarash_gateway.providers._lifecycle import Retirement
 from tarash.tarash_gateway.providers.field_mappers import (
     FieldMapper,
     apply_field_mappers,
@@ -32,6 +33,7 @@ __all__ = [
     "MappedRequest",
     "ModelCapabilities",
     "ModelSpec",
+    "ValueBuilder",
     "find_spec",
     "map_request",
     "map_request_inputs",
@@ -140,6 +142,10 @@ class ModelSpec:
             out (a video to lip-sync, an ``audio_url`` given through ``extra_params``);
             a payload without one is refused before anything is sent.
         frame_rate: Frames per second, for ``duration_format="frames"``.
+        lifecycle: Set when the provider retired the model (or announced it will): its
+            successor and date. A request for it warns once per process, naming the
+            successor, and is still sent; the provider's refusal of it repeats the
+            successor (see ``ProviderClient.lifecycle``). ``None``: active.
         field_mappers: Set on the spec of a model the user mapped with
             ``register_provider_field_mapping`` (see :func:`user_mapped_spec`): the input
             is what these build, ``extra_params`` merged last, and nothing else.
@@ -155,6 +161,7 @@ class ModelSpec:
     endpoint: str = ""
     required: tuple[str, ...] = ()
     frame_rate: int | None = None
+    lifecycle: Retirement | None = None
     field_mappers: Mapping[str, FieldMapper] | None = None
 
     def __post_init__(self) -> None:

@@ -20,9 +20,9 @@ import contextlib
 import math
 import os
 import re
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from pydantic import SecretStr
@@ -45,12 +45,14 @@ from tarash.tarash_gateway.models import (
 )
 from tarash.tarash_gateway.providers._base import (
     ImageOutput,
+    JobKind,
     JobUrls,
     PreparedJob,
     ProviderClient,
     SubmittedJob,
     VideoOutput,
 )
+from tarash.tarash_gateway.providers._spec import ModelSpec
 from tarash.tarash_gateway.providers.fal_models import (
     FAL_MODELS,
     GENERIC_IMAGE_SPEC,
@@ -209,8 +211,10 @@ class FalClient(ProviderClient):
     default_base_url = "https://queue.fal.run"
     key_env_vars = ("FAL_KEY",)
     provider_config_options = PROVIDER_CONFIG_KEYS
-    models = FAL_MODELS
-    generic_specs = MappingProxyType({"video": GENERIC_VIDEO_SPEC, "image": GENERIC_IMAGE_SPEC})
+    models: ClassVar[Mapping[str, ModelSpec]] = FAL_MODELS
+    generic_specs: ClassVar[Mapping[JobKind, ModelSpec]] = MappingProxyType(
+        {"video": GENERIC_VIDEO_SPEC, "image": GENERIC_IMAGE_SPEC}
+    )
 
     # -- credentials -------------------------------------------------------------------
 
