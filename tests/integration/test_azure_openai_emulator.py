@@ -207,3 +207,15 @@ def test_a_refused_video_is_content_moderation(emu: Emulator) -> None:
     emu.inject(Fault("content_refusal", provider="azure_openai"))
     with pytest.raises(ContentModerationError):
         generate_video(video_config(emu), VideoGenerationRequest(prompt="a cat"))
+
+
+@pytest.mark.anyio
+async def test_a_rate_limited_image_request_is_retried_async(emu: Emulator) -> None:
+    """rate_limit on an image deployment's create (nothing made): retried after Retry-After."""
+    before = emu.stats("azure_openai").submitted
+    emu.inject(Fault("rate_limit", provider="azure_openai", operation="submit", retry_after=0))
+    response = await generate_image_async(
+        image_config(emu, provider_config=LEGACY), ImageGenerationRequest(prompt="a fox")
+    )
+    assert response.execution_metadata.attempts[0].submit_count == 2
+    assert emu.stats("azure_openai").submitted == before + 1
