@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import mimetypes
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -55,7 +54,6 @@ from tarash.tarash_gateway.providers._base import (
     SubmittedJob,
     VideoOutput,
 )
-from tarash.tarash_gateway.providers._spec import ModelSpec
 from tarash.tarash_gateway.providers.replicate_models import GENERIC_SPECS, REPLICATE_MODELS
 
 __all__ = ["ReplicateClient"]
@@ -167,8 +165,8 @@ class ReplicateClient(ProviderClient):
     default_base_url: ClassVar[str] = "https://api.replicate.com"
     key_env_vars: ClassVar[tuple[str, ...]] = ("REPLICATE_API_TOKEN",)
     provider_config_options: ClassVar[frozenset[str]] = _PROVIDER_OPTIONS
-    models: ClassVar[Mapping[str, ModelSpec]] = REPLICATE_MODELS
-    generic_specs: ClassVar[Mapping[JobKind, ModelSpec]] = GENERIC_SPECS
+    models = REPLICATE_MODELS
+    generic_specs = GENERIC_SPECS
 
     # -- credentials -------------------------------------------------------------------
 
