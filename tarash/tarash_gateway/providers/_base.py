@@ -217,12 +217,9 @@ class ProviderClient(abc.ABC):
         unknown = sorted(set(settings.provider_config) - self.provider_config_options)
         if unknown:
             # A misspelt option would otherwise be ignored silently.
-            raise ValidationError(
+            raise self.refusal(
                 f"unknown {self.name} provider_config option(s) {unknown}; "
-                f"accepted: {sorted(self.provider_config_options)}",
-                provider=self.name,
-                model=settings.model,
-                fallback_allowed=False,
+                f"accepted: {sorted(self.provider_config_options)}"
             )
         self.request_context = RequestContext(
             provider=self.name,
@@ -421,12 +418,7 @@ class ProviderClient(abc.ABC):
         """
         spec = self.spec_for(kind)
         if spec is None:
-            raise ValidationError(
-                f"{self.label} has no {kind} mapping for {self.model}",
-                provider=self.name,
-                model=self.model,
-                fallback_allowed=False,
-            )
+            raise self.refusal(f"{self.label} has no {kind} mapping for {self.model}")
         self.warn_lifecycle()
         mapped = map_request(spec, request, model=self.model)
         return PreparedJob(
@@ -591,14 +583,23 @@ class ProviderClient(abc.ABC):
         given = getattr(handle, f"{which}_url")
         url = self._trusted_or_built(given, getattr(self.job_urls(handle.request_id), which))
         if url is None:
-            raise ValidationError(
+            raise self.refusal(
                 f"the handle names no {which} URL on {self.base_url} and {self.label} builds none",
-                provider=self.name,
-                model=self.model,
                 request_id=handle.request_id,
-                fallback_allowed=False,
             )
         return url
+
+    def refusal(self, message: str, *, request_id: str | None = None) -> ValidationError:
+        """The error for a request (or handle, or option) this client refuses before
+        sending anything: a :class:`ValidationError` no fallback follows, since another
+        provider would be given the same mistake."""
+        return ValidationError(
+            message,
+            provider=self.name,
+            model=self.model,
+            request_id=request_id,
+            fallback_allowed=False,
+        )
 
     def error_origin(
         self, request_id: str | None = None, raw_response: Any = None

@@ -37,7 +37,6 @@ from tarash.tarash_gateway.errors import (
     GenerationFailedError,
     JobCancelledError,
     TarashException,
-    ValidationError,
     error_for_status,
 )
 from tarash.tarash_gateway.models import (
@@ -199,12 +198,9 @@ class ReplicateClient(ProviderClient):
     def _model_ref(self) -> _ModelRef:
         ref = _parse_model_id(self.model)
         if ref is None:
-            raise ValidationError(
+            raise self.refusal(
                 f"{self.model!r} is not a Replicate model id: use 'owner/name', "
-                "'owner/name:<64-hex version>' or a bare 64-hex version",
-                provider=self.name,
-                model=self.model,
-                fallback_allowed=False,
+                "'owner/name:<64-hex version>' or a bare 64-hex version"
             )
         return ref
 
@@ -213,11 +209,8 @@ class ReplicateClient(ProviderClient):
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValidationError(
-                f"provider_config['prefer_wait'] must be whole seconds >= 0, got {value!r}",
-                provider=self.name,
-                model=self.model,
-                fallback_allowed=False,
+            raise self.refusal(
+                f"provider_config['prefer_wait'] must be whole seconds >= 0, got {value!r}"
             )
         return value
 
