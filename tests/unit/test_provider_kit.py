@@ -580,3 +580,39 @@ def test_an_active_models_refusal_is_left_as_it_is() -> None:
     client = FalClient(ProviderSettings(model="fal-ai/veo3", base_url=FAL))
     error = NotFoundError("Application not found", provider="fal", status_code=404)
     assert client.retired_model_error(error) is error
+
+
+# ---------------------------------------------------------------------------------------
+# Error bodies, read once for every provider's error mapping
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "fields", "text", "raw"),
+    [
+        (httpx.Response(500, json={"detail": "boom"}), {"detail": "boom"}, "", {"detail": "boom"}),
+        (
+            httpx.Response(502, text="  <html>bad gateway</html> "),
+            {},
+            "<html>bad gateway</html>",
+            "<html>bad gateway</html>",
+        ),
+        (httpx.Response(500, json=["a"]), {}, '["a"]', ["a"]),
+        (httpx.Response(500, text="x" * 2000), {}, "x" * 500, "x" * 500),
+    ],
+)
+def test_error_body_reads_a_failed_reply_once(
+    reply: httpx.Response, fields: dict[str, Any], text: str, raw: Any
+) -> None:
+    """Fields of a JSON object, else the (cut) text for the message and raw_response."""
+    body = FalClient.error_body(reply)
+    assert (body.fields, body.text, body.raw) == (fields, text, raw)
+
+
+def test_a_replicate_html_error_keeps_its_text() -> None:
+    """A proxy's HTML error page is the message and the raw response (it was dropped)."""
+    client = ReplicateClient(ProviderSettings(model="google/veo-3", base_url=REPLICATE))
+    error = client.parse_error(httpx.Response(503, text="<h1>upstream down</h1>"))
+    assert isinstance(error, ProviderServerError)
+    assert str(error) == "<h1>upstream down</h1>"
+    assert error.raw_response == "<h1>upstream down</h1>"

@@ -61,7 +61,9 @@ from tarash.tarash_gateway.providers._spec import (
 )
 
 __all__ = [
+    "MAX_ERROR_TEXT",
     "AcceptedSubmit",
+    "ErrorBody",
     "ImageOutput",
     "JobKind",
     "JobUrls",
@@ -124,6 +126,28 @@ class AcceptedSubmit:
     job_id: str
     body: dict[str, Any] | None
     status_code: int
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorBody:
+    """A failed reply's body, read the ways an error mapping needs it.
+
+    Attributes:
+        fields: Its JSON object; ``{}`` when the body is not one (an HTML error page), so
+            a mapping reads ``fields.get(...)`` without checking.
+        text: When the body is not a JSON object, its text, stripped and cut to
+            :data:`MAX_ERROR_TEXT` characters, for the message; ``""`` otherwise (the
+            fields say what there is to say).
+        raw: What the error's ``raw_response`` keeps: the parsed JSON, else the text.
+    """
+
+    fields: dict[str, Any]
+    text: str
+    raw: Any
+
+
+MAX_ERROR_TEXT = 500
+"""How much of a non-JSON error body a message or ``raw_response`` keeps."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,6 +624,15 @@ class ProviderClient(abc.ABC):
             request_id=request_id,
             fallback_allowed=False,
         )
+
+    @staticmethod
+    def error_body(response: httpx.Response) -> ErrorBody:
+        """The body of a failed reply, for :meth:`parse_error` (see :class:`ErrorBody`)."""
+        parsed = response_json(response)
+        if isinstance(parsed, dict):
+            return ErrorBody(fields=parsed, text="", raw=parsed)
+        text = response.text.strip()[:MAX_ERROR_TEXT]
+        return ErrorBody(fields={}, text=text, raw=parsed if parsed is not None else text)
 
     def error_origin(
         self, request_id: str | None = None, raw_response: Any = None

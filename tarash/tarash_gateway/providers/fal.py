@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import UNKNOWN_CALL, CallContext, response_json
+from tarash.tarash_gateway._http import UNKNOWN_CALL, CallContext
 from tarash.tarash_gateway._polling import JobSnapshot, JobState
 from tarash.tarash_gateway._sse import open_json_event_stream
 from tarash.tarash_gateway.errors import (
@@ -440,24 +440,24 @@ class FalClient(ProviderClient):
     ) -> TarashException:
         """Map a non-2xx fal reply: ``detail`` -> message, ``error_type`` and
         ``X-Fal-Retryable`` refine the class and its retryability."""
-        body = response_json(response)
-        detail = body.get("detail") if isinstance(body, dict) else None
-        message = _detail_message(detail)
-        if not message and isinstance(body, dict):
-            message = str(body.get("message") or body.get("error") or "")
-        if not message:
-            message = response.text[:_MAX_MESSAGE].strip() or f"HTTP {response.status_code}"
+        body = self.error_body(response)
+        detail = body.fields.get("detail")
+        message = (
+            _detail_message(detail)
+            or str(body.fields.get("message") or body.fields.get("error") or "")
+            or body.text
+            or f"HTTP {response.status_code}"
+        )
         types = _detail_types(detail)
         error_type = (
-            (body.get("error_type") if isinstance(body, dict) else None)
+            body.fields.get("error_type")
             or response.headers.get("x-fal-error-type")
             or (types[0] if types else None)
         )
         if error_type:
             message = f"{message} [{error_type}]"
         where = self.error_origin(
-            response.headers.get("x-fal-request-id") or call.request_id,
-            body if body is not None else response.text[:_MAX_MESSAGE],
+            response.headers.get("x-fal-request-id") or call.request_id, body.raw
         )
         retryable_header = response.headers.get("x-fal-retryable")
         if retryable_header is not None and retryable_header.strip().lower() in ("true", "false"):

@@ -27,7 +27,6 @@ from pydantic import SecretStr
 from tarash.tarash_gateway._http import (
     UNKNOWN_CALL,
     CallContext,
-    response_json,
     same_origin,
     url_origin,
 )
@@ -440,24 +439,24 @@ class ReplicateClient(ProviderClient):
         a rate limit carrying ``Retry-After``; a refusal worded as moderation becomes
         :class:`ContentModerationError`.
         """
-        body = response_json(response)
+        body = self.error_body(response)
         status = response.status_code
-        if isinstance(body, dict):
-            title = str(body.get("title") or "").strip()
-            detail = str(body.get("detail") or "").strip()
-            fields = body.get("invalid_fields")
-            if isinstance(fields, list) and fields:
-                listed = "; ".join(
-                    f"{item.get('field', '?')}: {item.get('description', item.get('type', '?'))}"
-                    for item in fields
-                    if isinstance(item, dict)
-                )
-                detail = f"invalid fields: {listed}" if listed else detail
-            message = ": ".join(part for part in (title, detail) if part)
-        else:
-            message = response.text.strip()[:500]
-        message = message or f"HTTP {status} from Replicate"
-        origin = self.error_origin(call.request_id, body)
+        title = str(body.fields.get("title") or "").strip()
+        detail = str(body.fields.get("detail") or "").strip()
+        invalid = body.fields.get("invalid_fields")
+        if isinstance(invalid, list) and invalid:
+            listed = "; ".join(
+                f"{item.get('field', '?')}: {item.get('description', item.get('type', '?'))}"
+                for item in invalid
+                if isinstance(item, dict)
+            )
+            detail = f"invalid fields: {listed}" if listed else detail
+        message = (
+            ": ".join(part for part in (title, detail) if part)
+            or body.text
+            or f"HTTP {status} from Replicate"
+        )
+        origin = self.error_origin(call.request_id, body.raw)
         if status in (400, 422) and _MODERATION.search(message):
             return ContentModerationError(message, status_code=status, **origin)
         return error_for_status(status, message, headers=response.headers, **origin)
