@@ -39,6 +39,9 @@ ProviderEntry = type[ProviderClient] | object
 _BUILTIN: dict[str, str] = {
     "fal": "tarash.tarash_gateway.providers.fal:FalClient",
     "replicate": "tarash.tarash_gateway.providers.replicate:ReplicateClient",
+    "stability": "tarash.tarash_gateway.providers.stability:StabilityClient",
+    "openai": "tarash.tarash_gateway.providers.openai:OpenAIClient",
+    "azure_openai": "tarash.tarash_gateway.providers.azure_openai:AzureOpenAIClient",
 }
 _ALIASES: dict[str, str] = {"fal_ai": "fal", "falai": "fal"}
 # key -> entry, and key -> the name as it was registered (for available_providers).
