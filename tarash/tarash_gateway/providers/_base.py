@@ -515,9 +515,11 @@ class ProviderClient(abc.ABC):
         super().__init_subclass__(**kwargs)
         # parse_error(self, response) was the protocol before the call context was passed
         # explicitly; a client written to it (a user's own) keeps working.
-        parameters = inspect.signature(cls.parse_error).parameters
-        cls._parse_error_takes_call = len(parameters) > 2 or any(
-            parameter.kind is inspect.Parameter.VAR_POSITIONAL for parameter in parameters.values()
+        kinds = [item.kind for item in inspect.signature(cls.parse_error).parameters.values()]
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        cls._parse_error_takes_call = (
+            sum(kind in positional for kind in kinds) > 2
+            or inspect.Parameter.VAR_POSITIONAL in kinds
         )
 
     _parse_error_takes_call: ClassVar[bool] = True
