@@ -60,7 +60,7 @@ from tarash.tarash_gateway.providers._base import (
     SubmittedJob,
     VideoOutput,
 )
-from tarash.tarash_gateway.providers._lifecycle import Retirement, successor_hint, warn_if_retired
+from tarash.tarash_gateway.providers._lifecycle import Retirement
 from tarash.tarash_gateway.providers._spec import Composed, ModelSpec
 from tarash.tarash_gateway.providers.openai import OpenAIClient
 from tarash.tarash_gateway.providers.openai_models import OPENAI_MODELS, OpenAIModel, sized
@@ -166,6 +166,7 @@ class AzureOpenAIClient(OpenAIClient):
                 f"provider_config['family'] must be one of {sorted(known)}, got {family!r}"
             )
         self.family: str | None = family
+        self._legacy_video = False
 
     def _refuse(self, message: str) -> ValidationError:
         return ValidationError(
@@ -282,13 +283,10 @@ class AzureOpenAIClient(OpenAIClient):
         """``{"api": "v1" | "legacy"}``: how to read the job later."""
         return {"api": self.api}
 
-    def retired_hint(self) -> str:
-        """The legacy API's successor; Azure runs its own schedule for the rest."""
-        return successor_hint(_LEGACY_FAMILY, AZURE_RETIRED) if self.api == "legacy" else ""
-
-    def warn_lifecycle(self) -> None:
-        """Nothing: Azure runs its own retirement schedule for OpenAI's models (the legacy
-        jobs API is warned about when a video is prepared for it)."""
+    def lifecycle(self) -> Retirement | None:
+        """The legacy jobs API's (reported) retirement, for a video prepared for it; Azure
+        runs its own schedule for OpenAI's models, so nothing else is warned."""
+        return AZURE_RETIRED[_LEGACY_FAMILY] if self._legacy_video else None
 
     # -- the legacy jobs API -----------------------------------------------------------
 
@@ -299,8 +297,8 @@ class AzureOpenAIClient(OpenAIClient):
         Raises:
             ValidationError: The deployment's family makes images.
         """
-        if self.api == "legacy":
-            warn_if_retired(self.name, _LEGACY_FAMILY, AZURE_RETIRED)
+        # The retirement (warned once by the kit) concerns the jobs API, not its images.
+        self._legacy_video = self.api == "legacy"
         return super().prepare_video(request)
 
     async def submit(self, job: PreparedJob, *, time_left: float | None) -> SubmittedJob:

@@ -70,14 +70,13 @@ from tarash.tarash_gateway.providers._base import (
     SubmittedJob,
     VideoOutput,
 )
-from tarash.tarash_gateway.providers._lifecycle import successor_hint, warn_if_retired
+from tarash.tarash_gateway.providers._lifecycle import Retirement
 from tarash.tarash_gateway.providers._spec import ModelSpec
 from tarash.tarash_gateway.providers.openai_models import (
     GENERIC_IMAGE,
     GENERIC_SPECS,
     GENERIC_VIDEO,
     OPENAI_SPECS,
-    RETIRED,
     OpenAIModel,
     bare_model_id,
     find_model,
@@ -229,19 +228,16 @@ class OpenAIClient(ProviderClient):
         """Query parameters every call carries (Azure's ``api-version``)."""
         return None
 
-    def retired_hint(self) -> str:
-        """What a refusal of the model appends when the model is retired (its successor)."""
-        return successor_hint(self.wire_model(), RETIRED)
-
     def provider_state(self, kind: JobKind) -> dict[str, Any]:
         """What a handle records of the API that serves the job."""
         return {"api": self.entry(kind).api}
 
-    def warn_lifecycle(self) -> None:
-        """Warn once when the model is one OpenAI retired, on OpenAI's own endpoint only:
-        a compatible endpoint (a gateway, the emulator) decides what it serves."""
-        if self.base_url.startswith(f"https://{_OFFICIAL_HOST}"):
-            warn_if_retired(self.name, self.wire_model(), RETIRED)
+    def lifecycle(self) -> Retirement | None:
+        """The model's retirement on OpenAI's own endpoint only: a compatible endpoint (a
+        gateway, the emulator) decides what it serves, so nothing is warned there."""
+        if not self.base_url.startswith(f"https://{_OFFICIAL_HOST}"):
+            return None
+        return super().lifecycle()
 
     # -- mapping -----------------------------------------------------------------------
 
@@ -267,7 +263,6 @@ class OpenAIClient(ProviderClient):
         Raises:
             ValidationError: The model makes images.
         """
-        self.warn_lifecycle()
         return self._finish(self.prepare_from_spec("video", request), "video")
 
     def prepare_image(self, request: ImageGenerationRequest) -> PreparedJob:
@@ -277,7 +272,6 @@ class OpenAIClient(ProviderClient):
         Raises:
             ValidationError: The model makes videos.
         """
-        self.warn_lifecycle()
         job = self._finish(self.prepare_from_spec("image", request), "image")
         payload = job.payload
         # The edit inputs, mapped as references, in the JSON form; the submit turns them

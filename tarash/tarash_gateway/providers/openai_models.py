@@ -127,6 +127,14 @@ def _sora(pro: bool) -> OpenAIModel:
                     sized(_SORA_2_PRO_SIZES if pro else _SORA_2_SIZES),
                 ),
             ),
+            lifecycle=Retirement(
+                successor=(
+                    f"{'sora-2-pro' if pro else 'sora-2'} on Azure OpenAI "
+                    "(provider='azure_openai') or an OpenAI-compatible endpoint set by base_url"
+                ),
+                since=SORA_SHUTDOWN,
+                note="OpenAI shut its Videos API",
+            ),
         ),
         api="videos",
     )
@@ -168,6 +176,7 @@ _DALL_E_3 = OpenAIModel(
         ),
         inputs={"prompt": "prompt", "count": "n", "quality": "quality", "style": "style"},
         composed=(_image_size({"1:1": "1024x1024", "16:9": "1792x1024", "9:16": "1024x1792"}),),
+        lifecycle=Retirement(successor=_DALL_E_SUCCESSOR, since=DALL_E_SHUTDOWN),
     ),
     api="images",
     b64_response_format=True,
@@ -184,6 +193,7 @@ _DALL_E_2 = OpenAIModel(
             "mask_image": "mask",
         },
         composed=(_image_size({"1:1": "1024x1024"}),),
+        lifecycle=Retirement(successor=_DALL_E_SUCCESSOR, since=DALL_E_SHUTDOWN),
     ),
     api="images",
     edit_image_field="image",
@@ -210,23 +220,11 @@ OPENAI_MODELS: Mapping[str, OpenAIModel] = MappingProxyType(
 )
 """Model id (bare, as OpenAI spells it) -> its entry."""
 
-_SORA_ELSEWHERE = (
-    "on Azure OpenAI (provider='azure_openai') or an OpenAI-compatible endpoint set by base_url"
-)
-
 RETIRED: Mapping[str, Retirement] = MappingProxyType(
     {
-        **{
-            model: Retirement(
-                successor=f"{'sora-2-pro' if 'pro' in model else 'sora-2'} {_SORA_ELSEWHERE}",
-                since=SORA_SHUTDOWN,
-                note="OpenAI shut its Videos API",
-            )
-            for model in OPENAI_MODELS
-            if model.startswith("sora-2")
-        },
-        "dall-e-3": Retirement(successor=_DALL_E_SUCCESSOR, since=DALL_E_SHUTDOWN),
-        "dall-e-2": Retirement(successor=_DALL_E_SUCCESSOR, since=DALL_E_SHUTDOWN),
+        model: entry.spec.lifecycle
+        for model, entry in OPENAI_MODELS.items()
+        if entry.spec.lifecycle is not None
     }
 )
 """Ids OpenAI no longer serves on api.openai.com: warned once, still sent."""
