@@ -40,7 +40,6 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
-from tarash.tarash_gateway._http import response_json
 from tarash.tarash_gateway._polling import JobSnapshot, JobState
 from tarash.tarash_gateway.errors import (
     ContentModerationError,
@@ -162,21 +161,16 @@ class AzureOpenAIClient(OpenAIClient):
         family = config.get("family")
         known = (*OPENAI_MODELS, _LEGACY_FAMILY)
         if family is not None and family not in known:
-            raise self._refuse(
+            raise self.refusal(
                 f"provider_config['family'] must be one of {sorted(known)}, got {family!r}"
             )
         self.family: str | None = family
         self._legacy_video = False
 
-    def _refuse(self, message: str) -> ValidationError:
-        return ValidationError(
-            message, provider=self.name, model=self.model, fallback_allowed=False
-        )
-
     def _option(self, name: str, allowed: tuple[str, ...], default: str) -> str:
         value = self.settings.provider_config.get(name, default)
         if value not in allowed:
-            raise self._refuse(
+            raise self.refusal(
                 f"provider_config[{name!r}] must be one of {list(allowed)}, got {value!r}"
             )
         return str(value)
@@ -330,15 +324,8 @@ class AzureOpenAIClient(OpenAIClient):
         """
         if not self._is_legacy(handle):
             return await super().poll(handle)
-        reply = await self._send(
-            "status",
-            "GET",
-            self.job_url(handle, "status"),
-            request_id=handle.request_id,
-            params=self._legacy_query(handle),
-            expect_object=True,
-        )
-        return self._job_snapshot(response_json(reply))
+        body = await self.read_job(handle, "status", params=self._legacy_query(handle))
+        return self._job_snapshot(body)
 
     def _job_snapshot(self, body: Any) -> JobSnapshot:
         if not isinstance(body, dict):

@@ -51,7 +51,6 @@ from tarash.tarash_gateway.errors import (
     NotFoundError,
     ProviderServerError,
     TarashException,
-    ValidationError,
     error_for_status,
 )
 from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
@@ -405,11 +404,10 @@ class OpenAIClient(ProviderClient):
             TarashException: The status call failed after retries.
         """
         if handle.kind == "image":
-            raise ValidationError(
+            raise self.refusal(
                 f"{self.label} images are returned by the create itself: an image job's "
                 "handle has nothing left to wait for",
-                **self.error_origin(handle.request_id, None),
-                fallback_allowed=False,
+                request_id=handle.request_id,
             )
         url = self.job_url(handle, "status")
         reply = await self._send(
@@ -537,9 +535,10 @@ class OpenAIClient(ProviderClient):
         :class:`NotFoundError` naming a retired model's successor. A 429 without
         ``retry-after`` waits for ``x-ratelimit-reset-*``.
         """
-        body = response_json(response)
+        read = self.error_body(response)
+        body = read.raw
         status = response.status_code
-        error = body.get("error") if isinstance(body, dict) else None
+        error = read.fields.get("error")
         code = ""
         if isinstance(error, dict):
             message = str(error.get("message") or "").strip()
@@ -550,7 +549,7 @@ class OpenAIClient(ProviderClient):
         elif isinstance(error, str):
             message = error.strip()
         else:
-            message = response.text.strip()
+            message = read.text
         message = message[:_MAX_MESSAGE] or f"HTTP {status} from {self.label}"
         if code:
             message = f"{message} ({code})"
