@@ -1,8 +1,9 @@
 """The README demo: a video and an image through the bundled emulator, no key, no network.
 
 Run ``python -m tarash.demo``. It starts the emulator on a free loopback port, generates a
-video on fal.ai's Veo 3 (with Replicate's Veo 3 as fallback) and a FLUX image, saves both
-files under ``./out`` and prints each response with its execution metadata.
+video on fal.ai's Veo 3 (with Replicate's Veo 3 as fallback), then the same image request
+on fal (FLUX), OpenAI (gpt-image-1) and Stability (Stable Image Core), saves the files under
+``./out`` and prints each response with its execution metadata.
 """
 
 from __future__ import annotations
@@ -75,19 +76,37 @@ def main(argv: list[str] | None = None) -> None:
         print(f"video saved to {video_path} ({video_path.stat().st_size} bytes)")
         print(json.dumps(video.model_dump(mode="json", exclude={"raw_response"}), indent=2))
 
-        print("\nGenerating an image (fal-ai/flux/dev)...")
-        image = generate_image(
-            ImageGenerationConfig(
-                provider="fal",
-                model="fal-ai/flux/dev",
-                base_url=emu.base_url("fal"),
-                api_key=emu.api_key("fal"),
-            ),
-            ImageGenerationRequest(prompt="A watercolor fox", aspect_ratio="16:9"),
-        )
-        image_path = image.save(args.out / "fox.png")
-        print(f"image saved to {image_path} ({image_path.stat().st_size} bytes)")
-        print(json.dumps(image.model_dump(mode="json", exclude={"raw_response"}), indent=2))
+        # The same image request on three providers: only provider and model change.
+        image_request = ImageGenerationRequest(prompt="A watercolor fox", aspect_ratio="16:9")
+        for number, (provider, model) in enumerate(
+            [
+                ("fal", "fal-ai/flux/dev"),
+                ("openai", "gpt-image-1"),
+                ("stability", "stable-image-core"),
+            ]
+        ):
+            print(f"\nGenerating an image ({provider} {model})...")
+            image = generate_image(
+                ImageGenerationConfig(
+                    provider=provider,
+                    model=model,
+                    base_url=emu.base_url(provider),
+                    api_key=emu.api_key(provider),
+                ),
+                image_request,
+            )
+            image_path = image.save(args.out / f"fox-{provider}.png")
+            print(f"image saved to {image_path} ({image_path.stat().st_size} bytes)")
+            if number == 0:
+                dumped = image.model_dump(mode="json", exclude={"raw_response"})
+                print(json.dumps(dumped, indent=2))
+            else:
+                attempt = image.execution_metadata.attempts[0]
+                print(
+                    f"  {attempt.provider}/{attempt.model}: {attempt.status} in "
+                    f"{attempt.elapsed_seconds:.2f} s, {attempt.http_requests} HTTP request(s), "
+                    f"adaptations: {attempt.adaptations or 'none'}"
+                )
         print(f"\nemulator job counts: {emu.stats()}")
 
 
