@@ -54,6 +54,7 @@ from tarash.tarash_gateway.models import (
     AudioGenerationConfig,
     AudioOutputFormat,
     ExecutionMetadata,
+    ExtraParamsWarning,
     ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
@@ -74,6 +75,7 @@ from tarash.tarash_gateway.models import (
     format_to_content_type,
 )
 from tarash.tarash_gateway.providers import available_providers, register_provider
+from tarash.tarash_gateway.providers._lifecycle import ModelDeprecatedWarning, ModelRetiredWarning
 from tarash.tarash_gateway.providers.field_mappers import (
     get_provider_field_mapping,
     register_provider_field_mapping,
@@ -87,6 +89,7 @@ __all__ = [
     "AuthenticationError",
     "ContentModerationError",
     "ExecutionMetadata",
+    "ExtraParamsWarning",
     "FallbackPolicy",
     "GenerationFailedError",
     "HTTPConnectionError",
@@ -102,6 +105,8 @@ __all__ = [
     "MockConfig",
     "MockPollingConfig",
     "MockResponse",
+    "ModelDeprecatedWarning",
+    "ModelRetiredWarning",
     "NotFoundError",
     "ProviderServerError",
     "RateLimitError",

@@ -8,6 +8,9 @@ import tarash.tarash_gateway as gateway
 from tarash.tarash_gateway import models
 
 EXPECTED = {
+    "ExtraParamsWarning",
+    "ModelDeprecatedWarning",
+    "ModelRetiredWarning",
     "AspectRatio",
     "AttemptMetadata",
     "AudioGenerationConfig",
