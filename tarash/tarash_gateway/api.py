@@ -160,6 +160,17 @@ async def _submit(
 ) -> JobHandle:
     deadline, _ = deadline_from_timeout(config.timeout)
     client = build_client(config, deadline=deadline)
+    kind = "video" if isinstance(request, VideoGenerationRequest) else "image"
+    if kind in client.answers_in_request:
+        # The create's reply is the result: a handle could never read it again, so the
+        # paid image would be thrown away.
+        raise ValidationError(
+            f"{config.provider} answers {kind} requests in the request itself, so there is "
+            f"no job to hold and wait on; use generate_{kind} instead (nothing was submitted)",
+            provider=config.provider,
+            model=config.model,
+            fallback_allowed=False,
+        )
     client.api_key()
     job = await prepare_job(client, config, request)
     # Cancelled while the submit was in flight, the caller never gets the handle, so

@@ -215,6 +215,9 @@ class ProviderClient(abc.ABC):
     key_env_vars: ClassVar[tuple[str, ...]]
     """Environment variables read for the key, in order (the official SDKs' names)."""
     supports_cancel: ClassVar[bool] = True
+    answers_in_request: ClassVar[frozenset[JobKind]] = frozenset()
+    """Kinds of job the provider answers in the create's reply (no job to wait on later):
+    ``submit_*`` refuses them before sending, since a handle could never read the result."""
     provider_config_options: ClassVar[frozenset[str]] = frozenset()
     """The ``provider_config`` keys this provider understands; any other is refused."""
     is_mock: ClassVar[bool] = False

@@ -159,6 +159,7 @@ class OpenAIClient(ProviderClient):
     """The official SDK's base-URL variable, read after ``TARASH_<NAME>_BASE_URL``."""
     # DELETE removes finished videos only: a running Sora job cannot be stopped.
     supports_cancel: ClassVar[bool] = False
+    answers_in_request: ClassVar[frozenset[JobKind]] = frozenset({"image"})
     provider_config_options: ClassVar[frozenset[str]] = frozenset({"organization", "project"})
 
     def __init__(self, settings: ProviderSettings) -> None:

@@ -55,6 +55,7 @@ from tarash.tarash_gateway.models import (
 )
 from tarash.tarash_gateway.providers._base import (
     ImageOutput,
+    JobKind,
     PreparedJob,
     ProviderClient,
     ProviderSettings,
@@ -106,6 +107,7 @@ class StabilityClient(ProviderClient):
     default_base_url: ClassVar[str] = "https://api.stability.ai"
     key_env_vars: ClassVar[tuple[str, ...]] = ("STABILITY_API_KEY",)
     supports_cancel: ClassVar[bool] = False
+    answers_in_request: ClassVar[frozenset[JobKind]] = frozenset({"image", "video"})
     provider_config_options: ClassVar[frozenset[str]] = _PROVIDER_OPTIONS
     models: ClassVar[Mapping[str, ModelSpec]] = STABILITY_MODELS
 
