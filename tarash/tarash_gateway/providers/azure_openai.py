@@ -40,27 +40,8 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
-from tarash.tarash_gateway._polling import JobSnapshot, JobState
-from tarash.tarash_gateway.errors import (
-    ContentModerationError,
-    GenerationFailedError,
-    JobCancelledError,
-    ProviderServerError,
-    TarashException,
-    ValidationError,
-)
-from tarash.tarash_gateway.models import JobHandle, VideoGenerationRequest
-from tarash.tarash_gateway.providers._base import (
-    JobKind,
-    JobUrls,
-    ModelCapabilities,
-    PreparedJob,
-    ProviderSettings,
-    SubmittedJob,
-    VideoOutput,
-)
+from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers._lifecycle import Retirement
-from tarash.tarash_gateway.providers._spec import Composed, ModelSpec
 from tarash.tarash_gateway.providers.openai import OpenAIClient
 from tarash.tarash_gateway.providers.openai_models import OPENAI_MODELS, OpenAIModel, sized
 
@@ -90,9 +71,9 @@ _SORA_1_SIZES = {
 }
 
 
-def _sora_1_side(index: int) -> Composed:
+def _sora_1_side(index: int) -> kit.Composed:
     side = {pair: size[index] for pair, size in _SORA_1_SIZES.items()}
-    return Composed(
+    return kit.Composed(
         ("width", "height")[index],
         ("aspect_ratio", "resolution"),
         sized(side, default_resolution="480p"),
@@ -100,11 +81,11 @@ def _sora_1_side(index: int) -> Composed:
 
 
 SORA_1 = OpenAIModel(
-    spec=ModelSpec(
+    spec=kit.ModelSpec(
         # Sora-1 (legacy jobs API): 1-20 s (10 s at most at 1080p), one or two variants,
         # landscape or square. Image inputs went through an unconfirmed multipart
         # ``inpaint_items``: image-to-video runs on the v1 API.
-        capabilities=ModelCapabilities(
+        capabilities=kit.ModelCapabilities(
             kind="video",
             durations=tuple(range(1, 21)),
             aspect_ratios=("16:9", "1:1"),
@@ -153,7 +134,7 @@ class AzureOpenAIClient(OpenAIClient):
     supports_cancel: ClassVar[bool] = False
     provider_config_options: ClassVar[frozenset[str]] = _OPTIONS
 
-    def __init__(self, settings: ProviderSettings) -> None:
+    def __init__(self, settings: kit.ProviderSettings) -> None:
         super().__init__(settings)
         config = settings.provider_config
         self.api: Api = self._option("api", ("v1", "legacy"), "v1")  # type: ignore[assignment]
@@ -188,7 +169,7 @@ class AzureOpenAIClient(OpenAIClient):
         for suffix in ("/openai/v1", "/openai"):
             endpoint = endpoint.removesuffix(suffix)
         if not endpoint:
-            raise ValidationError(
+            raise kit.ValidationError(
                 "azure_openai needs the resource endpoint: set base_url (e.g. "
                 "'https://my-resource.openai.azure.com') or AZURE_OPENAI_ENDPOINT",
                 provider=cls.name,
@@ -220,7 +201,7 @@ class AzureOpenAIClient(OpenAIClient):
         """The deployment name, as the user wrote it."""
         return self.model
 
-    def entry(self, kind: JobKind) -> OpenAIModel:
+    def entry(self, kind: kit.JobKind) -> OpenAIModel:
         """The family's entry: ``provider_config["family"]``, else the API's default."""
         if kind == "video" and self.api == "legacy":
             return SORA_1
@@ -231,7 +212,7 @@ class AzureOpenAIClient(OpenAIClient):
         """The family, never the deployment name (which says nothing sure of the model)."""
         return self.family if self.family in OPENAI_MODELS else None
 
-    def spec_for(self, kind: JobKind) -> ModelSpec | None:
+    def spec_for(self, kind: kit.JobKind) -> kit.ModelSpec | None:
         """A user mapping, else the family's spec, else the API's default family's."""
         found = super().spec_for(kind)
         if found is not None and found.field_mappers is not None:
@@ -263,17 +244,17 @@ class AzureOpenAIClient(OpenAIClient):
     def _jobs_url(self, *parts: str) -> str:
         return "/".join([f"{self.base_url}/openai/v1/video/generations/jobs", *parts])
 
-    def job_urls(self, job_id: str) -> JobUrls:
+    def job_urls(self, job_id: str) -> kit.JobUrls:
         """Legacy: the job's URL (read and ``DELETE``d); v1: OpenAI's video URLs."""
         if self.api == "legacy":
-            return JobUrls(status=self._jobs_url(job_id), cancel=self._jobs_url(job_id))
+            return kit.JobUrls(status=self._jobs_url(job_id), cancel=self._jobs_url(job_id))
         return super().job_urls(job_id)
 
-    def _legacy_query(self, handle: JobHandle | None = None) -> dict[str, str]:
+    def _legacy_query(self, handle: kit.JobHandle | None = None) -> dict[str, str]:
         version = handle.api_version if handle is not None and handle.api_version else None
         return {"api-version": version or self._api_version(LEGACY_API_VERSION)}
 
-    def provider_state(self, kind: JobKind) -> dict[str, Any]:
+    def provider_state(self, kind: kit.JobKind) -> dict[str, Any]:
         """``{"api": "v1" | "legacy"}``: how to read the job later."""
         return {"api": self.api}
 
@@ -284,7 +265,7 @@ class AzureOpenAIClient(OpenAIClient):
 
     # -- the legacy jobs API -----------------------------------------------------------
 
-    def prepare_video(self, request: VideoGenerationRequest) -> PreparedJob:
+    def prepare_video(self, request: kit.VideoGenerationRequest) -> kit.PreparedJob:
         """v1: the OpenAI create. Legacy: ``{model, prompt, width, height, n_seconds,
         n_variants}`` (the size from the aspect ratio and resolution).
 
@@ -295,7 +276,7 @@ class AzureOpenAIClient(OpenAIClient):
         self._legacy_video = self.api == "legacy"
         return super().prepare_video(request)
 
-    async def submit(self, job: PreparedJob, *, time_left: float | None) -> SubmittedJob:
+    async def submit(self, job: kit.PreparedJob, *, time_left: float | None) -> kit.SubmittedJob:
         """The OpenAI create on v1; ``POST …/video/generations/jobs`` on the legacy API.
 
         Raises:
@@ -310,13 +291,13 @@ class AzureOpenAIClient(OpenAIClient):
             "video", accepted.job_id, provider_state=self.provider_state("video")
         ).model_copy(update={"api_version": self._legacy_query()["api-version"]})
         snapshot = None if accepted.body is None else self._job_snapshot(accepted.body)
-        return SubmittedJob(handle=handle, snapshot=snapshot)
+        return kit.SubmittedJob(handle=handle, snapshot=snapshot)
 
     @staticmethod
-    def _is_legacy(handle: JobHandle) -> bool:
+    def _is_legacy(handle: kit.JobHandle) -> bool:
         return handle.kind == "video" and handle.provider_state.get("api") == "legacy"
 
-    async def poll(self, handle: JobHandle) -> JobSnapshot:
+    async def poll(self, handle: kit.JobHandle) -> kit.JobSnapshot:
         """``GET`` the video (v1) or the job (legacy).
 
         Raises:
@@ -327,9 +308,9 @@ class AzureOpenAIClient(OpenAIClient):
         body = await self.read_job(handle, "status", params=self._legacy_query(handle))
         return self._job_snapshot(body)
 
-    def _job_snapshot(self, body: Any) -> JobSnapshot:
+    def _job_snapshot(self, body: Any) -> kit.JobSnapshot:
         if not isinstance(body, dict):
-            raise ProviderServerError(
+            raise kit.ProviderServerError(
                 "Azure answered with something that is not a video generation job",
                 **self.error_origin(None, body),
             )
@@ -338,30 +319,32 @@ class AzureOpenAIClient(OpenAIClient):
         status = body.get("status")
         match status:
             case "preprocessing" | "queued":
-                return JobSnapshot(JobState.QUEUED, body)
+                return kit.JobSnapshot(kit.JobState.QUEUED, body)
             case "running" | "processing":
-                return JobSnapshot(JobState.PROCESSING, body)
+                return kit.JobSnapshot(kit.JobState.PROCESSING, body)
             case "succeeded":
-                return JobSnapshot(JobState.COMPLETED, body, progress_percent=100)
+                return kit.JobSnapshot(kit.JobState.COMPLETED, body, progress_percent=100)
             case "failed":
                 reason = str(body.get("failure_reason") or "").strip()
                 message = f"the video generation job failed: {reason or 'no reason given'}"
-                error: TarashException = (
-                    ContentModerationError(message, **origin)
+                error: kit.TarashException = (
+                    kit.ContentModerationError(message, **origin)
                     if reason in _MODERATION_REASONS
-                    else GenerationFailedError(message, **origin)
+                    else kit.GenerationFailedError(message, **origin)
                 )
-                return JobSnapshot(JobState.FAILED, body, error=error)
+                return kit.JobSnapshot(kit.JobState.FAILED, body, error=error)
             case "cancelled":
-                return JobSnapshot(
-                    JobState.CANCELLED,
+                return kit.JobSnapshot(
+                    kit.JobState.CANCELLED,
                     body,
-                    error=JobCancelledError("the video generation job was cancelled", **origin),
+                    error=kit.JobCancelledError("the video generation job was cancelled", **origin),
                 )
             case _:
                 return self.unknown_status(body, status, request_id=job_id)
 
-    async def fetch_video(self, handle: JobHandle, snapshot: JobSnapshot) -> VideoOutput:
+    async def fetch_video(
+        self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
+    ) -> kit.VideoOutput:
         """v1: the content URL. Legacy: the first generation's ``content/video`` URL.
 
         Raises:
@@ -374,7 +357,7 @@ class AzureOpenAIClient(OpenAIClient):
         first = generations[0] if isinstance(generations, list) and generations else None
         generation_id = first.get("id") if isinstance(first, dict) else None
         if not isinstance(generation_id, str) or not generation_id or "/" in generation_id:
-            raise GenerationFailedError(
+            raise kit.GenerationFailedError(
                 "the video generation job succeeded but names no generation",
                 **self.error_origin(handle.request_id, body),
             )
@@ -385,7 +368,7 @@ class AzureOpenAIClient(OpenAIClient):
         )
         seconds = body.get("n_seconds")
         expires = body.get("expires_at")
-        return VideoOutput(
+        return kit.VideoOutput(
             video=url,
             content_type="video/mp4",
             duration=float(seconds) if isinstance(seconds, int) else None,
@@ -396,7 +379,7 @@ class AzureOpenAIClient(OpenAIClient):
             raw=body,
         )
 
-    async def cancel(self, handle: JobHandle) -> bool:
+    async def cancel(self, handle: kit.JobHandle) -> bool:
         """Legacy: ``DELETE`` the job (True on a 2xx; unconfirmed on Azure). v1: False,
         sending nothing (the protocol has no cancel)."""
         if not self._is_legacy(handle):

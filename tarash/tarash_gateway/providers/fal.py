@@ -27,32 +27,8 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import UNKNOWN_CALL, CallContext
-from tarash.tarash_gateway._polling import JobSnapshot, JobState
 from tarash.tarash_gateway._sse import open_json_event_stream
-from tarash.tarash_gateway.errors import (
-    ContentModerationError,
-    GenerationFailedError,
-    JobCancelledError,
-    TarashException,
-    ValidationError,
-    error_for_status,
-)
-from tarash.tarash_gateway.models import (
-    ImageGenerationRequest,
-    JobHandle,
-    VideoGenerationRequest,
-)
-from tarash.tarash_gateway.providers._base import (
-    ImageOutput,
-    JobKind,
-    JobUrls,
-    PreparedJob,
-    ProviderClient,
-    SubmittedJob,
-    VideoOutput,
-)
-from tarash.tarash_gateway.providers._spec import ModelSpec
+from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers.fal_models import (
     FAL_MODELS,
     GENERIC_IMAGE_SPEC,
@@ -181,10 +157,10 @@ def _content_type(item: Any) -> str | None:
     return None
 
 
-def _queued(body: dict[str, Any]) -> JobSnapshot:
+def _queued(body: dict[str, Any]) -> kit.JobSnapshot:
     position = body.get("queue_position")
-    return JobSnapshot(
-        JobState.QUEUED, body, queue_position=position if isinstance(position, int) else None
+    return kit.JobSnapshot(
+        kit.JobState.QUEUED, body, queue_position=position if isinstance(position, int) else None
     )
 
 
@@ -193,7 +169,7 @@ def _parse_size(size: str) -> dict[str, int]:
     return {"width": int(width), "height": int(height)}
 
 
-class FalClient(ProviderClient):
+class FalClient(kit.ProviderClient):
     """fal.ai's queue API.
 
     ``provider_config`` options:
@@ -211,8 +187,8 @@ class FalClient(ProviderClient):
     default_base_url = "https://queue.fal.run"
     key_env_vars = ("FAL_KEY",)
     provider_config_options = PROVIDER_CONFIG_KEYS
-    models: ClassVar[Mapping[str, ModelSpec]] = FAL_MODELS
-    generic_specs: ClassVar[Mapping[JobKind, ModelSpec]] = MappingProxyType(
+    models: ClassVar[Mapping[str, kit.ModelSpec]] = FAL_MODELS
+    generic_specs: ClassVar[Mapping[kit.JobKind, kit.ModelSpec]] = MappingProxyType(
         {"video": GENERIC_VIDEO_SPEC, "image": GENERIC_IMAGE_SPEC}
     )
 
@@ -241,11 +217,11 @@ class FalClient(ProviderClient):
 
     # -- mapping -----------------------------------------------------------------------
 
-    def prepare_video(self, request: VideoGenerationRequest) -> PreparedJob:
+    def prepare_video(self, request: kit.VideoGenerationRequest) -> kit.PreparedJob:
         """Map a video request to the model's input JSON (sent as the body, unwrapped)."""
         return self.prepare_from_spec("video", request)
 
-    def prepare_image(self, request: ImageGenerationRequest) -> PreparedJob:
+    def prepare_image(self, request: kit.ImageGenerationRequest) -> kit.PreparedJob:
         """Map an image request to the model's input JSON.
 
         ``image_size`` (flux family and unregistered models) is ``{"width", "height"}`` from
@@ -277,14 +253,14 @@ class FalClient(ProviderClient):
 
     # -- URLs --------------------------------------------------------------------------
 
-    def job_urls(self, job_id: str) -> JobUrls:
+    def job_urls(self, job_id: str) -> kit.JobUrls:
         """``{base}/{owner/alias}/requests/{id}`` (the result), ``/status`` and ``/cancel``."""
         root = f"{self.base_url}/{queue_app_path(self.model)}/requests/{job_id}"
-        return JobUrls(status=f"{root}/status", result=root, cancel=f"{root}/cancel")
+        return kit.JobUrls(status=f"{root}/status", result=root, cancel=f"{root}/cancel")
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    async def submit(self, job: PreparedJob, *, time_left: float | None) -> SubmittedJob:
+    async def submit(self, job: kit.PreparedJob, *, time_left: float | None) -> kit.SubmittedJob:
         """``POST {base}/{model_id}`` and return a QUEUED handle.
 
         With a deadline, ``X-Fal-Request-Timeout`` tells fal to drop the request if it has
@@ -313,54 +289,58 @@ class FalClient(ProviderClient):
             result_url=body.get("response_url"),
             cancel_url=body.get("cancel_url"),
         )
-        return SubmittedJob(handle=handle, snapshot=_queued(body))
+        return kit.SubmittedJob(handle=handle, snapshot=_queued(body))
 
     def job_id_from_headers(self, response: httpx.Response) -> str | None:
         """``x-fal-request-id``, which fal sets on its replies, else the ``Location``."""
         return response.headers.get("x-fal-request-id") or super().job_id_from_headers(response)
 
-    def _snapshot(self, body: dict[str, Any], handle: JobHandle) -> JobSnapshot:
+    def _snapshot(self, body: dict[str, Any], handle: kit.JobHandle) -> kit.JobSnapshot:
         """Map one status body (polled or streamed) to a snapshot; unknown status fails."""
         status = body.get("status")
         if status == "IN_QUEUE":
             return _queued(body)
         if status == "IN_PROGRESS":
-            return JobSnapshot(
-                JobState.PROCESSING, body, progress_percent=_progress_from_logs(body.get("logs"))
+            return kit.JobSnapshot(
+                kit.JobState.PROCESSING,
+                body,
+                progress_percent=_progress_from_logs(body.get("logs")),
             )
         if status == "COMPLETED":
             if body.get("error") is None and body.get("error_type") is None:
-                return JobSnapshot(JobState.COMPLETED, body, progress_percent=100)
+                return kit.JobSnapshot(kit.JobState.COMPLETED, body, progress_percent=100)
             return self._failed_snapshot(body, handle)
         return self.unknown_status(body, status, request_id=handle.request_id)
 
-    def _failed_snapshot(self, body: dict[str, Any], handle: JobHandle) -> JobSnapshot:
+    def _failed_snapshot(self, body: dict[str, Any], handle: kit.JobHandle) -> kit.JobSnapshot:
         """``COMPLETED`` with ``error``: fal's only way of saying a request did not succeed."""
         error_type = str(body.get("error_type") or "")
         message = _detail_message(body.get("error")) or str(body.get("error") or error_type)
         where = self.error_origin(handle.request_id, body)
         if error_type in _CANCELLED_TYPES:
-            return JobSnapshot(
-                JobState.CANCELLED, body, error=JobCancelledError(message or "cancelled", **where)
+            return kit.JobSnapshot(
+                kit.JobState.CANCELLED,
+                body,
+                error=kit.JobCancelledError(message or "cancelled", **where),
             )
-        error: TarashException
+        error: kit.TarashException
         if error_type == CONTENT_POLICY:
-            error = ContentModerationError(message, **where)
+            error = kit.ContentModerationError(message, **where)
         elif error_type in _INPUT_TYPES or error_type.startswith(("value_error", "type_error")):
-            error = ValidationError(f"{message} ({error_type})", **where)
+            error = kit.ValidationError(f"{message} ({error_type})", **where)
         elif error_type in _INFRA_TYPES:
-            error = GenerationFailedError(f"{message} ({error_type})", retryable=True, **where)
+            error = kit.GenerationFailedError(f"{message} ({error_type})", retryable=True, **where)
         else:
             suffix = f" ({error_type})" if error_type else ""
-            error = GenerationFailedError(f"{message or 'the request failed'}{suffix}", **where)
-        return JobSnapshot(JobState.FAILED, body, error=error)
+            error = kit.GenerationFailedError(f"{message or 'the request failed'}{suffix}", **where)
+        return kit.JobSnapshot(kit.JobState.FAILED, body, error=error)
 
-    async def poll(self, handle: JobHandle) -> JobSnapshot:
+    async def poll(self, handle: kit.JobHandle) -> kit.JobSnapshot:
         """``GET status_url?logs=1`` (logs carry the progress some models print)."""
         body = await self.read_job(handle, "status", params={"logs": "1"})
         return self._snapshot(body, handle)
 
-    def watch(self, handle: JobHandle) -> AsyncIterator[JobSnapshot] | None:
+    def watch(self, handle: kit.JobHandle) -> AsyncIterator[kit.JobSnapshot] | None:
         """fal's SSE status stream, or ``None`` (poll) when disabled or no slot is free."""
         if not self.settings.provider_config.get("status_stream", True):
             return None
@@ -376,9 +356,9 @@ class FalClient(ProviderClient):
         return self._follow(handle, events)
 
     async def _follow(
-        self, handle: JobHandle, events: AsyncGenerator[dict[str, Any], None]
-    ) -> AsyncGenerator[JobSnapshot, None]:
-        terminal: JobSnapshot | None = None
+        self, handle: kit.JobHandle, events: AsyncGenerator[dict[str, Any], None]
+    ) -> AsyncGenerator[kit.JobSnapshot, None]:
+        terminal: kit.JobSnapshot | None = None
         async with contextlib.aclosing(events):
             async for body in events:
                 snapshot = self._snapshot(body, handle)
@@ -391,12 +371,16 @@ class FalClient(ProviderClient):
         if terminal is not None:
             yield terminal
 
-    def _no_output(self, what: str, handle: JobHandle, body: dict[str, Any]) -> TarashException:
-        return GenerationFailedError(
+    def _no_output(
+        self, what: str, handle: kit.JobHandle, body: dict[str, Any]
+    ) -> kit.TarashException:
+        return kit.GenerationFailedError(
             f"fal finished without {what}", **self.error_origin(handle.request_id, body)
         )
 
-    async def fetch_video(self, handle: JobHandle, snapshot: JobSnapshot) -> VideoOutput:
+    async def fetch_video(
+        self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
+    ) -> kit.VideoOutput:
         """``GET response_url`` and read ``video.url`` (or ``videos[0].url``) from the output.
 
         Raises:
@@ -410,10 +394,12 @@ class FalClient(ProviderClient):
         for item in candidates:
             url = _media_url(item)
             if url is not None:
-                return VideoOutput(video=url, content_type=_content_type(item), raw=body)
+                return kit.VideoOutput(video=url, content_type=_content_type(item), raw=body)
         raise self._no_output("a video", handle, body)
 
-    async def fetch_image(self, handle: JobHandle, snapshot: JobSnapshot) -> ImageOutput:
+    async def fetch_image(
+        self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
+    ) -> kit.ImageOutput:
         """``GET response_url`` and read ``images[].url`` (or ``image.url``) from the output.
 
         Raises:
@@ -427,17 +413,17 @@ class FalClient(ProviderClient):
         urls = [url for url in (_media_url(item) for item in items) if url is not None]
         if not urls:
             raise self._no_output("an image", handle, body)
-        return ImageOutput(images=list(urls), content_type=_content_type(items[0]), raw=body)
+        return kit.ImageOutput(images=list(urls), content_type=_content_type(items[0]), raw=body)
 
-    async def cancel(self, handle: JobHandle) -> bool:
+    async def cancel(self, handle: kit.JobHandle) -> bool:
         """``PUT cancel_url``: True on ``CANCELLATION_REQUESTED`` (202), False when the
         request already finished (400 ``ALREADY_COMPLETED``) or is unknown (404)."""
         body = await self.request_cancel(handle, "PUT", not_cancellable=frozenset({400, 404}))
         return body is not None and body.get("status") not in ("ALREADY_COMPLETED", "NOT_FOUND")
 
     def parse_error(
-        self, response: httpx.Response, call: CallContext = UNKNOWN_CALL
-    ) -> TarashException:
+        self, response: httpx.Response, call: kit.CallContext = kit.UNKNOWN_CALL
+    ) -> kit.TarashException:
         """Map a non-2xx fal reply: ``detail`` -> message, ``error_type`` and
         ``X-Fal-Retryable`` refine the class and its retryability."""
         body = self.error_body(response)
@@ -463,7 +449,7 @@ class FalClient(ProviderClient):
         if retryable_header is not None and retryable_header.strip().lower() in ("true", "false"):
             where["retryable"] = retryable_header.strip().lower() == "true"
         if error_type == CONTENT_POLICY or CONTENT_POLICY in types:
-            return ContentModerationError(message, status_code=response.status_code, **where)
+            return kit.ContentModerationError(message, status_code=response.status_code, **where)
         if (
             call.operation == "result"
             and response.status_code >= 500
@@ -473,5 +459,7 @@ class FalClient(ProviderClient):
             # (fal-client retries only edge 5xx): the job itself failed. Reading it again
             # changes nothing, and fal does not bill 5xx failures, so a fallback may run.
             where.setdefault("retryable", False)
-            return GenerationFailedError(message, status_code=response.status_code, **where)
-        return error_for_status(response.status_code, message, headers=response.headers, **where)
+            return kit.GenerationFailedError(message, status_code=response.status_code, **where)
+        return kit.error_for_status(
+            response.status_code, message, headers=response.headers, **where
+        )

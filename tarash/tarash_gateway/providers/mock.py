@@ -79,16 +79,7 @@ from tarash.tarash_gateway.models import (
     VideoGenerationResponse,
     format_to_content_type,
 )
-from tarash.tarash_gateway.providers._base import (
-    ImageOutput,
-    JobKind,
-    ModelCapabilities,
-    PreparedJob,
-    ProviderClient,
-    ProviderSettings,
-    SubmittedJob,
-    VideoOutput,
-)
+from tarash.tarash_gateway.providers import _kit as kit
 
 __all__ = [
     "MAX_MOCK_AUDIO_SECONDS",
@@ -138,7 +129,7 @@ class _Step:
 class _MockJob:
     """A submitted mock job: its outcome, and how far along its steps it is."""
 
-    kind: JobKind
+    kind: kit.JobKind
     mock: MockConfig
     outcome: MockResponse
     payload: dict[str, Any]
@@ -225,7 +216,7 @@ def _raisable(error: Exception, provider: str, model: str) -> TarashException:
     return wrapped
 
 
-class MockClient(ProviderClient):
+class MockClient(kit.ProviderClient):
     """The provider protocol with no provider behind it (see the module docstring).
 
     Args:
@@ -244,11 +235,11 @@ class MockClient(ProviderClient):
 
     def __init__(
         self,
-        settings: ProviderSettings,
+        settings: kit.ProviderSettings,
         *,
         mock: MockConfig,
         provider: str = "mock",
-        real: type[ProviderClient] | None = None,
+        real: type[kit.ProviderClient] | None = None,
     ) -> None:
         if real is not None:
             real(settings)
@@ -258,7 +249,7 @@ class MockClient(ProviderClient):
         self.provider = provider
 
     @classmethod
-    def for_handle(cls, handle: JobHandle, settings: ProviderSettings) -> MockClient:
+    def for_handle(cls, handle: JobHandle, settings: kit.ProviderSettings) -> MockClient:
         """A client for a mock job's handle.
 
         Raises:
@@ -296,11 +287,11 @@ class MockClient(ProviderClient):
 
     # -- mapping -----------------------------------------------------------------------
 
-    def capabilities(self, kind: JobKind) -> ModelCapabilities:
+    def capabilities(self, kind: kit.JobKind) -> kit.ModelCapabilities:
         """Anything goes: the mock answers whatever it is asked, unadapted."""
-        return ModelCapabilities(kind=kind)
+        return kit.ModelCapabilities(kind=kind)
 
-    def prepare_video(self, request: VideoGenerationRequest) -> PreparedJob:
+    def prepare_video(self, request: VideoGenerationRequest) -> kit.PreparedJob:
         """Keep what a sample is matched on."""
         payload = {
             "prompt": request.prompt,
@@ -308,9 +299,9 @@ class MockClient(ProviderClient):
             "resolution": request.resolution,
             "aspect_ratio": request.aspect_ratio,
         }
-        return PreparedJob(kind="video", model=self.model, payload=payload)
+        return kit.PreparedJob(kind="video", model=self.model, payload=payload)
 
-    def prepare_image(self, request: ImageGenerationRequest) -> PreparedJob:
+    def prepare_image(self, request: ImageGenerationRequest) -> kit.PreparedJob:
         """Keep how many images, and of what size, to make."""
         payload = {
             "prompt": request.prompt,
@@ -318,11 +309,11 @@ class MockClient(ProviderClient):
             "size": request.size,
             "aspect_ratio": request.aspect_ratio,
         }
-        return PreparedJob(kind="image", model=self.model, payload=payload)
+        return kit.PreparedJob(kind="image", model=self.model, payload=payload)
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    async def submit(self, job: PreparedJob, *, time_left: float | None) -> SubmittedJob:
+    async def submit(self, job: kit.PreparedJob, *, time_left: float | None) -> kit.SubmittedJob:
         """Pick the outcome by weight and start the job at its first step.
 
         Raises:
@@ -362,7 +353,7 @@ class MockClient(ProviderClient):
             submitted_at=datetime.now(UTC),
             provider_state={"mock": True},
         )
-        return SubmittedJob(handle=handle, snapshot=_snapshot(mock_job))
+        return kit.SubmittedJob(handle=handle, snapshot=_snapshot(mock_job))
 
     async def poll(self, handle: JobHandle) -> JobSnapshot:
         """Move the job one step on (none once it is over) and report that step.
@@ -377,7 +368,7 @@ class MockClient(ProviderClient):
                 job.position += 1
         return _snapshot(job)
 
-    async def fetch_video(self, handle: JobHandle, snapshot: JobSnapshot) -> VideoOutput:
+    async def fetch_video(self, handle: JobHandle, snapshot: JobSnapshot) -> kit.VideoOutput:
         """The picked outcome's video, or a sample matching the request.
 
         Raises:
@@ -391,7 +382,7 @@ class MockClient(ProviderClient):
         canned = outcome.mock_response
         if isinstance(canned, VideoGenerationResponse):
             video = canned.video
-            return VideoOutput(
+            return kit.VideoOutput(
                 video=video["content"] if isinstance(video, dict) else video,
                 content_type=canned.content_type,
                 audio_url=canned.audio_url,
@@ -405,7 +396,7 @@ class MockClient(ProviderClient):
             video, content_type = await self._media(
                 outcome.output_video, "output_video", content=outcome.output_video_type == "content"
             )
-            return VideoOutput(
+            return kit.VideoOutput(
                 video=video,
                 content_type=content_type or "video/mp4",
                 raw={"mock": True, "output_video_provided": True},
@@ -423,7 +414,7 @@ class MockClient(ProviderClient):
         sample: str | bytes = spec.url
         if outcome.output_video_type == "content":
             sample, _ = decode_data_uri(spec.url)
-        return VideoOutput(
+        return kit.VideoOutput(
             video=sample,
             content_type="video/mp4",
             duration=spec.duration,
@@ -432,7 +423,7 @@ class MockClient(ProviderClient):
             raw={"mock": True, "matched_spec": matched},
         )
 
-    async def fetch_image(self, handle: JobHandle, snapshot: JobSnapshot) -> ImageOutput:
+    async def fetch_image(self, handle: JobHandle, snapshot: JobSnapshot) -> kit.ImageOutput:
         """The picked outcome's image(s), or ``n`` generated PNGs of the requested size.
 
         Raises:
@@ -443,7 +434,7 @@ class MockClient(ProviderClient):
         outcome = job.outcome
         canned = outcome.mock_response
         if isinstance(canned, ImageGenerationResponse):
-            return ImageOutput(
+            return kit.ImageOutput(
                 images=list(canned.images),
                 content_type=canned.content_type,
                 revised_prompt=canned.revised_prompt,
@@ -455,7 +446,7 @@ class MockClient(ProviderClient):
             image, content_type = await self._media(
                 outcome.output_image, "output_image", content=False
             )
-            return ImageOutput(
+            return kit.ImageOutput(
                 images=[image] * count,
                 content_type=content_type,
                 raw={"mock": True, "output_image_provided": True},
@@ -463,7 +454,7 @@ class MockClient(ProviderClient):
         width, height = _image_size(job.payload.get("size"), job.payload.get("aspect_ratio"))
         png = make_png(width, height)
         uri = f"data:{PNG_CONTENT_TYPE};base64,{base64.b64encode(png).decode('ascii')}"
-        return ImageOutput(
+        return kit.ImageOutput(
             images=[uri] * count,
             content_type=PNG_CONTENT_TYPE,
             raw={"mock": True, "width": width, "height": height},
@@ -615,7 +606,7 @@ async def run_mock_request(
     from tarash.tarash_gateway._chain import submit_prepared
     from tarash.tarash_gateway._jobs import CallbackError, JobWaiter
 
-    client = MockClient(ProviderSettings(model=model), mock=mock, provider=provider)
+    client = MockClient(kit.ProviderSettings(model=model), mock=mock, provider=provider)
     if isinstance(request, VideoGenerationRequest):
         job = client.prepare_video(request)
     else:
@@ -774,7 +765,7 @@ async def _mock_audio_response(
     if outcome.output_audio is not None:
         # Read as a mock job reads output_video (a URL downloaded, a path read, ...).
         reader = MockClient(
-            ProviderSettings(model=model), mock=MockConfig(enabled=True), provider=provider
+            kit.ProviderSettings(model=model), mock=MockConfig(enabled=True), provider=provider
         )
         data, content_type = await reader._media(outcome.output_audio, "output_audio", content=True)
         assert isinstance(data, bytes)  # content=True always gives the bytes

@@ -41,36 +41,10 @@ import httpx
 from pydantic import SecretStr
 
 from tarash.tarash_gateway._form import FormFile, encode_form
-from tarash.tarash_gateway._http import UNKNOWN_CALL, CallContext, response_json, same_origin
-from tarash.tarash_gateway._polling import JobSnapshot, JobState
 from tarash.tarash_gateway._validate import check_url
-from tarash.tarash_gateway.errors import (
-    ContentModerationError,
-    GenerationFailedError,
-    InsufficientCreditError,
-    NotFoundError,
-    ProviderServerError,
-    TarashException,
-    error_for_status,
-)
 from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
-from tarash.tarash_gateway.models import (
-    ImageGenerationRequest,
-    JobHandle,
-    VideoGenerationRequest,
-)
-from tarash.tarash_gateway.providers._base import (
-    ImageOutput,
-    JobKind,
-    JobUrls,
-    PreparedJob,
-    ProviderClient,
-    ProviderSettings,
-    SubmittedJob,
-    VideoOutput,
-)
+from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers._lifecycle import Retirement
-from tarash.tarash_gateway.providers._spec import ModelSpec
 from tarash.tarash_gateway.providers.openai_models import (
     GENERIC_IMAGE,
     GENERIC_SPECS,
@@ -137,7 +111,7 @@ def _form_file(reference: str, field: str) -> FormFile | None:
     return FormFile(content=data, content_type=kind, file_name=f"{field}.{extension}")
 
 
-class OpenAIClient(ProviderClient):
+class OpenAIClient(kit.ProviderClient):
     """OpenAI's Videos (Sora) and Images APIs.
 
     ``provider_config`` options:
@@ -151,18 +125,18 @@ class OpenAIClient(ProviderClient):
     name: ClassVar[str] = "openai"
     display_name: ClassVar[str] = "OpenAI"
     job_noun: ClassVar[str] = "video"
-    models: ClassVar[Mapping[str, ModelSpec]] = OPENAI_SPECS
-    generic_specs: ClassVar[Mapping[JobKind, ModelSpec]] = GENERIC_SPECS
+    models: ClassVar[Mapping[str, kit.ModelSpec]] = OPENAI_SPECS
+    generic_specs: ClassVar[Mapping[kit.JobKind, kit.ModelSpec]] = GENERIC_SPECS
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
     key_env_vars: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
     base_url_env_var: ClassVar[str | None] = "OPENAI_BASE_URL"
     """The official SDK's base-URL variable, read after ``TARASH_<NAME>_BASE_URL``."""
     # DELETE removes finished videos only: a running Sora job cannot be stopped.
     supports_cancel: ClassVar[bool] = False
-    answers_in_request: ClassVar[frozenset[JobKind]] = frozenset({"image"})
+    answers_in_request: ClassVar[frozenset[kit.JobKind]] = frozenset({"image"})
     provider_config_options: ClassVar[frozenset[str]] = frozenset({"organization", "project"})
 
-    def __init__(self, settings: ProviderSettings) -> None:
+    def __init__(self, settings: kit.ProviderSettings) -> None:
         super().__init__(settings)
         # Images decoded from a create reply, by job id: held here (one copy, as bytes)
         # from the submit that received them to the result read, not in the snapshot.
@@ -199,7 +173,7 @@ class OpenAIClient(ProviderClient):
     def download_headers(self, url: str) -> dict[str, SecretStr]:
         """The key, for the API's own origin only (``/videos/{id}/content`` needs it; an
         image URL on a storage host never sees it)."""
-        if not same_origin(url, self.base_url):
+        if not kit.same_origin(url, self.base_url):
             return {}
         return {name: SecretStr(value) for name, value in self.auth_headers().items()}
 
@@ -209,7 +183,7 @@ class OpenAIClient(ProviderClient):
         """The ``model`` field sent: OpenAI's bare id."""
         return bare_model_id(self.model)
 
-    def entry(self, kind: JobKind) -> OpenAIModel:
+    def entry(self, kind: kit.JobKind) -> OpenAIModel:
         """The registry entry of the model, or the generic one of ``kind``."""
         found = find_model(self.model)
         if found is not None:
@@ -228,7 +202,7 @@ class OpenAIClient(ProviderClient):
         """Query parameters every call carries (Azure's ``api-version``)."""
         return None
 
-    def provider_state(self, kind: JobKind) -> dict[str, Any]:
+    def provider_state(self, kind: kit.JobKind) -> dict[str, Any]:
         """What a handle records of the API that serves the job."""
         return {"api": self.entry(kind).api}
 
@@ -245,7 +219,7 @@ class OpenAIClient(ProviderClient):
         """OpenAI's bare id (``openai/sora-2`` is looked up as ``sora-2``)."""
         return bare_model_id(self.model)
 
-    def _finish(self, job: PreparedJob, kind: JobKind) -> PreparedJob:
+    def _finish(self, job: kit.PreparedJob, kind: kit.JobKind) -> kit.PreparedJob:
         """What every create carries besides the mapped fields: the model (and, for the
         dall-e models, the base64 response format)."""
         job.payload.setdefault("model", self.wire_model())
@@ -255,7 +229,7 @@ class OpenAIClient(ProviderClient):
             job.payload.setdefault("response_format", "b64_json")
         return job
 
-    def prepare_video(self, request: VideoGenerationRequest) -> PreparedJob:
+    def prepare_video(self, request: kit.VideoGenerationRequest) -> kit.PreparedJob:
         """Map a video request to the create's fields: ``model``, ``prompt``, ``seconds``
         (a string), ``size`` (from the aspect ratio and resolution) and the first frame as
         ``input_reference``.
@@ -265,7 +239,7 @@ class OpenAIClient(ProviderClient):
         """
         return self._finish(self.prepare_from_spec("video", request), "video")
 
-    def prepare_image(self, request: ImageGenerationRequest) -> PreparedJob:
+    def prepare_image(self, request: kit.ImageGenerationRequest) -> kit.PreparedJob:
         """Map an image request to ``/images/generations``, or ``/images/edits`` when it
         carries input images (all of ``image_list``, any role) or a mask.
 
@@ -326,11 +300,13 @@ class OpenAIClient(ProviderClient):
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def job_urls(self, job_id: str) -> JobUrls:
+    def job_urls(self, job_id: str) -> kit.JobUrls:
         """``/videos/{id}`` and its ``/content``; no cancel URL (there is none)."""
-        return JobUrls(status=self.videos_url(job_id), result=self.videos_url(job_id, "content"))
+        return kit.JobUrls(
+            status=self.videos_url(job_id), result=self.videos_url(job_id, "content")
+        )
 
-    async def submit(self, job: PreparedJob, *, time_left: float | None) -> SubmittedJob:
+    async def submit(self, job: kit.PreparedJob, *, time_left: float | None) -> kit.SubmittedJob:
         """Create the video job, or generate the images (the reply is the result).
 
         Raises:
@@ -344,9 +320,11 @@ class OpenAIClient(ProviderClient):
         video_id = accepted.job_id
         handle = self.new_handle("video", video_id, provider_state=self.provider_state("video"))
         snapshot = None if accepted.body is None else self._video_snapshot(accepted.body, None)
-        return SubmittedJob(handle=handle, snapshot=snapshot)
+        return kit.SubmittedJob(handle=handle, snapshot=snapshot)
 
-    async def _generate_images(self, job: PreparedJob, time_left: float | None) -> SubmittedJob:
+    async def _generate_images(
+        self, job: kit.PreparedJob, time_left: float | None
+    ) -> kit.SubmittedJob:
         url, body = self._image_body(job.payload)
         timeout = IMAGE_READ_TIMEOUT if time_left is None else time_left + LATE_IMAGE_MARGIN
         reply = await self._send(
@@ -361,16 +339,16 @@ class OpenAIClient(ProviderClient):
         header_id = reply.headers.get("x-request-id", "")
         job_id = header_id if _REQUEST_ID.match(header_id) else f"img_{uuid.uuid4().hex}"
         handle = self.new_handle("image", job_id, provider_state=self.provider_state("image"))
-        return SubmittedJob(handle=handle, snapshot=self._image_snapshot(reply, job_id))
+        return kit.SubmittedJob(handle=handle, snapshot=self._image_snapshot(reply, job_id))
 
-    def _image_snapshot(self, reply: httpx.Response, job_id: str) -> JobSnapshot:
+    def _image_snapshot(self, reply: httpx.Response, job_id: str) -> kit.JobSnapshot:
         """The images of a create reply, decoded once; the snapshot's raw body keeps a
         note of each in place of its base64 (one copy in memory, as bytes)."""
-        body = response_json(reply)
+        body = kit.response_json(reply)
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             # The images were generated and billed, and cannot be read: another provider
             # would be paid again for what this reply lost.
-            error = ProviderServerError(
+            error = kit.ProviderServerError(
                 f"{self.label} answered the image request with HTTP {reply.status_code} but a "
                 "body that is not an images response (cut short or garbled); the images were "
                 "probably made and billed",
@@ -378,7 +356,7 @@ class OpenAIClient(ProviderClient):
                 status_code=reply.status_code,
                 fallback_allowed=False,
             )
-            return JobSnapshot(JobState.FAILED, {}, error=error)
+            return kit.JobSnapshot(kit.JobState.FAILED, {}, error=error)
         images: list[str | bytes] = []
         items: list[Any] = []
         for index, item in enumerate(body["data"]):
@@ -395,9 +373,11 @@ class OpenAIClient(ProviderClient):
                 images.append(url)
             items.append(item)
         self._inline_images[job_id] = images
-        return JobSnapshot(JobState.COMPLETED, {**body, "data": items}, progress_percent=100)
+        return kit.JobSnapshot(
+            kit.JobState.COMPLETED, {**body, "data": items}, progress_percent=100
+        )
 
-    async def poll(self, handle: JobHandle) -> JobSnapshot:
+    async def poll(self, handle: kit.JobHandle) -> kit.JobSnapshot:
         """``GET /videos/{id}``, with the server's ``openai-poll-after-ms`` as the hint.
 
         Raises:
@@ -419,11 +399,11 @@ class OpenAIClient(ProviderClient):
             params=self.query(),
             expect_object=True,
         )
-        return self._video_snapshot(response_json(reply), reply.headers.get(POLL_AFTER_HEADER))
+        return self._video_snapshot(kit.response_json(reply), reply.headers.get(POLL_AFTER_HEADER))
 
-    def _video_snapshot(self, body: Any, poll_after_ms: str | None) -> JobSnapshot:
+    def _video_snapshot(self, body: Any, poll_after_ms: str | None) -> kit.JobSnapshot:
         if not isinstance(body, dict):
-            raise ProviderServerError(
+            raise kit.ProviderServerError(
                 f"{self.label} answered with something that is not a video object",
                 **self.error_origin(None, body),
             )
@@ -437,31 +417,35 @@ class OpenAIClient(ProviderClient):
         status = body.get("status")
         match status:
             case "queued":
-                return JobSnapshot(
-                    JobState.QUEUED, body, progress_percent=progress, poll_after=poll_after
+                return kit.JobSnapshot(
+                    kit.JobState.QUEUED, body, progress_percent=progress, poll_after=poll_after
                 )
             case "in_progress":
-                return JobSnapshot(
-                    JobState.PROCESSING, body, progress_percent=progress, poll_after=poll_after
+                return kit.JobSnapshot(
+                    kit.JobState.PROCESSING, body, progress_percent=progress, poll_after=poll_after
                 )
             case "completed":
-                return JobSnapshot(JobState.COMPLETED, body, progress_percent=100)
+                return kit.JobSnapshot(kit.JobState.COMPLETED, body, progress_percent=100)
             case "failed":
-                return JobSnapshot(JobState.FAILED, body, error=self._video_failure(body, video_id))
+                return kit.JobSnapshot(
+                    kit.JobState.FAILED, body, error=self._video_failure(body, video_id)
+                )
             case _:
                 return self.unknown_status(body, status, request_id=video_id)
 
-    def _video_failure(self, body: dict[str, Any], video_id: str | None) -> TarashException:
+    def _video_failure(self, body: dict[str, Any], video_id: str | None) -> kit.TarashException:
         found = body.get("error")
         error: dict[str, Any] = found if isinstance(found, dict) else {}
         code = str(error.get("code") or "").strip()
         message = str(error.get("message") or "").strip()[:_MAX_MESSAGE]
         text = ": ".join(part for part in (code, message) if part) or "the video failed"
         if code in MODERATION_CODES:
-            return ContentModerationError(text, **self.error_origin(video_id, body))
-        return GenerationFailedError(text, **self.error_origin(video_id, body))
+            return kit.ContentModerationError(text, **self.error_origin(video_id, body))
+        return kit.GenerationFailedError(text, **self.error_origin(video_id, body))
 
-    async def fetch_video(self, handle: JobHandle, snapshot: JobSnapshot) -> VideoOutput:
+    async def fetch_video(
+        self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
+    ) -> kit.VideoOutput:
         """The video's content URL (downloaded with the key by ``save()``).
 
         Raises:
@@ -470,14 +454,14 @@ class OpenAIClient(ProviderClient):
         body = snapshot.raw
         expires_at = _unix_time(body.get("expires_at"))
         if expires_at is not None and expires_at <= datetime.now(UTC):
-            raise GenerationFailedError(
+            raise kit.GenerationFailedError(
                 f"the video expired at {expires_at.isoformat()} (OpenAI keeps content for a "
                 "limited time)",
                 **self.error_origin(handle.request_id, body),
             )
         seconds = body.get("seconds")
         duration = float(seconds) if isinstance(seconds, str) and seconds.isdigit() else None
-        return VideoOutput(
+        return kit.VideoOutput(
             video=self.job_url(handle, "result"),
             content_type="video/mp4",
             duration=duration,
@@ -485,7 +469,9 @@ class OpenAIClient(ProviderClient):
             raw=body,
         )
 
-    async def fetch_image(self, handle: JobHandle, snapshot: JobSnapshot) -> ImageOutput:
+    async def fetch_image(
+        self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
+    ) -> kit.ImageOutput:
         """The images the create returned (bytes for ``b64_json``, else the URLs).
 
         Raises:
@@ -493,7 +479,7 @@ class OpenAIClient(ProviderClient):
         """
         images = self._inline_images.pop(handle.request_id, [])
         if not images:
-            raise GenerationFailedError(
+            raise kit.GenerationFailedError(
                 f"{self.label} returned no image",
                 **self.error_origin(handle.request_id, snapshot.raw),
             )
@@ -514,11 +500,11 @@ class OpenAIClient(ProviderClient):
             ),
             None,
         )
-        return ImageOutput(
+        return kit.ImageOutput(
             images=images, content_type=content_type, revised_prompt=revised, raw=snapshot.raw
         )
 
-    async def cancel(self, handle: JobHandle) -> bool:
+    async def cancel(self, handle: kit.JobHandle) -> bool:
         """Always ``False``, sending nothing: OpenAI cannot stop a running video (``DELETE``
         removes finished ones), and an image is done when its handle exists."""
         return False
@@ -526,8 +512,8 @@ class OpenAIClient(ProviderClient):
     # -- errors ------------------------------------------------------------------------
 
     def parse_error(
-        self, response: httpx.Response, call: CallContext = UNKNOWN_CALL
-    ) -> TarashException:
+        self, response: httpx.Response, call: kit.CallContext = kit.UNKNOWN_CALL
+    ) -> kit.TarashException:
         """Map ``{"error": {"message", "type", "param", "code"}}`` to an error.
 
         ``moderation_blocked`` (and the other refusal codes) is a
@@ -574,11 +560,13 @@ class OpenAIClient(ProviderClient):
             "raw_response": body,
         }
         if code in MODERATION_CODES or "ResponsibleAIPolicyViolation" in code:
-            return ContentModerationError(message, status_code=status, **origin)
+            return kit.ContentModerationError(message, status_code=status, **origin)
         if code == "insufficient_quota":
-            return InsufficientCreditError(message, status_code=status, **origin)
+            return kit.InsufficientCreditError(message, status_code=status, **origin)
         if code in ("model_not_found", "DeploymentNotFound") or (
             status == 404 and call.operation == "submit"
         ):
-            return NotFoundError(f"{message}{self.retired_hint()}", status_code=status, **origin)
-        return error_for_status(status, message, headers=headers, **origin)
+            return kit.NotFoundError(
+                f"{message}{self.retired_hint()}", status_code=status, **origin
+            )
+        return kit.error_for_status(status, message, headers=headers, **origin)

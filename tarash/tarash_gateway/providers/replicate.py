@@ -24,39 +24,12 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import (
-    UNKNOWN_CALL,
-    CallContext,
-    same_origin,
-    url_origin,
-)
-from tarash.tarash_gateway._polling import JobSnapshot, JobState
-from tarash.tarash_gateway.errors import (
-    ContentModerationError,
-    GenerationFailedError,
-    JobCancelledError,
-    TarashException,
-    error_for_status,
-)
-from tarash.tarash_gateway.models import (
-    ImageGenerationRequest,
-    JobHandle,
-    VideoGenerationRequest,
-)
-from tarash.tarash_gateway.providers._base import (
-    ImageOutput,
-    JobKind,
-    JobUrls,
-    PreparedJob,
-    ProviderClient,
-    SubmittedJob,
-    VideoOutput,
-)
+from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers.replicate_models import GENERIC_SPECS, REPLICATE_MODELS
 
 __all__ = ["ReplicateClient"]
 
-DEFAULT_PREFER_WAIT: dict[JobKind, int] = {"image": 10, "video": 0}
+DEFAULT_PREFER_WAIT: dict[kit.JobKind, int] = {"image": 10, "video": 0}
 """Seconds a create is held by default: image jobs often finish within it, videos never do."""
 MAX_PREFER_WAIT = 60
 """Replicate holds a ``Prefer: wait`` create at most 60 s."""
@@ -149,7 +122,7 @@ def _of_kind(references: list[str], prefix: str) -> list[str]:
     return typed or references
 
 
-class ReplicateClient(ProviderClient):
+class ReplicateClient(kit.ProviderClient):
     """Replicate predictions: official models, pinned versions, ``Prefer: wait``, ``Cancel-After``.
 
     ``provider_config`` options:
@@ -178,11 +151,11 @@ class ReplicateClient(ProviderClient):
         Replicate's docs ask for the Authorization header on output file URLs; any other
         host is a third party and never sees the token.
         """
-        scheme, host, _ = url_origin(url)
+        scheme, host, _ = kit.url_origin(url)
         delivery = scheme == "https" and (
             host == "replicate.delivery" or host.endswith(".replicate.delivery")
         )
-        if not (delivery or same_origin(url, self.base_url)):
+        if not (delivery or kit.same_origin(url, self.base_url)):
             return {}
         return {"Authorization": SecretStr(f"Bearer {self.api_key().get_secret_value()}")}
 
@@ -214,8 +187,8 @@ class ReplicateClient(ProviderClient):
         return value
 
     def _prepare(
-        self, kind: JobKind, request: VideoGenerationRequest | ImageGenerationRequest
-    ) -> PreparedJob:
+        self, kind: kit.JobKind, request: kit.VideoGenerationRequest | kit.ImageGenerationRequest
+    ) -> kit.PreparedJob:
         ref = self._model_ref()
         self._prefer_wait_option()
         job = self.prepare_from_spec(kind, request)
@@ -225,7 +198,7 @@ class ReplicateClient(ProviderClient):
         job.payload = {**pinned, "input": job.payload}
         return job
 
-    def prepare_video(self, request: VideoGenerationRequest) -> PreparedJob:
+    def prepare_video(self, request: kit.VideoGenerationRequest) -> kit.PreparedJob:
         """Map a video request to ``{"input": {...}}`` (plus ``version`` when pinned).
 
         Raises:
@@ -233,7 +206,7 @@ class ReplicateClient(ProviderClient):
         """
         return self._prepare("video", request)
 
-    def prepare_image(self, request: ImageGenerationRequest) -> PreparedJob:
+    def prepare_image(self, request: kit.ImageGenerationRequest) -> kit.PreparedJob:
         """Map an image request to ``{"input": {...}}`` (plus ``version`` when pinned).
 
         Raises:
@@ -243,12 +216,12 @@ class ReplicateClient(ProviderClient):
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def job_urls(self, job_id: str) -> JobUrls:
+    def job_urls(self, job_id: str) -> kit.JobUrls:
         """``{base}/v1/predictions/{id}`` (status and output) and its ``/cancel``."""
         prediction = f"{self.base_url}/v1/predictions/{job_id}"
-        return JobUrls(status=prediction, cancel=f"{prediction}/cancel")
+        return kit.JobUrls(status=prediction, cancel=f"{prediction}/cancel")
 
-    def _prefer_wait(self, kind: JobKind, time_left: float | None) -> int:
+    def _prefer_wait(self, kind: kit.JobKind, time_left: float | None) -> int:
         configured = self._prefer_wait_option()
         seconds = DEFAULT_PREFER_WAIT[kind] if configured is None else configured
         if seconds <= 0:
@@ -264,7 +237,7 @@ class ReplicateClient(ProviderClient):
             return f"{self.base_url}/v1/models/{ref.name}/predictions"
         return f"{self.base_url}/v1/predictions"
 
-    async def submit(self, job: PreparedJob, *, time_left: float | None) -> SubmittedJob:
+    async def submit(self, job: kit.PreparedJob, *, time_left: float | None) -> kit.SubmittedJob:
         """Create the prediction; its reply is the first snapshot (terminal after a hold).
 
         Should the reply's body be unreadable, the prediction's id is taken from its
@@ -300,9 +273,9 @@ class ReplicateClient(ProviderClient):
         # A reply whose body could not be read says nothing of the prediction's state: the
         # waiter asks for it.
         snapshot = self._snapshot(accepted.body) if accepted.body is not None else None
-        return SubmittedJob(handle=handle, snapshot=snapshot)
+        return kit.SubmittedJob(handle=handle, snapshot=snapshot)
 
-    async def poll(self, handle: JobHandle) -> JobSnapshot:
+    async def poll(self, handle: kit.JobHandle) -> kit.JobSnapshot:
         """``GET`` the prediction and map its status.
 
         Raises:
@@ -310,35 +283,35 @@ class ReplicateClient(ProviderClient):
         """
         return self._snapshot(await self.read_job(handle, "status"))
 
-    def _snapshot(self, body: dict[str, Any]) -> JobSnapshot:
+    def _snapshot(self, body: dict[str, Any]) -> kit.JobSnapshot:
         status = body.get("status")
         request_id = body.get("id") if isinstance(body.get("id"), str) else None
         origin = self.error_origin(request_id, body)
         match status:
             case "starting":
                 # Cold boot or queue: Replicate gives no queue position.
-                return JobSnapshot(JobState.QUEUED, body)
+                return kit.JobSnapshot(kit.JobState.QUEUED, body)
             case "processing":
-                return JobSnapshot(
-                    JobState.PROCESSING,
+                return kit.JobSnapshot(
+                    kit.JobState.PROCESSING,
                     body,
                     progress_percent=_progress_from_logs(body.get("logs")),
                 )
             case "succeeded":
-                return JobSnapshot(JobState.COMPLETED, body, progress_percent=100)
+                return kit.JobSnapshot(kit.JobState.COMPLETED, body, progress_percent=100)
             case "failed":
-                return JobSnapshot(JobState.FAILED, body, error=self._failure(body, origin))
+                return kit.JobSnapshot(kit.JobState.FAILED, body, error=self._failure(body, origin))
             case "canceled":
-                return JobSnapshot(
-                    JobState.CANCELLED,
+                return kit.JobSnapshot(
+                    kit.JobState.CANCELLED,
                     body,
-                    error=JobCancelledError("the prediction was canceled", **origin),
+                    error=kit.JobCancelledError("the prediction was canceled", **origin),
                 )
             case "aborted":
-                return JobSnapshot(
-                    JobState.CANCELLED,
+                return kit.JobSnapshot(
+                    kit.JobState.CANCELLED,
                     body,
-                    error=JobCancelledError(
+                    error=kit.JobCancelledError(
                         "the prediction was aborted: its Cancel-After deadline passed before "
                         "it started, not billed",
                         **origin,
@@ -347,15 +320,15 @@ class ReplicateClient(ProviderClient):
             case _:
                 return self.unknown_status(body, status, request_id=request_id)
 
-    def _failure(self, body: dict[str, Any], origin: dict[str, Any]) -> TarashException:
+    def _failure(self, body: dict[str, Any], origin: dict[str, Any]) -> kit.TarashException:
         error = body.get("error")
         message = str(error).strip() if error else "the prediction failed without a message"
         if _MODERATION.search(message):
-            return ContentModerationError(message, **origin)
-        return GenerationFailedError(message, **origin)
+            return kit.ContentModerationError(message, **origin)
+        return kit.GenerationFailedError(message, **origin)
 
     async def _finished_prediction(
-        self, handle: JobHandle, snapshot: JobSnapshot
+        self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
     ) -> dict[str, Any]:
         body = snapshot.raw
         if body.get("output") is None and not body.get("data_removed"):
@@ -363,7 +336,7 @@ class ReplicateClient(ProviderClient):
             body = await self.read_job(handle, "result", at="status")
         return body
 
-    def _references(self, body: dict[str, Any], handle: JobHandle) -> list[str]:
+    def _references(self, body: dict[str, Any], handle: kit.JobHandle) -> list[str]:
         output = body.get("output")
         origin = self.error_origin(handle.request_id, body)
         if output is None:
@@ -373,12 +346,12 @@ class ReplicateClient(ProviderClient):
                 if body.get("data_removed")
                 else "the output is null (Replicate keeps outputs for 1 hour only)"
             )
-            raise GenerationFailedError(
+            raise kit.GenerationFailedError(
                 f"the prediction succeeded but has no output: {why}", **origin
             )
         references = _media_references(output)
         if not references:
-            raise GenerationFailedError(
+            raise kit.GenerationFailedError(
                 "the prediction succeeded but its output holds no URL or data URI", **origin
             )
         return references
@@ -390,7 +363,9 @@ class ReplicateClient(ProviderClient):
         finished = _parse_time(body.get("completed_at")) or _parse_time(body.get("created_at"))
         return None if finished is None else finished + OUTPUT_RETENTION
 
-    async def fetch_video(self, handle: JobHandle, snapshot: JobSnapshot) -> VideoOutput:
+    async def fetch_video(
+        self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
+    ) -> kit.VideoOutput:
         """The first video URL (or data URI) of the output.
 
         Raises:
@@ -398,14 +373,16 @@ class ReplicateClient(ProviderClient):
         """
         body = await self._finished_prediction(handle, snapshot)
         video = _of_kind(self._references(body, handle), "video/")[0]
-        return VideoOutput(
+        return kit.VideoOutput(
             video=video,
             content_type=_guess_content_type(video),
             expires_at=self._expires_at(body, video),
             raw=body,
         )
 
-    async def fetch_image(self, handle: JobHandle, snapshot: JobSnapshot) -> ImageOutput:
+    async def fetch_image(
+        self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
+    ) -> kit.ImageOutput:
         """Every image URL (or data URI) of the output.
 
         Raises:
@@ -413,14 +390,14 @@ class ReplicateClient(ProviderClient):
         """
         body = await self._finished_prediction(handle, snapshot)
         images = _of_kind(self._references(body, handle), "image/")
-        return ImageOutput(
+        return kit.ImageOutput(
             images=list(images),
             content_type=_guess_content_type(images[0]),
             expires_at=self._expires_at(body, images[0]),
             raw=body,
         )
 
-    async def cancel(self, handle: JobHandle) -> bool:
+    async def cancel(self, handle: kit.JobHandle) -> bool:
         """``POST .../cancel``; True when Replicate reports the prediction ``canceled``.
 
         A prediction that is unknown (404) or already finished is not cancelled: False.
@@ -431,8 +408,8 @@ class ReplicateClient(ProviderClient):
     # -- errors ------------------------------------------------------------------------
 
     def parse_error(
-        self, response: httpx.Response, call: CallContext = UNKNOWN_CALL
-    ) -> TarashException:
+        self, response: httpx.Response, call: kit.CallContext = kit.UNKNOWN_CALL
+    ) -> kit.TarashException:
         """Map Replicate's problem body (``title``, ``detail``, ``invalid_fields``) to an error.
 
         402 is insufficient credit, 422 a validation error listing the invalid fields, 429
@@ -458,5 +435,5 @@ class ReplicateClient(ProviderClient):
         )
         origin = self.error_origin(call.request_id, body.raw)
         if status in (400, 422) and _MODERATION.search(message):
-            return ContentModerationError(message, status_code=status, **origin)
-        return error_for_status(status, message, headers=response.headers, **origin)
+            return kit.ContentModerationError(message, status_code=status, **origin)
+        return kit.error_for_status(status, message, headers=response.headers, **origin)

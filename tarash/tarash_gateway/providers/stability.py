@@ -36,34 +36,9 @@ from typing import Any, ClassVar, Literal, cast
 import httpx
 
 from tarash.tarash_gateway._form import FormFile, check_form, encode_form
-from tarash.tarash_gateway._http import UNKNOWN_CALL, CallContext, response_json
-from tarash.tarash_gateway._polling import JobSnapshot, JobState
-from tarash.tarash_gateway.errors import (
-    ContentModerationError,
-    GenerationFailedError,
-    HTTPError,
-    ProviderServerError,
-    TarashException,
-    ValidationError,
-    error_for_status,
-)
 from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
-from tarash.tarash_gateway.models import (
-    ImageGenerationRequest,
-    JobHandle,
-    VideoGenerationRequest,
-)
-from tarash.tarash_gateway.providers._base import (
-    ImageOutput,
-    JobKind,
-    PreparedJob,
-    ProviderClient,
-    ProviderSettings,
-    SubmittedJob,
-    VideoOutput,
-)
+from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers._lifecycle import successor_hint, warn_if_retired
-from tarash.tarash_gateway.providers._spec import ModelSpec
 from tarash.tarash_gateway.providers.stability_models import (
     MAX_SEED,
     RETIRED,
@@ -95,7 +70,7 @@ def _read_timeout(time_left: float | None) -> float:
     return left + min(LATE_REPLY_GRACE, left)
 
 
-class StabilityClient(ProviderClient):
+class StabilityClient(kit.ProviderClient):
     """Stability AI's Stable Image generate endpoints: Ultra, Core and SD 3.5.
 
     ``provider_config`` options:
@@ -107,11 +82,11 @@ class StabilityClient(ProviderClient):
     default_base_url: ClassVar[str] = "https://api.stability.ai"
     key_env_vars: ClassVar[tuple[str, ...]] = ("STABILITY_API_KEY",)
     supports_cancel: ClassVar[bool] = False
-    answers_in_request: ClassVar[frozenset[JobKind]] = frozenset({"image", "video"})
+    answers_in_request: ClassVar[frozenset[kit.JobKind]] = frozenset({"image", "video"})
     provider_config_options: ClassVar[frozenset[str]] = _PROVIDER_OPTIONS
-    models: ClassVar[Mapping[str, ModelSpec]] = STABILITY_MODELS
+    models: ClassVar[Mapping[str, kit.ModelSpec]] = STABILITY_MODELS
 
-    def __init__(self, settings: ProviderSettings) -> None:
+    def __init__(self, settings: kit.ProviderSettings) -> None:
         super().__init__(settings)
         # The image of each finished create, by request id, until fetch_image hands it on:
         # the one copy in memory (the response then holds this same bytes object).
@@ -125,12 +100,12 @@ class StabilityClient(ProviderClient):
 
     # -- mapping -----------------------------------------------------------------------
 
-    def _refuse(self, message: str) -> ValidationError:
-        return ValidationError(
+    def _refuse(self, message: str) -> kit.ValidationError:
+        return kit.ValidationError(
             message, provider=self.name, model=self.model, fallback_allowed=False
         )
 
-    def registered_spec(self) -> ModelSpec | None:
+    def registered_spec(self) -> kit.ModelSpec | None:
         """The model's entry; a newer ``sd3``-prefixed id gets the ``sd3`` endpoint."""
         found = super().registered_spec()
         if found is None and self.model.startswith("sd3"):
@@ -154,7 +129,7 @@ class StabilityClient(ProviderClient):
             )
         return cast("Accept", value)
 
-    def prepare_video(self, request: VideoGenerationRequest) -> PreparedJob:
+    def prepare_video(self, request: kit.VideoGenerationRequest) -> kit.PreparedJob:
         """Refused: Stability's generate API makes no video.
 
         Raises:
@@ -162,7 +137,7 @@ class StabilityClient(ProviderClient):
         """
         raise self._refuse(f"{self.model} generates images, not videos")
 
-    def prepare_image(self, request: ImageGenerationRequest) -> PreparedJob:
+    def prepare_image(self, request: kit.ImageGenerationRequest) -> kit.PreparedJob:
         """Map an image request to the endpoint's form fields.
 
         An input image (``image_list``, as bytes, a path or a data URI) becomes the
@@ -223,7 +198,7 @@ class StabilityClient(ProviderClient):
             files["image"] = FormFile(data, kind, f"image.{extension}")
         return encode_form(fields, files)
 
-    async def submit(self, job: PreparedJob, *, time_left: float | None) -> SubmittedJob:
+    async def submit(self, job: kit.PreparedJob, *, time_left: float | None) -> kit.SubmittedJob:
         """``POST`` the form; the reply is the finished image, the job's terminal snapshot.
 
         Raises:
@@ -245,12 +220,12 @@ class StabilityClient(ProviderClient):
         # without one still carries the image, under a local id.
         request_id = header_id if _REQUEST_ID.match(header_id) else f"local-{uuid.uuid4().hex}"
         handle = self.new_handle("image", request_id)
-        return SubmittedJob(handle=handle, snapshot=self._snapshot(reply, request_id))
+        return kit.SubmittedJob(handle=handle, snapshot=self._snapshot(reply, request_id))
 
-    def _unreadable(self, reply: httpx.Response, request_id: str, why: str) -> JobSnapshot:
+    def _unreadable(self, reply: httpx.Response, request_id: str, why: str) -> kit.JobSnapshot:
         # The generation ran and is billed; only its reply could not be read. Not a verdict
         # on the job, so no fallback (another provider would be paid too) and no resend.
-        error = ProviderServerError(
+        error = kit.ProviderServerError(
             f"Stability answered HTTP {reply.status_code} but {why}: the image was made "
             "(and billed) and cannot be read",
             status_code=reply.status_code,
@@ -258,12 +233,12 @@ class StabilityClient(ProviderClient):
             fallback_allowed=False,
             **self.error_origin(request_id, None),
         )
-        return JobSnapshot(JobState.FAILED, {}, error=error)
+        return kit.JobSnapshot(kit.JobState.FAILED, {}, error=error)
 
-    def _snapshot(self, reply: httpx.Response, request_id: str) -> JobSnapshot:
+    def _snapshot(self, reply: httpx.Response, request_id: str) -> kit.JobSnapshot:
         media_type = reply.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type == "application/json":
-            body = response_json(reply)
+            body = kit.response_json(reply)
             if not isinstance(body, dict) or not isinstance(body.get("image"), str):
                 return self._unreadable(reply, request_id, "its JSON holds no image")
             try:
@@ -288,12 +263,12 @@ class StabilityClient(ProviderClient):
             case "SUCCESS" | None:
                 # No finish reason at all (a proxy stripped the headers): the image is there.
                 self._images[request_id] = image
-                return JobSnapshot(JobState.COMPLETED, raw, progress_percent=100)
+                return kit.JobSnapshot(kit.JobState.COMPLETED, raw, progress_percent=100)
             case "CONTENT_FILTERED":
-                return JobSnapshot(
-                    JobState.FAILED,
+                return kit.JobSnapshot(
+                    kit.JobState.FAILED,
                     raw,
-                    error=ContentModerationError(
+                    error=kit.ContentModerationError(
                         "Stability's content filter blurred the image (finish_reason "
                         "CONTENT_FILTERED)",
                         **origin,
@@ -301,31 +276,31 @@ class StabilityClient(ProviderClient):
                 )
             case "ERROR":
                 # v1's artifacts used it; kept for a v2beta reply that says so.
-                return JobSnapshot(
-                    JobState.FAILED,
+                return kit.JobSnapshot(
+                    kit.JobState.FAILED,
                     raw,
-                    error=GenerationFailedError(
+                    error=kit.GenerationFailedError(
                         "Stability reports the generation failed (finish_reason ERROR)",
                         **origin,
                     ),
                 )
             case other:
-                return JobSnapshot(
-                    JobState.FAILED,
+                return kit.JobSnapshot(
+                    kit.JobState.FAILED,
                     raw,
-                    error=GenerationFailedError(
+                    error=kit.GenerationFailedError(
                         f"Stability reported an unknown finish_reason {other!r}", **origin
                     ),
                     understood=False,
                 )
 
-    async def poll(self, handle: JobHandle) -> JobSnapshot:
+    async def poll(self, handle: kit.JobHandle) -> kit.JobSnapshot:
         """Refused: a generate call has no status to read later.
 
         Raises:
             ValidationError: Always (nothing is sent).
         """
-        raise ValidationError(
+        raise kit.ValidationError(
             "Stability's generate endpoints answer in the request: a job has no status to "
             "read later and its image is not kept; use generate_image",
             provider=self.name,
@@ -334,7 +309,9 @@ class StabilityClient(ProviderClient):
             fallback_allowed=False,
         )
 
-    async def fetch_video(self, handle: JobHandle, snapshot: JobSnapshot) -> VideoOutput:
+    async def fetch_video(
+        self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
+    ) -> kit.VideoOutput:
         """Refused: Stability makes no video here.
 
         Raises:
@@ -342,7 +319,9 @@ class StabilityClient(ProviderClient):
         """
         raise self._refuse(f"{self.model} generates images, not videos")
 
-    async def fetch_image(self, handle: JobHandle, snapshot: JobSnapshot) -> ImageOutput:
+    async def fetch_image(
+        self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
+    ) -> kit.ImageOutput:
         """The image the create returned, as its bytes (handed on, not copied).
 
         Raises:
@@ -351,7 +330,7 @@ class StabilityClient(ProviderClient):
         """
         image = self._images.pop(handle.request_id, None)
         if image is None:
-            raise ValidationError(
+            raise kit.ValidationError(
                 "this Stability image was returned by its create and is no longer held "
                 "(read once, in the process that made it)",
                 provider=self.name,
@@ -360,21 +339,21 @@ class StabilityClient(ProviderClient):
                 fallback_allowed=False,
             )
         content_type = snapshot.raw.get("content_type")
-        return ImageOutput(
+        return kit.ImageOutput(
             images=[image],
             content_type=content_type if isinstance(content_type, str) else None,
             raw=dict(snapshot.raw),
         )
 
-    async def cancel(self, handle: JobHandle) -> bool:
+    async def cancel(self, handle: kit.JobHandle) -> bool:
         """Nothing to cancel: the create is the whole generation. Returns False."""
         return False
 
     # -- errors ------------------------------------------------------------------------
 
     def parse_error(
-        self, response: httpx.Response, call: CallContext = UNKNOWN_CALL
-    ) -> TarashException:
+        self, response: httpx.Response, call: kit.CallContext = kit.UNKNOWN_CALL
+    ) -> kit.TarashException:
         """Map Stability's error body (``id``, ``name``, ``errors``) to an error.
 
         403 ``content_moderation`` (and 422 ``public_figure``) are
@@ -383,7 +362,7 @@ class StabilityClient(ProviderClient):
         its message names, else 60 s) as ``retry_after``; a refusal of a retired model id
         names its successor.
         """
-        body = response_json(response)
+        body = kit.response_json(response)
         status = response.status_code
         name = ""
         message = ""
@@ -406,9 +385,9 @@ class StabilityClient(ProviderClient):
             message += successor_hint(self.model, RETIRED)
         origin = self.error_origin(request_id, body)
         if name in _MODERATION_NAMES and status in (400, 403, 422):
-            return ContentModerationError(message, status_code=status, **origin)
-        error = error_for_status(status, message, headers=response.headers, **origin)
-        if status == 429 and isinstance(error, HTTPError) and error.retry_after is None:
+            return kit.ContentModerationError(message, status_code=status, **origin)
+        error = kit.error_for_status(status, message, headers=response.headers, **origin)
+        if status == 429 and isinstance(error, kit.HTTPError) and error.retry_after is None:
             lockout = _LOCKOUT.search(message)
             error.retry_after = float(lockout[1]) if lockout else RATE_LIMIT_LOCKOUT
         return error
