@@ -32,18 +32,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from tarash.emulator import _wire as wire
 from tarash.emulator._faults import Operation
 from tarash.emulator._jobs import Job, JobState
 from tarash.emulator._media import make_mp4
-from tarash.emulator._wire import (
-    DroppedConnectionResponse,
-    EmulatorContext,
-    Provider,
-    ProviderOptions,
-    job_outcome,
-    json_response,
-    recorded_headers,
-)
 from tarash.emulator.openai import RECORDED_HEADERS, OpenAIOptions, OpenAIRoutes
 
 NAME = "azure_openai"
@@ -77,14 +69,14 @@ class AzureOpenAIOptions(OpenAIOptions):
 
 def azure_error(status_code: int, code: str, message: str, **extra: Any) -> Response:
     """Azure's error envelope (``code`` is often the status as a string)."""
-    return json_response({"error": {"code": code, "message": message, **extra}}, status_code)
+    return wire.json_response({"error": {"code": code, "message": message, **extra}}, status_code)
 
 
 class AzureOpenAIRoutes(OpenAIRoutes):
     """Azure's v1 routes (OpenAI's handlers) plus the deployment and legacy jobs routes."""
 
     name = NAME
-    options_type: ClassVar[type[ProviderOptions]] = AzureOpenAIOptions
+    options_type: ClassVar[type[wire.ProviderOptions]] = AzureOpenAIOptions
     model_ids_checked: ClassVar[bool] = False
 
     def options(self) -> OpenAIOptions:
@@ -246,20 +238,20 @@ class AzureOpenAIRoutes(OpenAIRoutes):
                 "n_seconds": seconds,
                 "n_variants": variants,
             },
-            headers=recorded_headers(request, RECORDED_HEADERS),
-            outcome=job_outcome(self.ctx.job_fault(request, self.name, model)),
+            headers=wire.recorded_headers(request, RECORDED_HEADERS),
+            outcome=wire.job_outcome(self.ctx.job_fault(request, self.name, model)),
             extra={"api": "legacy"},
         )
         if fault is not None:
-            return DroppedConnectionResponse()
-        return json_response(self._render_job(job, time.monotonic()), 201)
+            return wire.DroppedConnectionResponse()
+        return wire.json_response(self._render_job(job, time.monotonic()), 201)
 
     async def get_job(self, request: Request) -> Response:
         """``GET …/video/generations/jobs/{job_id}``."""
         job = self._requested_job(request, "status")
         if isinstance(job, Response):
             return job
-        return json_response(self._render_job(job, time.monotonic()))
+        return wire.json_response(self._render_job(job, time.monotonic()))
 
     async def delete_job(self, request: Request) -> Response:
         """``DELETE …/video/generations/jobs/{job_id}``: cancels a job still running."""
@@ -279,7 +271,7 @@ class AzureOpenAIRoutes(OpenAIRoutes):
         return Response(make_mp4(), media_type="video/mp4")
 
 
-def build_routes(ctx: EmulatorContext) -> list[BaseRoute]:
+def build_routes(ctx: wire.EmulatorContext) -> list[BaseRoute]:
     """The Azure routes, relative to the ``/azure_openai`` mount."""
     handlers = AzureOpenAIRoutes(ctx)
     legacy: list[BaseRoute] = []
@@ -310,6 +302,6 @@ def build_routes(ctx: EmulatorContext) -> list[BaseRoute]:
     ]
 
 
-PROVIDER = Provider(
+PROVIDER = wire.Provider(
     name=NAME, fake_key=FAKE_KEY, build_routes=build_routes, options=AzureOpenAIOptions
 )

@@ -38,21 +38,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from tarash.emulator import _wire as wire
 from tarash.emulator._faults import Operation
 from tarash.emulator._jobs import Job, JobState
 from tarash.emulator._media import DEFAULT_MEDIA_KINDS, MediaFile, MediaKind
-from tarash.emulator._wire import (
-    DroppedConnectionResponse,
-    EmulatorContext,
-    Provider,
-    ProviderOptions,
-    ProviderRoutes,
-    iso,
-    job_outcome,
-    json_response,
-    read_json,
-    recorded_headers,
-)
 
 NAME = "fal"
 FAKE_KEY = "emulator-key-id:emulator-key-secret"
@@ -90,7 +79,7 @@ MEDIA_KINDS = DEFAULT_MEDIA_KINDS.extend(image=("nano-banana", "hidream"))
 
 
 @dataclass(frozen=True, kw_only=True)
-class FalOptions(ProviderOptions):
+class FalOptions(wire.ProviderOptions):
     """How fal is emulated (only the shared settings so far).
 
     Attributes:
@@ -122,10 +111,10 @@ def queue_app(model_id: str) -> str:
 
 
 def _error(detail: Any, status_code: int, **headers: str) -> Response:
-    return json_response({"detail": detail}, status_code, headers)
+    return wire.json_response({"detail": detail}, status_code, headers)
 
 
-class _FalRoutes(ProviderRoutes):
+class _FalRoutes(wire.ProviderRoutes):
     """The handlers, bound to one emulator's context."""
 
     name = NAME
@@ -136,7 +125,7 @@ class _FalRoutes(ProviderRoutes):
 
     def _not_found(self, operation: Operation) -> Response:
         if operation == "cancel":
-            return json_response({"status": "NOT_FOUND"}, 404)
+            return wire.json_response({"status": "NOT_FOUND"}, 404)
         return _error("Request not found", 404)
 
     def _throttled_body(self, retry_after: float) -> Any:
@@ -145,7 +134,7 @@ class _FalRoutes(ProviderRoutes):
 
     def _server_error(self, status_code: int) -> Response:
         # No x-fal-request-id: an edge failure, which fal-client retries on 502/503/504.
-        return json_response({"detail": "Internal Server Error"}, status_code)
+        return wire.json_response({"detail": "Internal Server Error"}, status_code)
 
     def _auth_error(self, request: Request) -> Response | None:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
@@ -177,7 +166,7 @@ class _FalRoutes(ProviderRoutes):
                 "message": message,
                 "level": level,
                 "source": "USER",
-                "timestamp": iso(job.wall(at)),
+                "timestamp": wire.iso(job.wall(at)),
             }
 
         started = job.started_at(now)
@@ -256,7 +245,7 @@ class _FalRoutes(ProviderRoutes):
         if isinstance(fault, Response):
             return fault
         try:
-            payload = await read_json(request)
+            payload = await wire.read_json(request)
         except ValueError:
             return _error(
                 [{"loc": ["body"], "msg": "Invalid JSON body", "type": "value_error.jsondecode"}],
@@ -284,8 +273,8 @@ class _FalRoutes(ProviderRoutes):
             provider=NAME,
             model=model_id,
             input=payload,
-            headers=recorded_headers(request, RECORDED_HEADERS),
-            outcome=job_outcome(job_fault),
+            headers=wire.recorded_headers(request, RECORDED_HEADERS),
+            outcome=wire.job_outcome(job_fault),
             start_timeout=start_timeout,
             extra={
                 "app": queue_app(model_id),
@@ -294,14 +283,14 @@ class _FalRoutes(ProviderRoutes):
             },
         )
         if fault is not None:  # drop_after_create: the job exists, the client never hears
-            return DroppedConnectionResponse()
+            return wire.DroppedConnectionResponse()
         body = {
             "status": "IN_QUEUE",
             "request_id": job.id,
             **self._urls(request, job),
             "queue_position": _queue_position(job, time.monotonic()),
         }
-        return json_response(body, headers={"x-fal-request-id": job.id})
+        return wire.json_response(body, headers={"x-fal-request-id": job.id})
 
     async def status(self, request: Request) -> Response:
         """``GET .../requests/{id}/status``."""
@@ -309,7 +298,7 @@ class _FalRoutes(ProviderRoutes):
         if isinstance(job, Response):
             return job
         body = self._status_body(request, job, time.monotonic(), _wants_logs(request))
-        return json_response(body, headers={"x-fal-request-id": job.id})
+        return wire.json_response(body, headers={"x-fal-request-id": job.id})
 
     async def status_stream(self, request: Request) -> Response:
         """``GET .../requests/{id}/status/stream``: SSE, one event per state change."""
@@ -345,7 +334,7 @@ class _FalRoutes(ProviderRoutes):
         if not state.is_terminal:
             return _error("Request is still in progress", 400, **headers)
         if state is JobState.SUCCEEDED:
-            return json_response(self._output(request, job), headers=headers)
+            return wire.json_response(self._output(request, job), headers=headers)
         message, error_type, status_code = _ERRORS[state]
         headers["x-fal-error-type"] = error_type
         if state is JobState.REFUSED:
@@ -364,7 +353,9 @@ class _FalRoutes(ProviderRoutes):
             status_code = job.extra["failure_status"] or status_code
         if state is JobState.EXPIRED:
             headers["x-fal-request-timeout-type"] = "user"
-        return json_response({"detail": message, "error_type": error_type}, status_code, headers)
+        return wire.json_response(
+            {"detail": message, "error_type": error_type}, status_code, headers
+        )
 
     async def cancel(self, request: Request) -> Response:
         """``PUT .../requests/{id}/cancel``."""
@@ -372,8 +363,8 @@ class _FalRoutes(ProviderRoutes):
         if isinstance(job, Response):
             return job
         if not self.ctx.store.cancel(job):
-            return json_response({"status": "ALREADY_COMPLETED"}, 400)
-        return json_response({"status": "CANCELLATION_REQUESTED"}, 202)
+            return wire.json_response({"status": "ALREADY_COMPLETED"}, 400)
+        return wire.json_response({"status": "CANCELLATION_REQUESTED"}, 202)
 
 
 def _wants_logs(request: Request) -> bool:
@@ -394,7 +385,7 @@ def _image_size(value: Any) -> tuple[int, int]:
     return _IMAGE_SIZES["landscape_4_3"]  # flux/dev default
 
 
-def build_routes(ctx: EmulatorContext) -> list[BaseRoute]:
+def build_routes(ctx: wire.EmulatorContext) -> list[BaseRoute]:
     """The fal queue routes, relative to the ``/fal`` mount."""
     handlers = _FalRoutes(ctx)
     requests = "/{app:path}/requests/{request_id}"
@@ -407,4 +398,6 @@ def build_routes(ctx: EmulatorContext) -> list[BaseRoute]:
     ]
 
 
-PROVIDER = Provider(name=NAME, fake_key=FAKE_KEY, build_routes=build_routes, options=FalOptions)
+PROVIDER = wire.Provider(
+    name=NAME, fake_key=FAKE_KEY, build_routes=build_routes, options=FalOptions
+)

@@ -45,20 +45,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from tarash.emulator import _wire as wire
 from tarash.emulator._faults import Fault, Operation
+from tarash.emulator._forms import parse_form
 from tarash.emulator._jobs import Job, JobState
 from tarash.emulator._media import MediaFile, MediaKind, make_mp4, make_png
-from tarash.emulator._wire import (
-    DroppedConnectionResponse,
-    EmulatorContext,
-    Provider,
-    ProviderOptions,
-    ProviderRoutes,
-    job_outcome,
-    json_response,
-    recorded_headers,
-)
-from tarash.emulator.stability import parse_form
 
 NAME = "openai"
 FAKE_KEY = "sk-emulator-0000000000000000000000000000000000000000"
@@ -95,7 +86,7 @@ IMAGE_REFUSAL = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class OpenAIOptions(ProviderOptions):
+class OpenAIOptions(wire.ProviderOptions):
     """How OpenAI (and Azure's v1 API, which shares this emulation) is emulated.
 
     Attributes:
@@ -134,7 +125,7 @@ def openai_error(
 ) -> Response:
     """OpenAI's error envelope."""
     body = {"error": {"message": message, "type": type_, "param": param, "code": code, **extra}}
-    return json_response(body, status_code, headers)
+    return wire.json_response(body, status_code, headers)
 
 
 def missing_parameter(param: str) -> Response:
@@ -170,11 +161,11 @@ def _request_id() -> str:
     return f"req_{secrets.token_hex(16)}"
 
 
-class OpenAIRoutes(ProviderRoutes):
+class OpenAIRoutes(wire.ProviderRoutes):
     """The handlers, bound to one emulator's context (Azure's v1 API subclasses them)."""
 
     name = NAME
-    options_type: ClassVar[type[ProviderOptions]] = OpenAIOptions
+    options_type: ClassVar[type[wire.ProviderOptions]] = OpenAIOptions
     #: Whether ``model`` must be an OpenAI id (Azure's is a deployment name: any goes).
     model_ids_checked: ClassVar[bool] = True
 
@@ -393,13 +384,13 @@ class OpenAIRoutes(ProviderRoutes):
             provider=self.name,
             model=model,
             input=job_input,
-            headers=recorded_headers(request, RECORDED_HEADERS),
-            outcome=job_outcome(self.ctx.job_fault(request, self.name, model)),
+            headers=wire.recorded_headers(request, RECORDED_HEADERS),
+            outcome=wire.job_outcome(self.ctx.job_fault(request, self.name, model)),
         )
         if fault is not None:  # drop_after_create: the job exists, the client never hears
-            return DroppedConnectionResponse()
+            return wire.DroppedConnectionResponse()
         now = time.monotonic()
-        return json_response(self._render(job, now), 200, self._poll_headers(job, now))
+        return wire.json_response(self._render(job, now), 200, self._poll_headers(job, now))
 
     async def get_video(self, request: Request) -> Response:
         """``GET /v1/videos/{id}``."""
@@ -407,7 +398,7 @@ class OpenAIRoutes(ProviderRoutes):
         if isinstance(job, Response):
             return job
         now = time.monotonic()
-        return json_response(self._render(job, now), 200, self._poll_headers(job, now))
+        return wire.json_response(self._render(job, now), 200, self._poll_headers(job, now))
 
     async def video_content(self, request: Request) -> Response:
         """``GET /v1/videos/{id}/content``: the MP4 once completed."""
@@ -443,7 +434,7 @@ class OpenAIRoutes(ProviderRoutes):
                 code="video_not_finished",
             )
         job.extra["deleted"] = True
-        return json_response({"id": job.id, "object": "video.deleted", "deleted": True})
+        return wire.json_response({"id": job.id, "object": "video.deleted", "deleted": True})
 
     async def list_videos(self, request: Request) -> Response:
         """``GET /v1/videos``: newest first, ``limit`` (default 20, at most 100)."""
@@ -460,7 +451,7 @@ class OpenAIRoutes(ProviderRoutes):
             if not job.extra.get("deleted") and job.extra.get("api") is None
         ]
         page = [self._render(job, now) for job in jobs[:limit]]
-        return json_response(
+        return wire.json_response(
             {
                 "object": "list",
                 "data": page,
@@ -541,12 +532,12 @@ class OpenAIRoutes(ProviderRoutes):
             provider=self.name,
             model=model,
             input=job_input,
-            headers=recorded_headers(request, RECORDED_HEADERS),
-            outcome=job_outcome(self.ctx.job_fault(request, self.name, model)),
+            headers=wire.recorded_headers(request, RECORDED_HEADERS),
+            outcome=wire.job_outcome(self.ctx.job_fault(request, self.name, model)),
             extra={"api": "images"},
         )
         if fault is not None:  # drop_after_create: the image is made, the client never hears
-            return DroppedConnectionResponse()
+            return wire.DroppedConnectionResponse()
         state = await self.hold_for_client(request, job, self.options().max_hold_seconds)
         headers = {"x-request-id": job.id}
         if state is None:  # the client left; nobody reads this
@@ -554,12 +545,12 @@ class OpenAIRoutes(ProviderRoutes):
         if state is JobState.CANCELLED:  # held past max_hold_seconds
             return self._server_error(500)
         if state is JobState.REFUSED:
-            return json_response({"error": IMAGE_REFUSAL}, 400, headers)
+            return wire.json_response({"error": IMAGE_REFUSAL}, 400, headers)
         if state is not JobState.SUCCEEDED:
             response = self._server_error(500)
             response.headers["x-request-id"] = job.id
             return response
-        return json_response(self._image_result(request, job), 200, headers)
+        return wire.json_response(self._image_result(request, job), 200, headers)
 
     def _image_result(self, request: Request, job: Job) -> dict[str, Any]:
         spec = job.input
@@ -609,13 +600,13 @@ class OpenAIRoutes(ProviderRoutes):
         ]
 
 
-def build_routes(ctx: EmulatorContext) -> list[BaseRoute]:
+def build_routes(ctx: wire.EmulatorContext) -> list[BaseRoute]:
     """The OpenAI routes, relative to the ``/openai`` mount."""
     handlers = OpenAIRoutes(ctx)
     return [*handlers.video_routes("/v1"), *handlers.image_routes("/v1")]
 
 
-PROVIDER = Provider(
+PROVIDER = wire.Provider(
     name=NAME,
     fake_key=FAKE_KEY,
     build_routes=build_routes,

@@ -43,21 +43,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from tarash.emulator import _wire as wire
 from tarash.emulator._faults import Operation
 from tarash.emulator._jobs import Job, JobState, hold_reply
 from tarash.emulator._media import DEFAULT_MEDIA_KINDS, MediaFile, MediaKind
-from tarash.emulator._wire import (
-    DroppedConnectionResponse,
-    EmulatorContext,
-    Provider,
-    ProviderOptions,
-    ProviderRoutes,
-    iso,
-    job_outcome,
-    json_response,
-    read_json,
-    recorded_headers,
-)
 
 NAME = "replicate"
 FAKE_KEY = "r8_emulator0000000000000000000000000000"
@@ -108,7 +97,7 @@ ReplicateOutput = Literal["url", "data_uri"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReplicateOptions(ProviderOptions):
+class ReplicateOptions(wire.ProviderOptions):
     """How Replicate is emulated.
 
     Attributes:
@@ -170,7 +159,7 @@ def parse_prefer_wait(value: str | None) -> float | None:
 
 
 def _problem(title: str, detail: str, status_code: int, **extra: Any) -> Response:
-    return json_response(
+    return wire.json_response(
         {"title": title, "detail": detail, "status": status_code, **extra}, status_code
     )
 
@@ -184,7 +173,7 @@ def _invalid_input(field: str, description: str, kind: str = "required") -> Resp
     )
 
 
-class _ReplicateRoutes(ProviderRoutes):
+class _ReplicateRoutes(wire.ProviderRoutes):
     """The handlers, bound to one emulator's context."""
 
     name = NAME
@@ -269,9 +258,9 @@ class _ReplicateRoutes(ProviderRoutes):
             "error": _ERRORS.get(state),
             "status": status,
             "source": "api",
-            "created_at": iso(job.created_wall),
-            "started_at": None if started is None else iso(job.wall(started)),
-            "completed_at": iso(job.wall(ended)) if state.is_terminal and ended else None,
+            "created_at": wire.iso(job.created_wall),
+            "started_at": None if started is None else wire.iso(job.wall(started)),
+            "completed_at": wire.iso(job.wall(ended)) if state.is_terminal and ended else None,
             "urls": {
                 "get": f"{base}/v1/predictions/{job.id}",
                 "cancel": f"{base}/v1/predictions/{job.id}/cancel",
@@ -285,7 +274,7 @@ class _ReplicateRoutes(ProviderRoutes):
                 "total_time": round(ended - job.created, 3),
             }
         if job.deadline is not None:
-            body["deadline"] = iso(job.wall(job.deadline))
+            body["deadline"] = wire.iso(job.wall(job.deadline))
         if job.extra.get("deployment"):
             body["deployment"] = job.extra["deployment"]
         return body
@@ -313,7 +302,7 @@ class _ReplicateRoutes(ProviderRoutes):
         if isinstance(fault, Response):
             return fault
         try:
-            payload = await read_json(request)
+            payload = await wire.read_json(request)
         except ValueError:
             return _problem("Invalid JSON", "The request body is not valid JSON.", 400)
         if not isinstance(payload, dict):
@@ -351,18 +340,18 @@ class _ReplicateRoutes(ProviderRoutes):
             provider=NAME,
             model=model,
             input=model_input,
-            headers=recorded_headers(request, RECORDED_HEADERS),
-            outcome=job_outcome(job_fault),
+            headers=wire.recorded_headers(request, RECORDED_HEADERS),
+            outcome=wire.job_outcome(job_fault),
             deadline_after=deadline_after,
             extra={"version": version, "deployment": deployment, "webhook": payload.get("webhook")},
         )
         if fault is not None:  # drop_after_create: the job exists, the client never hears
-            return DroppedConnectionResponse()
+            return wire.DroppedConnectionResponse()
         wait = parse_prefer_wait(request.headers.get("prefer"))
         if wait is not None:
             await hold_reply(job, wait)
         body = self._render(request, job, time.monotonic(), held=wait is not None)
-        return json_response(body, 201)
+        return wire.json_response(body, 201)
 
     # -- read / cancel ------------------------------------------------------------------
 
@@ -371,14 +360,14 @@ class _ReplicateRoutes(ProviderRoutes):
         job = self._requested_job(request, "status")
         if isinstance(job, Response):
             return job
-        return json_response(self._render(request, job, time.monotonic()))
+        return wire.json_response(self._render(request, job, time.monotonic()))
 
     async def web(self, request: Request) -> Response:
         """``GET /p/{id}``: stands in for the replicate.com page of a prediction."""
         job = self._find(request)
         if job is None:
             return _problem("Not found", "Not found.", 404)
-        return json_response(self._render(request, job, time.monotonic()))
+        return wire.json_response(self._render(request, job, time.monotonic()))
 
     async def cancel(self, request: Request) -> Response:
         """``POST /v1/predictions/{id}/cancel``: returns the prediction."""
@@ -386,7 +375,7 @@ class _ReplicateRoutes(ProviderRoutes):
         if isinstance(job, Response):
             return job
         self.ctx.store.cancel(job)  # a finished prediction is returned unchanged
-        return json_response(self._render(request, job, time.monotonic()))
+        return wire.json_response(self._render(request, job, time.monotonic()))
 
     async def list(self, request: Request) -> Response:
         """``GET /v1/predictions``: newest first, ``{"next", "previous", "results"}``."""
@@ -408,7 +397,7 @@ class _ReplicateRoutes(ProviderRoutes):
             else None,
             "results": [self._render(request, job, now) for job in page],
         }
-        return json_response(body)
+        return wire.json_response(body)
 
     async def stream(self, request: Request) -> Response:
         """``GET /v1/predictions/{id}/stream``: SSE ``output``/``error`` events, then ``done``."""
@@ -472,7 +461,7 @@ def _decode_cursor(cursor: str | None) -> int:
         return 0
 
 
-def build_routes(ctx: EmulatorContext) -> list[BaseRoute]:
+def build_routes(ctx: wire.EmulatorContext) -> list[BaseRoute]:
     """The Replicate routes, relative to the ``/replicate`` mount."""
     handlers = _ReplicateRoutes(ctx)
     return [
@@ -491,6 +480,6 @@ def build_routes(ctx: EmulatorContext) -> list[BaseRoute]:
     ]
 
 
-PROVIDER = Provider(
+PROVIDER = wire.Provider(
     name=NAME, fake_key=FAKE_KEY, build_routes=build_routes, options=ReplicateOptions
 )

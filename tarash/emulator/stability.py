@@ -36,34 +36,23 @@ The image is always a real PNG sized to the aspect ratio (about 1 MP); for
 from __future__ import annotations
 
 import base64
-import email.parser
-import email.policy
 import math
 import random
 import secrets
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from tarash.emulator import _wire as wire
 from tarash.emulator._faults import Fault, Operation
-from tarash.emulator._jobs import Job, JobState, Outcome, hold_reply
+from tarash.emulator._forms import Form, parse_form
+from tarash.emulator._jobs import Job, JobState
 from tarash.emulator._media import PNG_CONTENT_TYPE, MediaKind, MediaKinds, make_png
-from tarash.emulator._wire import (
-    DroppedConnectionResponse,
-    EmulatorContext,
-    Provider,
-    ProviderOptions,
-    ProviderRoutes,
-    job_outcome,
-    json_response,
-    recorded_headers,
-)
+from tarash.tarash_gateway.providers.stability_models import ASPECT_RATIOS, MAX_SEED, STYLE_PRESETS
 
 NAME = "stability"
 FAKE_KEY = "sk-emulator0000000000000000000000000000000000000000"
@@ -92,30 +81,9 @@ SD3_MODELS = frozenset(
         "sd3-medium",
     }
 )
-ASPECT_RATIOS = ("21:9", "16:9", "3:2", "5:4", "1:1", "4:5", "2:3", "9:16", "9:21")
 OUTPUT_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-STYLE_PRESETS = frozenset(
-    {
-        "enhance",
-        "anime",
-        "photographic",
-        "digital-art",
-        "comic-book",
-        "fantasy-art",
-        "line-art",
-        "analog-film",
-        "neon-punk",
-        "isometric",
-        "low-poly",
-        "origami",
-        "modeling-compound",
-        "cinematic",
-        "3d-model",
-        "pixel-art",
-        "tile-texture",
-    }
-)
-MAX_SEED = 4_294_967_294
+# ASPECT_RATIOS, STYLE_PRESETS and MAX_SEED are imported from the library's model table:
+# both copy the same OpenAPI enums, and one copy cannot drift from the other.
 MAX_PROMPT = 10_000
 #: Bytes a request body may have (Stability's 413 ``payload_too_large``).
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -148,7 +116,7 @@ _SIZES = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class StabilityOptions(ProviderOptions):
+class StabilityOptions(wire.ProviderOptions):
     """How Stability is emulated.
 
     Attributes:
@@ -176,66 +144,10 @@ class StabilityOptions(ProviderOptions):
             raise ValueError(f"max_hold_seconds must be > 0, got {self.max_hold_seconds!r}")
 
 
-@dataclass(frozen=True)
-class FormFile:
-    """One file part of a parsed form."""
-
-    content: bytes
-    content_type: str | None
-    file_name: str | None
-
-
-@dataclass
-class Form:
-    """A parsed ``multipart/form-data`` body: text fields (last value wins, as Stability
-    reads a repeated field) and files."""
-
-    fields: dict[str, str] = field(default_factory=dict)
-    files: dict[str, FormFile] = field(default_factory=dict)
-
-
-def parse_form(content_type: str, body: bytes) -> Form:
-    """Parse a ``multipart/form-data`` body with the standard library's MIME parser.
-
-    Args:
-        content_type: The request's ``Content-Type`` (with its ``boundary``).
-        body: The request body.
-
-    Returns:
-        The fields and files; a part with a ``filename`` is a file (curl ``-F x=@path``).
-
-    Raises:
-        ValueError: The body is not a multipart form.
-    """
-    if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in (
-        content_type.lower()
-    ):
-        raise ValueError("content-type: must be multipart/form-data")
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
-    if not message.is_multipart():
-        raise ValueError("body: not a multipart form")
-    form = Form()
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str):
-            continue
-        payload = part.get_payload(decode=True)
-        data = payload if isinstance(payload, bytes) else b""
-        file_name = part.get_filename()
-        if file_name is not None:
-            declared = part.get("content-type")
-            form.files[name] = FormFile(data, str(declared) if declared else None, file_name)
-        else:
-            charset = part.get_content_charset() or "utf-8"
-            form.fields[name] = data.decode(charset, errors="replace")
-    return form
-
-
 def _error(
     status_code: int, name: str, *errors: str, headers: Mapping[str, str] | None = None
 ) -> Response:
-    return json_response(
+    return wire.json_response(
         {"id": secrets.token_hex(16), "name": name, "errors": list(errors)}, status_code, headers
     )
 
@@ -301,7 +213,7 @@ def _in_range(text: str, low: float, high: float) -> bool:
     return math.isfinite(value) and low <= value <= high
 
 
-class _StabilityRoutes(ProviderRoutes):
+class _StabilityRoutes(wire.ProviderRoutes):
     """The handlers, bound to one emulator's context."""
 
     name = NAME
@@ -369,42 +281,17 @@ class _StabilityRoutes(ProviderRoutes):
                     for name, file in form.files.items()
                 },
             },
-            headers=recorded_headers(request, RECORDED_HEADERS),
-            outcome=job_outcome(job_fault),
+            headers=wire.recorded_headers(request, RECORDED_HEADERS),
+            outcome=wire.job_outcome(job_fault),
             extra={"endpoint": endpoint, "seed": seed},
         )
         if fault is not None:  # drop_after_create: the job exists, the client never hears
-            return DroppedConnectionResponse()
-        state = await self._hold(request, job)
+            return wire.DroppedConnectionResponse()
+        bound = self.ctx.options(StabilityOptions).max_hold_seconds
+        state = await self.hold_for_client(request, job, bound)
         if state is None:  # nobody to answer
             return Response(status_code=499)
         return self._answer(job, state, form, accept, job_fault)
-
-    async def _hold(self, request: Request, job: Job) -> JobState | None:
-        """Hold the reply until the job ends; ``None`` when the client went away first.
-
-        A client that leaves cancels a stuck job; any other job runs on to its end, as a
-        real generation would (and bill).
-        """
-        bound = self.ctx.options(StabilityOptions).max_hold_seconds
-        state: JobState | None = None
-        async with anyio.create_task_group() as group:
-
-            async def watch_client() -> None:
-                while (await request.receive())["type"] != "http.disconnect":
-                    pass
-                if job.outcome is Outcome.HANG:
-                    # Never ending on its own: stopped, so nothing is left running.
-                    self.ctx.store.cancel(job)
-                group.cancel_scope.cancel()
-
-            group.start_soon(watch_client)
-            state = await hold_reply(job, bound)
-            group.cancel_scope.cancel()
-        if state is not None and not state.is_terminal:
-            self.ctx.store.cancel(job)  # held past max_hold_seconds
-            state = job.state_at(time.monotonic())
-        return state
 
     def _answer(
         self, job: Job, state: JobState, form: Form, accept: str, job_fault: Fault | None
@@ -424,7 +311,7 @@ class _StabilityRoutes(ProviderRoutes):
         media_type = OUTPUT_FORMATS.get(form.fields.get("output_format", "png"), PNG_CONTENT_TYPE)
         seed = job.extra["seed"]
         if accept == "application/json":
-            return json_response(
+            return wire.json_response(
                 {
                     "image": base64.b64encode(image).decode("ascii"),
                     "finish_reason": finish_reason,
@@ -439,7 +326,7 @@ class _StabilityRoutes(ProviderRoutes):
         )
 
 
-def build_routes(ctx: EmulatorContext) -> list[BaseRoute]:
+def build_routes(ctx: wire.EmulatorContext) -> list[BaseRoute]:
     """The Stability routes, relative to the ``/stability`` mount."""
     handlers = _StabilityRoutes(ctx)
     return [
@@ -451,6 +338,6 @@ def build_routes(ctx: EmulatorContext) -> list[BaseRoute]:
     ]
 
 
-PROVIDER = Provider(
+PROVIDER = wire.Provider(
     name=NAME, fake_key=FAKE_KEY, build_routes=build_routes, options=StabilityOptions
 )
