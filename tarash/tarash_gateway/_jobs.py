@@ -12,7 +12,7 @@ import inspect
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -266,12 +266,19 @@ class JobWaiter:
         return await poll_until_done(
             self._poll_tolerantly,
             deadline=deadline,
-            schedule=self.schedule,
+            schedule=self._schedule_with_floor(),
             max_polls=self.max_polls,
             on_snapshot=self._report,
             first_snapshot=first_snapshot,
             timeout_seconds=self.timeout_seconds,
         )
+
+    def _schedule_with_floor(self) -> PollSchedule:
+        """The schedule, never polling faster than the provider asks (Runway: 5 s)."""
+        floor = self.client.poll_floor()
+        if floor <= self.schedule.floor:
+            return self.schedule
+        return replace(self.schedule, floor=floor)
 
     async def read_result(self, snapshot: JobSnapshot) -> Response:
         """Turn a terminal snapshot into the response, or raise the job's error."""

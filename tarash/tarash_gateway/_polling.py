@@ -80,6 +80,9 @@ class PollSchedule:
     cap: float = 5.0
     queued_cap: float = 10.0
     jitter: float = 0.2
+    floor: float = 0.0
+    """The provider's minimum interval (``ProviderClient.min_poll_interval``): no wait,
+    the server's own hint included, is shorter."""
 
     def delay(
         self,
@@ -90,11 +93,11 @@ class PollSchedule:
     ) -> float:
         """Return the wait before poll ``poll_number + 1`` after seeing ``snapshot``."""
         if snapshot.poll_after is not None:
-            return max(0.0, snapshot.poll_after)
+            return max(0.0, self.floor, snapshot.poll_after)
         cap = self.queued_cap if snapshot.state is JobState.QUEUED else self.cap
         base = min(cap, self.first * self.factor ** max(0, poll_number))
         spread = base * self.jitter
-        return max(0.0, base - spread + 2 * spread * random_unit())
+        return max(0.0, self.floor, base - spread + 2 * spread * random_unit())
 
 
 def _deadline_passed(timeout_seconds: float | None) -> TimeoutError:

@@ -230,6 +230,14 @@ class ProviderClient(abc.ABC):
     """The model registry (see ``_spec``): model id or family -> spec."""
     generic_specs: ClassVar[Mapping[JobKind, ModelSpec]] = MappingProxyType({})
     """Per kind, the spec of a model id :attr:`models` does not know."""
+    min_poll_interval: ClassVar[float] = 0.0
+    """The shortest wait between two status calls the provider asks of its clients, in
+    seconds (Runway: 5); every poll schedule honours it (see :meth:`poll_floor`)."""
+
+    def poll_floor(self) -> float:
+        """The minimum wait between polls of this client's jobs: :attr:`min_poll_interval`
+        (a provider may relax it where its rule does not apply, e.g. off its own host)."""
+        return self.min_poll_interval
 
     @property
     def reports_progress(self) -> bool:
