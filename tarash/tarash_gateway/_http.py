@@ -64,6 +64,8 @@ _T = TypeVar("_T")
 DEFAULT_MAX_ATTEMPTS = 4
 """Total tries of one idempotent call (1 + 3 retries) unless the config says otherwise."""
 MAX_RETRY_AFTER_DELAY = 60.0
+MAX_REDIRECTS = 20
+"""Redirects a streamed read follows (httpx's own default)."""
 """The longest Retry-After we honour; a provider asking for more is treated as a failure."""
 RETRY_WAIT_INITIAL = 0.2
 RETRY_WAIT_MAX = 10.0
@@ -655,17 +657,45 @@ async def open_stream(
     try:
         _count_request(ctx, call.operation)
         with translate_transport_errors(ctx.provider, ctx.model, request_id=call.request_id):
-            async with client.stream(
-                "GET",
-                url,
-                headers=headers,
-                params=params,
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-            ) as reply:
+            reply = await _send_following_redirects(
+                client,
+                client.build_request(
+                    "GET",
+                    url,
+                    headers=headers,
+                    params=params,
+                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                ),
+                secret_headers=tuple(headers or ()),
+            )
+            try:
                 logger.debug("GET %s -> %s", url.split("?")[0], reply.status_code)
                 yield reply
+            finally:
+                await reply.aclose()
     finally:
         connections.release_on_behalf_of(holder)
+
+
+async def _send_following_redirects(
+    client: httpx.AsyncClient, request: httpx.Request, *, secret_headers: tuple[str, ...]
+) -> httpx.Response:
+    """Send a streamed ``GET``, following redirects by hand: the caller's headers (a key in
+    ``x-goog-api-key``, say) go to the first URL's origin only. httpx itself drops only
+    ``Authorization`` when a redirect leaves the origin, and a provider's file URI
+    redirects to a storage host that must never see the key."""
+    first = str(request.url)
+    for _ in range(MAX_REDIRECTS):
+        reply = await client.send(request, stream=True, follow_redirects=False)
+        following = reply.next_request
+        if following is None:
+            return reply
+        await reply.aclose()
+        if not same_origin(str(following.url), first):
+            for name in secret_headers:
+                following.headers.pop(name, None)
+        request = following
+    raise httpx.TooManyRedirects("too many redirects", request=request)
 
 
 async def refusal(ctx: RequestContext, call: CallContext, reply: httpx.Response) -> TarashException:

@@ -42,6 +42,7 @@ _BUILTIN: dict[str, str] = {
     "stability": "tarash.tarash_gateway.providers.stability:StabilityClient",
     "openai": "tarash.tarash_gateway.providers.openai:OpenAIClient",
     "azure_openai": "tarash.tarash_gateway.providers.azure_openai:AzureOpenAIClient",
+    "google": "tarash.tarash_gateway.providers.google:GoogleClient",
     "runway": "tarash.tarash_gateway.providers.runway:RunwayClient",
 }
 _ALIASES: dict[str, str] = {"fal_ai": "fal", "falai": "fal"}

@@ -1,0 +1,520 @@
+"""Google's Gemini API (``https://generativelanguage.googleapis.com/v1beta``): Veo videos,
+Gemini image models and Imagen.
+
+Wire facts (googleapis/python-genai ``models.py``, ``operations.py``; ai.google.dev; see
+docs/providers/google.md):
+
+- Veo is a long-running operation: ``POST /models/{model}:predictLongRunning`` with
+  ``instances[{prompt, image, lastFrame, referenceImages}]`` (images inline as
+  ``{bytesBase64Encoded, mimeType}``) and ``parameters``; the reply is ``{"name":
+  "models/{model}/operations/{id}"}``. ``GET /{name}`` reads it: no ``done`` (or
+  ``false``) while running; ``done`` with ``error`` (a ``google.rpc.Status``) when it
+  failed, or with ``response.generateVideoResponse``: ``generatedSamples[].video.uri``
+  (downloaded with the key), or no samples and ``raiMediaFilteredCount`` /
+  ``raiMediaFilteredReasons`` when the safety filters removed the video.
+- The Gemini API has no cancel for an operation: a Veo job tarash gives up on runs on.
+- Gemini image models answer in the request: ``POST /models/{model}:generateContent``;
+  the images are ``inlineData`` parts of ``candidates[0].content.parts``; a blocked prompt
+  is HTTP 200 with ``promptFeedback.blockReason`` (or a candidate whose ``finishReason`` is
+  ``IMAGE_SAFETY`` and that holds no image). Imagen (``:predict``) also answers in the
+  request; Google shut it on the Gemini API on 2026-08-17.
+- Errors are ``{"error": {"code", "message", "status", "details"}}``; a 429
+  ``RESOURCE_EXHAUSTED`` says how long to wait in a ``google.rpc.RetryInfo`` detail
+  (``retryDelay: "42s"``), which is honoured as Retry-After.
+
+Vertex AI (``:fetchPredictOperation``, GCS results, access tokens) is not served by this
+client yet: ``provider_config={"vertexai": True}`` is refused up front.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import SecretStr
+
+from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
+from tarash.tarash_gateway.providers import _kit as kit
+from tarash.tarash_gateway.providers._lifecycle import Retirement
+from tarash.tarash_gateway.providers.google_models import (
+    BACKEND_RETIREMENTS,
+    GENERIC_IMAGE,
+    GENERIC_SPECS,
+    GENERIC_VIDEO,
+    GOOGLE_SPECS,
+    GoogleModel,
+    bare_model_id,
+    find_model,
+)
+
+__all__ = ["GoogleClient", "retry_delay_seconds"]
+
+IMAGE_READ_TIMEOUT = 600.0
+"""An image request is the generation; the reply can take minutes at high resolution."""
+LATE_IMAGE_MARGIN = 30.0
+"""How much longer than the job's time left an image reply is awaited: it is paid for."""
+
+_OFFICIAL_HOST = "generativelanguage.googleapis.com"
+_INSTANCE_FIELDS = frozenset({"prompt", "image", "lastFrame", "referenceImages", "video"})
+# The SDK refuses these on the Gemini API (Vertex only): sending them is a 400.
+_VERTEX_ONLY = ("seed", "generateAudio")
+_OPERATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+_MODERATION_FINISH = frozenset(
+    {"SAFETY", "IMAGE_SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION"}
+)
+_MAX_MESSAGE = 500
+_VERTEX_OPTIONS = ("vertexai", "project", "location")
+
+
+def retry_delay_seconds(body: object) -> float | None:
+    """The ``retryDelay`` of a ``google.rpc.RetryInfo`` in an error envelope, in seconds.
+
+    Args:
+        body: The parsed error reply.
+
+    Returns:
+        The delay (``"42s"`` -> 42.0), or ``None`` when the reply names none.
+    """
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    if not isinstance(details, list):
+        return None
+    for detail in details:
+        if not isinstance(detail, dict) or not str(detail.get("@type", "")).endswith("RetryInfo"):
+            continue
+        delay = detail.get("retryDelay")
+        if isinstance(delay, dict):
+            seconds = delay.get("seconds", 0)
+            nanos = delay.get("nanos", 0)
+            if isinstance(seconds, int | float | str) and isinstance(nanos, int | float):
+                try:
+                    return max(0.0, float(seconds) + float(nanos) / 1e9)
+                except ValueError:
+                    return None
+        if isinstance(delay, str) and (match := _DURATION.match(delay)):
+            return float(match.group(1))
+    return None
+
+
+def _inline_image(reference: str, field: str) -> dict[str, str]:
+    """A request image as the ``{bytesBase64Encoded, mimeType}`` object the API takes."""
+    if not reference.startswith("data:"):
+        raise kit.ValidationError(
+            f"{field}: the Gemini API takes images inline only; pass bytes, a local file or a "
+            "data: URI (URLs and gs:// URIs are not fetched)",
+            provider="google",
+            fallback_allowed=False,
+        )
+    data, mime = decode_data_uri(reference, field=field)
+    return {
+        "bytesBase64Encoded": base64.b64encode(data).decode(),
+        "mimeType": mime or sniff_mime(data, "image/png"),
+    }
+
+
+class GoogleClient(kit.ProviderClient):
+    """Google's Gemini API: Veo, Gemini image models and Imagen.
+
+    The key is ``GEMINI_API_KEY`` (or ``GOOGLE_API_KEY``), sent as ``x-goog-api-key``.
+    """
+
+    name: ClassVar[str] = "google"
+    display_name: ClassVar[str] = "Google Gemini API"
+    job_noun: ClassVar[str] = "operation"
+    models: ClassVar[Mapping[str, kit.ModelSpec]] = GOOGLE_SPECS
+    generic_specs: ClassVar[Mapping[kit.JobKind, kit.ModelSpec]] = GENERIC_SPECS
+    default_base_url: ClassVar[str] = f"https://{_OFFICIAL_HOST}/v1beta"
+    key_env_vars: ClassVar[tuple[str, ...]] = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    # The Gemini API has no cancel for a Veo operation.
+    supports_cancel: ClassVar[bool] = False
+    answers_in_request: ClassVar[frozenset[kit.JobKind]] = frozenset({"image"})
+    provider_config_options: ClassVar[frozenset[str]] = frozenset(_VERTEX_OPTIONS)
+
+    def __init__(self, settings: kit.ProviderSettings) -> None:
+        super().__init__(settings)
+        # Images decoded from a generate reply, by job id, until the result read.
+        self._inline_images: dict[str, list[str | bytes]] = {}
+
+    # -- credentials and naming ------------------------------------------------------------
+
+    def auth_headers(self) -> dict[str, str]:
+        """``x-goog-api-key: <key>``."""
+        return {"x-goog-api-key": self.api_key().get_secret_value()}
+
+    def download_headers(self, url: str) -> dict[str, SecretStr]:
+        """The key, for the API's own origin only (a file URI needs it; the storage host it
+        redirects to never does)."""
+        if not kit.same_origin(url, self.base_url):
+            return {}
+        return {name: SecretStr(value) for name, value in self.auth_headers().items()}
+
+    def registry_id(self) -> str | None:
+        """Google's bare id (``models/veo-...`` and ``google/veo-...`` are looked up bare)."""
+        return bare_model_id(self.model)
+
+    def wire_model(self) -> str:
+        """The model as the URL names it."""
+        return bare_model_id(self.model)
+
+    def entry(self, kind: kit.JobKind) -> GoogleModel:
+        """The registry entry of the model, or the generic one of ``kind``."""
+        found = find_model(self.model)
+        if found is not None:
+            return found
+        return GENERIC_VIDEO if kind == "video" else GENERIC_IMAGE
+
+    def model_url(self, method: str) -> str:
+        """``{base}/models/{model}:{method}``."""
+        return f"{self.base_url}/models/{self.wire_model()}:{method}"
+
+    def lifecycle(self) -> Retirement | None:
+        """The model's retirement on the Gemini API itself (Imagen's is of this backend
+        only); a compatible endpoint decides what it serves, so nothing is warned there."""
+        if not self.base_url.startswith(f"https://{_OFFICIAL_HOST}"):
+            return None
+        return BACKEND_RETIREMENTS.get(("gemini", self.wire_model())) or super().lifecycle()
+
+    def _refuse_vertex(self) -> None:
+        if self.settings.provider_config.get("vertexai"):
+            raise self.refusal(
+                "the Vertex AI backend of the google provider is not available yet: use the "
+                "Gemini API (an API key in GEMINI_API_KEY) and leave provider_config's "
+                "vertexai, project and location out"
+            )
+
+    # -- mapping -------------------------------------------------------------------------
+
+    def prepare_video(self, request: kit.VideoGenerationRequest) -> kit.PreparedJob:
+        """Map a video request to ``instances[0]`` (prompt and images, inline) and
+        ``parameters`` (``durationSeconds`` a number, aspect ratio, resolution, negative
+        prompt, person generation via ``extra_params``).
+
+        Raises:
+            ValidationError: The model makes images, an image is a URL, or Vertex is asked.
+        """
+        self._refuse_vertex()
+        job = self.prepare_from_spec("video", request)
+        instance: dict[str, Any] = {}
+        parameters: dict[str, Any] = {}
+        for key, value in job.payload.items():
+            if key in ("image", "lastFrame") and isinstance(value, str):
+                instance[key] = _inline_image(value, key)
+            elif key == "referenceImages" and isinstance(value, list):
+                instance[key] = [
+                    item
+                    if isinstance(item, dict)
+                    else {"image": _inline_image(str(item), key), "referenceType": "asset"}
+                    for item in value
+                ]
+            elif key in _INSTANCE_FIELDS:
+                instance[key] = value
+            elif key in _VERTEX_ONLY:
+                job.adaptations.append(
+                    f"{key} not sent: the Gemini API refuses it (Vertex AI only)"
+                )
+            else:
+                parameters[key] = value
+        job.payload = {"instances": [instance], "parameters": parameters}
+        return job
+
+    def prepare_image(self, request: kit.ImageGenerationRequest) -> kit.PreparedJob:
+        """Map an image request to ``:generateContent`` (a text part, the input images as
+        ``inlineData`` parts, ``imageConfig``) or, for Imagen, ``:predict``.
+
+        Raises:
+            ValidationError: The model makes videos, an image is a URL, or Vertex is asked.
+        """
+        self._refuse_vertex()
+        job = self.prepare_from_spec("image", request)
+        mapped = job.payload
+        if self.entry("image").method == "predict":
+            prompt = mapped.pop("prompt", None)
+            job.payload = {"instances": [{"prompt": prompt}], "parameters": mapped}
+            return job
+        parts: list[dict[str, Any]] = []
+        if isinstance(mapped.get("prompt"), str):
+            parts.append({"text": mapped.pop("prompt")})
+        for item in mapped.pop("images", None) or []:
+            image = _inline_image(str(item), "images")
+            parts.append(
+                {"inlineData": {"mimeType": image["mimeType"], "data": image["bytesBase64Encoded"]}}
+            )
+        config: dict[str, Any] = {"responseModalities": ["TEXT", "IMAGE"]}
+        image_config = {
+            key: mapped.pop(key) for key in ("aspectRatio", "imageSize") if key in mapped
+        }
+        if image_config:
+            config["imageConfig"] = image_config
+        body: dict[str, Any] = {"contents": [{"role": "user", "parts": parts}]}
+        body["generationConfig"] = config
+        # Anything else (extra_params) goes where the user put it: top level.
+        body.update(mapped)
+        job.payload = body
+        return job
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def job_urls(self, job_id: str) -> kit.JobUrls:
+        """``{base}/models/{model}/operations/{id}``; no cancel URL (there is none)."""
+        return kit.JobUrls(status=f"{self.base_url}/models/{self.wire_model()}/operations/{job_id}")
+
+    async def submit(self, job: kit.PreparedJob, *, time_left: float | None) -> kit.SubmittedJob:
+        """Start the Veo operation, or generate the images (the reply is the result).
+
+        Raises:
+            TarashException: The request was refused (mapped by :meth:`parse_error`).
+        """
+        if job.kind == "image":
+            return await self._generate_images(job, time_left)
+        reply = await self._send(
+            "submit", "POST", self.model_url("predictLongRunning"), json=job.payload
+        )
+        body = kit.response_json(reply)
+        name = body.get("name") if isinstance(body, dict) else None
+        operation = name.rpartition("/operations/")[2] if isinstance(name, str) else ""
+        if not _OPERATION_ID.match(operation):
+            error = kit.ProviderServerError(
+                f"{self.label} accepted the video (HTTP {reply.status_code}) but its reply "
+                "names no operation (body cut short or garbled): the job may be running",
+                **self.error_origin(None, body),
+                status_code=reply.status_code,
+                retryable=False,
+                fallback_allowed=False,
+            )
+            self._flag_untracked_job(error)
+            raise error
+        handle = self.new_handle("video", operation)
+        return kit.SubmittedJob(handle=handle)
+
+    async def _generate_images(
+        self, job: kit.PreparedJob, time_left: float | None
+    ) -> kit.SubmittedJob:
+        method = self.entry("image").method
+        timeout = IMAGE_READ_TIMEOUT if time_left is None else time_left + LATE_IMAGE_MARGIN
+        reply = await self._send(
+            "submit",
+            "POST",
+            self.model_url(method),
+            json=job.payload,
+            read_timeout=max(1.0, min(IMAGE_READ_TIMEOUT, timeout)),
+            held=True,
+        )
+        job_id = f"img_{uuid.uuid4().hex}"
+        handle = self.new_handle("image", job_id)
+        return kit.SubmittedJob(handle=handle, snapshot=self._image_snapshot(reply, job_id))
+
+    def _image_snapshot(self, reply: httpx.Response, job_id: str) -> kit.JobSnapshot:
+        """The images of a generate reply, decoded once (the snapshot keeps a note of
+        each in place of its base64), or the refusal it carries."""
+        body = kit.response_json(reply)
+        if not isinstance(body, dict):
+            error = kit.ProviderServerError(
+                f"{self.label} answered the image request with HTTP {reply.status_code} but a "
+                "body that is not a generate response; the images were probably made and billed",
+                **self.error_origin(job_id, None),
+                status_code=reply.status_code,
+                fallback_allowed=False,
+            )
+            return kit.JobSnapshot(kit.JobState.FAILED, {}, error=error)
+        images: list[str | bytes] = []
+        reasons: list[str] = []
+        feedback = body.get("promptFeedback")
+        if isinstance(feedback, dict) and feedback.get("blockReason"):
+            reasons.append(f"prompt blocked: {feedback['blockReason']}")
+        holders: list[tuple[list[Any], str]] = []
+        for index, candidate in enumerate(body.get("candidates") or []):
+            if not isinstance(candidate, dict):
+                continue
+            content = candidate.get("content")
+            parts = content.get("parts") if isinstance(content, dict) else None
+            if isinstance(parts, list):
+                holders.append((parts, "inlineData"))
+            finish = candidate.get("finishReason")
+            if finish in _MODERATION_FINISH:
+                reasons.append(f"candidate {index} finished with {finish}")
+        predictions = body.get("predictions")
+        if isinstance(predictions, list):
+            holders.append((predictions, ""))
+            reasons.extend(
+                str(item["raiFilteredReason"])[:_MAX_MESSAGE]
+                for item in predictions
+                if isinstance(item, dict) and item.get("raiFilteredReason")
+            )
+        for items, wrapper in holders:
+            for index, item in enumerate(items):
+                inline = item.get(wrapper) if wrapper and isinstance(item, dict) else item
+                if not isinstance(inline, dict):
+                    continue
+                encoded = inline.get("data" if wrapper else "bytesBase64Encoded")
+                if not isinstance(encoded, str) or not encoded:
+                    continue
+                try:
+                    images.append(base64.b64decode(encoded, validate=True))
+                except (binascii.Error, ValueError):
+                    continue
+                note = f"<{len(encoded)} base64 chars: image {len(images) - 1}>"
+                if wrapper:
+                    items[index] = {**item, wrapper: {**inline, "data": note}}
+                else:
+                    items[index] = {**inline, "bytesBase64Encoded": note}
+        if not images and reasons:
+            refused = kit.ContentModerationError(
+                f"{self.label} refused the image: {'; '.join(reasons)}",
+                **self.error_origin(job_id, body),
+            )
+            return kit.JobSnapshot(kit.JobState.FAILED, body, error=refused)
+        self._inline_images[job_id] = images
+        return kit.JobSnapshot(kit.JobState.COMPLETED, body, progress_percent=100)
+
+    async def poll(self, handle: kit.JobHandle) -> kit.JobSnapshot:
+        """``GET /{operation name}``.
+
+        Raises:
+            ValidationError: The handle is an image job's (its result came with the request).
+            TarashException: The status call failed after retries.
+        """
+        if handle.kind == "image":
+            raise self.refusal(
+                f"{self.label} images are returned by the request itself: an image job's "
+                "handle has nothing left to wait for",
+                request_id=handle.request_id,
+            )
+        body = await self.read_job(handle, "status")
+        return self._operation_snapshot(body, handle.request_id)
+
+    def _operation_snapshot(self, body: dict[str, Any], job_id: str) -> kit.JobSnapshot:
+        if body.get("done") is not True:
+            # A missing ``done`` means running (google.longrunning.Operation).
+            return kit.JobSnapshot(kit.JobState.PROCESSING, body)
+        error = body.get("error")
+        if isinstance(error, dict):
+            message = str(error.get("message") or "").strip()[:_MAX_MESSAGE]
+            text = f"the video failed: {message or 'no reason given'} (code {error.get('code')})"
+            return kit.JobSnapshot(
+                kit.JobState.FAILED,
+                body,
+                error=kit.GenerationFailedError(text, **self.error_origin(job_id, body)),
+            )
+        response = body.get("response")
+        found = response.get("generateVideoResponse") if isinstance(response, dict) else None
+        result: dict[str, Any] = found if isinstance(found, dict) else {}
+        samples = result.get("generatedSamples")
+        if isinstance(samples, list) and any(isinstance(item, dict) for item in samples):
+            return kit.JobSnapshot(kit.JobState.COMPLETED, body, progress_percent=100)
+        filtered = result.get("raiMediaFilteredCount")
+        raw_reasons = result.get("raiMediaFilteredReasons")
+        reasons = [str(item)[:_MAX_MESSAGE] for item in raw_reasons or [] if item]
+        if filtered or reasons:
+            why = "; ".join(reasons) or "no reason given"
+            return kit.JobSnapshot(
+                kit.JobState.FAILED,
+                body,
+                error=kit.ContentModerationError(
+                    f"{self.label}'s safety filters removed the video "
+                    f"({filtered or len(reasons)} filtered): {why}",
+                    **self.error_origin(job_id, body),
+                ),
+            )
+        return kit.JobSnapshot(
+            kit.JobState.FAILED,
+            body,
+            error=kit.GenerationFailedError(
+                f"{self.label} finished the operation with no video",
+                **self.error_origin(job_id, body),
+            ),
+        )
+
+    async def fetch_video(
+        self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
+    ) -> kit.VideoOutput:
+        """The first sample: its file URI (downloaded with the key by ``save()``) or its
+        inline bytes.
+
+        Raises:
+            GenerationFailedError: The sample names neither.
+        """
+        response = snapshot.raw.get("response")
+        result = response.get("generateVideoResponse") if isinstance(response, dict) else None
+        samples = result.get("generatedSamples") if isinstance(result, dict) else None
+        for sample in samples or []:
+            video = sample.get("video") if isinstance(sample, dict) else None
+            if not isinstance(video, dict):
+                continue
+            mime = video.get("mimeType") or video.get("encoding") or "video/mp4"
+            encoded = video.get("encodedVideo") or video.get("bytesBase64Encoded")
+            if isinstance(encoded, str) and encoded:
+                try:
+                    data = base64.b64decode(encoded, validate=True)
+                except (binascii.Error, ValueError):
+                    continue
+                return kit.VideoOutput(video=data, content_type=str(mime), raw=snapshot.raw)
+            uri = video.get("uri")
+            if isinstance(uri, str) and uri.startswith(("https://", "http://")):
+                return kit.VideoOutput(video=uri, content_type=str(mime), raw=snapshot.raw)
+        raise kit.GenerationFailedError(
+            f"{self.label}'s finished operation names no video it can read",
+            **self.error_origin(handle.request_id, snapshot.raw),
+        )
+
+    async def fetch_image(
+        self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
+    ) -> kit.ImageOutput:
+        """The images the request returned, as bytes.
+
+        Raises:
+            GenerationFailedError: The reply held no image.
+        """
+        images = self._inline_images.pop(handle.request_id, [])
+        if not images:
+            raise kit.GenerationFailedError(
+                f"{self.label} returned no image",
+                **self.error_origin(handle.request_id, snapshot.raw),
+            )
+        first = images[0]
+        content_type = sniff_mime(first, "image/png") if isinstance(first, bytes) else None
+        return kit.ImageOutput(images=images, content_type=content_type, raw=snapshot.raw)
+
+    async def cancel(self, handle: kit.JobHandle) -> bool:
+        """Always ``False``, sending nothing: the Gemini API cannot stop a Veo operation,
+        and an image is done when its handle exists."""
+        return False
+
+    # -- errors --------------------------------------------------------------------------
+
+    def parse_error(
+        self, response: httpx.Response, call: kit.CallContext = kit.UNKNOWN_CALL
+    ) -> kit.TarashException:
+        """Map ``{"error": {"code", "message", "status", "details"}}`` to an error.
+
+        A 429's ``RetryInfo.retryDelay`` is its Retry-After; ``NOT_FOUND`` on a submit is a
+        :class:`NotFoundError` naming a retired model's successor.
+        """
+        read = self.error_body(response)
+        status = response.status_code
+        error = read.fields.get("error")
+        grpc_status = ""
+        if isinstance(error, dict):
+            message = str(error.get("message") or "").strip()
+            grpc_status = str(error.get("status") or "").strip()
+        else:
+            message = read.text
+        message = message[:_MAX_MESSAGE] or f"HTTP {status} from {self.label}"
+        if grpc_status:
+            message = f"{message} ({grpc_status})"
+        headers = dict(response.headers)
+        lowered = {name.lower() for name in headers}
+        delay = retry_delay_seconds(read.raw)
+        if delay is not None and not {"retry-after", "retry-after-ms"} & lowered:
+            headers["retry-after-ms"] = str(int(delay * 1000))
+        origin = self.error_origin(call.request_id, read.raw)
+        if status == 404 and call.operation == "submit":
+            return kit.NotFoundError(
+                f"{message}{self.retired_hint()}", status_code=status, **origin
+            )
+        return kit.error_for_status(status, message, headers=headers, **origin)
