@@ -3,10 +3,10 @@
 One uvicorn server on a background thread serves fal.ai's queue API under ``/fal``,
 Replicate's predictions API under ``/replicate``, Stability's generate API under
 ``/stability``, OpenAI's Videos and Images APIs under ``/openai`` and Azure OpenAI (v1,
-legacy Sora jobs, image deployments) under ``/azure_openai``, with a latency model, fault
-injection and job accounting, over HTTP or (``tls=True``) HTTPS. Point a client's base URL
-at it and give it the emulator's fake key; per-provider settings go in
-``options=[ReplicateOptions(...)]``.
+legacy Sora jobs, image deployments) under ``/azure_openai`` and Runway's tasks API under
+``/runway``, with a latency model, fault injection and job accounting, over HTTP or
+(``tls=True``) HTTPS. Point a client's base URL at it and give it the emulator's fake key;
+per-provider settings go in ``options=[ReplicateOptions(...)]``.
 
 Example:
     ```python
@@ -32,6 +32,7 @@ from tarash.emulator.azure_openai import AzureOpenAIOptions
 from tarash.emulator.fal import FalOptions
 from tarash.emulator.openai import OpenAIOptions
 from tarash.emulator.replicate import ReplicateOptions
+from tarash.emulator.runway import RunwayOptions
 from tarash.emulator.stability import StabilityOptions
 
 __all__ = [
@@ -49,5 +50,6 @@ __all__ = [
     "Operation",
     "ProviderOptions",
     "ReplicateOptions",
+    "RunwayOptions",
     "StabilityOptions",
 ]

@@ -304,6 +304,7 @@ class Emulator:
         clients append ``/v2beta/stable-image/generate/{ultra|core|sd3}``. OpenAI's base
         ends in ``/v1`` (``http://127.0.0.1:8787/openai/v1``, as ``api.openai.com/v1``);
         Azure's is the resource endpoint (``.../azure_openai``; clients add ``/openai/...``).
+        Runway clients append ``/v1/...`` (``.../runway``, as ``api.dev.runwayml.com``).
 
         Raises:
             KeyError: For a provider the emulator does not serve.

@@ -601,6 +601,80 @@ class AzureDeploymentImagesDriver(OpenAIImagesDriver):
         return {"prompt": "a cat"}
 
 
+class RunwayDriver(WireDriver):
+    """Runway's tasks: a create per endpoint, ``GET``/``DELETE /v1/tasks/{id}``."""
+
+    name = "runway"
+    video_model = "gen4_turbo"
+    image_model = "gen4_image"
+    refusal_fragment = "content moderation"
+    bad_auth = (
+        {"X-Runway-Version": "2024-11-06"},
+        {"Authorization": "Key abc", "X-Runway-Version": "2024-11-06"},
+        {"Authorization": "Bearer", "X-Runway-Version": "2024-11-06"},
+    )
+    wrong_key = "key_" + "f" * 128
+
+    _STATES: ClassVar[dict[str, str]] = {
+        "PENDING": QUEUED,
+        "THROTTLED": QUEUED,
+        "RUNNING": RUNNING,
+        "SUCCEEDED": SUCCEEDED,
+        "CANCELLED": CANCELLED,
+    }
+
+    def auth(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}", "X-Runway-Version": "2024-11-06"}
+
+    def key(self, emu: Emulator) -> dict[str, str]:
+        return self.auth(emu.api_key(self.name))
+
+    def submit_url(self, emu: Emulator, model: str) -> str:
+        endpoint = "text_to_image" if model.startswith("gen4_image") else "text_to_video"
+        return f"{emu.base_url(self.name)}/v1/{endpoint}"
+
+    def submit_body(self) -> dict[str, Any]:
+        return {"model": self.video_model, "promptText": "a cat", "duration": 5}
+
+    def submit(
+        self, client: httpx.Client, emu: Emulator, model: str, headers: dict[str, str]
+    ) -> httpx.Response:
+        body: dict[str, Any] = {"model": model, "promptText": "a cat"}
+        body.update({"ratio": "1024:1024"} if model.startswith("gen4_image") else {"duration": 5})
+        return client.post(
+            self.submit_url(emu, model), json=body, headers={**self.key(emu), **headers}
+        )
+
+    def accepted(self, response: httpx.Response) -> Job:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return Job(body["id"], body)
+
+    def read(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        return client.get(f"{emu.base_url(self.name)}/v1/tasks/{job.id}", headers=self.key(emu))
+
+    def state(self, body: dict[str, Any]) -> str:
+        if body["status"] == "FAILED":
+            return REFUSED if body["failureCode"].startswith("SAFETY") else FAILED
+        return self._STATES[body["status"]]
+
+    def outputs(self, client: httpx.Client, emu: Emulator, job: Job) -> list[str]:
+        return list(self.status(client, emu, job)["output"])
+
+    def error(self, body: dict[str, Any]) -> str:
+        return f"{body['failureCode']}: {body['failure']}"
+
+    def error_detail(self, body: dict[str, Any]) -> str:
+        return str(body["error"])
+
+    def cancel(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        return client.delete(f"{emu.base_url(self.name)}/v1/tasks/{job.id}", headers=self.key(emu))
+
+    def unknown_job_requests(self, client: httpx.Client, emu: Emulator) -> list[httpx.Response]:
+        url = f"{emu.base_url(self.name)}/v1/tasks/00000000-0000-0000-0000-000000000000"
+        return [client.get(url, headers=self.key(emu)), client.delete(url, headers=self.key(emu))]
+
+
 #: The provider table: one driver per emulated provider API.
 DRIVERS: tuple[WireDriver, ...] = (
     FalDriver(),
@@ -611,6 +685,7 @@ DRIVERS: tuple[WireDriver, ...] = (
     AzureV1VideosDriver(),
     AzureLegacyJobsDriver(),
     AzureDeploymentImagesDriver(),
+    RunwayDriver(),
 )
 
 

@@ -121,6 +121,14 @@ ROWS = (
         "moderation_blocked",
         cancellable=False,
     ),
+    Row(
+        "runway",
+        "gen4_turbo",
+        "gen4_image",
+        "key_" + "f" * 128,
+        "INTERNAL.BAD_OUTPUT",
+        "SAFETY.INPUT.TEXT",
+    ),
 )
 
 

@@ -119,6 +119,15 @@ def test_ratio_is_runways_pixel_string(
     assert client(model).prepare_video(request).payload["ratio"] == ratio
 
 
+def test_ratio_defaults_to_landscape_when_unasked() -> None:
+    """Runway requires a ratio: a request without an aspect ratio gets the model's default."""
+    assert client().prepare_video(VideoGenerationRequest(prompt="a cat")).payload["ratio"] == (
+        "1280:720"
+    )
+    image = client("gen4_image").prepare_image(ImageGenerationRequest(prompt="a fox"))
+    assert image.payload["ratio"] == "1024:1024"
+
+
 def test_first_and_last_frames_become_positions() -> None:
     """A last frame turns promptImage into [{uri, position: first}, {uri, position: last}]."""
     request = VideoGenerationRequest(

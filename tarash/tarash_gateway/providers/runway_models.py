@@ -107,6 +107,8 @@ def _gen4(durations: tuple[int, ...], *, last_frame: bool = False) -> ModelSpec:
             max_outputs=1,
         ),
         inputs={k: v for k, v in _VIDEO_INPUTS.items() if last_frame or k != "last_frame"},
+        # Runway requires a ratio: a request without an aspect ratio gets the landscape one.
+        defaults={"ratio": _GEN4_RATIOS["16:9"]},
         composed=(runway_ratio(_GEN4_RATIOS),),
     )
 
@@ -128,6 +130,7 @@ def _veo(durations: tuple[int, ...], *, veo31: bool) -> ModelSpec:
             max_outputs=1,
         ),
         inputs=inputs,
+        defaults={"ratio": _VEO_RATIOS[("16:9", "720p")]},
         composed=(_veo_ratio(),),
     )
 
@@ -141,6 +144,7 @@ def _gen4_image(*, turbo: bool) -> ModelSpec:
             max_outputs=1,
         ),
         inputs={"prompt": "promptText", "seed": "seed", "reference_images": "referenceImages"},
+        defaults={"ratio": _GEN4_IMAGE_RATIOS["1:1"]},
         composed=(runway_ratio(_GEN4_IMAGE_RATIOS, resolution=None),),
         # gen4_image_turbo cannot run without 1-3 reference images.
         required=("referenceImages",) if turbo else (),
@@ -157,6 +161,7 @@ _GEN3A = ModelSpec(
         max_outputs=1,
     ),
     inputs=_VIDEO_INPUTS,
+    defaults={"ratio": _GEN3A_RATIOS["16:9"]},
     composed=(runway_ratio(_GEN3A_RATIOS),),
     lifecycle=Retirement(
         successor="gen4_turbo",
