@@ -1,12 +1,13 @@
-"""Run the official fal, Replicate and OpenAI SDKs against an in-process emulator.
+"""Run the official fal, Replicate, OpenAI and Runway SDKs against an in-process emulator.
 
 Not collected by pytest (the name does not start with ``test_``), and the SDKs are never
 project dependencies. Run it from a throwaway venv that has them:
 
     python3 -m venv /tmp/sdkvenv
-    /tmp/sdkvenv/bin/pip install fal-client replicate openai httpx starlette uvicorn anyio trustme
+    /tmp/sdkvenv/bin/pip install fal-client replicate openai runwayml
+    /tmp/sdkvenv/bin/pip install httpx starlette uvicorn anyio trustme
     /tmp/sdkvenv/bin/pip install -e /work/main   # or put /work/main on sys.path
-    /tmp/sdkvenv/bin/python tests/emulator/sdk_compat_check.py [fal] [replicate] [openai]
+    /tmp/sdkvenv/bin/python tests/emulator/sdk_compat_check.py [fal] [replicate] [openai] [runway]
 
 Naming SDKs runs only their checks (a venv may hold just one SDK); with no names, all run.
 The ``openai`` checks use both clients: ``OpenAI(base_url=emu.base_url("openai"))`` and
@@ -48,6 +49,10 @@ try:
     import openai
 except ImportError:
     openai = None
+try:
+    import runwayml
+except ImportError:
+    runwayml = None
 
 from tarash.emulator import Emulator, Fault, Latency, ReplicateOptions
 
@@ -282,6 +287,48 @@ def openai_client_on_azure_v1(emu: Emulator) -> str:
     return _video_flow(client, "my-sora-deployment", emu, "azure_openai")
 
 
+def _runway(emu: Emulator) -> Any:
+    return runwayml.RunwayML(api_key=emu.api_key("runway"), base_url=emu.base_url("runway"))
+
+
+def runway_image_to_video_wait(emu: Emulator) -> str:
+    """``image_to_video.create(...).wait_for_task_output()`` (it sleeps ~6 s a poll)."""
+    frame = "data:image/png;base64," + base64.b64encode(_PNG_1X1).decode()
+    task = (
+        _runway(emu)
+        .image_to_video.create(
+            model="gen4_turbo",
+            prompt_image=frame,
+            prompt_text="a cat",
+            ratio="1280:720",
+            duration=5,
+        )
+        .wait_for_task_output()
+    )
+    assert task.status == "SUCCEEDED" and task.output, task
+    return f"{task.status} {task.output[0].rsplit('/', 1)[-1]}"
+
+
+def runway_tasks_delete(emu: Emulator) -> str:
+    """``tasks.delete`` cancels a running task (the emulator counts it cancelled)."""
+    client = _runway(emu)
+    before = emu.stats("runway").cancelled
+    emu.inject(Fault("stuck", provider="runway"))
+    created = client.text_to_video.create(
+        model="gen4.5", prompt_text="a cat", ratio="1280:720", duration=5
+    )
+    client.tasks.delete(created.id)
+    assert emu.stats("runway").cancelled == before + 1
+    status = client.tasks.retrieve(created.id).status
+    assert status == "CANCELLED", status
+    return f"deleted {created.id}: {status}"
+
+
+_PNG_1X1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
 GROUPS: dict[str, list[Check]] = {
     "fal": [
         fal_submit_and_result,
@@ -305,8 +352,9 @@ GROUPS: dict[str, list[Check]] = {
         azure_images_generate,
         openai_client_on_azure_v1,
     ],
+    "runway": [runway_image_to_video_wait, runway_tasks_delete],
 }
-_MODULES = {"fal": fal_client, "replicate": replicate, "openai": openai}
+_MODULES = {"fal": fal_client, "replicate": replicate, "openai": openai, "runway": runwayml}
 CHECKS: list[Check] = [check for checks in GROUPS.values() for check in checks]
 
 
@@ -333,6 +381,7 @@ def main(names: list[str] | None = None) -> int:
                 ("fal_client", fal_client),
                 ("replicate", replicate),
                 ("openai", openai),
+                ("runwayml", runwayml),
             )
             if module is not None
         )
@@ -350,7 +399,7 @@ def main(names: list[str] | None = None) -> int:
             "emulator stats: "
             + "; ".join(
                 f"{name} {emu.stats(name)}"
-                for name in ("fal", "replicate", "openai", "azure_openai")
+                for name in ("fal", "replicate", "openai", "azure_openai", "runway")
             )
         )
     print("all SDK checks passed" if not failures else f"{failures} SDK check(s) failed")
