@@ -30,6 +30,7 @@ from tarash.emulator._server import Emulator
 from tarash.emulator._wire import ProviderOptions
 from tarash.emulator.azure_openai import AzureOpenAIOptions
 from tarash.emulator.fal import FalOptions
+from tarash.emulator.google import GoogleOptions
 from tarash.emulator.openai import OpenAIOptions
 from tarash.emulator.replicate import ReplicateOptions
 from tarash.emulator.runway import RunwayOptions
@@ -43,6 +44,7 @@ __all__ = [
     "FalOptions",
     "Fault",
     "FaultKind",
+    "GoogleOptions",
     "JobSnapshot",
     "Latency",
     "MediaKind",

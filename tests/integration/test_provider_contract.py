@@ -129,6 +129,15 @@ ROWS = (
         "INTERNAL.BAD_OUTPUT",
         "SAFETY.INPUT.TEXT",
     ),
+    Row(
+        "google",
+        "veo-3.1-generate-preview",
+        "gemini-3.1-flash-image",
+        "AIza-someone-else",
+        "internal error",
+        "person generation",
+        cancellable=False,
+    ),
 )
 
 

@@ -468,3 +468,11 @@ async def test_the_download_redirect_never_sees_the_key(
     assert first.calls.last.request.headers["x-goog-api-key"] == KEY
     assert "x-goog-api-key" not in bytes_.calls.last.request.headers
     assert (tmp_path / "out.mp4").read_bytes().startswith(b"\x00\x00\x00\x18ftyp")
+
+
+def test_a_wrong_key_400_is_an_authentication_error() -> None:
+    """Google answers a wrong key with 400 INVALID_ARGUMENT + ErrorInfo API_KEY_INVALID:
+    an AuthenticationError, not a ValidationError of the request."""
+    info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
+    reply = httpx.Response(400, json=envelope(400, "INVALID_ARGUMENT", "API key not valid.", info))
+    assert isinstance(client().parse_error(reply), AuthenticationError)

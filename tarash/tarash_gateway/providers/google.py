@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import SecretStr
 
+from tarash.tarash_gateway.errors import AuthenticationError
 from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
 from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers._lifecycle import Retirement
@@ -100,6 +101,17 @@ def retry_delay_seconds(body: object) -> float | None:
         if isinstance(delay, str) and (match := _DURATION.match(delay)):
             return float(match.group(1))
     return None
+
+
+def _reasons(body: object) -> set[str]:
+    """The ``google.rpc.ErrorInfo`` reasons of an error envelope."""
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    return {
+        str(detail.get("reason"))
+        for detail in details or []
+        if isinstance(detail, dict) and detail.get("reason")
+    }
 
 
 def _inline_image(reference: str, field: str) -> dict[str, str]:
@@ -513,6 +525,9 @@ class GoogleClient(kit.ProviderClient):
         if delay is not None and not {"retry-after", "retry-after-ms"} & lowered:
             headers["retry-after-ms"] = str(int(delay * 1000))
         origin = self.error_origin(call.request_id, read.raw)
+        if "API_KEY_INVALID" in _reasons(read.raw):
+            # Google answers a wrong key with 400 INVALID_ARGUMENT; it is an auth failure.
+            return AuthenticationError(message, status_code=status, **origin)
         if status == 404 and call.operation == "submit":
             return kit.NotFoundError(
                 f"{message}{self.retired_hint()}", status_code=status, **origin

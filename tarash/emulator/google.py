@@ -1,0 +1,386 @@
+"""Google's Gemini API (real base ``https://generativelanguage.googleapis.com/v1beta``),
+under ``/google`` (clients are given ``/google/v1beta`` as their base).
+
+Routes, relative to the mount::
+
+    POST /v1beta/models/{model}:predictLongRunning   Veo -> {"name": ".../operations/{id}"}
+    GET  /v1beta/models/{model}/operations/{id}      the operation (``done`` when ended)
+    GET  /v1beta/files/{id}:download?alt=media       302 to the MP4 (as the real API does)
+    POST /v1beta/models/{model}:generateContent      Gemini image: inline image parts
+    POST /v1beta/models/{model}:predict              Imagen: predictions[].bytesBase64Encoded
+
+How jobs end on the wire:
+
+- Veo: no ``done`` while queued or running; ``done`` with
+  ``response.generateVideoResponse.generatedSamples[].video.uri`` on success; a
+  ``content_refusal`` is ``done`` with ``raiMediaFilteredCount``/``raiMediaFilteredReasons``
+  and no samples (what the real API does); a ``job_failure`` ``done`` with ``error
+  {code: 13}``. There is no cancel.
+- images (held until the job ends): success is the reply with the images inline; a
+  ``content_refusal`` is HTTP 200 with ``promptFeedback.blockReason`` and no candidates; a
+  ``job_failure`` a 500 ``INTERNAL``.
+
+Protocol checks kept: ``durationSeconds`` must be a JSON number (a string is the real API's
+400), one of 4, 6, 8 for Veo 3.x; the key is ``x-goog-api-key`` (or ``?key=``). A
+``rate_limit`` fault is a 429 ``RESOURCE_EXHAUSTED`` whose wait is in ``RetryInfo`` (no
+Retry-After header, as Google sends none).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from tarash.emulator import _wire as wire
+from tarash.emulator._faults import Fault, Operation
+from tarash.emulator._jobs import Job, JobState
+from tarash.emulator._media import MediaFile, MediaKind
+
+NAME = "google"
+FAKE_KEY = "AIza-emulator-00000000000000000000000000000"
+RECORDED_HEADERS = ("user-agent", "content-type", "x-goog-api-client")
+VEO_3_DURATIONS = (4, 6, 8)
+RAI_REASON = (
+    "Your current safety settings for person generation prevented one or more videos from "
+    "being generated."
+)
+_GRPC = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 500: "INTERNAL"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class GoogleOptions(wire.ProviderOptions):
+    """How the Gemini API is emulated.
+
+    Attributes:
+        max_hold_seconds: The longest an image request is held on a job that does not end
+            (a ``stuck`` fault): the job is then ended (counted cancelled) and answered 500.
+        media_kinds: See :class:`ProviderOptions` (the method fixes the kind here).
+    """
+
+    provider: ClassVar[str] = "google"
+
+    max_hold_seconds: float = 300.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.max_hold_seconds > 0:
+            raise ValueError(f"max_hold_seconds must be > 0, got {self.max_hold_seconds!r}")
+
+
+def google_error(status_code: int, message: str, *details: Any, status: str = "") -> Response:
+    """Google's error envelope ``{"error": {code, message, status, details}}``."""
+    body: dict[str, Any] = {
+        "error": {
+            "code": status_code,
+            "message": message,
+            "status": status or _GRPC.get(status_code, "UNKNOWN"),
+        }
+    }
+    if details:
+        body["error"]["details"] = list(details)
+    return wire.json_response(body, status_code)
+
+
+class GoogleRoutes(wire.ProviderRoutes):
+    """The handlers, bound to one emulator's context."""
+
+    name = NAME
+    options_type: ClassVar[type[wire.ProviderOptions]] = GoogleOptions
+
+    def _auth_error(self, request: Request) -> Response | None:
+        key = request.headers.get("x-goog-api-key") or request.query_params.get("key") or ""
+        if self.ctx.key_accepted(self.name, key.strip()):
+            return None
+        if not key:
+            return google_error(
+                403,
+                "Method doesn't allow unregistered callers (callers without established "
+                "identity). Please use API Key or other form of API consumer identity to call "
+                "this API.",
+                status="PERMISSION_DENIED",
+            )
+        # A wrong key is a 400 on Google's APIs, told apart by its ErrorInfo reason.
+        return google_error(
+            400,
+            "API key not valid. Please pass a valid API key.",
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"},
+            status="INVALID_ARGUMENT",
+        )
+
+    def _find(self, request: Request) -> Job | None:
+        job = self.ctx.store.get(self.name, request.path_params["operation"])
+        if job is None or job.model != request.path_params["model"]:
+            return None
+        return job
+
+    def _not_found(self, operation: Operation) -> Response:
+        return google_error(404, "Requested entity was not found.")
+
+    def _throttled_body(self, retry_after: float) -> Any:
+        return {
+            "error": {
+                "code": 429,
+                "message": "You exceeded your current quota, please check your plan and "
+                "billing details.",
+                "status": "RESOURCE_EXHAUSTED",
+                "details": [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                        "violations": [{"quotaId": "GenerateRequestsPerMinutePerProjectPerModel"}],
+                    },
+                    {
+                        "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                        "retryDelay": f"{retry_after:g}s",
+                    },
+                ],
+            }
+        }
+
+    def _server_error(self, status_code: int) -> Response:
+        return google_error(
+            status_code,
+            "An internal error has occurred. Please retry or report in "
+            "https://developers.generativeai.google/guide/troubleshooting",
+            status="INTERNAL" if status_code == 500 else "UNAVAILABLE",
+        )
+
+    def _fault_response(self, fault: Fault) -> Response:
+        response = super()._fault_response(fault)
+        if fault.kind == "rate_limit":
+            # Google sends the wait in the body only.
+            del response.headers["retry-after"]
+        return response
+
+    async def _json(self, request: Request) -> dict[str, Any] | Response:
+        try:
+            payload = json.loads(await request.body() or b"null")
+        except ValueError:
+            return google_error(400, "Invalid JSON payload received.")
+        if not isinstance(payload, dict):
+            return google_error(400, "Invalid JSON payload received. Expected an object.")
+        return payload
+
+    async def model_method(self, request: Request) -> Response:
+        """``POST /v1beta/models/{model}:{method}``."""
+        model, _, method = request.path_params["target"].rpartition(":")
+        if method == "predictLongRunning":
+            return await self._start_video(request, model)
+        if method in ("generateContent", "predict"):
+            return await self._images(request, model, method)
+        return google_error(404, f"Method {method!r} not found.")
+
+    # -- Veo ------------------------------------------------------------------------------
+
+    def _check_video(self, model: str, payload: dict[str, Any]) -> dict[str, Any] | Response:
+        instances = payload.get("instances")
+        instance = instances[0] if isinstance(instances, list) and instances else None
+        if not isinstance(instance, dict) or not str(instance.get("prompt") or "").strip():
+            return google_error(400, "A prompt is required: instances[0].prompt.")
+        parameters = payload.get("parameters") or {}
+        if not isinstance(parameters, dict):
+            return google_error(400, "parameters must be an object.")
+        duration = parameters.get("durationSeconds", 8)
+        if isinstance(duration, bool) or not isinstance(duration, int | float):
+            return google_error(400, "The value type for durationSeconds needs to be a number.")
+        if model.startswith("veo-3") and duration not in VEO_3_DURATIONS:
+            return google_error(
+                400, f"durationSeconds must be one of 4, 6, 8 for {model}; got {duration}."
+            )
+        frames: dict[str, int] = {}
+        for field in ("image", "lastFrame"):
+            image = instance.get(field)
+            if image is None:
+                continue
+            encoded = (
+                image.get("bytesBase64Encoded") or (image.get("inlineData") or {}).get("data")
+                if isinstance(image, dict)
+                else None
+            )
+            try:
+                frames[field] = len(base64.b64decode(str(encoded), validate=True))
+            except ValueError:
+                return google_error(400, f"instances[0].{field} must hold base64 image bytes.")
+        return {
+            "prompt": instance["prompt"],
+            "frames": frames,
+            "parameters": parameters,
+        }
+
+    async def _start_video(self, request: Request, model: str) -> Response:
+        fault = await self._screen_submit(request, model)
+        if isinstance(fault, Response):
+            return fault
+        payload = await self._json(request)
+        if isinstance(payload, Response):
+            return payload
+        job_input = self._check_video(model, payload)
+        if isinstance(job_input, Response):
+            return job_input
+        job = self.ctx.store.create(
+            job_id=secrets.token_hex(6),
+            provider=self.name,
+            model=model,
+            input=job_input,
+            headers=wire.recorded_headers(request, RECORDED_HEADERS),
+            outcome=wire.job_outcome(self.ctx.job_fault(request, self.name, model)),
+        )
+        if fault is not None:  # drop_after_create
+            return wire.DroppedConnectionResponse()
+        return wire.json_response({"name": f"models/{model}/operations/{job.id}"})
+
+    def _render(self, request: Request, job: Job) -> dict[str, Any]:
+        state = job.state_at(time.monotonic())
+        body: dict[str, Any] = {"name": f"models/{job.model}/operations/{job.id}"}
+        if not state.is_terminal:
+            return body
+        body["done"] = True
+        if state is JobState.SUCCEEDED:
+            origin = self.ctx.origin(request)
+            uri = f"{origin}/{NAME}/v1beta/files/{job.id}:download?alt=media"
+            body["response"] = {
+                "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta."
+                "PredictLongRunningResponse",
+                "generateVideoResponse": {"generatedSamples": [{"video": {"uri": uri}}]},
+            }
+        elif state is JobState.REFUSED:
+            body["response"] = {
+                "generateVideoResponse": {
+                    "raiMediaFilteredCount": 1,
+                    "raiMediaFilteredReasons": [RAI_REASON],
+                }
+            }
+        else:
+            body["error"] = {"code": 13, "message": "Video generation failed: internal error."}
+        return body
+
+    async def get_operation(self, request: Request) -> Response:
+        """``GET /v1beta/models/{model}/operations/{id}``."""
+        job = self._requested_job(request, "status")
+        if isinstance(job, Response):
+            return job
+        return wire.json_response(self._render(request, job))
+
+    async def download(self, request: Request) -> Response:
+        """``GET /v1beta/files/{id}:download``: a 302 to the bytes, as the real API does."""
+        if denied := self._auth_error(request):
+            return denied
+        file_id = request.path_params["target"].partition(":")[0]
+        job = self.ctx.store.get(self.name, file_id)
+        if fault := self.ctx.request_fault(
+            request, self.name, "result", job.model if job else None
+        ):
+            return self._fault_response(fault)
+        if job is None or job.state_at(time.monotonic()) is not JobState.SUCCEEDED:
+            return self._not_found("result")
+        url = self.ctx.media_url(request, MediaFile(f"{job.id}-0", MediaKind.VIDEO))
+        return RedirectResponse(url, status_code=302)
+
+    # -- images ---------------------------------------------------------------------------
+
+    async def _images(self, request: Request, model: str, method: str) -> Response:
+        fault = await self._screen_submit(request, model)
+        if isinstance(fault, Response):
+            return fault
+        payload = await self._json(request)
+        if isinstance(payload, Response):
+            return payload
+        if method == "generateContent":
+            contents = payload.get("contents")
+            if not isinstance(contents, list) or not contents:
+                return google_error(
+                    400, "* GenerateContentRequest.contents: contents is not specified"
+                )
+            job_input: dict[str, Any] = {"method": method, "contents": len(contents)}
+        else:
+            instances = payload.get("instances")
+            if not isinstance(instances, list) or not instances:
+                return google_error(400, "instances is required.")
+            count = (payload.get("parameters") or {}).get("sampleCount", 1)
+            job_input = {"method": method, "count": count if isinstance(count, int) else 1}
+        job = self.ctx.store.create(
+            job_id=f"img{secrets.token_hex(8)}",
+            provider=self.name,
+            model=model,
+            input=job_input,
+            headers=wire.recorded_headers(request, RECORDED_HEADERS),
+            outcome=wire.job_outcome(self.ctx.job_fault(request, self.name, model)),
+            extra={"api": "images"},
+        )
+        if fault is not None:  # drop_after_create
+            return wire.DroppedConnectionResponse()
+        state = await self.hold_for_client(
+            request, job, self.ctx.options(GoogleOptions).max_hold_seconds
+        )
+        if state is None:
+            return Response(status_code=499)
+        if state is JobState.REFUSED:
+            if method == "predict":
+                return wire.json_response({"predictions": [{"raiFilteredReason": RAI_REASON}]})
+            return wire.json_response(
+                {"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}, "usageMetadata": {}}
+            )
+        if state is not JobState.SUCCEEDED:
+            return self._server_error(500)
+        return wire.json_response(self._image_result(job))
+
+    def _image_result(self, job: Job) -> dict[str, Any]:
+        count = int(job.input.get("count", 1))
+        images = [
+            base64.b64encode(
+                MediaFile(f"{job.id}-{index}", MediaKind.IMAGE, 64, 64).content()
+            ).decode("ascii")
+            for index in range(max(1, min(4, count)))
+        ]
+        if job.input["method"] == "predict":
+            return {
+                "predictions": [
+                    {"bytesBase64Encoded": data, "mimeType": "image/png"} for data in images
+                ]
+            }
+        return {
+            "candidates": [
+                {
+                    "content": {
+                        "role": "model",
+                        "parts": [
+                            {"text": "Here is your image."},
+                            {"inlineData": {"mimeType": "image/png", "data": images[0]}},
+                        ],
+                    },
+                    "finishReason": "STOP",
+                }
+            ],
+            "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 1290},
+            "modelVersion": job.model,
+        }
+
+
+def build_routes(ctx: wire.EmulatorContext) -> list[BaseRoute]:
+    """The Gemini API routes, relative to the ``/google`` mount."""
+    handlers = GoogleRoutes(ctx)
+    return [
+        Route(
+            "/v1beta/models/{model}/operations/{operation}",
+            handlers.get_operation,
+            methods=["GET"],
+        ),
+        Route("/v1beta/models/{target}", handlers.model_method, methods=["POST"]),
+        Route("/v1beta/files/{target}", handlers.download, methods=["GET"]),
+    ]
+
+
+PROVIDER = wire.Provider(
+    name=NAME,
+    fake_key=FAKE_KEY,
+    build_routes=build_routes,
+    options=GoogleOptions,
+    base_path="/v1beta",
+)
