@@ -1,0 +1,36 @@
+"""The ``tarash`` command: generate, batch, inspect providers, run the emulator, hold jobs.
+
+It needs the ``cli`` extra (typer and rich): ``pip install "tarash-gateway[cli]"``.
+Importing this package does not import them; :func:`main` does, and says how to install
+them when they are missing.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+__all__ = ["INSTALL_HINT", "main"]
+
+INSTALL_HINT = 'the tarash command needs the cli extra: pip install "tarash-gateway[cli]"'
+"""What ``tarash`` prints when typer or rich is not installed."""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the ``tarash`` command line.
+
+    Args:
+        argv: Arguments without the program name (defaults to ``sys.argv[1:]``).
+
+    Raises:
+        SystemExit: Always, with the command's exit code (see ``docs/cli.md``).
+    """
+    try:
+        from tarash.tarash_gateway.cli._app import build_app
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in ("typer", "rich", "click"):
+            raise
+        print(f"error: {INSTALL_HINT}", file=sys.stderr)
+        raise SystemExit(1) from None
+    app = build_app()
+    app(args=list(argv) if argv is not None else None, prog_name="tarash")

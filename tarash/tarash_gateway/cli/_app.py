@@ -1,0 +1,100 @@
+"""The typer application: each command's options, delegated to the module that runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tarash.tarash_gateway.cli import _catalog
+from tarash.tarash_gateway.cli._generate import GenerateOptions, Kind, run_generate
+from tarash.tarash_gateway.cli._output import fail, print_json, stdout_console
+from tarash.tarash_gateway.errors import TarashException
+
+__all__ = ["build_app"]
+
+_JSON = typer.Option("--json", help="Print machine-readable JSON only (no colour, no table).")
+
+
+def _providers(json_output: Annotated[bool, _JSON] = False) -> None:
+    """List every provider: what it makes, where its key and base URL come from."""
+    rows = _catalog.provider_rows()
+    if json_output:
+        print_json([row.as_json() for row in rows])
+    else:
+        stdout_console().print(_catalog.providers_table(rows))
+
+
+def _models(
+    provider: Annotated[
+        str | None, typer.Argument(help="Only this provider's models (default: all).")
+    ] = None,
+    kind: Annotated[Kind | None, typer.Option(help="Only video or only image models.")] = None,
+    json_output: Annotated[bool, _JSON] = False,
+) -> None:
+    """List the registered models and what each accepts (what validation checks)."""
+    try:
+        rows = _catalog.model_rows(provider, kind.value if kind is not None else None)
+    except TarashException as exc:
+        fail(exc, as_json=json_output)
+    if json_output:
+        print_json([row.as_json() for row in rows])
+    else:
+        stdout_console().print(_catalog.models_table(rows))
+
+
+def _generate(
+    kind: Annotated[Kind, typer.Argument(help="video or image.")],
+    provider: Annotated[str, typer.Option(help="Provider name, e.g. fal.")],
+    model: Annotated[str, typer.Option(help="The provider's model id, e.g. fal-ai/veo3.")],
+    prompt: Annotated[str, typer.Option(help="What to generate.")],
+    duration: Annotated[int | None, typer.Option(help="Video length in seconds.")] = None,
+    aspect_ratio: Annotated[str | None, typer.Option(help="e.g. 16:9, 9:16, 1:1.")] = None,
+    resolution: Annotated[str | None, typer.Option(help="Video resolution, e.g. 720p.")] = None,
+    image: Annotated[
+        str | None, typer.Option(help="An input image: a file path or an http(s) URL.")
+    ] = None,
+    fallback: Annotated[
+        list[str] | None,
+        typer.Option(help="PROVIDER:MODEL to fall back to, in order (repeatable)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder the files are saved in.")] = Path("."),
+    timeout: Annotated[
+        float | None, typer.Option(help="Seconds each attempt may take (its deadline).")
+    ] = None,
+    json_output: Annotated[bool, _JSON] = False,
+) -> None:
+    """Generate one video or image, show its progress, save it and print its metadata.
+
+    Keys come from the environment only (FAL_KEY, REPLICATE_API_TOKEN, ...); point a
+    provider at the emulator with TARASH_<PROVIDER>_BASE_URL.
+    """
+    options = GenerateOptions(
+        kind=kind,
+        provider=provider,
+        model=model,
+        prompt=prompt,
+        duration=duration,
+        aspect_ratio=aspect_ratio,
+        resolution=resolution,
+        image=image,
+        fallbacks=fallback or [],
+        timeout=timeout,
+    )
+    run_generate(options, out, as_json=json_output)
+
+
+def build_app() -> typer.Typer:
+    """The ``tarash`` command and its subcommands."""
+    app = typer.Typer(
+        name="tarash",
+        help="Generate videos and images across AI providers, in batches or one at a time.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    app.command("providers")(_providers)
+    app.command("models")(_models)
+    app.command("generate")(_generate)
+    return app

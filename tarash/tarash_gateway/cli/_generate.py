@@ -1,0 +1,342 @@
+"""``tarash generate video|image``: one generation with a live status line, saved to disk."""
+
+from __future__ import annotations
+
+import enum
+import mimetypes
+import re
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pydantic
+from rich.console import Group, RenderableType
+from rich.live import Live
+from rich.markup import escape
+from rich.spinner import Spinner
+from rich.text import Text
+
+from tarash.tarash_gateway.api import generate_image, generate_video
+from tarash.tarash_gateway.cli._output import (
+    EXIT_INTERRUPTED,
+    CliError,
+    fail,
+    metadata_table,
+    print_json,
+    stderr_console,
+    stdout_console,
+)
+from tarash.tarash_gateway.errors import TarashException
+from tarash.tarash_gateway.models import (
+    ImageGenerationConfig,
+    ImageGenerationRequest,
+    ImageGenerationResponse,
+    ImageGenerationUpdate,
+    ImageType,
+    VideoGenerationConfig,
+    VideoGenerationRequest,
+    VideoGenerationResponse,
+    VideoGenerationUpdate,
+)
+
+__all__ = [
+    "OPTION_NAMES",
+    "GenerateOptions",
+    "Kind",
+    "StatusLine",
+    "file_stem",
+    "parse_target",
+    "response_summary",
+    "run_generate",
+    "saved_files",
+]
+
+OPTION_NAMES = {
+    "provider": "--provider",
+    "model": "--model",
+    "prompt": "--prompt",
+    "duration_seconds": "--duration",
+    "aspect_ratio": "--aspect-ratio",
+    "resolution": "--resolution",
+    "image_list": "--image",
+    "timeout": "--timeout",
+    "fallback_configs": "--fallback",
+}
+"""Request and config fields -> the option that sets them, for error messages."""
+
+
+class Kind(enum.StrEnum):
+    """What ``tarash generate`` makes."""
+
+    video = "video"
+    image = "image"
+
+
+Config = VideoGenerationConfig | ImageGenerationConfig
+Request = VideoGenerationRequest | ImageGenerationRequest
+Response = VideoGenerationResponse | ImageGenerationResponse
+
+
+def parse_target(text: str, option: str = "--fallback") -> tuple[str, str]:
+    """``"replicate:google/veo-3"`` -> ``("replicate", "google/veo-3")``.
+
+    The provider ends at the first colon, so a pinned model (``owner/name:version``) keeps
+    its own.
+
+    Raises:
+        CliError: There is no provider or no model.
+    """
+    provider, _, model = text.partition(":")
+    if not provider.strip() or not model.strip():
+        raise CliError(f"{option} {text!r}: write PROVIDER:MODEL, e.g. replicate:google/veo-3")
+    return provider.strip(), model.strip()
+
+
+def _image_input(value: str) -> str | Path:
+    if re.match(r"^(https?|data):", value, re.IGNORECASE):
+        return value
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise CliError(f"--image {value!r}: no such file (give a path or an http(s) URL)")
+    return path
+
+
+class GenerateOptions(pydantic.BaseModel):
+    """The options of one ``tarash generate``, as typed on the command line."""
+
+    kind: Kind
+    provider: str
+    model: str
+    prompt: str
+    duration: int | None = None
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    image: str | None = None
+    fallbacks: list[str] = pydantic.Field(default_factory=list)
+    timeout: float | None = None
+
+    def build(self) -> tuple[Config, Request]:
+        """The config and request these options describe.
+
+        Raises:
+            CliError: An option does not apply to the kind, or names a missing file.
+            pydantic.ValidationError: A value is malformed (the error names the field).
+        """
+        images: list[ImageType] = []
+        if self.image is not None:
+            given = _image_input(self.image)
+            if self.kind is Kind.video:
+                images.append({"image": given, "type": "first_frame"})
+            else:
+                images.append({"image": given, "type": "reference"})
+        extra: dict[str, Any] = {} if self.timeout is None else {"timeout": self.timeout}
+        targets = [parse_target(text) for text in self.fallbacks]
+        if self.kind is Kind.video:
+            video_config = VideoGenerationConfig(
+                provider=self.provider,
+                model=self.model,
+                fallback_configs=[
+                    VideoGenerationConfig(provider=p, model=m, **extra) for p, m in targets
+                ]
+                or None,
+                **extra,
+            )
+            video_request = VideoGenerationRequest(
+                prompt=self.prompt,
+                duration_seconds=self.duration,
+                aspect_ratio=self.aspect_ratio,  # pydantic checks it
+                resolution=self.resolution,
+                image_list=images,
+            )
+            return video_config, video_request
+        for name, value in (("--duration", self.duration), ("--resolution", self.resolution)):
+            if value is not None:
+                raise CliError(f"{name} applies to videos only")
+        image_config = ImageGenerationConfig(
+            provider=self.provider,
+            model=self.model,
+            fallback_configs=[
+                ImageGenerationConfig(provider=p, model=m, **extra) for p, m in targets
+            ]
+            or None,
+            **extra,
+        )
+        image_request = ImageGenerationRequest(
+            prompt=self.prompt,
+            aspect_ratio=self.aspect_ratio,
+            image_list=images,
+        )
+        return image_config, image_request
+
+
+class StatusLine:
+    """The live line: spinner, provider and model, state, queue position, progress, elapsed.
+
+    :meth:`update` is the ``on_progress`` callback; it runs on tarash's loop thread while
+    rich renders on its own, so it only swaps in the latest update (one assignment).
+    """
+
+    def __init__(self, provider: str, model: str, *, clock: Any = time.monotonic) -> None:
+        self._clock = clock
+        self._started = clock()
+        self._first = (provider, model)
+        self._update: VideoGenerationUpdate | ImageGenerationUpdate | None = None
+        self._spinner = Spinner("dots")
+
+    def update(self, update: VideoGenerationUpdate | ImageGenerationUpdate) -> None:
+        """Record the latest progress update."""
+        self._update = update
+
+    def text(self) -> str:
+        """The line's text as it stands now."""
+        update = self._update
+        elapsed = f"{self._clock() - self._started:.1f}s"
+        if update is None:
+            provider, model = self._first
+            return f"{provider} {model} · submitting · {elapsed}"
+        parts = [f"{update.provider} {update.model}"]
+        if update.attempt_number > 1:
+            parts[0] += f" (attempt {update.attempt_number})"
+        state: str = update.status
+        if update.queue_position is not None and state == "queued":
+            state += f" (position {update.queue_position})"
+        parts.append(state)
+        if update.progress_percent is not None:
+            parts.append(f"{update.progress_percent}%")
+        parts.append(elapsed)
+        return " · ".join(parts)
+
+    def __rich__(self) -> RenderableType:
+        self._spinner.update(text=Text(self.text()))
+        return self._spinner
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_stem(request_id: str) -> str:
+    """A file name stem from a provider's request id (anything odd becomes ``_``)."""
+    return _UNSAFE.sub("_", request_id).strip("._") or "result"
+
+
+def _extension(media: str | bytes, content_type: str | None, kind: Kind) -> str:
+    if content_type:
+        guessed = mimetypes.guess_extension(content_type.partition(";")[0].strip())
+        if guessed:
+            return ".jpg" if guessed == ".jpe" else guessed
+    if isinstance(media, str) and not media.startswith("data:"):
+        suffix = Path(urlsplit(media).path).suffix
+        if re.fullmatch(r"\.[A-Za-z0-9]{1,5}", suffix):
+            return suffix.lower()
+    if isinstance(media, str) and media.startswith("data:"):
+        mime = media[5:].partition(";")[0]
+        guessed = mimetypes.guess_extension(mime) if mime else None
+        if guessed:
+            return guessed
+    return ".mp4" if kind is Kind.video else ".png"
+
+
+def saved_files(response: Response, out: Path, stem: str | None = None) -> list[Path]:
+    """Save every medium of ``response`` under ``out`` and return the paths.
+
+    Files are named after the request id (``<id>.mp4``; ``<id>-<n>.png`` for several
+    images), or ``stem``.
+
+    Raises:
+        TarashException: A download or a write failed.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    name = stem or file_stem(response.request_id)
+    if isinstance(response, VideoGenerationResponse):
+        media = response.video if not isinstance(response.video, dict) else b""
+        path = out / f"{name}{_extension(media, response.content_type, Kind.video)}"
+        return [response.save(path)]
+    paths = []
+    many = len(response.images) > 1
+    for index, image in enumerate(response.images):
+        numbered = f"{name}-{index}" if many else name
+        path = out / f"{numbered}{_extension(image, response.content_type, Kind.image)}"
+        paths.append(response.save(path, index))
+    return paths
+
+
+def _media_reference(media: object) -> str:
+    if isinstance(media, str) and re.match(r"^https?://", media):
+        return media
+    if isinstance(media, str):
+        return f"<inline, {len(media)} characters>"
+    if isinstance(media, bytes):
+        return f"<inline, {len(media)} bytes>"
+    return "<inline>"
+
+
+def response_summary(response: Response, files: list[Path]) -> dict[str, Any]:
+    """The response as JSON data: its fields, media as references, the saved files."""
+    dumped = response.model_dump(
+        mode="json", exclude={"raw_response", "video", "images", "execution_metadata"}
+    )
+    if isinstance(response, VideoGenerationResponse):
+        dumped["media"] = [_media_reference(response.video)]
+    else:
+        dumped["media"] = [_media_reference(image) for image in response.images]
+    dumped["files"] = [str(path) for path in files]
+    dumped["execution_metadata"] = response.execution_metadata.model_dump(mode="json")
+    return dumped
+
+
+def _run(config: Config, request: Request, status: StatusLine | None) -> Response:
+    callback = status.update if status is not None else None
+    if isinstance(config, VideoGenerationConfig) and isinstance(request, VideoGenerationRequest):
+        return generate_video(config, request, on_progress=callback)
+    assert isinstance(config, ImageGenerationConfig)
+    assert isinstance(request, ImageGenerationRequest)
+    return generate_image(config, request, on_progress=callback)
+
+
+def run_generate(options: GenerateOptions, out: Path, *, as_json: bool) -> None:
+    """Run one generation, save its files under ``out`` and report it.
+
+    Raises:
+        typer.Exit: With the error's exit code when it failed (see ``_output.EXIT_CODES``).
+    """
+    try:
+        config, request = options.build()
+    except (CliError, pydantic.ValidationError, TarashException) as exc:
+        fail(exc, as_json=as_json, options=OPTION_NAMES)
+    err = stderr_console()
+    status = None if as_json else StatusLine(config.provider, config.model)
+    try:
+        if status is None:
+            response = _run(config, request, None)
+        else:
+            with Live(status, console=err, refresh_per_second=8, transient=True):
+                response = _run(config, request, status)
+        files = saved_files(response, out)
+    except KeyboardInterrupt:
+        err.print("interrupted: the remote job was cancelled (where the provider allows it)")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except (CliError, pydantic.ValidationError, TarashException) as exc:
+        metadata = getattr(exc, "execution_metadata", None)
+        extra = {"execution_metadata": metadata.model_dump(mode="json")} if metadata else None
+        if not as_json and metadata is not None:
+            err.print(metadata_table(metadata))
+        fail(exc, as_json=as_json, options=OPTION_NAMES, extra=extra)
+    summary = response_summary(response, files)
+    if as_json:
+        print_json(summary)
+        return
+    console = stdout_console()
+    saved = ", ".join(escape(str(path)) for path in files)
+    console.print(
+        f"[bold green]done[/] {escape(str(response.provider))} {escape(str(response.model))}"
+        f" in {response.execution_metadata.total_elapsed_seconds:.1f}s: {saved}"
+    )
+    details = [
+        f"{name}: {summary[name]}"
+        for name in ("request_id", "duration", "resolution", "aspect_ratio", "revised_prompt")
+        if summary.get(name) is not None
+    ]
+    if details:
+        console.print(Text("  " + " · ".join(details)))
+    console.print(Group(metadata_table(response.execution_metadata)))
