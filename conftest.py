@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
-from tests.docs._examples import _tarash_docs_emulator as _tarash_docs_emulator
-from tests.docs._examples import _tarash_docs_page as _tarash_docs_page
+from tests.docs._examples import PAGES
 from tests.docs._examples import pytest_collect_file as pytest_collect_file
+
+
+def pytest_unconfigure() -> None:
+    """Stop the emulator the pages ran against, if any page started it."""
+    PAGES.close()

@@ -10,17 +10,21 @@ Each page runs in a fresh working directory with every provider pointed at one e
 through ``TARASH_<PROVIDER>_BASE_URL`` and given the emulator's key in the variable the
 provider reads (``FAL_KEY``, ``REPLICATE_API_TOKEN``, ...), so an example that calls a
 provider reaches the emulator with no edit to its text. A fence may use top-level ``await``,
-as in a notebook: it then runs on a fresh asyncio loop.
+as in a notebook: it then runs on a fresh asyncio loop. A fence that starts with ``>>>`` is a
+doctest: its printed output is checked. Providers and field mappings a page registers are
+forgotten after it, so pages cannot leak into each other or into the other tests.
 """
 
 from __future__ import annotations
 
 import ast
 import asyncio
+import doctest
 import inspect
-import os
+import shutil
 import socket
-from collections.abc import Callable, Iterator
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +32,14 @@ import pytest
 import stamina
 from sybil import Example, Sybil
 from sybil.evaluators.python import pad
-from sybil.parsers.markdown import CodeBlockParser, SkipParser
+from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipParser
 
 from tarash.emulator import Emulator, Latency
 from tarash.emulator._app import PROVIDERS as EMULATED
-from tarash.tarash_gateway.providers import get_provider_class
+from tarash.tarash_gateway import providers
+from tarash.tarash_gateway.providers import field_mappers, get_provider_class
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURE = "_tarash_docs_page"
 
 DOCS_LATENCY = Latency(queue_seconds=0.05, run_seconds=0.15)
 """Short enough that a page of examples runs in well under a second or two."""
@@ -105,44 +109,95 @@ def page_environment(emu: Emulator) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def _tarash_docs_emulator() -> Iterator[Emulator]:
-    """One emulator for every page (faults an example injects are cleared per page)."""
-    with Emulator(latency=DOCS_LATENCY) as emu:
-        yield emu
+class _Pages:
+    """What every page runs against: one emulator, started with the first page, plus
+    each page's environment, working directory and registries, undone after it."""
 
+    def __init__(self) -> None:
+        self._emulator: Emulator | None = None
+        self._undo: list[Callable[[], None]] = []
 
-@pytest.fixture(scope="module")
-def _tarash_docs_page(
-    _tarash_docs_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[None]:
-    """A page's surroundings: its own working directory, the emulator in the environment,
-    no real key or redirect from the developer's shell, and retries that do not sleep."""
-    emu = _tarash_docs_emulator
-    emu.clear_faults()
-    emu.latency = DOCS_LATENCY
-    cwd = Path.cwd()
-    with pytest.MonkeyPatch.context() as patch:
+    def emulator(self) -> Emulator:
+        if self._emulator is None:
+            emulator = Emulator(latency=DOCS_LATENCY)
+            emulator.start()
+            self._emulator = emulator
+        return self._emulator
+
+    def setup(self, namespace: dict[str, Any]) -> None:
+        """Before a page's first example: surroundings of its own (see the module doc)."""
+        emu = self.emulator()
+        emu.clear_faults()
+        emu.latency = DOCS_LATENCY
+        patch = pytest.MonkeyPatch()
         for name in _FOREIGN:
             patch.delenv(name, raising=False)
         for name, value in page_environment(emu).items():
             patch.setenv(name, value)
         patch.setattr(socket, "getaddrinfo", _loopback_only(socket.getaddrinfo))
-        os.chdir(tmp_path_factory.mktemp("page"))
+        workdir = tempfile.mkdtemp(prefix="tarash-docs-")
+        patch.chdir(workdir)
         stamina.set_testing(True, attempts=10, cap=True)
-        try:
-            yield
-        finally:
+        registries = _snapshot_registries()
+
+        def undo() -> None:
+            _restore_registries(registries)
             stamina.set_testing(False)
-            os.chdir(cwd)
+            patch.undo()
+            shutil.rmtree(workdir, ignore_errors=True)
             emu.clear_faults()
+
+        self._undo.append(undo)
+
+    def teardown(self, namespace: dict[str, Any]) -> None:
+        """After a page's last example."""
+        while self._undo:
+            self._undo.pop()()
+
+    def close(self) -> None:
+        """At the end of the session: stop the emulator, if a page started it."""
+        if self._emulator is not None:
+            self._emulator.stop()
+            self._emulator = None
+
+
+PAGES = _Pages()
+
+
+_Registries = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
+
+
+def _snapshot_registries() -> _Registries:
+    return (
+        dict(providers._registered),
+        dict(providers._written),
+        {key: dict(value) for key, value in field_mappers._registered.items()},
+    )
+
+
+def _restore_registries(saved: _Registries) -> None:
+    for live, before in zip(
+        (providers._registered, providers._written, field_mappers._registered), saved, strict=True
+    ):
+        live.clear()
+        live.update(before)
+
+
+def _python_parser() -> PythonCodeBlockParser:
+    """Python fences: ``>>>`` ones as doctests, the others through :func:`evaluate_python`."""
+    parser = PythonCodeBlockParser(
+        doctest_optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
+    parser.codeblock_parser = CodeBlockParser(language="python", evaluator=evaluate_python)
+    return parser
 
 
 sybil = Sybil(
-    parsers=[CodeBlockParser(language="python", evaluator=evaluate_python), SkipParser()],
+    parsers=[_python_parser(), SkipParser()],
     patterns=["*.md"],
     path=str(ROOT),
-    fixtures=[FIXTURE],
+    setup=PAGES.setup,
+    teardown=PAGES.teardown,
 )
 _collect = sybil.pytest()
 
