@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from tarash.emulator._app import PROVIDERS
 from tarash.emulator._jobs import Latency
@@ -27,12 +27,28 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a generated CA")
     args = parser.parse_args(argv)
     latency = Latency(args.queue_seconds, args.run_seconds, args.jitter_seconds)
-    with Emulator(args.host, args.port, latency=latency, tls=args.tls) as emu:
-        print(f"tarash emulator serving on {emu.url} ({latency})", flush=True)
+    serve(Emulator(args.host, args.port, latency=latency, tls=args.tls))
+
+
+def serve(
+    emulator: Emulator, *, describe: Callable[[Emulator], Iterable[str]] | None = None
+) -> None:
+    """Start ``emulator``, print each provider's base URL and key, serve until Ctrl+C.
+
+    Shared by ``tarash-emulator`` and ``tarash emulator``.
+
+    Args:
+        emulator: A stopped emulator, configured as wanted.
+        describe: More lines to print once it serves (``tarash emulator``'s how-to).
+    """
+    with emulator as emu:
+        print(f"tarash emulator serving on {emu.url} ({emu.latency})", flush=True)
         if emu.tls:
             print(f"  CA bundle: {emu.ca_path}  (export SSL_CERT_FILE={emu.ca_path})", flush=True)
         for name in PROVIDERS:
             line = f"  {name:<10} base_url={emu.base_url(name)}  key={emu.api_key(name)}"
+            print(line, flush=True)
+        for line in describe(emu) if describe is not None else ():
             print(line, flush=True)
         print("Ctrl+C to stop.", flush=True)
         with contextlib.suppress(KeyboardInterrupt):

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from tarash.tarash_gateway.cli import _catalog
+from tarash.tarash_gateway.cli import _catalog, _handles
+from tarash.tarash_gateway.cli._emulator import run_emulator
 from tarash.tarash_gateway.cli._generate import GenerateOptions, Kind, run_generate
-from tarash.tarash_gateway.cli._output import fail, print_json, stdout_console
+from tarash.tarash_gateway.cli._output import CliError, fail, print_json, stdout_console
 from tarash.tarash_gateway.errors import TarashException
 
 __all__ = ["build_app"]
@@ -85,6 +86,58 @@ def _generate(
     run_generate(options, out, as_json=json_output)
 
 
+def _emulator(
+    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8787,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    tls: Annotated[bool, typer.Option("--tls", help="Serve HTTPS with a generated CA.")] = False,
+    latency: Annotated[
+        str | None,
+        typer.Option(help="Job latency: QUEUE,RUN[,JITTER] seconds, or queue=..,run=..,jitter=.."),
+    ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Inject a fault (repeatable): KIND[,provider=P][,operation=O][,times=N|always]"
+            "[,status=CODE][,retry_after=S][,model=M]"
+        ),
+    ] = None,
+) -> None:
+    """Run the provider emulator in the foreground and print how to point clients at it."""
+    try:
+        run_emulator(host=host, port=port, tls=tls, latency=latency, faults=fault or [])
+    except CliError as exc:
+        fail(exc)
+
+
+_HANDLE = typer.Argument(
+    help="A job handle: its JSON inline, or a file holding it.", metavar="HANDLE_OR_FILE"
+)
+
+
+def _jobs_status(
+    handle: Annotated[str, _HANDLE], json_output: Annotated[bool, _JSON] = False
+) -> None:
+    """Ask the provider once where a job stands."""
+    _handles.run_status(handle, as_json=json_output)
+
+
+def _jobs_wait(
+    handle: Annotated[str, _HANDLE],
+    out: Annotated[Path, typer.Option(help="Folder the files are saved in.")] = Path("."),
+    timeout: Annotated[float | None, typer.Option(help="Seconds to wait.")] = None,
+    json_output: Annotated[bool, _JSON] = False,
+) -> None:
+    """Wait for a job, save its files and print its metadata."""
+    _handles.run_wait(handle, out=out, timeout=timeout, as_json=json_output)
+
+
+def _jobs_cancel(
+    handle: Annotated[str, _HANDLE], json_output: Annotated[bool, _JSON] = False
+) -> None:
+    """Ask the provider to cancel a job."""
+    _handles.run_cancel(handle, as_json=json_output)
+
+
 def build_app() -> typer.Typer:
     """The ``tarash`` command and its subcommands."""
     app = typer.Typer(
@@ -97,4 +150,12 @@ def build_app() -> typer.Typer:
     app.command("providers")(_providers)
     app.command("models")(_models)
     app.command("generate")(_generate)
+    app.command("emulator")(_emulator)
+    jobs = typer.Typer(
+        name="jobs", help="Follow a submitted job by its handle.", no_args_is_help=True
+    )
+    jobs.command("status")(_jobs_status)
+    jobs.command("wait")(_jobs_wait)
+    jobs.command("cancel")(_jobs_cancel)
+    app.add_typer(jobs)
     return app

@@ -1,0 +1,185 @@
+"""``tarash emulator``: run the bundled emulator and say how to point clients at it.
+
+Serving is ``tarash-emulator``'s own loop (:func:`tarash.emulator.__main__.serve`); this
+module adds the ``--latency`` and ``--fault`` syntax and the how-to for tarash and for each
+official SDK (their base-URL environment variables or constructor arguments).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterator
+from typing import Any, cast, get_args
+
+from tarash.tarash_gateway.cli._output import CliError
+from tarash.tarash_gateway.providers import get_provider_class
+
+__all__ = ["instructions", "parse_fault", "parse_latency", "run_emulator"]
+
+_LATENCY_NAMES = ("queue", "run", "jitter")
+_FAULT_KEYS = {
+    "provider": "provider",
+    "operation": "operation",
+    "times": "times",
+    "status": "status_code",
+    "status_code": "status_code",
+    "retry_after": "retry_after",
+    "model": "model",
+}
+_FOREVER = ("always", "forever", "none")
+
+
+def parse_latency(text: str) -> Any:
+    """``"0.5,2"`` or ``"queue=0.5,run=2,jitter=0.1"`` -> a :class:`~tarash.emulator.Latency`.
+
+    Raises:
+        CliError: Not numbers, an unknown name, or a negative value.
+    """
+    from tarash.emulator import Latency
+
+    values: dict[str, float] = {}
+    for position, part in enumerate(piece.strip() for piece in text.split(",")):
+        name, sep, number = part.partition("=")
+        if not sep:
+            name, number = (_LATENCY_NAMES[position] if position < 3 else "?"), part
+        name = name.strip().removesuffix("_seconds")
+        if name not in _LATENCY_NAMES:
+            raise CliError(f"--latency {text!r}: write QUEUE,RUN[,JITTER] seconds or queue=..")
+        try:
+            values[f"{name}_seconds"] = float(number)
+        except ValueError:
+            raise CliError(f"--latency {text!r}: {number.strip()!r} is not a number") from None
+    try:
+        return Latency(**values)
+    except ValueError as exc:
+        raise CliError(f"--latency {text!r}: {exc}") from None
+
+
+def parse_fault(text: str) -> Any:
+    """``"rate_limit,provider=fal,operation=submit,times=3"`` -> a :class:`~tarash.emulator.Fault`.
+
+    The kind comes first; then any of ``provider``, ``operation``, ``times`` (a count, or
+    ``always``), ``status``, ``retry_after`` and ``model``.
+
+    Raises:
+        CliError: An unknown kind or key, or a value the emulator refuses.
+    """
+    from tarash.emulator import Fault, FaultKind
+
+    kind, *pairs = (piece.strip() for piece in text.split(","))
+    kinds = get_args(FaultKind)
+    if kind not in kinds:
+        raise CliError(f"--fault {text!r}: unknown kind {kind!r}; use one of {', '.join(kinds)}")
+    fields: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        field = _FAULT_KEYS.get(key.strip())
+        if not sep or field is None:
+            raise CliError(
+                f"--fault {text!r}: {pair!r} is not one of "
+                f"{', '.join(sorted(set(_FAULT_KEYS)))} as key=value"
+            )
+        value = value.strip()
+        try:
+            if field == "times":
+                fields[field] = None if value.lower() in _FOREVER else int(value)
+            elif field == "status_code":
+                fields[field] = int(value)
+            elif field == "retry_after":
+                fields[field] = float(value)
+            else:
+                fields[field] = value
+        except ValueError:
+            raise CliError(f"--fault {text!r}: {key.strip()}={value!r} is not a number") from None
+    try:
+        return Fault(cast("FaultKind", kind), **fields)
+    except ValueError as exc:
+        raise CliError(f"--fault {text!r}: {exc}") from None
+
+
+def instructions(emu: Any) -> Iterator[str]:
+    """How to point tarash and each official SDK at the running ``emu``."""
+    from tarash.emulator._app import PROVIDERS
+
+    url = emu.url
+
+    def key(provider: str) -> str:
+        return shlex.quote(str(emu.api_key(provider)))
+
+    yield ""
+    yield "Point tarash at it (keys come from the environment; these are the emulator's):"
+    for provider in PROVIDERS:
+        # The first variable tarash reads the key from (the official SDK's name).
+        variable = get_provider_class(provider).key_env_vars[0]
+        base = shlex.quote(emu.base_url(provider))
+        yield f"  export TARASH_{provider.upper()}_BASE_URL={base} {variable}={key(provider)}"
+    yield "  then, in another terminal:"
+    yield (
+        "  tarash generate video --provider fal --model fal-ai/veo3 "
+        '--prompt "a cat playing piano" --duration 5'
+    )
+    yield '  or in code: VideoGenerationConfig(provider="fal", model="fal-ai/veo3", '
+    yield f'             base_url="{emu.base_url("fal")}", api_key="{emu.api_key("fal")}")'
+    yield ""
+    yield "Point the official SDKs at it:"
+    yield (
+        f"  fal-client    export FAL_KEY={key('fal')}; then in Python: "
+        f'fal_client.client.QUEUE_URL_FORMAT = "{emu.base_url("fal")}/"'
+    )
+    yield (
+        f"  replicate     export REPLICATE_BASE_URL={emu.base_url('replicate')} "
+        f"REPLICATE_API_TOKEN={key('replicate')}  (or replicate.Client(base_url=..., "
+        "api_token=...))"
+    )
+    yield (
+        f"  openai        export OPENAI_BASE_URL={emu.base_url('openai')} "
+        f"OPENAI_API_KEY={key('openai')}  (or OpenAI(base_url=..., api_key=...))"
+    )
+    yield (
+        f'  azure openai  OpenAI(base_url="{emu.base_url("azure_openai")}/openai/v1", '
+        f'api_key=...), or AzureOpenAI(azure_endpoint="{emu.base_url("azure_openai")}", '
+        'api_version="2025-04-01-preview", api_key=...)'
+    )
+    yield (
+        f"  runwayml      export RUNWAYML_BASE_URL={emu.base_url('runway')} "
+        f"RUNWAYML_API_SECRET={key('runway')}  (or RunwayML(base_url=..., api_key=...))"
+    )
+    yield (
+        f"  google-genai  export GOOGLE_GEMINI_BASE_URL={url}/google "
+        f"GEMINI_API_KEY={key('google')}  (or genai.Client(api_key=..., "
+        "http_options=types.HttpOptions(base_url=...)))"
+    )
+    yield (
+        "  stability     no official SDK for v2beta: POST "
+        f"{emu.base_url('stability')}/v2beta/stable-image/generate/core "
+        "with Authorization: Bearer <key>"
+    )
+    if emu.tls:
+        yield f"  (HTTPS: export SSL_CERT_FILE={emu.ca_path} so clients trust its CA)"
+    yield ""
+
+
+def run_emulator(
+    *, host: str, port: int, tls: bool, latency: str | None, faults: list[str]
+) -> None:
+    """Serve the emulator in the foreground until Ctrl+C.
+
+    Raises:
+        CliError: The emulator extra is missing, or a --latency/--fault is malformed.
+    """
+    try:
+        from tarash.emulator import Emulator
+        from tarash.emulator.__main__ import serve
+    except ModuleNotFoundError as exc:
+        raise CliError(
+            f"the emulator needs the emulator extra ({exc.name} is missing): "
+            'pip install "tarash-gateway[emulator]"'
+        ) from None
+    emulator = Emulator(
+        host,
+        port,
+        latency=parse_latency(latency) if latency is not None else None,
+        faults=[parse_fault(text) for text in faults],
+        tls=tls,
+    )
+    serve(emulator, describe=instructions)
