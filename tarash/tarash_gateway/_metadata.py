@@ -16,7 +16,12 @@ from datetime import UTC, datetime, timedelta
 from tarash.tarash_gateway._redact import redact, scrub_exception
 from tarash.tarash_gateway.errors import TarashException
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
-from tarash.tarash_gateway.models import AttemptMetadata, AttemptStatus, ExecutionMetadata
+from tarash.tarash_gateway.models import (
+    AttemptMetadata,
+    AttemptRole,
+    AttemptStatus,
+    ExecutionMetadata,
+)
 from tarash.tarash_gateway.providers._base import ProviderClient
 
 __all__ = ["AttemptRecorder", "MetadataCollector", "Timeline", "failed_attempt_status"]
@@ -85,8 +90,16 @@ class MetadataCollector:
     attempts: list[AttemptMetadata] = field(default_factory=list)
     timeline: Timeline = field(default_factory=Timeline)
 
-    def new_attempt(self, provider: str, model: str) -> AttemptRecorder:
-        """Start recording the next attempt (numbered from 1)."""
+    def new_attempt(
+        self, provider: str, model: str, role: AttemptRole | None = None
+    ) -> AttemptRecorder:
+        """Start recording the next attempt (numbered from 1, in the order started).
+
+        Without a ``role`` the first attempt is the primary and every later one a fallback,
+        as in a chain run one attempt after another.
+        """
+        if role is None:
+            role = "fallback" if self.attempts else "primary"
         recorder = AttemptRecorder(
             AttemptMetadata(
                 provider=provider,
@@ -95,6 +108,7 @@ class MetadataCollector:
                 started_at=self.timeline.now(),
                 ended_at=None,
                 status="skipped",
+                role=role,
             ),
             self.timeline,
         )
@@ -102,12 +116,22 @@ class MetadataCollector:
         return recorder
 
     def build(self, successful_attempt: int | None) -> ExecutionMetadata:
-        """The metadata as it stands now."""
+        """The metadata as it stands now.
+
+        ``successful_attempt`` is the winner's number (attempts are numbered in the order
+        they started, so with overlapping attempts it need not be the last).
+        ``fallback_triggered`` says a fallback was started, or a config other than the
+        primary served the request (a hedge that won); a hedge that lost is not a fallback.
+        """
+        winner = None if successful_attempt is None else self.attempts[successful_attempt - 1]
+        fallback_triggered = any(attempt.role == "fallback" for attempt in self.attempts) or (
+            winner is not None and winner.role != "primary"
+        )
         return ExecutionMetadata(
             total_attempts=len(self.attempts),
             successful_attempt=successful_attempt,
             attempts=list(self.attempts),
-            fallback_triggered=len(self.attempts) > 1,
+            fallback_triggered=fallback_triggered,
             configs_in_chain=self.configs_in_chain,
             started_at=self.timeline.origin,
             ended_at=self.timeline.now(),

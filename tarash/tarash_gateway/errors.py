@@ -12,6 +12,7 @@ are added below them::
     ├── TimeoutError (+ builtins.TimeoutError)
     │                                   the job's wall-clock deadline passed
     ├── HTTPConnectionError             no usable HTTP reply (refused, reset, read timeout)
+    ├── CircuitOpenError                a config skipped by its open circuit breaker
     └── HTTPError                       the provider answered with a non-success status
         ├── AuthenticationError         401 / 403
         ├── InsufficientCreditError     402
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuthenticationError",
+    "CircuitOpenError",
     "ContentModerationError",
     "FallbackPolicy",
     "GenerationFailedError",
@@ -263,6 +265,13 @@ class HTTPConnectionError(TarashException):
             job_may_exist=job_may_exist,
         )
         self.reached_server = reached_server
+
+
+class CircuitOpenError(TarashException):
+    """Raised when the last config a chain could try was skipped because its circuit
+    breaker is open (recent transient failures); nothing was submitted to it."""
+
+    retryable = True
 
 
 class HTTPError(TarashException):

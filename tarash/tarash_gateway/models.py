@@ -64,6 +64,7 @@ __all__ = [
     "AsyncSTSProgressCallback",
     "AsyncTTSProgressCallback",
     "AttemptMetadata",
+    "AttemptRole",
     "AttemptStatus",
     "AudioGenerationConfig",
     "AudioOutputFormat",
@@ -140,6 +141,9 @@ StatusType = Literal["queued", "processing", "completed", "failed"]
 """Where a job stands in a progress update (the published name)."""
 UpdateStatus = StatusType
 AttemptStatus = Literal["success", "failed", "cancelled", "skipped"]
+AttemptRole = Literal["primary", "fallback", "hedge"]
+"""Why an attempt was started: the chain's first config, a fallback after a failure (or a
+skip), or a hedge raced alongside an attempt still running."""
 
 
 class ImageType(TypedDict):
@@ -608,6 +612,18 @@ class AttemptMetadata(_Dumpable):
         job_may_exist: The submit failed in a way that may still have created a job at
             the provider (no reply, or a 5xx other than 503); tarash could not learn its
             id to cancel it, so check the provider's dashboard.
+        role: Why the attempt was started (:data:`AttemptRole`): ``"primary"``,
+            ``"fallback"`` (the previous config failed or was skipped) or ``"hedge"``
+            (raced alongside an attempt that had not finished after the hedge delay).
+        capacity_wait_seconds: Seconds spent waiting for a concurrency slot or a create
+            token of the provider's limits before the submit (part of the deadline).
+        estimated_cost: What the job is estimated to cost, from the router's price table,
+            in ``cost_currency``: the whole job for a submitted one, what its provider
+            bills for cancelled work for a cancelled one, 0 when nothing was submitted;
+            ``None`` when the price is unknown.
+        cost_currency: The currency of ``estimated_cost`` (the price table's, USD).
+        skip_reason: Why a ``skipped`` attempt sent nothing: an open circuit breaker, a
+            spill-over after waiting for capacity, a refused hedge; ``None`` otherwise.
     """
 
     provider: str
@@ -627,6 +643,11 @@ class AttemptMetadata(_Dumpable):
     retries: int = 0
     adaptations: list[str] = dataclasses.field(default_factory=list)
     job_may_exist: bool = False
+    role: AttemptRole = "primary"
+    capacity_wait_seconds: float = 0.0
+    estimated_cost: float | None = None
+    cost_currency: str = "USD"
+    skip_reason: str | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

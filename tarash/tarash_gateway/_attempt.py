@@ -1,0 +1,716 @@
+"""One staged attempt: prepare → acquire capacity → submit → wait → read, recorded once.
+
+Every way tarash runs a job goes through :class:`Attempt`: ``generate_*`` (each config of
+a chain, each racer of a hedge), ``submit_*`` (the first three stages) and ``wait`` (the
+last two, on a handle: :meth:`Attempt.resume`). Whatever ends an attempt (success, a
+provider error, a skip, a deadline, a lost race, the caller's cancellation, a hook or
+progress callback that raised) is recorded by one context, :meth:`Attempt._recording`,
+into the attempt's :class:`~tarash.tarash_gateway.models.AttemptMetadata`.
+
+The stages and what each guarantees:
+
+1. **prepare**: build the client, check the key, adapt and map the request (nothing sent;
+   a refusal records the attempt ``skipped``); estimate the job's cost.
+2. **acquire**: admission by the config's circuit breaker, then a slot of the provider's
+   limits (concurrency and create rate). Waiting counts against the attempt's deadline
+   and is recorded in ``capacity_wait_seconds``; an open breaker or a spill-over records
+   the attempt ``skipped`` with its ``skip_reason`` (:class:`AttemptSkipped`).
+3. **submit**: reserve the estimate against the spend cap, announce the intent
+   (``hooks.before_submit``), submit once (never cut off mid-flight:
+   ``submit_prepared``), announce the job (``hooks.on_accepted``).
+4. **wait** and **read**: :class:`~tarash.tarash_gateway._jobs.JobWaiter`, which cancels
+   the remote job on every give-up.
+
+The capacity slot is held from before the submit until the job is terminal (or the
+submit failed without creating one); a 429 anywhere slows the whole provider down
+(``slow_down``); the breaker learns from each outcome, the latency tracker from each
+success; the spend reservation is settled with what the attempt is estimated to cost.
+
+Hooks (the seam for batch runs and their ledger): :class:`AttemptHooks` carries three
+optional callables, sync or async, each called to completion even while the caller is
+being cancelled:
+
+- ``before_submit(SubmitIntent)``: nothing has been sent yet; a ledger records the intent
+  here, so a crash between the provider accepting and the ledger hearing of it leaves a
+  trace. Raising here stops the request with nothing submitted.
+- ``on_accepted(JobAccepted)``: the provider accepted a job; ``event.handle`` is the
+  serialisable :class:`~tarash.tarash_gateway.models.JobHandle`, known as early as
+  possible (before the first poll). Raising here cancels that job remotely and stops the
+  request.
+- ``on_attempt_end(AttemptMetadata)``: the attempt is over (any status), its metadata
+  complete; called for every attempt, skipped ones included.
+
+An exception a hook raises reaches the caller unchanged (as a progress callback's does)
+and never triggers a fallback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import anyio
+from pydantic import SecretStr
+
+from tarash.tarash_gateway._adapt import adapt_image_request, adapt_video_request
+from tarash.tarash_gateway._completion import run_to_completion, submit_to_completion
+from tarash.tarash_gateway._jobs import (
+    CallbackError,
+    JobWaiter,
+    ProgressCallback,
+    Response,
+    cancel_remote_job,
+    deadline_from_timeout,
+)
+from tarash.tarash_gateway._metadata import AttemptRecorder, failed_attempt_status
+from tarash.tarash_gateway._polling import JobSnapshot, PollSchedule
+from tarash.tarash_gateway._validate import check_sendable
+from tarash.tarash_gateway.errors import RateLimitError, TarashException, ValidationError
+from tarash.tarash_gateway.media import load_local_media
+from tarash.tarash_gateway.models import (
+    AttemptMetadata,
+    AttemptRole,
+    ImageGenerationConfig,
+    ImageGenerationRequest,
+    JobHandle,
+    VideoGenerationConfig,
+    VideoGenerationRequest,
+)
+from tarash.tarash_gateway.providers import (
+    get_provider_class,
+    get_provider_entry,
+    provider_key,
+)
+from tarash.tarash_gateway.providers._base import (
+    PreparedJob,
+    ProviderClient,
+    ProviderSettings,
+    SubmittedJob,
+)
+from tarash.tarash_gateway.providers.mock import MockClient, is_mock_handle
+
+__all__ = [
+    "NO_HOOKS",
+    "Attempt",
+    "AttemptHooks",
+    "AttemptServices",
+    "AttemptSkipped",
+    "JobAccepted",
+    "SubmitIntent",
+    "build_client",
+    "call_hook",
+    "client_for_handle",
+    "poll_schedule_for",
+    "prepare_job",
+    "secret_key_of",
+    "submit_prepared",
+]
+
+logger = logging.getLogger("tarash.router")
+
+Config = VideoGenerationConfig | ImageGenerationConfig
+Request = VideoGenerationRequest | ImageGenerationRequest
+E = TypeVar("E")
+
+
+def secret_key_of(config: Config) -> SecretStr | None:
+    """The config's key as the SecretStr clients hold; ``None`` when it has none.
+
+    ``config.api_key`` is the plain str given (as published); a SecretStr is taken as well,
+    as put there by ``model_copy(update=...)`` (which skips validation) in code written for
+    tarash's earlier SecretStr field.
+    """
+    key: object = config.api_key
+    if isinstance(key, SecretStr):
+        return key
+    return SecretStr(key) if isinstance(key, str) and key else None
+
+
+def build_client(config: Config, *, deadline: float | None) -> ProviderClient:
+    """Instantiate the provider client a config names (the mock's when ``config.mock`` is on).
+
+    Raises:
+        ValidationError: The provider is unknown (mocked or not: a chain that could not
+            run for real fails in a mock run too), or the config is one it refuses.
+    """
+    settings = ProviderSettings(
+        model=config.model,
+        base_url=config.base_url,
+        api_key=secret_key_of(config),
+        api_version=config.api_version,
+        provider_config=dict(config.provider_config),
+        max_attempts=config.max_retries + 1,
+        deadline=deadline,
+    )
+    mock = config.mock
+    if mock is not None and mock.enabled:
+        # Any registered name, a custom handler's included; a client class also checks
+        # the config as the real run would.
+        entry = get_provider_entry(config.provider)
+        real = entry if isinstance(entry, type) and issubclass(entry, ProviderClient) else None
+        return MockClient(settings, mock=mock, provider=config.provider, real=real)
+    return get_provider_class(config.provider)(settings)
+
+
+def poll_schedule_for(poll_interval: float) -> PollSchedule:
+    """The poll schedule for a ``poll_interval``: fast at first, that long at most."""
+    cap = poll_interval
+    return PollSchedule(first=min(0.25, cap), cap=cap, queued_cap=max(cap, 2 * cap))
+
+
+async def prepare_job(client: ProviderClient, config: Config, request: Request) -> PreparedJob:
+    """Load local media, adapt the request to the model and map it to the wire.
+
+    Raises:
+        ValidationError: The request cannot be served by this model, or a value in it
+            cannot be sent (nothing was sent); the error names the field.
+    """
+    strict = config.strict_parameters
+    # Named as the user wrote it; the mapped body is checked below, under the wire names.
+    check_sendable(request.extra_params, "extra_params")
+    if isinstance(request, VideoGenerationRequest):
+        video, notes = adapt_video_request(
+            await load_local_media(request),
+            client.capabilities("video"),
+            strict=strict,
+            provider=client.name,
+            model=client.model,
+        )
+        job = client.prepare_video(video)
+        job.summary.setdefault("duration_seconds", video.duration_seconds)
+        job.summary.setdefault("resolution", video.resolution)
+        job.summary.setdefault("aspect_ratio", video.aspect_ratio)
+    else:
+        image, notes = adapt_image_request(
+            await load_local_media(request),
+            client.capabilities("image"),
+            strict=strict,
+            provider=client.name,
+            model=client.model,
+        )
+        job = client.prepare_image(image)
+    if strict and job.adaptations:
+        # The provider dropped or rewrote something while mapping (a field the model has
+        # no input for): in strict mode that is refused like any other adaptation.
+        raise ValidationError("; ".join(job.adaptations), provider=client.name, model=client.model)
+    # Encoded now, as the submit will: a value JSON cannot carry is a ValidationError here,
+    # not a TypeError from inside the HTTP client.
+    check_sendable(job.payload, "payload")
+    job.adaptations[:0] = notes
+    return job
+
+
+async def submit_prepared(
+    client: ProviderClient, job: PreparedJob, *, deadline: float | None
+) -> SubmittedJob:
+    """Submit a prepared job once and stamp its handle with the adaptations made.
+
+    The submit is not cut off when the caller is cancelled while it is in flight (by
+    anyio, trio or asyncio's own cancellation): a request that reached the provider may
+    have created a paid job, so its reply is awaited, the job it names is cancelled
+    remotely, and then the cancellation travels on. Nor is it cut by the deadline; its
+    retries stop there, and a job submitted late is cancelled by the waiter at once.
+    """
+    time_left = None if deadline is None else max(0.0, deadline - anyio.current_time())
+
+    async def cancel_abandoned(abandoned: SubmittedJob) -> bool:
+        return await cancel_remote_job(client, abandoned.handle)
+
+    submitted = await submit_to_completion(
+        lambda: client.submit(job, time_left=time_left), on_abandoned=cancel_abandoned
+    )
+    _, wall_deadline = deadline_from_timeout(time_left)
+    submitted.handle = submitted.handle.model_copy(
+        update={
+            "adaptations": list(job.adaptations),
+            "request_summary": {**job.summary, **submitted.handle.request_summary},
+            "deadline_at": wall_deadline,
+        }
+    )
+    return submitted
+
+
+def client_for_handle(
+    handle: JobHandle,
+    config: Config | None,
+    api_key: str | None,
+    deadline: float | None,
+) -> ProviderClient:
+    """A client for a (possibly resumed) handle, refusing to send a key off its API.
+
+    A handle is data that may have been stored and edited: its ``base_url`` is used only
+    when it is the provider's API (default or ``TARASH_<NAME>_BASE_URL``) or the
+    ``base_url`` of the config passed alongside it.
+
+    Raises:
+        ValidationError: The handle and config disagree, or the handle points elsewhere.
+    """
+    if config is not None and (provider_key(config.provider), config.model) != (
+        provider_key(handle.provider),
+        handle.model,
+    ):
+        raise ValidationError(
+            f"the config is for {config.provider}/{config.model}, the handle for "
+            f"{handle.provider}/{handle.model}",
+            provider=handle.provider,
+            model=handle.model,
+            request_id=handle.request_id,
+        )
+    if is_mock_handle(handle):
+        # A mock job lives in this process's memory; nothing is sent, so no URL to trust.
+        return MockClient.for_handle(
+            handle, ProviderSettings(model=handle.model, deadline=deadline)
+        )
+    client_class = get_provider_class(handle.provider)
+    trusted = {client_class.resolve_base_url()}
+    if config is not None and config.base_url:
+        trusted.add(client_class.resolve_base_url(config.base_url))
+    if client_class.resolve_base_url(handle.base_url) not in trusted:
+        raise ValidationError(
+            f"the handle points at {handle.base_url}, which is neither {handle.provider}'s "
+            "API nor a base_url you configured; pass config=... with that base_url to "
+            "trust it (your key would be sent there)",
+            provider=handle.provider,
+            model=handle.model,
+            request_id=handle.request_id,
+        )
+    if api_key:
+        key: SecretStr | None = SecretStr(api_key)
+    else:
+        key = secret_key_of(config) if config is not None else None
+    return client_class(
+        ProviderSettings(
+            model=handle.model,
+            base_url=handle.base_url,
+            api_key=key,
+            api_version=handle.api_version,
+            provider_config=dict(config.provider_config) if config is not None else {},
+            deadline=deadline,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitIntent:
+    """What an attempt is about to submit (``hooks.before_submit``'s argument).
+
+    Attributes:
+        provider: The config's provider.
+        model: The config's model.
+        attempt_number: The attempt's number in its request's metadata (from 1).
+        role: Why the attempt runs (primary, fallback, hedge).
+        estimated_cost: The job's estimated cost, ``None`` when unknown.
+        request_summary: Duration, resolution and the like of the mapped request.
+    """
+
+    provider: str
+    model: str
+    attempt_number: int
+    role: AttemptRole
+    estimated_cost: float | None
+    request_summary: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class JobAccepted:
+    """A job the provider accepted (``hooks.on_accepted``'s argument).
+
+    Attributes:
+        handle: The job, serialisable (``handle.model_dump_json()``) and resumable with
+            ``Router.resume_async(handle)``.
+        attempt_number: The attempt's number in its request's metadata.
+        role: Why the attempt runs.
+    """
+
+    handle: JobHandle
+    attempt_number: int
+    role: AttemptRole
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptHooks:
+    """Optional callables (sync or async) told of each attempt's progress; see the module
+    docstring for when each is called and what raising from it does."""
+
+    before_submit: Callable[[SubmitIntent], object] | None = None
+    on_accepted: Callable[[JobAccepted], object] | None = None
+    on_attempt_end: Callable[[AttemptMetadata], object] | None = None
+
+
+NO_HOOKS = AttemptHooks()
+
+
+class AttemptSkipped(Exception):
+    """Internal: the attempt sent nothing and the chain should move on (open breaker,
+    spill-over after waiting for capacity, refused hedge). Carries the reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class CapacitySlotLike(Protocol):
+    """A held slot of the provider's limits (``_limits.CapacitySlot``)."""
+
+    @property
+    def waited_seconds(self) -> float:
+        """Seconds spent waiting for it."""
+
+    def release(self) -> None:
+        """Give it back (idempotent)."""
+
+
+class CapacityLike(Protocol):
+    """The limits board an attempt needs (``_limits.CapacityBoard``)."""
+
+    async def acquire(
+        self, provider: str, model: str, *, deadline: float | None, spill: bool
+    ) -> CapacitySlotLike:
+        """Wait for a slot; raise :class:`AttemptSkipped` on a spill-over."""
+
+    def slow_down(self, provider: str, model: str, retry_after: float | None) -> None:
+        """Learn that the provider is throttling."""
+
+
+class BreakersLike(Protocol):
+    """The circuit breakers an attempt needs (``_breaker.BreakerBoard``)."""
+
+    def admission_refusal(self, provider: str, model: str) -> str | None:
+        """Why the config may not run now, or ``None`` when it may."""
+
+    def record(self, provider: str, model: str, outcome: str, transient: bool) -> None:
+        """Learn an attempt's outcome: ``success``, ``failure`` or ``none``."""
+
+
+class CostsLike(Protocol):
+    """Prices, the spend cap and latency learning an attempt needs."""
+
+    def estimate(self, provider: str, model: str, summary: Mapping[str, Any]) -> float | None:
+        """The job's estimated cost, ``None`` when unknown."""
+
+    def cancelled_cost(self, provider: str, model: str, estimate: float | None) -> float | None:
+        """What a cancelled job of that estimate is billed."""
+
+    def reserve(self, amount: float | None) -> Callable[[float | None], None]:
+        """Reserve ``amount`` against the spend cap; returns the settle function."""
+
+    def record_latency(self, provider: str, model: str, seconds: float) -> None:
+        """Learn a successful job's completion time."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptServices:
+    """The router's shared state an attempt consults; each part optional."""
+
+    capacity: CapacityLike | None = None
+    breakers: BreakersLike | None = None
+    costs: CostsLike | None = None
+
+
+async def call_hook(hook: Callable[[E], object] | None, event: E) -> None:
+    """Call a sync or async hook to completion, even under cancellation.
+
+    Raises:
+        CallbackError: The hook raised (carries the original).
+    """
+    if hook is None:
+        return
+
+    async def call() -> None:
+        try:
+            result = hook(event)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            raise CallbackError(exc) from exc
+
+    await run_to_completion(call)
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One attempt of one config, through the stages of the module docstring.
+
+    Attributes:
+        config: The config this attempt runs (its fallbacks are not this attempt's);
+            ``None`` for :meth:`resume`, which needs none.
+        request: What to generate.
+        recorder: Where the attempt's metadata goes.
+        on_progress: The user's progress callback.
+        hooks: The batch seam's callables.
+        services: Limits, breakers, prices, spend.
+        spill: Whether a wait for capacity may spill over to the next config (the last
+            config of a chain waits until its deadline instead).
+    """
+
+    config: Config | None
+    request: Request | None
+    recorder: AttemptRecorder
+    on_progress: ProgressCallback | None = None
+    hooks: AttemptHooks = NO_HOOKS
+    services: AttemptServices = field(default_factory=AttemptServices)
+    spill: bool = False
+    client: ProviderClient | None = None
+    handle: JobHandle | None = None
+    deadline: float | None = None
+    estimate: float | None = None
+    _slot: CapacitySlotLike | None = None
+    _settle: Callable[[float | None], None] | None = None
+    _submitted_at: float | None = None
+
+    @property
+    def job_config(self) -> Config:
+        """The config (only a resumed attempt has none, and never asks)."""
+        assert self.config is not None
+        return self.config
+
+    @property
+    def job_request(self) -> Request:
+        """The request (only a resumed attempt has none, and never asks)."""
+        assert self.request is not None
+        return self.request
+
+    @property
+    def metadata(self) -> AttemptMetadata:
+        """The attempt's metadata (complete once it has ended)."""
+        return self.recorder.metadata
+
+    async def run(self) -> Response:
+        """Run every stage and return the response.
+
+        Raises:
+            AttemptSkipped: The attempt sent nothing, for the reason carried.
+            CallbackError: A progress callback or a hook raised (the job was cancelled).
+            TarashException: The attempt failed (recorded; the job was cancelled if it
+                was still running).
+        """
+        try:
+            with self._recording():
+                self.deadline, _ = deadline_from_timeout(self.job_config.timeout)
+                job = await self.prepare()
+                await self.acquire()
+                snapshot = await self.submit(job)
+                response = await self.wait(snapshot)
+        finally:
+            await self._close()
+        return response
+
+    async def submit_only(self) -> JobHandle:
+        """Prepare, acquire and submit; return the handle without waiting.
+
+        The capacity slot is released once the submit is over: nothing in this process
+        follows the job afterwards (a later ``wait`` runs without a slot).
+
+        Raises:
+            As :meth:`run`, before the wait.
+        """
+        try:
+            with self._recording():
+                self.deadline, _ = deadline_from_timeout(self.job_config.timeout)
+                job = await self.prepare()
+                kind = job.kind
+                assert self.client is not None
+                if kind in self.client.answers_in_request:
+                    # The create's reply is the result: a handle could never read it
+                    # again, so the paid image would be thrown away.
+                    raise ValidationError(
+                        f"{self.job_config.provider} answers {kind} requests in the request "
+                        "itself, so there is no job to hold and wait on; use "
+                        f"generate_{kind} instead (nothing was submitted)",
+                        provider=self.job_config.provider,
+                        model=self.job_config.model,
+                        fallback_allowed=False,
+                    )
+                await self.acquire()
+                await self.submit(job)
+        finally:
+            await self._close(ended=False)
+        assert self.handle is not None
+        return self.handle
+
+    async def resume(
+        self, client: ProviderClient, handle: JobHandle, *, deadline: float, poll_interval: float
+    ) -> Response:
+        """Wait on a job submitted earlier (maybe by another process) and read it.
+
+        One status call comes before the deadline applies (a job that finished while
+        nobody waited is read, not cancelled as late); giving up during it cancels the job.
+
+        Raises:
+            As :meth:`run`'s wait.
+        """
+        self.client, self.handle, self.deadline = client, handle, deadline
+        self.metadata.request_id = handle.request_id
+        self.metadata.adaptations = list(handle.adaptations)
+        try:
+            with self._recording():
+                waiter = JobWaiter(
+                    client,
+                    handle,
+                    schedule=poll_schedule_for(poll_interval),
+                    on_progress=self.on_progress,
+                    attempt_number=self.metadata.attempt_number,
+                )
+                self._submitted_at = anyio.current_time()
+                response = await waiter.run(None, deadline, poll_first=True)
+        finally:
+            await self._close()
+        return response
+
+    # -- stages ---------------------------------------------------------------------------
+
+    async def prepare(self) -> PreparedJob:
+        """Build the client, check the key, map the request; estimate its cost."""
+        self.client = client = build_client(self.job_config, deadline=self.deadline)
+        client.api_key()  # a missing key fails here, before anything is sent
+        job = await prepare_job(client, self.job_config, self.job_request)
+        self.metadata.adaptations = list(job.adaptations)
+        costs = self.services.costs
+        if costs is not None:
+            self.estimate = costs.estimate(
+                self.job_config.provider, self.job_config.model, job.summary
+            )
+        return job
+
+    async def acquire(self) -> None:
+        """Admission by the breaker, then a slot of the provider's limits.
+
+        Raises:
+            AttemptSkipped: The breaker is open, or the wait spilt over.
+            TimeoutError: The deadline passed while waiting for capacity.
+        """
+        provider, model = self.job_config.provider, self.job_config.model
+        breakers = self.services.breakers
+        if breakers is not None:
+            refusal = breakers.admission_refusal(provider, model)
+            if refusal is not None:
+                raise AttemptSkipped(refusal)
+        capacity = self.services.capacity
+        if capacity is None:
+            return
+        started = anyio.current_time()
+        try:
+            self._slot = await capacity.acquire(
+                provider, model, deadline=self.deadline, spill=self.spill
+            )
+        finally:
+            self.metadata.capacity_wait_seconds = max(0.0, anyio.current_time() - started)
+
+    async def submit(self, job: PreparedJob) -> JobSnapshot | None:
+        """Reserve the spend, announce, submit once, announce the job.
+
+        Returns:
+            What the submit's reply said of the job, if anything.
+        """
+        client = self.client
+        assert client is not None
+        meta = self.metadata
+        costs = self.services.costs
+        if costs is not None:
+            # Raises SpendCapExceededError before anything is announced or sent.
+            self._settle = costs.reserve(self.estimate)
+        await call_hook(
+            self.hooks.before_submit,
+            SubmitIntent(
+                provider=self.job_config.provider,
+                model=self.job_config.model,
+                attempt_number=meta.attempt_number,
+                role=meta.role,
+                estimated_cost=self.estimate,
+                request_summary=dict(job.summary),
+            ),
+        )
+        submitted = await submit_prepared(client, job, deadline=self.deadline)
+        self.handle = submitted.handle
+        self._submitted_at = anyio.current_time()
+        meta.request_id = submitted.handle.request_id
+        meta.estimated_cost = self.estimate
+        try:
+            await call_hook(
+                self.hooks.on_accepted,
+                JobAccepted(submitted.handle, meta.attempt_number, meta.role),
+            )
+        except BaseException:
+            # Nobody was told of the job, and nobody will follow it: stop it.
+            await cancel_remote_job(client, submitted.handle)
+            raise
+        return submitted.snapshot
+
+    async def wait(self, snapshot: JobSnapshot | None) -> Response:
+        """Wait for the job and read its result (the waiter cancels it on any give-up)."""
+        assert self.client is not None and self.handle is not None
+        waiter = JobWaiter(
+            self.client,
+            self.handle,
+            schedule=poll_schedule_for(self.job_config.poll_interval),
+            max_polls=self.job_config.max_poll_attempts,
+            on_progress=self.on_progress,
+            attempt_number=self.metadata.attempt_number,
+            timeout_seconds=self.job_config.timeout,
+        )
+        return await waiter.run(snapshot, self.deadline)
+
+    # -- recording ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _recording(self) -> Iterator[None]:
+        """Record how the stages inside ended, whatever ended them, and learn from it."""
+        recorder, meta = self.recorder, self.metadata
+        provider, model = meta.provider, meta.model
+        submitted = False
+        try:
+            yield
+        except AttemptSkipped as exc:
+            meta.skip_reason = exc.reason
+            recorder.finish("skipped", self.client)
+            raise
+        except CallbackError as exc:
+            recorder.finish("cancelled", self.client, exc.original)
+            raise
+        except TarashException as exc:
+            submitted = self.handle is not None
+            recorder.finish(failed_attempt_status(exc, self.client, submitted), self.client, exc)
+            # Set (and warned about) by the provider's submit: it failed after it may have
+            # created a job whose id tarash never learnt.
+            meta.job_may_exist = not submitted and exc.job_may_exist
+            capacity = self.services.capacity
+            if isinstance(exc, RateLimitError) and capacity is not None:
+                # The provider throttles the account, not just this call.
+                capacity.slow_down(provider, model, exc.retry_after)
+            self._learn("failure" if meta.status == "failed" else "none", exc.retryable)
+            raise
+        except BaseException as exc:
+            recorder.finish("cancelled", self.client, exc)
+            raise
+        else:
+            recorder.finish("success", self.client)
+            self._learn("success", False)
+
+    def _learn(self, outcome: str, transient: bool) -> None:
+        breakers, costs = self.services.breakers, self.services.costs
+        provider, model = self.metadata.provider, self.metadata.model
+        if breakers is not None and self.client is not None:
+            breakers.record(provider, model, outcome, transient)
+        if outcome == "success" and costs is not None and self._submitted_at is not None:
+            costs.record_latency(provider, model, anyio.current_time() - self._submitted_at)
+
+    async def _close(self, *, ended: bool = True) -> None:
+        """Release the slot, settle the spend, tell ``on_attempt_end``."""
+        meta = self.metadata
+        if self._slot is not None:
+            self._slot.release()
+            self._slot = None
+        if self.handle is None:
+            meta.estimated_cost = 0.0 if self.estimate is not None else None
+        elif ended and meta.status == "cancelled" and self.services.costs is not None:
+            meta.estimated_cost = self.services.costs.cancelled_cost(
+                meta.provider, meta.model, self.estimate
+            )
+        if self._settle is not None:
+            self._settle(meta.estimated_cost if self.handle is not None else 0.0)
+            self._settle = None
+        await call_hook(self.hooks.on_attempt_end, meta)

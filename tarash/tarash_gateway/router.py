@@ -1,0 +1,331 @@
+"""The router: every generation runs on one, the module functions on a default one.
+
+A :class:`Router` holds what every call in the process shares: the providers' limits,
+the circuit breakers, the learned latencies, the price table and the spend so far, and
+the strategy a chain of configs is run with (``"chain"``: one config after another, as
+the fallback chain always did; ``"hedge"``: a race down the same chain). Its methods are
+the module's functions, with the same signatures; the module functions
+(``tarash.tarash_gateway.generate_video`` and the rest) run on the default router, which
+:func:`configure` replaces (the module-client pattern of openai-python)::
+
+    from tarash.tarash_gateway import ProviderLimit, configure
+
+    configure(limits={"fal": ProviderLimit(max_concurrent=4)})
+    # from here on generate_video(config, request) waits for one of fal's 4 slots
+
+The seam for batch runs (``_batch``): :meth:`Router.run_async` runs one request with
+:class:`~tarash.tarash_gateway._attempt.AttemptHooks` (told before each submit, when a
+provider accepts a job, and when each attempt ends), and :meth:`Router.resume_async`
+waits on a stored :class:`~tarash.tarash_gateway.models.JobHandle`, its metadata one
+attempt, with the same hooks (``on_attempt_end``).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Literal, cast
+
+from tarash.tarash_gateway._arguments import check_generation_arguments, check_wait_arguments
+from tarash.tarash_gateway._attempt import (
+    NO_HOOKS,
+    Attempt,
+    AttemptHooks,
+    AttemptServices,
+    client_for_handle,
+)
+from tarash.tarash_gateway._chain import ChainConfig, ChainRequest, ChainResponse, run_chain
+from tarash.tarash_gateway._jobs import CallbackError, ProgressCallback, deadline_from_handle
+from tarash.tarash_gateway._metadata import MetadataCollector
+from tarash.tarash_gateway._sync import run_sync
+from tarash.tarash_gateway.errors import TarashException, ValidationError
+from tarash.tarash_gateway.models import (
+    ImageGenerationConfig,
+    ImageGenerationRequest,
+    ImageGenerationResponse,
+    ImageProgressCallback,
+    JobHandle,
+    VideoGenerationConfig,
+    VideoGenerationRequest,
+    VideoGenerationResponse,
+)
+from tarash.tarash_gateway.models import ProgressCallback as VideoProgressCallback
+
+__all__ = ["Router", "Strategy", "configure", "default_router"]
+
+Strategy = Literal["chain", "hedge"]
+"""How a router runs a config's chain: one config after another, or a hedged race."""
+
+HandleConfig = VideoGenerationConfig | ImageGenerationConfig
+Response = VideoGenerationResponse | ImageGenerationResponse
+
+
+class Router:
+    """Runs generations with shared limits, breakers, prices and a routing strategy.
+
+    Args:
+        strategy: ``"chain"`` (default): each config of the chain in turn, the next one
+            only after a failure.
+
+    Raises:
+        ValidationError: An argument is malformed (named in the message).
+    """
+
+    def __init__(self, *, strategy: Strategy = "chain") -> None:
+        if strategy not in ("chain", "hedge"):
+            raise ValidationError(
+                f"Router(strategy=...) must be 'chain' or 'hedge', got {strategy!r}",
+                fallback_allowed=False,
+            )
+        self.strategy: Strategy = strategy
+        self._services = AttemptServices()
+
+    def __repr__(self) -> str:
+        return f"Router(strategy={self.strategy!r})"
+
+    # -- the batch seam -------------------------------------------------------------------
+
+    async def run_async(
+        self,
+        config: VideoGenerationConfig | ImageGenerationConfig,
+        request: VideoGenerationRequest | ImageGenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        hooks: AttemptHooks | None = None,
+    ) -> Response:
+        """Run one request down ``config``'s chain with this router's strategy and hooks.
+
+        What ``generate_video_async``/``generate_image_async`` do, plus ``hooks``:
+        ``before_submit`` before each submit (the intent; raising there submits
+        nothing), ``on_accepted`` with each job's :class:`JobHandle` as soon as the
+        provider accepts it (store it to :meth:`resume_async` after a crash), and
+        ``on_attempt_end`` with each attempt's finished metadata. Hooks may be sync or
+        async; each runs to completion even while the call is being cancelled, and what
+        one raises reaches the caller unchanged (the job it concerns is cancelled).
+
+        Raises:
+            ValidationError: The arguments are malformed (nothing was submitted).
+            TarashException: Every attempt failed; ``error.execution_metadata`` tells how.
+        """
+        kind: Literal["video", "image"] = (
+            "video" if isinstance(request, VideoGenerationRequest) else "image"
+        )
+        check_generation_arguments(f"generate_{kind}", kind, config, request, on_progress)
+        response = await self._run(config, request, on_progress, hooks or NO_HOOKS)
+        return cast("Response", response)
+
+    async def resume_async(
+        self,
+        handle: JobHandle,
+        *,
+        config: HandleConfig | None = None,
+        api_key: str | None = None,
+        timeout: float | None = None,
+        poll_interval: float = 5.0,
+        on_progress: ProgressCallback | None = None,
+        hooks: AttemptHooks | None = None,
+    ) -> Response:
+        """Wait on a stored handle as :meth:`wait_async` does, telling ``hooks`` of the
+        attempt's end (``on_attempt_end``; nothing is submitted, so the other two are not
+        called). The job is never resubmitted: its failure is raised, not retried.
+
+        Raises:
+            As :meth:`wait_async`.
+        """
+        api_key = check_wait_arguments(
+            "wait", handle, config, api_key, timeout, poll_interval, on_progress
+        )
+        deadline = deadline_from_handle(handle, timeout)
+        client = client_for_handle(handle, config, api_key, deadline)
+        collector = MetadataCollector()
+        attempt = Attempt(
+            None,
+            None,
+            collector.new_attempt(handle.provider, handle.model),
+            on_progress=on_progress,
+            hooks=hooks or NO_HOOKS,
+            services=self._services,
+        )
+        try:
+            response = await attempt.resume(
+                client, handle, deadline=deadline, poll_interval=poll_interval
+            )
+        except CallbackError as exc:
+            raise exc.original from None
+        except TarashException as exc:
+            exc.execution_metadata = collector.build(None)
+            raise
+        response.execution_metadata = collector.build(1)
+        return response
+
+    async def _run(
+        self,
+        config: ChainConfig,
+        request: ChainRequest,
+        on_progress: ProgressCallback | None,
+        hooks: AttemptHooks,
+    ) -> ChainResponse:
+        return await run_chain(config, request, on_progress, services=self._services, hooks=hooks)
+
+    async def run_chain_async(
+        self,
+        config: ChainConfig,
+        request: ChainRequest,
+        on_progress: ProgressCallback | None = None,
+    ) -> ChainResponse:
+        """Run any chain (audio included) one config after another on this router's
+        limits and breakers; the arguments are checked by the caller."""
+        return await run_chain(config, request, on_progress, services=self._services)
+
+    # -- the module's functions -----------------------------------------------------------
+
+    async def generate_video_async(
+        self,
+        config: VideoGenerationConfig,
+        request: VideoGenerationRequest,
+        on_progress: VideoProgressCallback | None = None,
+    ) -> VideoGenerationResponse:
+        """As :func:`tarash.tarash_gateway.generate_video_async`, on this router."""
+        check_generation_arguments("generate_video", "video", config, request, on_progress)
+        response = await self._run(config, request, on_progress, NO_HOOKS)
+        # A video request to video configs only (checked above) yields a video response.
+        return cast("VideoGenerationResponse", response)
+
+    def generate_video(
+        self,
+        config: VideoGenerationConfig,
+        request: VideoGenerationRequest,
+        on_progress: VideoProgressCallback | None = None,
+    ) -> VideoGenerationResponse:
+        """Sync twin of :meth:`generate_video_async`."""
+        return run_sync(self.generate_video_async, config, request, on_progress)
+
+    async def generate_image_async(
+        self,
+        config: ImageGenerationConfig,
+        request: ImageGenerationRequest,
+        on_progress: ImageProgressCallback | None = None,
+    ) -> ImageGenerationResponse:
+        """As :func:`tarash.tarash_gateway.generate_image_async`, on this router."""
+        check_generation_arguments("generate_image", "image", config, request, on_progress)
+        response = await self._run(config, request, on_progress, NO_HOOKS)
+        # An image request to image configs only (checked above) yields an image response.
+        return cast("ImageGenerationResponse", response)
+
+    def generate_image(
+        self,
+        config: ImageGenerationConfig,
+        request: ImageGenerationRequest,
+        on_progress: ImageProgressCallback | None = None,
+    ) -> ImageGenerationResponse:
+        """Sync twin of :meth:`generate_image_async`."""
+        return run_sync(self.generate_image_async, config, request, on_progress)
+
+    async def _submit(self, config: HandleConfig, request: ChainRequest) -> JobHandle:
+        collector = MetadataCollector()
+        attempt = Attempt(
+            config,
+            cast("VideoGenerationRequest | ImageGenerationRequest", request),
+            collector.new_attempt(config.provider, config.model),
+            services=self._services,
+        )
+        try:
+            return await attempt.submit_only()
+        except TarashException as exc:
+            exc.execution_metadata = collector.build(None)
+            raise
+
+    async def submit_video_async(
+        self, config: VideoGenerationConfig, request: VideoGenerationRequest
+    ) -> JobHandle:
+        """As :func:`tarash.tarash_gateway.submit_video_async`, on this router's limits."""
+        check_generation_arguments("submit_video", "video", config, request)
+        return await self._submit(config, request)
+
+    def submit_video(
+        self, config: VideoGenerationConfig, request: VideoGenerationRequest
+    ) -> JobHandle:
+        """Sync twin of :meth:`submit_video_async`."""
+        return run_sync(self.submit_video_async, config, request)
+
+    async def submit_image_async(
+        self, config: ImageGenerationConfig, request: ImageGenerationRequest
+    ) -> JobHandle:
+        """As :func:`tarash.tarash_gateway.submit_image_async`, on this router's limits."""
+        check_generation_arguments("submit_image", "image", config, request)
+        return await self._submit(config, request)
+
+    def submit_image(
+        self, config: ImageGenerationConfig, request: ImageGenerationRequest
+    ) -> JobHandle:
+        """Sync twin of :meth:`submit_image_async`."""
+        return run_sync(self.submit_image_async, config, request)
+
+    async def wait_async(
+        self,
+        handle: JobHandle,
+        *,
+        config: HandleConfig | None = None,
+        api_key: str | None = None,
+        timeout: float | None = None,
+        poll_interval: float = 5.0,
+        on_progress: VideoProgressCallback | ImageProgressCallback | None = None,
+    ) -> VideoGenerationResponse | ImageGenerationResponse:
+        """As :func:`tarash.tarash_gateway.wait_async`, on this router."""
+        return await self.resume_async(
+            handle,
+            config=config,
+            api_key=api_key,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+        )
+
+    def wait(
+        self,
+        handle: JobHandle,
+        *,
+        config: HandleConfig | None = None,
+        api_key: str | None = None,
+        timeout: float | None = None,
+        poll_interval: float = 5.0,
+        on_progress: VideoProgressCallback | ImageProgressCallback | None = None,
+    ) -> VideoGenerationResponse | ImageGenerationResponse:
+        """Sync twin of :meth:`wait_async`."""
+        return run_sync(
+            self.wait_async,
+            handle,
+            config=config,
+            api_key=api_key,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+        )
+
+
+_default_lock = threading.Lock()
+_default: Router | None = None
+
+
+def default_router() -> Router:
+    """The router the module functions run on (built on first use, or by :func:`configure`)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Router()
+        return _default
+
+
+def configure(*, strategy: Strategy = "chain") -> Router:
+    """Replace the default router the module functions run on; return it.
+
+    Takes :class:`Router`'s keywords. Calls already running finish on the router they
+    started on; later calls use the new one.
+
+    Raises:
+        ValidationError: An argument is malformed.
+    """
+    global _default
+    router = Router(strategy=strategy)
+    with _default_lock:
+        _default = router
+    return router
