@@ -437,10 +437,11 @@ async def test_imagen_predictions_become_bytes(respx_mock: respx.MockRouter) -> 
     assert response.images == [PNG]
 
 
-def test_vertex_is_refused_up_front() -> None:
-    """provider_config vertexai=True (backend not built yet) is a ValidationError, unsent."""
-    with pytest.raises(ValidationError, match="Vertex"):
-        client(vertexai=True).prepare_video(VideoGenerationRequest(prompt="a cat"))
+def test_vertex_options_without_vertexai_are_refused() -> None:
+    """project/location without vertexai (as the SDK: the Gemini API takes neither) is a
+    ValidationError before anything is sent."""
+    with pytest.raises(ValidationError, match="vertexai=True"):
+        client(project="my-project")
 
 
 def test_the_key_comes_from_gemini_api_key(monkeypatch: pytest.MonkeyPatch) -> None:

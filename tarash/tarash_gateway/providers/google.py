@@ -1,5 +1,5 @@
-"""Google's Gemini API (``https://generativelanguage.googleapis.com/v1beta``): Veo videos,
-Gemini image models and Imagen.
+"""Google's Gemini API (``https://generativelanguage.googleapis.com/v1beta``) and Vertex AI:
+Veo videos, Gemini image models and Imagen.
 
 Wire facts (googleapis/python-genai ``models.py``, ``operations.py``; ai.google.dev; see
 docs/providers/google.md):
@@ -22,25 +22,47 @@ docs/providers/google.md):
   ``RESOURCE_EXHAUSTED`` says how long to wait in a ``google.rpc.RetryInfo`` detail
   (``retryDelay: "42s"``), which is honoured as Retry-After.
 
-Vertex AI (``:fetchPredictOperation``, GCS results, access tokens) is not served by this
-client yet: ``provider_config={"vertexai": True}`` is refused up front.
+Vertex AI (``provider_config={"vertexai": True, "project": ..., "location": ...}``, or the
+SDK's ``GOOGLE_GENAI_USE_VERTEXAI``/``GOOGLE_CLOUD_PROJECT``/``GOOGLE_CLOUD_LOCATION``; see
+``_google_vertex``) takes the same bodies at
+``{root}/projects/{p}/locations/{l}/publishers/google/models/{m}:{method}`` (express mode:
+``{root}/publishers/google/models/{m}``), authenticated by ``Authorization: Bearer`` (or
+``x-goog-api-key`` in express mode). A Veo operation is read with ``POST
+:fetchPredictOperation {"operationName": name}``; a finished one holds
+``response.videos[]`` (``gcsUri`` or inline ``bytesBase64Encoded``) or, filtered,
+``raiMediaFilteredCount``/``raiMediaFilteredReasons``. Vertex offers no cancel for it
+either (python-genai has none; the LRO cancel is undocumented for publisher models).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import importlib.util
+import mimetypes
+import os
 import re
 import uuid
 from collections.abc import Mapping
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
+import anyio.to_thread
 import httpx
 from pydantic import SecretStr
 
+from tarash.tarash_gateway._http import Operation, reply_object
 from tarash.tarash_gateway.errors import AuthenticationError
 from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
 from tarash.tarash_gateway.providers import _kit as kit
+from tarash.tarash_gateway.providers._google_vertex import (
+    OFFICIAL_STORAGE,
+    TOKEN_ENV_VAR,
+    VertexTarget,
+    storage_download_url,
+    token_source,
+    vertex_requested,
+)
 from tarash.tarash_gateway.providers._lifecycle import Retirement
 from tarash.tarash_gateway.providers.google_models import (
     BACKEND_RETIREMENTS,
@@ -48,6 +70,7 @@ from tarash.tarash_gateway.providers.google_models import (
     GENERIC_SPECS,
     GENERIC_VIDEO,
     GOOGLE_SPECS,
+    Backend,
     GoogleModel,
     bare_model_id,
     find_model,
@@ -70,7 +93,9 @@ _MODERATION_FINISH = frozenset(
     {"SAFETY", "IMAGE_SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION"}
 )
 _MAX_MESSAGE = 500
-_VERTEX_OPTIONS = ("vertexai", "project", "location")
+_VERTEX_OPTIONS = ("vertexai", "project", "location", "credentials")
+_OPERATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,511}$")
+_STORAGE_PATHS = ("/download/storage/", "/storage/v1/")
 
 
 def retry_delay_seconds(body: object) -> float | None:
@@ -114,12 +139,20 @@ def _reasons(body: object) -> set[str]:
     }
 
 
-def _inline_image(reference: str, field: str) -> dict[str, str]:
-    """A request image as the ``{bytesBase64Encoded, mimeType}`` object the API takes."""
+def _inline_image(reference: str, field: str, *, vertex: bool = False) -> dict[str, str]:
+    """A request image as the ``{bytesBase64Encoded, mimeType}`` object the API takes (on
+    Vertex, a ``gs://`` URI as ``{gcsUri, mimeType}``)."""
+    if vertex and reference.startswith("gs://"):
+        guessed = mimetypes.guess_type(reference)[0]
+        return {"gcsUri": reference, "mimeType": guessed or "image/png"}
     if not reference.startswith("data:"):
+        where = (
+            "Vertex AI takes images inline or as gs:// URIs"
+            if vertex
+            else ("the Gemini API takes images inline only")
+        )
         raise kit.ValidationError(
-            f"{field}: the Gemini API takes images inline only; pass bytes, a local file or a "
-            "data: URI (URLs and gs:// URIs are not fetched)",
+            f"{field}: {where}; pass bytes, a local file or a data: URI (URLs are not fetched)",
             provider="google",
             fallback_allowed=False,
         )
@@ -131,9 +164,13 @@ def _inline_image(reference: str, field: str) -> dict[str, str]:
 
 
 class GoogleClient(kit.ProviderClient):
-    """Google's Gemini API: Veo, Gemini image models and Imagen.
+    """Google's Gemini API (the default) and Vertex AI: Veo, Gemini image models and Imagen.
 
-    The key is ``GEMINI_API_KEY`` (or ``GOOGLE_API_KEY``), sent as ``x-goog-api-key``.
+    On the Gemini API the key is ``GEMINI_API_KEY`` (or ``GOOGLE_API_KEY``), sent as
+    ``x-goog-api-key``. On Vertex AI (``provider_config`` ``vertexai``) with a project, the
+    config's ``api_key`` (or ``GOOGLE_OAUTH_ACCESS_TOKEN``) is an OAuth access token sent as
+    ``Authorization: Bearer``, else Application Default Credentials mint one (the ``vertex``
+    extra); without a project it is express mode, and ``api_key`` is an API key.
     """
 
     name: ClassVar[str] = "google"
@@ -143,7 +180,7 @@ class GoogleClient(kit.ProviderClient):
     generic_specs: ClassVar[Mapping[kit.JobKind, kit.ModelSpec]] = GENERIC_SPECS
     default_base_url: ClassVar[str] = f"https://{_OFFICIAL_HOST}/v1beta"
     key_env_vars: ClassVar[tuple[str, ...]] = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
-    # The Gemini API has no cancel for a Veo operation.
+    # Neither backend can cancel a Veo operation.
     supports_cancel: ClassVar[bool] = False
     answers_in_request: ClassVar[frozenset[kit.JobKind]] = frozenset({"image"})
     provider_config_options: ClassVar[frozenset[str]] = frozenset(_VERTEX_OPTIONS)
@@ -152,17 +189,134 @@ class GoogleClient(kit.ProviderClient):
         super().__init__(settings)
         # Images decoded from a generate reply, by job id, until the result read.
         self._inline_images: dict[str, list[str | bytes]] = {}
+        config = settings.provider_config
+        self.vertex: VertexTarget | None = None
+        if vertex_requested(config):
+            self.vertex = VertexTarget.from_settings(config, has_key=settings.api_key is not None)
+        elif any(config.get(option) is not None for option in _VERTEX_OPTIONS[1:]):
+            # As the SDK: project, location and credentials mean Vertex.
+            raise self.refusal(
+                "provider_config project, location and credentials are Vertex AI options: "
+                "add vertexai=True (or set GOOGLE_GENAI_USE_VERTEXAI=true)"
+            )
+        # The handle keeps the configured base (so that it is trusted when resumed); on
+        # Vertex's own hosts the requests go to the target's regional root instead.
+        self.official = self.base_url == self.default_base_url.rstrip("/")
+        if self.vertex is not None and self.official:
+            self.api_root = self.vertex.official_root()
+            self.storage_base = OFFICIAL_STORAGE
+        else:
+            self.api_root = self.base_url
+            # A compatible endpoint serves the storage API beside its versioned root.
+            parent = self.base_url.rsplit("/", 1)[0]
+            self.storage_base = parent if urlsplit(parent).path else self.base_url
+        self._minted: SecretStr | None = None
+
+    @property
+    def label(self) -> str:
+        """``Google Vertex AI`` or ``Google Gemini API``."""
+        return "Google Vertex AI" if self.vertex is not None else self.display_name
 
     # -- credentials and naming ------------------------------------------------------------
 
+    def api_key(self) -> SecretStr:
+        """The credential sent: the Gemini or express-mode API key, the access token, or
+        (Application Default Credentials) the last token minted.
+
+        Raises:
+            AuthenticationError: None is given or found (before any request); for ADC,
+                google-auth is not installed.
+        """
+        if self.vertex is not None and self.vertex.auth == "adc":
+            if self._minted is not None:
+                return self._minted
+            if importlib.util.find_spec("google.auth") is None:
+                raise AuthenticationError(
+                    "Vertex AI with Application Default Credentials needs google-auth: "
+                    'pip install "tarash-gateway[vertex]", or pass an access token as '
+                    f"api_key (or {TOKEN_ENV_VAR}), or use express mode (an API key, no "
+                    "project)",
+                    provider=self.name,
+                    model=self.model,
+                    retryable=False,
+                )
+            # Minted before the first request (see _send): nothing to send yet.
+            return SecretStr("")
+        return super().api_key()
+
+    def _key_from_environment(self) -> SecretStr | None:
+        if self.vertex is not None and self.vertex.auth == "token":
+            value = os.environ.get(TOKEN_ENV_VAR, "")
+            return (
+                self._clean_key(value, f"the token in {TOKEN_ENV_VAR}") if value.strip() else None
+            )
+        return super()._key_from_environment()
+
+    def _key_variables_hint(self) -> str:
+        if self.vertex is not None and self.vertex.auth == "token":
+            return TOKEN_ENV_VAR
+        return super()._key_variables_hint()
+
+    def secrets(self) -> list[str]:
+        """The keys (see the base), the token in ``GOOGLE_OAUTH_ACCESS_TOKEN`` and any
+        token minted from credentials."""
+        found = super().secrets()
+        found.append(os.environ.get(TOKEN_ENV_VAR, ""))
+        if self._minted is not None:
+            found.append(self._minted.get_secret_value())
+        return [secret for secret in found if secret]
+
     def auth_headers(self) -> dict[str, str]:
-        """``x-goog-api-key: <key>``."""
+        """``x-goog-api-key: <key>`` (Gemini API, express mode) or ``Authorization: Bearer
+        <token>`` (Vertex AI with a project)."""
+        if self.vertex is not None and self.vertex.auth != "express":
+            return {"authorization": f"Bearer {self.api_key().get_secret_value()}"}
         return {"x-goog-api-key": self.api_key().get_secret_value()}
 
+    async def _send(
+        self,
+        operation: Operation,
+        method: str,
+        url: str,
+        *,
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """The base's send, after minting (or reusing) the ADC token when Vertex uses one."""
+        await self._ensure_token()
+        return await super()._send(
+            operation, method, url, request_id=request_id, headers=headers, **kwargs
+        )
+
+    async def _ensure_token(self) -> None:
+        if self.vertex is None or self.vertex.auth != "adc" or self.vertex.credentials is None:
+            return
+        source = await anyio.to_thread.run_sync(token_source, self.vertex.credentials)
+        try:
+            self._minted = await source.token()
+        except AuthenticationError as exc:
+            exc.model = self.model
+            raise
+
     def download_headers(self, url: str) -> dict[str, SecretStr]:
-        """The key, for the API's own origin only (a file URI needs it; the storage host it
-        redirects to never does)."""
-        if not kit.same_origin(url, self.base_url):
+        """The credential, for the API's own origin (a Gemini file URI needs the key) and,
+        on Vertex with a token, for Cloud Storage; never for another host (a file URI's
+        redirect target, a storage object on the Gemini API)."""
+        storage = urlsplit(url).path.startswith(_STORAGE_PATHS)
+        if self.vertex is None:
+            if storage:
+                # Only a Vertex result lives there (a pickled response, resolved again).
+                token = os.environ.get(TOKEN_ENV_VAR, "").strip()
+                if token and kit.same_origin(url, self.base_url):
+                    return {"authorization": SecretStr(f"Bearer {token}")}
+                return {}
+            if not kit.same_origin(url, self.base_url):
+                return {}
+        elif storage:
+            if self.vertex.auth == "express" or not kit.same_origin(url, self.storage_base):
+                return {}
+        elif not kit.same_origin(url, self.api_root):
             return {}
         return {name: SecretStr(value) for name, value in self.auth_headers().items()}
 
@@ -181,24 +335,24 @@ class GoogleClient(kit.ProviderClient):
             return found
         return GENERIC_VIDEO if kind == "video" else GENERIC_IMAGE
 
+    def model_path(self) -> str:
+        """``models/{m}`` (Gemini API) or the Vertex resource name of the model."""
+        if self.vertex is not None:
+            return self.vertex.model_path(self.wire_model())
+        return f"models/{self.wire_model()}"
+
     def model_url(self, method: str) -> str:
-        """``{base}/models/{model}:{method}``."""
-        return f"{self.base_url}/models/{self.wire_model()}:{method}"
+        """``{root}/{model path}:{method}``."""
+        return f"{self.api_root}/{self.model_path()}:{method}"
 
     def lifecycle(self) -> Retirement | None:
-        """The model's retirement on the Gemini API itself (Imagen's is of this backend
-        only); a compatible endpoint decides what it serves, so nothing is warned there."""
-        if not self.base_url.startswith(f"https://{_OFFICIAL_HOST}"):
+        """The model's retirement on the backend used (Imagen's on the Gemini API, Veo
+        3.0's on Vertex AI, the Gemini image previews' on both), on Google's own hosts;
+        a compatible endpoint decides what it serves, so nothing is warned there."""
+        if not self.official:
             return None
-        return BACKEND_RETIREMENTS.get(("gemini", self.wire_model())) or super().lifecycle()
-
-    def _refuse_vertex(self) -> None:
-        if self.settings.provider_config.get("vertexai"):
-            raise self.refusal(
-                "the Vertex AI backend of the google provider is not available yet: use the "
-                "Gemini API (an API key in GEMINI_API_KEY) and leave provider_config's "
-                "vertexai, project and location out"
-            )
+        backend: Backend = "vertex" if self.vertex is not None else "gemini"
+        return BACKEND_RETIREMENTS.get((backend, self.wire_model())) or super().lifecycle()
 
     # -- mapping -------------------------------------------------------------------------
 
@@ -208,25 +362,28 @@ class GoogleClient(kit.ProviderClient):
         prompt, person generation via ``extra_params``).
 
         Raises:
-            ValidationError: The model makes images, an image is a URL, or Vertex is asked.
+            ValidationError: The model makes images, or an image is a URL.
         """
-        self._refuse_vertex()
         job = self.prepare_from_spec("video", request)
+        vertex = self.vertex is not None
         instance: dict[str, Any] = {}
         parameters: dict[str, Any] = {}
         for key, value in job.payload.items():
             if key in ("image", "lastFrame") and isinstance(value, str):
-                instance[key] = _inline_image(value, key)
+                instance[key] = _inline_image(value, key, vertex=vertex)
             elif key == "referenceImages" and isinstance(value, list):
                 instance[key] = [
                     item
                     if isinstance(item, dict)
-                    else {"image": _inline_image(str(item), key), "referenceType": "asset"}
+                    else {
+                        "image": _inline_image(str(item), key, vertex=vertex),
+                        "referenceType": "asset",
+                    }
                     for item in value
                 ]
             elif key in _INSTANCE_FIELDS:
                 instance[key] = value
-            elif key in _VERTEX_ONLY:
+            elif key in _VERTEX_ONLY and not vertex:
                 job.adaptations.append(
                     f"{key} not sent: the Gemini API refuses it (Vertex AI only)"
                 )
@@ -240,9 +397,8 @@ class GoogleClient(kit.ProviderClient):
         ``inlineData`` parts, ``imageConfig``) or, for Imagen, ``:predict``.
 
         Raises:
-            ValidationError: The model makes videos, an image is a URL, or Vertex is asked.
+            ValidationError: The model makes videos, or an image is a URL.
         """
-        self._refuse_vertex()
         job = self.prepare_from_spec("image", request)
         mapped = job.payload
         if self.entry("image").method == "predict":
@@ -253,7 +409,12 @@ class GoogleClient(kit.ProviderClient):
         if isinstance(mapped.get("prompt"), str):
             parts.append({"text": mapped.pop("prompt")})
         for item in mapped.pop("images", None) or []:
-            image = _inline_image(str(item), "images")
+            image = _inline_image(str(item), "images", vertex=self.vertex is not None)
+            if "gcsUri" in image:
+                parts.append(
+                    {"fileData": {"mimeType": image["mimeType"], "fileUri": image["gcsUri"]}}
+                )
+                continue
             parts.append(
                 {"inlineData": {"mimeType": image["mimeType"], "data": image["bytesBase64Encoded"]}}
             )
@@ -273,7 +434,10 @@ class GoogleClient(kit.ProviderClient):
     # -- lifecycle -----------------------------------------------------------------------
 
     def job_urls(self, job_id: str) -> kit.JobUrls:
-        """``{base}/models/{model}/operations/{id}``; no cancel URL (there is none)."""
+        """``{base}/models/{model}/operations/{id}`` (Vertex: the model's
+        ``:fetchPredictOperation``); no cancel URL (there is none)."""
+        if self.vertex is not None:
+            return kit.JobUrls(status=self.model_url("fetchPredictOperation"))
         return kit.JobUrls(status=f"{self.base_url}/models/{self.wire_model()}/operations/{job_id}")
 
     async def submit(self, job: kit.PreparedJob, *, time_left: float | None) -> kit.SubmittedJob:
@@ -301,7 +465,15 @@ class GoogleClient(kit.ProviderClient):
             )
             self._flag_untracked_job(error)
             raise error
-        handle = self.new_handle("video", operation)
+        state: dict[str, Any] = {}
+        if self.vertex is not None:
+            # fetchPredictOperation takes the name as Vertex wrote it (a project number).
+            full = name if isinstance(name, str) and _OPERATION_NAME.match(name) else ""
+            state = {
+                "backend": "vertex",
+                "operation": full or f"{self.model_path()}/operations/{operation}",
+            }
+        handle = self.new_handle("video", operation, provider_state=state)
         return kit.SubmittedJob(handle=handle)
 
     async def _generate_images(
@@ -397,8 +569,64 @@ class GoogleClient(kit.ProviderClient):
                 "handle has nothing left to wait for",
                 request_id=handle.request_id,
             )
-        body = await self.read_job(handle, "status")
-        return self._operation_snapshot(body, handle.request_id)
+        on_vertex = handle.provider_state.get("backend") == "vertex"
+        if on_vertex != (self.vertex is not None):
+            backend = "Vertex AI" if on_vertex else "the Gemini API"
+            raise self.refusal(
+                f"the handle is for an operation on {backend} but this config uses "
+                f"{self.label}: pass the config the job was submitted "
+                "with (its provider_config vertexai, project and location)",
+                request_id=handle.request_id,
+            )
+        if self.vertex is None:
+            body = await self.read_job(handle, "status")
+            return self._operation_snapshot(body, handle.request_id)
+        reply = await self._send(
+            "status",
+            "POST",
+            self.model_url("fetchPredictOperation"),
+            request_id=handle.request_id,
+            json={"operationName": self._operation_name(handle)},
+            expect_object=True,
+        )
+        return self._operation_snapshot(reply_object(reply), handle.request_id)
+
+    def _operation_name(self, handle: kit.JobHandle) -> str:
+        """The Vertex operation's full name: the one the submit's reply gave, when it is
+        this model's operation of this id (a handle may have been edited), else built."""
+        given = handle.provider_state.get("operation")
+        suffix = f"/operations/{handle.request_id}"
+        model_tail = f"/publishers/google/models/{self.wire_model()}{suffix}"
+        if (
+            isinstance(given, str)
+            and _OPERATION_NAME.match(given)
+            and ".." not in given
+            and (given.endswith(model_tail) or given == f"{self.model_path()}{suffix}")
+        ):
+            return given
+        return f"{self.model_path()}{suffix}"
+
+    @staticmethod
+    def _video_result(body: Mapping[str, Any]) -> dict[str, Any]:
+        """The finished operation's result: ``generateVideoResponse`` on the Gemini API,
+        the ``response`` itself on Vertex; ``{}`` when there is none."""
+        response = body.get("response")
+        if not isinstance(response, dict):
+            return {}
+        found = response.get("generateVideoResponse", response)
+        return found if isinstance(found, dict) else {}
+
+    @staticmethod
+    def _samples(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The result's videos: ``generatedSamples[].video`` (Gemini API) or ``videos[]``
+        (Vertex)."""
+        found: list[dict[str, Any]] = []
+        for sample in result.get("generatedSamples") or []:
+            video = sample.get("video") if isinstance(sample, dict) else None
+            if isinstance(video, dict):
+                found.append(video)
+        found.extend(item for item in result.get("videos") or [] if isinstance(item, dict))
+        return found
 
     def _operation_snapshot(self, body: dict[str, Any], job_id: str) -> kit.JobSnapshot:
         if body.get("done") is not True:
@@ -413,11 +641,8 @@ class GoogleClient(kit.ProviderClient):
                 body,
                 error=kit.GenerationFailedError(text, **self.error_origin(job_id, body)),
             )
-        response = body.get("response")
-        found = response.get("generateVideoResponse") if isinstance(response, dict) else None
-        result: dict[str, Any] = found if isinstance(found, dict) else {}
-        samples = result.get("generatedSamples")
-        if isinstance(samples, list) and any(isinstance(item, dict) for item in samples):
+        result = self._video_result(body)
+        if self._samples(result):
             return kit.JobSnapshot(kit.JobState.COMPLETED, body, progress_percent=100)
         filtered = result.get("raiMediaFilteredCount")
         raw_reasons = result.get("raiMediaFilteredReasons")
@@ -445,19 +670,14 @@ class GoogleClient(kit.ProviderClient):
     async def fetch_video(
         self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
     ) -> kit.VideoOutput:
-        """The first sample: its file URI (downloaded with the key by ``save()``) or its
-        inline bytes.
+        """The first sample: its file URI (downloaded with the key by ``save()``), its Cloud
+        Storage object (read through the storage JSON API with the token), or its inline
+        bytes.
 
         Raises:
             GenerationFailedError: The sample names neither.
         """
-        response = snapshot.raw.get("response")
-        result = response.get("generateVideoResponse") if isinstance(response, dict) else None
-        samples = result.get("generatedSamples") if isinstance(result, dict) else None
-        for sample in samples or []:
-            video = sample.get("video") if isinstance(sample, dict) else None
-            if not isinstance(video, dict):
-                continue
+        for video in self._samples(self._video_result(snapshot.raw)):
             mime = video.get("mimeType") or video.get("encoding") or "video/mp4"
             encoded = video.get("encodedVideo") or video.get("bytesBase64Encoded")
             if isinstance(encoded, str) and encoded:
@@ -466,8 +686,14 @@ class GoogleClient(kit.ProviderClient):
                 except (binascii.Error, ValueError):
                     continue
                 return kit.VideoOutput(video=data, content_type=str(mime), raw=snapshot.raw)
-            uri = video.get("uri")
-            if isinstance(uri, str) and uri.startswith(("https://", "http://")):
+            uri = video.get("uri") or video.get("gcsUri")
+            if isinstance(uri, str) and uri.startswith("gs://"):
+                url = storage_download_url(uri, self.storage_base)
+                if url is not None:
+                    # The token may be minted again for the download (save() comes later).
+                    await self._ensure_token()
+                    return kit.VideoOutput(video=url, content_type=str(mime), raw=snapshot.raw)
+            elif isinstance(uri, str) and uri.startswith(("https://", "http://")):
                 return kit.VideoOutput(video=uri, content_type=str(mime), raw=snapshot.raw)
         raise kit.GenerationFailedError(
             f"{self.label}'s finished operation names no video it can read",
