@@ -1,0 +1,696 @@
+"""Batch fan-out: many requests through one config, results as they finish, resumable.
+
+``generate_videos_async(config, requests)`` reads ``requests`` lazily (a bounded number
+in flight), runs each down the config's chain and yields a :class:`BatchResult` per
+request as it finishes, failures as values. With a ledger (a path or a
+:class:`~tarash.tarash_gateway._ledger.Ledger`), each request's progress is recorded
+durably, so that a rerun after a crash waits on jobs already submitted, yields finished
+ones again, and never submits a request twice (see ``_ledger`` for the states).
+
+Each input item is a request or a ``(key, request)`` pair; its result carries its index
+(its position in the input, from 0) and its key. The index is what the ledger goes by: a
+rerun must give the same inputs in the same order (a changed input at an index is an
+error, never a silent resubmit).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, Literal, TypeVar, cast
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from tarash.tarash_gateway._batch_codec import (
+    chain_secrets,
+    dump_error,
+    dump_handle,
+    dump_response,
+    input_hash,
+    load_error,
+    load_handle,
+    load_response,
+)
+from tarash.tarash_gateway._batch_run import (
+    RunHooks,
+    cancels_remotely,
+    resume_request,
+    run_request,
+)
+from tarash.tarash_gateway._completion import run_to_completion
+from tarash.tarash_gateway._ledger import Ledger, LedgerEntry, RowState, open_ledger
+from tarash.tarash_gateway.errors import (
+    JobCancelledError,
+    TarashException,
+    ValidationError,
+)
+from tarash.tarash_gateway.models import (
+    ExecutionMetadata,
+    ImageGenerationConfig,
+    ImageGenerationRequest,
+    ImageGenerationResponse,
+    JobHandle,
+    VideoGenerationConfig,
+    VideoGenerationRequest,
+    VideoGenerationResponse,
+)
+
+__all__ = [
+    "BatchEvent",
+    "BatchEventCallback",
+    "BatchEventKind",
+    "BatchResult",
+    "BatchRun",
+    "generate_images_async",
+    "generate_videos_async",
+]
+
+R = TypeVar("R", VideoGenerationResponse, ImageGenerationResponse)
+Config = VideoGenerationConfig | ImageGenerationConfig
+Request = VideoGenerationRequest | ImageGenerationRequest
+Response = VideoGenerationResponse | ImageGenerationResponse
+
+DEFAULT_CONCURRENCY = 8
+"""Requests in flight at once unless ``concurrency=`` says otherwise."""
+MAX_CONCURRENCY = 10_000
+
+BatchEventKind = Literal["queued", "submitted", "running", "done", "failed", "spend"]
+"""What a :class:`BatchEvent` reports."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchEvent:
+    """Progress of one request of a batch, for progress displays and dashboards.
+
+    Attributes:
+        kind: ``"queued"`` (read from the input), ``"submitted"`` (a provider accepted its
+            job), ``"running"`` (the job reported progress), ``"done"``, ``"failed"``, or
+            ``"spend"`` (what a finished request is estimated to have cost).
+        index: The request's position in the input, from 0.
+        key: The request's key, if given.
+        provider: The provider concerned, when known.
+        model: The model concerned, when known.
+        request_id: The provider's job id, when one exists.
+        progress_percent: The job's progress (``"running"``), when the provider says.
+        resumed: The request's outcome came from an earlier run (via the ledger).
+        error: The failure (``"failed"``).
+        cost: The estimated cost (``"spend"``), in :attr:`currency`.
+        currency: The currency of :attr:`cost`.
+    """
+
+    kind: BatchEventKind
+    index: int
+    key: str | None
+    provider: str | None = None
+    model: str | None = None
+    request_id: str | None = None
+    progress_percent: int | None = None
+    resumed: bool = False
+    error: TarashException | None = None
+    cost: float | None = None
+    currency: str = "USD"
+
+
+BatchEventCallback = Callable[[BatchEvent], Any]
+"""``on_event``: a plain function or a coroutine function taking a :class:`BatchEvent`."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult(Generic[R]):
+    """The outcome of one request of a batch: its response or its error, never both.
+
+    Attributes:
+        index: The request's position in the input, from 0.
+        key: The request's key (the first item of a ``(key, request)`` pair), if given.
+        response: The response, when the request succeeded.
+        error: Why it failed, when it did; ``error.job_may_exist`` marks a request that
+            may have a (paid) job at the provider that the batch could not follow.
+        resumed: The outcome was recorded by an earlier run and read from the ledger.
+    """
+
+    index: int
+    key: str | None
+    response: R | None = None
+    error: TarashException | None = None
+    resumed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Whether the request succeeded."""
+        return self.error is None
+
+    def unwrap(self) -> R:
+        """Return the response, or raise the error.
+
+        Raises:
+            TarashException: The request failed.
+        """
+        if self.error is not None:
+            raise self.error
+        assert self.response is not None
+        return self.response
+
+    def __repr__(self) -> str:
+        outcome = (
+            f"error={type(self.error).__name__}({self.error.message!r})"
+            if self.error is not None
+            else f"request_id={getattr(self.response, 'request_id', None)!r}"
+        )
+        return f"BatchResult(index={self.index}, key={self.key!r}, {outcome})"
+
+
+def _estimated_cost(metadata: ExecutionMetadata) -> float | None:
+    """The summed cost estimate of the attempts, ``None`` when no attempt has one."""
+    costs = [getattr(attempt, "estimated_cost", None) for attempt in metadata.attempts]
+    known = [cost for cost in costs if isinstance(cost, int | float)]
+    return float(sum(known)) if known else None
+
+
+def _invalid(message: str) -> ValidationError:
+    return ValidationError(message, fallback_allowed=False)
+
+
+class _Item:
+    """One input item, parsed: its index, key and request (or why it is unusable)."""
+
+    __slots__ = ("error", "index", "key", "request")
+
+    def __init__(self, index: int, raw: object, request_class: type[Request]) -> None:
+        self.index = index
+        self.key: str | None = None
+        self.request: Request | None = None
+        self.error: TarashException | None = None
+        candidate = raw
+        if isinstance(raw, tuple):
+            if len(raw) != 2 or not isinstance(raw[0], str):
+                self.error = _invalid(
+                    f"requests[{index}]: a pair must be (key: str, request), got a "
+                    f"{len(raw)}-tuple starting with {type(raw[0]).__name__ if raw else '-'}"
+                    "; nothing was submitted"
+                )
+                return
+            self.key, candidate = raw
+        if not isinstance(candidate, request_class):
+            self.error = _invalid(
+                f"requests[{index}] must be a {request_class.__name__} or a (key, "
+                f"{request_class.__name__}) pair, got {type(candidate).__name__}; "
+                "nothing was submitted"
+            )
+            return
+        self.request = candidate
+
+
+class BatchRun(Generic[R]):
+    """A running batch: an async iterator of :class:`BatchResult`, in finishing order.
+
+    Use it as an async context manager, so that leaving the block early (``break``, an
+    exception, the task cancelled) stops the batch: every job in flight is cancelled
+    remotely, and the ledger is left ready for a rerun::
+
+        async with generate_videos_async(config, requests, ledger="batch.sqlite") as results:
+            async for result in results:
+                ...
+
+    Iterating it directly (``async for result in generate_videos_async(...)``) works too;
+    stopping such a loop early leaves the jobs to finish until the iterator is closed
+    (``await results.aclose()``, or ``contextlib.aclosing``).
+
+    Created by :func:`generate_videos_async` and :func:`generate_images_async`.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        requests: Iterable[Any] | AsyncIterable[Any],
+        *,
+        request_class: type[Request],
+        concurrency: int,
+        ledger: Ledger | str | os.PathLike[str] | None,
+        on_event: BatchEventCallback | None,
+    ) -> None:
+        self._config = config
+        self._requests = requests
+        self._request_class = request_class
+        self._concurrency = concurrency
+        self._ledger = open_ledger(ledger)
+        self._on_event = on_event
+        self._secrets = chain_secrets(config)
+        self._cancels_remotely = cancels_remotely(config)
+        self._task_group: TaskGroup | None = None
+        self._receive: MemoryObjectReceiveStream[BatchResult[R]] | None = None
+        self._alone: AsyncIterator[BatchResult[R]] | None = None
+        self._used = False
+
+    def __repr__(self) -> str:
+        return (
+            f"BatchRun(provider={self._config.provider!r}, model={self._config.model!r}, "
+            f"concurrency={self._concurrency}, ledger={self._ledger!r})"
+        )
+
+    # -- lifetime -----------------------------------------------------------------------
+
+    async def __aenter__(self) -> BatchRun[R]:
+        if self._used:
+            raise _invalid("a batch runs once; call generate_*_async again for another run")
+        self._used = True
+        if self._ledger is not None:
+            await self._ledger.open()
+        send, receive = anyio.create_memory_object_stream[BatchResult[R]](0)
+        self._receive = receive
+        task_group = anyio.create_task_group()
+        await task_group.__aenter__()
+        self._task_group = task_group
+        task_group.start_soon(self._produce, send)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        task_group, self._task_group = self._task_group, None
+        try:
+            if task_group is not None:
+                # Left early (or failing): stop the work; each request cancels its job
+                # and records a resumable state on its way out.
+                task_group.cancel_scope.cancel()
+                try:
+                    await task_group.__aexit__(exc_type, exc, traceback)
+                except BaseExceptionGroup as group:
+                    raise _first_error(cast("BaseExceptionGroup[BaseException]", group)) from None
+        finally:
+            if self._receive is not None:
+                self._receive.close()
+            if self._ledger is not None:
+                await run_to_completion(self._ledger.close)
+        return None
+
+    async def aclose(self) -> None:
+        """Stop the batch (directly iterated), cancelling the jobs in flight."""
+        if self._alone is not None:
+            await cast("Any", self._alone).aclose()
+
+    def __aiter__(self) -> AsyncIterator[BatchResult[R]]:
+        if self._task_group is not None:
+            return self
+        if self._alone is None:
+            self._alone = self._iterate_alone()
+        return self._alone
+
+    async def _iterate_alone(self) -> AsyncIterator[BatchResult[R]]:
+        async with self:
+            async for result in self:
+                yield result
+
+    async def __anext__(self) -> BatchResult[R]:
+        if self._receive is None:
+            raise StopAsyncIteration
+        try:
+            return await self._receive.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise StopAsyncIteration from None
+
+    # -- the work -----------------------------------------------------------------------
+
+    async def _produce(self, send: MemoryObjectSendStream[BatchResult[R]]) -> None:
+        """Read the input one item at a time, only when a slot is free."""
+        assert self._task_group is not None
+        slots = anyio.Semaphore(self._concurrency)
+        requests = self._requests
+        async with send:
+            index = 0
+            if isinstance(requests, AsyncIterable):
+                iterator = aiter(requests)
+                while True:
+                    await slots.acquire()
+                    try:
+                        raw = await anext(iterator)
+                    except StopAsyncIteration:
+                        break
+                    self._task_group.start_soon(self._one, index, raw, send.clone(), slots)
+                    index += 1
+            else:
+                for raw in requests:
+                    # Taken before the next item is read: at most `concurrency` are read
+                    # and not yet delivered.
+                    await slots.acquire()
+                    self._task_group.start_soon(self._one, index, raw, send.clone(), slots)
+                    index += 1
+
+    async def _one(
+        self,
+        index: int,
+        raw: object,
+        send: MemoryObjectSendStream[BatchResult[R]],
+        slots: anyio.Semaphore,
+    ) -> None:
+        try:
+            async with send:
+                item = _Item(index, raw, self._request_class)
+                result = await self._outcome(item)
+                await send.send(result)
+        finally:
+            slots.release()
+
+    async def _emit(self, event: BatchEvent) -> None:
+        if self._on_event is None:
+            return
+        returned = self._on_event(event)
+        if inspect.isawaitable(returned):
+            await returned
+
+    async def _outcome(self, item: _Item) -> BatchResult[R]:
+        """Run (or resume, or read back) one request; its failure becomes its result."""
+        if item.error is not None or item.request is None:
+            assert item.error is not None
+            return await self._failed(item, item.error)
+        await self._emit(BatchEvent("queued", item.index, item.key))
+        request = item.request
+        entry: LedgerEntry | None = None
+        if self._ledger is not None:
+            digest = input_hash(self._config, request)
+            entry = await self._ledger.claim(item.index, item.key, digest)
+            if entry.input_hash != digest:
+                return await self._failed(
+                    item,
+                    _invalid(
+                        f"requests[{item.index}] is not the request the ledger "
+                        f"{self._ledger!r} recorded at that index (its input hash differs); "
+                        "nothing was submitted. Rerun with the same requests in the same "
+                        "order, or start a new ledger"
+                    ),
+                )
+            recorded = await self._recorded(item, entry)
+            if recorded is not None:
+                return recorded
+        tracker = _Tracker(self, item, entry)
+        try:
+            response = await tracker.run(request)
+        except TarashException as exc:
+            await tracker.settle_failure(exc)
+            return await self._failed(item, exc)
+        except BaseException:
+            await run_to_completion(tracker.settle_stopped)
+            raise
+        await tracker.settle_success(response)
+        return await self._succeeded(item, cast("R", response))
+
+    async def _recorded(self, item: _Item, entry: LedgerEntry) -> BatchResult[R] | None:
+        """The outcome an earlier run recorded, or ``None`` when the request must run."""
+        if entry.state is RowState.DONE and entry.result is not None:
+            response = cast("R", load_response(entry.result))
+            return await self._succeeded(item, response, resumed=True)
+        if entry.state in (RowState.FAILED, RowState.UNKNOWN) and entry.error is not None:
+            return await self._failed(item, load_error(entry.error), resumed=True)
+        if entry.state is RowState.INTENT:
+            # An earlier run stopped between recording the intent and hearing the
+            # provider's answer: a job may exist (and be billed). Never resent.
+            error = TarashException(
+                f"requests[{item.index}] was being submitted when an earlier run stopped: "
+                "the provider may have accepted it (and may bill it), so it is not sent "
+                "again. Check the provider's dashboard; to send it anyway, reset its "
+                "ledger row (LedgerEntry.reset)",
+                job_may_exist=True,
+            )
+            assert self._ledger is not None
+            await self._ledger.save(entry.mark_unknown(dump_error(error, self._secrets)))
+            return await self._failed(item, error, resumed=True)
+        return None
+
+    async def _succeeded(
+        self, item: _Item, response: R, *, resumed: bool = False
+    ) -> BatchResult[R]:
+        await self._emit(
+            BatchEvent(
+                "done",
+                item.index,
+                item.key,
+                provider=response.provider,
+                model=response.model,
+                request_id=response.request_id,
+                resumed=resumed,
+            )
+        )
+        cost = _estimated_cost(response.execution_metadata)
+        if cost is not None and not resumed:
+            await self._emit(
+                BatchEvent(
+                    "spend",
+                    item.index,
+                    item.key,
+                    provider=response.provider,
+                    model=response.model,
+                    request_id=response.request_id,
+                    cost=cost,
+                )
+            )
+        return BatchResult(item.index, item.key, response=response, resumed=resumed)
+
+    async def _failed(
+        self, item: _Item, error: TarashException, *, resumed: bool = False
+    ) -> BatchResult[R]:
+        await self._emit(
+            BatchEvent(
+                "failed",
+                item.index,
+                item.key,
+                provider=error.provider,
+                model=error.model,
+                request_id=error.request_id,
+                resumed=resumed,
+                error=error,
+            )
+        )
+        return BatchResult(item.index, item.key, error=error, resumed=resumed)
+
+
+class _Tracker:
+    """One request's run, keeping its ledger row in step with what is known of its job."""
+
+    def __init__(self, batch: BatchRun[Any], item: _Item, entry: LedgerEntry | None) -> None:
+        self.batch = batch
+        self.item = item
+        self.entry = entry
+        self.ledger = batch._ledger
+        self.secrets = batch._secrets
+
+    async def _save(self, entry: LedgerEntry) -> None:
+        self.entry = entry
+        if self.ledger is not None:
+            await self.ledger.save(entry)
+
+    async def _before_submit(self, config: Config) -> None:
+        if self.entry is not None:
+            await self._save(self.entry.intend())
+
+    async def _on_accepted(self, handle: JobHandle) -> None:
+        if self.entry is not None:
+            await self._save(self.entry.accept(dump_handle(handle, self.secrets)))
+        await self.batch._emit(
+            BatchEvent(
+                "submitted",
+                self.item.index,
+                self.item.key,
+                provider=handle.provider,
+                model=handle.model,
+                request_id=handle.request_id,
+            )
+        )
+
+    async def _on_progress(self, update: Any) -> None:
+        if getattr(update, "status", None) == "processing":
+            await self.batch._emit(
+                BatchEvent(
+                    "running",
+                    self.item.index,
+                    self.item.key,
+                    provider=update.provider,
+                    model=update.model,
+                    request_id=update.request_id,
+                    progress_percent=update.progress_percent,
+                )
+            )
+
+    async def run(self, request: Request) -> Response:
+        config = self.batch._config
+        hooks = RunHooks(self._before_submit, self._on_accepted, self._on_progress)
+        entry = self.entry
+        if entry is not None and entry.handle is not None:
+            handle = load_handle(entry.handle)
+            try:
+                return await resume_request(config, handle, self._on_progress)
+            except JobCancelledError:
+                if entry.state is not RowState.CANCELLED:
+                    raise
+                # This batch cancelled the job when it was stopped, and the provider
+                # confirms it is over: nothing to read, nothing paid twice by resending.
+        return await run_request(config, request, hooks)
+
+    async def settle_success(self, response: Response) -> None:
+        if self.entry is not None:
+            await self._save(self.entry.finish(dump_response(response, self.secrets)))
+
+    async def settle_failure(self, error: TarashException) -> None:
+        if self.entry is None:
+            return
+        text = dump_error(error, self.secrets)
+        if self.entry.state is RowState.INTENT and error.job_may_exist:
+            await self._save(self.entry.mark_unknown(text))
+        else:
+            await self._save(self.entry.fail(text))
+
+    async def settle_stopped(self) -> None:
+        """The batch was stopped while this request ran: leave its row resumable."""
+        entry = self.entry
+        if entry is None:
+            return
+        if entry.state is RowState.INTENT:
+            if self.batch._cancels_remotely:
+                # A job accepted during the submit was cancelled before the submit returned.
+                await self._save(entry.release())
+            else:
+                error = TarashException(
+                    f"requests[{self.item.index}] was stopped during its submit, on a "
+                    "provider that cannot cancel jobs: a job may exist, so it is not sent "
+                    "again (reset its ledger row to send it anyway)",
+                    job_may_exist=True,
+                )
+                await self._save(entry.mark_unknown(dump_error(error, self.secrets)))
+        elif entry.state is RowState.SUBMITTED:
+            # Its job was cancelled remotely (where the provider can): the rerun asks.
+            await self._save(entry.cancel())
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The exception that stopped the batch, out of anyio's group."""
+    cancelled = anyio.get_cancelled_exc_class()
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            return _first_error(error)
+        if not isinstance(error, cancelled):
+            return error
+    return group.exceptions[0]
+
+
+Requests = Iterable[Any] | AsyncIterable[Any]
+
+
+def _checked(
+    function: str,
+    config: object,
+    config_class: type[Config],
+    concurrency: object,
+) -> int:
+    if not isinstance(config, config_class):
+        raise _invalid(
+            f"{function}() takes a {config_class.__name__} as config, got "
+            f"{type(config).__name__}; nothing was submitted"
+        )
+    if (
+        isinstance(concurrency, bool)
+        or not isinstance(concurrency, int)
+        or not 1 <= concurrency <= MAX_CONCURRENCY
+    ):
+        raise _invalid(
+            f"{function}(concurrency=...) must be an int from 1 to {MAX_CONCURRENCY}, got "
+            f"{concurrency!r}"
+        )
+    return concurrency
+
+
+def _check_requests(function: str, requests: object) -> None:
+    if isinstance(requests, str | bytes) or not isinstance(requests, Iterable | AsyncIterable):
+        raise _invalid(
+            f"{function}() takes an iterable (or async iterable) of requests, got "
+            f"{type(requests).__name__}"
+        )
+
+
+def _check_on_event(function: str, on_event: object) -> None:
+    if on_event is not None and not callable(on_event):
+        raise _invalid(f"{function}(on_event=...) must be callable, got {type(on_event).__name__}")
+
+
+def generate_videos_async(
+    config: VideoGenerationConfig,
+    requests: Iterable[VideoGenerationRequest | tuple[str, VideoGenerationRequest]]
+    | AsyncIterable[VideoGenerationRequest | tuple[str, VideoGenerationRequest]],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    ledger: Ledger | str | os.PathLike[str] | None = None,
+    on_event: BatchEventCallback | None = None,
+) -> BatchRun[VideoGenerationResponse]:
+    """Generate many videos through ``config``, yielding each result as it finishes.
+
+    ``requests`` is read lazily, one item when a slot is free, so a generator of any
+    length works in constant memory; results are handed over as they finish, not held.
+    A sync iterable is read on the event loop (keep it cheap: a list, a file's lines);
+    use an async iterable for slow sources.
+
+    Args:
+        config: The provider, model and fallbacks every request runs with.
+        requests: Requests, or ``(key, request)`` pairs (the key is carried to the
+            result and the ledger).
+        concurrency: Requests in flight at once (1 to 10,000).
+        ledger: A path (an SQLite ledger is created there) or a :class:`Ledger`: record
+            each request's progress so that a rerun with the same requests resumes.
+        on_event: Called with each :class:`BatchEvent`; sync or async. What it raises
+            stops the batch (its jobs are cancelled) and reaches the caller.
+
+    Returns:
+        A :class:`BatchRun`: ``async with ... as results: async for result in results``.
+        Each :class:`BatchResult` holds a response or an error (never raised).
+
+    Raises:
+        ValidationError: ``config``, ``concurrency``, ``ledger`` or ``on_event`` is
+            malformed (nothing was submitted). A malformed request is its result's error.
+    """
+    function = "generate_videos_async"
+    count = _checked(function, config, VideoGenerationConfig, concurrency)
+    _check_requests(function, requests)
+    _check_on_event(function, on_event)
+    return BatchRun(
+        config,
+        requests,
+        request_class=VideoGenerationRequest,
+        concurrency=count,
+        ledger=ledger,
+        on_event=on_event,
+    )
+
+
+def generate_images_async(
+    config: ImageGenerationConfig,
+    requests: Iterable[ImageGenerationRequest | tuple[str, ImageGenerationRequest]]
+    | AsyncIterable[ImageGenerationRequest | tuple[str, ImageGenerationRequest]],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    ledger: Ledger | str | os.PathLike[str] | None = None,
+    on_event: BatchEventCallback | None = None,
+) -> BatchRun[ImageGenerationResponse]:
+    """Generate many images through ``config``, yielding each result as it finishes.
+
+    As :func:`generate_videos_async`, for image requests.
+
+    Raises:
+        ValidationError: ``config``, ``concurrency``, ``ledger`` or ``on_event`` is
+            malformed (nothing was submitted). A malformed request is its result's error.
+    """
+    function = "generate_images_async"
+    count = _checked(function, config, ImageGenerationConfig, concurrency)
+    _check_requests(function, requests)
+    _check_on_event(function, on_event)
+    return BatchRun(
+        config,
+        requests,
+        request_class=ImageGenerationRequest,
+        concurrency=count,
+        ledger=ledger,
+        on_event=on_event,
+    )

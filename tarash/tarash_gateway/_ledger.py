@@ -1,0 +1,510 @@
+"""The batch ledger: one durable row per request, so a batch survives a crash.
+
+Each request of a batch moves through these states (:class:`RowState`)::
+
+    pending ──> intent ──> submitted ──> done | failed
+       ^          │  │         │  ^
+       │          │  │         v  │ (resumed: resubmit, or the next fallback)
+       └──────────┘  │     cancelled
+      (cancelled      │
+       before a job   └──> unknown  (the submit may have created a job; never resent)
+       could exist)
+
+``intent`` is written (and committed) before a submit is sent, ``submitted`` with the
+provider's :class:`~tarash.tarash_gateway.models.JobHandle` as soon as the provider
+accepts the job. A crash between the two leaves ``intent``: the job may exist and be
+paid for, so a rerun never resends it but reports it (``job_may_exist``); the user
+decides, and :meth:`LedgerEntry.reset` puts it back to ``pending``. ``cancelled`` keeps
+the handle of a job the batch cancelled when it was stopped: a rerun asks the provider
+where it stands, reads it if it finished anyway, and resubmits only if it is over.
+
+The ledger stores the index, the user's key, a hash of the input (never the input), the
+handle, and the result or error as JSON. Never a key: the batch scrubs what it writes.
+
+:class:`Ledger` is the interface (a shared database can back it when batches span
+machines); :class:`SqliteLedger` is the embedded default (stdlib ``sqlite3`` in WAL mode,
+its calls on a worker thread, concurrent writes committed together).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import anyio
+import anyio.to_thread
+
+from tarash.tarash_gateway.errors import TarashException, ValidationError
+
+__all__ = ["Ledger", "LedgerEntry", "RowState", "SqliteLedger", "open_ledger"]
+
+T = TypeVar("T")
+
+
+class RowState(enum.StrEnum):
+    """Where one request of a batch stands in the ledger."""
+
+    PENDING = "pending"
+    """Not sent; a run sends it."""
+    INTENT = "intent"
+    """About to be sent (or sent, its reply not recorded): a run never resends it."""
+    SUBMITTED = "submitted"
+    """Accepted by the provider; the row holds the job's handle, a run waits on it."""
+    CANCELLED = "cancelled"
+    """Cancelled by a stopped batch; the handle is kept, a run reads it or resends."""
+    DONE = "done"
+    """Finished; the row holds the result, a run yields it again."""
+    FAILED = "failed"
+    """Failed for good; the row holds the error, a run yields it again."""
+    UNKNOWN = "unknown"
+    """The submit failed in a way that may have created a job: never resent."""
+
+    @property
+    def is_final(self) -> bool:
+        """Whether a run only reports the row (it sends nothing for it)."""
+        return self in (RowState.DONE, RowState.FAILED, RowState.UNKNOWN)
+
+
+# state -> the states it may move to; anything else is a bug or a ledger edited by hand.
+_TRANSITIONS: dict[RowState, frozenset[RowState]] = {
+    RowState.PENDING: frozenset({RowState.INTENT, RowState.FAILED}),
+    RowState.INTENT: frozenset(
+        {RowState.SUBMITTED, RowState.PENDING, RowState.UNKNOWN, RowState.DONE, RowState.FAILED}
+    ),
+    RowState.SUBMITTED: frozenset(
+        {RowState.CANCELLED, RowState.INTENT, RowState.DONE, RowState.FAILED}
+    ),
+    RowState.CANCELLED: frozenset(
+        {RowState.SUBMITTED, RowState.INTENT, RowState.DONE, RowState.FAILED}
+    ),
+    RowState.DONE: frozenset(),
+    RowState.FAILED: frozenset({RowState.PENDING}),
+    RowState.UNKNOWN: frozenset({RowState.PENDING}),
+}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One request's row: what was asked (as a hash), where it stands, what came of it.
+
+    Entries are immutable; each transition returns the next entry (and refuses a move the
+    state machine does not allow), which the batch then saves.
+
+    Attributes:
+        index: The request's position in the batch's input, from 0.
+        key: The user's key for the request, if one was given.
+        input_hash: SHA-256 of the canonical JSON of the config (without keys) and request.
+        state: Where the request stands.
+        attempts: Submits started for it (intents recorded), across runs.
+        handle: The provider job's handle as JSON, once one was accepted.
+        result: The response as JSON, when done.
+        error: The error as JSON, when failed or unknown.
+        created_at: When the row was first written (ISO 8601, UTC).
+        updated_at: When it last changed (ISO 8601, UTC).
+    """
+
+    index: int
+    key: str | None
+    input_hash: str
+    state: RowState = RowState.PENDING
+    attempts: int = 0
+    handle: str | None = None
+    result: str | None = None
+    error: str | None = None
+    created_at: str = dataclasses.field(default_factory=_now)
+    updated_at: str = dataclasses.field(default_factory=_now)
+
+    def __repr__(self) -> str:
+        return (
+            f"LedgerEntry(index={self.index}, key={self.key!r}, state={self.state.value!r}, "
+            f"attempts={self.attempts})"
+        )
+
+    def _move(self, state: RowState, **changes: Any) -> LedgerEntry:
+        if state not in _TRANSITIONS[self.state]:
+            raise TarashException(
+                f"ledger row {self.index} cannot go from {self.state.value} to {state.value} "
+                "(was the ledger changed by another run or by hand?)"
+            )
+        return dataclasses.replace(self, state=state, updated_at=_now(), **changes)
+
+    def intend(self) -> LedgerEntry:
+        """A submit is about to be sent (committed before it is)."""
+        return self._move(RowState.INTENT, attempts=self.attempts + 1)
+
+    def accept(self, handle: str) -> LedgerEntry:
+        """The provider accepted the job: keep its handle (JSON)."""
+        return self._move(RowState.SUBMITTED, handle=handle)
+
+    def release(self) -> LedgerEntry:
+        """Stopped before any job could exist: back to pending."""
+        return self._move(RowState.PENDING, handle=None)
+
+    def cancel(self) -> LedgerEntry:
+        """The batch stopped and cancelled the job; its handle is kept for the rerun."""
+        return self._move(RowState.CANCELLED)
+
+    def finish(self, result: str) -> LedgerEntry:
+        """The request succeeded: keep the response (JSON)."""
+        return self._move(RowState.DONE, result=result, error=None)
+
+    def fail(self, error: str) -> LedgerEntry:
+        """The request failed for good: keep the error (JSON)."""
+        return self._move(RowState.FAILED, error=error)
+
+    def mark_unknown(self, error: str) -> LedgerEntry:
+        """The submit failed after it may have created a job: keep the error (JSON)."""
+        return self._move(RowState.UNKNOWN, error=error)
+
+    def reset(self) -> LedgerEntry:
+        """Send the request again on the next run (the user's decision, for a row in
+        ``intent``, ``unknown`` or ``failed``: a job may exist and be paid twice)."""
+        if self.state is RowState.INTENT:
+            # Not a move the batch makes itself: only the user may resend an intent.
+            return dataclasses.replace(
+                self, state=RowState.PENDING, handle=None, error=None, updated_at=_now()
+            )
+        return self._move(RowState.PENDING, handle=None, error=None)
+
+
+@runtime_checkable
+class Ledger(Protocol):
+    """Where a batch keeps one durable row per request (see :class:`LedgerEntry`).
+
+    Implement it over a shared database to resume batches across machines; every method
+    must have committed durably when it returns (a crash right after may not lose it), and
+    must not block the event loop. :class:`SqliteLedger` is the embedded default.
+    """
+
+    async def open(self) -> None:
+        """Prepare the store (create tables, take the lock); called once per run."""
+        ...
+
+    async def close(self) -> None:
+        """Release what :meth:`open` took; called once per run, however it ended."""
+        ...
+
+    async def claim(self, index: int, key: str | None, input_hash: str) -> LedgerEntry:
+        """Return the row at ``index``, creating it (``pending``) if there is none."""
+        ...
+
+    async def get(self, index: int) -> LedgerEntry | None:
+        """Return the row at ``index``, if there is one."""
+        ...
+
+    async def save(self, entry: LedgerEntry) -> None:
+        """Write ``entry`` over the row of its index, durably."""
+        ...
+
+    async def counts(self) -> dict[RowState, int]:
+        """How many rows are in each state."""
+        ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    idx INTEGER PRIMARY KEY,
+    user_key TEXT,
+    input_hash TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    handle TEXT,
+    result TEXT,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)
+"""
+_COLUMNS = (
+    "idx, user_key, input_hash, state, attempts, handle, result, error, created_at, updated_at"
+)
+
+
+def _row_to_entry(row: tuple[Any, ...]) -> LedgerEntry:
+    return LedgerEntry(
+        index=row[0],
+        key=row[1],
+        input_hash=row[2],
+        state=RowState(row[3]),
+        attempts=row[4],
+        handle=row[5],
+        result=row[6],
+        error=row[7],
+        created_at=row[8],
+        updated_at=row[9],
+    )
+
+
+def _entry_to_row(entry: LedgerEntry) -> tuple[Any, ...]:
+    return (
+        entry.index,
+        entry.key,
+        entry.input_hash,
+        entry.state.value,
+        entry.attempts,
+        entry.handle,
+        entry.result,
+        entry.error,
+        entry.created_at,
+        entry.updated_at,
+    )
+
+
+@dataclasses.dataclass(slots=True)
+class _Operation:
+    """One read or write waiting for the next commit."""
+
+    run: Callable[[sqlite3.Connection], Any]
+    done: anyio.Event = dataclasses.field(default_factory=anyio.Event)
+    value: Any = None
+    error: BaseException | None = None
+
+
+class SqliteLedger:
+    """The embedded ledger: one SQLite file (WAL, ``synchronous=FULL``), one row per request.
+
+    Its calls run on a worker thread, one at a time on one connection. Operations that
+    arrive while a commit is in progress are committed together in the next transaction,
+    so a batch of many concurrent requests pays one fsync per round, not one per write.
+    A lock file beside the database (``<path>.lock``) keeps two runs from working on
+    the same ledger at once; the operating system drops it when the process dies.
+
+    Args:
+        path: The database file; created with its folder's permissions if missing.
+
+    Example:
+        ``generate_videos_async(config, requests, ledger=SqliteLedger("batch.sqlite"))``,
+        or just ``ledger="batch.sqlite"``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._connection: sqlite3.Connection | None = None
+        self._lock_file: Any = None
+        self._queue: list[_Operation] = []
+        self._committing = False
+        self._thread_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SqliteLedger({str(self.path)!r})"
+
+    async def open(self) -> None:
+        """Open (or create) the database and take the run's lock.
+
+        Raises:
+            ValidationError: The path is not a file that SQLite can open, or another run
+                holds the ledger.
+        """
+        if self._connection is not None:
+            return
+        await anyio.to_thread.run_sync(self._open_blocking)
+
+    def _open_blocking(self) -> None:
+        lock_file = _lock(self.path)
+        try:
+            connection = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30.0
+            )
+        except sqlite3.Error as exc:
+            _unlock(lock_file)
+            raise ValidationError(
+                f"cannot open the ledger {str(self.path)!r}: {exc}", fallback_allowed=False
+            ) from exc
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            # FULL: the intent row must be on disk before the submit it announces goes out,
+            # or a power cut could lose it and a rerun would pay for the job twice.
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            connection.close()
+            _unlock(lock_file)
+            raise ValidationError(
+                f"{str(self.path)!r} is not a tarash ledger: {exc}", fallback_allowed=False
+            ) from exc
+        self._connection, self._lock_file = connection, lock_file
+
+    async def close(self) -> None:
+        """Close the database and drop the lock."""
+        connection, lock_file = self._connection, self._lock_file
+        self._connection = self._lock_file = None
+        if connection is None:
+            return
+
+        def close_blocking() -> None:
+            with self._thread_lock:
+                connection.close()
+            _unlock(lock_file)
+
+        await anyio.to_thread.run_sync(close_blocking)
+
+    async def claim(self, index: int, key: str | None, input_hash: str) -> LedgerEntry:
+        """Return the row at ``index``, creating it (``pending``) if there is none."""
+        fresh = LedgerEntry(index=index, key=key, input_hash=input_hash)
+
+        def claim_blocking(connection: sqlite3.Connection) -> LedgerEntry:
+            row = connection.execute(
+                f"SELECT {_COLUMNS} FROM requests WHERE idx = ?", (index,)
+            ).fetchone()
+            if row is not None:
+                return _row_to_entry(row)
+            connection.execute(
+                f"INSERT INTO requests ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                _entry_to_row(fresh),
+            )
+            return fresh
+
+        entry: LedgerEntry = await self._submit(claim_blocking)
+        return entry
+
+    async def get(self, index: int) -> LedgerEntry | None:
+        """Return the row at ``index``, if there is one."""
+
+        def get_blocking(connection: sqlite3.Connection) -> LedgerEntry | None:
+            row = connection.execute(
+                f"SELECT {_COLUMNS} FROM requests WHERE idx = ?", (index,)
+            ).fetchone()
+            return None if row is None else _row_to_entry(row)
+
+        entry: LedgerEntry | None = await self._submit(get_blocking)
+        return entry
+
+    async def save(self, entry: LedgerEntry) -> None:
+        """Write ``entry`` over its index's row, committed to disk before returning."""
+
+        def save_blocking(connection: sqlite3.Connection) -> None:
+            connection.execute(
+                f"INSERT OR REPLACE INTO requests ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                _entry_to_row(entry),
+            )
+
+        await self._submit(save_blocking)
+
+    async def counts(self) -> dict[RowState, int]:
+        """How many rows are in each state."""
+
+        def count_blocking(connection: sqlite3.Connection) -> dict[RowState, int]:
+            counts = dict.fromkeys(RowState, 0)
+            for state, count in connection.execute(
+                "SELECT state, COUNT(*) FROM requests GROUP BY state"
+            ):
+                counts[RowState(state)] = count
+            return counts
+
+        counts: dict[RowState, int] = await self._submit(count_blocking)
+        return counts
+
+    def entries(self) -> Iterator[LedgerEntry]:
+        """Every row in index order, read directly (blocking; for inspection and tests)."""
+        with contextlib.closing(sqlite3.connect(self.path)) as connection:
+            yield from (
+                _row_to_entry(row)
+                for row in connection.execute(f"SELECT {_COLUMNS} FROM requests ORDER BY idx")
+            )
+
+    async def _submit(self, run: Callable[[sqlite3.Connection], T]) -> T:
+        """Queue ``run`` for the next commit and wait for it.
+
+        The first caller with nothing being committed becomes the committer and commits
+        rounds until the queue is empty; the others just wait. The wait is shielded: a
+        batch records a cancelled job's state while being cancelled itself, and a write
+        is a local, bounded operation.
+        """
+        if self._connection is None:
+            raise TarashException(f"the ledger {str(self.path)!r} is not open")
+        operation = _Operation(run)
+        self._queue.append(operation)
+        with anyio.CancelScope(shield=True):
+            if not self._committing:
+                self._committing = True
+                try:
+                    while self._queue:
+                        batch, self._queue = self._queue, []
+                        await anyio.to_thread.run_sync(self._commit_blocking, batch)
+                        for done in batch:
+                            done.done.set()
+                finally:
+                    self._committing = False
+            await operation.done.wait()
+        if operation.error is not None:
+            raise operation.error
+        value: T = operation.value
+        return value
+
+    def _commit_blocking(self, batch: list[_Operation]) -> None:
+        connection = self._connection
+        if connection is None:  # closed while the batch waited
+            for operation in batch:
+                operation.error = TarashException(f"the ledger {str(self.path)!r} is closed")
+            return
+        with self._thread_lock:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                for operation in batch:
+                    operation.value = operation.run(connection)
+                connection.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
+                error = TarashException(
+                    f"the ledger {str(self.path)!r} could not be written: {exc}"
+                )
+                for operation in batch:
+                    operation.error = error
+
+
+def _lock(path: Path) -> Any:
+    """Take an exclusive lock on ``<path>.lock`` (POSIX; elsewhere no lock is taken)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: one run at a time is then the user's to ensure
+        return None
+    try:
+        lock_file = open(f"{path}.lock", "a+b")  # noqa: SIM115 - held until close()
+    except OSError as exc:
+        raise ValidationError(
+            f"cannot open the ledger {str(path)!r}: {exc}", fallback_allowed=False
+        ) from exc
+    try:
+        fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        lock_file.close()
+        raise ValidationError(
+            f"the ledger {str(path)!r} is in use by another run (its lock file "
+            f"{path!s}.lock is held); wait for it to finish",
+            fallback_allowed=False,
+        ) from exc
+    return lock_file
+
+
+def _unlock(lock_file: Any) -> None:
+    if lock_file is not None:
+        lock_file.close()  # closing the file drops its flock
+
+
+def open_ledger(ledger: Ledger | str | os.PathLike[str] | None) -> Ledger | None:
+    """The ledger a batch was given: a :class:`Ledger`, or a path for a :class:`SqliteLedger`.
+
+    Raises:
+        ValidationError: ``ledger`` is neither.
+    """
+    if ledger is None or isinstance(ledger, Ledger):
+        return ledger
+    if isinstance(ledger, str | os.PathLike) and str(ledger):
+        return SqliteLedger(ledger)
+    raise ValidationError(
+        f"ledger must be a path or a Ledger, got {type(ledger).__name__}",
+        fallback_allowed=False,
+    )
