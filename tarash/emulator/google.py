@@ -1,5 +1,6 @@
 """Google's Gemini API (real base ``https://generativelanguage.googleapis.com/v1beta``),
-under ``/google`` (clients are given ``/google/v1beta`` as their base).
+under ``/google`` (clients are given ``/google/v1beta`` as their base); Vertex AI's routes
+share the mount (see :mod:`tarash.emulator.google_vertex`).
 
 Routes, relative to the mount::
 
@@ -63,16 +64,23 @@ class GoogleOptions(wire.ProviderOptions):
         max_hold_seconds: The longest an image request is held on a job that does not end
             (a ``stuck`` fault): the job is then ended (counted cancelled) and answered 500.
         media_kinds: See :class:`ProviderOptions` (the method fixes the kind here).
+        vertex_storage_uri: A ``gs://bucket/prefix/`` Vertex AI writes every Veo result to
+            (as if each request named it in ``storageUri``); ``None``: only requests that
+            name one get a ``gcsUri``, the others their video inline as base64.
     """
 
     provider: ClassVar[str] = "google"
 
     max_hold_seconds: float = 300.0
+    vertex_storage_uri: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.max_hold_seconds > 0:
             raise ValueError(f"max_hold_seconds must be > 0, got {self.max_hold_seconds!r}")
+        storage = self.vertex_storage_uri
+        if storage is not None and not (storage.startswith("gs://") and len(storage) > 5):
+            raise ValueError(f"vertex_storage_uri must be a gs:// URI, got {storage!r}")
 
 
 def google_error(status_code: int, message: str, *details: Any, status: str = "") -> Response:
@@ -364,17 +372,24 @@ class GoogleRoutes(wire.ProviderRoutes):
 
 
 def build_routes(ctx: wire.EmulatorContext) -> list[BaseRoute]:
-    """The Gemini API routes, relative to the ``/google`` mount."""
+    """The Gemini API routes (``v1beta``, and ``v1``: google-genai 3.x's default) and the
+    Vertex AI ones, relative to the ``/google`` mount."""
+    # Imported here: the Vertex module builds on this one's handlers.
+    from tarash.emulator import google_vertex
+
     handlers = GoogleRoutes(ctx)
-    return [
-        Route(
-            "/v1beta/models/{model}/operations/{operation}",
-            handlers.get_operation,
-            methods=["GET"],
-        ),
-        Route("/v1beta/models/{target}", handlers.model_method, methods=["POST"]),
-        Route("/v1beta/files/{target}", handlers.download, methods=["GET"]),
-    ]
+    routes: list[BaseRoute] = []
+    for version in ("v1beta", "v1"):
+        routes += [
+            Route(
+                f"/{version}/models/{{model}}/operations/{{operation}}",
+                handlers.get_operation,
+                methods=["GET"],
+            ),
+            Route(f"/{version}/models/{{target}}", handlers.model_method, methods=["POST"]),
+            Route(f"/{version}/files/{{target}}", handlers.download, methods=["GET"]),
+        ]
+    return routes + google_vertex.build_routes(ctx)
 
 
 PROVIDER = wire.Provider(
