@@ -22,7 +22,9 @@ attempt, with the same hooks (``on_attempt_end``).
 
 from __future__ import annotations
 
+import math
 import threading
+from dataclasses import dataclass
 from typing import Literal, cast
 
 from tarash.tarash_gateway._arguments import check_generation_arguments, check_wait_arguments
@@ -33,7 +35,14 @@ from tarash.tarash_gateway._attempt import (
     AttemptServices,
     client_for_handle,
 )
-from tarash.tarash_gateway._chain import ChainConfig, ChainRequest, ChainResponse, run_chain
+from tarash.tarash_gateway._chain import (
+    ChainConfig,
+    ChainRequest,
+    ChainResponse,
+    Config,
+    run_chain,
+)
+from tarash.tarash_gateway._hedge import HedgePlan, run_hedge
 from tarash.tarash_gateway._jobs import CallbackError, ProgressCallback, deadline_from_handle
 from tarash.tarash_gateway._metadata import MetadataCollector
 from tarash.tarash_gateway._sync import run_sync
@@ -50,7 +59,7 @@ from tarash.tarash_gateway.models import (
 )
 from tarash.tarash_gateway.models import ProgressCallback as VideoProgressCallback
 
-__all__ = ["Router", "Strategy", "configure", "default_router"]
+__all__ = ["HedgePolicy", "Router", "Strategy", "configure", "default_router"]
 
 Strategy = Literal["chain", "hedge"]
 """How a router runs a config's chain: one config after another, or a hedged race."""
@@ -59,28 +68,99 @@ HandleConfig = VideoGenerationConfig | ImageGenerationConfig
 Response = VideoGenerationResponse | ImageGenerationResponse
 
 
+def _invalid(message: str) -> ValidationError:
+    return ValidationError(message, fallback_allowed=False)
+
+
+@dataclass(frozen=True, slots=True)
+class HedgePolicy:
+    """How a ``strategy="hedge"`` router races down a chain.
+
+    Args:
+        after: Seconds to wait for the attempt started last before starting the next
+            config beside it; ``"learned"`` (default) uses the ``quantile`` of recent
+            completion times of that attempt's provider/model (``initial_after`` until
+            enough are known). ``0`` with ``max_parallel`` at the chain's length races
+            every config at once.
+        max_parallel: Attempts of one request in flight at once, at most (>= 1).
+        quantile: The completion-time quantile a learned delay waits for (0 < q < 1).
+        initial_after: The delay while too few completion times are known.
+        refuse_billed_cancel: Never *hedge* onto a provider the price table says bills
+            cancelled work (it may still run as a fallback after a failure).
+
+    Raises:
+        ValidationError: A value is out of range (the field is named).
+    """
+
+    after: float | Literal["learned"] = "learned"
+    max_parallel: int = 2
+    quantile: float = 0.9
+    initial_after: float = 60.0
+    refuse_billed_cancel: bool = True
+
+    def __post_init__(self) -> None:
+        after = self.after
+        if after != "learned" and (
+            isinstance(after, bool)
+            or not isinstance(after, int | float)
+            or not math.isfinite(after)
+            or after < 0
+        ):
+            raise _invalid(
+                f"HedgePolicy.after must be seconds (a finite number >= 0) or 'learned', "
+                f"got {after!r}"
+            )
+        if isinstance(self.max_parallel, bool) or not isinstance(self.max_parallel, int):
+            raise _invalid(f"HedgePolicy.max_parallel must be an int, got {self.max_parallel!r}")
+        if self.max_parallel < 1:
+            raise _invalid(f"HedgePolicy.max_parallel must be >= 1, got {self.max_parallel}")
+        if not isinstance(self.quantile, int | float) or not 0 < self.quantile < 1:
+            raise _invalid(f"HedgePolicy.quantile must be between 0 and 1, got {self.quantile!r}")
+        initial = self.initial_after
+        if (
+            isinstance(initial, bool)
+            or not isinstance(initial, int | float)
+            or not math.isfinite(initial)
+            or initial < 0
+        ):
+            raise _invalid(
+                f"HedgePolicy.initial_after must be a finite number >= 0, got {initial!r}"
+            )
+
+
 class Router:
     """Runs generations with shared limits, breakers, prices and a routing strategy.
 
     Args:
         strategy: ``"chain"`` (default): each config of the chain in turn, the next one
-            only after a failure.
+            only after a failure (or a skip). ``"hedge"``: a race down the same chain,
+            as ``hedge`` says (audio chains always run as a chain).
+        hedge: The race's policy (``HedgePolicy()`` by default).
 
     Raises:
         ValidationError: An argument is malformed (named in the message).
     """
 
-    def __init__(self, *, strategy: Strategy = "chain") -> None:
+    def __init__(self, *, strategy: Strategy = "chain", hedge: HedgePolicy | None = None) -> None:
         if strategy not in ("chain", "hedge"):
-            raise ValidationError(
-                f"Router(strategy=...) must be 'chain' or 'hedge', got {strategy!r}",
-                fallback_allowed=False,
-            )
+            raise _invalid(f"Router(strategy=...) must be 'chain' or 'hedge', got {strategy!r}")
+        if hedge is not None and not isinstance(hedge, HedgePolicy):
+            raise _invalid(f"Router(hedge=...) takes a HedgePolicy, got {type(hedge).__name__}")
         self.strategy: Strategy = strategy
+        self.hedge = hedge or HedgePolicy()
         self._services = AttemptServices()
 
     def __repr__(self) -> str:
-        return f"Router(strategy={self.strategy!r})"
+        return f"Router(strategy={self.strategy!r}, hedge={self.hedge!r})"
+
+    def _hedge_delay(self, config: Config) -> float:
+        after = self.hedge.after
+        if after != "learned":
+            return float(after)
+        return self.hedge.initial_after
+
+    def _may_hedge_onto(self, config: Config) -> bool:
+        return True
 
     # -- the batch seam -------------------------------------------------------------------
 
@@ -164,6 +244,22 @@ class Router:
         on_progress: ProgressCallback | None,
         hooks: AttemptHooks,
     ) -> ChainResponse:
+        if self.strategy == "hedge" and isinstance(
+            config, VideoGenerationConfig | ImageGenerationConfig
+        ):
+            plan = HedgePlan(
+                max_parallel=self.hedge.max_parallel,
+                delay_for=self._hedge_delay,
+                may_hedge_onto=self._may_hedge_onto,
+            )
+            return await run_hedge(
+                config,
+                cast("VideoGenerationRequest | ImageGenerationRequest", request),
+                on_progress,
+                plan=plan,
+                services=self._services,
+                hooks=hooks,
+            )
         return await run_chain(config, request, on_progress, services=self._services, hooks=hooks)
 
     async def run_chain_async(
@@ -315,7 +411,7 @@ def default_router() -> Router:
         return _default
 
 
-def configure(*, strategy: Strategy = "chain") -> Router:
+def configure(*, strategy: Strategy = "chain", hedge: HedgePolicy | None = None) -> Router:
     """Replace the default router the module functions run on; return it.
 
     Takes :class:`Router`'s keywords. Calls already running finish on the router they
@@ -325,7 +421,7 @@ def configure(*, strategy: Strategy = "chain") -> Router:
         ValidationError: An argument is malformed.
     """
     global _default
-    router = Router(strategy=strategy)
+    router = Router(strategy=strategy, hedge=hedge)
     with _default_lock:
         _default = router
     return router

@@ -1,0 +1,213 @@
+"""A hedged race down a config's chain: the next config starts when the current one is slow.
+
+The chain is the one the config already describes (primary, then ``fallback_configs`` in
+order). The primary starts at once; whenever the attempt started last has not finished
+after the hedge delay (fixed, or learned from recent completion times of its
+provider/model), the next config starts beside it as a ``hedge``, as long as fewer than
+``max_parallel`` attempts are in flight. An attempt that fails (or is skipped) lets the
+next config start at once as a ``fallback``, under the chain's ``fallback_on`` rule. The
+first success wins; every other attempt is cancelled at once, locally and remotely (its
+waiter cancels the provider's job), and recorded ``cancelled`` with what its provider
+bills for cancelled work.
+
+Hedging only pays where a cancelled job costs little: ``may_hedge_onto`` (from the price
+table) can refuse to hedge onto a config whose provider bills cancelled work; such a
+config still runs as a fallback after a failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import cast
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
+
+from tarash.tarash_gateway._attempt import AttemptHooks, AttemptServices, AttemptSkipped
+from tarash.tarash_gateway._chain import (
+    Config,
+    Request,
+    check_chain,
+    fallback_policies,
+    run_config,
+    skipped_error,
+)
+from tarash.tarash_gateway._jobs import CallbackError, ProgressCallback, Response
+from tarash.tarash_gateway._metadata import MetadataCollector
+from tarash.tarash_gateway.errors import TarashException, falls_back
+from tarash.tarash_gateway.models import AttemptRole
+
+__all__ = ["HedgePlan", "run_hedge"]
+
+logger = logging.getLogger("tarash.router")
+
+
+@dataclass(frozen=True, slots=True)
+class HedgePlan:
+    """How one race is run (built by the router from its :class:`HedgePolicy`).
+
+    Attributes:
+        max_parallel: Attempts in flight at once, at most.
+        delay_for: The hedge delay, in seconds, after starting a config.
+        may_hedge_onto: Whether a config may be started as a hedge (not as a fallback).
+    """
+
+    max_parallel: int
+    delay_for: Callable[[Config], float]
+    may_hedge_onto: Callable[[Config], bool] = field(default=lambda config: True)
+
+
+@dataclass(slots=True)
+class _Outcome:
+    number: int
+    response: Response | None = None
+    error: BaseException | None = None
+
+
+@dataclass(slots=True)
+class _Race:
+    chain: list[Config]
+    request: Request
+    on_progress: ProgressCallback | None
+    services: AttemptServices
+    hooks: AttemptHooks
+    collector: MetadataCollector
+    send: MemoryObjectSendStream[_Outcome]
+    group: anyio.abc.TaskGroup
+    started: int = 0
+    running: dict[int, anyio.CancelScope] = field(default_factory=dict)
+
+    @property
+    def more(self) -> bool:
+        return self.started < len(self.chain)
+
+    @property
+    def upcoming(self) -> Config:
+        return self.chain[self.started]
+
+    def start(self, role: AttemptRole) -> None:
+        candidate = self.chain[self.started]
+        self.started += 1
+        recorder = self.collector.new_attempt(candidate.provider, candidate.model, role)
+        number = recorder.metadata.attempt_number
+        scope = anyio.CancelScope()
+        self.running[number] = scope
+        # Only the chain's last config waits for capacity until its deadline.
+        spill = self.more
+
+        async def race() -> None:
+            outcome = _Outcome(number)
+            with scope:
+                try:
+                    response = await run_config(
+                        candidate,
+                        self.request,
+                        recorder,
+                        self.on_progress,
+                        services=self.services,
+                        hooks=self.hooks,
+                        spill=spill,
+                    )
+                    # Video and image configs only (audio always runs as a chain).
+                    outcome.response = cast("Response", response)
+                except (AttemptSkipped, CallbackError, TarashException) as exc:
+                    outcome.error = exc
+            if not scope.cancel_called:
+                self.send.send_nowait(outcome)
+
+        self.group.start_soon(race)
+
+    def cancel_all(self) -> None:
+        for scope in self.running.values():
+            scope.cancel()
+        self.running.clear()
+
+
+async def run_hedge(
+    config: Config,
+    request: Request,
+    on_progress: ProgressCallback | None,
+    *,
+    plan: HedgePlan,
+    services: AttemptServices,
+    hooks: AttemptHooks,
+) -> Response:
+    """Race down ``config``'s chain as the module docstring says; return the winner.
+
+    Raises:
+        TarashException: Every attempt failed (the last one's error, with
+            ``execution_metadata`` of all).
+        Exception: Whatever the user's progress callback or a hook raised, unchanged
+            (every other attempt is cancelled first).
+    """
+    # A video or image config's chain holds configs of its own kind only.
+    chain = cast("list[Config]", check_chain(config))
+    policies = fallback_policies(config)
+    collector = MetadataCollector(configs_in_chain=len(chain))
+    send, receive = anyio.create_memory_object_stream[_Outcome](math.inf)
+    winner: _Outcome | None = None
+    last_error: TarashException | None = None
+    callback_error: CallbackError | None = None
+    with send, receive:
+        async with anyio.create_task_group() as group:
+            race = _Race(chain, request, on_progress, services, hooks, collector, send, group)
+            race.start("primary")
+            hedge_at = anyio.current_time() + plan.delay_for(chain[0])
+            stop_starting = False
+            while race.running:
+                can_hedge = (
+                    not stop_starting
+                    and race.more
+                    and len(race.running) < plan.max_parallel
+                    and plan.may_hedge_onto(race.upcoming)
+                )
+                outcome: _Outcome | None = None
+                with anyio.move_on_at(hedge_at if can_hedge else math.inf):
+                    outcome = await receive.receive()
+                if outcome is None:
+                    logger.info(
+                        "no result after the hedge delay; hedging onto %s/%s",
+                        race.upcoming.provider,
+                        race.upcoming.model,
+                    )
+                    hedge_at = anyio.current_time() + plan.delay_for(race.upcoming)
+                    race.start("hedge")
+                    continue
+                race.running.pop(outcome.number, None)
+                if outcome.response is not None:
+                    winner = outcome
+                    break
+                error = outcome.error
+                if isinstance(error, CallbackError):
+                    callback_error = error
+                    break
+                # Attempts start in chain order, one per config.
+                failed = chain[outcome.number - 1]
+                if isinstance(error, AttemptSkipped):
+                    last_error = last_error or skipped_error(failed, error)
+                    moves_on = True
+                else:
+                    assert isinstance(error, TarashException)
+                    last_error = error
+                    moves_on = falls_back(error, policies[id(failed)])
+                if not moves_on:
+                    # This config's failure allows no fallback: start nothing more, but an
+                    # attempt already racing may still win.
+                    stop_starting = True
+                elif race.more and len(race.running) < plan.max_parallel and not stop_starting:
+                    hedge_at = anyio.current_time() + plan.delay_for(race.upcoming)
+                    race.start("fallback")
+            # The winner's rivals, or every racer after a callback raised: cancelled at once
+            # (each waiter cancels its remote job before its task ends).
+            race.cancel_all()
+    if callback_error is not None:
+        raise callback_error.original from None
+    if winner is not None and winner.response is not None:
+        winner.response.execution_metadata = collector.build(winner.number)
+        return winner.response
+    assert last_error is not None
+    last_error.execution_metadata = collector.build(None)
+    raise last_error

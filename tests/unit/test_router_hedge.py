@@ -1,0 +1,177 @@
+"""The hedged race on the toy provider, on trio's virtual clock (no real waiting)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import respx
+import trio.testing
+
+from tarash.tarash_gateway.errors import (
+    GenerationFailedError,
+    ProviderServerError,
+    ValidationError,
+)
+from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
+from tarash.tarash_gateway.router import HedgePolicy, Router
+from tests.unit.fake_provider import FAKE_KEY
+
+pytestmark = pytest.mark.anyio
+
+SLOW = "https://slow.test"
+FAST = "https://fast.test"
+THIRD = "https://third.test"
+REQUEST = VideoGenerationRequest(prompt="a cat", duration_seconds=4)
+
+
+@pytest.fixture
+def anyio_backend() -> tuple[str, dict[str, Any]]:
+    """Trio with an autojumping clock: every wait passes in virtual time at once."""
+    return ("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)})
+
+
+def config(base: str, **kwargs: Any) -> VideoGenerationConfig:
+    return VideoGenerationConfig(
+        provider="fake", model="t2v", api_key=FAKE_KEY, base_url=base, poll_interval=1.0, **kwargs
+    )
+
+
+def chain(*bases: str, **kwargs: Any) -> VideoGenerationConfig:
+    first, *rest = bases
+    return config(first, fallback_configs=[config(base, **kwargs) for base in rest], **kwargs)
+
+
+def job(
+    mock: respx.MockRouter, base: str, job_id: str, *, polls_until_done: int | None
+) -> dict[str, respx.Route]:
+    """A job that finishes after ``polls_until_done`` polls (never, with None)."""
+    count = {"polls": 0}
+
+    def poll(request: httpx.Request) -> httpx.Response:
+        count["polls"] += 1
+        if polls_until_done is not None and count["polls"] >= polls_until_done:
+            return httpx.Response(200, json={"status": "done", "url": f"{base}/v.mp4"})
+        return httpx.Response(200, json={"status": "running"})
+
+    return {
+        "submit": mock.post(f"{base}/jobs").respond(200, json={"id": job_id, "status": "queued"}),
+        "poll": mock.get(f"{base}/jobs/{job_id}").mock(side_effect=poll),
+        "cancel": mock.post(f"{base}/jobs/{job_id}/cancel").respond(200, json={}),
+    }
+
+
+async def test_a_slow_primary_is_hedged_and_cancelled_when_the_hedge_wins(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """After the delay the next config starts; it wins; the primary is cancelled remotely."""
+    slow = job(respx_mock, SLOW, "s1", polls_until_done=None)
+    fast = job(respx_mock, FAST, "f1", polls_until_done=1)
+    router = Router(strategy="hedge", hedge=HedgePolicy(after=5.0))
+    response = await router.generate_video_async(chain(SLOW, FAST), REQUEST)
+    assert response.request_id == "f1"
+    assert slow["cancel"].call_count == 1 and fast["cancel"].call_count == 0
+    meta = response.execution_metadata
+    assert meta.successful_attempt == 2 and meta.fallback_triggered
+    primary, hedge = meta.attempts
+    assert (primary.role, primary.status) == ("primary", "cancelled")
+    assert (hedge.role, hedge.status) == ("hedge", "success")
+
+
+async def test_a_fast_primary_starts_no_hedge(respx_mock: respx.MockRouter) -> None:
+    """A primary finishing before the delay wins alone: nothing else is submitted."""
+    job(respx_mock, SLOW, "s1", polls_until_done=1)
+    other = respx_mock.post(f"{FAST}/jobs").respond(200, json={"id": "x", "status": "queued"})
+    router = Router(strategy="hedge", hedge=HedgePolicy(after=30.0))
+    response = await router.generate_video_async(chain(SLOW, FAST), REQUEST)
+    meta = response.execution_metadata
+    assert other.call_count == 0
+    assert (meta.total_attempts, meta.successful_attempt, meta.fallback_triggered) == (1, 1, False)
+
+
+async def test_the_primary_winning_cancels_the_hedge(respx_mock: respx.MockRouter) -> None:
+    """A hedge that loses is cancelled and the primary's win is no fallback."""
+    primary = job(respx_mock, SLOW, "s1", polls_until_done=4)
+    hedge = job(respx_mock, FAST, "f1", polls_until_done=None)
+    router = Router(strategy="hedge", hedge=HedgePolicy(after=1.0))
+    response = await router.generate_video_async(chain(SLOW, FAST), REQUEST)
+    assert response.request_id == "s1"
+    assert hedge["cancel"].call_count == 1 and primary["cancel"].call_count == 0
+    meta = response.execution_metadata
+    assert meta.successful_attempt == 1 and not meta.fallback_triggered
+    assert [a.status for a in meta.attempts] == ["success", "cancelled"]
+
+
+async def test_max_parallel_bounds_the_attempts_in_flight(respx_mock: respx.MockRouter) -> None:
+    """With max_parallel=2 a third config starts only once one racer has ended."""
+    first = job(respx_mock, SLOW, "s1", polls_until_done=None)
+    job(respx_mock, FAST, "f1", polls_until_done=None)
+    third = job(respx_mock, THIRD, "t1", polls_until_done=1)
+    router = Router(strategy="hedge", hedge=HedgePolicy(after=1.0, max_parallel=2))
+    # The racers' deadlines end the two slow ones; only then may the third start.
+    response = await router.generate_video_async(chain(SLOW, FAST, THIRD, timeout=20), REQUEST)
+    assert response.request_id == "t1"
+    meta = response.execution_metadata
+    assert [a.role for a in meta.attempts] == ["primary", "hedge", "fallback"]
+    assert third["submit"].call_count == 1 and first["cancel"].call_count == 1
+    started_third = meta.attempts[2].started_at
+    assert all(a.ended_at is not None and a.ended_at <= started_third for a in meta.attempts[:1])
+
+
+async def test_a_failure_starts_the_next_config_at_once(respx_mock: respx.MockRouter) -> None:
+    """A primary failing before the delay lets the fallback start without waiting."""
+    respx_mock.post(f"{SLOW}/jobs").respond(500, json={"message": "down"})
+    job(respx_mock, FAST, "f1", polls_until_done=1)
+    router = Router(strategy="hedge", hedge=HedgePolicy(after=600.0))
+    response = await router.generate_video_async(chain(SLOW, FAST, max_retries=0), REQUEST)
+    meta = response.execution_metadata
+    assert [(a.role, a.status) for a in meta.attempts] == [
+        ("primary", "failed"),
+        ("fallback", "success"),
+    ]
+    assert meta.fallback_triggered and meta.successful_attempt == 2
+
+
+async def test_every_racer_failing_raises_the_last_error(respx_mock: respx.MockRouter) -> None:
+    """All configs failing raises the last failure with every attempt in its metadata."""
+    respx_mock.post(f"{SLOW}/jobs").respond(500, json={"message": "down"})
+    respx_mock.post(f"{FAST}/jobs").respond(200, json={"id": "f1", "status": "queued"})
+    respx_mock.get(f"{FAST}/jobs/f1").respond(200, json={"status": "failed", "error": "no"})
+    router = Router(strategy="hedge", hedge=HedgePolicy(after=1.0))
+    with pytest.raises((GenerationFailedError, ProviderServerError)) as caught:
+        await router.generate_video_async(chain(SLOW, FAST, max_retries=0), REQUEST)
+    meta = caught.value.execution_metadata
+    assert meta is not None and meta.successful_attempt is None
+    assert sorted(a.status for a in meta.attempts) == ["failed", "failed"]
+
+
+async def test_a_progress_callback_raising_cancels_every_racer(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """The callback's exception reaches the caller once every racer's job is cancelled."""
+    slow = job(respx_mock, SLOW, "s1", polls_until_done=None)
+    fast = job(respx_mock, FAST, "f1", polls_until_done=None)
+    seen: list[str] = []
+
+    def callback(update: Any) -> None:
+        seen.append(update.provider)
+        if len(seen) == 6:
+            raise KeyError("stop")
+
+    router = Router(strategy="hedge", hedge=HedgePolicy(after=1.0))
+    with pytest.raises(KeyError, match="stop"):
+        await router.generate_video_async(chain(SLOW, FAST), REQUEST, on_progress=callback)
+    assert slow["cancel"].call_count == 1 and fast["cancel"].call_count == 1
+
+
+def test_hedge_policy_names_the_bad_field() -> None:
+    """Out-of-range hedge settings are refused with the field named."""
+    with pytest.raises(ValidationError, match="after"):
+        HedgePolicy(after=-1)
+    with pytest.raises(ValidationError, match="max_parallel"):
+        HedgePolicy(max_parallel=0)
+    with pytest.raises(ValidationError, match="quantile"):
+        HedgePolicy(quantile=1.5)
+    with pytest.raises(ValidationError, match="strategy"):
+        Router(strategy="fastest")  # type: ignore[arg-type]
