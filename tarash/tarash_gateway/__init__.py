@@ -10,6 +10,16 @@ Example:
 
 from __future__ import annotations
 
+from tarash.tarash_gateway._batch import (
+    BatchEvent,
+    BatchResult,
+    BatchRun,
+    generate_images,
+    generate_images_async,
+    generate_videos,
+    generate_videos_async,
+)
+from tarash.tarash_gateway._ledger import Ledger, LedgerEntry, LedgerState, SqliteLedger
 from tarash.tarash_gateway.api import (
     cancel,
     cancel_async,
@@ -87,6 +97,9 @@ __all__ = [
     "AudioGenerationConfig",
     "AudioOutputFormat",
     "AuthenticationError",
+    "BatchEvent",
+    "BatchResult",
+    "BatchRun",
     "ContentModerationError",
     "ExecutionMetadata",
     "ExtraParamsWarning",
@@ -102,6 +115,9 @@ __all__ = [
     "InsufficientCreditError",
     "JobCancelledError",
     "JobHandle",
+    "Ledger",
+    "LedgerEntry",
+    "LedgerState",
     "MockConfig",
     "MockPollingConfig",
     "MockResponse",
@@ -114,6 +130,7 @@ __all__ = [
     "STSRequest",
     "STSResponse",
     "STSUpdate",
+    "SqliteLedger",
     "TTSRequest",
     "TTSResponse",
     "TTSUpdate",
@@ -130,12 +147,16 @@ __all__ = [
     "format_to_content_type",
     "generate_image",
     "generate_image_async",
+    "generate_images",
+    "generate_images_async",
     "generate_sts",
     "generate_sts_async",
     "generate_tts",
     "generate_tts_async",
     "generate_video",
     "generate_video_async",
+    "generate_videos",
+    "generate_videos_async",
     "get_provider_field_mapping",
     "is_retryable_error",
     "register_provider",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar, cast
@@ -43,7 +43,8 @@ from tarash.tarash_gateway._batch_run import (
     run_request,
 )
 from tarash.tarash_gateway._completion import run_to_completion
-from tarash.tarash_gateway._ledger import Ledger, LedgerEntry, RowState, open_ledger
+from tarash.tarash_gateway._ledger import Ledger, LedgerEntry, LedgerState, open_ledger
+from tarash.tarash_gateway._sync import iterate_sync
 from tarash.tarash_gateway.errors import (
     JobCancelledError,
     TarashException,
@@ -66,7 +67,9 @@ __all__ = [
     "BatchEventKind",
     "BatchResult",
     "BatchRun",
+    "generate_images",
     "generate_images_async",
+    "generate_videos",
     "generate_videos_async",
 ]
 
@@ -403,12 +406,12 @@ class BatchRun(Generic[R]):
 
     async def _recorded(self, item: _Item, entry: LedgerEntry) -> BatchResult[R] | None:
         """The outcome an earlier run recorded, or ``None`` when the request must run."""
-        if entry.state is RowState.DONE and entry.result is not None:
+        if entry.state is LedgerState.DONE and entry.result is not None:
             response = cast("R", load_response(entry.result))
             return await self._succeeded(item, response, resumed=True)
-        if entry.state in (RowState.FAILED, RowState.UNKNOWN) and entry.error is not None:
+        if entry.state in (LedgerState.FAILED, LedgerState.UNKNOWN) and entry.error is not None:
             return await self._failed(item, load_error(entry.error), resumed=True)
-        if entry.state is RowState.INTENT:
+        if entry.state is LedgerState.INTENT:
             # An earlier run stopped between recording the intent and hearing the
             # provider's answer: a job may exist (and be billed). Never resent.
             error = TarashException(
@@ -485,7 +488,7 @@ class _Tracker:
         if self.ledger is not None:
             await self.ledger.save(entry)
 
-    async def _before_submit(self, config: Config) -> None:
+    async def _before_submit(self) -> None:
         if self.entry is not None:
             await self._save(self.entry.intend())
 
@@ -526,7 +529,7 @@ class _Tracker:
             try:
                 return await resume_request(config, handle, self._on_progress)
             except JobCancelledError:
-                if entry.state is not RowState.CANCELLED:
+                if entry.state is not LedgerState.CANCELLED:
                     raise
                 # This batch cancelled the job when it was stopped, and the provider
                 # confirms it is over: nothing to read, nothing paid twice by resending.
@@ -540,7 +543,7 @@ class _Tracker:
         if self.entry is None:
             return
         text = dump_error(error, self.secrets)
-        if self.entry.state is RowState.INTENT and error.job_may_exist:
+        if self.entry.state is LedgerState.INTENT and error.job_may_exist:
             await self._save(self.entry.mark_unknown(text))
         else:
             await self._save(self.entry.fail(text))
@@ -550,7 +553,7 @@ class _Tracker:
         entry = self.entry
         if entry is None:
             return
-        if entry.state is RowState.INTENT:
+        if entry.state is LedgerState.INTENT:
             if self.batch._cancels_remotely:
                 # A job accepted during the submit was cancelled before the submit returned.
                 await self._save(entry.release())
@@ -562,7 +565,7 @@ class _Tracker:
                     job_may_exist=True,
                 )
                 await self._save(entry.mark_unknown(dump_error(error, self.secrets)))
-        elif entry.state is RowState.SUBMITTED:
+        elif entry.state is LedgerState.SUBMITTED:
             # Its job was cancelled remotely (where the provider can): the rerun asks.
             await self._save(entry.cancel())
 
@@ -694,3 +697,40 @@ def generate_images_async(
         ledger=ledger,
         on_event=on_event,
     )
+
+
+def generate_videos(
+    config: VideoGenerationConfig,
+    requests: Iterable[VideoGenerationRequest | tuple[str, VideoGenerationRequest]]
+    | AsyncIterable[VideoGenerationRequest | tuple[str, VideoGenerationRequest]],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    ledger: Ledger | str | os.PathLike[str] | None = None,
+    on_event: BatchEventCallback | None = None,
+) -> Iterator[BatchResult[VideoGenerationResponse]]:
+    """Sync twin of :func:`generate_videos_async`: a plain iterator of results.
+
+    The batch runs on tarash's private event loop (``requests`` is read and ``on_event``
+    called there). Closing the iterator early (``with contextlib.closing(...)``, or
+    ``close()``) or Ctrl-C cancels every job in flight and leaves the ledger resumable.
+    """
+    run = generate_videos_async(
+        config, requests, concurrency=concurrency, ledger=ledger, on_event=on_event
+    )
+    return iterate_sync(run.__aiter__)
+
+
+def generate_images(
+    config: ImageGenerationConfig,
+    requests: Iterable[ImageGenerationRequest | tuple[str, ImageGenerationRequest]]
+    | AsyncIterable[ImageGenerationRequest | tuple[str, ImageGenerationRequest]],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    ledger: Ledger | str | os.PathLike[str] | None = None,
+    on_event: BatchEventCallback | None = None,
+) -> Iterator[BatchResult[ImageGenerationResponse]]:
+    """Sync twin of :func:`generate_images_async`: a plain iterator of results."""
+    run = generate_images_async(
+        config, requests, concurrency=concurrency, ledger=ledger, on_event=on_event
+    )
+    return iterate_sync(run.__aiter__)

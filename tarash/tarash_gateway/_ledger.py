@@ -1,6 +1,6 @@
 """The batch ledger: one durable row per request, so a batch survives a crash.
 
-Each request of a batch moves through these states (:class:`RowState`)::
+Each request of a batch moves through these states (:class:`LedgerState`)::
 
     pending ──> intent ──> submitted ──> done | failed
        ^          │  │         │  ^
@@ -44,12 +44,12 @@ import anyio.to_thread
 
 from tarash.tarash_gateway.errors import TarashException, ValidationError
 
-__all__ = ["Ledger", "LedgerEntry", "RowState", "SqliteLedger", "open_ledger"]
+__all__ = ["Ledger", "LedgerEntry", "LedgerState", "SqliteLedger", "open_ledger"]
 
 T = TypeVar("T")
 
 
-class RowState(enum.StrEnum):
+class LedgerState(enum.StrEnum):
     """Where one request of a batch stands in the ledger."""
 
     PENDING = "pending"
@@ -70,24 +70,31 @@ class RowState(enum.StrEnum):
     @property
     def is_final(self) -> bool:
         """Whether a run only reports the row (it sends nothing for it)."""
-        return self in (RowState.DONE, RowState.FAILED, RowState.UNKNOWN)
+        return self in (LedgerState.DONE, LedgerState.FAILED, LedgerState.UNKNOWN)
 
 
 # state -> the states it may move to; anything else is a bug or a ledger edited by hand.
-_TRANSITIONS: dict[RowState, frozenset[RowState]] = {
-    RowState.PENDING: frozenset({RowState.INTENT, RowState.FAILED}),
-    RowState.INTENT: frozenset(
-        {RowState.SUBMITTED, RowState.PENDING, RowState.UNKNOWN, RowState.DONE, RowState.FAILED}
+_TRANSITIONS: dict[LedgerState, frozenset[LedgerState]] = {
+    LedgerState.PENDING: frozenset({LedgerState.INTENT, LedgerState.FAILED}),
+    LedgerState.INTENT: frozenset(
+        {
+            LedgerState.INTENT,  # the next config of a chain whose first submit sent nothing
+            LedgerState.SUBMITTED,
+            LedgerState.PENDING,
+            LedgerState.UNKNOWN,
+            LedgerState.DONE,
+            LedgerState.FAILED,
+        }
     ),
-    RowState.SUBMITTED: frozenset(
-        {RowState.CANCELLED, RowState.INTENT, RowState.DONE, RowState.FAILED}
+    LedgerState.SUBMITTED: frozenset(
+        {LedgerState.CANCELLED, LedgerState.INTENT, LedgerState.DONE, LedgerState.FAILED}
     ),
-    RowState.CANCELLED: frozenset(
-        {RowState.SUBMITTED, RowState.INTENT, RowState.DONE, RowState.FAILED}
+    LedgerState.CANCELLED: frozenset(
+        {LedgerState.SUBMITTED, LedgerState.INTENT, LedgerState.DONE, LedgerState.FAILED}
     ),
-    RowState.DONE: frozenset(),
-    RowState.FAILED: frozenset({RowState.PENDING}),
-    RowState.UNKNOWN: frozenset({RowState.PENDING}),
+    LedgerState.DONE: frozenset(),
+    LedgerState.FAILED: frozenset({LedgerState.PENDING}),
+    LedgerState.UNKNOWN: frozenset({LedgerState.PENDING}),
 }
 
 
@@ -118,7 +125,7 @@ class LedgerEntry:
     index: int
     key: str | None
     input_hash: str
-    state: RowState = RowState.PENDING
+    state: LedgerState = LedgerState.PENDING
     attempts: int = 0
     handle: str | None = None
     result: str | None = None
@@ -132,7 +139,7 @@ class LedgerEntry:
             f"attempts={self.attempts})"
         )
 
-    def _move(self, state: RowState, **changes: Any) -> LedgerEntry:
+    def _move(self, state: LedgerState, **changes: Any) -> LedgerEntry:
         if state not in _TRANSITIONS[self.state]:
             raise TarashException(
                 f"ledger row {self.index} cannot go from {self.state.value} to {state.value} "
@@ -142,41 +149,41 @@ class LedgerEntry:
 
     def intend(self) -> LedgerEntry:
         """A submit is about to be sent (committed before it is)."""
-        return self._move(RowState.INTENT, attempts=self.attempts + 1)
+        return self._move(LedgerState.INTENT, attempts=self.attempts + 1)
 
     def accept(self, handle: str) -> LedgerEntry:
         """The provider accepted the job: keep its handle (JSON)."""
-        return self._move(RowState.SUBMITTED, handle=handle)
+        return self._move(LedgerState.SUBMITTED, handle=handle)
 
     def release(self) -> LedgerEntry:
         """Stopped before any job could exist: back to pending."""
-        return self._move(RowState.PENDING, handle=None)
+        return self._move(LedgerState.PENDING, handle=None)
 
     def cancel(self) -> LedgerEntry:
         """The batch stopped and cancelled the job; its handle is kept for the rerun."""
-        return self._move(RowState.CANCELLED)
+        return self._move(LedgerState.CANCELLED)
 
     def finish(self, result: str) -> LedgerEntry:
         """The request succeeded: keep the response (JSON)."""
-        return self._move(RowState.DONE, result=result, error=None)
+        return self._move(LedgerState.DONE, result=result, error=None)
 
     def fail(self, error: str) -> LedgerEntry:
         """The request failed for good: keep the error (JSON)."""
-        return self._move(RowState.FAILED, error=error)
+        return self._move(LedgerState.FAILED, error=error)
 
     def mark_unknown(self, error: str) -> LedgerEntry:
         """The submit failed after it may have created a job: keep the error (JSON)."""
-        return self._move(RowState.UNKNOWN, error=error)
+        return self._move(LedgerState.UNKNOWN, error=error)
 
     def reset(self) -> LedgerEntry:
         """Send the request again on the next run (the user's decision, for a row in
         ``intent``, ``unknown`` or ``failed``: a job may exist and be paid twice)."""
-        if self.state is RowState.INTENT:
+        if self.state is LedgerState.INTENT:
             # Not a move the batch makes itself: only the user may resend an intent.
             return dataclasses.replace(
-                self, state=RowState.PENDING, handle=None, error=None, updated_at=_now()
+                self, state=LedgerState.PENDING, handle=None, error=None, updated_at=_now()
             )
-        return self._move(RowState.PENDING, handle=None, error=None)
+        return self._move(LedgerState.PENDING, handle=None, error=None)
 
 
 @runtime_checkable
@@ -208,7 +215,7 @@ class Ledger(Protocol):
         """Write ``entry`` over the row of its index, durably."""
         ...
 
-    async def counts(self) -> dict[RowState, int]:
+    async def counts(self) -> dict[LedgerState, int]:
         """How many rows are in each state."""
         ...
 
@@ -237,7 +244,7 @@ def _row_to_entry(row: tuple[Any, ...]) -> LedgerEntry:
         index=row[0],
         key=row[1],
         input_hash=row[2],
-        state=RowState(row[3]),
+        state=LedgerState(row[3]),
         attempts=row[4],
         handle=row[5],
         result=row[6],
@@ -392,18 +399,18 @@ class SqliteLedger:
 
         await self._submit(save_blocking)
 
-    async def counts(self) -> dict[RowState, int]:
+    async def counts(self) -> dict[LedgerState, int]:
         """How many rows are in each state."""
 
-        def count_blocking(connection: sqlite3.Connection) -> dict[RowState, int]:
-            counts = dict.fromkeys(RowState, 0)
+        def count_blocking(connection: sqlite3.Connection) -> dict[LedgerState, int]:
+            counts = dict.fromkeys(LedgerState, 0)
             for state, count in connection.execute(
                 "SELECT state, COUNT(*) FROM requests GROUP BY state"
             ):
-                counts[RowState(state)] = count
+                counts[LedgerState(state)] = count
             return counts
 
-        counts: dict[RowState, int] = await self._submit(count_blocking)
+        counts: dict[LedgerState, int] = await self._submit(count_blocking)
         return counts
 
     def entries(self) -> Iterator[LedgerEntry]:

@@ -13,13 +13,13 @@ import atexit
 import concurrent.futures
 import contextlib
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import ParamSpec, TypeVar
 
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-__all__ = ["run_sync", "shutdown"]
+__all__ = ["iterate_sync", "run_sync", "shutdown"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -200,6 +200,96 @@ def run_sync(func: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs)
         if control.started:
             control.finished.wait(_CLEANUP_WAIT_SECONDS)
         raise
+
+
+def _wait_for(future: concurrent.futures.Future[T]) -> T:
+    # As in run_sync: short waits keep the thread responsive to KeyboardInterrupt.
+    while not future.done():
+        concurrent.futures.wait([future], timeout=_WAKE_INTERVAL_SECONDS)
+    return future.result()
+
+
+def iterate_sync(
+    func: Callable[P, AsyncIterator[T]], *args: P.args, **kwargs: P.kwargs
+) -> Iterator[T]:
+    """Iterate an async iterator on the private loop, one item at a time, from this thread.
+
+    ``func(*args, **kwargs)`` is iterated by one task on the loop, which hands each item
+    over through an unbuffered stream: it waits for each ``next()`` before going on.
+    Closing the returned generator early (``close()``, a ``with contextlib.closing(...)``,
+    garbage collection), a KeyboardInterrupt while it waits, and interpreter exit all
+    cancel that task, which cancels its remote jobs, and wait briefly for that cleanup,
+    as :func:`run_sync` does.
+
+    Raises:
+        RuntimeError: Called from the private loop itself (it would deadlock).
+    """
+    portal = _get_portal()
+    if threading.get_ident() == _portal_thread_id:
+        raise RuntimeError(
+            "a tarash sync function was called from tarash's own event loop thread; "
+            "use the *_async function there"
+        )
+    control = _TaskControl()
+    send, receive = anyio.create_memory_object_stream[T](0)
+
+    async def feed() -> None:
+        with _active_lock:
+            _active.add(control)
+        try:
+            async with send:
+                with anyio.CancelScope() as scope:
+                    control.scope = scope
+                    control.started = True
+                    if control.cancel_requested:
+                        return
+                    iterator = func(*args, **kwargs)
+                    try:
+                        async for item in iterator:
+                            await send.send(item)
+                    finally:
+                        aclose = getattr(iterator, "aclose", None)
+                        if aclose is not None:
+                            await aclose()
+        except anyio.get_cancelled_exc_class():
+            raise
+        except Exception:
+            raise
+        except BaseException as exc:
+            raise _EscapedBaseException(exc) from exc
+        finally:
+            with _active_lock:
+                _active.discard(control)
+            control.finished.set()
+
+    taking: concurrent.futures.Future[T] | None = None
+    try:
+        portal, task = _start(portal, feed)
+        while True:
+            taking = portal.start_task_soon(receive.receive)
+            try:
+                item = _wait_for(taking)
+            except (anyio.EndOfStream, anyio.ClosedResourceError):
+                break
+            taking = None
+            yield item
+        try:
+            _wait_for(task)
+        except _EscapedBaseException as escaped:
+            raise escaped.original from None
+    except BaseException:
+        # Early close (GeneratorExit), KeyboardInterrupt, or the task's own error.
+        control.cancel_requested = True
+        if taking is not None:
+            taking.cancel()
+        with contextlib.suppress(Exception):
+            portal.call(control.cancel)
+        if control.started:
+            control.finished.wait(_CLEANUP_WAIT_SECONDS)
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            portal.call(receive.close)
 
 
 def portal_thread_running() -> bool:
