@@ -27,10 +27,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     """
     try:
         from tarash.tarash_gateway.cli._app import build_app
+        from tarash.tarash_gateway.cli._output import install_diagnostics
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] not in ("typer", "rich", "click"):
             raise
         print(f"error: {INSTALL_HINT}", file=sys.stderr)
         raise SystemExit(1) from None
+    install_diagnostics()
     app = build_app()
     app(args=list(argv) if argv is not None else None, prog_name="tarash")

@@ -319,7 +319,11 @@ def run_generate(options: GenerateOptions, out: Path, *, as_json: bool) -> None:
     except (CliError, pydantic.ValidationError, TarashException) as exc:
         metadata = getattr(exc, "execution_metadata", None)
         extra = {"execution_metadata": metadata.model_dump(mode="json")} if metadata else None
-        if not as_json and metadata is not None:
+        tried = metadata is not None and (
+            len(metadata.attempts) > 1 or any(a.submit_count for a in metadata.attempts)
+        )
+        if not as_json and metadata is not None and tried:
+            # Only when a provider was reached: a refusal before sending is its one line.
             err.print(metadata_table(metadata))
         fail(exc, as_json=as_json, options=OPTION_NAMES, extra=extra)
     summary = response_summary(response, files)

@@ -37,8 +37,7 @@ def read_handle(text: str) -> JobHandle:
     """The handle in ``text``: inline JSON, or the path of a file holding it.
 
     Raises:
-        CliError: ``text`` is neither JSON nor a readable file.
-        pydantic.ValidationError: The JSON is no job handle.
+        CliError: ``text`` is neither JSON nor a readable file, or holds no job handle.
     """
     stripped = text.strip()
     if not stripped.startswith("{"):
@@ -63,13 +62,17 @@ def read_handle(text: str) -> JobHandle:
             data["error"].get("job_handle"), dict
         ):
             data = data["error"]["job_handle"]
-    return JobHandle.model_validate(data)
+    try:
+        return JobHandle.model_validate(data)
+    except pydantic.ValidationError as exc:
+        fields = ", ".join(".".join(map(str, error["loc"])) or "the JSON" for error in exc.errors())
+        raise CliError(f"HANDLE_OR_FILE is no job handle (missing or invalid: {fields})") from None
 
 
 def _load(text: str, as_json: bool) -> JobHandle:
     try:
         return read_handle(text)
-    except (CliError, pydantic.ValidationError) as exc:
+    except CliError as exc:
         fail(exc, as_json=as_json)
 
 

@@ -7,7 +7,9 @@ reads clean JSON. ``--json`` output is plain ``json.dumps`` text, never rich mar
 from __future__ import annotations
 
 import json
+import logging
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
@@ -28,6 +30,7 @@ __all__ = [
     "error_line",
     "exit_code_for",
     "fail",
+    "install_diagnostics",
     "metadata_table",
     "print_json",
     "stderr_console",
@@ -150,6 +153,22 @@ def fail(
     else:
         stderr_console().print(f"[bold red]error:[/] {escape(line)}", soft_wrap=True)
     raise typer.Exit(code)
+
+
+def install_diagnostics() -> None:
+    """Show tarash's log warnings and Python warnings as one ``note:``/``warning:`` line each
+    on stderr, instead of the logging module's bare text and ``warnings``' file:line noise."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("note: %(message)s"))
+    logger = logging.getLogger("tarash")
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+
+    def show(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+        sys.stderr.write(f"warning: {' '.join(str(message).split())}\n")
+
+    warnings.showwarning = show
 
 
 def _cell(value: Any) -> str:

@@ -1,0 +1,121 @@
+"""The ``tarash`` command as a real process: generate against the emulator, the emulator
+command itself, and the hint when the cli extra is missing."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tarash.emulator import Emulator
+from tarash.emulator._app import PROVIDERS
+from tarash.tarash_gateway.cli import INSTALL_HINT
+
+pytestmark = pytest.mark.integration
+
+TARASH = [sys.executable, "-m", "tarash.tarash_gateway.cli"]
+
+
+def test_generate_in_a_subprocess(
+    emu: Emulator, subprocess_env: dict[str, str], tmp_path: Path
+) -> None:
+    """``tarash generate image --json`` in its own process saves the file, prints clean JSON."""
+    secret = "sk-" + "Pr1vateKey" * 5
+    subprocess_env["STABILITY_API_KEY"] = secret
+    done = subprocess.run(
+        [*TARASH, "generate", "image", "--provider", "stability", "--model",
+         "stable-image-core", "--prompt", "a fox", "--out", str(tmp_path), "--json"],
+        env=subprocess_env, capture_output=True, text=True, timeout=50, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert Path(data["files"][0]).stat().st_size > 0
+    assert secret not in done.stdout + done.stderr
+    assert "Pr1vate" not in done.stdout + done.stderr
+
+
+def test_error_exit_code_in_a_subprocess(subprocess_env: dict[str, str]) -> None:
+    """A missing key in a real process: exit 3 and one line on stderr, nothing on stdout."""
+    del subprocess_env["FAL_KEY"]
+    done = subprocess.run(
+        [*TARASH, "generate", "video", "--provider", "fal", "--model", "fal-ai/veo3",
+         "--prompt", "x"],
+        env=subprocess_env, capture_output=True, text=True, timeout=50, check=False,
+    )  # fmt: skip
+    assert done.returncode == 3
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        line for line in done.stderr.strip().splitlines() if line.startswith("error:")
+    ]
+    assert "FAL_KEY" in done.stderr
+
+
+def test_emulator_command_serves_and_prints_instructions(
+    subprocess_env: dict[str, str],
+) -> None:
+    """``tarash emulator`` serves, prints how to point tarash and each SDK, stops on Ctrl+C."""
+    proc = subprocess.Popen(
+        [*TARASH, "emulator", "--port", "0", "--latency", "0,0.1",
+         "--fault", "rate_limit,provider=fal,times=always"],
+        env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Ctrl+C to stop."):
+                break
+        text = "".join(lines)
+        found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", text)
+        assert found, text
+        url = found.group(1)
+        for needle in (
+            f"TARASH_FAL_BASE_URL={url}/fal",
+            f"TARASH_GOOGLE_BASE_URL={url}/google/v1beta",
+            f"REPLICATE_BASE_URL={url}/replicate",
+            f"OPENAI_BASE_URL={url}/openai/v1",
+            f"RUNWAYML_BASE_URL={url}/runway",
+            f"GOOGLE_GEMINI_BASE_URL={url}/google",
+            f'QUEUE_URL_FORMAT = "{url}/fal/"',
+            f'azure_endpoint="{url}/azure_openai"',
+            f"{url}/stability/v2beta/stable-image/generate/core",
+        ):
+            assert needle in text, needle
+        assert "providers" in httpx.get(f"{url}/", timeout=5).json()
+        # The --fault took effect: fal refuses every submit with a 429.
+        key = PROVIDERS["fal"].fake_key
+        refused = httpx.post(
+            f"{url}/fal/fal-ai/veo3",
+            json={"prompt": "x"},
+            headers={"Authorization": f"Key {key}"},
+            timeout=5,
+        )
+        assert refused.status_code == 429
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)  # reads the rest and closes the pipes
+    assert proc.returncode == 0
+
+
+def test_without_the_cli_extra_the_command_says_how_to_install_it() -> None:
+    """With typer and rich missing, tarash still imports and the command prints the hint."""
+    code = (
+        "import sys\n"
+        "sys.modules['typer'] = None\n"
+        "sys.modules['rich'] = None\n"
+        "import tarash.tarash_gateway\n"
+        "from tarash.tarash_gateway.cli import main\n"
+        "main(['providers'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=50, check=False
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"error: {INSTALL_HINT}"
