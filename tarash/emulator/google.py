@@ -73,6 +73,7 @@ class GoogleOptions(wire.ProviderOptions):
 
     max_hold_seconds: float = 300.0
     vertex_storage_uri: str | None = None
+    file_uri_base: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -251,8 +252,10 @@ class GoogleRoutes(wire.ProviderRoutes):
             return body
         body["done"] = True
         if state is JobState.SUCCEEDED:
-            origin = self.ctx.origin(request)
-            uri = f"{origin}/{NAME}/v1beta/files/{job.id}:download?alt=media"
+            base = self.ctx.options(GoogleOptions).file_uri_base
+            if base is None:
+                base = f"{self.ctx.origin(request)}/{NAME}"
+            uri = f"{base}/v1beta/files/{job.id}:download?alt=media"
             body["response"] = {
                 "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta."
                 "PredictLongRunningResponse",

@@ -1,4 +1,5 @@
-"""Run the official fal, Replicate, OpenAI and Runway SDKs against an in-process emulator.
+"""Run the official fal, Replicate, OpenAI, Runway and Google SDKs against an in-process
+emulator.
 
 Not collected by pytest (the name does not start with ``test_``), and the SDKs are never
 project dependencies. Run it from a throwaway venv that has them:
@@ -8,6 +9,21 @@ project dependencies. Run it from a throwaway venv that has them:
     /tmp/sdkvenv/bin/pip install httpx starlette uvicorn anyio trustme
     /tmp/sdkvenv/bin/pip install -e /work/main   # or put /work/main on sys.path
     /tmp/sdkvenv/bin/python tests/emulator/sdk_compat_check.py [fal] [replicate] [openai] [runway]
+
+google-genai has two lines that cannot share a venv: the ``google`` checks (the Gemini
+API's ``models.generate_videos`` + ``operations.get`` + ``files.download``, and
+``models.generate_content`` for a Gemini image model) need 2.x, since 3.x refuses Veo on
+the Gemini API; the ``google-vertex`` checks (express mode with an API key, and a project
+with an access token through google-auth's ``Credentials``) run on either:
+
+    python3 -m venv /tmp/genai2 && /tmp/genai2/bin/pip install google-genai==2.34.0
+    /tmp/genai2/bin/python tests/emulator/sdk_compat_check.py google google-vertex
+    python3 -m venv /tmp/genai3 && /tmp/genai3/bin/pip install "google-genai>=3"
+    /tmp/genai3/bin/python tests/emulator/sdk_compat_check.py google-vertex
+
+The clients get ``http_options=HttpOptions(base_url=emu.url + "/google")`` (the SDK appends
+its version); the emulator names Gemini file URIs on Google's host
+(``GoogleOptions(file_uri_base=...)``), as ``files.download`` requires.
 
 Naming SDKs runs only their checks (a venv may hold just one SDK); with no names, all run.
 The ``openai`` checks use both clients: ``OpenAI(base_url=emu.base_url("openai"))`` and
@@ -28,6 +44,7 @@ from __future__ import annotations
 import base64
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -53,8 +70,14 @@ try:
     import runwayml
 except ImportError:
     runwayml = None
+try:
+    from google import genai
+    from google.genai import types as genai_types
+except ImportError:
+    genai = None
 
-from tarash.emulator import Emulator, Fault, Latency, ReplicateOptions
+from tarash.emulator import Emulator, Fault, GoogleOptions, Latency, ReplicateOptions
+from tarash.tarash_gateway.media import sniff_mime
 
 VERSION = "0123456789abcdef" * 4
 
@@ -324,6 +347,102 @@ def runway_tasks_delete(emu: Emulator) -> str:
     return f"deleted {created.id}: {status}"
 
 
+def _genai(emu: Emulator, **kwargs: Any) -> Any:
+    options = genai_types.HttpOptions(base_url=f"{emu.url}/google")
+    return genai.Client(http_options=options, **kwargs)
+
+
+def _wait_operation(client: Any, operation: Any) -> Any:
+    deadline = time.monotonic() + 20
+    while not operation.done:
+        assert time.monotonic() < deadline, "the operation did not finish"
+        time.sleep(0.1)
+        operation = client.operations.get(operation)
+    return operation
+
+
+def _videos_flow(client: Any, model: str) -> Any:
+    config = genai_types.GenerateVideosConfig(duration_seconds=8, aspect_ratio="16:9")
+    operation = client.models.generate_videos(model=model, prompt="a cat", config=config)
+    operation = _wait_operation(client, operation)
+    assert operation.error is None, operation.error
+    return operation.response.generated_videos[0].video
+
+
+def google_generate_videos_download(emu: Emulator) -> str:
+    """Gemini API: generate_videos, operations.get until done, files.download (2.x)."""
+    client = _genai(emu, api_key=emu.api_key("google"))
+    video = _videos_flow(client, "veo-3.1-generate-preview")
+    data = client.files.download(file=video)
+    assert sniff_mime(data) == "video/mp4", data[:16]
+    return f"{video.uri} -> {len(data)} bytes of MP4"
+
+
+def google_rai_filtered(emu: Emulator) -> str:
+    """Gemini API: an RAI-filtered operation parses as done with raiMediaFilteredCount."""
+    client = _genai(emu, api_key=emu.api_key("google"))
+    emu.inject(Fault("content_refusal", provider="google"))
+    config = genai_types.GenerateVideosConfig(duration_seconds=8)
+    try:
+        operation = client.models.generate_videos(
+            model="veo-3.1-generate-preview", prompt="a person", config=config
+        )
+    finally:  # 3.x refuses before sending: the fault must not hit the next check's job
+        emu.clear_faults()
+    response = _wait_operation(client, operation).response
+    assert response.rai_media_filtered_count == 1, response
+    assert not response.generated_videos
+    return f"filtered: {response.rai_media_filtered_reasons[0][:40]}..."
+
+
+def google_generate_content_image(emu: Emulator) -> str:
+    """Gemini API: generate_content on a Gemini image model returns an inline PNG."""
+    client = _genai(emu, api_key=emu.api_key("google"))
+    response = client.models.generate_content(model="gemini-3.1-flash-image", contents="a fox")
+    images = [
+        part.inline_data.data for part in response.candidates[0].content.parts if part.inline_data
+    ]
+    assert images and sniff_mime(images[0]) == "image/png"
+    return f"{len(images)} inline image(s), {len(images[0])} bytes"
+
+
+def google_vertex_express_videos(emu: Emulator) -> str:
+    """Vertex express mode (API key, no project): generate_videos + operations.get, the
+    video inline (video_bytes)."""
+    client = _genai(emu, vertexai=True, api_key=emu.api_key("google"))
+    video = _videos_flow(client, "veo-3.1-generate-001")
+    assert sniff_mime(video.video_bytes) == "video/mp4"
+    return f"{len(video.video_bytes)} bytes inline"
+
+
+def google_vertex_token_videos(emu: Emulator) -> str:
+    """Vertex with a project and an access token (google-auth Credentials): the regional
+    path, Bearer auth, the same flow."""
+    from google.oauth2.credentials import Credentials
+
+    client = _genai(
+        emu,
+        vertexai=True,
+        project="my-project",
+        location="us-central1",
+        credentials=Credentials(token=emu.api_key("google")),
+    )
+    video = _videos_flow(client, "veo-3.1-generate-001")
+    assert sniff_mime(video.video_bytes) == "video/mp4"
+    return f"{len(video.video_bytes)} bytes inline"
+
+
+def google_vertex_express_image(emu: Emulator) -> str:
+    """Vertex express mode: generate_content on a Gemini image model."""
+    client = _genai(emu, vertexai=True, api_key=emu.api_key("google"))
+    response = client.models.generate_content(model="gemini-3.1-flash-image", contents="a fox")
+    images = [
+        part.inline_data.data for part in response.candidates[0].content.parts if part.inline_data
+    ]
+    assert images and sniff_mime(images[0]) == "image/png"
+    return f"{len(images)} inline image(s)"
+
+
 _PNG_1X1 = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
@@ -353,8 +472,21 @@ GROUPS: dict[str, list[Check]] = {
         openai_client_on_azure_v1,
     ],
     "runway": [runway_image_to_video_wait, runway_tasks_delete],
+    "google": [google_generate_videos_download, google_rai_filtered, google_generate_content_image],
+    "google-vertex": [
+        google_vertex_express_videos,
+        google_vertex_token_videos,
+        google_vertex_express_image,
+    ],
 }
-_MODULES = {"fal": fal_client, "replicate": replicate, "openai": openai, "runway": runwayml}
+_MODULES = {
+    "fal": fal_client,
+    "replicate": replicate,
+    "openai": openai,
+    "runway": runwayml,
+    "google": genai,
+    "google-vertex": genai,
+}
 CHECKS: list[Check] = [check for checks in GROUPS.values() for check in checks]
 
 
@@ -371,7 +503,10 @@ def main(names: list[str] | None = None) -> int:
     for name in missing:
         print(f"FAIL {name}: the SDK is not installed in this venv")
     checks = [check for name in wanted if name not in missing for check in GROUPS[name]]
-    with Emulator(latency=Latency(queue_seconds=0.05, run_seconds=0.2)) as emu:
+    # google-genai's files.download keeps only a file URI's files/<id> (on Google's host).
+    google = GoogleOptions(file_uri_base="https://generativelanguage.googleapis.com")
+    latency = Latency(queue_seconds=0.05, run_seconds=0.2)
+    with Emulator(latency=latency, options=[google]) as emu:
         if fal_client is not None:
             fal_client.client.QUEUE_URL_FORMAT = emu.base_url("fal") + "/"
             os.environ["FAL_KEY"] = emu.api_key("fal")
@@ -382,6 +517,7 @@ def main(names: list[str] | None = None) -> int:
                 ("replicate", replicate),
                 ("openai", openai),
                 ("runwayml", runwayml),
+                ("google-genai", genai),
             )
             if module is not None
         )
@@ -399,7 +535,7 @@ def main(names: list[str] | None = None) -> int:
             "emulator stats: "
             + "; ".join(
                 f"{name} {emu.stats(name)}"
-                for name in ("fal", "replicate", "openai", "azure_openai", "runway")
+                for name in ("fal", "replicate", "openai", "azure_openai", "runway", "google")
             )
         )
     print("all SDK checks passed" if not failures else f"{failures} SDK check(s) failed")

@@ -477,3 +477,16 @@ def test_a_wrong_key_400_is_an_authentication_error() -> None:
     info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
     reply = httpx.Response(400, json=envelope(400, "INVALID_ARGUMENT", "API key not valid.", info))
     assert isinstance(client().parse_error(reply), AuthenticationError)
+
+
+@pytest.mark.anyio
+async def test_a_file_uri_on_another_host_is_read_under_our_base(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """A file URI naming Google's host behind a proxy (or emulator) is read as the SDK does:
+    its files/<id> under the configured base, with the key; Google's host is never asked."""
+    official = f"{OFFICIAL}/files/abc123:download?alt=media"
+    respx_mock.post(f"{BASE}/models/{VEO}:predictLongRunning").respond(200, json={"name": OP_NAME})
+    respx_mock.get(f"{BASE}/{OP_NAME}").respond(200, json=samples(official))
+    response = await generate_video_async(video_config(), VideoGenerationRequest(prompt="a cat"))
+    assert response.video == FILE_URI

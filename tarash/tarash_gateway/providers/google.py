@@ -95,6 +95,7 @@ _MODERATION_FINISH = frozenset(
 _MAX_MESSAGE = 500
 _VERTEX_OPTIONS = ("vertexai", "project", "location", "credentials")
 _OPERATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,511}$")
+_FILE_ID = re.compile(r"/files/([a-z0-9]+)")
 _STORAGE_PATHS = ("/download/storage/", "/storage/v1/")
 
 
@@ -694,6 +695,11 @@ class GoogleClient(kit.ProviderClient):
                     await self._ensure_token()
                     return kit.VideoOutput(video=url, content_type=str(mime), raw=snapshot.raw)
             elif isinstance(uri, str) and uri.startswith(("https://", "http://")):
+                if not kit.same_origin(uri, self.base_url) and (found := _FILE_ID.search(uri)):
+                    # As the SDK's files.download: the file's id under our own base (a
+                    # proxy or emulator may name Google's host; the key is never sent off
+                    # the configured origin).
+                    uri = f"{self.base_url}/files/{found.group(1)}:download?alt=media"
                 return kit.VideoOutput(video=uri, content_type=str(mime), raw=snapshot.raw)
         raise kit.GenerationFailedError(
             f"{self.label}'s finished operation names no video it can read",
