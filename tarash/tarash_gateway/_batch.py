@@ -268,7 +268,7 @@ class BatchRun(Generic[R]):
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
         self._task_group = task_group
-        task_group.start_soon(self._produce, send)
+        task_group.start_soon(self._produce, task_group, send)
         return self
 
     async def __aexit__(
@@ -321,9 +321,10 @@ class BatchRun(Generic[R]):
 
     # -- the work -----------------------------------------------------------------------
 
-    async def _produce(self, send: MemoryObjectSendStream[BatchResult[R]]) -> None:
+    async def _produce(
+        self, task_group: TaskGroup, send: MemoryObjectSendStream[BatchResult[R]]
+    ) -> None:
         """Read the input one item at a time, only when a slot is free."""
-        assert self._task_group is not None
         slots = anyio.Semaphore(self._concurrency)
         requests = self._requests
         async with send:
@@ -336,14 +337,14 @@ class BatchRun(Generic[R]):
                         raw = await anext(iterator)
                     except StopAsyncIteration:
                         break
-                    self._task_group.start_soon(self._one, index, raw, send.clone(), slots)
+                    task_group.start_soon(self._one, index, raw, send.clone(), slots)
                     index += 1
             else:
                 for raw in requests:
                     # Taken before the next item is read: at most `concurrency` are read
                     # and not yet delivered.
                     await slots.acquire()
-                    self._task_group.start_soon(self._one, index, raw, send.clone(), slots)
+                    task_group.start_soon(self._one, index, raw, send.clone(), slots)
                     index += 1
 
     async def _one(

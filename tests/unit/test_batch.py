@@ -1,0 +1,272 @@
+"""Batch fan-out on the toy provider: results as values, lazy input, stop and resume."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+import respx
+
+from tarash.tarash_gateway import (
+    BatchEvent,
+    LedgerState,
+    SqliteLedger,
+    ValidationError,
+    generate_videos,
+    generate_videos_async,
+)
+from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
+from tests.unit.fake_provider import BASE, FAKE_KEY
+
+pytestmark = pytest.mark.anyio
+
+CONFIG = VideoGenerationConfig(
+    provider="fake", model="t2v", api_key=FAKE_KEY, base_url=BASE, poll_interval=0.001
+)
+
+
+def request(prompt: str) -> VideoGenerationRequest:
+    return VideoGenerationRequest(prompt=prompt, duration_seconds=4)
+
+
+class FakeJobs:
+    """The toy provider's jobs: a prompt starting with 'fail' fails, 'hold' never ends."""
+
+    def __init__(self, router: respx.MockRouter) -> None:
+        self.counter = itertools.count()
+        self.prompts: dict[str, str] = {}
+        self.cancelled: set[str] = set()
+        self.holding = True
+        router.post(f"{BASE}/jobs").mock(side_effect=self.submit)
+        router.post(url__regex=rf"{BASE}/jobs/j\d+/cancel$").mock(side_effect=self.cancel)
+        router.get(url__regex=rf"{BASE}/jobs/j\d+$").mock(side_effect=self.status)
+
+    def submit(self, http: httpx.Request) -> httpx.Response:
+        job_id = f"j{next(self.counter)}"
+        self.prompts[job_id] = json.loads(http.content)["prompt"]
+        return httpx.Response(200, json={"id": job_id, "status": "queued"})
+
+    def cancel(self, http: httpx.Request) -> httpx.Response:
+        self.cancelled.add(http.url.path.split("/")[-2])
+        return httpx.Response(200, json={})
+
+    def status(self, http: httpx.Request) -> httpx.Response:
+        job_id = http.url.path.rsplit("/", 1)[-1]
+        prompt = self.prompts[job_id]
+        if job_id in self.cancelled:
+            return httpx.Response(200, json={"status": "cancelled"})
+        if prompt.startswith("fail"):
+            return httpx.Response(200, json={"status": "failed", "error": f"bad {FAKE_KEY}"})
+        if prompt.startswith("hold") and self.holding:
+            return httpx.Response(200, json={"status": "running", "progress": 10})
+        return httpx.Response(200, json={"status": "done", "url": f"https://cdn.test/{job_id}.mp4"})
+
+    def submitted(self, prompt: str) -> int:
+        return sum(1 for sent in self.prompts.values() if sent == prompt)
+
+
+@pytest.fixture
+def jobs() -> Iterator[FakeJobs]:
+    with respx.mock(assert_all_called=False) as router:
+        yield FakeJobs(router)
+
+
+async def test_failures_are_values_tied_to_their_index_and_key(jobs: FakeJobs) -> None:
+    """A failed request, a malformed item and successes all come back, each with its own
+    index and key; nothing aborts the batch."""
+    inputs = [("a", request("ok a")), ("b", request("fail b")), "junk", request("ok d")]
+    async with generate_videos_async(CONFIG, inputs, concurrency=2) as results:
+        by_index = {result.index: result async for result in results}
+    assert sorted(by_index) == [0, 1, 2, 3]
+    assert by_index[0].ok and by_index[0].key == "a"
+    assert by_index[0].unwrap().video.startswith("https://cdn.test/")
+    assert not by_index[1].ok and by_index[1].key == "b"
+    assert FAKE_KEY not in str(by_index[1].error)
+    assert isinstance(by_index[2].error, ValidationError)
+    assert "requests[2]" in by_index[2].error.message
+    assert by_index[3].ok and by_index[3].key is None
+    assert jobs.submitted("fail b") == 1
+
+
+async def test_a_generator_of_100k_requests_is_read_lazily(jobs: FakeJobs) -> None:
+    """Only about `concurrency` items are read ahead of the results taken."""
+    read = itertools.count()
+
+    def endless() -> Iterator[VideoGenerationRequest]:
+        for number in range(100_000):
+            next(read)
+            yield request(f"ok {number}")
+
+    taken = 0
+    async with generate_videos_async(CONFIG, endless(), concurrency=4) as results:
+        async for _ in results:
+            taken += 1
+            if taken == 10:
+                break
+    assert next(read) <= taken + 4 + 1
+
+
+async def test_leaving_early_cancels_every_job_in_flight_and_leaves_rows_resumable(
+    jobs: FakeJobs, tmp_path: Path
+) -> None:
+    """Breaking out cancels the running jobs remotely; their rows keep their handles as
+    'cancelled', and the rerun sends them again (the provider confirms they are over)."""
+    path = tmp_path / "batch.sqlite"
+    inputs = [request("ok 0"), request("hold 1"), request("hold 2")]
+    async with generate_videos_async(CONFIG, inputs, concurrency=3, ledger=path) as results:
+        async for first in results:
+            assert first.index == 0
+            break
+    assert len(jobs.cancelled) == 2
+    states = {row.index: row.state for row in SqliteLedger(path).entries()}
+    assert states == {0: LedgerState.DONE, 1: LedgerState.CANCELLED, 2: LedgerState.CANCELLED}
+
+    # The rerun, once held jobs may finish: the provider says the two are cancelled,
+    # so they are sent again; the done one is read back.
+    jobs.holding = False
+    async with generate_videos_async(CONFIG, inputs, ledger=path) as results:
+        outcomes = {result.index: result async for result in results}
+    assert all(result.ok for result in outcomes.values())
+    assert outcomes[0].resumed and not outcomes[1].resumed
+    assert (jobs.submitted("ok 0"), jobs.submitted("hold 1"), jobs.submitted("hold 2")) == (
+        1,
+        2,
+        2,
+    )
+
+
+async def test_a_changed_input_at_an_index_is_an_error_not_a_resubmit(
+    jobs: FakeJobs, tmp_path: Path
+) -> None:
+    """A rerun whose request at an index differs from the recorded one is refused."""
+    path = tmp_path / "batch.sqlite"
+    async with generate_videos_async(CONFIG, [request("ok 0")], ledger=path) as results:
+        assert [result.ok async for result in results] == [True]
+    async with generate_videos_async(CONFIG, [request("ok zero")], ledger=path) as results:
+        (outcome,) = [result async for result in results]
+    assert isinstance(outcome.error, ValidationError)
+    assert "input hash differs" in outcome.error.message
+    assert jobs.submitted("ok zero") == 0
+
+
+async def test_a_rerun_waits_on_submitted_jobs_and_never_resends(
+    jobs: FakeJobs, tmp_path: Path
+) -> None:
+    """A row left 'submitted' is waited on by its handle, not submitted again; a done row
+    is yielded from the ledger."""
+    path = tmp_path / "batch.sqlite"
+    inputs = [request("ok 0"), request("hold 1")]
+    async with generate_videos_async(CONFIG, inputs, ledger=path) as results:
+        async for _ in results:
+            break
+    # Simulate a crash while the job ran: the row says submitted, and the job finishes.
+    ledger = SqliteLedger(path)
+    await ledger.open()
+    row = await ledger.get(1)
+    assert row is not None and row.handle is not None
+    import dataclasses
+
+    await ledger.save(dataclasses.replace(row, state=LedgerState.SUBMITTED))
+    await ledger.close()
+    job_id = json.loads(row.handle)["request_id"]
+    jobs.cancelled.discard(job_id)
+    jobs.prompts[job_id] = "ok 1"
+    async with generate_videos_async(CONFIG, inputs, ledger=path) as results:
+        outcomes = {result.index: result async for result in results}
+    assert outcomes[0].resumed and outcomes[1].ok
+    assert outcomes[1].unwrap().request_id == job_id
+    assert len(jobs.prompts) == 2  # nothing was submitted by the rerun
+
+
+async def test_an_intent_without_a_recorded_job_is_reported_not_resent(
+    jobs: FakeJobs, tmp_path: Path
+) -> None:
+    """A row caught in 'intent' (crash between submit and record) is an error value with
+    job_may_exist, and stays so; reset() is how the user sends it again."""
+    path = tmp_path / "batch.sqlite"
+    ledger = SqliteLedger(path)
+    await ledger.open()
+    from tarash.tarash_gateway._batch_codec import input_hash
+
+    row = await ledger.claim(0, None, input_hash(CONFIG, request("ok 0")))
+    await ledger.save(row.intend())
+    await ledger.close()
+    for _ in range(2):
+        async with generate_videos_async(CONFIG, [request("ok 0")], ledger=path) as results:
+            (outcome,) = [result async for result in results]
+        assert outcome.error is not None and outcome.error.job_may_exist
+    assert jobs.prompts == {}
+    await ledger.open()
+    stored = await ledger.get(0)
+    assert stored is not None and stored.state is LedgerState.UNKNOWN
+    await ledger.save(stored.reset())
+    await ledger.close()
+    async with generate_videos_async(CONFIG, [request("ok 0")], ledger=path) as results:
+        (outcome,) = [result async for result in results]
+    assert outcome.ok and jobs.submitted("ok 0") == 1
+
+
+async def test_no_key_reaches_the_ledger_file(jobs: FakeJobs, tmp_path: Path) -> None:
+    """Neither the key nor a provider's echo of it is ever written to the ledger."""
+    path = tmp_path / "batch.sqlite"
+    inputs = [request("ok 0"), request("fail 1")]
+    async with generate_videos_async(CONFIG, inputs, ledger=path) as results:
+        assert len([result async for result in results]) == 2
+    for file in await anyio.Path(tmp_path).iterdir():
+        assert FAKE_KEY.encode() not in await file.read_bytes(), file.name
+
+
+async def test_events_report_each_stage_and_a_raising_callback_stops_the_batch(
+    jobs: FakeJobs,
+) -> None:
+    """on_event hears queued/submitted/running/done/failed; what it raises reaches the
+    caller and the jobs in flight are cancelled."""
+    events: list[BatchEvent] = []
+    inputs = [request("ok 0"), request("fail 1")]
+    async with generate_videos_async(CONFIG, inputs, on_event=events.append) as results:
+        assert len([result async for result in results]) == 2
+    assert {event.kind for event in events} >= {"queued", "submitted", "done", "failed"}
+
+    def explode(event: BatchEvent) -> None:
+        if event.kind == "submitted" and event.index == 1:
+            raise KeyError("boom")
+
+    async def run_all() -> None:
+        async with generate_videos_async(
+            CONFIG, [request("hold 0"), request("hold 1")], concurrency=2, on_event=explode
+        ) as results:
+            async for _ in results:
+                pass
+
+    with pytest.raises(KeyError, match="boom"):
+        await run_all()
+    assert len(jobs.cancelled) == 2
+
+
+async def test_bad_arguments_are_refused_before_anything_runs() -> None:
+    """config, concurrency, requests and on_event are checked up front, by name."""
+    with pytest.raises(ValidationError, match="concurrency"):
+        generate_videos_async(CONFIG, [], concurrency=0)
+    with pytest.raises(ValidationError, match="VideoGenerationConfig"):
+        generate_videos_async("fal", [])  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="iterable"):
+        generate_videos_async(CONFIG, 3)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="on_event"):
+        generate_videos_async(CONFIG, [], on_event=5)  # type: ignore[arg-type]
+
+
+def test_the_sync_twin_iterates_and_closing_it_early_cancels(jobs: FakeJobs) -> None:
+    """The sync iterator yields results; closing it cancels the jobs still running."""
+    done = list(generate_videos(CONFIG, [request("ok 0"), request("ok 1")]))
+    assert sorted(result.index for result in done) == [0, 1]
+    inputs = [request("ok 0"), request("hold 1"), request("hold 2")]
+    with contextlib.closing(generate_videos(CONFIG, inputs, concurrency=3)) as results:
+        first = next(results)
+        assert first.index == 0
+    assert len(jobs.cancelled) == 2

@@ -1,0 +1,202 @@
+"""The batch ledger: its state machine, SQLite persistence, the run lock and the codec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tarash.tarash_gateway import (
+    Ledger,
+    LedgerEntry,
+    LedgerState,
+    SqliteLedger,
+    TarashException,
+    ValidationError,
+)
+from tarash.tarash_gateway._batch_codec import (
+    dump_error,
+    dump_response,
+    input_hash,
+    load_error,
+    load_response,
+)
+from tarash.tarash_gateway._ledger import open_ledger
+from tarash.tarash_gateway.errors import RateLimitError
+from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
+from tarash.tarash_gateway.models import (
+    VideoGenerationConfig,
+    VideoGenerationRequest,
+    VideoGenerationResponse,
+)
+
+pytestmark = pytest.mark.anyio
+
+SECRET = "sk-ledger-canary-0123456789"
+CONFIG = VideoGenerationConfig(provider="fal", model="fal-ai/veo3", api_key=SECRET)
+REQUEST = VideoGenerationRequest(prompt="a cat", duration_seconds=4)
+
+
+def entry(state: LedgerState = LedgerState.PENDING) -> LedgerEntry:
+    return LedgerEntry(index=0, key="k", input_hash="h", state=state)
+
+
+def test_the_happy_path_moves_pending_intent_submitted_done() -> None:
+    """A request's row goes pending → intent (attempt counted) → submitted → done."""
+    row = entry().intend()
+    assert (row.state, row.attempts) == (LedgerState.INTENT, 1)
+    row = row.accept('{"h": 1}')
+    assert (row.state, row.handle) == (LedgerState.SUBMITTED, '{"h": 1}')
+    row = row.finish('{"r": 1}')
+    assert (row.state, row.result, row.handle) == (LedgerState.DONE, '{"r": 1}', '{"h": 1}')
+
+
+def test_a_stopped_batch_leaves_rows_resumable() -> None:
+    """Stopped before a job could exist the row is pending again; stopped while its job
+    ran it is cancelled with the handle kept, and may be sent again (a new intent)."""
+    assert entry().intend().release().state is LedgerState.PENDING
+    cancelled = entry().intend().accept("{}").cancel()
+    assert (cancelled.state, cancelled.handle) == (LedgerState.CANCELLED, "{}")
+    again = cancelled.intend()
+    assert (again.state, again.attempts) == (LedgerState.INTENT, 2)
+
+
+@pytest.mark.parametrize(
+    ("state", "move"),
+    [
+        (LedgerState.PENDING, "accept"),
+        (LedgerState.PENDING, "finish"),
+        (LedgerState.DONE, "intend"),
+        (LedgerState.DONE, "fail"),
+        (LedgerState.UNKNOWN, "intend"),
+        (LedgerState.FAILED, "intend"),
+        (LedgerState.SUBMITTED, "release"),
+        (LedgerState.SUBMITTED, "mark_unknown"),
+    ],
+)
+def test_moves_the_state_machine_does_not_allow_are_refused(state: LedgerState, move: str) -> None:
+    """A finished row is never sent again, a submitted one never forgets its job."""
+    method = getattr(entry(state), move)
+    with pytest.raises(TarashException, match=f"cannot go from {state.value}"):
+        method() if move in ("intend", "release", "cancel") else method("{}")
+
+
+@pytest.mark.parametrize("state", [LedgerState.INTENT, LedgerState.UNKNOWN, LedgerState.FAILED])
+def test_reset_is_the_users_way_to_send_a_row_again(state: LedgerState) -> None:
+    """Only reset() takes an intent or unknown row back to pending (the user decided)."""
+    row = entry(state).reset()
+    assert (row.state, row.handle, row.error) == (LedgerState.PENDING, None, None)
+
+
+async def test_sqlite_ledger_keeps_rows_across_opens(tmp_path: Path) -> None:
+    """Claim creates a pending row once; saved states are read back by the next run."""
+    path = tmp_path / "batch.sqlite"
+    ledger = SqliteLedger(path)
+    assert isinstance(ledger, Ledger)
+    await ledger.open()
+    first = await ledger.claim(3, "k3", "hash3")
+    assert first.state is LedgerState.PENDING
+    await ledger.save(first.intend().accept('{"id": "j3"}'))
+    await ledger.close()
+
+    again = SqliteLedger(path)
+    await again.open()
+    try:
+        row = await again.claim(3, "other", "other-hash")  # the stored row wins
+        assert (row.key, row.input_hash, row.state) == ("k3", "hash3", LedgerState.SUBMITTED)
+        assert row.handle == '{"id": "j3"}'
+        assert await again.get(4) is None
+        counts = await again.counts()
+        assert counts[LedgerState.SUBMITTED] == 1 and counts[LedgerState.DONE] == 0
+    finally:
+        await again.close()
+    assert [row.index for row in again.entries()] == [3]
+
+
+async def test_concurrent_writes_are_committed_together_and_all_land(tmp_path: Path) -> None:
+    """Many writes at once (one commit per round) all reach the file."""
+    import anyio
+
+    ledger = SqliteLedger(tmp_path / "batch.sqlite")
+    await ledger.open()
+    try:
+        async with anyio.create_task_group() as group:
+            for index in range(200):
+
+                async def write(index: int = index) -> None:
+                    row = await ledger.claim(index, None, f"h{index}")
+                    await ledger.save(row.intend())
+
+                group.start_soon(write)
+        counts = await ledger.counts()
+    finally:
+        await ledger.close()
+    assert counts[LedgerState.INTENT] == 200
+
+
+async def test_a_second_run_on_the_same_ledger_is_refused(tmp_path: Path) -> None:
+    """Two runs never work one ledger at once (they could both send a request)."""
+    path = tmp_path / "batch.sqlite"
+    first, second = SqliteLedger(path), SqliteLedger(path)
+    await first.open()
+    try:
+        with pytest.raises(ValidationError, match="in use by another run"):
+            await second.open()
+    finally:
+        await first.close()
+    await second.open()  # free again once the first run closed it
+    await second.close()
+
+
+async def test_a_file_that_is_not_a_ledger_is_a_clear_error(tmp_path: Path) -> None:
+    """Pointing ledger= at some other file fails before any request runs."""
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"not a database, just some text that is long enough" * 20)
+    with pytest.raises(ValidationError, match="not a tarash ledger"):
+        await SqliteLedger(path).open()
+
+
+def test_open_ledger_takes_a_path_a_ledger_or_none(tmp_path: Path) -> None:
+    """A path becomes a SqliteLedger; anything else is refused by name."""
+    assert open_ledger(None) is None
+    assert isinstance(open_ledger(str(tmp_path / "a.sqlite")), SqliteLedger)
+    ledger = SqliteLedger(tmp_path / "b.sqlite")
+    assert open_ledger(ledger) is ledger
+    with pytest.raises(ValidationError, match="ledger must be a path or a Ledger"):
+        open_ledger(42)  # type: ignore[arg-type]
+
+
+def test_the_input_hash_ignores_the_key_and_sees_every_other_change() -> None:
+    """Moving the key to the environment is the same input; a changed prompt is not."""
+    same = input_hash(CONFIG.model_copy(update={"api_key": None}), REQUEST)
+    assert input_hash(CONFIG, REQUEST) == same
+    assert SECRET not in same
+    other = VideoGenerationRequest(prompt="a dog", duration_seconds=4)
+    assert input_hash(CONFIG, other) != same
+    assert input_hash(CONFIG.model_copy(update={"model": "fal-ai/kling"}), REQUEST) != same
+
+
+def test_responses_and_errors_round_trip_without_the_key() -> None:
+    """What the ledger stores reads back as the same response / error class, keyless."""
+    response = VideoGenerationResponse(
+        request_id="j1",
+        video=b"\x00\x01mp4",
+        content_type="video/mp4",
+        provider="fal",
+        model="fal-ai/veo3",
+        raw_response={"echo": f"Key {SECRET}"},
+    )
+    text = dump_response(response, [SECRET])
+    assert SECRET not in text
+    restored = load_response(text)
+    assert isinstance(restored, VideoGenerationResponse)
+    assert restored.video == "data:video/mp4;base64,AAFtcDQ="
+    error = RateLimitError(f"slow down {SECRET}", "fal", "fal-ai/veo3", status_code=429)
+    error.retry_after = 3.0
+    stored = dump_error(error, [SECRET])
+    assert SECRET not in stored
+    back = load_error(stored)
+    assert isinstance(back, RateLimitError)
+    assert (back.status_code, back.retry_after, back.provider) == (429, 3.0, "fal")
+    timeout = load_error(dump_error(TarashTimeoutError("late", timeout_seconds=5.0), []))
+    assert isinstance(timeout, TarashTimeoutError) and timeout.timeout_seconds == 5.0
