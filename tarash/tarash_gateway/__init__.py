@@ -42,6 +42,7 @@ from tarash.tarash_gateway.api import (
 )
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
+    CircuitOpenError,
     ContentModerationError,
     FallbackPolicy,
     GenerationFailedError,
@@ -90,6 +91,7 @@ from tarash.tarash_gateway.providers.field_mappers import (
     get_provider_field_mapping,
     register_provider_field_mapping,
 )
+from tarash.tarash_gateway.router import HedgePolicy, Router, configure
 
 __all__ = [
     "AspectRatio",
@@ -100,6 +102,7 @@ __all__ = [
     "BatchEvent",
     "BatchResult",
     "BatchRun",
+    "CircuitOpenError",
     "ContentModerationError",
     "ExecutionMetadata",
     "ExtraParamsWarning",
@@ -107,6 +110,7 @@ __all__ = [
     "GenerationFailedError",
     "HTTPConnectionError",
     "HTTPError",
+    "HedgePolicy",
     "ImageGenerationConfig",
     "ImageGenerationRequest",
     "ImageGenerationResponse",
@@ -127,6 +131,7 @@ __all__ = [
     "ProviderServerError",
     "RateLimitError",
     "Resolution",
+    "Router",
     "STSRequest",
     "STSResponse",
     "STSUpdate",
@@ -144,6 +149,7 @@ __all__ = [
     "available_providers",
     "cancel",
     "cancel_async",
+    "configure",
     "format_to_content_type",
     "generate_image",
     "generate_image_async",
