@@ -218,7 +218,7 @@ async def test_no_key_reaches_the_ledger_file(jobs: FakeJobs, tmp_path: Path) ->
     inputs = [request("ok 0"), request("fail 1")]
     async with generate_videos_async(CONFIG, inputs, ledger=path) as results:
         assert len([result async for result in results]) == 2
-    for file in await anyio.Path(tmp_path).iterdir():
+    async for file in anyio.Path(tmp_path).iterdir():
         assert FAKE_KEY.encode() not in await file.read_bytes(), file.name
 
 
