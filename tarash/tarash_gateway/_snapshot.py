@@ -68,7 +68,7 @@ class BreakerSnapshot(_Frozen):
     consecutive_failures: int
     recent_calls: int = Field(description="Calls recorded within the failure-rate window.")
     recent_failure_rate: float | None = Field(description="Transient failures / calls in window.")
-    reopens_in_seconds: float | None = Field(
+    probe_in_seconds: float | None = Field(
         description="While open: seconds until a probe is admitted."
     )
     reason: str | None = Field(description="Why the breaker last opened.")
