@@ -8,9 +8,11 @@ from typing import Annotated
 import typer
 
 from tarash.tarash_gateway.cli import _catalog, _handles
+from tarash.tarash_gateway.cli._batch_cmd import BatchOptions, run_batch
 from tarash.tarash_gateway.cli._emulator import run_emulator
 from tarash.tarash_gateway.cli._generate import GenerateOptions, Kind, run_generate
 from tarash.tarash_gateway.cli._output import CliError, fail, print_json, stdout_console
+from tarash.tarash_gateway.cli._routing import Route, load_routing
 from tarash.tarash_gateway.errors import TarashException
 
 __all__ = ["build_app"]
@@ -138,6 +140,44 @@ def _jobs_cancel(
     _handles.run_cancel(handle, as_json=json_output)
 
 
+def _batch(
+    source: Annotated[
+        Path, typer.Argument(help="One JSON request per line.", metavar="JOBS.jsonl")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for results.jsonl, the files and the ledger.")],
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Jobs in flight at once.")
+    ] = 8,
+    config: Annotated[
+        Path | None, typer.Option(help="Routing TOML: [route], strategy, [hedge], [limits.*].")
+    ] = None,
+    kind: Annotated[Kind | None, typer.Option(help="Default kind of the lines.")] = None,
+    provider: Annotated[str | None, typer.Option(help="Default provider of the lines.")] = None,
+    model: Annotated[str | None, typer.Option(help="Default model of the lines.")] = None,
+    fallback: Annotated[
+        list[str] | None, typer.Option(help="Default PROVIDER:MODEL fallbacks (repeatable).")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds each attempt may take.")] = None,
+) -> None:
+    """Run a JSONL file of requests; rerun the same command to resume after a stop."""
+    try:
+        routing = load_routing(config) if config is not None else None
+        base = routing.route if routing is not None else Route()
+        route = Route(
+            kind=kind.value if kind is not None else base.kind,
+            provider=provider or base.provider,
+            model=model or base.model,
+            fallbacks=tuple(fallback) if fallback else base.fallbacks,
+            timeout=timeout if timeout is not None else base.timeout,
+        )
+        if routing is not None:
+            routing.apply()
+        code = run_batch(BatchOptions(source, out, concurrency, route))
+    except (CliError, TarashException) as exc:
+        fail(exc)
+    raise typer.Exit(code)
+
+
 def build_app() -> typer.Typer:
     """The ``tarash`` command and its subcommands."""
     app = typer.Typer(
@@ -150,6 +190,7 @@ def build_app() -> typer.Typer:
     app.command("providers")(_providers)
     app.command("models")(_models)
     app.command("generate")(_generate)
+    app.command("batch")(_batch)
     app.command("emulator")(_emulator)
     jobs = typer.Typer(
         name="jobs", help="Follow a submitted job by its handle.", no_args_is_help=True

@@ -46,6 +46,7 @@ __all__ = [
     "Kind",
     "StatusLine",
     "file_stem",
+    "media_extension",
     "parse_target",
     "response_summary",
     "run_generate",
@@ -220,7 +221,8 @@ def file_stem(request_id: str) -> str:
     return _UNSAFE.sub("_", request_id).strip("._") or "result"
 
 
-def _extension(media: str | bytes, content_type: str | None, kind: Kind) -> str:
+def media_extension(media: str | bytes, content_type: str | None, kind: Kind) -> str:
+    """The file extension for a result: from its content type, its URL, or the kind."""
     if content_type:
         guessed = mimetypes.guess_extension(content_type.partition(";")[0].strip())
         if guessed:
@@ -250,13 +252,13 @@ def saved_files(response: Response, out: Path, stem: str | None = None) -> list[
     name = stem or file_stem(response.request_id)
     if isinstance(response, VideoGenerationResponse):
         media = response.video if not isinstance(response.video, dict) else b""
-        path = out / f"{name}{_extension(media, response.content_type, Kind.video)}"
+        path = out / f"{name}{media_extension(media, response.content_type, Kind.video)}"
         return [response.save(path)]
     paths = []
     many = len(response.images) > 1
     for index, image in enumerate(response.images):
         numbered = f"{name}-{index}" if many else name
-        path = out / f"{numbered}{_extension(image, response.content_type, Kind.image)}"
+        path = out / f"{numbered}{media_extension(image, response.content_type, Kind.image)}"
         paths.append(response.save(path, index))
     return paths
 

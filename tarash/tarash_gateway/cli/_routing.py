@@ -1,0 +1,203 @@
+"""The ``--config routing.toml`` file: the default route, strategy and per-provider limits.
+
+::
+
+    [route]                       # used by lines that name no provider/model
+    kind = "video"
+    provider = "fal"
+    model = "fal-ai/veo3"
+    fallbacks = ["replicate:google/veo-3"]
+    timeout = 600
+
+    strategy = "chain"            # top level: "chain" or "hedge"
+
+    [hedge]                       # HedgePolicy's fields, for strategy = "hedge"
+    after = 30
+
+    [limits.fal]                  # ProviderLimit's fields, per provider or provider/model
+    max_concurrent = 4
+
+    [limits."replicate/google/veo-3"]
+    creates_per_minute = 60
+
+Each value is checked when the file is read; an error names the file, the line and the
+key. The limits and strategy go to the default router (``configure``), which every batch
+request runs on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tarash.tarash_gateway._limits import ProviderLimit
+from tarash.tarash_gateway.cli._output import CliError
+from tarash.tarash_gateway.errors import TarashException
+from tarash.tarash_gateway.router import HedgePolicy, Router, configure
+
+__all__ = ["Route", "RoutingConfig", "load_routing"]
+
+_TOP = frozenset({"route", "strategy", "hedge", "limits"})
+_ROUTE = frozenset({"kind", "provider", "model", "fallbacks", "timeout"})
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a batch line goes when it names no provider or model itself."""
+
+    kind: str = "video"
+    provider: str | None = None
+    model: str | None = None
+    fallbacks: tuple[str, ...] = ()
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingConfig:
+    """A routing file, read and checked."""
+
+    route: Route = field(default_factory=Route)
+    strategy: str = "chain"
+    hedge: HedgePolicy | None = None
+    limits: dict[str, ProviderLimit] = field(default_factory=dict)
+
+    def apply(self) -> Router:
+        """Make the limits and strategy the default router's (what batches run on)."""
+        return configure(limits=self.limits or None, strategy=self.strategy, hedge=self.hedge)  # type: ignore[arg-type]
+
+
+def _line_of(text: str, table: tuple[str, ...], key: str | None) -> int | None:
+    """The line of ``key`` in ``[table]`` (or of the header), for error messages."""
+    lines = text.splitlines()
+    start = 0
+    if table:
+        wanted = [part.strip('"') for part in table]
+        for number, line in enumerate(lines):
+            header = re.match(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$", line)
+            if (
+                header
+                and [
+                    part.strip().strip('"')
+                    for part in re.findall(r'"[^"]*"|[^.]+', header.group(1))
+                ]
+                == wanted
+            ):
+                start = number
+                if key is None:
+                    return number + 1
+                break
+        else:
+            return None
+    if key is None:
+        return None
+    pattern = re.compile(rf'^\s*("{re.escape(key)}"|{re.escape(key)})\s*=')
+    for number in range(start, len(lines)):
+        if number > start and table and re.match(r"^\s*\[", lines[number]):
+            break
+        if not table and re.match(r"^\s*\[", lines[number]):
+            break
+        if pattern.match(lines[number]):
+            return number + 1
+    return None
+
+
+class _Reader:
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.text = text
+
+    def error(self, message: str, table: tuple[str, ...] = (), key: str | None = None) -> CliError:
+        line = _line_of(self.text, table, key)
+        where = f"{self.path}:{line}" if line is not None else str(self.path)
+        named = ".".join([*table, key] if key else table)
+        return CliError(f"{where}: {named + ': ' if named else ''}{message}")
+
+    def table(self, data: dict[str, Any], name: str) -> dict[str, Any]:
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            raise self.error(f"must be a table ([{name}]), got {type(value).__name__}", (), name)
+        return value
+
+    def known(self, data: dict[str, Any], allowed: frozenset[str], table: tuple[str, ...]) -> None:
+        for key in data:
+            if key not in allowed:
+                raise self.error(
+                    f"unknown key; use one of {', '.join(sorted(allowed))}", table, key
+                )
+
+
+def _route(reader: _Reader, data: dict[str, Any]) -> Route:
+    table = ("route",)
+    reader.known(data, _ROUTE, table)
+    kind = data.get("kind", "video")
+    if kind not in ("video", "image"):
+        raise reader.error(f"must be 'video' or 'image', got {kind!r}", table, "kind")
+    for name in ("provider", "model"):
+        if name in data and not (isinstance(data[name], str) and data[name].strip()):
+            raise reader.error("must be a non-empty string", table, name)
+    fallbacks = data.get("fallbacks", [])
+    if not isinstance(fallbacks, list) or not all(
+        isinstance(item, str) and ":" in item for item in fallbacks
+    ):
+        raise reader.error('must be a list of "PROVIDER:MODEL" strings', table, "fallbacks")
+    timeout = data.get("timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
+        raise reader.error("must be a positive number of seconds", table, "timeout")
+    return Route(
+        kind=kind,
+        provider=data.get("provider"),
+        model=data.get("model"),
+        fallbacks=tuple(fallbacks),
+        timeout=float(timeout) if timeout is not None else None,
+    )
+
+
+def load_routing(path: Path) -> RoutingConfig:
+    """Read and check a routing file.
+
+    Raises:
+        CliError: The file is missing, not TOML, or a value is wrong (its line is named).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"--config {path}: {exc.strerror or exc}") from None
+    reader = _Reader(path, text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CliError(f"{path}: not TOML: {exc}") from None
+    reader.known(data, _TOP, ())
+    route = _route(reader, reader.table(data, "route"))
+    strategy = data.get("strategy", "chain")
+    if strategy not in ("chain", "hedge"):
+        raise reader.error(f"must be 'chain' or 'hedge', got {strategy!r}", (), "strategy")
+    hedge = None
+    hedge_data = reader.table(data, "hedge")
+    if hedge_data:
+        names = frozenset(f.name for f in dataclasses.fields(HedgePolicy))
+        reader.known(hedge_data, names, ("hedge",))
+        try:
+            hedge = HedgePolicy(**hedge_data)
+        except (TarashException, TypeError) as exc:
+            key = next((name for name in hedge_data if name in str(exc)), None)
+            raise reader.error(str(exc), ("hedge",), key) from None
+    limits = {}
+    names = frozenset(f.name for f in dataclasses.fields(ProviderLimit))
+    for target, values in reader.table(data, "limits").items():
+        table = ("limits", f'"{target}"' if "/" in target or "." in target else target)
+        if not isinstance(values, dict):
+            raise reader.error("must be a table of ProviderLimit fields", ("limits",), target)
+        reader.known(values, names, table)
+        try:
+            limits[target] = ProviderLimit(**values)
+        except TarashException as exc:
+            key = next((name for name in values if name in exc.message), None)
+            raise reader.error(exc.message, table, key) from None
+    return RoutingConfig(route=route, strategy=strategy, hedge=hedge, limits=limits)
