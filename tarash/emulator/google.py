@@ -279,6 +279,11 @@ class GoogleRoutes(wire.ProviderRoutes):
             return job
         return wire.json_response(self._render(request, job))
 
+    async def no_cancel(self, request: Request) -> Response:
+        """``POST /v1beta/models/{model}/operations/{id}:cancel``: the API has no such
+        method (a Veo operation cannot be stopped); Google's 404."""
+        return google_error(404, "Method not found.")
+
     async def download(self, request: Request) -> Response:
         """``GET /v1beta/files/{id}:download``: a 302 to the bytes, as the real API does."""
         if denied := self._auth_error(request):
@@ -388,6 +393,11 @@ def build_routes(ctx: wire.EmulatorContext) -> list[BaseRoute]:
                 f"/{version}/models/{{model}}/operations/{{operation}}",
                 handlers.get_operation,
                 methods=["GET"],
+            ),
+            Route(
+                f"/{version}/models/{{model}}/operations/{{operation}}",
+                handlers.no_cancel,
+                methods=["POST"],
             ),
             Route(f"/{version}/models/{{target}}", handlers.model_method, methods=["POST"]),
             Route(f"/{version}/files/{{target}}", handlers.download, methods=["GET"]),

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -63,10 +64,20 @@ class WireDriver(abc.ABC):
     """Words a ``content_refusal``'s error text carries."""
     label: ClassVar[str | None] = None
     """The row's test id when one provider has several rows (its APIs)."""
-    #: Authorization headers the provider must refuse with 401.
+    #: Authorization headers the provider must refuse (with one of :attr:`auth_statuses`).
     bad_auth: ClassVar[tuple[dict[str, str], ...]]
     #: A well-formed key that is not the one required.
     wrong_key: ClassVar[str]
+    auth_statuses: ClassVar[frozenset[int]] = frozenset({401})
+    """How the provider refuses a missing or malformed credential (Google's Gemini API: 403
+    PERMISSION_DENIED)."""
+    wrong_key_status: ClassVar[int] = 401
+    """How it refuses a well-formed key that is not the one (Google: 400 API_KEY_INVALID)."""
+    life: ClassVar[tuple[str, ...]] = (QUEUED, RUNNING, SUCCEEDED)
+    """The states a job reads, in order (a Google operation says nothing before it is done:
+    running from the start)."""
+    cancel_refused_status: ClassVar[int] = 400
+    """What a cancel of a job the protocol cannot stop gets (Google has no cancel route: 404)."""
 
     @abc.abstractmethod
     def auth(self, key: str) -> dict[str, str]:
@@ -118,6 +129,10 @@ class WireDriver(abc.ABC):
     def error_detail(self, body: dict[str, Any]) -> str:
         """The message of the provider's error body (a 401, a 429)."""
         return str(body["detail"])
+
+    def retry_wait(self, response: httpx.Response) -> str | None:
+        """The wait a 429 asks for, in seconds, as sent: ``Retry-After`` by default."""
+        return response.headers.get("retry-after")
 
     @abc.abstractmethod
     def cancel(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
@@ -675,6 +690,167 @@ class RunwayDriver(WireDriver):
         return [client.get(url, headers=self.key(emu)), client.delete(url, headers=self.key(emu))]
 
 
+class GeminiDriver(WireDriver):
+    """Google's Gemini API: Veo operations (``GET /v1beta/{name}``), no queued state, no
+    cancel; a file URI that redirects to the bytes."""
+
+    name = "google"
+    label = "google-gemini"
+    video_model = "veo-3.1-generate-preview"
+    image_model = "gemini-3.1-flash-image"
+    # Gemini image and Imagen answer in the request: the table's job cases are Veo's.
+    kinds = ("video",)
+    cancellable = False
+    refusal_fragment = "safety settings"
+    bad_auth = ({}, {"Authorization": "Bearer abc"}, {"x-goog-api-key": ""})
+    wrong_key = "AIza-someone-else-000000000000000000000"
+    auth_statuses = frozenset({403})
+    wrong_key_status = 400
+    life = (RUNNING, SUCCEEDED)
+    cancel_refused_status = 404
+
+    def auth(self, key: str) -> dict[str, str]:
+        return {"x-goog-api-key": key}
+
+    def key(self, emu: Emulator) -> dict[str, str]:
+        return self.auth(emu.api_key(self.name))
+
+    def base(self, emu: Emulator) -> str:
+        return emu.base_url(self.name)
+
+    def submit_url(self, emu: Emulator, model: str) -> str:
+        return f"{self.base(emu)}/models/{model}:predictLongRunning"
+
+    def submit_body(self) -> dict[str, Any]:
+        return {"instances": [{"prompt": "a cat"}], "parameters": {"durationSeconds": 8}}
+
+    def accepted(self, response: httpx.Response) -> Job:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return Job(body["name"].rpartition("/operations/")[2], body)
+
+    def read(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        return client.get(f"{self.base(emu)}/{job.body['name']}", headers=self.key(emu))
+
+    def result(self, body: dict[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = body["response"]["generateVideoResponse"]
+        return found
+
+    def state(self, body: dict[str, Any]) -> str:
+        if not body.get("done"):
+            return RUNNING
+        if "error" in body:
+            return FAILED
+        return REFUSED if self.result(body).get("raiMediaFilteredCount") else SUCCEEDED
+
+    def outputs(self, client: httpx.Client, emu: Emulator, job: Job) -> list[str]:
+        urls = []
+        for sample in self.result(self.status(client, emu, job))["generatedSamples"]:
+            redirect = client.get(sample["video"]["uri"], headers=self.key(emu))
+            assert redirect.status_code == 302, redirect.text
+            urls.append(redirect.headers["location"])
+        return urls
+
+    def error(self, body: dict[str, Any]) -> str:
+        if "error" in body:
+            return str(body["error"]["message"])
+        return "; ".join(self.result(body)["raiMediaFilteredReasons"])
+
+    def error_detail(self, body: dict[str, Any]) -> str:
+        return str(body["error"]["message"])
+
+    def retry_wait(self, response: httpx.Response) -> str | None:
+        # Google sends no Retry-After: the wait is a RetryInfo detail of the body.
+        assert "retry-after" not in response.headers
+        for detail in response.json()["error"]["details"]:
+            if detail["@type"].endswith("RetryInfo"):
+                return str(detail["retryDelay"]).removesuffix("s")
+        return None
+
+    def cancel(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        return client.post(f"{self.base(emu)}/{job.body['name']}:cancel", headers=self.key(emu))
+
+    def unknown_job_requests(self, client: httpx.Client, emu: Emulator) -> list[httpx.Response]:
+        base = self.base(emu)
+        return [
+            client.get(f"{base}/models/{self.video_model}/operations/0000", headers=self.key(emu)),
+            client.get(f"{base}/files/ffff0000:download?alt=media", headers=self.key(emu)),
+        ]
+
+
+class VertexDriver(GeminiDriver):
+    """Google's Vertex AI: Bearer tokens, ``POST :fetchPredictOperation``, results written
+    to Cloud Storage (``storageUri``) and read through the storage JSON API."""
+
+    label = "google-vertex"
+    video_model = "veo-3.1-generate-001"
+    bad_auth = (
+        {},
+        {"Authorization": "Key abc"},
+        {"Authorization": "Bearer"},
+        {"x-goog-api-key": "k"},
+    )
+    wrong_key = "ya29.someone-else"
+    auth_statuses = frozenset({401})
+    wrong_key_status = 401
+    _PROJECT = "projects/my-project/locations/us-central1"
+
+    def auth(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+    def root(self, emu: Emulator) -> str:
+        return f"{emu.url}/google/v1beta1"
+
+    def base(self, emu: Emulator) -> str:
+        return f"{self.root(emu)}/{self._PROJECT}/publishers/google"
+
+    def submit_body(self) -> dict[str, Any]:
+        parameters = {"durationSeconds": 8, "storageUri": "gs://contract-bucket/out/"}
+        return {"instances": [{"prompt": "a cat"}], "parameters": parameters}
+
+    def fetch(self, client: httpx.Client, emu: Emulator, name: str) -> httpx.Response:
+        # As python-genai: the model resource is the name before /operations/.
+        resource = name.rpartition("/operations/")[0]
+        return client.post(
+            f"{self.root(emu)}/{resource}:fetchPredictOperation",
+            json={"operationName": name},
+            headers=self.key(emu),
+        )
+
+    def read(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        return self.fetch(client, emu, job.body["name"])
+
+    def result(self, body: dict[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = body["response"]
+        return found
+
+    def outputs(self, client: httpx.Client, emu: Emulator, job: Job) -> list[str]:
+        urls = []
+        for video in self.result(self.status(client, emu, job))["videos"]:
+            bucket, _, name = video["gcsUri"].removeprefix("gs://").partition("/")
+            urls.append(
+                f"{emu.url}/google/download/storage/v1/b/{bucket}/o/{quote(name, safe='')}"
+                "?alt=media"
+            )
+        return urls
+
+    def media_headers(self, emu: Emulator) -> dict[str, str]:
+        return self.key(emu)
+
+    def cancel(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        return client.post(f"{self.root(emu)}/{job.body['name']}:cancel", headers=self.key(emu))
+
+    def unknown_job_requests(self, client: httpx.Client, emu: Emulator) -> list[httpx.Response]:
+        name = f"{self._PROJECT}/publishers/google/models/{self.video_model}/operations/0000"
+        storage = (
+            f"{emu.url}/google/download/storage/v1/b/contract-bucket/o/out%2F0000%2Fsample_0.mp4"
+        )
+        return [
+            self.fetch(client, emu, name),
+            client.get(storage, params={"alt": "media"}, headers=self.key(emu)),
+        ]
+
+
 #: The provider table: one driver per emulated provider API.
 DRIVERS: tuple[WireDriver, ...] = (
     FalDriver(),
@@ -686,6 +862,8 @@ DRIVERS: tuple[WireDriver, ...] = (
     AzureLegacyJobsDriver(),
     AzureDeploymentImagesDriver(),
     RunwayDriver(),
+    GeminiDriver(),
+    VertexDriver(),
 )
 
 
@@ -764,17 +942,20 @@ def assert_valid_media(
 
 
 def test_auth_is_refused(driver: WireDriver, fresh: Emulator, client: httpx.Client) -> None:
-    """Missing, wrong-scheme and empty credentials are 401 on submit and status; no job."""
+    """Missing, wrong-scheme and empty credentials are refused (401, or the provider's own
+    status) on submit and status; no job."""
     url = driver.submit_url(fresh, driver.video_model)
     for headers in driver.bad_auth:
         response = client.post(url, json=driver.submit_body(), headers=headers)
-        assert response.status_code == 401, headers
+        assert response.status_code in driver.auth_statuses, headers
         assert driver.error_detail(response.json())
     assert fresh.stats().submitted == 0
     skip_if_synchronous(driver)
     job = submit(driver, client, fresh)
-    status = client.get(driver.read(client, fresh, job).request.url)  # same read, no key
-    assert status.status_code == 401
+    read = driver.read(client, fresh, job).request
+    # The same read (method, URL, body), without the key.
+    status = client.request(read.method, read.url, content=read.content)
+    assert status.status_code in driver.auth_statuses
 
 
 def test_required_key_is_enforced(driver: WireDriver, client: httpx.Client) -> None:
@@ -784,7 +965,7 @@ def test_required_key_is_enforced(driver: WireDriver, client: httpx.Client) -> N
         url = driver.submit_url(emu, driver.video_model)
         body = driver.submit_body()
         refused = client.post(url, json=body, headers=driver.auth(driver.wrong_key))
-        assert refused.status_code == 401
+        assert refused.status_code == driver.wrong_key_status
         assert emu.stats().submitted == 0
         submit(driver, client, emu)
         assert emu.stats().submitted == 1
@@ -799,15 +980,16 @@ def test_required_key_is_enforced(driver: WireDriver, client: httpx.Client) -> N
 def test_status_sequence_then_valid_media(
     driver: WireDriver, fresh: Emulator, client: httpx.Client, model_kind: str, content_type: str
 ) -> None:
-    """A job reads queued, running, succeeded in that order; its outputs download as valid
-    media of the model's kind, from the emulator's own origin."""
+    """A job reads queued, running, succeeded in that order (as far as the protocol tells
+    them apart); its outputs download as valid media of the model's kind, from the
+    emulator's own origin."""
     skip_if_synchronous(driver)
     if model_kind not in driver.kinds:
         pytest.skip(f"{driver.label or driver.name} makes no {model_kind}s")
     fresh.latency = Latency(queue_seconds=0.15, run_seconds=0.15)
     model = driver.video_model if model_kind == "video" else driver.image_model
     job = driver.accepted(driver.submit(client, fresh, model, {}))
-    assert driver.wait(client, fresh, job) == [QUEUED, RUNNING, SUCCEEDED]
+    assert driver.wait(client, fresh, job) == list(driver.life)
     urls = driver.outputs(client, fresh, job)
     assert urls
     for url in urls:
@@ -843,11 +1025,12 @@ def test_unknown_job_is_404(driver: WireDriver, emu: Emulator, client: httpx.Cli
 def test_rate_limit_has_retry_after(
     driver: WireDriver, fresh: Emulator, client: httpx.Client
 ) -> None:
-    """rate_limit is one 429 with Retry-After and a throttling body; the retry gets in."""
+    """rate_limit is one 429 saying how long to wait (Retry-After, or where the provider
+    says it) and a throttling body; the retry gets in."""
     fresh.inject(Fault("rate_limit", provider=driver.name, operation="submit", retry_after=3))
     limited = driver.submit(client, fresh, driver.video_model, {})
     assert limited.status_code == 429
-    assert limited.headers["retry-after"] == "3"
+    assert driver.retry_wait(limited) == "3"
     assert driver.error_detail(limited.json())
     assert fresh.stats().submitted == 0
     submit(driver, client, fresh)
@@ -960,7 +1143,7 @@ def test_stuck_runs_until_cancelled(
             job = submit(driver, client, private, **{FAULT_HEADER: "stuck"})
             time.sleep(0.2)
             assert driver.state(driver.status(client, private, job)) == RUNNING
-            assert driver.cancel(client, private, job).status_code == 400
+            assert driver.cancel(client, private, job).status_code == driver.cancel_refused_status
             assert private.stats() == EmulatorStats(submitted=1, running=1)
         return
     fresh.inject(Fault("stuck", provider=driver.name))

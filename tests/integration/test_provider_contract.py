@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,16 @@ class Row:
     fallback follows)."""
     label: str | None = None
     """The row's test id when one provider has several rows."""
+    base_path: str | None = None
+    """The client's base under the emulator's URL when not the provider's own mount
+    (Vertex AI: ``/google/v1beta1``)."""
+    provider_config: dict[str, Any] = field(default_factory=dict)
+    """The configs' ``provider_config`` (Vertex AI: ``vertexai``, ``project``, ...)."""
+
+    def fields(self, emu: Emulator) -> dict[str, Any]:
+        """What this row's configs set beyond provider and model (kwargs override it)."""
+        base = emu.base_url(self.provider) if self.base_path is None else emu.url + self.base_path
+        return {"base_url": base, "provider_config": dict(self.provider_config)}
 
 
 ROWS = (
@@ -138,6 +148,18 @@ ROWS = (
         "person generation",
         cancellable=False,
     ),
+    Row(
+        "google",
+        "veo-3.1-generate-001",
+        "imagen-4.0-generate-001",
+        "ya29.someone-else",
+        "internal error",
+        "person generation",
+        cancellable=False,
+        label="google-vertex",
+        base_path="/google/v1beta1",
+        provider_config={"vertexai": True, "project": "my-project", "location": "us-central1"},
+    ),
 )
 
 
@@ -161,16 +183,17 @@ def fresh() -> Iterator[Emulator]:
 
 def video_config(emu: Emulator, row: Row, **kwargs: object) -> VideoGenerationConfig:
     assert row.video_model is not None
-    return emulated_video_config(emu, row.provider, row.video_model, **kwargs)
+    config = emulated_video_config(emu, row.provider, row.video_model)
+    return config.model_copy(update={**row.fields(emu), **kwargs})
 
 
 def image_config(emu: Emulator, row: Row, **kwargs: Any) -> ImageGenerationConfig:
     fields: dict[str, Any] = {
         "provider": row.provider,
         "model": row.image_model,
-        "base_url": emu.base_url(row.provider),
         "api_key": emu.api_key(row.provider),
         "poll_interval": 0.05,
+        **row.fields(emu),
         **kwargs,
     }
     return ImageGenerationConfig(**fields)
@@ -185,9 +208,9 @@ def generate(emu: Emulator, row: Row, **kwargs: Any) -> Any:
     fields: dict[str, Any] = {
         "provider": row.provider,
         "model": row.video_model,
-        "base_url": emu.base_url(row.provider),
         "api_key": emu.api_key(row.provider),
         "poll_interval": 0.05,
+        **row.fields(emu),
         **kwargs,
     }
     return generate_video(VideoGenerationConfig(**fields), REQUEST)
