@@ -11,6 +11,7 @@ are added below them::
     │   └── JobCancelledError           the provider reports the job cancelled or aborted
     ├── TimeoutError (+ builtins.TimeoutError)
     │                                   the job's wall-clock deadline passed
+    ├── SpendCapExceededError           the next attempt could push spend over the cap
     ├── HTTPConnectionError             no usable HTTP reply (refused, reset, read timeout)
     ├── CircuitOpenError                a config skipped by its open circuit breaker
     └── HTTPError                       the provider answered with a non-success status
@@ -53,6 +54,7 @@ __all__ = [
     "NotFoundError",
     "ProviderServerError",
     "RateLimitError",
+    "SpendCapExceededError",
     "TarashException",
     "TimeoutError",
     "ValidationError",
@@ -226,6 +228,46 @@ class TimeoutError(TarashException, builtins.TimeoutError):
             job_may_exist=job_may_exist,
         )
         self.timeout_seconds = timeout_seconds
+
+
+class SpendCapExceededError(TarashException):
+    """Raised before an attempt starts when its estimated cost, added to what was spent
+    and what running attempts hold, would pass the spend cap. Nothing is submitted.
+
+    Not retryable and never a reason to fall back: every other config would spend too.
+
+    Args:
+        cap: See the attributes. The others are :class:`TarashException`'s.
+        spent: See the attributes.
+        estimate: See the attributes.
+
+        status_code: As for :class:`TarashException` (never set by tarash itself).
+
+    Attributes:
+        cap: The spend cap, in dollars.
+        spent: Dollars already spent under the cap.
+        estimate: The refused attempt's estimated cost, in dollars.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        provider: str | None = None,
+        model: str | None = None,
+        request_id: str | None = None,
+        raw_response: Any = None,
+        *,
+        cap: float | None = None,
+        spent: float | None = None,
+        estimate: float | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(
+            message, provider, model, request_id, raw_response, status_code=status_code
+        )
+        self.cap = cap
+        self.spent = spent
+        self.estimate = estimate
 
 
 class HTTPConnectionError(TarashException):
