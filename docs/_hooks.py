@@ -25,15 +25,22 @@ from tarash.tarash_gateway.providers._spec import ModelCapabilities, ModelSpec
 
 MARKER = re.compile(r"<!--\s*tarash:(?P<what>providers|models)(?:\s+(?P<arg>[\w-]+))?\s*-->")
 
+_BUILT_IN_MODULES = "tarash.tarash_gateway.providers."
+
 _LABELS = {"fal": "fal.ai", "stability": "Stability AI"}
 """Names for the clients that set no ``display_name``."""
 
 
 def _clients() -> list[type[ProviderClient]]:
+    """The built-in provider clients (a provider registered at run time is not tarash's)."""
     clients = []
     for name in available_providers():
         entry = get_provider_entry(name)
-        if isinstance(entry, type) and issubclass(entry, ProviderClient):
+        if (
+            isinstance(entry, type)
+            and issubclass(entry, ProviderClient)
+            and entry.__module__.startswith(_BUILT_IN_MODULES)
+        ):
             clients.append(entry)
     return clients
 
