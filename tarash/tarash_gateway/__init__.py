@@ -19,7 +19,10 @@ from tarash.tarash_gateway._batch import (
     generate_videos,
     generate_videos_async,
 )
+from tarash.tarash_gateway._breaker import BreakerPolicy
 from tarash.tarash_gateway._ledger import Ledger, LedgerEntry, LedgerState, SqliteLedger
+from tarash.tarash_gateway._limits import ProviderLimit
+from tarash.tarash_gateway._prices import Price, PriceTable
 from tarash.tarash_gateway.api import (
     cancel,
     cancel_async,
@@ -53,6 +56,7 @@ from tarash.tarash_gateway.errors import (
     NotFoundError,
     ProviderServerError,
     RateLimitError,
+    SpendCapExceededError,
     TarashException,
     TimeoutError,
     ValidationError,
@@ -102,6 +106,7 @@ __all__ = [
     "BatchEvent",
     "BatchResult",
     "BatchRun",
+    "BreakerPolicy",
     "CircuitOpenError",
     "ContentModerationError",
     "ExecutionMetadata",
@@ -128,6 +133,9 @@ __all__ = [
     "ModelDeprecatedWarning",
     "ModelRetiredWarning",
     "NotFoundError",
+    "Price",
+    "PriceTable",
+    "ProviderLimit",
     "ProviderServerError",
     "RateLimitError",
     "Resolution",
@@ -135,6 +143,7 @@ __all__ = [
     "STSRequest",
     "STSResponse",
     "STSUpdate",
+    "SpendCapExceededError",
     "SqliteLedger",
     "TTSRequest",
     "TTSResponse",
