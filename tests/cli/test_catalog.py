@@ -59,3 +59,16 @@ def test_models_of_unknown_provider_is_one_line_exit_2(runner: CliRunner) -> Non
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "unknown provider 'nope'" in lines[0] and "fal" in lines[0]
+
+
+def test_models_show_the_price_table(runner: CliRunner) -> None:
+    """The price column comes from the default price table (what spend estimates use)."""
+    from tarash.tarash_gateway._prices import PriceTable
+    from tarash.tarash_gateway.cli._catalog import price_text
+
+    result = runner.invoke(build_app(), ["models", "--json"])
+    rows = json.loads(result.stdout)
+    priced = [row for row in rows if row["price"] is not None]
+    assert priced, "some registry model has a published price"
+    sample = priced[0]
+    assert sample["price"] == price_text(PriceTable().price(sample["provider"], sample["model"]))

@@ -74,3 +74,11 @@ def test_a_missing_file_is_a_cli_error(tmp_path: Path) -> None:
     """A --config that is not there says so."""
     with pytest.raises(CliError, match="--config"):
         load_routing(tmp_path / "nope.toml")
+
+
+def test_prices_are_checked_with_their_line(tmp_path: Path) -> None:
+    """A [prices] row becomes a Price; a negative amount names its line."""
+    good = load_routing(_write(tmp_path, '[prices."fal/fal-ai/veo3"]\nper_second = 0.4\n'))
+    assert good.prices["fal/fal-ai/veo3"].per_second == 0.4
+    with pytest.raises(CliError, match=r':3: prices\."fal/fal-ai/veo3"\.per_second'):
+        load_routing(_write(tmp_path, '# price\n[prices."fal/fal-ai/veo3"]\nper_second = -1\n'))

@@ -12,6 +12,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from tarash.tarash_gateway._prices import Price, PriceTable
 from tarash.tarash_gateway.providers import (
     available_providers,
     get_provider_entry,
@@ -25,6 +26,7 @@ __all__ = [
     "ProviderRow",
     "model_rows",
     "models_table",
+    "price_text",
     "provider_rows",
     "providers_table",
 ]
@@ -66,6 +68,7 @@ class ModelRow:
     capabilities: ModelCapabilities
     lifecycle: str
     successor: str | None = None
+    price: Price | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The row as plain JSON data."""
@@ -80,6 +83,7 @@ class ModelRow:
             "image_input": _image_input(caps),
             "lifecycle": self.lifecycle,
             "successor": self.successor,
+            "price": price_text(self.price),
         }
 
 
@@ -138,6 +142,7 @@ def model_rows(provider: str | None = None, kind: JobKind | None = None) -> list
         ValidationError: ``provider`` names no provider.
     """
     names = [provider] if provider is not None else available_providers()
+    prices = PriceTable()
     rows = []
     for name in names:
         client = _client_class(name)
@@ -147,8 +152,28 @@ def model_rows(provider: str | None = None, kind: JobKind | None = None) -> list
             if kind is None or spec.capabilities.kind == kind:
                 state, successor = _lifecycle(spec)
                 key = provider_key(name)
-                rows.append(ModelRow(key, model, spec.capabilities, state, successor))
+                price = prices.price(key, model)
+                rows.append(ModelRow(key, model, spec.capabilities, state, successor, price))
     return rows
+
+
+def price_text(price: Price | None) -> str | None:
+    """``"$0.40/s"``, ``"$0.04/image"``...; ``None`` when no amount is known."""
+    if price is None or not price.known:
+        return None
+    parts = []
+    if price.per_second is not None:
+        parts.append(f"${price.per_second:.2f}/s")
+    if price.per_second_without_audio is not None:
+        parts.append(f"${price.per_second_without_audio:.2f}/s without audio")
+    parts.extend(
+        f"${amount:.2f}/s at {name}" for name, amount in price.per_second_by_resolution.items()
+    )
+    if price.per_image is not None:
+        parts.append(f"${price.per_image:.3f}/image")
+    if price.per_run is not None:
+        parts.append(f"${price.per_run:.2f}/run")
+    return ", ".join(parts)
 
 
 def _listed(values: tuple[Any, ...] | None) -> str:
@@ -208,6 +233,7 @@ def models_table(rows: list[ModelRow]) -> Table:
     for column in ("kind", "durations (s)", "aspect ratios", "resolutions", "image input"):
         table.add_column(column, overflow="fold")
     table.add_column("lifecycle", overflow="fold")
+    table.add_column("price (USD)", overflow="fold")
     for row in rows:
         caps = row.capabilities
         table.add_row(
@@ -219,5 +245,6 @@ def models_table(rows: list[ModelRow]) -> Table:
             _listed(caps.resolutions),
             _image_input(caps),
             escape(_lifecycle_cell(row)),
+            escape(price_text(row.price) or "-"),
         )
     return table

@@ -20,6 +20,9 @@
     [limits."replicate/google/veo-3"]
     creates_per_minute = 60
 
+    [prices."fal/fal-ai/veo3"]    # Price's fields, over the default price table
+    per_second = 0.40
+
 Each value is checked when the file is read; an error names the file, the line and the
 key. The limits and strategy go to the default router (``configure``), which every batch
 request runs on.
@@ -28,20 +31,22 @@ request runs on.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tarash.tarash_gateway._limits import ProviderLimit
+from tarash.tarash_gateway._prices import Price
 from tarash.tarash_gateway.cli._output import CliError
 from tarash.tarash_gateway.errors import TarashException
 from tarash.tarash_gateway.router import HedgePolicy, Router, configure
 
 __all__ = ["Route", "RoutingConfig", "load_routing"]
 
-_TOP = frozenset({"route", "strategy", "hedge", "limits"})
+_TOP = frozenset({"route", "strategy", "hedge", "limits", "prices"})
 _ROUTE = frozenset({"kind", "provider", "model", "fallbacks", "timeout"})
 
 
@@ -64,10 +69,25 @@ class RoutingConfig:
     strategy: str = "chain"
     hedge: HedgePolicy | None = None
     limits: dict[str, ProviderLimit] = field(default_factory=dict)
+    prices: dict[str, Price] = field(default_factory=dict)
+    path: Path | None = None
 
     def apply(self) -> Router:
-        """Make the limits and strategy the default router's (what batches run on)."""
-        return configure(limits=self.limits or None, strategy=self.strategy, hedge=self.hedge)  # type: ignore[arg-type]
+        """Make the limits, prices and strategy the default router's (batches run on it).
+
+        Raises:
+            CliError: The file sets prices and this router takes none.
+        """
+        options: dict[str, Any] = {
+            "limits": self.limits or None,
+            "strategy": self.strategy,
+            "hedge": self.hedge,
+        }
+        if self.prices:
+            if "prices" not in inspect.signature(configure).parameters:
+                raise CliError(f"{self.path}: [prices] needs a router that takes prices")
+            options["prices"] = self.prices
+        return configure(**options)
 
 
 def _line_of(text: str, table: tuple[str, ...], key: str | None) -> int | None:
@@ -158,6 +178,26 @@ def _route(reader: _Reader, data: dict[str, Any]) -> Route:
     )
 
 
+_Row = TypeVar("_Row", ProviderLimit, Price)
+
+
+def _rows(reader: _Reader, data: dict[str, Any], name: str, row: type[_Row]) -> dict[str, _Row]:
+    """``[name."provider/model"]`` tables, each built into ``row`` (a dataclass)."""
+    found = {}
+    names = frozenset(f.name for f in dataclasses.fields(row))
+    for target, values in reader.table(data, name).items():
+        table = (name, f'"{target}"' if "/" in target or "." in target else target)
+        if not isinstance(values, dict):
+            raise reader.error(f"must be a table of {row.__name__} fields", (name,), target)
+        reader.known(values, names, table)
+        try:
+            found[target] = row(**values)
+        except TarashException as exc:
+            key = next((field for field in values if field in exc.message), None)
+            raise reader.error(exc.message, table, key) from None
+    return found
+
+
 def load_routing(path: Path) -> RoutingConfig:
     """Read and check a routing file.
 
@@ -188,16 +228,8 @@ def load_routing(path: Path) -> RoutingConfig:
         except (TarashException, TypeError) as exc:
             key = next((name for name in hedge_data if name in str(exc)), None)
             raise reader.error(str(exc), ("hedge",), key) from None
-    limits = {}
-    names = frozenset(f.name for f in dataclasses.fields(ProviderLimit))
-    for target, values in reader.table(data, "limits").items():
-        table = ("limits", f'"{target}"' if "/" in target or "." in target else target)
-        if not isinstance(values, dict):
-            raise reader.error("must be a table of ProviderLimit fields", ("limits",), target)
-        reader.known(values, names, table)
-        try:
-            limits[target] = ProviderLimit(**values)
-        except TarashException as exc:
-            key = next((name for name in values if name in exc.message), None)
-            raise reader.error(exc.message, table, key) from None
-    return RoutingConfig(route=route, strategy=strategy, hedge=hedge, limits=limits)
+    limits = _rows(reader, data, "limits", ProviderLimit)
+    prices = _rows(reader, data, "prices", Price)
+    return RoutingConfig(
+        route=route, strategy=strategy, hedge=hedge, limits=limits, prices=prices, path=path
+    )
