@@ -169,8 +169,11 @@ class BatchResult(Generic[R]):
 
 def _estimated_cost(metadata: ExecutionMetadata) -> float | None:
     """The summed cost estimate of the attempts, ``None`` when no attempt has one."""
-    costs = [getattr(attempt, "estimated_cost", None) for attempt in metadata.attempts]
-    known = [cost for cost in costs if isinstance(cost, int | float)]
+    known = [
+        attempt.estimated_cost
+        for attempt in metadata.attempts
+        if attempt.estimated_cost is not None
+    ]
     return float(sum(known)) if known else None
 
 

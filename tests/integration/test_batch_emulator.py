@@ -252,3 +252,18 @@ def test_sigint_cancels_every_running_job_and_leaves_the_ledger_resumable(
             str(job.input.get("prompt")) for job in emu.jobs("fal") if job.state == "succeeded"
         )
         assert set(succeeded.values()) == {1} and len(succeeded) == N
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_a_batch_with_a_ledger_runs_under_trio(
+    emu: Emulator, tmp_path: Path, anyio_backend: str
+) -> None:
+    """The batch, its ledger's worker thread and its resume work on trio too."""
+    config = emulated_video_config(emu, "fal", "fal-ai/veo3")
+    path = tmp_path / "batch.sqlite"
+    requests = [VideoGenerationRequest(prompt=f"trio {i}", duration_seconds=4) for i in range(4)]
+    for run in range(2):
+        async with generate_videos_async(config, requests, concurrency=2, ledger=path) as results:
+            collected = [result async for result in results]
+        assert all(result.ok and result.resumed is (run == 1) for result in collected)
+    assert sum(jobs_per_prompt(emu)[f"trio {i}"] for i in range(4)) == 4

@@ -270,3 +270,33 @@ def test_the_sync_twin_iterates_and_closing_it_early_cancels(jobs: FakeJobs) -> 
         first = next(results)
         assert first.index == 0
     assert len(jobs.cancelled) == 2
+
+
+async def test_an_exception_in_the_loop_body_cancels_the_jobs_and_propagates(
+    jobs: FakeJobs, tmp_path: Path
+) -> None:
+    """The caller's own error inside `async with` reaches it unchanged, after every job
+    in flight was cancelled and recorded as resumable."""
+    path = tmp_path / "batch.sqlite"
+    inputs = [request("ok 0"), request("hold 1"), request("hold 2")]
+
+    async def consume() -> None:
+        async with generate_videos_async(CONFIG, inputs, concurrency=3, ledger=path) as results:
+            async for _ in results:
+                raise LookupError("my bug")
+
+    with pytest.raises(LookupError, match="my bug"):
+        await consume()
+    assert len(jobs.cancelled) == 2
+    states = sorted(row.state.value for row in SqliteLedger(path).entries())
+    assert states == ["cancelled", "cancelled", "done"]
+
+
+async def test_iterating_directly_and_closing_stops_the_batch(jobs: FakeJobs) -> None:
+    """A BatchRun iterated without `async with` runs, and aclose() cancels its jobs."""
+    run = generate_videos_async(CONFIG, [request("ok 0"), request("hold 1")], concurrency=2)
+    async for first in run:
+        assert first.index == 0
+        break
+    await run.aclose()
+    assert len(jobs.cancelled) == 1
