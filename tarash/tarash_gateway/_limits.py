@@ -572,6 +572,9 @@ class CapacityBoard:
     ) -> CapacitySlot:
         while True:
             with self._lock:
+                if waiter.slot is not None:
+                    # Granted by a release: no need to look at the other waiters.
+                    return waiter.slot
                 now = self._clock()
                 wake_at = self._dispatch(now).get(id(waiter))
                 if waiter.slot is not None:
@@ -645,7 +648,12 @@ class CapacityBoard:
         when a token is due (absent: it waits for a release)."""
         retry_at: dict[int, float] = {}
         blocked: set[str] = set()
+        # Every waiter waits on its provider's key: once all of those are blocked, no
+        # later waiter can go, and the scan stops (it would be quadratic otherwise).
+        providers = {waiter.keys[0] for waiter in self._waiters}
         for waiter in list(self._waiters):
+            if providers <= blocked:
+                break
             if blocked.intersection(waiter.keys):
                 continue
             states = [self._states[key] for key in waiter.keys]
