@@ -8,12 +8,13 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tarash.emulator import Emulator
+from tarash.emulator import Emulator, Latency
 from tarash.emulator._app import PROVIDERS
 from tarash.tarash_gateway.cli import INSTALL_HINT
 
@@ -119,3 +120,46 @@ def test_without_the_cli_extra_the_command_says_how_to_install_it() -> None:
     )
     assert done.returncode == 1
     assert done.stderr.strip() == f"error: {INSTALL_HINT}"
+
+
+def test_ctrl_c_during_generate_cancels_the_job(
+    emu: Emulator, subprocess_env: dict[str, str], tmp_path: Path
+) -> None:
+    """SIGINT while a job runs: exit 130, the job cancelled at the emulator, no file left."""
+    emu.latency = Latency(queue_seconds=0.1, run_seconds=30)
+    before = emu.stats()
+    proc = subprocess.Popen(
+        [*TARASH, "generate", "video", "--provider", "fal", "--model", "fal-ai/veo3",
+         "--prompt", "x", "--out", str(tmp_path)],
+        env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while emu.stats().submitted == before.submitted and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=40)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert emu.stats().cancelled == before.cancelled + 1 and emu.stats().running == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_warnings_and_log_notes_are_one_line_each() -> None:
+    """Under the command, a Python warning is one ``warning:`` line (no file:line noise)
+    and a tarash log warning one ``note:`` line."""
+    code = (
+        "import logging, warnings\n"
+        "from tarash.tarash_gateway.cli._output import install_diagnostics\n"
+        "install_diagnostics()\n"
+        "warnings.warn('dall-e-3 was retired;\\n use gpt-image-1', UserWarning)\n"
+        "logging.getLogger('tarash.chain').warning('adapted %s', 'duration')\n"
+        "logging.getLogger('tarash.chain').info('not shown')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=50, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "warning: dall-e-3 was retired; use gpt-image-1",
+        "note: adapted duration",
+    ]
