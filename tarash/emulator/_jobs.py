@@ -369,6 +369,22 @@ class JobStore:
             running=counts[JobState.QUEUED] + counts[JobState.RUNNING],
         )
 
+    def peak_concurrency(self, provider: str | None = None) -> int:
+        """The most jobs that were unfinished (queued or running) at one instant so far."""
+        now = time.monotonic()
+        edges: list[tuple[float, int]] = []
+        for job in self.all(provider):
+            edges.append((job.created, 1))
+            ended = job.ended_at()
+            if ended is not None and ended <= now:
+                edges.append((ended, -1))
+        # An end and a create at the same instant: the end counts first.
+        running = peak = 0
+        for _, step in sorted(edges):
+            running += step
+            peak = max(peak, running)
+        return peak
+
     def snapshots(self, provider: str | None = None) -> list[JobSnapshot]:
         """Snapshots of the jobs in submit order, optionally of one provider."""
         now = time.monotonic()

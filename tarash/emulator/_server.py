@@ -348,6 +348,12 @@ class Emulator:
             _check_provider(provider)
         return self._ctx.store.stats(provider)
 
+    def peak_concurrency(self, provider: str | None = None) -> int:
+        """The most jobs of every provider (or one) unfinished at one instant so far."""
+        if provider is not None:
+            _check_provider(provider)
+        return self._ctx.store.peak_concurrency(provider)
+
     def jobs(self, provider: str | None = None) -> list[JobSnapshot]:
         """Snapshots of every job in submit order, for every provider or one."""
         if provider is not None:

@@ -70,6 +70,7 @@ from tarash.tarash_gateway._metadata import AttemptRecorder, failed_attempt_stat
 from tarash.tarash_gateway._polling import JobSnapshot, PollSchedule
 from tarash.tarash_gateway._validate import check_sendable
 from tarash.tarash_gateway.errors import RateLimitError, TarashException, ValidationError
+from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.media import load_local_media
 from tarash.tarash_gateway.models import (
     AttemptMetadata,
@@ -597,6 +598,9 @@ class Attempt:
             self._slot = await capacity.acquire(
                 provider, model, deadline=self.deadline, spill=self.spill
             )
+        except TarashTimeoutError:
+            self.metadata.skip_reason = "no capacity before the deadline (nothing was submitted)"
+            raise
         finally:
             self.metadata.capacity_wait_seconds = max(0.0, anyio.current_time() - started)
 

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from tarash.tarash_gateway._arguments import check_generation_arguments, check_wait_arguments
 from tarash.tarash_gateway._attempt import (
@@ -33,6 +34,7 @@ from tarash.tarash_gateway._attempt import (
     Attempt,
     AttemptHooks,
     AttemptServices,
+    AttemptSkipped,
     client_for_handle,
 )
 from tarash.tarash_gateway._chain import (
@@ -44,7 +46,9 @@ from tarash.tarash_gateway._chain import (
 )
 from tarash.tarash_gateway._hedge import HedgePlan, run_hedge
 from tarash.tarash_gateway._jobs import CallbackError, ProgressCallback, deadline_from_handle
+from tarash.tarash_gateway._limits import CapacityBoard, CapacitySlot, CapacitySpill, ProviderLimit
 from tarash.tarash_gateway._metadata import MetadataCollector
+from tarash.tarash_gateway._snapshot import RouterSnapshot
 from tarash.tarash_gateway._sync import run_sync
 from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.models import (
@@ -68,8 +72,33 @@ HandleConfig = VideoGenerationConfig | ImageGenerationConfig
 Response = VideoGenerationResponse | ImageGenerationResponse
 
 
+Limits = Mapping[str, ProviderLimit | Mapping[str, Any]]
+
+
 def _invalid(message: str) -> ValidationError:
     return ValidationError(message, fallback_allowed=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _BoardCapacity:
+    """The limits board as the staged attempt uses it: a spill-over is a skip."""
+
+    board: CapacityBoard
+
+    async def acquire(
+        self, provider: str, model: str, *, deadline: float | None, spill: bool
+    ) -> CapacitySlot:
+        try:
+            return await self.board.acquire(provider, model, deadline=deadline, may_spill=spill)
+        except CapacitySpill as exc:
+            raise AttemptSkipped(f"spilt over to the next config: {exc.message}") from None
+
+    def slow_down(self, provider: str, model: str, retry_after: float | None) -> None:
+        # Only a provider the router limits learns: on a router without limits for it
+        # (the default router, unconfigured) a 429 fails that call as it always did,
+        # rather than holding every later call back for the Retry-After.
+        if any(key == provider or key.startswith(f"{provider}/") for key in self.board.limits):
+            self.board.slow_down(provider, model, retry_after)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +161,10 @@ class Router:
     """Runs generations with shared limits, breakers, prices and a routing strategy.
 
     Args:
+        limits: ``{"fal": ProviderLimit(max_concurrent=4), "replicate/<model>": ...}``,
+            shared by every call on this router, from every thread and event loop (a
+            mapping of field names is taken too, as read from TOML). None: no limits
+            (``tarash.tarash_gateway.DEFAULT_LIMITS`` holds ones safe for a new account).
         strategy: ``"chain"`` (default): each config of the chain in turn, the next one
             only after a failure (or a skip). ``"hedge"``: a race down the same chain,
             as ``hedge`` says (audio chains always run as a chain).
@@ -141,14 +174,30 @@ class Router:
         ValidationError: An argument is malformed (named in the message).
     """
 
-    def __init__(self, *, strategy: Strategy = "chain", hedge: HedgePolicy | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        limits: Limits | None = None,
+        strategy: Strategy = "chain",
+        hedge: HedgePolicy | None = None,
+    ) -> None:
         if strategy not in ("chain", "hedge"):
             raise _invalid(f"Router(strategy=...) must be 'chain' or 'hedge', got {strategy!r}")
         if hedge is not None and not isinstance(hedge, HedgePolicy):
             raise _invalid(f"Router(hedge=...) takes a HedgePolicy, got {type(hedge).__name__}")
         self.strategy: Strategy = strategy
         self.hedge = hedge or HedgePolicy()
-        self._services = AttemptServices()
+        if limits is not None and not isinstance(limits, Mapping):
+            raise _invalid(
+                f"Router(limits=...) takes a mapping of ProviderLimit, got {type(limits).__name__}"
+            )
+        self.board = CapacityBoard(limits)
+        self._services = AttemptServices(capacity=_BoardCapacity(self.board))
+
+    def snapshot(self) -> RouterSnapshot:
+        """The router's state now: per provider/model in flight and waiting, limits and
+        what the limiter learnt."""
+        return RouterSnapshot(limits=self.board.snapshot())
 
     def __repr__(self) -> str:
         return f"Router(strategy={self.strategy!r}, hedge={self.hedge!r})"
@@ -411,7 +460,12 @@ def default_router() -> Router:
         return _default
 
 
-def configure(*, strategy: Strategy = "chain", hedge: HedgePolicy | None = None) -> Router:
+def configure(
+    *,
+    limits: Limits | None = None,
+    strategy: Strategy = "chain",
+    hedge: HedgePolicy | None = None,
+) -> Router:
     """Replace the default router the module functions run on; return it.
 
     Takes :class:`Router`'s keywords. Calls already running finish on the router they
@@ -421,7 +475,7 @@ def configure(*, strategy: Strategy = "chain", hedge: HedgePolicy | None = None)
         ValidationError: An argument is malformed.
     """
     global _default
-    router = Router(strategy=strategy, hedge=hedge)
+    router = Router(limits=limits, strategy=strategy, hedge=hedge)
     with _default_lock:
         _default = router
     return router

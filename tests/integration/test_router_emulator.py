@@ -1,0 +1,127 @@
+"""The router against the emulator: shared limits, spill-over and hedged races."""
+
+from __future__ import annotations
+
+import threading
+
+import anyio
+import pytest
+
+from tarash.emulator import Emulator, Fault, Latency
+from tarash.tarash_gateway._attempt import AttemptHooks
+from tarash.tarash_gateway._limits import ProviderLimit
+from tarash.tarash_gateway.models import VideoGenerationRequest, VideoGenerationResponse
+from tarash.tarash_gateway.router import HedgePolicy, Router
+from tests._emulator import emulated_video_config
+
+pytestmark = pytest.mark.anyio
+
+REQUEST = VideoGenerationRequest(prompt="a cat", duration_seconds=4)
+FAL = ("fal", "fal-ai/veo3")
+REPLICATE = ("replicate", "google/veo-3")
+
+
+def test_a_cap_holds_across_threads_of_sync_calls_and_async_tasks(emu: Emulator) -> None:
+    """8 threads of sync calls and 4 tasks on a user loop share one cap of 2 fal jobs."""
+    emu.latency = Latency(queue_seconds=0.0, run_seconds=0.15)
+    router = Router(limits={"fal": ProviderLimit(max_concurrent=2)})
+    config = emulated_video_config(emu, *FAL)
+    results: list[VideoGenerationResponse] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def sync_caller() -> None:
+        try:
+            response = router.generate_video(config, REQUEST)
+        except BaseException as exc:  # collected, asserted below
+            with lock:
+                errors.append(exc)
+            return
+        with lock:
+            results.append(response)
+
+    def async_callers() -> None:
+        async def main() -> None:
+            async def one() -> None:
+                response = await router.generate_video_async(config, REQUEST)
+                with lock:
+                    results.append(response)
+
+            async with anyio.create_task_group() as group:
+                for _ in range(4):
+                    group.start_soon(one)
+
+        try:
+            anyio.run(main)
+        except BaseException as exc:  # collected, asserted below
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=sync_caller) for _ in range(8)]
+    threads.append(threading.Thread(target=async_callers))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(results) == 12
+    assert emu.peak_concurrency("fal") == 2
+    assert emu.stats("fal").running == 0
+    assert router.snapshot().limits["fal"].in_flight == 0
+    # Some call waited for a slot, and its metadata says for how long.
+    waits = [r.execution_metadata.attempts[0].capacity_wait_seconds for r in results]
+    assert max(waits) > 0
+
+
+async def test_a_config_waiting_for_capacity_spills_to_the_next(emu: Emulator) -> None:
+    """A full fal spills the request to Replicate after spill_after; the skip is recorded."""
+    router = Router(limits={"fal": ProviderLimit(max_concurrent=1, spill_after=0.2)})
+    emu.inject(Fault("stuck", provider="fal"))
+    fal = emulated_video_config(emu, *FAL, timeout=30)
+    chained = emulated_video_config(
+        emu, *FAL, fallback_configs=[emulated_video_config(emu, *REPLICATE)]
+    )
+    before = emu.stats("fal")
+    accepted = anyio.Event()
+    holder = AttemptHooks(on_accepted=lambda event: accepted.set())
+
+    async def hold_the_slot() -> None:
+        await router.run_async(fal, REQUEST, hooks=holder)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(hold_the_slot)
+        await accepted.wait()
+        response = await router.generate_video_async(chained, REQUEST)
+        group.cancel_scope.cancel()
+    assert response.provider == "replicate"
+    spilt, served = response.execution_metadata.attempts
+    assert spilt.status == "skipped" and spilt.skip_reason is not None
+    assert "spilt over" in spilt.skip_reason and spilt.capacity_wait_seconds >= 0.2
+    assert spilt.submit_count == 0 and served.status == "success"
+    # The stuck job was cancelled when its caller was; only it was ever submitted to fal.
+    after = emu.stats("fal")
+    assert after.submitted - before.submitted == 1
+    assert (after.cancelled - before.cancelled, after.running) == (1, 0)
+
+
+async def test_a_hedge_wins_and_the_slow_job_is_cancelled_at_the_provider(
+    emu: Emulator,
+) -> None:
+    """A stuck fal job is raced by Replicate after 0.3 s; fal's job ends cancelled."""
+    emu.inject(Fault("stuck", provider="fal"))
+    before = emu.stats("fal")
+    router = Router(strategy="hedge", hedge=HedgePolicy(after=0.3))
+    chained = emulated_video_config(
+        emu, *FAL, fallback_configs=[emulated_video_config(emu, *REPLICATE)]
+    )
+    response = await router.generate_video_async(chained, REQUEST)
+    assert response.provider == "replicate"
+    meta = response.execution_metadata
+    assert [(a.role, a.status) for a in meta.attempts] == [
+        ("primary", "cancelled"),
+        ("hedge", "success"),
+    ]
+    assert meta.successful_attempt == 2
+    after = emu.stats("fal")
+    assert (after.cancelled - before.cancelled, after.running) == (1, 0)
+    assert emu.stats().running == 0
