@@ -245,3 +245,22 @@ def test_status_line_shows_provider_queue_progress_and_elapsed() -> None:
         )
     )
     assert line.text() == "replicate google/veo-3 (attempt 2) · processing · 40% · 2.5s"
+
+
+def test_a_job_that_may_still_run_leaves_its_handle(
+    runner: CliRunner, cli_env: dict[str, str], emu: Emulator, tmp_path: Path
+) -> None:
+    """A deadline on a provider without cancel: the handle is saved and named, so that
+    ``tarash jobs`` can follow the (paid) job; --json carries it too."""
+    emu.inject(Fault("stuck", provider="openai", times=2))
+    video = ["generate", "video", "--provider", "openai", "--model", "sora-2", "--prompt", "x",
+             "--timeout", "1", "--out", str(tmp_path)]  # fmt: skip
+    human = runner.invoke(build_app(), video)
+    assert human.exit_code == 8, human.output
+    saved = list(tmp_path.glob("*.handle.json"))
+    assert len(saved) == 1 and f"tarash jobs status {saved[0]}" in human.stderr
+    status = runner.invoke(build_app(), ["jobs", "status", str(saved[0]), "--json"])
+    assert status.exit_code == 0 and json.loads(status.stdout)["status"] == "processing"
+    machine = runner.invoke(build_app(), [*video, "--json"])
+    assert machine.exit_code == 8
+    assert json.loads(machine.stdout)["error"]["job_handle"]["provider"] == "openai"

@@ -27,18 +27,25 @@ from tarash.tarash_gateway.cli._output import (
     stderr_console,
     stdout_console,
 )
-from tarash.tarash_gateway.errors import TarashException
+from tarash.tarash_gateway.errors import (
+    ContentModerationError,
+    GenerationFailedError,
+    TarashException,
+    TimeoutError,
+)
 from tarash.tarash_gateway.models import (
     ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
     ImageGenerationUpdate,
     ImageType,
+    JobHandle,
     VideoGenerationConfig,
     VideoGenerationRequest,
     VideoGenerationResponse,
     VideoGenerationUpdate,
 )
+from tarash.tarash_gateway.providers import get_provider_class
 
 __all__ = [
     "OPTION_NAMES",
@@ -296,6 +303,23 @@ def _run(config: Config, request: Request, status: StatusLine | None) -> Respons
     return generate_image(config, request, on_progress=callback)
 
 
+def _may_still_matter(error: BaseException, handle: JobHandle) -> bool:
+    """Whether the job behind an error is worth following: not one that failed, nor one
+    cancelled at its deadline (a job still running, or a result still to read, is)."""
+    if isinstance(error, GenerationFailedError | ContentModerationError):
+        return False
+    if isinstance(error, TimeoutError):
+        return not get_provider_class(handle.provider).supports_cancel
+    return True
+
+
+def _save_handle(handle: JobHandle, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{file_stem(handle.request_id)}.handle.json"
+    path.write_text(handle.model_dump_json(indent=2), encoding="utf-8")
+    return path
+
+
 def run_generate(options: GenerateOptions, out: Path, *, as_json: bool) -> None:
     """Run one generation, save its files under ``out`` and report it.
 
@@ -320,7 +344,19 @@ def run_generate(options: GenerateOptions, out: Path, *, as_json: bool) -> None:
         raise SystemExit(EXIT_INTERRUPTED) from None
     except (CliError, pydantic.ValidationError, TarashException) as exc:
         metadata = getattr(exc, "execution_metadata", None)
-        extra = {"execution_metadata": metadata.model_dump(mode="json")} if metadata else None
+        extra: dict[str, Any] = {}
+        if metadata is not None:
+            extra["execution_metadata"] = metadata.model_dump(mode="json")
+        handle = getattr(exc, "job_handle", None)
+        if handle is not None and _may_still_matter(exc, handle):
+            # A job that may still run (a provider without cancel): keep its handle.
+            extra["job_handle"] = handle.model_dump(mode="json")
+            if not as_json:
+                handle_file = _save_handle(handle, out)
+                err.print(
+                    f"the job may still run: tarash jobs status {escape(str(handle_file))}",
+                    soft_wrap=True,
+                )
         tried = metadata is not None and (
             len(metadata.attempts) > 1 or any(a.submit_count for a in metadata.attempts)
         )
