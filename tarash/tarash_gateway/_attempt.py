@@ -462,6 +462,7 @@ class Attempt:
     _slot: CapacitySlotLike | None = None
     _settle: Callable[[float | None], None] | None = None
     _submitted_at: float | None = None
+    _admitted: bool = False
 
     @property
     def job_config(self) -> Config:
@@ -590,6 +591,7 @@ class Attempt:
             refusal = breakers.admission_refusal(provider, model)
             if refusal is not None:
                 raise AttemptSkipped(refusal)
+            self._admitted = True
         capacity = self.services.capacity
         if capacity is None:
             return
@@ -671,9 +673,11 @@ class Attempt:
         except AttemptSkipped as exc:
             meta.skip_reason = exc.reason
             recorder.finish("skipped", self.client)
+            self._learn("none", False)
             raise
         except CallbackError as exc:
             recorder.finish("cancelled", self.client, exc.original)
+            self._learn("none", False)
             raise
         except TarashException as exc:
             submitted = self.handle is not None
@@ -685,19 +689,24 @@ class Attempt:
             if isinstance(exc, RateLimitError) and capacity is not None:
                 # The provider throttles the account, not just this call.
                 capacity.slow_down(provider, model, exc.retry_after)
-            self._learn("failure" if meta.status == "failed" else "none", exc.retryable)
+            # A job that outlived its deadline speaks of the provider's health too.
+            late = submitted and isinstance(exc, TarashTimeoutError)
+            failed = meta.status == "failed" or late
+            self._learn("failure" if failed else "none", exc.retryable or late)
             raise
         except BaseException as exc:
             recorder.finish("cancelled", self.client, exc)
+            self._learn("none", False)
             raise
         else:
             recorder.finish("success", self.client)
             self._learn("success", False)
 
     def _learn(self, outcome: str, transient: bool) -> None:
+        """Tell the breaker (when it admitted this attempt) and the latency tracker."""
         breakers, costs = self.services.breakers, self.services.costs
         provider, model = self.metadata.provider, self.metadata.model
-        if breakers is not None and self.client is not None:
+        if breakers is not None and self._admitted:
             breakers.record(provider, model, outcome, transient)
         if outcome == "success" and costs is not None and self._submitted_at is not None:
             costs.record_latency(provider, model, anyio.current_time() - self._submitted_at)

@@ -37,6 +37,7 @@ from tarash.tarash_gateway._attempt import (
     AttemptSkipped,
     client_for_handle,
 )
+from tarash.tarash_gateway._breaker import BreakerBoard, BreakerPolicy
 from tarash.tarash_gateway._chain import (
     ChainConfig,
     ChainRequest,
@@ -80,6 +81,29 @@ def _invalid(message: str) -> ValidationError:
 
 
 @dataclass(frozen=True, slots=True)
+class _Breakers:
+    """The breaker board as the staged attempt uses it."""
+
+    board: BreakerBoard
+
+    def admission_refusal(self, provider: str, model: str) -> str | None:
+        """Why the breaker refuses the call now, or None."""
+        admission = self.board.admit(provider, model)
+        if admission.allowed:
+            return None
+        return f"circuit breaker open: {admission.reason or 'recent failures'}"
+
+    def record(self, provider: str, model: str, outcome: str, transient: bool) -> None:
+        """Tell the breaker how an admitted attempt ended."""
+        if outcome == "success":
+            self.board.record_success(provider, model)
+        elif outcome == "failure":
+            self.board.record_failure(provider, model, transient=transient)
+        else:
+            self.board.record_cancelled(provider, model)
+
+
+@dataclass(frozen=True, slots=True)
 class _BoardCapacity:
     """The limits board as the staged attempt uses it: a spill-over is a skip."""
 
@@ -94,6 +118,7 @@ class _BoardCapacity:
             raise AttemptSkipped(f"spilt over to the next config: {exc.message}") from None
 
     def slow_down(self, provider: str, model: str, retry_after: float | None) -> None:
+        """Learn from a 429, on a provider this router limits."""
         # Only a provider the router limits learns: on a router without limits for it
         # (the default router, unconfigured) a 429 fails that call as it always did,
         # rather than holding every later call back for the Retry-After.
@@ -169,6 +194,10 @@ class Router:
             only after a failure (or a skip). ``"hedge"``: a race down the same chain,
             as ``hedge`` says (audio chains always run as a chain).
         hedge: The race's policy (``HedgePolicy()`` by default).
+        breakers: A :class:`BreakerPolicy` (or a ``BreakerBoard`` to share): a
+            provider/model failing transiently that often is skipped (recorded
+            ``skipped`` with the reason) for the cooldown, then one probe decides.
+            None (default): no breakers.
 
     Raises:
         ValidationError: An argument is malformed (named in the message).
@@ -180,6 +209,7 @@ class Router:
         limits: Limits | None = None,
         strategy: Strategy = "chain",
         hedge: HedgePolicy | None = None,
+        breakers: BreakerPolicy | BreakerBoard | None = None,
     ) -> None:
         if strategy not in ("chain", "hedge"):
             raise _invalid(f"Router(strategy=...) must be 'chain' or 'hedge', got {strategy!r}")
@@ -192,12 +222,25 @@ class Router:
                 f"Router(limits=...) takes a mapping of ProviderLimit, got {type(limits).__name__}"
             )
         self.board = CapacityBoard(limits)
-        self._services = AttemptServices(capacity=_BoardCapacity(self.board))
+        if isinstance(breakers, BreakerPolicy):
+            breakers = BreakerBoard(breakers)
+        elif breakers is not None and not isinstance(breakers, BreakerBoard):
+            raise _invalid(
+                f"Router(breakers=...) takes a BreakerPolicy, got {type(breakers).__name__}"
+            )
+        self.breakers: BreakerBoard | None = breakers
+        self._services = AttemptServices(
+            capacity=_BoardCapacity(self.board),
+            breakers=None if breakers is None else _Breakers(breakers),
+        )
 
     def snapshot(self) -> RouterSnapshot:
         """The router's state now: per provider/model in flight and waiting, limits and
         what the limiter learnt."""
-        return RouterSnapshot(limits=self.board.snapshot())
+        return RouterSnapshot(
+            limits=self.board.snapshot(),
+            breakers={} if self.breakers is None else self.breakers.snapshot(),
+        )
 
     def __repr__(self) -> str:
         return f"Router(strategy={self.strategy!r}, hedge={self.hedge!r})"
@@ -465,6 +508,7 @@ def configure(
     limits: Limits | None = None,
     strategy: Strategy = "chain",
     hedge: HedgePolicy | None = None,
+    breakers: BreakerPolicy | BreakerBoard | None = None,
 ) -> Router:
     """Replace the default router the module functions run on; return it.
 
@@ -475,7 +519,7 @@ def configure(
         ValidationError: An argument is malformed.
     """
     global _default
-    router = Router(limits=limits, strategy=strategy, hedge=hedge)
+    router = Router(limits=limits, strategy=strategy, hedge=hedge, breakers=breakers)
     with _default_lock:
         _default = router
     return router

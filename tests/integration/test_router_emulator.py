@@ -9,6 +9,7 @@ import pytest
 
 from tarash.emulator import Emulator, Fault, Latency
 from tarash.tarash_gateway._attempt import AttemptHooks
+from tarash.tarash_gateway._breaker import BreakerBoard, BreakerPolicy
 from tarash.tarash_gateway._limits import ProviderLimit
 from tarash.tarash_gateway.models import VideoGenerationRequest, VideoGenerationResponse
 from tarash.tarash_gateway.router import HedgePolicy, Router
@@ -125,3 +126,29 @@ async def test_a_hedge_wins_and_the_slow_job_is_cancelled_at_the_provider(
     after = emu.stats("fal")
     assert (after.cancelled - before.cancelled, after.running) == (1, 0)
     assert emu.stats().running == 0
+
+
+async def test_an_open_breaker_is_skipped_and_its_probe_closes_it(emu: Emulator) -> None:
+    """Two fal failures open its breaker: the next request skips fal; after the cooldown
+    one probe goes to fal, succeeds and closes it."""
+    now = [0.0]
+    board = BreakerBoard(BreakerPolicy(failures=2, cooldown=30.0), clock=lambda: now[0])
+    router = Router(breakers=board)
+    chained = emulated_video_config(
+        emu, *FAL, max_retries=0, fallback_configs=[emulated_video_config(emu, *REPLICATE)]
+    )
+    emu.inject(Fault("server_error", provider="fal", operation="submit", times=2))
+    for _ in range(2):
+        response = await router.generate_video_async(chained, REQUEST)
+        assert [a.status for a in response.execution_metadata.attempts] == ["failed", "success"]
+    submitted = emu.stats("fal").submitted
+    response = await router.generate_video_async(chained, REQUEST)
+    skipped, served = response.execution_metadata.attempts
+    assert skipped.status == "skipped" and skipped.submit_count == 0
+    assert skipped.skip_reason is not None and "circuit breaker open" in skipped.skip_reason
+    assert served.provider == "replicate" and emu.stats("fal").submitted == submitted
+    assert router.snapshot().open_breakers == ["fal/fal-ai/veo3"]
+    now[0] += 31.0
+    response = await router.generate_video_async(chained, REQUEST)
+    assert response.provider == "fal" and response.execution_metadata.total_attempts == 1
+    assert router.snapshot().open_breakers == []
