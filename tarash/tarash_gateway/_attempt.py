@@ -69,7 +69,12 @@ from tarash.tarash_gateway._jobs import (
 from tarash.tarash_gateway._metadata import AttemptRecorder, failed_attempt_status
 from tarash.tarash_gateway._polling import JobSnapshot, PollSchedule
 from tarash.tarash_gateway._validate import check_sendable
-from tarash.tarash_gateway.errors import RateLimitError, TarashException, ValidationError
+from tarash.tarash_gateway.errors import (
+    RateLimitError,
+    SpendCapExceededError,
+    TarashException,
+    ValidationError,
+)
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.media import load_local_media
 from tarash.tarash_gateway.models import (
@@ -396,7 +401,9 @@ class CostsLike(Protocol):
     def cancelled_cost(self, provider: str, model: str, estimate: float | None) -> float | None:
         """What a cancelled job of that estimate is billed."""
 
-    def reserve(self, amount: float | None) -> Callable[[float | None], None]:
+    def reserve(
+        self, amount: float | None, provider: str, model: str
+    ) -> Callable[[float | None], None]:
         """Reserve ``amount`` against the spend cap; returns the settle function."""
 
     def record_latency(self, provider: str, model: str, seconds: float) -> None:
@@ -617,8 +624,14 @@ class Attempt:
         meta = self.metadata
         costs = self.services.costs
         if costs is not None:
-            # Raises SpendCapExceededError before anything is announced or sent.
-            self._settle = costs.reserve(self.estimate)
+            try:
+                self._settle = costs.reserve(
+                    self.estimate, self.job_config.provider, self.job_config.model
+                )
+            except SpendCapExceededError as exc:
+                # Before anything is announced or sent: the attempt is a skip.
+                meta.skip_reason = exc.message
+                raise
         await call_hook(
             self.hooks.before_submit,
             SubmitIntent(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -47,8 +47,16 @@ from tarash.tarash_gateway._chain import (
 )
 from tarash.tarash_gateway._hedge import HedgePlan, run_hedge
 from tarash.tarash_gateway._jobs import CallbackError, ProgressCallback, deadline_from_handle
-from tarash.tarash_gateway._limits import CapacityBoard, CapacitySlot, CapacitySpill, ProviderLimit
+from tarash.tarash_gateway._latency import LatencyTracker
+from tarash.tarash_gateway._limits import (
+    CapacityBoard,
+    CapacitySlot,
+    CapacitySpill,
+    ProviderLimit,
+    limit_key,
+)
 from tarash.tarash_gateway._metadata import MetadataCollector
+from tarash.tarash_gateway._prices import Price, PriceTable, SpendTracker
 from tarash.tarash_gateway._snapshot import RouterSnapshot
 from tarash.tarash_gateway._sync import run_sync
 from tarash.tarash_gateway.errors import TarashException, ValidationError
@@ -74,6 +82,7 @@ Response = VideoGenerationResponse | ImageGenerationResponse
 
 
 Limits = Mapping[str, ProviderLimit | Mapping[str, Any]]
+Prices = Mapping[str, Price | Mapping[str, Any]]
 
 
 def _invalid(message: str) -> ValidationError:
@@ -101,6 +110,33 @@ class _Breakers:
             self.board.record_failure(provider, model, transient=transient)
         else:
             self.board.record_cancelled(provider, model)
+
+
+@dataclass(frozen=True, slots=True)
+class _Costs:
+    """Prices, spend and latency as the staged attempt uses them."""
+
+    prices: PriceTable
+    spend: SpendTracker
+    latency: LatencyTracker
+
+    def estimate(self, provider: str, model: str, summary: Mapping[str, Any]) -> float | None:
+        """The job's estimated cost from the price table."""
+        return self.prices.estimate(provider, model, summary)
+
+    def cancelled_cost(self, provider: str, model: str, estimate: float | None) -> float | None:
+        """What the provider bills for a cancelled job of that estimate."""
+        return self.prices.cancelled_cost(provider, model, estimate)
+
+    def reserve(
+        self, amount: float | None, provider: str, model: str
+    ) -> Callable[[float | None], None]:
+        """Hold the estimate against the spend cap; the settle function is returned."""
+        return self.spend.reserve(amount, provider=provider, model=model).settle
+
+    def record_latency(self, provider: str, model: str, seconds: float) -> None:
+        """Learn a completion time (for learned hedge delays)."""
+        self.latency.record(limit_key(provider, model), seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +175,9 @@ class HedgePolicy:
         max_parallel: Attempts of one request in flight at once, at most (>= 1).
         quantile: The completion-time quantile a learned delay waits for (0 < q < 1).
         initial_after: The delay while too few completion times are known.
-        refuse_billed_cancel: Never *hedge* onto a provider the price table says bills
-            cancelled work (it may still run as a fallback after a failure).
+        refuse_billed_cancel: Never *hedge* onto a provider/model the price table says
+            bills a cancelled job in full (one that cannot be stopped, such as OpenAI's);
+            it may still run as a fallback after a failure.
 
     Raises:
         ValidationError: A value is out of range (the field is named).
@@ -198,6 +235,11 @@ class Router:
             provider/model failing transiently that often is skipped (recorded
             ``skipped`` with the reason) for the cooldown, then one probe decides.
             None (default): no breakers.
+        prices: Price rows over the defaults (``{"fal/fal-ai/veo3": Price(per_second=0.4)}``
+            or a ``PriceTable``): each attempt's ``estimated_cost`` comes from them.
+        spend_cap: Dollars this router may spend (estimated): an attempt that could
+            pass it is not started (``SpendCapExceededError``). None: no cap (spend is
+            still tracked, see :meth:`snapshot`).
 
     Raises:
         ValidationError: An argument is malformed (named in the message).
@@ -210,6 +252,8 @@ class Router:
         strategy: Strategy = "chain",
         hedge: HedgePolicy | None = None,
         breakers: BreakerPolicy | BreakerBoard | None = None,
+        prices: Prices | PriceTable | None = None,
+        spend_cap: float | None = None,
     ) -> None:
         if strategy not in ("chain", "hedge"):
             raise _invalid(f"Router(strategy=...) must be 'chain' or 'hedge', got {strategy!r}")
@@ -229,9 +273,18 @@ class Router:
                 f"Router(breakers=...) takes a BreakerPolicy, got {type(breakers).__name__}"
             )
         self.breakers: BreakerBoard | None = breakers
+        if prices is not None and not isinstance(prices, PriceTable | Mapping):
+            raise _invalid(
+                f"Router(prices=...) takes a mapping of Price or a PriceTable, got "
+                f"{type(prices).__name__}"
+            )
+        self.prices = prices if isinstance(prices, PriceTable) else PriceTable(prices)
+        self.spend = SpendTracker(spend_cap)
+        self.latency = LatencyTracker()
         self._services = AttemptServices(
             capacity=_BoardCapacity(self.board),
             breakers=None if breakers is None else _Breakers(breakers),
+            costs=_Costs(self.prices, self.spend, self.latency),
         )
 
     def snapshot(self) -> RouterSnapshot:
@@ -240,6 +293,8 @@ class Router:
         return RouterSnapshot(
             limits=self.board.snapshot(),
             breakers={} if self.breakers is None else self.breakers.snapshot(),
+            latency=self.latency.snapshot(),
+            spend=self.spend.snapshot(),
         )
 
     def __repr__(self) -> str:
@@ -249,10 +304,16 @@ class Router:
         after = self.hedge.after
         if after != "learned":
             return float(after)
-        return self.hedge.initial_after
+        learned = self.latency.percentile(
+            limit_key(config.provider, config.model), self.hedge.quantile
+        )
+        return self.hedge.initial_after if learned is None else learned
 
     def _may_hedge_onto(self, config: Config) -> bool:
-        return True
+        if not self.hedge.refuse_billed_cancel:
+            return True
+        row = self.prices.price(config.provider, config.model)
+        return row is None or row.cancelled != "full"
 
     # -- the batch seam -------------------------------------------------------------------
 
@@ -509,6 +570,8 @@ def configure(
     strategy: Strategy = "chain",
     hedge: HedgePolicy | None = None,
     breakers: BreakerPolicy | BreakerBoard | None = None,
+    prices: Prices | PriceTable | None = None,
+    spend_cap: float | None = None,
 ) -> Router:
     """Replace the default router the module functions run on; return it.
 
@@ -519,7 +582,14 @@ def configure(
         ValidationError: An argument is malformed.
     """
     global _default
-    router = Router(limits=limits, strategy=strategy, hedge=hedge, breakers=breakers)
+    router = Router(
+        limits=limits,
+        strategy=strategy,
+        hedge=hedge,
+        breakers=breakers,
+        prices=prices,
+        spend_cap=spend_cap,
+    )
     with _default_lock:
         _default = router
     return router

@@ -11,6 +11,8 @@ from tarash.emulator import Emulator, Fault, Latency
 from tarash.tarash_gateway._attempt import AttemptHooks
 from tarash.tarash_gateway._breaker import BreakerBoard, BreakerPolicy
 from tarash.tarash_gateway._limits import ProviderLimit
+from tarash.tarash_gateway._prices import Price
+from tarash.tarash_gateway.errors import SpendCapExceededError
 from tarash.tarash_gateway.models import VideoGenerationRequest, VideoGenerationResponse
 from tarash.tarash_gateway.router import HedgePolicy, Router
 from tests._emulator import emulated_video_config
@@ -152,3 +154,23 @@ async def test_an_open_breaker_is_skipped_and_its_probe_closes_it(emu: Emulator)
     response = await router.generate_video_async(chained, REQUEST)
     assert response.provider == "fal" and response.execution_metadata.total_attempts == 1
     assert router.snapshot().open_breakers == []
+
+
+async def test_the_spend_cap_refuses_the_attempt_that_would_pass_it(emu: Emulator) -> None:
+    """With room for one job's estimate, the second request submits nothing and says why."""
+    prices = {"fal/fal-ai/veo3": Price(per_second=0.5)}
+    config = emulated_video_config(emu, *FAL)
+    first = await Router(prices=prices).generate_video_async(config, REQUEST)
+    estimate = first.execution_metadata.attempts[0].estimated_cost
+    assert estimate is not None and estimate > 0
+    router = Router(prices=prices, spend_cap=estimate * 1.5)
+    await router.generate_video_async(config, REQUEST)
+    submitted = emu.stats("fal").submitted
+    with pytest.raises(SpendCapExceededError, match="spend cap") as caught:
+        await router.generate_video_async(config, REQUEST)
+    assert emu.stats("fal").submitted == submitted
+    meta = caught.value.execution_metadata
+    assert meta is not None and meta.attempts[0].status == "skipped"
+    assert meta.attempts[0].submit_count == 0 and meta.attempts[0].estimated_cost == 0.0
+    spend = router.snapshot().spend
+    assert spend is not None and spend.spent == pytest.approx(estimate) and spend.reserved == 0

@@ -175,3 +175,54 @@ def test_hedge_policy_names_the_bad_field() -> None:
         HedgePolicy(quantile=1.5)
     with pytest.raises(ValidationError, match="strategy"):
         Router(strategy="fastest")  # type: ignore[arg-type]
+
+
+async def test_a_learned_delay_hedges_after_the_recent_p90(respx_mock: respx.MockRouter) -> None:
+    """With 10 recent 2 s completions learnt, a stuck primary is hedged long before the
+    initial delay (1000 s, past the primary's deadline) would have."""
+    slow = job(respx_mock, SLOW, "s1", polls_until_done=None)
+    job(respx_mock, FAST, "f1", polls_until_done=1)
+    router = Router(strategy="hedge", hedge=HedgePolicy(after="learned", initial_after=1000.0))
+    for _ in range(10):
+        router.latency.record("fake/t2v", 2.0)
+    assert router.snapshot().latency["fake/t2v"].p90 == 2.0
+    response = await router.generate_video_async(chain(SLOW, FAST, timeout=600), REQUEST)
+    meta = response.execution_metadata
+    assert [(a.role, a.status) for a in meta.attempts] == [
+        ("primary", "cancelled"),
+        ("hedge", "success"),
+    ]
+    assert slow["cancel"].call_count == 1
+
+
+async def test_without_history_the_initial_delay_applies(respx_mock: respx.MockRouter) -> None:
+    """No completion times known: the initial delay holds, so a fast primary races alone."""
+    job(respx_mock, SLOW, "s1", polls_until_done=3)
+    other = respx_mock.post(f"{FAST}/jobs").respond(200, json={"id": "x", "status": "queued"})
+    router = Router(strategy="hedge", hedge=HedgePolicy(after="learned", initial_after=100.0))
+    response = await router.generate_video_async(chain(SLOW, FAST), REQUEST)
+    assert response.execution_metadata.total_attempts == 1 and other.call_count == 0
+    assert router.snapshot().latency["fake/t2v"].samples == 1
+
+
+async def test_no_hedge_onto_a_provider_billing_cancelled_jobs_in_full(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """A next config whose cancelled jobs are billed in full is not hedged onto; it runs
+    only as the fallback once the primary has failed."""
+    job(respx_mock, SLOW, "s1", polls_until_done=None)
+    fast = job(respx_mock, FAST, "f1", polls_until_done=1)
+    router = Router(
+        strategy="hedge",
+        hedge=HedgePolicy(after=1.0),
+        prices={"fake": {"cancelled": "full", "per_run": 1.0}},
+    )
+    response = await router.generate_video_async(chain(SLOW, FAST, timeout=20), REQUEST)
+    meta = response.execution_metadata
+    assert [(a.role, a.status) for a in meta.attempts] == [
+        ("primary", "cancelled"),
+        ("fallback", "success"),
+    ]
+    assert fast["submit"].call_count == 1
+    # The primary ran past its deadline and was cancelled: billed in full, as estimated.
+    assert meta.attempts[0].estimated_cost == 1.0 and meta.attempts[1].estimated_cost == 1.0
