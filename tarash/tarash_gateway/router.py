@@ -46,7 +46,8 @@ from tarash.tarash_gateway._chain import (
     run_chain,
 )
 from tarash.tarash_gateway._hedge import HedgePlan, run_hedge
-from tarash.tarash_gateway._jobs import CallbackError, ProgressCallback, deadline_from_handle
+from tarash.tarash_gateway._jobs import CallbackError, deadline_from_handle
+from tarash.tarash_gateway._jobs import ProgressCallback as AnyProgressCallback
 from tarash.tarash_gateway._latency import LatencyTracker
 from tarash.tarash_gateway._limits import (
     CapacityBoard,
@@ -66,11 +67,11 @@ from tarash.tarash_gateway.models import (
     ImageGenerationResponse,
     ImageProgressCallback,
     JobHandle,
+    ProgressCallback,
     VideoGenerationConfig,
     VideoGenerationRequest,
     VideoGenerationResponse,
 )
-from tarash.tarash_gateway.models import ProgressCallback as VideoProgressCallback
 
 __all__ = ["HedgePolicy", "Router", "Strategy", "configure", "default_router"]
 
@@ -322,7 +323,7 @@ class Router:
         config: VideoGenerationConfig | ImageGenerationConfig,
         request: VideoGenerationRequest | ImageGenerationRequest,
         *,
-        on_progress: ProgressCallback | None = None,
+        on_progress: AnyProgressCallback | None = None,
         hooks: AttemptHooks | None = None,
     ) -> Response:
         """Run one request down ``config``'s chain with this router's strategy and hooks.
@@ -354,7 +355,7 @@ class Router:
         api_key: str | None = None,
         timeout: float | None = None,
         poll_interval: float = 5.0,
-        on_progress: ProgressCallback | None = None,
+        on_progress: AnyProgressCallback | None = None,
         hooks: AttemptHooks | None = None,
     ) -> Response:
         """Wait on a stored handle as :meth:`wait_async` does, telling ``hooks`` of the
@@ -394,7 +395,7 @@ class Router:
         self,
         config: ChainConfig,
         request: ChainRequest,
-        on_progress: ProgressCallback | None,
+        on_progress: AnyProgressCallback | None,
         hooks: AttemptHooks,
     ) -> ChainResponse:
         if self.strategy == "hedge" and isinstance(
@@ -419,7 +420,7 @@ class Router:
         self,
         config: ChainConfig,
         request: ChainRequest,
-        on_progress: ProgressCallback | None = None,
+        on_progress: AnyProgressCallback | None = None,
     ) -> ChainResponse:
         """Run any chain (audio included) one config after another on this router's
         limits and breakers; the arguments are checked by the caller."""
@@ -431,7 +432,7 @@ class Router:
         self,
         config: VideoGenerationConfig,
         request: VideoGenerationRequest,
-        on_progress: VideoProgressCallback | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> VideoGenerationResponse:
         """As :func:`tarash.tarash_gateway.generate_video_async`, on this router."""
         check_generation_arguments("generate_video", "video", config, request, on_progress)
@@ -443,7 +444,7 @@ class Router:
         self,
         config: VideoGenerationConfig,
         request: VideoGenerationRequest,
-        on_progress: VideoProgressCallback | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> VideoGenerationResponse:
         """Sync twin of :meth:`generate_video_async`."""
         return run_sync(self.generate_video_async, config, request, on_progress)
@@ -517,7 +518,7 @@ class Router:
         api_key: str | None = None,
         timeout: float | None = None,
         poll_interval: float = 5.0,
-        on_progress: VideoProgressCallback | ImageProgressCallback | None = None,
+        on_progress: ProgressCallback | ImageProgressCallback | None = None,
     ) -> VideoGenerationResponse | ImageGenerationResponse:
         """As :func:`tarash.tarash_gateway.wait_async`, on this router."""
         return await self.resume_async(
@@ -537,7 +538,7 @@ class Router:
         api_key: str | None = None,
         timeout: float | None = None,
         poll_interval: float = 5.0,
-        on_progress: VideoProgressCallback | ImageProgressCallback | None = None,
+        on_progress: ProgressCallback | ImageProgressCallback | None = None,
     ) -> VideoGenerationResponse | ImageGenerationResponse:
         """Sync twin of :meth:`wait_async`."""
         return run_sync(
