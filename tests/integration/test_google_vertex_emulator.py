@@ -17,13 +17,20 @@ from tarash.tarash_gateway import (
     generate_image_async,
     generate_video,
     generate_video_async,
+    submit_video,
+    wait,
 )
 from tarash.tarash_gateway._sample_media import make_png
-from tarash.tarash_gateway.errors import AuthenticationError, ContentModerationError
+from tarash.tarash_gateway.errors import (
+    AuthenticationError,
+    ContentModerationError,
+    ValidationError,
+)
 from tarash.tarash_gateway.media import sniff_mime
 from tarash.tarash_gateway.models import (
     ImageGenerationConfig,
     ImageGenerationRequest,
+    JobHandle,
     VideoGenerationConfig,
     VideoGenerationRequest,
 )
@@ -177,3 +184,16 @@ def test_a_wrong_token_is_an_authentication_error() -> None:
         with pytest.raises(AuthenticationError, match="UNAUTHENTICATED"):
             generate_video(config, TEXT_TO_VIDEO)
         assert private.stats().submitted == 0
+
+
+def test_a_vertex_handle_resumes_with_its_config(emu: Emulator) -> None:
+    """submit_video on Vertex gives a handle that remembers its backend; wait(handle,
+    config=...) reads the operation with fetchPredictOperation, even from JSON."""
+    config = video_config(emu, TOKEN_MODE)
+    handle = submit_video(config, TEXT_TO_VIDEO)
+    assert handle.provider_state["backend"] == "vertex"
+    restored = JobHandle.model_validate_json(handle.model_dump_json())
+    response = wait(restored, config=config)
+    assert isinstance(response.video, bytes)
+    with pytest.raises(ValidationError, match="Vertex AI"):
+        wait(restored, config=config.model_copy(update={"provider_config": {}}))
