@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +21,13 @@ from tarash.tarash_gateway import (
     ValidationError,
     generate_videos,
     generate_videos_async,
+    register_provider,
 )
-from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
+from tarash.tarash_gateway.models import (
+    VideoGenerationConfig,
+    VideoGenerationRequest,
+    VideoGenerationResponse,
+)
 from tests.unit.fake_provider import BASE, FAKE_KEY
 
 pytestmark = pytest.mark.anyio
@@ -300,3 +306,36 @@ async def test_iterating_directly_and_closing_stops_the_batch(jobs: FakeJobs) ->
         break
     await run.aclose()
     assert len(jobs.cancelled) == 1
+
+
+class RecordingHandler:
+    """A published-style handler that looks at the ledger while it is being called."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.states_seen: list[str] = []
+
+    async def generate_video_async(
+        self, config: VideoGenerationConfig, request: VideoGenerationRequest, on_progress: object
+    ) -> VideoGenerationResponse:
+        self.states_seen.extend(row.state.value for row in SqliteLedger(self.path).entries())
+        return VideoGenerationResponse(request_id="h-1", video="https://cdn.test/h.mp4")
+
+    def generate_video(self, *args: object) -> VideoGenerationResponse:
+        raise NotImplementedError
+
+
+async def test_a_handlers_call_is_announced_as_an_intent_before_it_runs(tmp_path: Path) -> None:
+    """A custom handler announces no submit: the intent is committed before its call, so a
+    crash during the call could never lead to a second, paid call."""
+    path = tmp_path / "batch.sqlite"
+    handler = RecordingHandler(path)
+    name = f"batch-handler-{uuid.uuid4().hex[:8]}"
+    register_provider(name, handler)
+    config = VideoGenerationConfig(provider=name, model="m-1", api_key="handler-key-123456")
+    async with generate_videos_async(config, [request("ok")], ledger=path) as results:
+        (outcome,) = [result async for result in results]
+    assert outcome.ok and outcome.unwrap().request_id == "h-1"
+    assert handler.states_seen == ["intent"]
+    (row,) = SqliteLedger(path).entries()
+    assert (row.state, row.attempts) == (LedgerState.DONE, 1)
