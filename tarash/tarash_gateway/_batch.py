@@ -444,20 +444,23 @@ class BatchRun(Generic[R]):
                 resumed=resumed,
             )
         )
-        cost = _estimated_cost(response.execution_metadata)
-        if cost is not None and not resumed:
-            await self._emit(
-                BatchEvent(
-                    "spend",
-                    item.index,
-                    item.key,
-                    provider=response.provider,
-                    model=response.model,
-                    request_id=response.request_id,
-                    cost=cost,
-                )
-            )
+        if not resumed:  # a resumed outcome's spend was reported by its own run
+            await self._spent(item, response.execution_metadata, response.provider, response.model)
         return BatchResult(item.index, item.key, response=response, resumed=resumed)
+
+    async def _spent(
+        self,
+        item: _Item,
+        metadata: ExecutionMetadata | None,
+        provider: str | None,
+        model: str | None,
+    ) -> None:
+        """Report what a finished request's attempts are estimated to have cost."""
+        cost = None if metadata is None else _estimated_cost(metadata)
+        if cost is not None:
+            await self._emit(
+                BatchEvent("spend", item.index, item.key, provider=provider, model=model, cost=cost)
+            )
 
     async def _failed(
         self, item: _Item, error: TarashException, *, resumed: bool = False
@@ -474,6 +477,8 @@ class BatchRun(Generic[R]):
                 error=error,
             )
         )
+        if not resumed:  # a failed job may be billed too (a refused output, say)
+            await self._spent(item, error.execution_metadata, error.provider, error.model)
         return BatchResult(item.index, item.key, error=error, resumed=resumed)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tarash.emulator import Emulator, Fault, Latency
-from tarash.tarash_gateway import generate_videos_async
+from tarash.tarash_gateway import BatchEvent, generate_videos_async
 from tarash.tarash_gateway.models import VideoGenerationRequest
 from tests._emulator import emulated_video_config
 
@@ -151,7 +151,10 @@ async def test_a_batch_of_n_yields_each_result_with_failures_as_values(emu: Emul
     requests = [
         (f"k{i}", VideoGenerationRequest(prompt=f"batch {i}", duration_seconds=4)) for i in range(N)
     ]
-    async with generate_videos_async(config, requests, concurrency=5) as results:
+    events: list[BatchEvent] = []
+    async with generate_videos_async(
+        config, requests, concurrency=5, on_event=events.append
+    ) as results:
         collected = [result async for result in results]
     assert sorted(result.key or "" for result in collected) == sorted(key for key, _ in requests)
     failed = [result for result in collected if not result.ok]
