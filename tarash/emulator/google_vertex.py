@@ -2,7 +2,7 @@
 the same ``/google`` mount as the Gemini API; the Cloud Storage media download beside it.
 
 Routes, relative to the mount (``{version}`` is ``v1`` or ``v1beta1``; python-genai speaks
-``v1beta1``, Google's samples ``v1``)::
+``v1beta1``, Google's samples ``v1``; ``v1beta`` too, see :data:`VERSIONS`)::
 
     POST /{version}/projects/{p}/locations/{l}/publishers/google/models/{model}:{method}
     POST /{version}/publishers/google/models/{model}:{method}        express mode (API key)
@@ -45,7 +45,11 @@ from tarash.emulator.google import (
     google_error,
 )
 
-VERSIONS = frozenset({"v1", "v1beta1"})
+# v1beta is the Gemini API's version, not Vertex's: accepted so that the emulator's one
+# Google base (``/google/v1beta``, what ``TARASH_GOOGLE_BASE_URL`` is set to) serves both
+# backends; the two protocols' paths never collide (``projects/``/``publishers/`` vs
+# ``models/``).
+VERSIONS = frozenset({"v1", "v1beta1", "v1beta"})
 _SAMPLE = "sample_0.mp4"
 
 

@@ -111,6 +111,8 @@ def page_environment(emu: Emulator) -> dict[str, str]:
         client = get_provider_class(name)
         env[f"TARASH_{name.upper()}_BASE_URL"] = emu.base_url(name)
         env[client.key_env_vars[0]] = emu.api_key(name)
+    # Vertex examples authenticate with an access token; the emulator's key stands for one.
+    env["GOOGLE_OAUTH_ACCESS_TOKEN"] = emu.api_key("google")
     return env
 
 
