@@ -29,21 +29,57 @@ class Latency:
     extra uniform random delay in ``[0, jitter_seconds]``. Jobs keep the latency that was
     current when they were submitted.
 
+    A heavy tail, as video providers have: a ``tail_fraction`` of the jobs run
+    ``tail_run_seconds`` instead of ``run_seconds``
+    (``Latency(run_seconds=5, tail_fraction=0.05, tail_run_seconds=60)``: 95% of the jobs
+    run 5 s, 5% run 60 s). With a ``seed``, which jobs are slow (and their jitter) is
+    deterministic: each provider draws from its own stream seeded by ``seed`` and its
+    name, so the n-th job submitted to a provider is slow or not whatever the other
+    providers receive.
+
     Attributes:
         queue_seconds: Time spent queued.
         run_seconds: Time spent running.
         jitter_seconds: Upper bound of the random delay added to each phase.
+        tail_fraction: Share of the jobs (0 to 1) that run ``tail_run_seconds``.
+        tail_run_seconds: How long a slow job runs; required when ``tail_fraction`` > 0.
+        seed: Seed of the per-provider draws; None draws unseeded.
+
+    Raises:
+        ValueError: A time is negative or not finite, ``tail_fraction`` is outside 0..1,
+            or a tail has no ``tail_run_seconds``.
     """
 
     queue_seconds: float = 0.05
     run_seconds: float = 0.25
     jitter_seconds: float = 0.0
+    tail_fraction: float = 0.0
+    tail_run_seconds: float | None = None
+    seed: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("queue_seconds", "run_seconds", "jitter_seconds"):
+        for name in ("queue_seconds", "run_seconds", "jitter_seconds", "tail_run_seconds"):
             value = getattr(self, name)
+            if value is None and name == "tail_run_seconds":
+                continue
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"Latency.{name} must be a finite number >= 0, got {value!r}")
+        if not math.isfinite(self.tail_fraction) or not 0 <= self.tail_fraction <= 1:
+            raise ValueError(
+                f"Latency.tail_fraction must be between 0 and 1, got {self.tail_fraction!r}"
+            )
+        if self.tail_fraction > 0 and self.tail_run_seconds is None:
+            raise ValueError("Latency.tail_run_seconds is required when tail_fraction > 0")
+
+    def draw(self, rng: random.Random) -> tuple[float, float]:
+        """One job's queue and run seconds, drawn from ``rng``."""
+        queue = self.queue_seconds + rng.uniform(0, self.jitter_seconds)
+        run = self.run_seconds
+        # Drawn only with a tail, so a model without one consumes the stream as before.
+        if self.tail_fraction > 0 and rng.random() < self.tail_fraction:
+            assert self.tail_run_seconds is not None  # checked in __post_init__
+            run = self.tail_run_seconds
+        return queue, run + rng.uniform(0, self.jitter_seconds)
 
 
 @dataclass(frozen=True)
@@ -276,6 +312,17 @@ class JobStore:
         self._lock = threading.Lock()
         self._jobs: dict[tuple[str, str], Job] = {}
         self._rng = random.Random()
+        self._seeded: dict[tuple[int, str], random.Random] = {}
+
+    def _rng_for(self, seed: int | None, provider: str) -> random.Random:
+        """The stream a job's latency is drawn from (under the lock)."""
+        if seed is None:
+            return self._rng
+        stream = self._seeded.get((seed, provider))
+        if stream is None:
+            # A string seed is hashed with SHA-512: the same stream in every process.
+            stream = self._seeded[(seed, provider)] = random.Random(f"{seed}/{provider}")
+        return stream
 
     def create(
         self,
@@ -309,8 +356,7 @@ class JobStore:
         now = time.monotonic()
         latency = self.latency
         with self._lock:
-            queue = latency.queue_seconds + self._rng.uniform(0, latency.jitter_seconds)
-            run = latency.run_seconds + self._rng.uniform(0, latency.jitter_seconds)
+            queue, run = latency.draw(self._rng_for(latency.seed, provider))
             job = Job(
                 id=job_id,
                 provider=provider,
