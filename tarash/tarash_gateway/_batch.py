@@ -536,7 +536,15 @@ class _Tracker:
         if entry is not None and entry.handle is not None:
             handle = load_handle(entry.handle)
             try:
-                return await resume_request(config, handle, self._on_progress)
+                # A job this batch cancelled when stopped is not a failure to fall back
+                # on: if it is over, the request is sent again from the chain's start.
+                return await resume_request(
+                    config,
+                    request,
+                    handle,
+                    hooks,
+                    continue_chain=entry.state is not LedgerState.CANCELLED,
+                )
             except JobCancelledError:
                 if entry.state is not LedgerState.CANCELLED:
                     raise

@@ -81,6 +81,16 @@ def cancels_remotely(config: Config) -> bool:
     return True
 
 
+def _attempt_hooks(hooks: RunHooks) -> AttemptHooks:
+    async def before_submit(intent: SubmitIntent) -> None:
+        await hooks.before_submit()
+
+    async def on_accepted(accepted: JobAccepted) -> None:
+        await hooks.on_accepted(accepted.handle)
+
+    return AttemptHooks(before_submit=before_submit, on_accepted=on_accepted)
+
+
 async def run_request(config: Config, request: Request, hooks: RunHooks) -> Response:
     """Run ``request`` down ``config``'s chain on the default router, with ``hooks``.
 
@@ -92,49 +102,76 @@ async def run_request(config: Config, request: Request, hooks: RunHooks) -> Resp
         # A handler's call announces no submit and returns no handle: the intent is
         # recorded before the whole request, so a crash during it is never resent.
         await hooks.before_submit()
-
-    async def before_submit(intent: SubmitIntent) -> None:
-        await hooks.before_submit()
-
-    async def on_accepted(accepted: JobAccepted) -> None:
-        await hooks.on_accepted(accepted.handle)
-
     return await default_router().run_async(
-        config,
-        request,
-        on_progress=hooks.on_progress,
-        hooks=AttemptHooks(before_submit=before_submit, on_accepted=on_accepted),
+        config, request, on_progress=hooks.on_progress, hooks=_attempt_hooks(hooks)
     )
 
 
 def _member_for(config: Config, handle: JobHandle) -> Config:
-    members: list[Config] = list(config.chain())
-    for member in members:
-        if (provider_key(member.provider), member.model) == (
-            provider_key(handle.provider),
-            handle.model,
-        ):
-            return member
-    raise ValidationError(
-        f"the ledger's job is on {handle.provider}/{handle.model}, which is not in this "
-        "batch's config chain any more",
-        provider=handle.provider,
-        model=handle.model,
-        request_id=handle.request_id,
-        fallback_allowed=False,
-    )
+    """The chain member a stored handle's job was submitted to: the same provider and
+    model (on the handle's base URL, when two members share both)."""
+    wanted = (provider_key(handle.provider), handle.model)
+    members = [
+        member
+        for member in config.chain()
+        if (provider_key(member.provider), member.model) == wanted
+    ]
+    if not members:
+        raise ValidationError(
+            f"the ledger's job is on {handle.provider}/{handle.model}, which is not in this "
+            "batch's config chain any more",
+            provider=handle.provider,
+            model=handle.model,
+            request_id=handle.request_id,
+            fallback_allowed=False,
+        )
+    client_class = get_provider_entry(handle.provider)
+    if (
+        len(members) > 1
+        and isinstance(client_class, type)
+        and issubclass(client_class, ProviderClient)
+    ):
+        on_base = [
+            member
+            for member in members
+            if client_class.resolve_base_url(member.base_url)
+            == client_class.resolve_base_url(handle.base_url)
+        ]
+        members = on_base or members
+    return members[0]
 
 
 async def resume_request(
-    config: Config, handle: JobHandle, on_progress: ProgressCallback | None
+    config: Config,
+    request: Request,
+    handle: JobHandle,
+    hooks: RunHooks,
+    *,
+    continue_chain: bool,
 ) -> Response:
-    """Wait on a job submitted by an earlier run (its failure is raised, not fallen back on).
+    """Wait on a job submitted by an earlier run, with a fresh deadline.
+
+    The wait gets the member config's whole ``timeout`` from now: the handle's own
+    deadline counted from its submit, and after an outage it may have passed while the
+    job ran on, paid for; a job that finished meanwhile is read, never cancelled.
+
+    With ``continue_chain``, a failure the chain would have fallen back on continues it
+    from the config after the job's, as the original run would have (``hooks`` hear of
+    those submits).
 
     Raises:
         ValidationError: The handle's provider and model are not in ``config``'s chain.
-        TarashException: The job failed, or could not be waited on.
+        TarashException: The job failed (and, continuing, so did the rest of the chain),
+            or could not be waited on.
     """
     member = _member_for(config, handle)
     return await default_router().resume_async(
-        handle, config=member, poll_interval=member.poll_interval, on_progress=on_progress
+        handle,
+        config=member,
+        timeout=member.timeout,
+        poll_interval=member.poll_interval,
+        on_progress=hooks.on_progress,
+        hooks=_attempt_hooks(hooks),
+        chain=config if continue_chain else None,
+        request=request if continue_chain else None,
     )

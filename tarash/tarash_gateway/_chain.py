@@ -204,12 +204,18 @@ async def run_chain(
     *,
     services: AttemptServices | None = None,
     hooks: AttemptHooks = NO_HOOKS,
+    first: int = 0,
+    collector: MetadataCollector | None = None,
 ) -> ChainResponse:
     """Run a generation down ``config``'s fallback chain and return the first success.
 
     Each config gets one attempt, one after another. A config whose breaker is open is
     recorded ``skipped`` and the chain goes on; so is one whose wait for capacity spilt
     over (every config but the last may spill; the last waits until its deadline).
+
+    ``first`` and ``collector`` continue a chain whose earlier configs already had their
+    attempts (a resumed job that failed: ``Router.resume_async``): the run starts at the
+    chain's config number ``first`` (from 0) and adds its attempts to ``collector``.
 
     Raises:
         TarashException: The last attempt's error, with ``execution_metadata`` of all
@@ -219,10 +225,12 @@ async def run_chain(
     chain = check_chain(config)
     policies = fallback_policies(config)
     services = services or AttemptServices()
-    collector = MetadataCollector(configs_in_chain=len(chain))
+    collector = collector or MetadataCollector(configs_in_chain=len(chain))
 
     last_error: TarashException | None = None
     for number, candidate in enumerate(chain, start=1):
+        if number <= first:
+            continue
         recorder = collector.new_attempt(candidate.provider, candidate.model)
         more = number < len(chain)
         try:
@@ -249,7 +257,9 @@ async def run_chain(
                 log_fallback(candidate, exc, chain[number])
                 continue
             break
-        response.execution_metadata = collector.build(number)
+        # The winner is the attempt just made (the last one recorded, a chain's earlier
+        # attempts included when it was continued).
+        response.execution_metadata = collector.build(len(collector.attempts))
         return response
     assert last_error is not None
     last_error.execution_metadata = collector.build(None)

@@ -43,6 +43,7 @@ from tarash.tarash_gateway._chain import (
     ChainRequest,
     ChainResponse,
     Config,
+    fallback_policies,
     run_chain,
 )
 from tarash.tarash_gateway._hedge import HedgePlan, run_hedge
@@ -60,7 +61,7 @@ from tarash.tarash_gateway._metadata import MetadataCollector
 from tarash.tarash_gateway._prices import Price, PriceTable, SpendTracker
 from tarash.tarash_gateway._snapshot import RouterSnapshot
 from tarash.tarash_gateway._sync import run_sync
-from tarash.tarash_gateway.errors import TarashException, ValidationError
+from tarash.tarash_gateway.errors import TarashException, ValidationError, falls_back
 from tarash.tarash_gateway.models import (
     ImageGenerationConfig,
     ImageGenerationRequest,
@@ -72,6 +73,7 @@ from tarash.tarash_gateway.models import (
     VideoGenerationRequest,
     VideoGenerationResponse,
 )
+from tarash.tarash_gateway.providers import provider_key
 
 __all__ = ["HedgePolicy", "Router", "Strategy", "configure", "default_router"]
 
@@ -357,20 +359,31 @@ class Router:
         poll_interval: float = 5.0,
         on_progress: AnyProgressCallback | None = None,
         hooks: AttemptHooks | None = None,
+        chain: HandleConfig | None = None,
+        request: VideoGenerationRequest | ImageGenerationRequest | None = None,
     ) -> Response:
         """Wait on a stored handle as :meth:`wait_async` does, telling ``hooks`` of the
-        attempt's end (``on_attempt_end``; nothing is submitted, so the other two are not
-        called). The job is never resubmitted: its failure is raised, not retried.
+        attempt's end (``on_attempt_end``). The job is never resubmitted.
+
+        Given the ``chain`` the job was submitted down (``config`` being the member it was
+        submitted to, found by identity, else by provider and model) and the ``request``,
+        a failure of the job that the chain would have fallen back on continues the chain
+        from the config after ``config``, one config after another, as the original run
+        would have; ``hooks`` are then told of those attempts' submits as well, and the
+        metadata holds the resumed attempt followed by theirs. Without them, the job's
+        failure is raised.
 
         Raises:
-            As :meth:`wait_async`.
+            As :meth:`wait_async`; with ``chain``, as :meth:`run_async` for the configs
+            after ``config``.
         """
         api_key = check_wait_arguments(
             "wait", handle, config, api_key, timeout, poll_interval, on_progress
         )
+        members = _resumed_chain(chain, request, config, handle)
         deadline = deadline_from_handle(handle, timeout)
         client = client_for_handle(handle, config, api_key, deadline)
-        collector = MetadataCollector()
+        collector = MetadataCollector(configs_in_chain=len(members) if members else 1)
         attempt = Attempt(
             None,
             None,
@@ -386,8 +399,22 @@ class Router:
         except CallbackError as exc:
             raise exc.original from None
         except TarashException as exc:
-            exc.execution_metadata = collector.build(None)
-            raise
+            position = _continues_after(members, config, handle, exc)
+            if position is None or chain is None or request is None:
+                exc.execution_metadata = collector.build(None)
+                raise
+            return cast(
+                "Response",
+                await run_chain(
+                    chain,
+                    request,
+                    on_progress,
+                    services=self._services,
+                    hooks=hooks or NO_HOOKS,
+                    first=position + 1,
+                    collector=collector,
+                ),
+            )
         response.execution_metadata = collector.build(1)
         return response
 
@@ -550,6 +577,62 @@ class Router:
             poll_interval=poll_interval,
             on_progress=on_progress,
         )
+
+
+def _resumed_chain(
+    chain: HandleConfig | None,
+    request: VideoGenerationRequest | ImageGenerationRequest | None,
+    config: HandleConfig | None,
+    handle: JobHandle,
+) -> list[HandleConfig] | None:
+    """The chain a resumed job continues down on failure (``resume_async(chain=...)``).
+
+    Raises:
+        ValidationError: ``chain`` comes without ``request`` or ``config``, or of another
+            kind than the handle.
+    """
+    if chain is None:
+        return None
+    if not isinstance(chain, VideoGenerationConfig | ImageGenerationConfig):
+        raise _invalid(f"resume(chain=...) takes a config, got {type(chain).__name__}")
+    kind_config = VideoGenerationConfig if handle.kind == "video" else ImageGenerationConfig
+    kind_request = VideoGenerationRequest if handle.kind == "video" else ImageGenerationRequest
+    if not isinstance(chain, kind_config) or not isinstance(request, kind_request):
+        raise _invalid(
+            f"resume(chain=...) continues a {handle.kind} job: it needs a "
+            f"{kind_config.__name__} chain and a {kind_request.__name__} request"
+        )
+    if config is None:
+        raise _invalid("resume(chain=...) needs config=..., the chain member the job is on")
+    members: list[HandleConfig] = list(chain.chain())
+    return members
+
+
+def _continues_after(
+    members: list[HandleConfig] | None,
+    config: HandleConfig | None,
+    handle: JobHandle,
+    error: TarashException,
+) -> int | None:
+    """The position of the resumed job's config in ``members`` when the chain goes on
+    after ``error`` (it falls back there and a config follows), else ``None``."""
+    if not members or config is None:
+        return None
+    position = next((n for n, member in enumerate(members) if member is config), None)
+    if position is None:
+        wanted = (provider_key(handle.provider), handle.model)
+        position = next(
+            (
+                n
+                for n, member in enumerate(members)
+                if (provider_key(member.provider), member.model) == wanted
+            ),
+            None,
+        )
+    if position is None or position + 1 >= len(members):
+        return None
+    policy = fallback_policies(members[0]).get(id(members[position]), "transient")
+    return position if falls_back(error, policy) else None
 
 
 _default_lock = threading.Lock()

@@ -6,7 +6,9 @@ import contextlib
 import itertools
 import json
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
@@ -22,7 +24,9 @@ from tarash.tarash_gateway import (
     generate_videos,
     generate_videos_async,
     register_provider,
+    submit_video_async,
 )
+from tarash.tarash_gateway._batch_codec import dump_handle, input_hash
 from tarash.tarash_gateway.models import (
     VideoGenerationConfig,
     VideoGenerationRequest,
@@ -49,6 +53,10 @@ class FakeJobs:
         self.prompts: dict[str, str] = {}
         self.cancelled: set[str] = set()
         self.holding = True
+        # Status calls a 'hold' job answers 'running' to before it is done (None: while
+        # `holding`).
+        self.hold_polls: int | None = None
+        self.polls: Counter[str] = Counter()
         router.post(f"{BASE}/jobs").mock(side_effect=self.submit)
         router.post(url__regex=rf"{BASE}/jobs/j\d+/cancel$").mock(side_effect=self.cancel)
         router.get(url__regex=rf"{BASE}/jobs/j\d+$").mock(side_effect=self.status)
@@ -65,11 +73,13 @@ class FakeJobs:
     def status(self, http: httpx.Request) -> httpx.Response:
         job_id = http.url.path.rsplit("/", 1)[-1]
         prompt = self.prompts[job_id]
+        self.polls[job_id] += 1
         if job_id in self.cancelled:
             return httpx.Response(200, json={"status": "cancelled"})
         if prompt.startswith("fail"):
             return httpx.Response(200, json={"status": "failed", "error": f"bad {FAKE_KEY}"})
-        if prompt.startswith("hold") and self.holding:
+        still = self.holding if self.hold_polls is None else self.polls[job_id] <= self.hold_polls
+        if prompt.startswith("hold") and still:
             return httpx.Response(200, json={"status": "running", "progress": 10})
         return httpx.Response(200, json={"status": "done", "url": f"https://cdn.test/{job_id}.mp4"})
 
@@ -198,8 +208,6 @@ async def test_an_intent_without_a_recorded_job_is_reported_not_resent(
     path = tmp_path / "batch.sqlite"
     ledger = SqliteLedger(path)
     await ledger.open()
-    from tarash.tarash_gateway._batch_codec import input_hash
-
     row = await ledger.claim(0, None, input_hash(CONFIG, request("ok 0")))
     await ledger.save(row.intend())
     await ledger.close()
@@ -339,3 +347,79 @@ async def test_a_handlers_call_is_announced_as_an_intent_before_it_runs(tmp_path
     assert handler.states_seen == ["intent"]
     (row,) = SqliteLedger(path).entries()
     assert (row.state, row.attempts) == (LedgerState.DONE, 1)
+
+
+FALLBACK = VideoGenerationConfig(
+    provider="fake", model="t2v-b", api_key=FAKE_KEY, base_url=BASE, poll_interval=0.001
+)
+CHAIN = CONFIG.model_copy(update={"fallback_configs": [FALLBACK]})
+
+
+async def submitted_row(path: Path, config: VideoGenerationConfig, handle: object) -> None:
+    """Write the ledger row of a crashed run: request 0 submitted, with ``handle``."""
+    ledger = SqliteLedger(path)
+    await ledger.open()
+    try:
+        row = await ledger.claim(0, None, input_hash(config, request("ok 0")))
+        await ledger.save(row.intend().accept(dump_handle(handle, [])))  # type: ignore[arg-type]
+    finally:
+        await ledger.close()
+
+
+async def test_a_resumed_job_that_fails_continues_the_chain_from_the_next_config(
+    jobs: FakeJobs, tmp_path: Path
+) -> None:
+    """The job a crashed run left submitted on the primary fails: the rerun goes on to the
+    fallback (as the original run would have), not back to the primary, and records it."""
+    path = tmp_path / "batch.sqlite"
+    handle = await submit_video_async(CONFIG, request("ok 0"))
+    jobs.prompts[handle.request_id] = "fail on the primary"
+    await submitted_row(path, CHAIN, handle)
+    async with generate_videos_async(CHAIN, [request("ok 0")], ledger=path) as results:
+        (outcome,) = [result async for result in results]
+    response = outcome.unwrap()
+    assert response.request_id != handle.request_id
+    assert response.model == "t2v-b"
+    metadata = response.execution_metadata
+    assert metadata is not None
+    assert [(a.model, a.status) for a in metadata.attempts] == [
+        ("t2v", "failed"),
+        ("t2v-b", "success"),
+    ]
+    assert metadata.successful_attempt == 2 and metadata.fallback_triggered
+    assert len(jobs.prompts) == 2  # the primary was not sent again
+    (row,) = SqliteLedger(path).entries()
+    assert row.state is LedgerState.DONE and row.attempts == 2
+
+
+async def test_a_resumed_job_on_the_last_config_that_fails_is_recorded_failed(
+    jobs: FakeJobs, tmp_path: Path
+) -> None:
+    """With no config left after the resumed job's, its failure is the result."""
+    path = tmp_path / "batch.sqlite"
+    handle = await submit_video_async(FALLBACK, request("ok 0"))
+    jobs.prompts[handle.request_id] = "fail on the fallback"
+    await submitted_row(path, CHAIN, handle)
+    async with generate_videos_async(CHAIN, [request("ok 0")], ledger=path) as results:
+        (outcome,) = [result async for result in results]
+    assert outcome.error is not None and outcome.error.request_id == handle.request_id
+    assert len(jobs.prompts) == 1
+    (row,) = SqliteLedger(path).entries()
+    assert row.state is LedgerState.FAILED
+
+
+async def test_a_resumed_job_past_its_deadline_gets_a_fresh_one(
+    jobs: FakeJobs, tmp_path: Path
+) -> None:
+    """After an outage longer than the timeout, the still-running job is waited on for a
+    whole timeout from the resume, and read: never cancelled as late."""
+    path = tmp_path / "batch.sqlite"
+    handle = await submit_video_async(CONFIG, request("hold 0"))
+    stale = handle.model_copy(update={"deadline_at": datetime.now(UTC) - timedelta(hours=1)})
+    jobs.hold_polls = 3
+    await submitted_row(path, CONFIG, stale)
+    async with generate_videos_async(CONFIG, [request("ok 0")], ledger=path) as results:
+        (outcome,) = [result async for result in results]
+    assert outcome.unwrap().request_id == handle.request_id
+    assert jobs.cancelled == set()
+    assert jobs.polls[handle.request_id] == 4
