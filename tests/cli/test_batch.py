@@ -128,6 +128,40 @@ def test_routing_config_gives_the_route(
     assert all(str(row["files"][0]).endswith(".png") for row in rows)  # type: ignore[index]
 
 
+def test_routing_config_prices_and_spend_cap_bound_the_batch(
+    runner: CliRunner, cli_env: dict[str, str], emu: Emulator, tmp_path: Path
+) -> None:
+    """A [prices] row and a spend_cap from --config: at $0.40/s a 6 s job is estimated at
+    $2.40, so a $5 cap lets two of five lines run; the rest are refused before any submit
+    (their lines fail, nothing reaches the emulator for them)."""
+    config = tmp_path / "routing.toml"
+    config.write_text(
+        'spend_cap = 5\n\n[route]\nprovider = "fal"\nmodel = "fal-ai/veo3"\n\n'
+        '[prices."fal/fal-ai/veo3"]\nper_second = 0.4\n'
+    )
+    lines = [{"prompt": f"a cat {n}", "duration_seconds": 6} for n in range(5)]
+    jobs = _write(tmp_path / "jobs.jsonl", lines)
+    out = tmp_path / "out"
+    before = emu.stats().submitted
+    try:
+        result = runner.invoke(
+            build_app(),
+            ["batch", str(jobs), "--out", str(out), "--config", str(config), "--concurrency", "1"],
+            env={"COLUMNS": "200"},
+        )
+    finally:
+        from tarash.tarash_gateway import configure
+
+        configure()
+    assert result.exit_code == 12, result.output
+    rows = _results(out)
+    assert sorted(bool(row["ok"]) for row in rows) == [False, False, False, True, True]
+    refused = [row for row in rows if not row["ok"]]
+    assert all("SpendCapExceeded" in json.dumps(row["error"]) for row in refused), refused
+    assert emu.stats().submitted == before + 2
+    assert "spend $4.80" in result.stdout
+
+
 def test_sigint_cancels_running_jobs_and_the_rerun_resumes(
     emu: Emulator, subprocess_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -149,7 +149,11 @@ def _batch(
         int, typer.Option(min=1, max=10_000, help="Jobs in flight at once.")
     ] = 8,
     config: Annotated[
-        Path | None, typer.Option(help="Routing TOML: [route], strategy, [hedge], [limits.*].")
+        Path | None,
+        typer.Option(
+            help="Routing TOML: [route], strategy, spend_cap, [hedge], [limits.*], "
+            "[breakers], [prices.*]."
+        ),
     ] = None,
     kind: Annotated[Kind | None, typer.Option(help="Default kind of the lines.")] = None,
     provider: Annotated[str | None, typer.Option(help="Default provider of the lines.")] = None,

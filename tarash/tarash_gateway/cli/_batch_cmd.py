@@ -420,7 +420,8 @@ def run_batch(options: BatchOptions) -> int:
     tally = batch.tally
     stdout_console().print(
         f"{tally.done} done, {tally.failed} failed ({tally.resumed} read back from an earlier "
-        f"run); results in {options.out / RESULTS_FILE}",
+        f"run); spend ${tally.spend:.2f} this run (estimated from the price table); results "
+        f"in {options.out / RESULTS_FILE}",
         markup=False,
         soft_wrap=True,
     )

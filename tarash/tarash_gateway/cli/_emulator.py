@@ -37,7 +37,7 @@ def parse_latency(text: str) -> Any:
     """
     from tarash.emulator import Latency
 
-    values: dict[str, float] = {}
+    values: dict[str, Any] = {}
     for position, part in enumerate(piece.strip() for piece in text.split(",")):
         name, sep, number = part.partition("=")
         if not sep:

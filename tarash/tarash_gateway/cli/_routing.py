@@ -1,4 +1,4 @@
-"""The ``--config routing.toml`` file: the default route, strategy and per-provider limits.
+"""The ``--config routing.toml`` file: the default route and the default router's settings.
 
 ::
 
@@ -10,6 +10,7 @@
     timeout = 600
 
     strategy = "chain"            # top level: "chain" or "hedge"
+    spend_cap = 25.0              # top level: dollars (estimated) the run may spend
 
     [hedge]                       # HedgePolicy's fields, for strategy = "hedge"
     after = 30
@@ -20,33 +21,40 @@
     [limits."replicate/google/veo-3"]
     creates_per_minute = 60
 
+    [breakers]                    # BreakerPolicy's fields: one policy for every provider
+    failures = 3
+
     [prices."fal/fal-ai/veo3"]    # Price's fields, over the default price table
     per_second = 0.40
 
 Each value is checked when the file is read; an error names the file, the line and the
-key. The limits and strategy go to the default router (``configure``), which every batch
-request runs on.
+key. Everything but ``[route]`` goes to the default router (:func:`configure`, with
+:class:`Router`'s keywords of the same names), which every batch request runs on.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
+import datetime
+import math
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tarash.tarash_gateway._breaker import BreakerPolicy
 from tarash.tarash_gateway._limits import ProviderLimit
 from tarash.tarash_gateway._prices import Price
 from tarash.tarash_gateway.cli._output import CliError
 from tarash.tarash_gateway.errors import TarashException
-from tarash.tarash_gateway.router import HedgePolicy, Router, configure
+from tarash.tarash_gateway.providers import available_providers, provider_key
+from tarash.tarash_gateway.router import HedgePolicy, Router, Strategy, configure
 
 __all__ = ["Route", "RoutingConfig", "load_routing"]
 
-_TOP = frozenset({"route", "strategy", "hedge", "limits", "prices"})
+_TOP = frozenset({"route", "strategy", "spend_cap", "hedge", "limits", "breakers", "prices"})
 _ROUTE = frozenset({"kind", "provider", "model", "fallbacks", "timeout"})
 
 
@@ -66,28 +74,25 @@ class RoutingConfig:
     """A routing file, read and checked."""
 
     route: Route = field(default_factory=Route)
-    strategy: str = "chain"
+    strategy: Strategy = "chain"
     hedge: HedgePolicy | None = None
     limits: dict[str, ProviderLimit] = field(default_factory=dict)
+    breakers: BreakerPolicy | None = None
     prices: dict[str, Price] = field(default_factory=dict)
+    spend_cap: float | None = None
     path: Path | None = None
 
     def apply(self) -> Router:
-        """Make the limits, prices and strategy the default router's (batches run on it).
-
-        Raises:
-            CliError: The file sets prices and this router takes none.
-        """
-        options: dict[str, Any] = {
-            "limits": self.limits or None,
-            "strategy": self.strategy,
-            "hedge": self.hedge,
-        }
-        if self.prices:
-            if "prices" not in inspect.signature(configure).parameters:
-                raise CliError(f"{self.path}: [prices] needs a router that takes prices")
-            options["prices"] = self.prices
-        return configure(**options)
+        """Make the file's strategy, limits, breakers, prices and spend cap the default
+        router's (batches run on it); return that router."""
+        return configure(
+            limits=self.limits or None,
+            strategy=self.strategy,
+            hedge=self.hedge,
+            breakers=self.breakers,
+            prices=self.prices or None,
+            spend_cap=self.spend_cap,
+        )
 
 
 def _line_of(text: str, table: tuple[str, ...], key: str | None) -> int | None:
@@ -178,24 +183,94 @@ def _route(reader: _Reader, data: dict[str, Any]) -> Route:
     )
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_price_types(reader: _Reader, values: dict[str, Any], table: tuple[str, ...]) -> None:
+    """What Price does not check itself: the types TOML may give its non-amount fields."""
+    by_resolution = values.get("per_second_by_resolution", {})
+    if not isinstance(by_resolution, dict) or not all(
+        _is_number(amount) for amount in by_resolution.values()
+    ):
+        raise reader.error(
+            'must be a table of dollars per second ({"1080p" = 0.5})',
+            table,
+            "per_second_by_resolution",
+        )
+    checked = values.get("checked")
+    if checked is not None and (
+        not isinstance(checked, datetime.date) or isinstance(checked, datetime.datetime)
+    ):
+        raise reader.error(
+            f"must be a TOML date (checked = 2025-10-01), got {checked!r}", table, "checked"
+        )
+    for name in ("cancelled", "source"):
+        if name in values and not isinstance(values[name], str):
+            raise reader.error(f"must be a string, got {values[name]!r}", table, name)
+
+
 _Row = TypeVar("_Row", ProviderLimit, Price)
 
 
-def _rows(reader: _Reader, data: dict[str, Any], name: str, row: type[_Row]) -> dict[str, _Row]:
+def _rows(
+    reader: _Reader,
+    data: dict[str, Any],
+    name: str,
+    row: type[_Row],
+    check: Callable[[_Reader, dict[str, Any], tuple[str, ...]], None] | None = None,
+) -> dict[str, _Row]:
     """``[name."provider/model"]`` tables, each built into ``row`` (a dataclass)."""
     found = {}
     names = frozenset(f.name for f in dataclasses.fields(row))
+    known_providers = {provider_key(provider) for provider in available_providers()}
     for target, values in reader.table(data, name).items():
         table = (name, f'"{target}"' if "/" in target or "." in target else target)
         if not isinstance(values, dict):
             raise reader.error(f"must be a table of {row.__name__} fields", (name,), target)
+        provider = target.split("/", 1)[0]
+        if provider_key(provider) not in known_providers:
+            # A misspelt provider would otherwise be a limit or a price that never applies.
+            raise reader.error(
+                f"unknown provider {provider!r}; use one of {', '.join(sorted(known_providers))}",
+                table,
+            )
         reader.known(values, names, table)
+        if check is not None:
+            check(reader, values, table)
         try:
             found[target] = row(**values)
         except TarashException as exc:
             key = next((field for field in values if field in exc.message), None)
             raise reader.error(exc.message, table, key) from None
     return found
+
+
+_Policy = TypeVar("_Policy", HedgePolicy, BreakerPolicy)
+
+
+def _policy(
+    reader: _Reader, data: dict[str, Any], name: str, policy: type[_Policy]
+) -> _Policy | None:
+    """A ``[name]`` table of ``policy``'s fields (a dataclass), or None when absent."""
+    values = reader.table(data, name)
+    if not values:
+        return None
+    reader.known(values, frozenset(f.name for f in dataclasses.fields(policy)), (name,))
+    try:
+        return policy(**values)
+    except (TarashException, TypeError) as exc:
+        key = next((field for field in values if field in str(exc)), None)
+        raise reader.error(str(exc), (name,), key) from None
+
+
+def _spend_cap(reader: _Reader, data: dict[str, Any]) -> float | None:
+    cap = data.get("spend_cap")
+    if cap is None:
+        return None
+    if not _is_number(cap) or not math.isfinite(cap) or cap < 0:
+        raise reader.error(f"must be dollars (a number >= 0), got {cap!r}", (), "spend_cap")
+    return float(cap)
 
 
 def load_routing(path: Path) -> RoutingConfig:
@@ -215,21 +290,21 @@ def load_routing(path: Path) -> RoutingConfig:
         raise CliError(f"{path}: not TOML: {exc}") from None
     reader.known(data, _TOP, ())
     route = _route(reader, reader.table(data, "route"))
-    strategy = data.get("strategy", "chain")
-    if strategy not in ("chain", "hedge"):
-        raise reader.error(f"must be 'chain' or 'hedge', got {strategy!r}", (), "strategy")
-    hedge = None
-    hedge_data = reader.table(data, "hedge")
-    if hedge_data:
-        names = frozenset(f.name for f in dataclasses.fields(HedgePolicy))
-        reader.known(hedge_data, names, ("hedge",))
-        try:
-            hedge = HedgePolicy(**hedge_data)
-        except (TarashException, TypeError) as exc:
-            key = next((name for name in hedge_data if name in str(exc)), None)
-            raise reader.error(str(exc), ("hedge",), key) from None
-    limits = _rows(reader, data, "limits", ProviderLimit)
-    prices = _rows(reader, data, "prices", Price)
+    strategy: Strategy
+    match data.get("strategy", "chain"):
+        case "chain":
+            strategy = "chain"
+        case "hedge":
+            strategy = "hedge"
+        case other:
+            raise reader.error(f"must be 'chain' or 'hedge', got {other!r}", (), "strategy")
     return RoutingConfig(
-        route=route, strategy=strategy, hedge=hedge, limits=limits, prices=prices, path=path
+        route=route,
+        strategy=strategy,
+        hedge=_policy(reader, data, "hedge", HedgePolicy),
+        limits=_rows(reader, data, "limits", ProviderLimit),
+        breakers=_policy(reader, data, "breakers", BreakerPolicy),
+        prices=_rows(reader, data, "prices", Price, _check_price_types),
+        spend_cap=_spend_cap(reader, data),
+        path=path,
     )
