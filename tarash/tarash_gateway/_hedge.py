@@ -37,6 +37,7 @@ from tarash.tarash_gateway._chain import (
 )
 from tarash.tarash_gateway._jobs import CallbackError, ProgressCallback, Response
 from tarash.tarash_gateway._metadata import MetadataCollector
+from tarash.tarash_gateway._task_groups import raising_the_first_error
 from tarash.tarash_gateway.errors import TarashException, falls_back
 from tarash.tarash_gateway.models import AttemptRole
 
@@ -115,6 +116,13 @@ class _Race:
                     outcome.response = cast("Response", response)
                 except (AttemptSkipped, CallbackError, TarashException) as exc:
                     outcome.error = exc
+                except anyio.get_cancelled_exc_class():
+                    raise
+                except BaseException as exc:
+                    # A callback's KeyboardInterrupt or SystemExit, carried to the race's
+                    # own task: raised in a child task, asyncio would let it stop the
+                    # event loop itself (tarash's private loop, for a sync call).
+                    outcome.error = exc
             if not scope.cancel_called:
                 self.send.send_nowait(outcome)
 
@@ -150,8 +158,11 @@ async def run_hedge(
     send, receive = anyio.create_memory_object_stream[_Outcome](math.inf)
     winner: _Outcome | None = None
     last_error: TarashException | None = None
-    callback_error: CallbackError | None = None
-    with send, receive:
+    # What a callback (or hook) raised: every racer is cancelled, then it is re-raised.
+    escaped: BaseException | None = None
+    # A racer's BaseException (a callback's KeyboardInterrupt) reaches the caller as it
+    # would from a chain, not wrapped in the task group's exception group.
+    with send, receive, raising_the_first_error():
         async with anyio.create_task_group() as group:
             race = _Race(chain, request, on_progress, services, hooks, collector, send, group)
             race.start("primary")
@@ -181,8 +192,10 @@ async def run_hedge(
                     winner = outcome
                     break
                 error = outcome.error
-                if isinstance(error, CallbackError):
-                    callback_error = error
+                if isinstance(error, CallbackError) or not isinstance(
+                    error, AttemptSkipped | TarashException
+                ):
+                    escaped = error
                     break
                 # Attempts start in chain order, one per config.
                 failed = chain[outcome.number - 1]
@@ -203,8 +216,10 @@ async def run_hedge(
             # The winner's rivals, or every racer after a callback raised: cancelled at once
             # (each waiter cancels its remote job before its task ends).
             race.cancel_all()
-    if callback_error is not None:
-        raise callback_error.original from None
+    if isinstance(escaped, CallbackError):
+        raise escaped.original from None
+    if escaped is not None:
+        raise escaped
     if winner is not None and winner.response is not None:
         winner.response.execution_metadata = collector.build(winner.number)
         return winner.response
