@@ -49,7 +49,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -105,6 +105,7 @@ __all__ = [
     "AttemptHooks",
     "AttemptServices",
     "AttemptSkipped",
+    "JobAbandoned",
     "JobAccepted",
     "SubmitIntent",
     "build_client",
@@ -211,20 +212,28 @@ async def prepare_job(client: ProviderClient, config: Config, request: Request) 
 
 
 async def submit_prepared(
-    client: ProviderClient, job: PreparedJob, *, deadline: float | None
+    client: ProviderClient,
+    job: PreparedJob,
+    *,
+    deadline: float | None,
+    on_abandoned: Callable[[JobHandle, bool], Awaitable[object]] | None = None,
 ) -> SubmittedJob:
     """Submit a prepared job once and stamp its handle with the adaptations made.
 
     The submit is not cut off when the caller is cancelled while it is in flight (by
     anyio, trio or asyncio's own cancellation): a request that reached the provider may
     have created a paid job, so its reply is awaited, the job it names is cancelled
-    remotely, and then the cancellation travels on. Nor is it cut by the deadline; its
-    retries stop there, and a job submitted late is cancelled by the waiter at once.
+    remotely, and then the cancellation travels on (``on_abandoned`` is told of that job
+    and whether the cancel was accepted). Nor is it cut by the deadline; its retries stop
+    there, and a job submitted late is cancelled by the waiter at once.
     """
     time_left = None if deadline is None else max(0.0, deadline - anyio.current_time())
 
     async def cancel_abandoned(abandoned: SubmittedJob) -> bool:
-        return await cancel_remote_job(client, abandoned.handle)
+        cancelled = await cancel_remote_job(client, abandoned.handle)
+        if on_abandoned is not None:
+            await on_abandoned(abandoned.handle, cancelled)
+        return cancelled
 
     submitted = await submit_to_completion(
         lambda: client.submit(job, time_left=time_left), on_abandoned=cancel_abandoned
@@ -338,13 +347,30 @@ class JobAccepted:
 
 
 @dataclass(frozen=True, slots=True)
+class JobAbandoned:
+    """A job accepted by a submit the caller gave up on (``hooks.on_abandoned``).
+
+    Attributes:
+        handle: The job, as :class:`JobAccepted` would have carried it.
+        cancelled: Whether the provider accepted its remote cancel (False: it may run
+            on, and be billed).
+    """
+
+    handle: JobHandle
+    cancelled: bool
+
+
+@dataclass(frozen=True, slots=True)
 class AttemptHooks:
     """Optional callables (sync or async) told of each attempt's progress; see the module
-    docstring for when each is called and what raising from it does."""
+    docstring for when each is called and what raising from it does. ``on_abandoned``
+    hears of a job created by a submit cancelled in flight, after its remote cancel (what
+    it raises is dropped: the cancellation is what travels on)."""
 
     before_submit: Callable[[SubmitIntent], object] | None = None
     on_accepted: Callable[[JobAccepted], object] | None = None
     on_attempt_end: Callable[[AttemptMetadata], object] | None = None
+    on_abandoned: Callable[[JobAbandoned], object] | None = None
 
 
 NO_HOOKS = AttemptHooks()
@@ -378,8 +404,15 @@ class CapacityLike(Protocol):
     ) -> CapacitySlotLike:
         """Wait for a slot; raise :class:`AttemptSkipped` on a spill-over."""
 
-    def slow_down(self, provider: str, model: str, retry_after: float | None) -> None:
-        """Learn that the provider is throttling."""
+    def slow_down(
+        self,
+        provider: str,
+        model: str,
+        retry_after: float | None,
+        *,
+        over_concurrency: bool = False,
+    ) -> None:
+        """Learn that the provider is throttling (``over_concurrency``: jobs at once)."""
 
 
 class BreakersLike(Protocol):
@@ -591,6 +624,7 @@ class Attempt:
         Raises:
             AttemptSkipped: The breaker is open, or the wait spilt over.
             TimeoutError: The deadline passed while waiting for capacity.
+            RateLimitError: The provider asked for a pause that outlasts the deadline.
         """
         provider, model = self.job_config.provider, self.job_config.model
         breakers = self.services.breakers
@@ -609,6 +643,10 @@ class Attempt:
             )
         except TarashTimeoutError:
             self.metadata.skip_reason = "no capacity before the deadline (nothing was submitted)"
+            raise
+        except RateLimitError as exc:
+            # The provider's pause outlasts the deadline: refused here, not by the provider.
+            self.metadata.skip_reason = exc.message
             raise
         finally:
             self.metadata.capacity_wait_seconds = max(0.0, anyio.current_time() - started)
@@ -643,7 +681,13 @@ class Attempt:
                 request_summary=dict(job.summary),
             ),
         )
-        submitted = await submit_prepared(client, job, deadline=self.deadline)
+
+        async def abandoned(handle: JobHandle, cancelled: bool) -> None:
+            await call_hook(self.hooks.on_abandoned, JobAbandoned(handle, cancelled))
+
+        submitted = await submit_prepared(
+            client, job, deadline=self.deadline, on_abandoned=abandoned
+        )
         self.handle = submitted.handle
         self._submitted_at = anyio.current_time()
         meta.request_id = submitted.handle.request_id
@@ -670,8 +714,20 @@ class Attempt:
             on_progress=self.on_progress,
             attempt_number=self.metadata.attempt_number,
             timeout_seconds=self.job_config.timeout,
+            on_throttled=self._throttled,
         )
         return await waiter.run(snapshot, self.deadline)
+
+    def _throttled(self) -> None:
+        """The provider holds this job back for the account's concurrency (Runway's
+        THROTTLED): every call to the provider learns a lower cap."""
+        capacity = self.services.capacity
+        if capacity is not None and self._slot is not None:
+            # Only while this job holds a slot: the cap is lowered below what runs,
+            # this job included (a resumed job is not counted, and is not told).
+            capacity.slow_down(
+                self.job_config.provider, self.job_config.model, None, over_concurrency=True
+            )
 
     # -- recording ------------------------------------------------------------------------
 
@@ -699,9 +755,13 @@ class Attempt:
             # created a job whose id tarash never learnt.
             meta.job_may_exist = not submitted and exc.job_may_exist
             capacity = self.services.capacity
-            if isinstance(exc, RateLimitError) and capacity is not None:
-                # The provider throttles the account, not just this call.
-                capacity.slow_down(provider, model, exc.retry_after)
+            if isinstance(exc, RateLimitError) and exc.status_code == 429 and capacity is not None:
+                # The provider throttles the account, not just this call (a refusal the
+                # limiter raised itself, with no status, was learnt from already). Told
+                # while this job's slot is held: a concurrency cap is lowered below it.
+                capacity.slow_down(
+                    provider, model, exc.retry_after, over_concurrency=exc.over_concurrency
+                )
             # A job that outlived its deadline speaks of the provider's health too.
             late = submitted and isinstance(exc, TarashTimeoutError)
             failed = meta.status == "failed" or late

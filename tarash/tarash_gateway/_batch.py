@@ -491,6 +491,8 @@ class _Tracker:
         self.entry = entry
         self.ledger = batch._ledger
         self.secrets = batch._secrets
+        # The job of a submit stopped in flight, whose remote cancel failed: it runs on.
+        self.left_running = False
 
     async def _save(self, entry: LedgerEntry) -> None:
         self.entry = entry
@@ -515,6 +517,21 @@ class _Tracker:
             )
         )
 
+    async def _on_abandoned(self, handle: JobHandle, cancelled: bool) -> None:
+        """A submit stopped in flight created a job: its handle is recorded, so that the
+        rerun asks the provider about it instead of guessing."""
+        if self.entry is None:
+            return
+        accepted = self.entry.accept(dump_handle(handle, self.secrets))
+        if cancelled:
+            # The provider took the cancel: the rerun reads the job if it finished
+            # anyway, and sends the request again only once the provider says it is over.
+            await self._save(accepted.cancel())
+        else:
+            # Still running (and billed): the rerun waits on it, never sends it again.
+            self.left_running = True
+            await self._save(accepted)
+
     async def _on_progress(self, update: Any) -> None:
         if getattr(update, "status", None) == "processing":
             await self.batch._emit(
@@ -531,7 +548,9 @@ class _Tracker:
 
     async def run(self, request: Request) -> Response:
         config = self.batch._config
-        hooks = RunHooks(self._before_submit, self._on_accepted, self._on_progress)
+        hooks = RunHooks(
+            self._before_submit, self._on_accepted, self._on_progress, self._on_abandoned
+        )
         entry = self.entry
         if entry is not None and entry.handle is not None:
             handle = load_handle(entry.handle)
@@ -572,7 +591,8 @@ class _Tracker:
             return
         if entry.state is LedgerState.INTENT:
             if self.batch._cancels_remotely:
-                # A job accepted during the submit was cancelled before the submit returned.
+                # No job came back from the submit (one that did was recorded by
+                # _on_abandoned, with its cancel's outcome): nothing to pay twice.
                 await self._save(entry.release())
             else:
                 error = TarashException(
@@ -582,7 +602,7 @@ class _Tracker:
                     job_may_exist=True,
                 )
                 await self._save(entry.mark_unknown(dump_error(error, self.secrets)))
-        elif entry.state is LedgerState.SUBMITTED:
+        elif entry.state is LedgerState.SUBMITTED and not self.left_running:
             # Its job was cancelled remotely (where the provider can): the rerun asks.
             await self._save(entry.cancel())
 

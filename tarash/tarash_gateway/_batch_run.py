@@ -14,7 +14,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tarash.tarash_gateway._attempt import AttemptHooks, JobAccepted, SubmitIntent
+from tarash.tarash_gateway._attempt import (
+    AttemptHooks,
+    JobAbandoned,
+    JobAccepted,
+    SubmitIntent,
+)
 from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.models import (
     ImageGenerationConfig,
@@ -46,11 +51,14 @@ class RunHooks:
             ledger commits the intent there).
         on_accepted: Awaited with each job the provider accepted, before it is waited on.
         on_progress: The job's progress updates.
+        on_abandoned: Awaited with a job that a submit cancelled in flight created, and
+            whether the provider accepted its remote cancel (the request is stopping).
     """
 
     before_submit: Callable[[], Awaitable[None]]
     on_accepted: Callable[[JobHandle], Awaitable[None]]
     on_progress: ProgressCallback | None = None
+    on_abandoned: Callable[[JobHandle, bool], Awaitable[None]] | None = None
 
 
 def _is_handler(config: Config) -> bool:
@@ -88,7 +96,13 @@ def _attempt_hooks(hooks: RunHooks) -> AttemptHooks:
     async def on_accepted(accepted: JobAccepted) -> None:
         await hooks.on_accepted(accepted.handle)
 
-    return AttemptHooks(before_submit=before_submit, on_accepted=on_accepted)
+    async def on_abandoned(abandoned: JobAbandoned) -> None:
+        if hooks.on_abandoned is not None:
+            await hooks.on_abandoned(abandoned.handle, abandoned.cancelled)
+
+    return AttemptHooks(
+        before_submit=before_submit, on_accepted=on_accepted, on_abandoned=on_abandoned
+    )
 
 
 async def run_request(config: Config, request: Request, hooks: RunHooks) -> Response:

@@ -57,16 +57,26 @@ class FakeJobs:
         # `holding`).
         self.hold_polls: int | None = None
         self.polls: Counter[str] = Counter()
+        # Set by a test: the submit waits for `gate` (after setting `entered`) before the
+        # job is created and answered, so the test can stop the batch mid-submit.
+        self.gate: anyio.Event | None = None
+        self.entered: anyio.Event | None = None
+        self.cancel_status = 200
         router.post(f"{BASE}/jobs").mock(side_effect=self.submit)
         router.post(url__regex=rf"{BASE}/jobs/j\d+/cancel$").mock(side_effect=self.cancel)
         router.get(url__regex=rf"{BASE}/jobs/j\d+$").mock(side_effect=self.status)
 
-    def submit(self, http: httpx.Request) -> httpx.Response:
+    async def submit(self, http: httpx.Request) -> httpx.Response:
+        if self.gate is not None and self.entered is not None:
+            self.entered.set()
+            await self.gate.wait()
         job_id = f"j{next(self.counter)}"
         self.prompts[job_id] = json.loads(http.content)["prompt"]
         return httpx.Response(200, json={"id": job_id, "status": "queued"})
 
     def cancel(self, http: httpx.Request) -> httpx.Response:
+        if self.cancel_status != 200:
+            return httpx.Response(self.cancel_status, json={"message": "cancel refused"})
         self.cancelled.add(http.url.path.split("/")[-2])
         return httpx.Response(200, json={})
 
@@ -423,3 +433,53 @@ async def test_a_resumed_job_past_its_deadline_gets_a_fresh_one(
     assert outcome.unwrap().request_id == handle.request_id
     assert jobs.cancelled == set()
     assert jobs.polls[handle.request_id] == 4
+
+
+async def stop_mid_submit(jobs: FakeJobs, path: Path) -> None:
+    """Run a one-request batch and stop it while its submit is in flight; the provider
+    creates the job and answers only after the stop."""
+    jobs.gate, jobs.entered = anyio.Event(), anyio.Event()
+
+    async def run_batch(scope: anyio.CancelScope) -> None:
+        with scope:
+            async with generate_videos_async(CONFIG, [request("hold 0")], ledger=path) as results:
+                async for _ in results:
+                    pass
+
+    scope = anyio.CancelScope()
+    async with anyio.create_task_group() as group:
+        group.start_soon(run_batch, scope)
+        await jobs.entered.wait()
+        scope.cancel()
+        jobs.gate.set()
+    jobs.gate = jobs.entered = None
+
+
+@pytest.mark.parametrize("cancel_works", [True, False])
+async def test_a_job_created_by_a_submit_stopped_in_flight_is_recorded_with_its_cancel(
+    jobs: FakeJobs, tmp_path: Path, cancel_works: bool
+) -> None:
+    """Stopped mid-submit: the job the provider created anyway is recorded by its handle,
+    with the cancel's outcome ('cancelled', or 'submitted' when the cancel failed); the
+    rerun asks about that job and pays for no second one while it may still run."""
+    path = tmp_path / "batch.sqlite"
+    jobs.cancel_status = 200 if cancel_works else 503
+    await stop_mid_submit(jobs, path)
+    (row,) = SqliteLedger(path).entries()
+    assert row.handle is not None
+    job_id = json.loads(row.handle)["request_id"]
+    assert list(jobs.prompts) == [job_id]
+    assert row.state is (LedgerState.CANCELLED if cancel_works else LedgerState.SUBMITTED)
+    assert (job_id in jobs.cancelled) is cancel_works
+
+    jobs.holding = False
+    jobs.cancel_status = 200
+    async with generate_videos_async(CONFIG, [request("hold 0")], ledger=path) as results:
+        (outcome,) = [result async for result in results]
+    assert outcome.ok
+    if cancel_works:
+        # The provider says it is over: sent again, once.
+        assert jobs.submitted("hold 0") == 2 and outcome.unwrap().request_id != job_id
+    else:
+        # It ran on: read, never sent again.
+        assert jobs.submitted("hold 0") == 1 and outcome.unwrap().request_id == job_id
