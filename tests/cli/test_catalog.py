@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections.abc import Iterator
 
+import pytest
 from typer.testing import CliRunner
 
+from tarash.tarash_gateway._catalog import model_rows, provider_rows
 from tarash.tarash_gateway.cli._app import build_app
+from tarash.tarash_gateway.errors import ValidationError
+from tarash.tarash_gateway.providers import register_provider
 from tarash.tarash_gateway.providers.fal_models import FAL_MODELS
+from tests.docs._examples import _restore_registries, _snapshot_registries
 
 SEVEN = {"fal", "replicate", "stability", "openai", "azure_openai", "google", "runway"}
 
@@ -63,8 +71,8 @@ def test_models_of_unknown_provider_is_one_line_exit_2(runner: CliRunner) -> Non
 
 def test_models_show_the_price_table(runner: CliRunner) -> None:
     """The price column comes from the default price table (what spend estimates use)."""
+    from tarash.tarash_gateway._catalog import price_text
     from tarash.tarash_gateway._prices import PriceTable
-    from tarash.tarash_gateway.cli._catalog import price_text
 
     result = runner.invoke(build_app(), ["models", "--json"])
     rows = json.loads(result.stdout)
@@ -72,3 +80,39 @@ def test_models_show_the_price_table(runner: CliRunner) -> None:
     assert priced, "some registry model has a published price"
     sample = priced[0]
     assert sample["price"] == price_text(PriceTable().price(sample["provider"], sample["model"]))
+
+
+@pytest.fixture
+def custom_provider() -> Iterator[str]:
+    """A handler registered at run time (a custom provider), removed afterwards."""
+    saved = _snapshot_registries()
+
+    class EchoHandler:
+        async def generate_video_async(self, config: object, request: object) -> None:
+            raise NotImplementedError
+
+    register_provider("my-echo", EchoHandler())
+    yield "my-echo"
+    _restore_registries(saved)
+
+
+def test_a_custom_provider_is_a_row_of_the_cli_not_of_the_docs(custom_provider: str) -> None:
+    """``tarash providers`` lists a registered handler as custom; the docs (built-in only)
+    leave it out, and asking the docs for its models is an error naming it."""
+    cli = {row.name: row for row in provider_rows()}
+    assert cli[custom_provider].custom and cli[custom_provider].models == 0
+    assert custom_provider not in {row.name for row in provider_rows(built_in_only=True)}
+    assert model_rows(custom_provider) == []
+    with pytest.raises(ValidationError, match="'my-echo' is not a built-in provider"):
+        model_rows(custom_provider, built_in_only=True)
+
+
+def test_the_catalog_works_without_rich() -> None:
+    """The rows need no rich (the docs build and the bare package read them): with rich
+    unimportable, the catalog still builds every row."""
+    code = (
+        "import sys; sys.modules['rich'] = None; "
+        "import tarash.tarash_gateway._catalog as c; "
+        "assert c.model_rows() and len(c.provider_rows(built_in_only=True)) == 7"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

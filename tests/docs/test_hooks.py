@@ -10,6 +10,7 @@ from types import ModuleType, SimpleNamespace
 import pytest
 
 from tarash.tarash_gateway import providers
+from tarash.tarash_gateway._catalog import listed, model_rows, provider_rows, ranges
 from tarash.tarash_gateway.providers import available_providers, get_provider_class
 from tests.docs._examples import _restore_registries, _snapshot_registries
 
@@ -86,5 +87,27 @@ def test_a_marker_naming_no_provider_fails_the_build() -> None:
 
 
 def test_the_ranges_are_compact() -> None:
-    assert hooks._ranges([8, 2, 3, 4, 5, 10]) == "2-5, 8, 10"
-    assert hooks._ranges([]) == ""
+    assert ranges([8, 2, 3, 4, 5, 10]) == "2-5, 8, 10"
+    assert ranges([5, 10]) == "5, 10" and ranges([4, 5]) == "4, 5"
+    assert ranges([]) == ""
+    assert listed(None) == "any" and listed(()) == "-" and listed(("16:9", "1:1")) == "16:9, 1:1"
+
+
+@pytest.mark.usefixtures("built_ins_only")
+def test_the_docs_and_the_cli_draw_the_same_rows() -> None:
+    """One catalog: each docs row carries what ``tarash models --json`` says of the model
+    (kind, durations, lifecycle and price), and the providers' counts agree."""
+    cli_rows = {(row.provider, row.model): row.as_json() for row in model_rows()}
+    for provider in available_providers():
+        for line in hooks.models_table(provider).splitlines()[2:]:
+            cells = [cell.strip() for cell in line.strip("|").split(" | ")]
+            row = cli_rows[(provider, cells[0].strip("`"))]
+            assert cells[2] == listed(row["durations"])
+            assert cells[6].startswith(str(row["lifecycle"]))
+            assert cells[7] == (row["price"] or "-")
+    priced = [row for row in cli_rows.values() if row["price"]]
+    assert priced, "the default price table prices some registered model"
+    counts = {row.name: row.models for row in provider_rows(built_in_only=True)}
+    for line in hooks.providers_table().splitlines()[2:]:
+        name = line.split("`")[1]
+        assert f"| {counts[name]} |" in line

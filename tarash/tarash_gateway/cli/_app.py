@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from tarash.tarash_gateway._catalog import model_rows, provider_rows
 from tarash.tarash_gateway.cli import _catalog, _handles
 from tarash.tarash_gateway.cli._batch_cmd import BatchOptions, run_batch
 from tarash.tarash_gateway.cli._emulator import run_emulator
@@ -22,7 +23,7 @@ _JSON = typer.Option("--json", help="Print machine-readable JSON only (no colour
 
 def _providers(json_output: Annotated[bool, _JSON] = False) -> None:
     """List every provider: what it makes, where its key and base URL come from."""
-    rows = _catalog.provider_rows()
+    rows = provider_rows()
     if json_output:
         print_json([row.as_json() for row in rows])
     else:
@@ -38,7 +39,7 @@ def _models(
 ) -> None:
     """List the registered models and what each accepts (what validation checks)."""
     try:
-        rows = _catalog.model_rows(provider, kind.value if kind is not None else None)
+        rows = model_rows(provider, kind.value if kind is not None else None)
     except TarashException as exc:
         fail(exc, as_json=json_output)
     if json_output:
