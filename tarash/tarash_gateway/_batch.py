@@ -382,7 +382,10 @@ class BatchRun(Generic[R]):
         entry: LedgerEntry | None = None
         if self._ledger is not None:
             digest = input_hash(self._config, request)
-            entry = await self._ledger.claim(item.index, item.key, digest)
+            try:
+                entry = await self._ledger.claim(item.index, item.key, digest)
+            except ValidationError as exc:  # a key given twice: refused, nothing sent
+                return await self._failed(item, exc)
             if entry.input_hash != digest:
                 return await self._failed(
                     item,

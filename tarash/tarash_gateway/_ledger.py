@@ -204,7 +204,12 @@ class Ledger(Protocol):
         ...
 
     async def claim(self, index: int, key: str | None, input_hash: str) -> LedgerEntry:
-        """Return the row at ``index``, creating it (``pending``) if there is none."""
+        """Return the row at ``index``, creating it (``pending``) if there is none.
+
+        Raises:
+            ValidationError: ``key`` is another index's key already (a ledger that can
+                tell cheaply refuses it; the request is then not sent).
+        """
         ...
 
     async def get(self, index: int) -> LedgerEntry | None:
@@ -234,6 +239,9 @@ CREATE TABLE IF NOT EXISTS requests (
     updated_at TEXT NOT NULL
 )
 """
+# Keys are looked up on every claim (a key given twice is refused): indexed, so a claim
+# stays one B-tree probe however long the batch.
+_KEY_INDEX = "CREATE INDEX IF NOT EXISTS requests_user_key ON requests (user_key)"
 _COLUMNS = (
     "idx, user_key, input_hash, state, attempts, handle, result, error, created_at, updated_at"
 )
@@ -335,6 +343,7 @@ class SqliteLedger:
             # or a power cut could lose it and a rerun would pay for the job twice.
             connection.execute("PRAGMA synchronous=FULL")
             connection.execute(_SCHEMA)
+            connection.execute(_KEY_INDEX)
         except sqlite3.DatabaseError as exc:
             connection.close()
             _unlock(lock_file)
@@ -358,7 +367,11 @@ class SqliteLedger:
         await anyio.to_thread.run_sync(close_blocking)
 
     async def claim(self, index: int, key: str | None, input_hash: str) -> LedgerEntry:
-        """Return the row at ``index``, creating it (``pending``) if there is none."""
+        """Return the row at ``index``, creating it (``pending``) if there is none.
+
+        Raises:
+            ValidationError: ``key`` is the key of another index's row.
+        """
         fresh = LedgerEntry(index=index, key=key, input_hash=input_hash)
 
         def claim_blocking(connection: sqlite3.Connection) -> LedgerEntry:
@@ -367,6 +380,17 @@ class SqliteLedger:
             ).fetchone()
             if row is not None:
                 return _row_to_entry(row)
+            if key is not None:
+                holder = connection.execute(
+                    "SELECT idx FROM requests WHERE user_key = ? LIMIT 1", (key,)
+                ).fetchone()
+                if holder is not None:
+                    raise ValidationError(
+                        f"requests[{index}] has the key {key!r} of requests[{holder[0]}]: "
+                        "a key names one request of a batch, so this one is not sent; "
+                        "give it a key of its own",
+                        fallback_allowed=False,
+                    )
             connection.execute(
                 f"INSERT INTO requests ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 _entry_to_row(fresh),
@@ -460,7 +484,10 @@ class SqliteLedger:
             try:
                 connection.execute("BEGIN IMMEDIATE")
                 for operation in batch:
-                    operation.value = operation.run(connection)
+                    try:
+                        operation.value = operation.run(connection)
+                    except TarashException as exc:  # refused before it wrote: its own error
+                        operation.error = exc
                 connection.execute("COMMIT")
             except sqlite3.Error as exc:
                 with contextlib.suppress(sqlite3.Error):

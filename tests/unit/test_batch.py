@@ -483,3 +483,20 @@ async def test_a_job_created_by_a_submit_stopped_in_flight_is_recorded_with_its_
     else:
         # It ran on: read, never sent again.
         assert jobs.submitted("hold 0") == 1 and outcome.unwrap().request_id == job_id
+
+
+async def test_a_key_given_twice_is_refused_with_a_ledger(jobs: FakeJobs, tmp_path: Path) -> None:
+    """With a ledger, the second request under a key already used is an error value
+    naming both indexes, and is not sent; the rerun says the same, and sends nothing."""
+    path = tmp_path / "batch.sqlite"
+    inputs = [("shot", request("ok 0")), ("other", request("ok 1")), ("shot", request("ok 2"))]
+    for run in range(2):
+        async with generate_videos_async(CONFIG, inputs, concurrency=1, ledger=path) as results:
+            outcomes = {result.index: result async for result in results}
+        assert outcomes[0].ok and outcomes[1].ok
+        error = outcomes[2].error
+        assert isinstance(error, ValidationError)
+        assert "requests[2]" in error.message and "requests[0]" in error.message
+        assert outcomes[0].resumed is (run == 1)
+    assert jobs.submitted("ok 2") == 0
+    assert [row.index for row in SqliteLedger(path).entries()] == [0, 1]
