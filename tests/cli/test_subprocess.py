@@ -99,10 +99,24 @@ def test_emulator_command_serves_and_prints_instructions(
             timeout=5,
         )
         assert refused.status_code == 429
+        # Two identical Replicate submits and a different one, for the accounting.
+        for prompt in ("a cat", "a cat", "a dog"):
+            created = httpx.post(
+                f"{url}/replicate/v1/models/google/veo-3/predictions",
+                json={"input": {"prompt": prompt}},
+                headers={"Authorization": f"Bearer {PROVIDERS['replicate'].fake_key}"},
+                timeout=5,
+            )
+            assert created.status_code in (200, 201), created.text
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=20)  # reads the rest and closes the pipes
+        rest, _ = proc.communicate(timeout=20)  # reads the rest and closes the pipes
     assert proc.returncode == 0
+    # On Ctrl+C it prints what it saw: the jobs, and the input submitted twice.
+    summary = rest[rest.index("Accounting") :]
+    assert "all            submitted 3:" in summary, summary
+    assert "replicate/google/veo-3: submitted 3" in summary, summary
+    assert "identical inputs submitted more than once: 1" in summary, summary
 
 
 def test_without_the_cli_extra_the_command_says_how_to_install_it() -> None:

@@ -1,20 +1,24 @@
 """``tarash emulator``: run the bundled emulator and say how to point clients at it.
 
 Serving is ``tarash-emulator``'s own loop (:func:`tarash.emulator.__main__.serve`); this
-module adds the ``--latency`` and ``--fault`` syntax and the how-to for tarash and for each
-official SDK (their base-URL environment variables or constructor arguments).
+module adds the ``--latency`` and ``--fault`` syntax, the how-to for tarash and for each
+official SDK (their base-URL environment variables or constructor arguments), and, on
+Ctrl+C, the emulator's accounting: the jobs it saw, how each ended, and how many identical
+inputs were submitted more than once (a batch that resumed cleanly has none).
 """
 
 from __future__ import annotations
 
+import json
 import shlex
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any, cast, get_args
 
 from tarash.tarash_gateway.cli._output import CliError
 from tarash.tarash_gateway.providers import get_provider_class
 
-__all__ = ["instructions", "parse_fault", "parse_latency", "run_emulator"]
+__all__ = ["accounting", "instructions", "parse_fault", "parse_latency", "run_emulator"]
 
 _LATENCY_NAMES = ("queue", "run", "jitter")
 _FAULT_KEYS = {
@@ -159,6 +163,35 @@ def instructions(emu: Any) -> Iterator[str]:
     yield ""
 
 
+def _totals(stats: Any) -> str:
+    return (
+        f"submitted {stats.submitted}: completed {stats.completed}, failed {stats.failed}, "
+        f"cancelled {stats.cancelled}, still running {stats.running}"
+    )
+
+
+def accounting(emu: Any) -> Iterator[str]:
+    """What ``emu`` saw: job totals, per provider/model, and repeated identical inputs.
+
+    A repeated input is one provider/model receiving the same request body more than once:
+    a batch whose lines are all different and that resumed without resubmitting has none.
+    """
+    jobs = emu.jobs()
+    yield "Accounting (every job the emulator received):"
+    yield f"  all            {_totals(emu.stats())}"
+    for provider, model in sorted({(job.provider, job.model) for job in jobs}):
+        of_model = [job for job in jobs if job.model == model and job.provider == provider]
+        states = Counter(job.state for job in of_model)
+        ended = ", ".join(f"{state} {count}" for state, count in sorted(states.items()))
+        yield f"  {provider}/{model}: submitted {len(of_model)} ({ended})"
+    inputs = Counter(
+        (job.provider, job.model, json.dumps(job.input, sort_keys=True, default=str))
+        for job in jobs
+    )
+    repeated = sum(count - 1 for count in inputs.values() if count > 1)
+    yield f"  identical inputs submitted more than once: {repeated}"
+
+
 def run_emulator(
     *, host: str, port: int, tls: bool, latency: str | None, faults: list[str]
 ) -> None:
@@ -183,3 +216,6 @@ def run_emulator(
         tls=tls,
     )
     serve(emulator, describe=instructions)
+    # serve() returns on Ctrl+C with the emulator stopped; its job store is still readable.
+    for line in accounting(emulator):
+        print(line, flush=True)
