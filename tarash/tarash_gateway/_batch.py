@@ -19,6 +19,7 @@ import inspect
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar, cast
 
@@ -39,6 +40,7 @@ from tarash.tarash_gateway._batch_codec import (
 from tarash.tarash_gateway._batch_run import (
     RunHooks,
     cancels_remotely,
+    find_submitted,
     resume_request,
     run_request,
 )
@@ -396,6 +398,7 @@ class BatchRun(Generic[R]):
                         "order, or start a new ledger"
                     ),
                 )
+            entry = await self._reconciled(item, request, entry)
             recorded = await self._recorded(item, entry)
             if recorded is not None:
                 return recorded
@@ -410,6 +413,31 @@ class BatchRun(Generic[R]):
             raise
         await tracker.settle_success(response)
         return await self._succeeded(item, cast("R", response))
+
+    async def _reconciled(self, item: _Item, request: Request, entry: LedgerEntry) -> LedgerEntry:
+        """A row left ``intent`` or ``unknown`` whose job the provider can find (by its
+        request, around the row's time) gets that job's handle: it is waited on."""
+        if entry.state not in (LedgerState.INTENT, LedgerState.UNKNOWN):
+            return entry
+        since = datetime.fromisoformat(entry.updated_at)
+        handle = await find_submitted(self._config, request, since)
+        if handle is None:
+            return entry
+        assert self._ledger is not None
+        recovered = entry.recover(dump_handle(handle, self._secrets))
+        await self._ledger.save(recovered)
+        await self._emit(
+            BatchEvent(
+                "submitted",
+                item.index,
+                item.key,
+                provider=handle.provider,
+                model=handle.model,
+                request_id=handle.request_id,
+                resumed=True,
+            )
+        )
+        return recovered
 
     async def _recorded(self, item: _Item, entry: LedgerEntry) -> BatchResult[R] | None:
         """The outcome an earlier run recorded, or ``None`` when the request must run."""

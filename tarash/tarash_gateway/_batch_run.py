@@ -10,8 +10,10 @@ batch thereby goes through the router's limits, breakers, strategy and prices.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from tarash.tarash_gateway._attempt import (
@@ -19,6 +21,8 @@ from tarash.tarash_gateway._attempt import (
     JobAbandoned,
     JobAccepted,
     SubmitIntent,
+    build_client,
+    prepare_job,
 )
 from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.models import (
@@ -34,7 +38,23 @@ from tarash.tarash_gateway.providers import get_provider_entry, provider_key
 from tarash.tarash_gateway.providers._base import ProviderClient
 from tarash.tarash_gateway.router import default_router
 
-__all__ = ["RunHooks", "cancels_remotely", "resume_request", "run_request"]
+__all__ = [
+    "FIND_WINDOW_AFTER",
+    "FIND_WINDOW_BEFORE",
+    "RunHooks",
+    "cancels_remotely",
+    "find_submitted",
+    "resume_request",
+    "run_request",
+]
+
+logger = logging.getLogger("tarash.batch")
+
+FIND_WINDOW_BEFORE = timedelta(minutes=5)
+"""How long before a row's intent a job found by its request may have been created (the
+provider's clock may run behind ours)."""
+FIND_WINDOW_AFTER = timedelta(minutes=15)
+"""How long after it (a submit's retries, the provider's clock running ahead)."""
 
 Config = VideoGenerationConfig | ImageGenerationConfig
 Request = VideoGenerationRequest | ImageGenerationRequest
@@ -189,3 +209,50 @@ async def resume_request(
         chain=config if continue_chain else None,
         request=request if continue_chain else None,
     )
+
+
+async def find_submitted(config: Config, request: Request, since: datetime) -> JobHandle | None:
+    """The job an earlier run's submit of ``request`` created, looked up at the provider.
+
+    For a row caught between its submit and the record of the reply (``intent``), or a
+    submit whose reply was lost (``unknown``): each config of the chain whose provider
+    can list its jobs by their input (:attr:`ProviderClient.finds_jobs`) is asked for
+    jobs of its model created around ``since`` (the row's time) from exactly this
+    request. Exactly one found: its handle. None or several (or the lookup failed):
+    ``None``, and the row stays flagged; nothing is ever resent on a guess.
+    """
+    found: list[JobHandle] = []
+    for member in config.chain():
+        if member.mock is not None and member.mock.enabled:
+            continue
+        try:
+            entry = get_provider_entry(member.provider)
+            if not (isinstance(entry, type) and issubclass(entry, ProviderClient)):
+                continue
+            if not entry.finds_jobs:
+                continue
+            client = build_client(member, deadline=None)
+            job = await prepare_job(client, member, request)
+            handles = await client.find_jobs(
+                job,
+                created_after=since - FIND_WINDOW_BEFORE,
+                created_before=since + FIND_WINDOW_AFTER,
+            )
+        except TarashException as exc:
+            logger.warning(
+                "could not look up %s/%s jobs for a request of an earlier run: %s",
+                member.provider,
+                member.model,
+                exc.message,
+            )
+            return None
+        found.extend(
+            handle.model_copy(
+                update={
+                    "adaptations": list(job.adaptations),
+                    "request_summary": {**job.summary, **handle.request_summary},
+                }
+            )
+            for handle in handles
+        )
+    return found[0] if len(found) == 1 else None

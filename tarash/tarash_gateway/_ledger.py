@@ -94,7 +94,8 @@ _TRANSITIONS: dict[LedgerState, frozenset[LedgerState]] = {
     ),
     LedgerState.DONE: frozenset(),
     LedgerState.FAILED: frozenset({LedgerState.PENDING}),
-    LedgerState.UNKNOWN: frozenset({LedgerState.PENDING}),
+    # SUBMITTED: the job was found at the provider by its request (LedgerEntry.recover).
+    LedgerState.UNKNOWN: frozenset({LedgerState.PENDING, LedgerState.SUBMITTED}),
 }
 
 
@@ -154,6 +155,11 @@ class LedgerEntry:
     def accept(self, handle: str) -> LedgerEntry:
         """The provider accepted the job: keep its handle (JSON)."""
         return self._move(LedgerState.SUBMITTED, handle=handle)
+
+    def recover(self, handle: str) -> LedgerEntry:
+        """The job of a row left ``intent`` or ``unknown`` was found at the provider (by
+        its request): keep its handle (JSON), as if its submit's reply had been heard."""
+        return self._move(LedgerState.SUBMITTED, handle=handle, error=None)
 
     def release(self) -> LedgerEntry:
         """Stopped before any job could exist: back to pending."""

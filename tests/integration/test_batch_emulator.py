@@ -36,7 +36,7 @@ import json, os, signal, sys
 from tarash.tarash_gateway import LedgerState, SqliteLedger, generate_videos
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 
-base_url, key, path, count, mode, point = sys.argv[1:7]
+base_url, key, path, count, mode, point, provider, model = sys.argv[1:9]
 count, point = int(count), int(point)
 
 
@@ -58,7 +58,7 @@ class CrashingLedger(SqliteLedger):
 
 
 config = VideoGenerationConfig(
-    provider="fal", model="fal-ai/veo3", base_url=base_url, api_key=key, poll_interval=0.05
+    provider=provider, model=model, base_url=base_url, api_key=key, poll_interval=0.05
 )
 requests = ((f"k{i}", VideoGenerationRequest(prompt=f"prompt {i}", duration_seconds=4))
             for i in range(count))
@@ -75,7 +75,12 @@ for result in generate_videos(config, requests, concurrency=4, ledger=CrashingLe
 
 
 def run_child(
-    emu: Emulator, tmp_path: Path, mode: str = "none", point: int = 0
+    emu: Emulator,
+    tmp_path: Path,
+    mode: str = "none",
+    point: int = 0,
+    provider: str = "fal",
+    model: str = "fal-ai/veo3",
 ) -> subprocess.Popen[str]:
     script = tmp_path / "child.py"
     script.write_text(CHILD)
@@ -85,12 +90,14 @@ def run_child(
             [
                 sys.executable,
                 str(script),
-                emu.base_url("fal"),
-                emu.api_key("fal"),
+                emu.base_url(provider),
+                emu.api_key(provider),
                 str(tmp_path / "batch.sqlite"),
                 str(N),
                 mode,
                 str(point),
+                provider,
+                model,
             ],
             stdout=subprocess.PIPE,
             stderr=errors,
@@ -115,8 +122,8 @@ def ledger_states(path: Path) -> Counter[str]:
     return Counter(state for (state,) in rows)
 
 
-def jobs_per_prompt(emu: Emulator) -> Counter[str]:
-    return Counter(str(job.input.get("prompt")) for job in emu.jobs("fal"))
+def jobs_per_prompt(emu: Emulator, provider: str = "fal") -> Counter[str]:
+    return Counter(str(job.input.get("prompt")) for job in emu.jobs(provider))
 
 
 def wait_until_idle(emu: Emulator) -> None:
@@ -206,6 +213,31 @@ def test_sigkill_at_a_ledger_point_then_rerun_submits_nothing_twice(
         if mode == "after-submit":
             # The job the ledger never heard of exists, once (it ran to its end).
             assert sum(jobs_per_prompt(emu)[f"prompt {r['index']}"] for r in caught) >= 1
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_sigkill_after_accept_on_a_provider_that_lists_jobs_recovers_them(
+    tmp_path: Path, seed: int
+) -> None:
+    """On Replicate (which lists predictions with their input), a row caught in 'intent'
+    by kill -9 after the provider accepted its job is recovered on the rerun: the job is
+    found by its request and waited on, so every request succeeds, none is flagged
+    job_may_exist and none was created twice."""
+    model = "google/veo-3"
+    with Emulator(latency=Latency(queue_seconds=0.05, run_seconds=0.2)) as emu:
+        point = random.Random(seed).randint(1, N)
+        crashed = run_child(emu, tmp_path, "after-submit", point, "replicate", model)
+        crashed.communicate(timeout=50)
+        assert crashed.returncode == -signal.SIGKILL
+        assert ledger_states(tmp_path / "batch.sqlite")["intent"] >= 1
+        final = outcomes(run_child(emu, tmp_path, provider="replicate", model=model))
+        assert sorted(result["index"] for result in final) == list(range(N))
+        assert all(result["ok"] for result in final), final
+        per_prompt = jobs_per_prompt(emu, "replicate")
+        assert set(per_prompt.values()) == {1} and len(per_prompt) == N
+        ids = {job.input.get("prompt"): job.id for job in emu.jobs("replicate")}
+        assert all(r["request_id"] == ids[f"prompt {r['index']}"] for r in final)
+        assert ledger_states(tmp_path / "batch.sqlite") == Counter({"done": N})
 
 
 @pytest.mark.parametrize("seed", [11, 12, 13])

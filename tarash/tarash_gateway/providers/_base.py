@@ -230,6 +230,10 @@ class ProviderClient(abc.ABC):
     """The model registry (see ``_spec``): model id or family -> spec."""
     generic_specs: ClassVar[Mapping[JobKind, ModelSpec]] = MappingProxyType({})
     """Per kind, the spec of a model id :attr:`models` does not know."""
+    finds_jobs: ClassVar[bool] = False
+    """Whether :meth:`find_jobs` can look a job up from what was sent (the provider lists
+    recent jobs with their input): a batch whose run died between a submit and recording
+    its reply then recovers the job by its id instead of flagging it."""
     min_poll_interval: ClassVar[float] = 0.0
     """The shortest wait between two status calls the provider asks of its clients, in
     seconds (Runway: 5); every poll schedule honours it (see :meth:`poll_floor`)."""
@@ -505,6 +509,31 @@ class ProviderClient(abc.ABC):
     @abc.abstractmethod
     async def cancel(self, handle: JobHandle) -> bool:
         """Ask the provider to stop the job; return whether it accepted."""
+
+    async def find_jobs(
+        self, job: PreparedJob, *, created_after: datetime, created_before: datetime
+    ) -> list[JobHandle]:
+        """The jobs of this model created in the window from exactly ``job``'s request.
+
+        Only where :attr:`finds_jobs` is True. A read: nothing is created or cancelled.
+
+        Args:
+            job: The prepared job, as it was (or would have been) submitted.
+            created_after: The earliest creation time to consider (UTC).
+            created_before: The latest creation time to consider (UTC).
+
+        Returns:
+            Their handles, newest first (several when the same request was sent twice).
+
+        Raises:
+            TarashException: The provider cannot list its jobs, or the listing failed.
+        """
+        raise TarashException(
+            f"{self.name} cannot look up its jobs by their request",
+            provider=self.name,
+            model=self.model,
+            fallback_allowed=False,
+        )
 
     @abc.abstractmethod
     def parse_error(

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
+from tarash.tarash_gateway._http import reply_object
 from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers.replicate_models import GENERIC_SPECS, REPLICATE_MODELS
 
@@ -34,6 +35,9 @@ DEFAULT_PREFER_WAIT: dict[kit.JobKind, int] = {"image": 10, "video": 0}
 MAX_PREFER_WAIT = 60
 """Replicate holds a ``Prefer: wait`` create at most 60 s."""
 HOLD_READ_MARGIN = 10.0
+FIND_PAGES = 20
+"""Pages of ``GET /v1/predictions`` (100 each) :meth:`ReplicateClient.find_jobs` reads at
+most: a lookup stays bounded on an account with a long history."""
 """Read timeout of a held create beyond the hold itself."""
 OUTPUT_RETENTION = timedelta(hours=1)
 """Replicate removes API inputs and outputs an hour after the prediction (``data_removed``)."""
@@ -133,6 +137,7 @@ class ReplicateClient(kit.ProviderClient):
     name: ClassVar[str] = "replicate"
     display_name: ClassVar[str] = "Replicate"
     job_noun: ClassVar[str] = "prediction"
+    finds_jobs: ClassVar[bool] = True
     default_base_url: ClassVar[str] = "https://api.replicate.com"
     key_env_vars: ClassVar[tuple[str, ...]] = ("REPLICATE_API_TOKEN",)
     provider_config_options: ClassVar[frozenset[str]] = _PROVIDER_OPTIONS
@@ -274,6 +279,55 @@ class ReplicateClient(kit.ProviderClient):
         # waiter asks for it.
         snapshot = self._snapshot(accepted.body) if accepted.body is not None else None
         return kit.SubmittedJob(handle=handle, snapshot=snapshot)
+
+    async def find_jobs(
+        self, job: kit.PreparedJob, *, created_after: datetime, created_before: datetime
+    ) -> list[kit.JobHandle]:
+        """Predictions of this model created in the window with exactly ``job``'s input.
+
+        Replicate lists an account's predictions newest first (``GET /v1/predictions``,
+        cursor pages, each with its ``input``, ``model``/``version`` and ``created_at``);
+        the pages are read back to ``created_after``, at most :data:`FIND_PAGES` of them.
+
+        Raises:
+            TarashException: The listing failed after retries.
+        """
+        ref = self._model_ref()
+        wanted_input = job.payload.get("input")
+        found: list[kit.JobHandle] = []
+        url: str | None = f"{self.base_url}/v1/predictions"
+        for _ in range(FIND_PAGES):
+            if url is None or not kit.same_origin(url, self.base_url):
+                break  # a cursor off the API's origin would receive the key
+            body = reply_object(await self._send("status", "GET", url, expect_object=True))
+            results = body.get("results")
+            for prediction in results if isinstance(results, list) else []:
+                if not isinstance(prediction, dict):
+                    continue
+                created = _parse_time(prediction.get("created_at"))
+                if created is None or created > created_before:
+                    continue
+                if created < created_after:
+                    return found  # newest first: the rest are older still
+                same_model = (
+                    prediction.get("version") == ref.version
+                    if ref.version is not None
+                    else prediction.get("model") == ref.name
+                )
+                if same_model and prediction.get("input") == wanted_input:
+                    urls = prediction.get("urls")
+                    urls = urls if isinstance(urls, dict) else {}
+                    found.append(
+                        self.new_handle(
+                            job.kind,
+                            str(prediction["id"]),
+                            status_url=urls.get("get"),
+                            cancel_url=urls.get("cancel"),
+                        )
+                    )
+            following = body.get("next")
+            url = following if isinstance(following, str) else None
+        return found
 
     async def poll(self, handle: kit.JobHandle) -> kit.JobSnapshot:
         """``GET`` the prediction and map its status.
