@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 import stamina
 
+from tarash.tarash_gateway.router import configure
+
 
 @pytest.fixture(autouse=True)
 def _no_retry_sleeps() -> Iterator[None]:
@@ -14,6 +16,15 @@ def _no_retry_sleeps() -> Iterator[None]:
     stamina.set_testing(True, attempts=10, cap=True)
     yield
     stamina.set_testing(False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_default_router() -> Iterator[None]:
+    """Each test runs on a default router of its own, with the package's defaults: a pause
+    one test's 429 taught the limiter (a Retry-After of an hour, say) never holds another."""
+    configure()
+    yield
+    configure()
 
 
 @pytest.fixture(autouse=True)

@@ -68,6 +68,7 @@ from tarash.tarash_gateway._jobs import (
 )
 from tarash.tarash_gateway._metadata import AttemptRecorder, failed_attempt_status
 from tarash.tarash_gateway._polling import JobSnapshot, PollSchedule
+from tarash.tarash_gateway._tracing import log_fields, set_attributes, span
 from tarash.tarash_gateway._validate import check_sendable
 from tarash.tarash_gateway.errors import (
     RateLimitError,
@@ -117,7 +118,7 @@ __all__ = [
     "submit_prepared",
 ]
 
-logger = logging.getLogger("tarash.router")
+logger = logging.getLogger("tarash.attempt")
 
 Config = VideoGenerationConfig | ImageGenerationConfig
 Request = VideoGenerationRequest | ImageGenerationRequest
@@ -530,15 +531,16 @@ class Attempt:
             TarashException: The attempt failed (recorded; the job was cancelled if it
                 was still running).
         """
-        try:
-            with self._recording():
-                self.deadline, _ = deadline_from_timeout(self.job_config.timeout)
-                job = await self.prepare()
-                await self.acquire()
-                snapshot = await self.submit(job)
-                response = await self.wait(snapshot)
-        finally:
-            await self._close()
+        with self._observed():
+            try:
+                with self._recording():
+                    self.deadline, _ = deadline_from_timeout(self.job_config.timeout)
+                    job = await self.prepare()
+                    await self.acquire()
+                    snapshot = await self.submit(job)
+                    response = await self.wait(snapshot)
+            finally:
+                await self._close()
         return response
 
     async def submit_only(self) -> JobHandle:
@@ -550,27 +552,28 @@ class Attempt:
         Raises:
             As :meth:`run`, before the wait.
         """
-        try:
-            with self._recording():
-                self.deadline, _ = deadline_from_timeout(self.job_config.timeout)
-                job = await self.prepare()
-                kind = job.kind
-                assert self.client is not None
-                if kind in self.client.answers_in_request:
-                    # The create's reply is the result: a handle could never read it
-                    # again, so the paid image would be thrown away.
-                    raise ValidationError(
-                        f"{self.job_config.provider} answers {kind} requests in the request "
-                        "itself, so there is no job to hold and wait on; use "
-                        f"generate_{kind} instead (nothing was submitted)",
-                        provider=self.job_config.provider,
-                        model=self.job_config.model,
-                        fallback_allowed=False,
-                    )
-                await self.acquire()
-                await self.submit(job)
-        finally:
-            await self._close(ended=False)
+        with self._observed():
+            try:
+                with self._recording():
+                    self.deadline, _ = deadline_from_timeout(self.job_config.timeout)
+                    job = await self.prepare()
+                    kind = job.kind
+                    assert self.client is not None
+                    if kind in self.client.answers_in_request:
+                        # The create's reply is the result: a handle could never read it
+                        # again, so the paid image would be thrown away.
+                        raise ValidationError(
+                            f"{self.job_config.provider} answers {kind} requests in the "
+                            "request itself, so there is no job to hold and wait on; use "
+                            f"generate_{kind} instead (nothing was submitted)",
+                            provider=self.job_config.provider,
+                            model=self.job_config.model,
+                            fallback_allowed=False,
+                        )
+                    await self.acquire()
+                    await self.submit(job)
+            finally:
+                await self._close(ended=False)
         assert self.handle is not None
         return self.handle
 
@@ -588,19 +591,20 @@ class Attempt:
         self.client, self.handle, self.deadline = client, handle, deadline
         self.metadata.request_id = handle.request_id
         self.metadata.adaptations = list(handle.adaptations)
-        try:
-            with self._recording():
-                waiter = JobWaiter(
-                    client,
-                    handle,
-                    schedule=poll_schedule_for(poll_interval),
-                    on_progress=self.on_progress,
-                    attempt_number=self.metadata.attempt_number,
-                )
-                self._submitted_at = anyio.current_time()
-                response = await waiter.run(None, deadline, poll_first=True)
-        finally:
-            await self._close()
+        with self._observed():
+            try:
+                with self._recording():
+                    waiter = JobWaiter(
+                        client,
+                        handle,
+                        schedule=poll_schedule_for(poll_interval),
+                        on_progress=self.on_progress,
+                        attempt_number=self.metadata.attempt_number,
+                    )
+                    self._submitted_at = anyio.current_time()
+                    response = await waiter.run(None, deadline, poll_first=True)
+            finally:
+                await self._close()
         return response
 
     # -- stages ---------------------------------------------------------------------------
@@ -692,6 +696,21 @@ class Attempt:
         self._submitted_at = anyio.current_time()
         meta.request_id = submitted.handle.request_id
         meta.estimated_cost = self.estimate
+        logger.info(
+            "%s accepted job %s (attempt %d, %s)",
+            meta.provider,
+            meta.request_id,
+            meta.attempt_number,
+            meta.role,
+            extra=log_fields(
+                meta.provider,
+                meta.model,
+                meta.request_id,
+                role=meta.role,
+                attempt_number=meta.attempt_number,
+                estimated_cost=self.estimate,
+            ),
+        )
         try:
             await call_hook(
                 self.hooks.on_accepted,
@@ -730,6 +749,55 @@ class Attempt:
             )
 
     # -- recording ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _observed(self) -> Iterator[None]:
+        """The attempt's span, and its log record once it has ended (metadata complete)."""
+        meta = self.metadata
+        with span(
+            "tarash.attempt",
+            {
+                "tarash.provider": meta.provider,
+                "tarash.model": meta.model,
+                "tarash.role": meta.role,
+                "tarash.attempt_number": meta.attempt_number,
+            },
+        ) as current:
+            try:
+                yield
+            finally:
+                fields = {
+                    "job_id": meta.request_id,
+                    "status": meta.status,
+                    "estimated_cost": meta.estimated_cost,
+                    "capacity_wait_seconds": meta.capacity_wait_seconds,
+                    "skip_reason": meta.skip_reason,
+                    "error_type": meta.error_type,
+                }
+                set_attributes(current, {f"tarash.{key}": value for key, value in fields.items()})
+                if meta.status == "failed":
+                    current.mark_failed(meta.error_type or "error")
+                logger.log(
+                    logging.WARNING if meta.status == "failed" else logging.INFO,
+                    "attempt %d on %s/%s (%s) ended %s",
+                    meta.attempt_number,
+                    meta.provider,
+                    meta.model,
+                    meta.role,
+                    meta.status,
+                    extra=log_fields(
+                        meta.provider,
+                        meta.model,
+                        meta.request_id,
+                        role=meta.role,
+                        attempt_number=meta.attempt_number,
+                        status=meta.status,
+                        estimated_cost=meta.estimated_cost,
+                        capacity_wait_seconds=meta.capacity_wait_seconds,
+                        skip_reason=meta.skip_reason,
+                        error_type=meta.error_type,
+                    ),
+                )
 
     @contextlib.contextmanager
     def _recording(self) -> Iterator[None]:

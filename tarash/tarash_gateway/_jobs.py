@@ -20,6 +20,7 @@ import anyio
 
 from tarash.tarash_gateway._completion import run_to_completion
 from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule, poll_until_done
+from tarash.tarash_gateway._tracing import log_fields
 from tarash.tarash_gateway.errors import (
     ContentModerationError,
     GenerationFailedError,
@@ -137,16 +138,26 @@ async def cancel_remote_job(client: ProviderClient, handle: JobHandle) -> bool:
                 accepted = await client.cancel(handle)
             except Exception as exc:  # never mask the error that made us give up
                 logger.warning(
-                    "could not cancel %s job %s: %s", handle.provider, handle.request_id, exc
+                    "could not cancel %s job %s: %s",
+                    handle.provider,
+                    handle.request_id,
+                    exc,
+                    extra=_fields(handle, error_type=type(exc).__name__),
                 )
                 return False
-            logger.info("cancelled %s job %s", handle.provider, handle.request_id)
+            logger.info(
+                "cancelled %s job %s",
+                handle.provider,
+                handle.request_id,
+                extra=_fields(handle, cancel_accepted=accepted),
+            )
             return accepted
         logger.warning(
             "could not cancel %s job %s within %.0f s",
             handle.provider,
             handle.request_id,
             CANCEL_GRACE_SECONDS,
+            extra=_fields(handle),
         )
         return False
 
@@ -169,6 +180,9 @@ class JobWaiter:
         timeout_seconds: The timeout the deadline stands for (``config.timeout``), put on
             the :class:`TimeoutError` raised when it passes; by default the time from the
             start of :meth:`run` to the deadline.
+        on_throttled: Called (once per job) when the provider first reports the job held
+            back by the account's concurrency (a ``throttled`` snapshot): the router's
+            limiter lowers its cap on the provider while this job still holds its slot.
     """
 
     client: ProviderClient
@@ -178,9 +192,11 @@ class JobWaiter:
     on_progress: ProgressCallback | None = None
     attempt_number: int = 1
     timeout_seconds: float | None = None
+    on_throttled: Callable[[], None] | None = None
     last_state: JobState | None = None
     last_snapshot: JobSnapshot | None = None
     consecutive_poll_failures: int = 0
+    throttled: bool = False
 
     def __post_init__(self) -> None:
         if not self.client.reports_progress:
@@ -189,6 +205,17 @@ class JobWaiter:
     async def _report(self, snapshot: JobSnapshot) -> None:
         self.last_state = snapshot.state
         self.last_snapshot = snapshot
+        if snapshot.throttled and not self.throttled:
+            # Once per job: the job waiting on is one signal, however often it is polled.
+            self.throttled = True
+            logger.info(
+                "%s holds job %s back: the account runs as many jobs as it may",
+                self.handle.provider,
+                self.handle.request_id,
+                extra=_fields(self.handle),
+            )
+            if self.on_throttled is not None:
+                self.on_throttled()
         if snapshot.state is JobState.COMPLETED:
             # Reported once its result is read, which the update then carries.
             return
@@ -219,6 +246,7 @@ class JobWaiter:
                 self.handle.request_id,
                 type(exc).__name__,
                 exc,
+                extra=_fields(self.handle, error_type=type(exc).__name__),
             )
         finally:
             # Left early (terminal snapshot, the callback raised, cancelled): close it now,
@@ -247,6 +275,7 @@ class JobWaiter:
                 self.handle.provider,
                 self.handle.request_id,
                 exc,
+                extra=_fields(self.handle, error_type=type(exc).__name__),
             )
             return self.last_snapshot
         self.consecutive_poll_failures = 0
@@ -372,6 +401,7 @@ class JobWaiter:
             "wait(error.job_handle) can still read it",
             self.handle.provider,
             self.handle.request_id,
+            extra=_fields(self.handle),
         )
 
     async def run(
@@ -450,6 +480,10 @@ def _reports_no_usable_output(error: TarashException) -> bool:
     for a reply they could not read.
     """
     return isinstance(error, GenerationFailedError | ContentModerationError)
+
+
+def _fields(handle: JobHandle, **more: object) -> dict[str, object]:
+    return log_fields(handle.provider, handle.model, handle.request_id, **more)
 
 
 def _with_origin(error: TarashException, handle: JobHandle) -> TarashException:

@@ -37,10 +37,14 @@ given on ``anyio.current_time()`` are converted on entry) and waited for with it
 
 Learning (AIMD): :meth:`CapacityBoard.slow_down` halves the provider's effective create
 rate (at most once per :data:`SLOW_DOWN_DEBOUNCE_SECONDS`, since one burst of 429s is one
-signal), pauses creates until the ``Retry-After`` passes, and with ``over_concurrency=True``
-(Runway's THROTTLED, fal's concurrency refusals) lowers its concurrency cap below what was
-running. Both recover additively while no new signal arrives. A provider with no
-configured rate is slowed from the rate it was observed creating at.
+signal) and pauses creates until the ``Retry-After`` passes; with ``over_concurrency=True``
+(Runway's THROTTLED, fal's concurrency refusals) it lowers the provider's concurrency cap
+below what was running instead of its rate. Both recover additively while no new signal
+arrives. A provider with no configured rate learns too: its ``Retry-After`` pauses every
+call, and a 429 without one slows it from the rate it was observed creating at. A call
+that a pause would hold past its deadline (or past its ``spill_after``) does not wait for
+it: it spills over to the chain's next config, or on the last one fails at once with a
+:class:`RateLimitError` (nothing is submitted).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, fields
+from types import MappingProxyType
 from typing import Any
 
 import anyio
@@ -62,7 +67,12 @@ import anyio.lowlevel
 import sniffio
 
 from tarash.tarash_gateway._snapshot import LimitSnapshot
-from tarash.tarash_gateway.errors import TarashException, TimeoutError, ValidationError
+from tarash.tarash_gateway.errors import (
+    RateLimitError,
+    TarashException,
+    TimeoutError,
+    ValidationError,
+)
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -75,6 +85,7 @@ __all__ = [
     "ProviderLimit",
     "account_fingerprint",
     "limit_key",
+    "merge_limits",
 ]
 
 logger = logging.getLogger("tarash.limits")
@@ -136,25 +147,51 @@ class ProviderLimit:
                 raise ValidationError(f"{name} must be positive and finite, got {value!r}")
 
 
-#: Safe for a new account on each provider: limits it documents (or that are reported
-#: for its lowest tier), so that no call provokes a refusal; the sources, with the date
-#: they were checked, are in docs/routing-reference.md. ``"provider/*"`` gives each model
-#: of the provider its own counters under that limit. fal has none: it queues requests
-#: over an account's concurrency (2 for a new account) and never refuses them. Providers
-#: without a rate learn it from their 429s (:meth:`CapacityBoard.slow_down`).
-DEFAULT_LIMITS: Mapping[str, ProviderLimit] = {
-    # Replicate: 600 prediction creates per minute (less when credit is low: learnt).
-    "replicate": ProviderLimit(creates_per_minute=600),
-    # Runway: concurrency is per model and tier (Tier 1: 1-2); more tasks sit THROTTLED.
-    "runway/*": ProviderLimit(max_concurrent=1),
-    # OpenAI: Tier 1 allows 25 requests/min on sora-2 and 10 on sora-2-pro.
-    "openai/sora-2": ProviderLimit(creates_per_minute=25),
-    "openai/sora-2-pro": ProviderLimit(creates_per_minute=10),
-    # Google: Veo preview models allow 10 requests/min per project.
-    "google": ProviderLimit(creates_per_minute=10),
-    # Stability: 150 requests per 10 s (then a 60 s timeout); a third left for the rest.
-    "stability": ProviderLimit(creates_per_minute=600),
-}
+#: The limits every router applies unless told otherwise (``Router(limits=None)``, the
+#: default router): safe for a new account on each provider, from the limits it documents
+#: (or that are reported for its lowest tier); the sources, with the date they were
+#: checked, are in docs/routing-reference.md. ``"provider/*"`` gives each model of the
+#: provider its own counters under that limit.
+#:
+#: Only create rates are here, the limits whose excess is refused with a 429. No
+#: concurrency cap is: where a provider caps jobs at once it queues the excess itself (fal
+#: holds it ``IN_QUEUE``, Runway ``THROTTLED``), so a cap set here for its lowest tier
+#: would only slow every larger account down; the limiter learns a lower cap from
+#: Runway's ``THROTTLED`` and fal's 429s instead (:meth:`CapacityBoard.slow_down`), as it
+#: learns a rate from any provider's 429.
+DEFAULT_LIMITS: Mapping[str, ProviderLimit] = MappingProxyType(
+    {
+        # Replicate: 600 prediction creates per minute (less when credit is low: learnt).
+        "replicate": ProviderLimit(creates_per_minute=600),
+        # OpenAI: Tier 1 allows 25 requests/min on sora-2 and 10 on sora-2-pro.
+        "openai/sora-2": ProviderLimit(creates_per_minute=25),
+        "openai/sora-2-pro": ProviderLimit(creates_per_minute=10),
+        # Google: Veo preview models allow 10 requests/min per project, counted per model.
+        "google/*": ProviderLimit(creates_per_minute=10),
+        # Stability: 150 requests per 10 s (then a 60 s timeout); a third left for the rest.
+        "stability": ProviderLimit(creates_per_minute=600),
+    }
+)
+
+
+def merge_limits(
+    limits: Mapping[str, ProviderLimit | Mapping[str, Any]] | None,
+) -> dict[str, ProviderLimit | Mapping[str, Any]]:
+    """The limits a router applies: ``limits`` over :data:`DEFAULT_LIMITS`, key by key.
+
+    Args:
+        limits: None for the defaults alone; ``{}`` for no limits at all; otherwise each
+            key given replaces that key's default whole (its other fields are not kept),
+            and the defaults of the keys not given stay.
+
+    Returns:
+        A new mapping, for :class:`CapacityBoard`.
+    """
+    if limits is None:
+        return dict(DEFAULT_LIMITS)
+    if not limits:
+        return {}
+    return {**DEFAULT_LIMITS, **limits}
 
 
 def limit_key(provider: str, model: str | None = None, account: str | None = None) -> str:
@@ -321,6 +358,12 @@ class _KeyState:
             lowered = max(1, self.in_flight - 1)
             if current is None or lowered < current:
                 self.learned_cap, self.learned_cap_at = lowered, now
+            # About jobs at once, not creates per minute: the rate stays as it was.
+            return False
+        if self.base_rate() is None and retry_after is not None:
+            # A provider with no known rate that says when to come back is taken at its
+            # word: the pause is the slow-down. A rate is learnt only when it gives none.
+            return False
         if now - self.slowed_at < SLOW_DOWN_DEBOUNCE_SECONDS:
             return False
         self.slowed_at = now
@@ -378,13 +421,26 @@ def _waker(event: anyio.Event) -> Callable[[], None]:
 
 
 class _Waiter:
-    __slots__ = ("armed_until", "event", "keys", "model", "provider", "slot", "started", "wake")
+    __slots__ = (
+        "armed_until",
+        "event",
+        "keys",
+        "may_spill",
+        "model",
+        "provider",
+        "slot",
+        "started",
+        "wake",
+    )
 
-    def __init__(self, keys: tuple[str, ...], provider: str, model: str, started: float) -> None:
+    def __init__(
+        self, keys: tuple[str, ...], provider: str, model: str, started: float, may_spill: bool
+    ) -> None:
         self.keys = keys
         self.provider = provider
         self.model = model
         self.started = started
+        self.may_spill = may_spill
         # When its own timer will look again; a dispatch that finds a token due sooner
         # wakes it to re-arm (it may have become the first in line for that key).
         self.armed_until = math.inf
@@ -527,7 +583,11 @@ class CapacityBoard:
             The slot; release it when the job ends (or its submit fails).
 
         Raises:
-            CapacitySpill: The limit's ``spill_after`` passed first; nothing is held.
+            CapacitySpill: The limit's ``spill_after`` passed first, or a pause of the
+                provider (its ``Retry-After``) outlasts the deadline or the spill-over;
+                nothing is held.
+            RateLimitError: ``may_spill`` is False and the provider's pause outlasts the
+                deadline (its ``retry_after`` is what is left of it); nothing is held.
             TimeoutError: The deadline passed first; nothing is held.
         """
         await anyio.lowlevel.checkpoint_if_cancelled()
@@ -547,7 +607,7 @@ class CapacityBoard:
                 for state in states:
                     state.take(started)
                 return CapacitySlot(self, keys, provider, model, 0.0)
-            waiter = _Waiter(keys, provider, model, started)
+            waiter = _Waiter(keys, provider, model, started, may_spill)
             self._enqueue(waiter)
             # Queued behind waiters on a shared key, it may still go now if those wait
             # on a key it does not use.
@@ -581,6 +641,7 @@ class CapacityBoard:
                     return waiter.slot
                 if give_up_at is not None and now >= give_up_at:
                     raise self._timeout(provider, model, now - started)
+                self._refuse_if_paused_past(waiter, now, give_up_at, spill_at)
                 if spill_at is not None and now >= spill_at:
                     logger.info(
                         "spilling after %.1f s waiting for capacity",
@@ -614,6 +675,39 @@ class CapacityBoard:
             group.start_soon(sleep_then_stop)
             await event.wait()
             group.cancel_scope.cancel()
+
+    def _refuse_if_paused_past(
+        self, waiter: _Waiter, now: float, give_up_at: float | None, spill_at: float | None
+    ) -> None:
+        """Give up now on a wait that a provider's pause would carry past its deadline or
+        its spill-over: waiting for it could only end in a timeout."""
+        paused_until = max(self._states[key].paused_until for key in waiter.keys)
+        if paused_until <= now:
+            return
+        limits = [at for at in (give_up_at, spill_at) if at is not None]
+        if not limits or paused_until < min(limits):
+            return
+        left = paused_until - now
+        provider, model = waiter.provider, waiter.model
+        if waiter.may_spill:
+            logger.info(
+                "spilling: %s is paused for %.1f s by its Retry-After",
+                provider,
+                left,
+                extra={"provider": provider, "model": model, "paused_for": left},
+            )
+            raise CapacitySpill(
+                f"{provider} asked for no new jobs for another {left:.0f} s (Retry-After)",
+                provider,
+                model,
+            )
+        raise RateLimitError(
+            f"{provider} asked for no new jobs for another {left:.0f} s (Retry-After), "
+            "longer than this call's deadline; nothing was submitted",
+            provider,
+            model,
+            retry_after=left,
+        )
 
     def _timeout(self, provider: str, model: str, waited: float) -> TimeoutError:
         return TimeoutError(
@@ -716,6 +810,12 @@ class CapacityBoard:
             rate = state.rate(now)
             cap = state.cap(now)
             self._dispatch(now)
+            if retry_after is not None and retry_after > 0:
+                # Each waiter on the provider looks again: one the pause would hold past
+                # its deadline gives up now rather than at the deadline.
+                for waiter in self._waiters:
+                    if waiter.keys[0] == state.key:
+                        waiter.wake()
         logger.warning(
             "provider throttled: slowing down",
             extra={

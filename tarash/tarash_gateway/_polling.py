@@ -53,6 +53,10 @@ class JobSnapshot:
         error: For FAILED and CANCELLED, the error to raise.
         understood: False when the provider's status was not one we know: the snapshot is
             FAILED for us, but the remote job may still be running (and is cancelled).
+        throttled: The provider holds the job back because the account already runs as
+            many jobs as it may (Runway's ``THROTTLED``): accepted and waiting, not
+            failed, and a sign that the provider's concurrency is full, which the router's
+            limiter learns from.
     """
 
     state: JobState
@@ -62,6 +66,7 @@ class JobSnapshot:
     poll_after: float | None = None
     error: TarashException | None = None
     understood: bool = True
+    throttled: bool = False
 
 
 @dataclass(frozen=True, slots=True)

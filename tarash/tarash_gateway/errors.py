@@ -370,9 +370,17 @@ class NotFoundError(HTTPError):
 
 
 class RateLimitError(HTTPError):
-    """Raised on 429. ``retry_after`` holds the provider's hint in seconds, when given."""
+    """Raised on 429. ``retry_after`` holds the provider's hint in seconds, when given.
+
+    Attributes:
+        over_concurrency: The provider refused because the account runs as many jobs as
+            it may, not because of requests per minute (fal, whose only account limit is
+            concurrency): a router lowers its concurrency cap on the provider rather than
+            its create rate.
+    """
 
     retryable = True
+    over_concurrency: bool = False
 
 
 class ProviderServerError(HTTPError):

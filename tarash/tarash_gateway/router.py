@@ -13,6 +13,9 @@ the module's functions, with the same signatures; the module functions
     configure(limits={"fal": ProviderLimit(max_concurrent=4)})
     # from here on generate_video(config, request) waits for one of fal's 4 slots
 
+Every router, the default one included, applies ``DEFAULT_LIMITS`` (the create rates that
+are safe for a new account) under the limits it is given; ``limits={}`` turns them off.
+
 The seam for batch runs (``_batch``): :meth:`Router.run_async` runs one request with
 :class:`~tarash.tarash_gateway._attempt.AttemptHooks` (told before each submit, when a
 provider accepts a job, and when each attempt ends), and :meth:`Router.resume_async`
@@ -56,13 +59,16 @@ from tarash.tarash_gateway._limits import (
     CapacitySpill,
     ProviderLimit,
     limit_key,
+    merge_limits,
 )
 from tarash.tarash_gateway._metadata import MetadataCollector
 from tarash.tarash_gateway._prices import Price, PriceTable, SpendTracker
 from tarash.tarash_gateway._snapshot import RouterSnapshot
 from tarash.tarash_gateway._sync import run_sync
+from tarash.tarash_gateway._tracing import SpanLike, set_attributes, span
 from tarash.tarash_gateway.errors import TarashException, ValidationError, falls_back
 from tarash.tarash_gateway.models import (
+    ExecutionMetadata,
     ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
@@ -156,13 +162,18 @@ class _BoardCapacity:
         except CapacitySpill as exc:
             raise AttemptSkipped(f"spilt over to the next config: {exc.message}") from None
 
-    def slow_down(self, provider: str, model: str, retry_after: float | None) -> None:
-        """Learn from a 429, on a provider this router limits."""
-        # Only a provider the router limits learns: on a router without limits for it
-        # (the default router, unconfigured) a 429 fails that call as it always did,
-        # rather than holding every later call back for the Retry-After.
-        if any(key == provider or key.startswith(f"{provider}/") for key in self.board.limits):
-            self.board.slow_down(provider, model, retry_after)
+    def slow_down(
+        self,
+        provider: str,
+        model: str,
+        retry_after: float | None,
+        *,
+        over_concurrency: bool = False,
+    ) -> None:
+        """Learn from a 429 or a THROTTLED job: every call to the provider slows down,
+        limited or not (a pause longer than a call's deadline fails it at once, and a
+        chain with a config left spills over to it, rather than wait)."""
+        self.board.slow_down(provider, model, retry_after, over_concurrency=over_concurrency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,8 +239,10 @@ class Router:
     Args:
         limits: ``{"fal": ProviderLimit(max_concurrent=4), "replicate/<model>": ...}``,
             shared by every call on this router, from every thread and event loop (a
-            mapping of field names is taken too, as read from TOML). None: no limits
-            (``tarash.tarash_gateway.DEFAULT_LIMITS`` holds ones safe for a new account).
+            mapping of field names is taken too, as read from TOML), over the defaults
+            safe for a new account (``DEFAULT_LIMITS``: create rates only), key by key: a
+            key given replaces that key's default whole. None (default): the defaults
+            alone. ``{}``: no limits at all.
         strategy: ``"chain"`` (default): each config of the chain in turn, the next one
             only after a failure (or a skip). ``"hedge"``: a race down the same chain,
             as ``hedge`` says (audio chains always run as a chain).
@@ -268,7 +281,7 @@ class Router:
             raise _invalid(
                 f"Router(limits=...) takes a mapping of ProviderLimit, got {type(limits).__name__}"
             )
-        self.board = CapacityBoard(limits)
+        self.board = CapacityBoard(merge_limits(limits))
         if isinstance(breakers, BreakerPolicy):
             breakers = BreakerBoard(breakers)
         elif breakers is not None and not isinstance(breakers, BreakerBoard):
@@ -419,6 +432,39 @@ class Router:
         return response
 
     async def _run(
+        self,
+        config: ChainConfig,
+        request: ChainRequest,
+        on_progress: AnyProgressCallback | None,
+        hooks: AttemptHooks,
+    ) -> ChainResponse:
+        """Run the request with the router's strategy inside its ``tarash.generate`` span."""
+        kind = "video" if isinstance(request, VideoGenerationRequest) else "image"
+        hedged = self.strategy == "hedge" and isinstance(
+            config, VideoGenerationConfig | ImageGenerationConfig
+        )
+        with span(
+            "tarash.generate",
+            {
+                "tarash.strategy": "hedge" if hedged else "chain",
+                "tarash.kind": kind,
+                "tarash.configs_in_chain": len(config.chain()),
+            },
+        ) as current:
+            try:
+                response = await self._run_strategy(config, request, on_progress, hooks)
+            except TarashException as exc:
+                _trace_outcome(current, exc.execution_metadata)
+                current.mark_failed(type(exc).__name__)
+                raise
+            except Exception as exc:
+                # The user's callback or hook raised: the request failed, not a provider.
+                current.mark_failed(type(exc).__name__)
+                raise
+            _trace_outcome(current, response.execution_metadata)
+            return response
+
+    async def _run_strategy(
         self,
         config: ChainConfig,
         request: ChainRequest,
@@ -633,6 +679,34 @@ def _continues_after(
         return None
     policy = fallback_policies(members[0]).get(id(members[position]), "transient")
     return position if falls_back(error, policy) else None
+
+
+def _total_cost(meta: ExecutionMetadata) -> float | None:
+    costs = [a.estimated_cost for a in meta.attempts if a.estimated_cost is not None]
+    return sum(costs) if costs else None
+
+
+def _trace_outcome(current: SpanLike, meta: ExecutionMetadata | None) -> None:
+    """Put how the request ended on its span: attempts, and the winner if any."""
+    if meta is None:
+        return
+    winner = None
+    if meta.successful_attempt is not None:
+        winner = next(
+            (a for a in meta.attempts if a.attempt_number == meta.successful_attempt), None
+        )
+    set_attributes(
+        current,
+        {
+            "tarash.attempts": meta.total_attempts,
+            "tarash.successful_attempt": meta.successful_attempt,
+            "tarash.fallback_triggered": meta.fallback_triggered,
+            "tarash.provider": None if winner is None else winner.provider,
+            "tarash.model": None if winner is None else winner.model,
+            "tarash.job_id": None if winner is None else winner.request_id,
+            "tarash.estimated_cost": _total_cost(meta),
+        },
+    )
 
 
 _default_lock = threading.Lock()

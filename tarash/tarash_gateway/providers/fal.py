@@ -460,6 +460,11 @@ class FalClient(kit.ProviderClient):
             # changes nothing, and fal does not bill 5xx failures, so a fallback may run.
             where.setdefault("retryable", False)
             return kit.GenerationFailedError(message, status_code=response.status_code, **where)
-        return kit.error_for_status(
+        error = kit.error_for_status(
             response.status_code, message, headers=response.headers, **where
         )
+        if isinstance(error, kit.RateLimitError):
+            # fal limits an account by requests running at once, never per minute (docs
+            # "Concurrency limits"): a 429 from fal is a concurrency refusal.
+            error.over_concurrency = True
+        return error

@@ -210,9 +210,12 @@ class RunwayClient(kit.ProviderClient):
         status = body.get("status")
         origin = self.error_origin(task_id, body)
         match status:
-            case "PENDING" | "THROTTLED":
-                # THROTTLED: over the account's concurrency; the task waits for a slot.
+            case "PENDING":
                 return kit.JobSnapshot(kit.JobState.QUEUED, body)
+            case "THROTTLED":
+                # Over the account's concurrency; the task waits for a slot. Flagged so the
+                # router lowers its cap on Runway rather than submit more to wait here.
+                return kit.JobSnapshot(kit.JobState.QUEUED, body, throttled=True)
             case "RUNNING":
                 return kit.JobSnapshot(
                     kit.JobState.PROCESSING, body, progress_percent=_progress(body.get("progress"))
