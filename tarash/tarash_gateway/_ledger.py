@@ -14,7 +14,9 @@ Each request of a batch moves through these states (:class:`LedgerState`)::
 provider's :class:`~tarash.tarash_gateway.models.JobHandle` as soon as the provider
 accepts the job. A crash between the two leaves ``intent``: the job may exist and be
 paid for, so a rerun never resends it but reports it (``job_may_exist``); the user
-decides, and :meth:`LedgerEntry.reset` puts it back to ``pending``. ``cancelled`` keeps
+decides, and :meth:`LedgerEntry.reset` puts it back to ``pending``; where the provider
+can find the job by its request, a rerun records its handle instead
+(:meth:`LedgerEntry.recover`: ``intent``/``unknown`` -> ``submitted``). ``cancelled`` keeps
 the handle of a job the batch cancelled when it was stopped: a rerun asks the provider
 where it stands, reads it if it finished anyway, and resubmits only if it is over.
 
