@@ -70,6 +70,8 @@ def test_bad_lines_get_one_line_errors_and_the_rest_run(
     assert (out / str(rows[1]["files"][0])).stat().st_size > 0  # type: ignore[index]
     assert emu.stats().submitted == before + 2
     assert "2 done, 4 failed" in result.stdout
+    # No duration asked, so the price table cannot price them: said, not shown as $0.
+    assert "(estimated from the price table; 2 lines without an estimate)" in result.stdout
 
     again = runner.invoke(build_app(), ["batch", str(jobs), "--out", str(out), *FAL])
     assert again.exit_code == 12, again.output
@@ -159,7 +161,7 @@ def test_routing_config_prices_and_spend_cap_bound_the_batch(
     refused = [row for row in rows if not row["ok"]]
     assert all("SpendCapExceeded" in json.dumps(row["error"]) for row in refused), refused
     assert emu.stats().submitted == before + 2
-    assert "spend $4.80" in result.stdout
+    assert "spend $4.80 this run (estimated from the price table);" in result.stdout
 
 
 def test_sigint_cancels_running_jobs_and_the_rerun_resumes(

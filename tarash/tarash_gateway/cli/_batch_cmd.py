@@ -197,6 +197,7 @@ class _Tally:
     failed: int = 0
     resumed: int = 0
     spend: float = 0.0
+    unpriced: int = 0
     in_flight: set[tuple[str, int]] = field(default_factory=set)
     started: float = field(default_factory=time.monotonic)
 
@@ -295,6 +296,9 @@ class _Batch:
         response = result.unwrap()
         files = await self._save(line, result.key, response)
         self.tally.done += 1
+        attempts = response.execution_metadata.attempts
+        if not result.resumed and all(attempt.estimated_cost is None for attempt in attempts):
+            self.tally.unpriced += 1  # no spend event comes for it: say so in the summary
         await self.write(
             {
                 "line": line,
@@ -418,10 +422,11 @@ def run_batch(options: BatchOptions) -> int:
         )
         return EXIT_INTERRUPTED
     tally = batch.tally
+    unpriced = f"; {tally.unpriced} lines without an estimate" if tally.unpriced else ""
     stdout_console().print(
         f"{tally.done} done, {tally.failed} failed ({tally.resumed} read back from an earlier "
-        f"run); spend ${tally.spend:.2f} this run (estimated from the price table); results "
-        f"in {options.out / RESULTS_FILE}",
+        f"run); spend ${tally.spend:.2f} this run (estimated from the price table{unpriced}); "
+        f"results in {options.out / RESULTS_FILE}",
         markup=False,
         soft_wrap=True,
     )

@@ -31,6 +31,7 @@ _FAULT_KEYS = {
     "model": "model",
 }
 _FOREVER = ("always", "forever", "none")
+_LIVE = frozenset({"queued", "running", "succeeded"})
 
 
 def parse_latency(text: str) -> Any:
@@ -184,12 +185,20 @@ def accounting(emu: Any) -> Iterator[str]:
         states = Counter(job.state for job in of_model)
         ended = ", ".join(f"{state} {count}" for state, count in sorted(states.items()))
         yield f"  {provider}/{model}: submitted {len(of_model)} ({ended})"
-    inputs = Counter(
-        (job.provider, job.model, json.dumps(job.input, sort_keys=True, default=str))
-        for job in jobs
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for job in jobs:
+        body = json.dumps(job.input, sort_keys=True, default=str)
+        groups.setdefault((job.provider, job.model, body), []).append(job.state)
+    repeated = sum(len(states) - 1 for states in groups.values())
+    # A job cancelled (or failed) and then sent again is a retry; a second job of the same
+    # input that is running or succeeded beside another is a duplicate (paid twice).
+    duplicates = sum(
+        max(0, sum(state in _LIVE for state in states) - 1) for states in groups.values()
     )
-    repeated = sum(count - 1 for count in inputs.values() if count > 1)
-    yield f"  identical inputs submitted more than once: {repeated}"
+    yield (
+        f"  identical inputs submitted more than once: {repeated} (again after a cancel or "
+        f"a failure: {repeated - duplicates}; duplicates, two live or succeeded: {duplicates})"
+    )
 
 
 def run_emulator(
