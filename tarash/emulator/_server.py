@@ -33,6 +33,12 @@ STARTUP_TIMEOUT_SECONDS = 5.0
 #: How long shutdown lets in-flight requests (held creates, SSE streams) finish.
 SHUTDOWN_GRACE_SECONDS = 1
 
+#: How long an idle connection stays open. uvicorn's default (5 s) is shorter than the
+#: client's pool keeps one (30 s): a request sent on a pooled connection just as the server
+#: closes it fails with "Server disconnected" (a lost submit, when it was a create). The
+#: load balancers in front of providers keep idle connections for a minute or more.
+IDLE_TIMEOUT_SECONDS = 75
+
 _DROP_FILTER = DroppedConnectionLogFilter()
 
 
@@ -197,6 +203,7 @@ class Emulator:
             access_log=False,
             ws="none",
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+            timeout_keep_alive=IDLE_TIMEOUT_SECONDS,
             ssl_certfile=None if self._tls is None else str(self._tls.server_pem),
         )
         server = _Server(config)
