@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 try:
-    from opentelemetry import trace as _trace
+    from opentelemetry import trace as _trace  # type: ignore[import-not-found,unused-ignore]
 except ImportError:  # pragma: no cover - the otel extra is not installed
     _trace = None  # type: ignore[assignment,unused-ignore]
 
