@@ -26,6 +26,7 @@ from tarash.tarash_gateway._attempt import (
 )
 from tarash.tarash_gateway._jobs import CallbackError, ProgressCallback, Response
 from tarash.tarash_gateway._metadata import AttemptRecorder, MetadataCollector
+from tarash.tarash_gateway._tracing import log_fields
 from tarash.tarash_gateway.errors import (
     CircuitOpenError,
     FallbackPolicy,
@@ -58,7 +59,7 @@ __all__ = [
     "submit_prepared",
 ]
 
-logger = logging.getLogger("tarash")
+logger = logging.getLogger("tarash.chain")
 
 Config = VideoGenerationConfig | ImageGenerationConfig
 Request = VideoGenerationRequest | ImageGenerationRequest
@@ -163,6 +164,7 @@ def log_fallback(
     failed: ChainConfig, error: TarashException | AttemptSkipped, following: ChainConfig
 ) -> None:
     """Log why the chain moves from ``failed`` on to ``following``."""
+    fields = {"next_provider": following.provider, "next_model": following.model}
     if isinstance(error, AttemptSkipped):
         logger.warning(
             "%s/%s skipped (%s); falling back to %s/%s",
@@ -171,6 +173,9 @@ def log_fallback(
             error.reason,
             following.provider,
             following.model,
+            extra=log_fields(
+                failed.provider, failed.model, status="skipped", skip_reason=error.reason, **fields
+            ),
         )
         return
     # str(exc) is the message alone: the context the log needs is spelt out.
@@ -184,6 +189,15 @@ def log_fallback(
         error.message,
         following.provider,
         following.model,
+        extra=log_fields(
+            failed.provider,
+            failed.model,
+            error.request_id,
+            status="failed",
+            error_type=type(error).__name__,
+            status_code=error.status_code,
+            **fields,
+        ),
     )
 
 
