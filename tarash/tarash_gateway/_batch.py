@@ -17,7 +17,14 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -47,6 +54,7 @@ from tarash.tarash_gateway._batch_run import (
 from tarash.tarash_gateway._completion import run_to_completion
 from tarash.tarash_gateway._ledger import Ledger, LedgerEntry, LedgerState, open_ledger
 from tarash.tarash_gateway._sync import iterate_sync
+from tarash.tarash_gateway._task_groups import raising_the_first_error
 from tarash.tarash_gateway.errors import (
     JobCancelledError,
     TarashException,
@@ -253,6 +261,9 @@ class BatchRun(Generic[R]):
         self._receive: MemoryObjectReceiveStream[BatchResult[R]] | None = None
         self._alone: AsyncIterator[BatchResult[R]] | None = None
         self._used = False
+        # A KeyboardInterrupt or SystemExit raised in a request's task (by on_event, or by
+        # the input's iterator), carried to the consumer: see _carrying.
+        self._escaped: BaseException | None = None
 
     def __repr__(self) -> str:
         return (
@@ -273,7 +284,7 @@ class BatchRun(Generic[R]):
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
         self._task_group = task_group
-        task_group.start_soon(self._produce, task_group, send)
+        task_group.start_soon(self._carrying, self._produce, task_group, send)
         return self
 
     async def __aexit__(
@@ -288,10 +299,11 @@ class BatchRun(Generic[R]):
                 # Left early (or failing): stop the work; each request cancels its job
                 # and records a resumable state on its way out.
                 task_group.cancel_scope.cancel()
-                try:
-                    await task_group.__aexit__(exc_type, exc, traceback)
-                except BaseExceptionGroup as group:
-                    raise _first_error(cast("BaseExceptionGroup[BaseException]", group)) from None
+                with raising_the_first_error():
+                    suppressed = await task_group.__aexit__(exc_type, exc, traceback)
+                if self._escaped is not None:
+                    raise self._escaped
+                return suppressed
         finally:
             if self._receive is not None:
                 self._receive.close()
@@ -342,14 +354,18 @@ class BatchRun(Generic[R]):
                         raw = await anext(iterator)
                     except StopAsyncIteration:
                         break
-                    task_group.start_soon(self._one, index, raw, send.clone(), slots)
+                    task_group.start_soon(
+                        self._carrying, self._one, index, raw, send.clone(), slots
+                    )
                     index += 1
             else:
                 for raw in requests:
                     # Taken before the next item is read: at most `concurrency` are read
                     # and not yet delivered.
                     await slots.acquire()
-                    task_group.start_soon(self._one, index, raw, send.clone(), slots)
+                    task_group.start_soon(
+                        self._carrying, self._one, index, raw, send.clone(), slots
+                    )
                     index += 1
 
     async def _one(
@@ -366,6 +382,18 @@ class BatchRun(Generic[R]):
                 await send.send(result)
         finally:
             slots.release()
+
+    async def _carrying(self, work: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """Run ``work`` as a task of the batch, carrying a KeyboardInterrupt or SystemExit
+        to the consumer: raised in a task of its own, asyncio would let it stop the event
+        loop itself (tarash's private loop, under the sync twins) and every job with it."""
+        try:
+            await work(*args)
+        except (KeyboardInterrupt, SystemExit) as exc:
+            if self._escaped is None:
+                self._escaped = exc
+            if self._task_group is not None:
+                self._task_group.cancel_scope.cancel()
 
     async def _emit(self, event: BatchEvent) -> None:
         if self._on_event is None:
@@ -636,17 +664,6 @@ class _Tracker:
         elif entry.state is LedgerState.SUBMITTED and not self.left_running:
             # Its job was cancelled remotely (where the provider can): the rerun asks.
             await self._save(entry.cancel())
-
-
-def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The exception that stopped the batch, out of anyio's group."""
-    cancelled = anyio.get_cancelled_exc_class()
-    for error in group.exceptions:
-        if isinstance(error, BaseExceptionGroup):
-            return _first_error(error)
-        if not isinstance(error, cancelled):
-            return error
-    return group.exceptions[0]
 
 
 Requests = Iterable[Any] | AsyncIterable[Any]
