@@ -41,7 +41,8 @@ signal) and pauses creates until the ``Retry-After`` passes; with ``over_concurr
 (Runway's THROTTLED, fal's concurrency refusals) it lowers the provider's concurrency cap
 below what was running instead of its rate. Both recover additively while no new signal
 arrives. A provider with no configured rate learns too: its ``Retry-After`` pauses every
-call, and a 429 without one slows it from the rate it was observed creating at. A call
+call, and a 429 without one slows it from the rate it was observed creating at (when
+that was 12 a minute or more: twice the lowest documented limit). A call
 that a pause would hold past its deadline (or past its ``spill_after``) does not wait for
 it: it spills over to the chain's next config, or on the last one fails at once with a
 :class:`RateLimitError` (nothing is submitted).
@@ -104,8 +105,11 @@ RATE_RECOVERY_PER_SECOND = 0.01
 CONCURRENCY_RECOVERY_SECONDS = 30.0
 #: The window over which an unconfigured provider's create rate is observed.
 _OBSERVE_SECONDS = 60.0
-#: Slowing a provider never observed creating starts from this rate (per second): the
-#: lowest documented account limit, Replicate's 6 creates/min for low-credit accounts.
+#: The lowest documented account limit (per second): Replicate's 6 creates/min for
+#: low-credit accounts. An unconfigured provider learns a rate from a 429 only when it was
+#: seen creating at twice this or more, so that the halved rate stays at or above it: a
+#: 429 met at a slower pace is not about creates per minute, and slowing further would
+#: hold every later call back (10 s and more) for nothing.
 _MIN_LEARNED_RATE = 6 / 60
 _MAX_OBSERVED = 4096
 
@@ -347,7 +351,7 @@ class _KeyState:
 
     def observed_rate(self, now: float) -> float:
         recent = sum(1 for at in self.created if now - at <= _OBSERVE_SECONDS)
-        return max(_MIN_LEARNED_RATE, recent / _OBSERVE_SECONDS)
+        return recent / _OBSERVE_SECONDS
 
     def slow_down(self, now: float, retry_after: float | None, over_concurrency: bool) -> bool:
         """Apply one throttling signal; True when it lowered the rate (not debounced)."""
@@ -360,9 +364,12 @@ class _KeyState:
                 self.learned_cap, self.learned_cap_at = lowered, now
             # About jobs at once, not creates per minute: the rate stays as it was.
             return False
-        if self.base_rate() is None and retry_after is not None:
+        if self.base_rate() is None and (
+            retry_after is not None or self.observed_rate(now) < 2 * _MIN_LEARNED_RATE
+        ):
             # A provider with no known rate that says when to come back is taken at its
-            # word: the pause is the slow-down. A rate is learnt only when it gives none.
+            # word: the pause is the slow-down. A rate is learnt only when it gives none,
+            # and only from a pace some account limit could have refused.
             return False
         if now - self.slowed_at < SLOW_DOWN_DEBOUNCE_SECONDS:
             return False

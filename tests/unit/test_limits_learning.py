@@ -42,6 +42,18 @@ async def test_an_unconfigured_provider_with_retry_after_is_paused_not_rated() -
     assert state.effective_creates_per_minute is None
 
 
+async def test_a_429_at_a_slow_pace_teaches_an_unconfigured_provider_no_rate() -> None:
+    """Two creates a minute cannot be over any per-minute limit: a 429 without Retry-After
+    then learns no rate that would hold the next call back for many seconds."""
+    fake = FakeTime()
+    board = board_with(fake)
+    for _ in range(2):
+        (await board.acquire("fal", "m")).release()
+    board.slow_down("fal", "m")
+    assert board.snapshot()["fal"].effective_creates_per_minute is None
+    assert (await board.acquire("fal", "m")).waited_seconds == 0
+
+
 async def test_a_pause_past_the_deadline_refuses_at_once_unless_it_may_spill() -> None:
     """A call the pause would hold past its deadline fails now (the last config of a chain)
     or spills over (any other): it never sits out its whole deadline."""
