@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tarash.emulator import Emulator, Fault
+from tarash.tarash_gateway import configure
 from tarash.tarash_gateway.cli._app import build_app
 from tarash.tarash_gateway.cli._generate import StatusLine, file_stem, parse_target
 from tarash.tarash_gateway.cli._output import CliError
@@ -261,6 +262,9 @@ def test_a_job_that_may_still_run_leaves_its_handle(
     assert len(saved) == 1 and f"tarash jobs status {saved[0]}" in human.stderr
     status = runner.invoke(build_app(), ["jobs", "status", str(saved[0]), "--json"])
     assert status.exit_code == 0 and json.loads(status.stdout)["status"] == "processing"
+    # A new process each time, as from a shell: the first job (never cancelled, still
+    # running) must not hold this run's capacity on the router they would share in-process.
+    configure()
     machine = runner.invoke(build_app(), [*video, "--json"])
     assert machine.exit_code == 8
     assert json.loads(machine.stdout)["error"]["job_handle"]["provider"] == "openai"

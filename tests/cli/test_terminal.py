@@ -99,7 +99,7 @@ def test_generate_status_line_renders_and_is_cleared(
         _environment(emu),
         [sys.executable, "-m", "tarash.tarash_gateway.cli", "generate", "video",
          "--provider", "fal", "--model", "fal-ai/veo3", "--prompt", "a cat",
-         "--out", str(tmp_path)],
+         "--duration", "5", "--out", str(tmp_path)],
     )  # fmt: skip
     live = _wait_for(tmux, lambda screen: "fal fal-ai/veo3 ·" in screen, 30)
     assert any(state in live for state in ("queued", "processing", "submitting"))
@@ -107,3 +107,6 @@ def test_generate_status_line_renders_and_is_cleared(
     assert "EXIT=0" in end and "done fal fal-ai/veo3" in end
     assert "execution metadata" in end
     assert "fal fal-ai/veo3 ·" not in end  # the transient line is gone
+    # The adaptation note, logged while the status line is live, has a line of its own.
+    notes = [line for line in end.splitlines() if "note: adapted request" in line]
+    assert len(notes) == 1 and notes[0].startswith("note: "), end

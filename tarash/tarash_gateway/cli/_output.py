@@ -155,10 +155,24 @@ def fail(
     raise typer.Exit(code)
 
 
+class _StderrNow(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is at each record, not as it was at start: a rich live
+    display swaps in a proxy that prints above the display, so a note gets its own line
+    instead of being glued to the status line."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        del value  # always the current sys.stderr
+
+
 def install_diagnostics() -> None:
     """Show tarash's log warnings and Python warnings as one ``note:``/``warning:`` line each
     on stderr, instead of the logging module's bare text and ``warnings``' file:line noise."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrNow()
     handler.setFormatter(logging.Formatter("note: %(message)s"))
     logger = logging.getLogger("tarash")
     logger.addHandler(handler)
