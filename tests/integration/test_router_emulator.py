@@ -12,7 +12,7 @@ from tarash.tarash_gateway._attempt import AttemptHooks
 from tarash.tarash_gateway._breaker import BreakerBoard, BreakerPolicy
 from tarash.tarash_gateway._limits import ProviderLimit
 from tarash.tarash_gateway._prices import Price
-from tarash.tarash_gateway.errors import SpendCapExceededError
+from tarash.tarash_gateway.errors import RateLimitError, SpendCapExceededError
 from tarash.tarash_gateway.models import VideoGenerationRequest, VideoGenerationResponse
 from tarash.tarash_gateway.router import HedgePolicy, Router
 from tests._emulator import emulated_video_config
@@ -174,3 +174,44 @@ async def test_the_spend_cap_refuses_the_attempt_that_would_pass_it(emu: Emulato
     assert meta.attempts[0].submit_count == 0 and meta.attempts[0].estimated_cost == 0.0
     spend = router.snapshot().spend
     assert spend is not None and spend.spent == pytest.approx(estimate) and spend.reserved == 0
+
+
+def test_throttled_runway_tasks_teach_the_router_a_lower_cap() -> None:
+    """Against an emulated Runway account over its concurrency (tasks THROTTLED), the
+    router lowers its cap on Runway while the jobs run, and every job still succeeds."""
+    from tarash.emulator import RunwayOptions
+
+    latency = Latency(queue_seconds=0.2, run_seconds=0.1)
+    with Emulator(latency=latency, options=[RunwayOptions(throttle=True)]) as throttled:
+        router = Router(limits={"runway": ProviderLimit(max_concurrent=3)})
+        config = emulated_video_config(throttled, "runway", "gen4_turbo")
+
+        async def main() -> None:
+            async with anyio.create_task_group() as group:
+                for _ in range(3):
+                    group.start_soon(router.generate_video_async, config, REQUEST)
+
+        anyio.run(main)
+        state = router.snapshot().limits["runway"]
+        assert state.max_concurrent == 3
+        assert state.effective_max_concurrent is not None and state.effective_max_concurrent < 3
+        assert state.in_flight == 0
+        assert throttled.stats("runway").completed == 3
+
+
+async def test_a_fal_429_fault_lowers_fals_cap_on_the_emulator(emu: Emulator) -> None:
+    """fal's 429s at submit (the emulator's rate-limit fault), outlasting the retries, are
+    learnt as a concurrency refusal: fal's cap drops to one, its create rate is untouched,
+    and the next call, one at a time, succeeds."""
+    emu.inject(Fault("rate_limit", provider="fal", operation="submit", retry_after=0, times=None))
+    router = Router(limits={})
+    config = emulated_video_config(emu, *FAL)
+    with pytest.raises(RateLimitError) as caught:
+        await router.generate_video_async(config, REQUEST)
+    assert caught.value.over_concurrency is True
+    state = router.snapshot().limits["fal"]
+    assert state.effective_max_concurrent == 1
+    assert state.effective_creates_per_minute is None
+    emu.clear_faults()
+    response = await router.generate_video_async(config, REQUEST)
+    assert response.video and emu.stats("fal").running == 0
