@@ -13,8 +13,9 @@ the module's functions, with the same signatures; the module functions
     configure(limits={"fal": ProviderLimit(max_concurrent=4)})
     # from here on generate_video(config, request) waits for one of fal's 4 slots
 
-Every router, the default one included, applies ``DEFAULT_LIMITS`` (the create rates that
-are safe for a new account) under the limits it is given; ``limits={}`` turns them off.
+Every router, the default one included, applies ``_limits.DEFAULT_LIMITS`` (the create
+rates that are safe for a new account) under the limits it is given; ``limits={}`` turns
+them off.
 
 The seam for batch runs (``_batch``): :meth:`Router.run_async` runs one request with
 :class:`~tarash.tarash_gateway._attempt.AttemptHooks` (told before each submit, when a
@@ -240,7 +241,7 @@ class Router:
         limits: ``{"fal": ProviderLimit(max_concurrent=4), "replicate/<model>": ...}``,
             shared by every call on this router, from every thread and event loop (a
             mapping of field names is taken too, as read from TOML), over the defaults
-            safe for a new account (``DEFAULT_LIMITS``: create rates only), key by key: a
+            safe for a new account (create rates only; docs/routing-reference.md), key by key: a
             key given replaces that key's default whole. None (default): the defaults
             alone. ``{}``: no limits at all.
         strategy: ``"chain"`` (default): each config of the chain in turn, the next one
