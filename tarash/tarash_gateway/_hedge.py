@@ -13,6 +13,13 @@ bills for cancelled work.
 Hedging only pays where a cancelled job costs little: ``may_hedge_onto`` (from the price
 table) can refuse to hedge onto a config whose provider bills cancelled work; such a
 config still runs as a fallback after a failure.
+
+A learned delay is a quantile of completion times, and the slowest jobs are the ones a
+race cancels: learning from the winners alone, the tail would vanish from the history and
+the quantile would sink into the fast jobs, hedging ever more of them (with a 5% tail and
+p90, 14.5% of the requests instead of 10%). So a loser that outlived its hedge delay and
+had been submitted is learnt at its time so far, a lower bound of its completion time:
+above the delay, it keeps the quantile's rank right.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from tarash.tarash_gateway._chain import (
     skipped_error,
 )
 from tarash.tarash_gateway._jobs import CallbackError, ProgressCallback, Response
-from tarash.tarash_gateway._metadata import MetadataCollector
+from tarash.tarash_gateway._metadata import AttemptRecorder, MetadataCollector
 from tarash.tarash_gateway._task_groups import raising_the_first_error
 from tarash.tarash_gateway.errors import TarashException, falls_back
 from tarash.tarash_gateway.models import AttemptRole
@@ -80,6 +87,11 @@ class _Race:
     group: anyio.abc.TaskGroup
     started: int = 0
     running: dict[int, anyio.CancelScope] = field(default_factory=dict)
+    # Per attempt number: its recorder and when it started, for a censored sample.
+    recorders: dict[int, AttemptRecorder] = field(default_factory=dict)
+    started_at: dict[int, float] = field(default_factory=dict)
+    # Attempts a hedge was started beside (they outlived their hedge delay).
+    outlived: set[int] = field(default_factory=set)
 
     @property
     def more(self) -> bool:
@@ -96,6 +108,8 @@ class _Race:
         number = recorder.metadata.attempt_number
         scope = anyio.CancelScope()
         self.running[number] = scope
+        self.recorders[number] = recorder
+        self.started_at[number] = anyio.current_time()
         # Only the chain's last config waits for capacity until its deadline.
         spill = self.more
 
@@ -127,6 +141,22 @@ class _Race:
                 self.send.send_nowait(outcome)
 
         self.group.start_soon(race)
+
+    def hedge(self) -> None:
+        """Start the next config beside the one started last, which outlived its delay."""
+        self.outlived.add(self.started)
+        self.start("hedge")
+
+    def learn_outlived_losers(self) -> None:
+        """Learn each submitted racer that outlived its delay at its time so far."""
+        costs = self.services.costs
+        if costs is None:
+            return
+        now = anyio.current_time()
+        for number in self.running.keys() & self.outlived:
+            meta = self.recorders[number].metadata
+            if meta.request_id is not None:
+                costs.record_latency(meta.provider, meta.model, now - self.started_at[number])
 
     def cancel_all(self) -> None:
         for scope in self.running.values():
@@ -185,11 +215,12 @@ async def run_hedge(
                         race.upcoming.model,
                     )
                     hedge_at = anyio.current_time() + plan.delay_for(race.upcoming)
-                    race.start("hedge")
+                    race.hedge()
                     continue
                 race.running.pop(outcome.number, None)
                 if outcome.response is not None:
                     winner = outcome
+                    race.learn_outlived_losers()
                     break
                 error = outcome.error
                 if isinstance(error, CallbackError) or not isinstance(

@@ -94,7 +94,8 @@ async def test_the_primary_winning_cancels_the_hedge(respx_mock: respx.MockRoute
     """A hedge that loses is cancelled and the primary's win is no fallback."""
     primary = job(respx_mock, SLOW, "s1", polls_until_done=4)
     hedge = job(respx_mock, FAST, "f1", polls_until_done=None)
-    router = Router(strategy="hedge", hedge=HedgePolicy(after=1.0))
+    # The 4th poll comes after 0.73 s at the soonest (the schedule's jitter is +/- 20%).
+    router = Router(strategy="hedge", hedge=HedgePolicy(after=0.5))
     response = await router.generate_video_async(chain(SLOW, FAST), REQUEST)
     assert response.request_id == "s1"
     assert hedge["cancel"].call_count == 1 and primary["cancel"].call_count == 0
@@ -226,3 +227,34 @@ async def test_no_hedge_onto_a_provider_billing_cancelled_jobs_in_full(
     assert fast["submit"].call_count == 1
     # The primary ran past its deadline and was cancelled: billed in full, as estimated.
     assert meta.attempts[0].estimated_cost == 1.0 and meta.attempts[1].estimated_cost == 1.0
+
+
+async def test_a_loser_that_outlived_its_delay_is_learnt_at_its_time_so_far(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """The stuck primary is cancelled when its hedge wins: it is learnt as at least as slow
+    as it ran, so the tail the race cuts off stays in the learned quantile."""
+    job(respx_mock, SLOW, "s1", polls_until_done=None)
+    job(respx_mock, FAST, "f1", polls_until_done=1)
+    router = Router(strategy="hedge", hedge=HedgePolicy(after="learned"))
+    for _ in range(10):
+        router.latency.record("fake/t2v", 2.0)
+    response = await router.generate_video_async(chain(SLOW, FAST), REQUEST)
+    primary, hedge = response.execution_metadata.attempts
+    assert (primary.status, hedge.status) == ("cancelled", "success")
+    # 10 known + the hedge's completion + the primary's time so far (its 2 s delay, at least).
+    assert router.latency.samples("fake/t2v") == 12
+    slowest = router.latency.percentile("fake/t2v", 1.0)
+    assert slowest is not None and slowest >= 2.0
+
+
+async def test_a_hedge_cancelled_when_the_primary_wins_is_not_learnt(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """The losing hedge ran for less than a delay: its time so far tells nothing."""
+    job(respx_mock, SLOW, "s1", polls_until_done=4)
+    job(respx_mock, FAST, "f1", polls_until_done=None)
+    router = Router(strategy="hedge", hedge=HedgePolicy(after=0.5))
+    response = await router.generate_video_async(chain(SLOW, FAST), REQUEST)
+    assert [a.status for a in response.execution_metadata.attempts] == ["success", "cancelled"]
+    assert router.latency.samples("fake/t2v") == 1
