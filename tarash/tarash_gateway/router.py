@@ -388,8 +388,8 @@ class Router:
         failure is raised.
 
         Raises:
-            As :meth:`wait_async`; with ``chain``, as :meth:`run_async` for the configs
-            after ``config``.
+            TarashException: As :meth:`wait_async`; with ``chain``, as :meth:`run_async`
+                for the configs after ``config``.
         """
         api_key = check_wait_arguments(
             "wait", handle, config, api_key, timeout, poll_interval, on_progress
