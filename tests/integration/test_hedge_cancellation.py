@@ -28,8 +28,9 @@ SLOW = Latency(queue_seconds=0.0, run_seconds=30.0)
 
 
 def raced(emu: Emulator, **kwargs: object) -> VideoGenerationConfig:
-    """fal first, Replicate hedged beside it."""
-    fallback = emulated_video_config(emu, "replicate", "google/veo-3")
+    """fal first, Replicate hedged beside it (``kwargs`` for both: each config's timeout
+    bounds its own attempt)."""
+    fallback = emulated_video_config(emu, "replicate", "google/veo-3", **kwargs)
     return emulated_video_config(emu, "fal", "fal-ai/veo3", fallback_configs=[fallback], **kwargs)
 
 
