@@ -84,10 +84,11 @@ they never starve the short calls. Overridable with ``TARASH_MAX_LONG_CONNECTION
 KEEPALIVE_EXPIRY = 30.0
 """Seconds an idle pooled connection is kept. It must stay below the idle timeout of the
 server end: a request sent on a connection the server is closing at that moment fails
-without a reply, and for a submit that means "a job may exist" (never resent). The
-providers' fronts keep idle connections far longer (Cloudflare 900 s, Google's front end
-600 s, AWS load balancers 60 s); the emulator keeps them 75 s for the same reason (uvicorn's
-own 5 s default raced this pool)."""
+without a reply, and for a submit that means "a job may exist" (never resent). The fronts
+providers sit behind keep idle client connections longer: Cloudflare 400 s
+(developers.cloudflare.com/fundamentals/reference/connection-limits), AWS load balancers
+60 s by default. The emulator keeps them 75 s for the same reason (uvicorn's own 5 s
+default raced this pool)."""
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
 
