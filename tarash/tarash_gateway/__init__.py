@@ -21,7 +21,7 @@ from tarash.tarash_gateway._batch import (
 )
 from tarash.tarash_gateway._breaker import BreakerPolicy
 from tarash.tarash_gateway._ledger import Ledger, LedgerEntry, LedgerState, SqliteLedger
-from tarash.tarash_gateway._limits import ProviderLimit
+from tarash.tarash_gateway._limits import DEFAULT_LIMITS, ProviderLimit
 from tarash.tarash_gateway._prices import Price, PriceTable
 from tarash.tarash_gateway.api import (
     cancel,
@@ -109,6 +109,7 @@ __all__ = [
     "BreakerPolicy",
     "CircuitOpenError",
     "ContentModerationError",
+    "DEFAULT_LIMITS",
     "ExecutionMetadata",
     "ExtraParamsWarning",
     "FallbackPolicy",

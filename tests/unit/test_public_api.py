@@ -8,6 +8,7 @@ import tarash.tarash_gateway as gateway
 from tarash.tarash_gateway import models
 
 EXPECTED = {
+    "DEFAULT_LIMITS",
     "ExtraParamsWarning",
     "ModelDeprecatedWarning",
     "ModelRetiredWarning",
