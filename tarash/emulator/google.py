@@ -223,7 +223,12 @@ class GoogleRoutes(wire.ProviderRoutes):
             "parameters": parameters,
         }
 
-    async def _start_video(self, request: Request, model: str) -> Response:
+    async def _video_input(
+        self, request: Request, model: str
+    ) -> tuple[Fault | None, dict[str, Any]] | Response:
+        """A Veo create screened for faults, read and checked (both APIs): the fault still
+        to play once the job exists (``drop_after_create``) and the job's input, or the
+        answer to send instead."""
         fault = await self._screen_submit(request, model)
         if isinstance(fault, Response):
             return fault
@@ -233,6 +238,13 @@ class GoogleRoutes(wire.ProviderRoutes):
         job_input = self._check_video(model, payload)
         if isinstance(job_input, Response):
             return job_input
+        return fault, job_input
+
+    async def _start_video(self, request: Request, model: str) -> Response:
+        screened = await self._video_input(request, model)
+        if isinstance(screened, Response):
+            return screened
+        fault, job_input = screened
         job = self.ctx.store.create(
             job_id=secrets.token_hex(6),
             provider=self.name,

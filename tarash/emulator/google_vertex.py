@@ -110,15 +110,10 @@ class VertexRoutes(GoogleRoutes):
         return google_error(404, f"Method {method!r} not found.")
 
     async def _start_vertex_video(self, request: Request, model: str) -> Response:
-        fault = await self._screen_submit(request, model)
-        if isinstance(fault, Response):
-            return fault
-        payload = await self._json(request)
-        if isinstance(payload, Response):
-            return payload
-        job_input = self._check_video(model, payload)
-        if isinstance(job_input, Response):
-            return job_input
+        screened = await self._video_input(request, model)
+        if isinstance(screened, Response):
+            return screened
+        fault, job_input = screened
         storage = job_input["parameters"].get("storageUri")
         if storage is None:
             storage = self.ctx.options(GoogleOptions).vertex_storage_uri
