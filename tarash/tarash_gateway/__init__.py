@@ -98,6 +98,7 @@ from tarash.tarash_gateway.providers.field_mappers import (
 from tarash.tarash_gateway.router import HedgePolicy, Router, configure
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "AspectRatio",
     "AttemptMetadata",
     "AudioGenerationConfig",
@@ -109,7 +110,6 @@ __all__ = [
     "BreakerPolicy",
     "CircuitOpenError",
     "ContentModerationError",
-    "DEFAULT_LIMITS",
     "ExecutionMetadata",
     "ExtraParamsWarning",
     "FallbackPolicy",
