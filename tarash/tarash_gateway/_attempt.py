@@ -415,6 +415,9 @@ class CapacityLike(Protocol):
     ) -> None:
         """Learn that the provider is throttling (``over_concurrency``: jobs at once)."""
 
+    def pause_creates(self, provider: str, model: str, seconds: float) -> None:
+        """Hold every create to the provider back for ``seconds`` (its budget is spent)."""
+
 
 class BreakersLike(Protocol):
     """The circuit breakers an attempt needs (``_breaker.BreakerBoard``)."""
@@ -502,6 +505,7 @@ class Attempt:
     estimate: float | None = None
     _slot: CapacitySlotLike | None = None
     _settle: Callable[[float | None], None] | None = None
+    _abandoned: tuple[JobHandle, bool] | None = None
     _submitted_at: float | None = None
     _admitted: bool = False
 
@@ -591,6 +595,12 @@ class Attempt:
         self.client, self.handle, self.deadline = client, handle, deadline
         self.metadata.request_id = handle.request_id
         self.metadata.adaptations = list(handle.adaptations)
+        costs = self.services.costs
+        if costs is not None:
+            # The handle carries what its submit summarised of the request: the job costs
+            # what it would have from the start, or a rerun's spend would leave it out.
+            self.estimate = costs.estimate(handle.provider, handle.model, handle.request_summary)
+            self.metadata.estimated_cost = self.estimate
         with self._observed():
             try:
                 with self._recording():
@@ -687,6 +697,10 @@ class Attempt:
         )
 
         async def abandoned(handle: JobHandle, cancelled: bool) -> None:
+            # A job exists although the submit never returned: it is billed (as cancelled,
+            # or in full when its cancel failed), so _close must not count it as nothing.
+            self._abandoned = (handle, cancelled)
+            meta.request_id = handle.request_id
             await call_hook(self.hooks.on_abandoned, JobAbandoned(handle, cancelled))
 
         submitted = await submit_prepared(
@@ -694,6 +708,13 @@ class Attempt:
         )
         self.handle = submitted.handle
         self._submitted_at = anyio.current_time()
+        exhausted_for = client.request_context.counters.requests_exhausted_for
+        if exhausted_for is not None and self.services.capacity is not None:
+            # This create spent the account's last request until the reset: the next one
+            # waits for it here instead of being refused with a 429 there.
+            self.services.capacity.pause_creates(
+                self.job_config.provider, self.job_config.model, exhausted_for
+            )
         meta.request_id = submitted.handle.request_id
         meta.estimated_cost = self.estimate
         logger.info(
@@ -858,13 +879,22 @@ class Attempt:
         if self._slot is not None:
             self._slot.release()
             self._slot = None
-        if self.handle is None:
+        if self.handle is None and self._abandoned is not None:
+            _, cancelled = self._abandoned
+            costs = self.services.costs
+            meta.estimated_cost = (
+                costs.cancelled_cost(meta.provider, meta.model, self.estimate)
+                if cancelled and costs is not None
+                else self.estimate
+            )
+        elif self.handle is None:
             meta.estimated_cost = 0.0 if self.estimate is not None else None
         elif ended and meta.status == "cancelled" and self.services.costs is not None:
             meta.estimated_cost = self.services.costs.cancelled_cost(
                 meta.provider, meta.model, self.estimate
             )
         if self._settle is not None:
-            self._settle(meta.estimated_cost if self.handle is not None else 0.0)
+            billed = self.handle is not None or self._abandoned is not None
+            self._settle(meta.estimated_cost if billed else 0.0)
             self._settle = None
         await call_hook(self.hooks.on_attempt_end, meta)

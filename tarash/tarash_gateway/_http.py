@@ -24,6 +24,7 @@ import httpx
 import stamina
 
 from tarash.tarash_gateway._redact import scrub_exception
+from tarash.tarash_gateway._retry_after import parse_rate_limit_reset
 from tarash.tarash_gateway.errors import (
     HTTPConnectionError,
     HTTPError,
@@ -111,6 +112,9 @@ class CallCounters:
     submits: int = 0
     polls: int = 0
     retries: int = 0
+    requests_exhausted_for: float | None = None
+    """Seconds until the provider's request budget resets, when a submit's reply said none
+    is left (``x-ratelimit-*``): the router pauses the provider's creates that long."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -614,6 +618,10 @@ async def send(
                             )
                 logger.debug("%s %s -> %s", method, url.split("?")[0], response.status_code)
                 if response.is_success:
+                    if operation == "submit":
+                        ctx.counters.requests_exhausted_for = parse_rate_limit_reset(
+                            response.headers
+                        )
                     if expect_object and not isinstance(response_json(response), dict):
                         raise _UnreadableReply(_unreadable_body_error(ctx, call, response))
                     return response

@@ -836,6 +836,30 @@ class CapacityBoard:
             },
         )
 
+    def pause_creates(
+        self, provider: str, model: str | None, seconds: float, *, account: str | None = None
+    ) -> None:
+        """The provider said its request budget is spent until ``seconds`` from now
+        (``x-ratelimit-remaining-requests: 0``): no create to it starts before then.
+
+        Unlike :meth:`slow_down` this is not a refusal: the rate is not halved, the pause
+        is the whole lesson.
+        """
+        if not (seconds > 0 and math.isfinite(seconds)):
+            return
+        with self._lock:
+            now = self._clock()
+            state = self._state(limit_key(provider, None, account), now)
+            state.paused_until = max(state.paused_until, now + seconds)
+            self._dispatch(now)
+            for waiter in self._waiters:
+                if waiter.keys[0] == state.key:
+                    waiter.wake()
+        logger.info(
+            "provider's request budget spent: pausing creates",
+            extra={"provider": provider, "model": model, "account": account, "pause": seconds},
+        )
+
     def snapshot(self) -> dict[str, LimitSnapshot]:
         """Every key seen so far: in flight, waiting, limits and the learned slow-down."""
         with self._lock:

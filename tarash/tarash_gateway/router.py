@@ -176,6 +176,10 @@ class _BoardCapacity:
         chain with a config left spills over to it, rather than wait)."""
         self.board.slow_down(provider, model, retry_after, over_concurrency=over_concurrency)
 
+    def pause_creates(self, provider: str, model: str, seconds: float) -> None:
+        """A reply said the provider's request budget is spent for ``seconds``."""
+        self.board.pause_creates(provider, model, seconds)
+
 
 @dataclass(frozen=True, slots=True)
 class HedgePolicy:
