@@ -52,7 +52,13 @@ from tarash.tarash_gateway._batch_run import (
     run_request,
 )
 from tarash.tarash_gateway._completion import run_to_completion
-from tarash.tarash_gateway._ledger import Ledger, LedgerEntry, LedgerState, open_ledger
+from tarash.tarash_gateway._ledger import (
+    JobOutcome,
+    Ledger,
+    LedgerEntry,
+    LedgerState,
+    open_ledger,
+)
 from tarash.tarash_gateway._sync import iterate_sync
 from tarash.tarash_gateway._task_groups import raising_the_first_error
 from tarash.tarash_gateway.errors import (
@@ -61,6 +67,7 @@ from tarash.tarash_gateway.errors import (
     ValidationError,
 )
 from tarash.tarash_gateway.models import (
+    AttemptMetadata,
     ExecutionMetadata,
     ImageGenerationConfig,
     ImageGenerationRequest,
@@ -474,16 +481,11 @@ class BatchRun(Generic[R]):
             return await self._succeeded(item, response, resumed=True)
         if entry.state in (LedgerState.FAILED, LedgerState.UNKNOWN) and entry.error is not None:
             return await self._failed(item, load_error(entry.error), resumed=True)
-        if entry.state is LedgerState.INTENT:
+        if entry.state is LedgerState.INTENT and not entry.live_jobs():
             # An earlier run stopped between recording the intent and hearing the
-            # provider's answer: a job may exist (and be billed). Never resent.
-            error = TarashException(
-                f"requests[{item.index}] was being submitted when an earlier run stopped: "
-                "the provider may have accepted it (and may bill it), so it is not sent "
-                "again. Check the provider's dashboard; to send it anyway, reset its "
-                "ledger row (LedgerEntry.reset)",
-                job_may_exist=True,
-            )
+            # provider's answer: a job may exist (and be billed). Never resent. (A row
+            # with jobs recorded beside the intent, a race's, is waited on first.)
+            error = _caught_in_intent(item.index)
             assert self._ledger is not None
             await self._ledger.save(entry.mark_unknown(dump_error(error, self._secrets)))
             return await self._failed(item, error, resumed=True)
@@ -541,8 +543,24 @@ class BatchRun(Generic[R]):
         return BatchResult(item.index, item.key, error=error, resumed=resumed)
 
 
+def _caught_in_intent(index: int) -> TarashException:
+    return TarashException(
+        f"requests[{index}] was being submitted when an earlier run stopped: the provider "
+        "may have accepted it (and may bill it), so it is not sent again. Check the "
+        "provider's dashboard; to send it anyway, reset its ledger row (LedgerEntry.reset)",
+        job_may_exist=True,
+    )
+
+
+_OUTCOMES: dict[str, JobOutcome] = {"success": "done", "failed": "failed", "cancelled": "cancelled"}
+
+
 class _Tracker:
-    """One request's run, keeping its ledger row in step with what is known of its job."""
+    """One request's run, keeping its ledger row in step with what is known of its jobs.
+
+    A hedged race has several submits in flight at once: the row stays ``intent`` until
+    the last one has been answered, and records every job accepted (see ``_ledger``).
+    """
 
     def __init__(self, batch: BatchRun[Any], item: _Item, entry: LedgerEntry | None) -> None:
         self.batch = batch
@@ -552,19 +570,30 @@ class _Tracker:
         self.secrets = batch._secrets
         # The job of a submit stopped in flight, whose remote cancel failed: it runs on.
         self.left_running = False
+        # Attempts whose intent is recorded and whose submit has not been answered.
+        self.pending: set[int] = set()
+        # A submit of this run failed after it may have created a job.
+        self.may_exist = False
+        # The row was left 'intent' by an earlier run: whatever happens, it stays flagged
+        # until one of its jobs succeeds (that submit's job may exist).
+        self.inherited_intent = entry is not None and entry.state is LedgerState.INTENT
 
     async def _save(self, entry: LedgerEntry) -> None:
         self.entry = entry
         if self.ledger is not None:
             await self.ledger.save(entry)
 
-    async def _before_submit(self) -> None:
+    async def _before_submit(self, attempt_number: int | None) -> None:
+        if attempt_number is not None:
+            self.pending.add(attempt_number)
         if self.entry is not None:
             await self._save(self.entry.intend())
 
-    async def _on_accepted(self, handle: JobHandle) -> None:
+    async def _on_accepted(self, handle: JobHandle, attempt_number: int) -> None:
+        self.pending.discard(attempt_number)
         if self.entry is not None:
-            await self._save(self.entry.accept(dump_handle(handle, self.secrets)))
+            settled = not self.pending and not self.inherited_intent
+            await self._save(self.entry.accept(dump_handle(handle, self.secrets), settled=settled))
         await self.batch._emit(
             BatchEvent(
                 "submitted",
@@ -581,15 +610,55 @@ class _Tracker:
         rerun asks the provider about it instead of guessing."""
         if self.entry is None:
             return
-        accepted = self.entry.accept(dump_handle(handle, self.secrets))
-        if cancelled:
-            # The provider took the cancel: the rerun reads the job if it finished
-            # anyway, and sends the request again only once the provider says it is over.
-            await self._save(accepted.cancel())
-        else:
+        # The abandoning attempt is still pending (its end comes next): any other one
+        # keeps the row 'intent'.
+        settled = len(self.pending) <= 1 and not self.inherited_intent
+        accepted = self.entry.accept(
+            dump_handle(handle, self.secrets),
+            settled=settled,
+            outcome="cancelled" if cancelled else "accepted",
+        )
+        if not cancelled:
             # Still running (and billed): the rerun waits on it, never sends it again.
             self.left_running = True
             await self._save(accepted)
+        elif settled and not any(job.outcome == "accepted" for job in accepted.jobs):
+            # The provider took the cancel and no other job runs: the rerun reads the job
+            # if it finished anyway, and sends the request again only once it is over.
+            await self._save(accepted.cancel())
+        else:
+            await self._save(accepted)
+
+    async def _on_attempt_end(self, meta: AttemptMetadata) -> None:
+        """Record how the attempt's job ended; the last submit in flight answered without
+        a job (a clean failure) settles an 'intent' row whose other jobs are recorded."""
+        if meta.attempt_number in self.pending:
+            self.pending.discard(meta.attempt_number)
+            self.may_exist = self.may_exist or meta.job_may_exist
+        entry = self.entry
+        if entry is None:
+            return
+        changed = False
+        outcome = _OUTCOMES.get(meta.status)
+        known = meta.request_id is not None and outcome is not None
+        if known and any(job.request_id == meta.request_id for job in entry.jobs):
+            assert meta.request_id is not None and outcome is not None
+            entry = entry.job_ended(meta.request_id, outcome)
+            changed = len(entry.jobs) > 1
+        if (
+            entry.state is LedgerState.INTENT
+            and not self.pending
+            and not self.may_exist
+            and not self.inherited_intent
+            and any(job.outcome == "accepted" for job in entry.jobs)
+        ):
+            entry, changed = entry.settle(), True
+        if changed:
+            await self._save(entry)
+        else:
+            # Kept in memory: the row's next write (its outcome, as a rule) carries it,
+            # so a one-job request pays no extra commit.
+            self.entry = entry
 
     async def _on_progress(self, update: Any) -> None:
         if getattr(update, "status", None) == "processing":
@@ -608,9 +677,16 @@ class _Tracker:
     async def run(self, request: Request) -> Response:
         config = self.batch._config
         hooks = RunHooks(
-            self._before_submit, self._on_accepted, self._on_progress, self._on_abandoned
+            self._before_submit,
+            self._on_accepted,
+            self._on_progress,
+            self._on_abandoned,
+            self._on_attempt_end,
         )
         entry = self.entry
+        live = () if entry is None else entry.live_jobs()
+        if entry is not None and (len(live) > 1 or (live and entry.state is LedgerState.INTENT)):
+            return await self._resume_all(request, hooks, entry, [job.handle for job in live])
         if entry is not None and entry.handle is not None:
             handle = load_handle(entry.handle)
             try:
@@ -630,6 +706,44 @@ class _Tracker:
                 # confirms it is over: nothing to read, nothing paid twice by resending.
         return await run_request(config, request, hooks)
 
+    async def _resume_all(
+        self, request: Request, hooks: RunHooks, entry: LedgerEntry, handles: list[str]
+    ) -> Response:
+        """Wait on every job of a row that may still succeed (a crashed race's racers):
+        the first success wins, the others are cancelled remotely (their waiters cancel
+        on being given up) and recorded; nothing is submitted while one may succeed."""
+        config = self.batch._config
+        winner: list[Response] = []
+        errors: list[TarashException] = []
+
+        async def one(handle: JobHandle, scope: anyio.CancelScope) -> None:
+            try:
+                response = await resume_request(
+                    config, request, handle, hooks, continue_chain=False
+                )
+            except TarashException as exc:
+                errors.append(exc)
+                return
+            if not winner:
+                winner.append(response)
+                scope.cancel()
+
+        async with anyio.create_task_group() as group:
+            for text in handles:
+                group.start_soon(one, load_handle(text), group.cancel_scope)
+        if winner:
+            return winner[0]
+        if self.inherited_intent:
+            # An earlier run's submit may have created a job nobody recorded.
+            raise _caught_in_intent(self.item.index)
+        if entry.state is LedgerState.CANCELLED and all(
+            isinstance(error, JobCancelledError) for error in errors
+        ):
+            # This batch cancelled them when stopped, and the provider confirms they are
+            # over: nothing to read, nothing paid twice by sending it again.
+            return await run_request(config, request, hooks)
+        raise errors[0]
+
     async def settle_success(self, response: Response) -> None:
         if self.entry is not None:
             await self._save(self.entry.finish(dump_response(response, self.secrets)))
@@ -648,6 +762,17 @@ class _Tracker:
         entry = self.entry
         if entry is None:
             return
+        if entry.state is LedgerState.INTENT and self.inherited_intent:
+            return  # an earlier run's submit may have made a job: the row stays flagged
+        if (
+            entry.state is LedgerState.INTENT
+            and entry.jobs
+            and not self.may_exist
+            and not self.pending
+        ):
+            # Every submit in flight was answered (or cancelled with its job recorded):
+            # the recorded jobs were cancelled remotely, the rerun asks about them.
+            entry = entry.settle()
         if entry.state is LedgerState.INTENT:
             if self.batch._cancels_remotely:
                 # No job came back from the submit (one that did was recorded by

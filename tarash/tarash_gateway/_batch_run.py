@@ -26,6 +26,7 @@ from tarash.tarash_gateway._attempt import (
 )
 from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.models import (
+    AttemptMetadata,
     ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
@@ -67,18 +68,23 @@ class RunHooks:
     """What a request tells the batch while it runs.
 
     Attributes:
-        before_submit: Awaited before each submit; nothing is sent until it returns (the
-            ledger commits the intent there).
-        on_accepted: Awaited with each job the provider accepted, before it is waited on.
+        before_submit: Awaited with the attempt's number before each submit (``None``
+            for a handler's call); nothing is sent until it returns (the ledger commits
+            the intent there).
+        on_accepted: Awaited with each job the provider accepted and its attempt's
+            number, before it is waited on.
         on_progress: The job's progress updates.
         on_abandoned: Awaited with a job that a submit cancelled in flight created, and
             whether the provider accepted its remote cancel (the request is stopping).
+        on_attempt_end: Awaited with each attempt's finished metadata (a race's racers
+            and a chain's fallbacks each end on their own).
     """
 
-    before_submit: Callable[[], Awaitable[None]]
-    on_accepted: Callable[[JobHandle], Awaitable[None]]
+    before_submit: Callable[[int | None], Awaitable[None]]
+    on_accepted: Callable[[JobHandle, int], Awaitable[None]]
     on_progress: ProgressCallback | None = None
     on_abandoned: Callable[[JobHandle, bool], Awaitable[None]] | None = None
+    on_attempt_end: Callable[[AttemptMetadata], Awaitable[None]] | None = None
 
 
 def _is_handler(config: Config) -> bool:
@@ -111,17 +117,24 @@ def cancels_remotely(config: Config) -> bool:
 
 def _attempt_hooks(hooks: RunHooks) -> AttemptHooks:
     async def before_submit(intent: SubmitIntent) -> None:
-        await hooks.before_submit()
+        await hooks.before_submit(intent.attempt_number)
 
     async def on_accepted(accepted: JobAccepted) -> None:
-        await hooks.on_accepted(accepted.handle)
+        await hooks.on_accepted(accepted.handle, accepted.attempt_number)
+
+    async def on_attempt_end(meta: AttemptMetadata) -> None:
+        if hooks.on_attempt_end is not None:
+            await hooks.on_attempt_end(meta)
 
     async def on_abandoned(abandoned: JobAbandoned) -> None:
         if hooks.on_abandoned is not None:
             await hooks.on_abandoned(abandoned.handle, abandoned.cancelled)
 
     return AttemptHooks(
-        before_submit=before_submit, on_accepted=on_accepted, on_abandoned=on_abandoned
+        before_submit=before_submit,
+        on_accepted=on_accepted,
+        on_abandoned=on_abandoned,
+        on_attempt_end=on_attempt_end,
     )
 
 
@@ -135,7 +148,7 @@ async def run_request(config: Config, request: Request, hooks: RunHooks) -> Resp
     if any(_is_handler(member) for member in config.chain()):
         # A handler's call announces no submit and returns no handle: the intent is
         # recorded before the whole request, so a crash during it is never resent.
-        await hooks.before_submit()
+        await hooks.before_submit(None)
     return await default_router().run_async(
         config, request, on_progress=hooks.on_progress, hooks=_attempt_hooks(hooks)
     )

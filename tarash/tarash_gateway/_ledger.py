@@ -20,6 +20,12 @@ can find the job by its request, a rerun records its handle instead
 the handle of a job the batch cancelled when it was stopped: a rerun asks the provider
 where it stands, reads it if it finished anyway, and resubmits only if it is over.
 
+A request may hold several jobs: a hedged race's racers, and a chain's fallbacks. Each
+accepted job is kept in the row's ``jobs`` (with how it ended, once known), so that a
+rerun after a crash waits on every job that may still succeed, cancels the others
+remotely, and never resubmits while one may: an orphaned job would be paid for and
+never followed. A row stays ``intent`` while any of its submits is in flight.
+
 The ledger stores the index, the user's key, a hash of the input (never the input), the
 handle, and the result or error as JSON. Never a key: the batch scrubs what it writes.
 
@@ -33,20 +39,21 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import json
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 import anyio
 import anyio.to_thread
 
 from tarash.tarash_gateway.errors import TarashException, ValidationError
 
-__all__ = ["Ledger", "LedgerEntry", "LedgerState", "SqliteLedger", "open_ledger"]
+__all__ = ["Ledger", "LedgerEntry", "LedgerJob", "LedgerState", "SqliteLedger", "open_ledger"]
 
 T = TypeVar("T")
 
@@ -89,7 +96,13 @@ _TRANSITIONS: dict[LedgerState, frozenset[LedgerState]] = {
         }
     ),
     LedgerState.SUBMITTED: frozenset(
-        {LedgerState.CANCELLED, LedgerState.INTENT, LedgerState.DONE, LedgerState.FAILED}
+        {
+            LedgerState.SUBMITTED,  # another job of the request accepted (a race, a fallback)
+            LedgerState.CANCELLED,
+            LedgerState.INTENT,
+            LedgerState.DONE,
+            LedgerState.FAILED,
+        }
     ),
     LedgerState.CANCELLED: frozenset(
         {LedgerState.SUBMITTED, LedgerState.INTENT, LedgerState.DONE, LedgerState.FAILED}
@@ -105,6 +118,57 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+JobOutcome = Literal["accepted", "cancelled", "done", "failed"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LedgerJob:
+    """One job a request's submits created, and how it ended as far as the row knows.
+
+    Attributes:
+        request_id: The provider's job id.
+        handle: The job's handle as JSON.
+        outcome: ``"accepted"`` (running, or its end not recorded), ``"cancelled"``,
+            ``"done"`` or ``"failed"``.
+    """
+
+    request_id: str
+    handle: str
+    outcome: JobOutcome = "accepted"
+
+    @property
+    def may_succeed(self) -> bool:
+        """Whether a rerun waits on it: anything but a recorded failure (a cancelled job
+        may have finished before its cancel arrived; a done one is read again)."""
+        return self.outcome != "failed"
+
+
+def _request_id(handle: str) -> str:
+    try:
+        value = json.loads(handle).get("request_id")
+    except (ValueError, AttributeError):
+        value = None
+    return str(value) if value is not None else handle
+
+
+def _dump_jobs(jobs: tuple[LedgerJob, ...]) -> str | None:
+    if not jobs:
+        return None
+    return json.dumps(
+        [{"request_id": j.request_id, "handle": j.handle, "outcome": j.outcome} for j in jobs]
+    )
+
+
+def _load_jobs(text: str | None, handle: str | None) -> tuple[LedgerJob, ...]:
+    """The row's jobs; a row written before the column existed has its one handle."""
+    if text is None:
+        return () if handle is None else (LedgerJob(_request_id(handle), handle),)
+    return tuple(
+        LedgerJob(str(item["request_id"]), str(item["handle"]), item["outcome"])
+        for item in json.loads(text)
+    )
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class LedgerEntry:
     """One request's row: what was asked (as a hash), where it stands, what came of it.
@@ -118,11 +182,12 @@ class LedgerEntry:
         input_hash: SHA-256 of the canonical JSON of the config (without keys) and request.
         state: Where the request stands.
         attempts: Submits started for it (intents recorded), across runs.
-        handle: The provider job's handle as JSON, once one was accepted.
+        handle: The provider job's handle as JSON, once one was accepted (the latest).
         result: The response as JSON, when done.
         error: The error as JSON, when failed or unknown.
         created_at: When the row was first written (ISO 8601, UTC).
         updated_at: When it last changed (ISO 8601, UTC).
+        jobs: Every job the request's submits created, in the order they were accepted.
     """
 
     index: int
@@ -135,11 +200,12 @@ class LedgerEntry:
     error: str | None = None
     created_at: str = dataclasses.field(default_factory=_now)
     updated_at: str = dataclasses.field(default_factory=_now)
+    jobs: tuple[LedgerJob, ...] = ()
 
     def __repr__(self) -> str:
         return (
             f"LedgerEntry(index={self.index}, key={self.key!r}, state={self.state.value!r}, "
-            f"attempts={self.attempts})"
+            f"attempts={self.attempts}, jobs={len(self.jobs)})"
         )
 
     def _move(self, state: LedgerState, **changes: Any) -> LedgerEntry:
@@ -154,18 +220,55 @@ class LedgerEntry:
         """A submit is about to be sent (committed before it is)."""
         return self._move(LedgerState.INTENT, attempts=self.attempts + 1)
 
-    def accept(self, handle: str) -> LedgerEntry:
-        """The provider accepted the job: keep its handle (JSON)."""
-        return self._move(LedgerState.SUBMITTED, handle=handle)
+    def _with_job(self, handle: str, outcome: JobOutcome) -> tuple[LedgerJob, ...]:
+        request_id = _request_id(handle)
+        kept = tuple(job for job in self.jobs if job.request_id != request_id)
+        return (*kept, LedgerJob(request_id, handle, outcome))
+
+    def accept(
+        self, handle: str, *, settled: bool = True, outcome: JobOutcome = "accepted"
+    ) -> LedgerEntry:
+        """The provider accepted a job: keep its handle (JSON) beside the request's others.
+
+        Args:
+            handle: The job's handle as JSON.
+            settled: No other submit of the request is in flight; if one is, the row stays
+                ``intent`` (a crash now may leave a job nobody recorded).
+            outcome: How the job stands (``"cancelled"``: a stopped submit's job).
+        """
+        state = LedgerState.SUBMITTED if settled else LedgerState.INTENT
+        return self._move(state, handle=handle, jobs=self._with_job(handle, outcome))
+
+    def settle(self) -> LedgerEntry:
+        """The last submit in flight ended without a job: an ``intent`` row whose other
+        jobs are recorded is ``submitted``."""
+        return self._move(LedgerState.SUBMITTED)
+
+    def job_ended(self, request_id: str, outcome: JobOutcome) -> LedgerEntry:
+        """Record how one of the row's jobs ended (the row's state is unchanged)."""
+        jobs = tuple(
+            dataclasses.replace(job, outcome=outcome) if job.request_id == request_id else job
+            for job in self.jobs
+        )
+        return dataclasses.replace(self, jobs=jobs, updated_at=_now())
+
+    def live_jobs(self) -> tuple[LedgerJob, ...]:
+        """The jobs a rerun waits on (every one not recorded failed)."""
+        return tuple(job for job in self.jobs if job.may_succeed)
 
     def recover(self, handle: str) -> LedgerEntry:
         """The job of a row left ``intent`` or ``unknown`` was found at the provider (by
         its request): keep its handle (JSON), as if its submit's reply had been heard."""
-        return self._move(LedgerState.SUBMITTED, handle=handle, error=None)
+        return self._move(
+            LedgerState.SUBMITTED,
+            handle=handle,
+            error=None,
+            jobs=self._with_job(handle, "accepted"),
+        )
 
     def release(self) -> LedgerEntry:
         """Stopped before any job could exist: back to pending."""
-        return self._move(LedgerState.PENDING, handle=None)
+        return self._move(LedgerState.PENDING, handle=None, jobs=())
 
     def cancel(self) -> LedgerEntry:
         """The batch stopped and cancelled the job; its handle is kept for the rerun."""
@@ -189,9 +292,14 @@ class LedgerEntry:
         if self.state is LedgerState.INTENT:
             # Not a move the batch makes itself: only the user may resend an intent.
             return dataclasses.replace(
-                self, state=LedgerState.PENDING, handle=None, error=None, updated_at=_now()
+                self,
+                state=LedgerState.PENDING,
+                handle=None,
+                error=None,
+                jobs=(),
+                updated_at=_now(),
             )
-        return self._move(LedgerState.PENDING, handle=None, error=None)
+        return self._move(LedgerState.PENDING, handle=None, error=None, jobs=())
 
 
 @runtime_checkable
@@ -244,15 +352,21 @@ CREATE TABLE IF NOT EXISTS requests (
     result TEXT,
     error TEXT,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    jobs TEXT
 )
 """
+# Added after the first release: a ledger written before it gains the column (NULL: the
+# row's one handle is its only job).
+_JOBS_COLUMN = "ALTER TABLE requests ADD COLUMN jobs TEXT"
 # Keys are looked up on every claim (a key given twice is refused): indexed, so a claim
 # stays one B-tree probe however long the batch.
 _KEY_INDEX = "CREATE INDEX IF NOT EXISTS requests_user_key ON requests (user_key)"
 _COLUMNS = (
-    "idx, user_key, input_hash, state, attempts, handle, result, error, created_at, updated_at"
+    "idx, user_key, input_hash, state, attempts, handle, result, error, created_at, "
+    "updated_at, jobs"
 )
+_PLACEHOLDERS = ",".join("?" * len(_COLUMNS.split(",")))
 
 
 def _row_to_entry(row: tuple[Any, ...]) -> LedgerEntry:
@@ -267,6 +381,7 @@ def _row_to_entry(row: tuple[Any, ...]) -> LedgerEntry:
         error=row[7],
         created_at=row[8],
         updated_at=row[9],
+        jobs=_load_jobs(row[10], row[5]),
     )
 
 
@@ -282,6 +397,7 @@ def _entry_to_row(entry: LedgerEntry) -> tuple[Any, ...]:
         entry.error,
         entry.created_at,
         entry.updated_at,
+        _dump_jobs(entry.jobs),
     )
 
 
@@ -351,6 +467,9 @@ class SqliteLedger:
             # or a power cut could lose it and a rerun would pay for the job twice.
             connection.execute("PRAGMA synchronous=FULL")
             connection.execute(_SCHEMA)
+            columns = {row[1] for row in connection.execute("PRAGMA table_info(requests)")}
+            if "jobs" not in columns:
+                connection.execute(_JOBS_COLUMN)
             connection.execute(_KEY_INDEX)
         except sqlite3.DatabaseError as exc:
             connection.close()
@@ -400,7 +519,7 @@ class SqliteLedger:
                         fallback_allowed=False,
                     )
             connection.execute(
-                f"INSERT INTO requests ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO requests ({_COLUMNS}) VALUES ({_PLACEHOLDERS})",
                 _entry_to_row(fresh),
             )
             return fresh
@@ -425,7 +544,7 @@ class SqliteLedger:
 
         def save_blocking(connection: sqlite3.Connection) -> None:
             connection.execute(
-                f"INSERT OR REPLACE INTO requests ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT OR REPLACE INTO requests ({_COLUMNS}) VALUES ({_PLACEHOLDERS})",
                 _entry_to_row(entry),
             )
 
