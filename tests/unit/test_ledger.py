@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,52 @@ def test_responses_and_errors_round_trip_without_the_key() -> None:
     assert (back.status_code, back.retry_after, back.provider) == (429, 3.0, "fal")
     timeout = load_error(dump_error(TarashTimeoutError("late", timeout_seconds=5.0), []))
     assert isinstance(timeout, TarashTimeoutError) and timeout.timeout_seconds == 5.0
+
+
+def test_a_row_keeps_every_job_accepted_and_stays_intent_while_a_submit_is_in_flight() -> None:
+    """Two racers: the first job accepted while the second submit is in flight leaves the
+    row 'intent' with one job; the second settles it 'submitted' with both."""
+    row = entry().intend().intend()
+    first = row.accept('{"request_id": "a"}', settled=False)
+    assert first.state is LedgerState.INTENT
+    assert [job.request_id for job in first.jobs] == ["a"]
+    both = first.accept('{"request_id": "b"}')
+    assert both.state is LedgerState.SUBMITTED
+    assert [(job.request_id, job.outcome) for job in both.jobs] == [
+        ("a", "accepted"),
+        ("b", "accepted"),
+    ]
+    ended = both.job_ended("a", "cancelled").job_ended("b", "failed")
+    assert [job.request_id for job in ended.live_jobs()] == ["a"]  # a cancel may lose
+    assert ended.fail("{}").reset().jobs == ()  # the user resends: a fresh start
+
+
+async def test_an_older_ledger_without_a_jobs_column_gains_it_and_keeps_its_handle(
+    tmp_path: Path,
+) -> None:
+    """A ledger written before the jobs column: opening it adds the column, and each row's
+    one handle reads back as its one job."""
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TABLE requests (idx INTEGER PRIMARY KEY, user_key TEXT, input_hash TEXT "
+            "NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL, handle TEXT, result "
+            "TEXT, error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)"
+        )
+        connection.execute(
+            "INSERT INTO requests VALUES (0, 'k', 'h', 'submitted', 1, "
+            "'{\"request_id\": \"old-job\"}', NULL, NULL, 't', 't')"
+        )
+    ledger = SqliteLedger(path)
+    await ledger.open()
+    try:
+        row = await ledger.get(0)
+        assert row is not None and row.state is LedgerState.SUBMITTED
+        assert [(job.request_id, job.outcome) for job in row.jobs] == [("old-job", "accepted")]
+        await ledger.save(row.accept('{"request_id": "new-job"}'))
+        saved = await ledger.get(0)
+        assert saved is not None
+        assert [job.request_id for job in saved.jobs] == ["old-job", "new-job"]
+    finally:
+        await ledger.close()
