@@ -20,7 +20,13 @@ from tarash.tarash_gateway._batch import (
     generate_videos_async,
 )
 from tarash.tarash_gateway._breaker import BreakerPolicy
-from tarash.tarash_gateway._ledger import Ledger, LedgerEntry, LedgerState, SqliteLedger
+from tarash.tarash_gateway._ledger import (
+    Ledger,
+    LedgerEntry,
+    LedgerJob,
+    LedgerState,
+    SqliteLedger,
+)
 from tarash.tarash_gateway._limits import DEFAULT_LIMITS, ProviderLimit
 from tarash.tarash_gateway._prices import Price, PriceTable
 from tarash.tarash_gateway.api import (
@@ -127,6 +133,7 @@ __all__ = [
     "JobHandle",
     "Ledger",
     "LedgerEntry",
+    "LedgerJob",
     "LedgerState",
     "MockConfig",
     "MockPollingConfig",

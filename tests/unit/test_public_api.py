@@ -43,6 +43,7 @@ EXPECTED = {
     "JobHandle",
     "Ledger",
     "LedgerEntry",
+    "LedgerJob",
     "LedgerState",
     "MockConfig",
     "MockPollingConfig",
