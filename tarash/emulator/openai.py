@@ -4,7 +4,7 @@
 Routes, relative to the mount::
 
     POST   /v1/videos                       create (JSON or multipart) -> the video, queued
-    GET    /v1/videos                       list (newest first)
+    GET    /v1/videos                       list (``order``, ``limit``, ``after`` cursor)
     GET    /v1/videos/{id}                  the video (+ ``openai-poll-after-ms``)
     GET    /v1/videos/{id}/content          the MP4 (``?variant=thumbnail``: a PNG)
     DELETE /v1/videos/{id}                  remove a finished video (a running one: 400)
@@ -437,19 +437,35 @@ class OpenAIRoutes(wire.ProviderRoutes):
         return wire.json_response({"id": job.id, "object": "video.deleted", "deleted": True})
 
     async def list_videos(self, request: Request) -> Response:
-        """``GET /v1/videos``: newest first, ``limit`` (default 20, at most 100)."""
+        """``GET /v1/videos``: ``order`` (``desc``, newest first, by default, or ``asc``),
+        ``limit`` (default 20, at most 100) and the ``after`` cursor (the previous page's
+        ``last_id``), as the SDK's cursor page reads them."""
         if denied := self._auth_error(request):
             return denied
+        query = request.query_params
         try:
-            limit = max(0, min(100, int(request.query_params.get("limit", "20"))))
+            limit = max(0, min(100, int(query.get("limit", "20"))))
         except ValueError:
             return openai_error(400, "Invalid value for 'limit'.", param="limit")
+        order = query.get("order", "desc")
+        if order not in ("asc", "desc"):
+            return invalid_value("order", order, ("asc", "desc"))
         now = time.monotonic()
         jobs = [
             job
-            for job in reversed(self.ctx.store.all(self.name))
+            for job in self.ctx.store.all(self.name)
             if not job.extra.get("deleted") and job.extra.get("api") is None
         ]
+        if order == "desc":
+            jobs.reverse()
+        after = query.get("after")
+        if after is not None:
+            ids = [job.id for job in jobs]
+            if after not in ids:
+                return openai_error(
+                    400, f"Invalid value for 'after': no video {after!r}.", param="after"
+                )
+            jobs = jobs[ids.index(after) + 1 :]
         page = [self._render(job, now) for job in jobs[:limit]]
         return wire.json_response(
             {

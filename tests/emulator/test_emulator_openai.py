@@ -109,6 +109,46 @@ def test_content_variants_and_delete(fresh_emu: Emulator, client: httpx.Client) 
     assert client.get(url, headers=auth(fresh_emu)).status_code == 404
 
 
+def test_the_video_list_pages_with_the_sdk_cursor(
+    fresh_emu: Emulator, client: httpx.Client
+) -> None:
+    """GET /videos: newest first by default (or ``order=asc``), ``limit`` items a page,
+    ``after`` = the previous page's ``last_id``, ``has_more`` until the last; each item is
+    the video object with its model, prompt, seconds, size and created_at. A cursor
+    naming no video and an unknown order are 400s."""
+    base = fresh_emu.base_url("openai")
+    ids = [
+        client.post(
+            f"{base}/videos",
+            json={"prompt": f"p{i}", "seconds": "8", "size": "1280x720"},
+            headers=auth(fresh_emu),
+        ).json()["id"]
+        for i in range(3)
+    ]
+    first = client.get(f"{base}/videos", params={"limit": 2}, headers=auth(fresh_emu)).json()
+    assert [item["id"] for item in first["data"]] == [ids[2], ids[1]]
+    assert first["has_more"] is True and first["last_id"] == ids[1]
+    assert first["first_id"] == ids[2]
+    item = first["data"][0]
+    assert (item["model"], item["prompt"], item["seconds"], item["size"]) == (
+        "sora-2",
+        "p2",
+        "8",
+        "1280x720",
+    )
+    assert isinstance(item["created_at"], int)
+    rest = client.get(
+        f"{base}/videos", params={"limit": 2, "after": ids[1]}, headers=auth(fresh_emu)
+    ).json()
+    assert [item["id"] for item in rest["data"]] == [ids[0]] and rest["has_more"] is False
+    ascending = client.get(f"{base}/videos", params={"order": "asc"}, headers=auth(fresh_emu))
+    assert [item["id"] for item in ascending.json()["data"]] == ids
+    for params in ({"after": "video_nope"}, {"order": "sideways"}):
+        refused = client.get(f"{base}/videos", params=params, headers=auth(fresh_emu))
+        assert refused.status_code == 400
+        assert refused.json()["error"]["param"] == next(iter(params))
+
+
 def test_gpt_image_refuses_response_format_and_dall_e_serves_urls(
     emu: Emulator, client: httpx.Client
 ) -> None:

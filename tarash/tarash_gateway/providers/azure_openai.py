@@ -132,6 +132,9 @@ class AzureOpenAIClient(OpenAIClient):
     key_env_vars: ClassVar[tuple[str, ...]] = ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_AD_TOKEN")
     base_url_env_var: ClassVar[str | None] = "AZURE_OPENAI_ENDPOINT"
     supports_cancel: ClassVar[bool] = False
+    # Azure documents no GET /openai/v1/videos list, and what its items would name as
+    # ``model`` (the deployment or the model behind it) is unknown: no lookup by request.
+    finds_jobs: ClassVar[bool] = False
     provider_config_options: ClassVar[frozenset[str]] = _OPTIONS
 
     def __init__(self, settings: kit.ProviderSettings) -> None:

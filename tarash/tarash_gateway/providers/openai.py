@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import os
 import re
 import uuid
@@ -41,6 +42,7 @@ import httpx
 from pydantic import SecretStr
 
 from tarash.tarash_gateway._form import FormFile, encode_form
+from tarash.tarash_gateway._http import reply_object
 from tarash.tarash_gateway._validate import check_url
 from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
 from tarash.tarash_gateway.providers import _kit as kit
@@ -73,6 +75,13 @@ IMAGE_READ_TIMEOUT = 600.0
 """An image request is the generation (10-60 s, more at high quality); the SDK waits 600 s."""
 LATE_IMAGE_MARGIN = 30.0
 """How much longer than the job's time left an image reply is awaited: it is paid for."""
+FIND_PAGES = 10
+"""Pages of ``GET /videos`` (:data:`FIND_PAGE_SIZE` each) :meth:`OpenAIClient.find_jobs`
+reads at most: a lookup stays bounded on a project with a long history."""
+FIND_PAGE_SIZE = 100
+"""The list's largest ``limit``."""
+VIDEO_DEFAULTS = {"seconds": "4", "size": "720x1280"}
+"""What the API takes for a create field left out (the listed video shows the value)."""
 
 _OFFICIAL_HOST = "api.openai.com"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
@@ -133,6 +142,8 @@ class OpenAIClient(kit.ProviderClient):
     """The official SDK's base-URL variable, read after ``TARASH_<NAME>_BASE_URL``."""
     # DELETE removes finished videos only: a running Sora job cannot be stopped.
     supports_cancel: ClassVar[bool] = False
+    # GET /videos lists the project's videos with their model, prompt, seconds and size.
+    finds_jobs: ClassVar[bool] = True
     answers_in_request: ClassVar[frozenset[kit.JobKind]] = frozenset({"image"})
     provider_config_options: ClassVar[frozenset[str]] = frozenset({"organization", "project"})
 
@@ -321,6 +332,78 @@ class OpenAIClient(kit.ProviderClient):
         handle = self.new_handle("video", video_id, provider_state=self.provider_state("video"))
         snapshot = None if accepted.body is None else self._video_snapshot(accepted.body, None)
         return kit.SubmittedJob(handle=handle, snapshot=snapshot)
+
+    async def find_jobs(
+        self, job: kit.PreparedJob, *, created_after: datetime, created_before: datetime
+    ) -> list[kit.JobHandle]:
+        """Videos created in the window from ``job``'s create: same ``model``, ``seconds``
+        and ``size``, and the same ``prompt`` (the list may leave it out: then any).
+
+        ``GET /videos?order=desc&limit=100`` pages back (``after`` = the previous page's
+        ``last_id``, while ``has_more``) to ``created_after``, at most :data:`FIND_PAGES`
+        pages. ``created_at`` is whole seconds, so the window's start is taken to its
+        second. A first frame is not listed: two creates differing only by it both match
+        (and the batch then adopts neither). An image job is answered in its request and
+        cannot be found: none.
+
+        Raises:
+            TarashException: The listing failed after retries, or the pages ran out
+                before the window's start (the lookup could not be complete).
+        """
+        if job.kind != "video":
+            return []
+        payload = job.payload
+        wanted = {
+            "model": payload.get("model", self.wire_model()),
+            **{
+                field: str(payload.get(field, default)) for field, default in VIDEO_DEFAULTS.items()
+            },
+        }
+        prompt = payload.get("prompt")
+        start = math.floor(created_after.timestamp())
+        end = created_before.timestamp()
+        found: list[kit.JobHandle] = []
+        after: str | None = None
+        for _ in range(FIND_PAGES):
+            params = {**(self.query() or {}), "order": "desc", "limit": str(FIND_PAGE_SIZE)}
+            if after is not None:
+                params["after"] = after
+            body = reply_object(
+                await self._send(
+                    "status", "GET", self.videos_url(), params=params, expect_object=True
+                )
+            )
+            data = body.get("data")
+            for video in data if isinstance(data, list) else []:
+                if not isinstance(video, dict) or not isinstance(video.get("id"), str):
+                    continue
+                created = video.get("created_at")
+                if isinstance(created, bool) or not isinstance(created, int | float):
+                    continue
+                if created > end:
+                    continue
+                if created < start:
+                    return found  # newest first: the rest are older still
+                listed_prompt = video.get("prompt")
+                if all(str(video.get(field)) == value for field, value in wanted.items()) and (
+                    listed_prompt is None or listed_prompt == prompt
+                ):
+                    found.append(
+                        self.new_handle(
+                            "video", video["id"], provider_state=self.provider_state("video")
+                        )
+                    )
+            last_id = body.get("last_id")
+            if body.get("has_more") is not True or not isinstance(last_id, str) or not last_id:
+                return found
+            after = last_id
+        raise kit.TarashException(
+            f"{self.label} lists more than {FIND_PAGES * FIND_PAGE_SIZE} videos newer than "
+            f"{created_after.isoformat()}: the lookup stopped before the window's start",
+            provider=self.name,
+            model=self.model,
+            fallback_allowed=False,
+        )
 
     async def _generate_images(
         self, job: kit.PreparedJob, time_left: float | None
