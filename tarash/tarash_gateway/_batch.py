@@ -442,12 +442,18 @@ class BatchRun(Generic[R]):
             response = await tracker.run(request)
         except TarashException as exc:
             await tracker.settle_failure(exc)
-            return await self._failed(item, exc)
+            return await self._failed(
+                item, exc, others_cost=tracker.others_cost(exc.execution_metadata)
+            )
         except BaseException:
             await run_to_completion(tracker.settle_stopped)
             raise
         await tracker.settle_success(response)
-        return await self._succeeded(item, cast("R", response))
+        return await self._succeeded(
+            item,
+            cast("R", response),
+            others_cost=tracker.others_cost(response.execution_metadata),
+        )
 
     async def _reconciled(self, item: _Item, request: Request, entry: LedgerEntry) -> LedgerEntry:
         """A row left ``intent`` or ``unknown`` whose job the provider can find (by its
@@ -492,7 +498,7 @@ class BatchRun(Generic[R]):
         return None
 
     async def _succeeded(
-        self, item: _Item, response: R, *, resumed: bool = False
+        self, item: _Item, response: R, *, resumed: bool = False, others_cost: float | None = None
     ) -> BatchResult[R]:
         await self._emit(
             BatchEvent(
@@ -506,7 +512,9 @@ class BatchRun(Generic[R]):
             )
         )
         if not resumed:  # a resumed outcome's spend was reported by its own run
-            await self._spent(item, response.execution_metadata, response.provider, response.model)
+            await self._spent(
+                item, response.execution_metadata, response.provider, response.model, others_cost
+            )
         return BatchResult(item.index, item.key, response=response, resumed=resumed)
 
     async def _spent(
@@ -515,16 +523,25 @@ class BatchRun(Generic[R]):
         metadata: ExecutionMetadata | None,
         provider: str | None,
         model: str | None,
+        others_cost: float | None = None,
     ) -> None:
-        """Report what a finished request's attempts are estimated to have cost."""
+        """Report what a finished request's attempts are estimated to have cost, with
+        ``others_cost``: its other jobs' (a rerun's cancelled racers), not in ``metadata``."""
         cost = None if metadata is None else _estimated_cost(metadata)
+        if others_cost is not None:
+            cost = others_cost + (cost or 0.0)
         if cost is not None:
             await self._emit(
                 BatchEvent("spend", item.index, item.key, provider=provider, model=model, cost=cost)
             )
 
     async def _failed(
-        self, item: _Item, error: TarashException, *, resumed: bool = False
+        self,
+        item: _Item,
+        error: TarashException,
+        *,
+        resumed: bool = False,
+        others_cost: float | None = None,
     ) -> BatchResult[R]:
         await self._emit(
             BatchEvent(
@@ -539,7 +556,9 @@ class BatchRun(Generic[R]):
             )
         )
         if not resumed:  # a failed job may be billed too (a refused output, say)
-            await self._spent(item, error.execution_metadata, error.provider, error.model)
+            await self._spent(
+                item, error.execution_metadata, error.provider, error.model, others_cost
+            )
         return BatchResult(item.index, item.key, error=error, resumed=resumed)
 
 
@@ -577,6 +596,17 @@ class _Tracker:
         # The row was left 'intent' by an earlier run: whatever happens, it stays flagged
         # until one of its jobs succeeds (that submit's job may exist).
         self.inherited_intent = entry is not None and entry.state is LedgerState.INTENT
+        # The estimated cost of each job whose attempt ended in this run, by job id: a
+        # rerun waiting on a row's several jobs ends each in an attempt of its own, and
+        # only the winner's (or the raised error's) is in the outcome's metadata.
+        self.job_costs: dict[str, float] = {}
+
+    def others_cost(self, metadata: ExecutionMetadata | None) -> float | None:
+        """What this run's jobs that ``metadata`` leaves out are estimated to cost (the
+        losers a rerun cancelled, racers that failed); ``None`` when there are none."""
+        counted = set() if metadata is None else {a.request_id for a in metadata.attempts}
+        costs = [cost for job, cost in self.job_costs.items() if job not in counted]
+        return float(sum(costs)) if costs else None
 
     async def _save(self, entry: LedgerEntry) -> None:
         self.entry = entry
@@ -635,6 +665,15 @@ class _Tracker:
         if meta.attempt_number in self.pending:
             self.pending.discard(meta.attempt_number)
             self.may_exist = self.may_exist or meta.job_may_exist
+        if (
+            meta.request_id is not None
+            and meta.estimated_cost is not None
+            and not (meta.status == "failed" and meta.error_type == JobCancelledError.__name__)
+        ):
+            # A job read back cancelled was cancelled by the run that stopped (which
+            # reports no spend for a stopped request): its estimate here is its full
+            # price, not what its cancel is billed, so it is left out (docs/batch.md).
+            self.job_costs[meta.request_id] = meta.estimated_cost
         entry = self.entry
         if entry is None:
             return

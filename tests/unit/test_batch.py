@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import anyio
 import httpx
@@ -21,12 +22,14 @@ from tarash.tarash_gateway import (
     LedgerState,
     SqliteLedger,
     ValidationError,
+    configure,
     generate_videos,
     generate_videos_async,
     register_provider,
     submit_video_async,
 )
 from tarash.tarash_gateway._batch_codec import dump_handle, input_hash
+from tarash.tarash_gateway._prices import Price
 from tarash.tarash_gateway.models import (
     VideoGenerationConfig,
     VideoGenerationRequest,
@@ -500,3 +503,56 @@ async def test_a_key_given_twice_is_refused_with_a_ledger(jobs: FakeJobs, tmp_pa
         assert outcomes[0].resumed is (run == 1)
     assert jobs.submitted("ok 2") == 0
     assert [row.index for row in SqliteLedger(path).entries()] == [0, 1]
+
+
+@pytest.mark.parametrize(("cancelled", "loser_cost"), [("full", 2.0), ("nothing", 0.0)])
+async def test_a_rerun_of_a_raced_row_reports_the_cancelled_losers_spend_too(
+    jobs: FakeJobs, tmp_path: Path, cancelled: Literal["full", "nothing"], loser_cost: float
+) -> None:
+    """A crashed race left a row with two jobs; the rerun waits on both, the one that
+    finishes wins and the other is cancelled: the request's one spend event is the
+    winner's estimate plus what the loser's cancel is billed (4 s at $0.5/s each)."""
+    configure(prices={"fake/t2v": Price(per_second=0.5, cancelled=cancelled)})
+    path = tmp_path / "batch.sqlite"
+    winner = await submit_video_async(CONFIG, request("hold 0"))
+    loser = await submit_video_async(CONFIG, request("hold 0"))
+    jobs.prompts[winner.request_id] = "ok 0"
+    ledger = SqliteLedger(path)
+    await ledger.open()
+    row = await ledger.claim(0, None, input_hash(CONFIG, request("hold 0")))
+    raced = row.intend().accept(dump_handle(winner, []), settled=False)
+    await ledger.save(raced.accept(dump_handle(loser, [])))
+    await ledger.close()
+
+    events: list[BatchEvent] = []
+    async with generate_videos_async(
+        CONFIG, [request("hold 0")], ledger=path, on_event=events.append
+    ) as results:
+        (outcome,) = [result async for result in results]
+    assert outcome.unwrap().request_id == winner.request_id
+    assert jobs.cancelled == {loser.request_id}
+    assert len(jobs.prompts) == 2  # nothing sent again
+    (spend,) = [event for event in events if event.kind == "spend"]
+    assert spend.cost == pytest.approx(2.0 + loser_cost)
+
+
+async def test_a_rerun_counts_no_spend_for_a_job_the_stopped_run_cancelled(
+    jobs: FakeJobs, tmp_path: Path
+) -> None:
+    """Ctrl-C cancelled the job (the stopped run reports no spend for it); the rerun reads
+    it back cancelled and sends the request again: its spend is the new job's alone, never
+    the cancelled job's full price on top."""
+    configure(prices={"fake/t2v": Price(per_second=0.5, cancelled="nothing")})
+    path = tmp_path / "batch.sqlite"
+    await stop_mid_submit(jobs, path)
+    (row,) = SqliteLedger(path).entries()
+    assert row.state is LedgerState.CANCELLED
+    jobs.holding = False
+    events: list[BatchEvent] = []
+    async with generate_videos_async(
+        CONFIG, [request("hold 0")], ledger=path, on_event=events.append
+    ) as results:
+        (outcome,) = [result async for result in results]
+    assert outcome.ok and jobs.submitted("hold 0") == 2
+    (spend,) = [event for event in events if event.kind == "spend"]
+    assert spend.cost == pytest.approx(2.0)
