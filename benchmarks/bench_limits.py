@@ -1,8 +1,9 @@
 """Capacity board overhead: acquire/release cost uncontended, under contention, across loops.
 
 Prints microseconds per acquire+release for: a provider with no limit (the fast path), a
-capped provider with room, 2,000 tasks on one loop against a cap of 50, and two asyncio
-loops plus a trio loop in three threads sharing a cap of 50.
+capped provider with room, a burst filling a 600-a-minute window, 2,000 tasks on one loop
+against a cap of 50, and two asyncio loops plus a trio loop in three threads sharing a cap
+of 50.
 
 Run: ``python -m benchmarks.bench_limits``
 """
@@ -75,6 +76,9 @@ def main() -> None:
     results["unlimited_us"] = asyncio.run(_sequential(CapacityBoard(), 20_000))
     capped = CapacityBoard({"fal": ProviderLimit(max_concurrent=50, creates_per_minute=1e9)})
     results["capped_with_room_us"] = asyncio.run(_sequential(capped, 20_000))
+    # A burst that fills a 600-a-minute window: each create checks the window's oldest.
+    windowed = CapacityBoard({"fal": ProviderLimit(creates_per_minute=600)})
+    results["window_burst_600_of_600_per_min_us"] = asyncio.run(_sequential(windowed, 600))
     contended = CapacityBoard({"fal": ProviderLimit(max_concurrent=50)})
     per_task, peak = asyncio.run(_contended(contended, 2_000))
     results["contended_2000_tasks_cap_50_us"] = per_task

@@ -25,9 +25,9 @@ see ``_sync.py``) and every loop users run, asyncio or trio, at the same time.
 ``aiolimiter.AsyncLimiter`` keeps its waiters as futures of the loop that first used it,
 reads that loop's clock, is not thread-safe and does not run on trio; and it limits rate
 only, while a job's slot here must be held until the job ends and released from anywhere.
-So the state is one token bucket and counter per key behind a :class:`threading.Lock`, and
-a waiter is woken through its own loop's thread-safe call (asyncio's
-``call_soon_threadsafe``, trio's ``TrioToken.run_sync_soon``; sniffio says which).
+So the state is a rolling window of create times and counters per key behind a
+:class:`threading.Lock`, and a waiter is woken through its own loop's thread-safe call
+(asyncio's ``call_soon_threadsafe``, trio's ``TrioToken.run_sync_soon``; sniffio says which).
 
 Waiters are served first come, first served per key: a call never overtakes an earlier one
 waiting on the same key, but is not held up by a waiter blocked on a key it does not use.
@@ -121,12 +121,17 @@ class ProviderLimit:
     Args:
         max_concurrent: Jobs submitted and not finished at once (the provider's own
             notion of a running job). None: no cap.
-        creates_per_minute: New jobs per minute, as a token bucket holding one second's
-            worth (at least one): ``600`` lets 10 creates go at once, then one each 0.1 s.
-            None: no rate limit.
+        creates_per_minute: New jobs per minute, counted as providers count them: in any
+            rolling ``window_seconds`` at most ``creates_per_minute * window_seconds / 60``
+            creates start (at least one). With the default one-minute window ``10`` lets
+            10 creates go at once and the 11th when the first is a minute old. None: no
+            rate limit.
         spill_after: Seconds a call waits for capacity before it moves on to the chain's
             next config instead (never on the last one). None: it waits, within its
             deadline.
+        window_seconds: The rolling window the provider counts creates over: 60 for the
+            usual "N per minute"; ``10`` with ``creates_per_minute=600`` allows 100 in any
+            10 s (a provider that refuses bursts over a shorter window).
 
     Raises:
         ValidationError: A value is not a positive, finite number (an integer for
@@ -136,6 +141,7 @@ class ProviderLimit:
     max_concurrent: int | None = None
     creates_per_minute: float | None = None
     spill_after: float | None = None
+    window_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -172,8 +178,9 @@ DEFAULT_LIMITS: Mapping[str, ProviderLimit] = MappingProxyType(
         "openai/sora-2-pro": ProviderLimit(creates_per_minute=10),
         # Google: Veo preview models allow 10 requests/min per project, counted per model.
         "google/*": ProviderLimit(creates_per_minute=10),
-        # Stability: 150 requests per 10 s (then a 60 s timeout); a third left for the rest.
-        "stability": ProviderLimit(creates_per_minute=600),
+        # Stability: 150 requests per 10 s (then a 60 s timeout), counted over 10 s: 100
+        # in any 10 s, a third left for the rest.
+        "stability": ProviderLimit(creates_per_minute=600, window_seconds=10),
     }
 )
 
@@ -231,7 +238,7 @@ def _parse_limits(
             if unknown:
                 raise ValidationError(
                     f"limits[{key!r}] has unknown field(s) {sorted(unknown)}; "
-                    "expected max_concurrent, creates_per_minute, spill_after"
+                    "expected max_concurrent, creates_per_minute, spill_after, window_seconds"
                 )
             parsed[key] = ProviderLimit(**value)
         else:
@@ -250,12 +257,13 @@ class CapacitySpill(TarashException):
 
 
 class _KeyState:
-    """Counters, bucket and learned slow-down of one key; guarded by the board's lock."""
+    """Counters, create window and learned slow-down of one key; guarded by the board's lock."""
 
     __slots__ = (
         "created",
         "factor",
         "factor_at",
+        "held_until",
         "in_flight",
         "key",
         "learned_base_rate",
@@ -264,8 +272,6 @@ class _KeyState:
         "limit",
         "paused_until",
         "slowed_at",
-        "tokens",
-        "tokens_at",
         "waiting",
     )
 
@@ -281,9 +287,12 @@ class _KeyState:
         self.learned_cap_at = now
         self.paused_until = -math.inf
         self.slowed_at = -math.inf
-        self.tokens = self._capacity(now)
-        self.tokens_at = now
-        self.created: deque[float] = deque(maxlen=_MAX_OBSERVED)
+        # After a halving without a Retry-After, the next create waits one interval of the
+        # new rate (the provider's window holds more than ours shows: other clients).
+        self.held_until = -math.inf
+        # Every create's time, oldest first: the rolling window, and the observed rate of
+        # a provider with none configured. Trimmed to what either can still need.
+        self.created: deque[float] = deque()
 
     # -- rate -------------------------------------------------------------------------
     def _factor(self, now: float) -> float:
@@ -304,18 +313,36 @@ class _KeyState:
         base = self.base_rate()
         return None if base is None else base * factor
 
-    def _capacity(self, now: float) -> float:
-        rate = self.rate(now)
-        return math.inf if rate is None else max(1.0, rate)
+    def _base_window(self) -> float:
+        return self.limit.window_seconds if self.limit is not None else _OBSERVE_SECONDS
 
-    def _refill(self, now: float) -> float | None:
+    def window(self, now: float) -> tuple[int, float] | None:
+        """``(n, seconds)``: at most n creates in any rolling ``seconds``; None: no rate.
+
+        A slowed rate is a smaller n over the same window; one too slow for even one create
+        per window stretches the window instead, so the average never exceeds the rate.
+        """
         rate = self.rate(now)
         if rate is None:
             return None
-        elapsed = max(0.0, now - self.tokens_at)
-        self.tokens = min(max(1.0, rate), self.tokens + rate * elapsed)
-        self.tokens_at = now
-        return rate
+        seconds = self._base_window()
+        allowed = math.floor(rate * seconds + 1e-9)
+        if allowed >= 1:
+            return allowed, seconds
+        return 1, 1.0 / rate
+
+    def _trim(self, now: float) -> None:
+        base = self.base_rate()
+        keep = _MAX_OBSERVED
+        horizon = _OBSERVE_SECONDS
+        if base is not None:
+            # The longest window the slowest factor could stretch to, and the most creates
+            # the full rate allows in one: older or more entries cannot matter.
+            keep = max(keep, math.floor(base * self._base_window() + 1e-9))
+            horizon = max(horizon, self._base_window(), 1.0 / (base * MIN_RATE_FACTOR))
+        created = self.created
+        while created and (len(created) > keep or created[0] <= now - horizon):
+            created.popleft()
 
     # -- concurrency ------------------------------------------------------------------
     def cap(self, now: float) -> int | None:
@@ -331,23 +358,31 @@ class _KeyState:
 
     # -- decisions --------------------------------------------------------------------
     def blocked_until(self, now: float) -> float | None:
-        """None when a call may take a slot and a token now; else when to look again
+        """None when a call may take a slot and start a create now; else when to look again
         (``inf``: when a slot is released)."""
         cap = self.cap(now)
         if cap is not None and self.in_flight >= cap:
             return math.inf
         if now < self.paused_until:
             return self.paused_until
-        rate = self._refill(now)
-        if rate is None or self.tokens >= 1.0:
+        window = self.window(now)
+        if window is None:
             return None
-        return now + (1.0 - self.tokens) / rate
+        if now < self.held_until:
+            return self.held_until
+        allowed, seconds = window
+        created = self.created
+        if len(created) < allowed:
+            return None
+        # The create that must leave the window before one more may start: the
+        # ``allowed``-th newest (a create at t counts until t + seconds).
+        leaves_at = created[len(created) - allowed] + seconds
+        return None if leaves_at <= now else leaves_at
 
     def take(self, now: float) -> None:
         self.in_flight += 1
-        if self.base_rate() is not None:
-            self.tokens -= 1.0
         self.created.append(now)
+        self._trim(now)
 
     def observed_rate(self, now: float) -> float:
         recent = sum(1 for at in self.created if now - at <= _OBSERVE_SECONDS)
@@ -382,11 +417,11 @@ class _KeyState:
         self.factor, self.factor_at = max(MIN_RATE_FACTOR, factor / 2), now
         if learned is not None:
             self.learned_base_rate = learned
-        self.tokens = min(self.tokens, 0.0) if math.isfinite(self.tokens) else 0.0
-        self.tokens_at = now
-        if now < self.paused_until:
-            # The pause is the wait: one create may go when it ends, the rest at the rate.
-            self.tokens, self.tokens_at = 1.0, self.paused_until
+        rate = self.rate(now)
+        if now >= self.paused_until and rate is not None:
+            # No pause given: the next create waits one interval of the halved rate, then
+            # the smaller window applies. With a pause, the pause is the wait.
+            self.held_until = max(self.held_until, now + 1.0 / rate)
         return True
 
     def snapshot(self, now: float) -> LimitSnapshot:
@@ -448,7 +483,7 @@ class _Waiter:
         self.model = model
         self.started = started
         self.may_spill = may_spill
-        # When its own timer will look again; a dispatch that finds a token due sooner
+        # When its own timer will look again; a dispatch that finds a create due sooner
         # wakes it to re-arm (it may have become the first in line for that key).
         self.armed_until = math.inf
         self.slot: CapacitySlot | None = None
@@ -510,14 +545,14 @@ class CapacitySlot:
 
 
 class CapacityBoard:
-    """Concurrency slots and create tokens per key, shared by every thread and event loop.
+    """Concurrency slots and create windows per key, shared by every thread and event loop.
 
     Args:
         limits: ``{"provider": ProviderLimit(...), "provider/model": ...}``; a mapping of
             field names is accepted in place of a ProviderLimit (as read from TOML).
             Providers without a limit are unlimited until a :meth:`slow_down`.
         clock: Seconds on one monotonic clock for every loop and thread.
-        sleep: How a waiter waits for the next token or its deadline.
+        sleep: How a waiter waits for the next create or its deadline.
 
     Raises:
         ValidationError: A key or a limit is malformed.
@@ -576,7 +611,7 @@ class CapacityBoard:
         account: str | None = None,
         may_spill: bool = True,
     ) -> CapacitySlot:
-        """Wait for a concurrency slot and a create token on the provider and the model.
+        """Wait for a concurrency slot and room to create on the provider and the model.
 
         Args:
             provider: The provider about to be submitted to.
@@ -746,7 +781,7 @@ class CapacityBoard:
 
     def _dispatch(self, now: float) -> dict[int, float]:
         """Grant capacity to waiters in arrival order; returns, per still-blocked waiter,
-        when a token is due (absent: it waits for a release)."""
+        when a create is due (absent: it waits for a release)."""
         retry_at: dict[int, float] = {}
         blocked: set[str] = set()
         # Every waiter waits on its provider's key: once all of those are blocked, no

@@ -327,19 +327,20 @@ async def test_the_deadline_passing_first_is_a_tarash_timeout() -> None:
 
 
 @pytest.mark.anyio
-async def test_create_rate_spaces_creates_and_records_the_wait() -> None:
-    """At 60 creates/min the second create waits one second, recorded on its slot."""
+async def test_create_rate_lets_a_minutes_worth_go_then_records_the_wait() -> None:
+    """At 60 creates/min, 60 go at once; the 61st waits until the first is a minute old,
+    recorded on its slot."""
     fake = FakeTime()
     board = board_with(fake, replicate=ProviderLimit(creates_per_minute=60))
-    first = await board.acquire("replicate", "m")
+    burst = [await board.acquire("replicate", "m") for _ in range(60)]
     slots: list[CapacitySlot] = []
     async with anyio.create_task_group() as group:
         group.start_soon(acquire_into, board, slots, "replicate")
-        await fake.advance(0.5)
+        await fake.advance(59.5)
         assert slots == []
         await fake.advance(0.5)
-    assert first.waited_seconds == 0.0
-    assert slots[0].waited_seconds == pytest.approx(1.0)
+    assert {slot.waited_seconds for slot in burst} == {0.0}
+    assert slots[0].waited_seconds == pytest.approx(60.0)
 
 
 @pytest.mark.anyio
@@ -462,14 +463,12 @@ def test_one_board_shared_by_asyncio_and_trio_loops_in_threads() -> None:
     assert board.snapshot()["fal"].in_flight == 0 and board.snapshot()["fal"].waiting == 0
 
 
-def test_trio_with_a_mock_clock_spaces_creates() -> None:
-    """On trio (autojumping mock clock) five creates at 60/min take four virtual seconds."""
+def test_trio_with_a_mock_clock_holds_creates_to_the_window() -> None:
+    """On trio (autojumping mock clock) five creates at 2/min: two per rolling minute."""
     waits: list[float] = []
 
     async def main() -> None:
-        board = CapacityBoard(
-            {"fal": ProviderLimit(creates_per_minute=60)}, clock=trio.current_time
-        )
+        board = CapacityBoard({"fal": ProviderLimit(creates_per_minute=2)}, clock=trio.current_time)
 
         async def one() -> None:
             waits.append((await board.acquire("fal", "m")).waited_seconds)
@@ -479,4 +478,4 @@ def test_trio_with_a_mock_clock_spaces_creates() -> None:
                 nursery.start_soon(one)
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
-    assert sorted(waits) == pytest.approx([0, 1, 2, 3, 4], abs=1e-6)
+    assert sorted(waits) == pytest.approx([0, 0, 60, 60, 120], abs=1e-6)
