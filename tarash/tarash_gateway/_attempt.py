@@ -71,6 +71,7 @@ from tarash.tarash_gateway._polling import JobSnapshot, PollSchedule
 from tarash.tarash_gateway._tracing import log_fields, set_attributes, span
 from tarash.tarash_gateway._validate import check_sendable
 from tarash.tarash_gateway.errors import (
+    JobCancelledError,
     RateLimitError,
     SpendCapExceededError,
     TarashException,
@@ -798,9 +799,21 @@ class Attempt:
                 set_attributes(current, {f"tarash.{key}": value for key, value in fields.items()})
                 if meta.status == "failed":
                     current.mark_failed(meta.error_type or "error")
+                # A resumed job read back cancelled was cancelled by someone else (the
+                # batch run that was stopped, as a rule): expected, not a warning.
+                found_cancelled = (
+                    self.config is None and meta.error_type == JobCancelledError.__name__
+                )
                 logger.log(
-                    logging.WARNING if meta.status == "failed" else logging.INFO,
-                    "attempt %d on %s/%s (%s) ended %s",
+                    logging.WARNING
+                    if meta.status == "failed" and not found_cancelled
+                    else logging.INFO,
+                    "attempt %d on %s/%s (%s) ended %s"
+                    + (
+                        ": its resumed job was found cancelled, not failed"
+                        if found_cancelled
+                        else ""
+                    ),
                     meta.attempt_number,
                     meta.provider,
                     meta.model,

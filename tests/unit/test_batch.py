@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -556,3 +557,27 @@ async def test_a_rerun_counts_no_spend_for_a_job_the_stopped_run_cancelled(
     assert outcome.ok and jobs.submitted("hold 0") == 2
     (spend,) = [event for event in events if event.kind == "spend"]
     assert spend.cost == pytest.approx(2.0)
+
+
+async def test_a_rerun_logs_a_job_the_stopped_run_cancelled_at_info_not_warning(
+    jobs: FakeJobs, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Leaving early cancelled two jobs; the rerun reads them back cancelled and resends
+    them. That is expected: the attempt's end record says so at INFO, and no attempt's
+    record is a warning."""
+    path = tmp_path / "batch.sqlite"
+    inputs = [request("ok 0"), request("hold 1"), request("hold 2")]
+    async with generate_videos_async(CONFIG, inputs, concurrency=3, ledger=path) as results:
+        async for _ in results:
+            break
+    assert len(jobs.cancelled) == 2
+    jobs.holding = False
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tarash.attempt"):
+        async with generate_videos_async(CONFIG, inputs, ledger=path) as results:
+            assert all([result.ok async for result in results])
+    attempts = [record for record in caplog.records if record.name == "tarash.attempt"]
+    found = [record for record in attempts if "found cancelled" in record.getMessage()]
+    assert len(found) == 2
+    assert all(record.levelno == logging.INFO for record in found)
+    assert [record for record in attempts if record.levelno >= logging.WARNING] == []
