@@ -709,13 +709,26 @@ class Attempt:
         )
         self.handle = submitted.handle
         self._submitted_at = anyio.current_time()
-        exhausted_for = client.request_context.counters.requests_exhausted_for
-        if exhausted_for is not None and self.services.capacity is not None:
+        counters = client.request_context.counters
+        capacity = self.services.capacity
+        if counters.throttled_submits and capacity is not None:
+            # Answered 429 before a retry got through: the account is throttled all the
+            # same, and every call to the provider learns it (as from a final 429). The
+            # retry waited out the Retry-After: only what is left of it pauses the rest.
+            left = None
+            if counters.throttled_until is not None:
+                left = counters.throttled_until - anyio.current_time()
+            capacity.slow_down(
+                self.job_config.provider,
+                self.job_config.model,
+                left if left is not None and left > 0 else None,
+                over_concurrency=counters.throttled_over_concurrency,
+            )
+        exhausted_for = counters.requests_exhausted_for
+        if exhausted_for is not None and capacity is not None:
             # This create spent the account's last request until the reset: the next one
             # waits for it here instead of being refused with a 429 there.
-            self.services.capacity.pause_creates(
-                self.job_config.provider, self.job_config.model, exhausted_for
-            )
+            capacity.pause_creates(self.job_config.provider, self.job_config.model, exhausted_for)
         meta.request_id = submitted.handle.request_id
         meta.estimated_cost = self.estimate
         logger.info(

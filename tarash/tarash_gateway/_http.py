@@ -29,6 +29,7 @@ from tarash.tarash_gateway.errors import (
     HTTPConnectionError,
     HTTPError,
     ProviderServerError,
+    RateLimitError,
     TarashException,
     ValidationError,
 )
@@ -115,6 +116,15 @@ class CallCounters:
     requests_exhausted_for: float | None = None
     """Seconds until the provider's request budget resets, when a submit's reply said none
     is left (``x-ratelimit-*``): the router pauses the provider's creates that long."""
+    throttled_submits: int = 0
+    """Submits answered 429 and then retried: the provider throttled the account although
+    a later try got through, so the router's limiter still slows down."""
+    throttled_until: float | None = None
+    """When the latest ``Retry-After`` those 429s gave ends, on ``anyio.current_time()``'s
+    clock (None: they gave none). Kept as a time, not a length: the retry already waited
+    for it, and only what is left of it still holds other creates back."""
+    throttled_over_concurrency: bool = False
+    """Whether one of them was about jobs at once rather than creates per minute."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -509,6 +519,8 @@ def _retry_hook(operation: Operation, ctx: RequestContext) -> Callable[[Exceptio
                 return False
         retries_here += 1
         ctx.counters.retries += 1
+        if operation == "submit" and isinstance(exc, _RetryableReply):
+            _record_throttle(ctx.counters, exc.error)
         logger.info(
             "retrying %s %s/%s after %s", operation, ctx.provider, ctx.model, type(exc).__name__
         )
@@ -516,6 +528,17 @@ def _retry_hook(operation: Operation, ctx: RequestContext) -> Callable[[Exceptio
         return wait
 
     return decide
+
+
+def _record_throttle(counters: CallCounters, error: TarashException) -> None:
+    """Note a submit's 429 that is about to be retried, for the limiter to learn from."""
+    if not isinstance(error, RateLimitError) or error.status_code != 429:
+        return
+    counters.throttled_submits += 1
+    counters.throttled_over_concurrency |= error.over_concurrency
+    if error.retry_after is not None:
+        until = anyio.current_time() + error.retry_after
+        counters.throttled_until = max(until, counters.throttled_until or until)
 
 
 def _retry_attempts(ctx: RequestContext, operation: Operation) -> AsyncIterator[stamina.Attempt]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+import httpx
 import pytest
 import respx
 
@@ -96,3 +97,41 @@ async def test_a_create_with_budget_left_pauses_nothing(respx_mock: respx.MockRo
     await router.submit_video_async(video_config(), VideoGenerationRequest(prompt="a cat"))
     limits = router.snapshot().limits
     assert "openai" not in limits or limits["openai"].paused_for_seconds == 0
+
+
+# -- a 429 that a retry got past ------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_429_a_retry_got_past_still_slows_the_provider(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """[429 Retry-After: 2, 200]: the job is accepted, and the limiter learns the 429 all
+    the same: the rate is halved and the rest of the Retry-After holds other creates."""
+    route = respx_mock.post(f"{BASE}/videos")
+    route.side_effect = [
+        httpx.Response(429, json={"error": {"message": "slow down"}}, headers={"Retry-After": "2"}),
+        httpx.Response(200, json=video()),
+    ]
+    router = Router(limits={"openai": ProviderLimit(creates_per_minute=60)})
+    handle = await router.submit_video_async(video_config(), VideoGenerationRequest(prompt="a"))
+    assert handle.request_id and route.call_count == 2
+    state = router.snapshot().limits["openai"]
+    assert state.effective_creates_per_minute == pytest.approx(30, rel=0.01)
+    # The test's stamina does not sleep: the whole pause is still ahead.
+    assert 0 < state.paused_for_seconds <= 2
+
+
+@pytest.mark.anyio
+async def test_a_create_that_got_no_429_slows_nothing(respx_mock: respx.MockRouter) -> None:
+    """A 503 retried is not a throttle: the rate stays and nothing is paused."""
+    route = respx_mock.post(f"{BASE}/videos")
+    route.side_effect = [
+        httpx.Response(503, json={"error": {"message": "busy"}}),
+        httpx.Response(200, json=video()),
+    ]
+    router = Router(limits={"openai": ProviderLimit(creates_per_minute=60)})
+    await router.submit_video_async(video_config(), VideoGenerationRequest(prompt="a"))
+    state = router.snapshot().limits["openai"]
+    assert state.effective_creates_per_minute == pytest.approx(60)
+    assert state.paused_for_seconds == 0
