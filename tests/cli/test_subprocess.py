@@ -63,6 +63,7 @@ def test_emulator_command_serves_and_prints_instructions(
     """``tarash emulator`` serves, prints how to point tarash and each SDK, stops on Ctrl+C."""
     proc = subprocess.Popen(
         [*TARASH, "emulator", "--port", "0", "--latency", "0,0.1",
+         "--tail-fraction", "0.2", "--tail-seconds", "5", "--seed", "3",
          "--fault", "rate_limit,provider=fal,times=always"],
         env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -77,6 +78,8 @@ def test_emulator_command_serves_and_prints_instructions(
         found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", text)
         assert found, text
         url = found.group(1)
+        # The heavy-tail options reached the latency it serves with.
+        assert "tail_fraction=0.2, tail_run_seconds=5.0, seed=3)" in text, text
         for needle in (
             f"TARASH_FAL_BASE_URL={url}/fal",
             f"TARASH_GOOGLE_BASE_URL={url}/google/v1beta",

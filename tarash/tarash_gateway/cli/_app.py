@@ -97,6 +97,16 @@ def _emulator(
         str | None,
         typer.Option(help="Job latency: QUEUE,RUN[,JITTER] seconds, or queue=..,run=..,jitter=.."),
     ] = None,
+    tail_fraction: Annotated[
+        float | None,
+        typer.Option(help="Share of the jobs (0 to 1) that run --tail-seconds (a heavy tail)."),
+    ] = None,
+    tail_seconds: Annotated[
+        float | None, typer.Option(help="How long a slow job of the tail runs.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed the draws: the same jobs are slow each run.")
+    ] = None,
     fault: Annotated[
         list[str] | None,
         typer.Option(
@@ -107,7 +117,16 @@ def _emulator(
 ) -> None:
     """Run the provider emulator in the foreground and print how to point clients at it."""
     try:
-        run_emulator(host=host, port=port, tls=tls, latency=latency, faults=fault or [])
+        run_emulator(
+            host=host,
+            port=port,
+            tls=tls,
+            latency=latency,
+            faults=fault or [],
+            tail_fraction=tail_fraction,
+            tail_seconds=tail_seconds,
+            seed=seed,
+        )
     except CliError as exc:
         fail(exc)
 

@@ -202,25 +202,46 @@ def accounting(emu: Any) -> Iterator[str]:
 
 
 def run_emulator(
-    *, host: str, port: int, tls: bool, latency: str | None, faults: list[str]
+    *,
+    host: str,
+    port: int,
+    tls: bool,
+    latency: str | None,
+    faults: list[str],
+    tail_fraction: float | None = None,
+    tail_seconds: float | None = None,
+    seed: int | None = None,
 ) -> None:
     """Serve the emulator in the foreground until Ctrl+C.
 
+    The heavy-tail options are ``tarash-emulator``'s, checked by the same function
+    (:func:`tarash.emulator.__main__.with_tail`).
+
     Raises:
-        CliError: The emulator extra is missing, or a --latency/--fault is malformed.
+        CliError: The emulator extra is missing, or a --latency/--fault/--tail-* is
+            malformed.
     """
     try:
         from tarash.emulator import Emulator
-        from tarash.emulator.__main__ import serve
+        from tarash.emulator.__main__ import serve, with_tail
     except ModuleNotFoundError as exc:
         raise CliError(
             f"the emulator needs the emulator extra ({exc.name} is missing): "
             'pip install "tarash-gateway[emulator]"'
         ) from None
+    try:
+        chosen = with_tail(
+            parse_latency(latency) if latency is not None else None,
+            tail_fraction=tail_fraction,
+            tail_seconds=tail_seconds,
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     emulator = Emulator(
         host,
         port,
-        latency=parse_latency(latency) if latency is not None else None,
+        latency=chosen,
         faults=[parse_fault(text) for text in faults],
         tls=tls,
     )
