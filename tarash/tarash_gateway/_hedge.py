@@ -2,17 +2,23 @@
 
 The chain is the one the config already describes (primary, then ``fallback_configs`` in
 order). The primary starts at once; whenever the attempt started last has not finished
-after the hedge delay (fixed, or learned from recent completion times of its
-provider/model), the next config starts beside it as a ``hedge``, as long as fewer than
-``max_parallel`` attempts are in flight. An attempt that fails (or is skipped) lets the
-next config start at once as a ``fallback``, under the chain's ``fallback_on`` rule. The
-first success wins; every other attempt is cancelled at once, locally and remotely (its
-waiter cancels the provider's job), and recorded ``cancelled`` with what its provider
-bills for cancelled work.
+within the hedge delay (fixed, or learned from recent completion times of its
+provider/model) of its job being accepted, the next config starts beside it as a
+``hedge``, as long as fewer than ``max_parallel`` attempts are in flight. An attempt that
+fails (or is skipped) lets the next config start at once as a ``fallback``, under the
+chain's ``fallback_on`` rule. The first success wins; every other attempt is cancelled
+at once, locally and remotely (its waiter cancels the provider's job), and recorded
+``cancelled`` with what its provider bills for cancelled work.
 
 Hedging only pays where a cancelled job costs little: ``may_hedge_onto`` (from the price
 table) can refuse to hedge onto a config whose provider bills cancelled work; such a
 config still runs as a fallback after a failure.
+
+The delay runs from the acceptance, not from the attempt's start, because learned
+completion times run from the submit: an attempt waiting for capacity (its provider's
+rate limit, a concurrency cap) is not yet slow, and hedging during that wait would fire
+early. An attempt that waits too long for capacity spills over and the next config starts
+as a fallback instead.
 
 A learned delay is a quantile of completion times, and the slowest jobs are the ones a
 race cancels: learning from the winners alone, the tail would vanish from the history and
@@ -24,6 +30,8 @@ above the delay, it keeps the quantile's rank right.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import logging
 import math
 from collections.abc import Callable
@@ -33,7 +41,12 @@ from typing import cast
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
-from tarash.tarash_gateway._attempt import AttemptHooks, AttemptServices, AttemptSkipped
+from tarash.tarash_gateway._attempt import (
+    AttemptHooks,
+    AttemptServices,
+    AttemptSkipped,
+    JobAccepted,
+)
 from tarash.tarash_gateway._chain import (
     Config,
     Request,
@@ -59,7 +72,7 @@ class HedgePlan:
 
     Attributes:
         max_parallel: Attempts in flight at once, at most.
-        delay_for: The hedge delay, in seconds, after starting a config.
+        delay_for: The hedge delay, in seconds, after a config's job is accepted.
         may_hedge_onto: Whether a config may be started as a hedge (not as a fallback).
     """
 
@@ -70,9 +83,12 @@ class HedgePlan:
 
 @dataclass(slots=True)
 class _Outcome:
+    """A racer's end, or (``accepted``) the news that its job was accepted."""
+
     number: int
     response: Response | None = None
     error: BaseException | None = None
+    accepted: bool = False
 
 
 @dataclass(slots=True)
@@ -87,9 +103,10 @@ class _Race:
     group: anyio.abc.TaskGroup
     started: int = 0
     running: dict[int, anyio.CancelScope] = field(default_factory=dict)
-    # Per attempt number: its recorder and when it started, for a censored sample.
+    # Per attempt number: its recorder and when its job was accepted, for a censored
+    # sample (from the submit, as every learned latency is).
     recorders: dict[int, AttemptRecorder] = field(default_factory=dict)
-    started_at: dict[int, float] = field(default_factory=dict)
+    accepted_at: dict[int, float] = field(default_factory=dict)
     # Attempts a hedge was started beside (they outlived their hedge delay).
     outlived: set[int] = field(default_factory=set)
 
@@ -109,9 +126,22 @@ class _Race:
         scope = anyio.CancelScope()
         self.running[number] = scope
         self.recorders[number] = recorder
-        self.started_at[number] = anyio.current_time()
         # Only the chain's last config waits for capacity until its deadline.
         spill = self.more
+        user_on_accepted = self.hooks.on_accepted
+
+        async def on_accepted(event: JobAccepted) -> None:
+            # The hedge delay starts now: the race loop hears of it before the user's
+            # hook runs, so a slow hook does not delay the hedge. The attempt's own
+            # call_hook wraps what the user's hook raises.
+            self.accepted_at[number] = anyio.current_time()
+            self.send.send_nowait(_Outcome(number, accepted=True))
+            if user_on_accepted is not None:
+                result = user_on_accepted(event)
+                if inspect.isawaitable(result):
+                    await result
+
+        hooks = dataclasses.replace(self.hooks, on_accepted=on_accepted)
 
         async def race() -> None:
             outcome = _Outcome(number)
@@ -123,7 +153,7 @@ class _Race:
                         recorder,
                         self.on_progress,
                         services=self.services,
-                        hooks=self.hooks,
+                        hooks=hooks,
                         spill=spill,
                     )
                     # Video and image configs only (audio always runs as a chain).
@@ -155,8 +185,9 @@ class _Race:
         now = anyio.current_time()
         for number in self.running.keys() & self.outlived:
             meta = self.recorders[number].metadata
-            if meta.request_id is not None:
-                costs.record_latency(meta.provider, meta.model, now - self.started_at[number])
+            accepted_at = self.accepted_at.get(number)
+            if meta.request_id is not None and accepted_at is not None:
+                costs.record_latency(meta.provider, meta.model, now - accepted_at)
 
     def cancel_all(self) -> None:
         for scope in self.running.values():
@@ -196,7 +227,8 @@ async def run_hedge(
         async with anyio.create_task_group() as group:
             race = _Race(chain, request, on_progress, services, hooks, collector, send, group)
             race.start("primary")
-            hedge_at = anyio.current_time() + plan.delay_for(chain[0])
+            # No hedge before the racer started last has its job accepted (see above).
+            hedge_at = math.inf
             stop_starting = False
             while race.running:
                 can_hedge = (
@@ -214,8 +246,14 @@ async def run_hedge(
                         race.upcoming.provider,
                         race.upcoming.model,
                     )
-                    hedge_at = anyio.current_time() + plan.delay_for(race.upcoming)
+                    hedge_at = math.inf
                     race.hedge()
+                    continue
+                if outcome.accepted:
+                    if outcome.number == race.started:
+                        # Attempts start in chain order, one per config.
+                        delay = plan.delay_for(chain[outcome.number - 1])
+                        hedge_at = anyio.current_time() + delay
                     continue
                 race.running.pop(outcome.number, None)
                 if outcome.response is not None:
@@ -242,7 +280,7 @@ async def run_hedge(
                     # attempt already racing may still win.
                     stop_starting = True
                 elif race.more and len(race.running) < plan.max_parallel and not stop_starting:
-                    hedge_at = anyio.current_time() + plan.delay_for(race.upcoming)
+                    hedge_at = math.inf
                     race.start("fallback")
             # The winner's rivals, or every racer after a callback raised: cancelled at once
             # (each waiter cancels its remote job before its task ends).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -9,6 +10,7 @@ import pytest
 import respx
 import trio.testing
 
+from tarash.tarash_gateway._limits import ProviderLimit
 from tarash.tarash_gateway.errors import (
     GenerationFailedError,
     ProviderServerError,
@@ -258,3 +260,59 @@ async def test_a_hedge_cancelled_when_the_primary_wins_is_not_learnt(
     response = await router.generate_video_async(chain(SLOW, FAST), REQUEST)
     assert [a.status for a in response.execution_metadata.attempts] == ["success", "cancelled"]
     assert router.latency.samples("fake/t2v") == 1
+
+
+async def test_the_hedge_delay_runs_from_the_primarys_submit_not_its_capacity_wait(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """The primary waits 100 s for a concurrency slot before its submit: the hedge (5 s)
+    starts 5 s after that submit, not during the wait (learnt latencies run from the
+    submit too)."""
+    submitted_at: dict[str, float] = {}
+
+    def submitted(base: str, job_id: str) -> Callable[[httpx.Request], httpx.Response]:
+        def reply(request: httpx.Request) -> httpx.Response:
+            submitted_at[base] = trio.current_time()
+            return httpx.Response(200, json={"id": job_id, "status": "queued"})
+
+        return reply
+
+    job(respx_mock, SLOW, "s1", polls_until_done=None)["submit"].mock(
+        side_effect=submitted(SLOW, "s1")
+    )
+    job(respx_mock, FAST, "f1", polls_until_done=1)["submit"].mock(
+        side_effect=submitted(FAST, "f1")
+    )
+    router = Router(
+        strategy="hedge",
+        hedge=HedgePolicy(after=5.0),
+        limits={"fake/t2v-slow": ProviderLimit(max_concurrent=1)},
+    )
+    primary = VideoGenerationConfig(
+        provider="fake",
+        model="t2v-slow",
+        api_key=FAKE_KEY,
+        base_url=SLOW,
+        poll_interval=1.0,
+        fallback_configs=[config(FAST)],
+    )
+    held = await router.board.acquire("fake", "t2v-slow")
+    started = trio.current_time()
+    response: list[Any] = []
+
+    async def generate() -> None:
+        response.append(await router.generate_video_async(primary, REQUEST))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(generate)
+        await trio.sleep(100)
+        assert submitted_at == {}
+        held.release()
+    assert submitted_at[SLOW] - started == pytest.approx(100, abs=0.01)
+    assert submitted_at[FAST] - submitted_at[SLOW] == pytest.approx(5, abs=0.01)
+    meta = response[0].execution_metadata
+    assert [(a.role, a.status) for a in meta.attempts] == [
+        ("primary", "cancelled"),
+        ("hedge", "success"),
+    ]
+    assert meta.attempts[0].capacity_wait_seconds == pytest.approx(100, abs=0.01)
