@@ -35,10 +35,10 @@ DEFAULT_PREFER_WAIT: dict[kit.JobKind, int] = {"image": 10, "video": 0}
 MAX_PREFER_WAIT = 60
 """Replicate holds a ``Prefer: wait`` create at most 60 s."""
 HOLD_READ_MARGIN = 10.0
+"""Read timeout of a held create beyond the hold itself."""
 FIND_PAGES = 20
 """Pages of ``GET /v1/predictions`` (100 each) :meth:`ReplicateClient.find_jobs` reads at
 most: a lookup stays bounded on an account with a long history."""
-"""Read timeout of a held create beyond the hold itself."""
 OUTPUT_RETENTION = timedelta(hours=1)
 """Replicate removes API inputs and outputs an hour after the prediction (``data_removed``)."""
 
