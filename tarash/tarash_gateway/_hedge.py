@@ -272,7 +272,6 @@ async def run_hedge(
                     last_error = last_error or skipped_error(failed, error)
                     moves_on = True
                 else:
-                    assert isinstance(error, TarashException)
                     last_error = error
                     moves_on = falls_back(error, policies[id(failed)])
                 if not moves_on:
