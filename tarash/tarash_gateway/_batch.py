@@ -45,9 +45,11 @@ from tarash.tarash_gateway._batch_codec import (
     load_response,
 )
 from tarash.tarash_gateway._batch_run import (
+    FIND_SETTLE,
     RunHooks,
     cancels_remotely,
     find_submitted,
+    lists_every_job,
     resume_request,
     run_request,
 )
@@ -264,6 +266,7 @@ class BatchRun(Generic[R]):
         self._on_event = on_event
         self._secrets = chain_secrets(config)
         self._cancels_remotely = cancels_remotely(config)
+        self._lists_every_job = lists_every_job(config)
         self._task_group: TaskGroup | None = None
         self._receive: MemoryObjectReceiveStream[BatchResult[R]] | None = None
         self._alone: AsyncIterator[BatchResult[R]] | None = None
@@ -271,6 +274,9 @@ class BatchRun(Generic[R]):
         # A KeyboardInterrupt or SystemExit raised in a request's task (by on_event, or by
         # the input's iterator), carried to the consumer: see _carrying.
         self._escaped: BaseException | None = None
+        # When this run took the ledger's lock (anyio's clock): a lookup that would let a
+        # row be resent waits until FIND_SETTLE after it.
+        self._opened_at = 0.0
 
     def __repr__(self) -> str:
         return (
@@ -286,6 +292,7 @@ class BatchRun(Generic[R]):
         self._used = True
         if self._ledger is not None:
             await self._ledger.open()
+            self._opened_at = anyio.current_time()
         send, receive = anyio.create_memory_object_stream[BatchResult[R]](0)
         self._receive = receive
         task_group = anyio.create_task_group()
@@ -456,15 +463,36 @@ class BatchRun(Generic[R]):
         )
 
     async def _reconciled(self, item: _Item, request: Request, entry: LedgerEntry) -> LedgerEntry:
-        """A row left ``intent`` or ``unknown`` whose job the provider can find (by its
-        request, around the row's time) gets that job's handle: it is waited on."""
+        """A row left ``intent`` or ``unknown`` is looked up at its providers: the job its
+        submit created (found by its request, around the row's intent) is waited on; a
+        complete listing that shows none sends the request again; else it stays flagged."""
         if entry.state not in (LedgerState.INTENT, LedgerState.UNKNOWN):
             return entry
-        since = datetime.fromisoformat(entry.updated_at)
-        handle = await find_submitted(self._config, request, since)
-        if handle is None:
-            return entry
         assert self._ledger is not None
+        # A row written before intents were timed, or with jobs recorded (a race's, waited
+        # on first), is never concluded to have created nothing.
+        may_conclude_none = (
+            self._lists_every_job and entry.intended_at is not None and not entry.jobs
+        )
+        since = datetime.fromisoformat(entry.intended_at or entry.updated_at)
+        lookup = await find_submitted(
+            self._config, request, since, may_conclude_none=may_conclude_none
+        )
+        settled_at = self._opened_at + FIND_SETTLE.total_seconds()
+        if lookup.none_exists and anyio.current_time() < settled_at:
+            # Too soon after the earlier run died to trust an empty listing: look again
+            # once a create it had on the wire has surely reached the provider.
+            await anyio.sleep(settled_at - anyio.current_time())
+            lookup = await find_submitted(
+                self._config, request, since, may_conclude_none=may_conclude_none
+            )
+        if lookup.none_exists:
+            released = entry.never_created()
+            await self._ledger.save(released)
+            return released
+        if lookup.handle is None:
+            return entry
+        handle = lookup.handle
         recovered = entry.recover(dump_handle(handle, self._secrets))
         await self._ledger.save(recovered)
         await self._emit(

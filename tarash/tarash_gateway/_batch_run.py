@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tarash.tarash_gateway._attempt import (
@@ -40,11 +40,15 @@ from tarash.tarash_gateway.providers._base import ProviderClient
 from tarash.tarash_gateway.router import default_router
 
 __all__ = [
+    "FIND_SETTLE",
     "FIND_WINDOW_AFTER",
     "FIND_WINDOW_BEFORE",
+    "UNDECIDED",
     "RunHooks",
+    "SubmitLookup",
     "cancels_remotely",
     "find_submitted",
+    "lists_every_job",
     "resume_request",
     "run_request",
 ]
@@ -55,7 +59,12 @@ FIND_WINDOW_BEFORE = timedelta(minutes=5)
 """How long before a row's intent a job found by its request may have been created (the
 provider's clock may run behind ours)."""
 FIND_WINDOW_AFTER = timedelta(minutes=15)
-"""How long after it (a submit's retries, the provider's clock running ahead)."""
+"""How long after it at least (a submit's retries, the provider's clock running ahead);
+the window runs to now (and the clock allowance after it) when that is later."""
+FIND_SETTLE = timedelta(seconds=5)
+"""How long after a run opens its ledger (so no earlier run can still be sending: it
+holds the ledger's lock until it dies) a complete listing that shows no job is trusted:
+a create already on the wire when that run died has reached the provider by then."""
 
 Config = VideoGenerationConfig | ImageGenerationConfig
 Request = VideoGenerationRequest | ImageGenerationRequest
@@ -224,32 +233,74 @@ async def resume_request(
     )
 
 
-async def find_submitted(config: Config, request: Request, since: datetime) -> JobHandle | None:
+@dataclass(frozen=True, slots=True)
+class SubmitLookup:
+    """What the providers' listings say of an earlier run's submit of one request.
+
+    Attributes:
+        handle: The one job that submit created, when exactly one was found.
+        none_exists: No job was found and the lookup was complete: every provider of the
+            chain listed its jobs over the whole window, so the submit created none and
+            the request may be sent again without paying twice.
+    """
+
+    handle: JobHandle | None = None
+    none_exists: bool = False
+
+
+UNDECIDED = SubmitLookup()
+"""Nothing can be said (a lookup failed or could not be complete, or several jobs match):
+the row stays flagged."""
+
+
+def _lists_its_jobs(member: Config) -> bool:
+    try:
+        entry = get_provider_entry(member.provider)
+    except TarashException:
+        return False  # unknown here: its lookup says why
+    return isinstance(entry, type) and issubclass(entry, ProviderClient) and entry.finds_jobs
+
+
+def lists_every_job(config: Config) -> bool:
+    """Whether every config of the chain that makes paid jobs (all but enabled mocks) is on
+    a provider that can list its jobs by their input: only then can a lookup show that an
+    earlier run's submit created nothing."""
+    return all(
+        _lists_its_jobs(member)
+        for member in config.chain()
+        if member.mock is None or not member.mock.enabled
+    )
+
+
+async def find_submitted(
+    config: Config, request: Request, since: datetime, *, may_conclude_none: bool
+) -> SubmitLookup:
     """The job an earlier run's submit of ``request`` created, looked up at the provider.
 
     For a row caught between its submit and the record of the reply (``intent``), or a
     submit whose reply was lost (``unknown``): each config of the chain whose provider
     can list its jobs by their input (:attr:`ProviderClient.finds_jobs`) is asked for
-    jobs of its model created around ``since`` (the row's time) from exactly this
-    request. Exactly one found: its handle. None or several (or the lookup failed):
-    ``None``, and the row stays flagged; nothing is ever resent on a guess.
+    jobs of its model created from just before ``since`` (the row's intent) to now.
+    Exactly one found: its handle. Several, or a lookup that failed or could not cover
+    the window: :data:`UNDECIDED`, and the row stays flagged; nothing is resent on a
+    guess. None found, with ``may_conclude_none`` (the caller knows the intent's time and
+    that no earlier run can still be sending), and every config of the chain listed:
+    ``none_exists``.
     """
     found: list[JobHandle] = []
+    complete = may_conclude_none
+    created_before = max(since + FIND_WINDOW_AFTER, datetime.now(UTC) + FIND_WINDOW_BEFORE)
     for member in config.chain():
         if member.mock is not None and member.mock.enabled:
-            continue
+            continue  # a mock creates nothing anyone pays for
         try:
-            entry = get_provider_entry(member.provider)
-            if not (isinstance(entry, type) and issubclass(entry, ProviderClient)):
-                continue
-            if not entry.finds_jobs:
+            if not _lists_its_jobs(member):
+                complete = False  # a custom handler or a provider that cannot list its jobs
                 continue
             client = build_client(member, deadline=None)
             job = await prepare_job(client, member, request)
             handles = await client.find_jobs(
-                job,
-                created_after=since - FIND_WINDOW_BEFORE,
-                created_before=since + FIND_WINDOW_AFTER,
+                job, created_after=since - FIND_WINDOW_BEFORE, created_before=created_before
             )
         except TarashException as exc:
             logger.warning(
@@ -258,7 +309,7 @@ async def find_submitted(config: Config, request: Request, since: datetime) -> J
                 member.model,
                 exc.message,
             )
-            return None
+            return UNDECIDED
         found.extend(
             handle.model_copy(
                 update={
@@ -268,4 +319,6 @@ async def find_submitted(config: Config, request: Request, since: datetime) -> J
             )
             for handle in handles
         )
-    return found[0] if len(found) == 1 else None
+    if len(found) == 1:
+        return SubmitLookup(handle=found[0])
+    return SubmitLookup(none_exists=complete and not found)

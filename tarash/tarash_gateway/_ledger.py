@@ -188,6 +188,9 @@ class LedgerEntry:
         created_at: When the row was first written (ISO 8601, UTC).
         updated_at: When it last changed (ISO 8601, UTC).
         jobs: Every job the request's submits created, in the order they were accepted.
+        intended_at: When its latest submit was announced (ISO 8601, UTC): where a rerun
+            looks for a job that submit may have created. ``None`` in a row written
+            before the column existed.
     """
 
     index: int
@@ -201,6 +204,7 @@ class LedgerEntry:
     created_at: str = dataclasses.field(default_factory=_now)
     updated_at: str = dataclasses.field(default_factory=_now)
     jobs: tuple[LedgerJob, ...] = ()
+    intended_at: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -218,7 +222,7 @@ class LedgerEntry:
 
     def intend(self) -> LedgerEntry:
         """A submit is about to be sent (committed before it is)."""
-        return self._move(LedgerState.INTENT, attempts=self.attempts + 1)
+        return self._move(LedgerState.INTENT, attempts=self.attempts + 1, intended_at=_now())
 
     def _with_job(self, handle: str, outcome: JobOutcome) -> tuple[LedgerJob, ...]:
         request_id = _request_id(handle)
@@ -265,6 +269,15 @@ class LedgerEntry:
             error=None,
             jobs=self._with_job(handle, "accepted"),
         )
+
+    def never_created(self) -> LedgerEntry:
+        """A row left ``intent`` or ``unknown`` with no job recorded, whose provider's
+        complete listing shows its submit created none: back to pending, sent again."""
+        if self.jobs:
+            raise TarashException(
+                f"ledger row {self.index} has jobs recorded: it is waited on, not resent"
+            )
+        return self._move(LedgerState.PENDING, handle=None, error=None)
 
     def release(self) -> LedgerEntry:
         """Stopped before any job could exist: back to pending."""
@@ -353,18 +366,23 @@ CREATE TABLE IF NOT EXISTS requests (
     error TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    jobs TEXT
+    jobs TEXT,
+    intended_at TEXT
 )
 """
-# Added after the first release: a ledger written before it gains the column (NULL: the
-# row's one handle is its only job).
-_JOBS_COLUMN = "ALTER TABLE requests ADD COLUMN jobs TEXT"
+# Added after the first release: a ledger written before them gains the columns (jobs
+# NULL: the row's one handle is its only job; intended_at NULL: unknown, so a lookup of
+# its job can adopt one but never conclude that none exists).
+_ADDED_COLUMNS = {
+    "jobs": "ALTER TABLE requests ADD COLUMN jobs TEXT",
+    "intended_at": "ALTER TABLE requests ADD COLUMN intended_at TEXT",
+}
 # Keys are looked up on every claim (a key given twice is refused): indexed, so a claim
 # stays one B-tree probe however long the batch.
 _KEY_INDEX = "CREATE INDEX IF NOT EXISTS requests_user_key ON requests (user_key)"
 _COLUMNS = (
     "idx, user_key, input_hash, state, attempts, handle, result, error, created_at, "
-    "updated_at, jobs"
+    "updated_at, jobs, intended_at"
 )
 _PLACEHOLDERS = ",".join("?" * len(_COLUMNS.split(",")))
 
@@ -382,6 +400,7 @@ def _row_to_entry(row: tuple[Any, ...]) -> LedgerEntry:
         created_at=row[8],
         updated_at=row[9],
         jobs=_load_jobs(row[10], row[5]),
+        intended_at=row[11],
     )
 
 
@@ -398,6 +417,7 @@ def _entry_to_row(entry: LedgerEntry) -> tuple[Any, ...]:
         entry.created_at,
         entry.updated_at,
         _dump_jobs(entry.jobs),
+        entry.intended_at,
     )
 
 
@@ -468,8 +488,9 @@ class SqliteLedger:
             connection.execute("PRAGMA synchronous=FULL")
             connection.execute(_SCHEMA)
             columns = {row[1] for row in connection.execute("PRAGMA table_info(requests)")}
-            if "jobs" not in columns:
-                connection.execute(_JOBS_COLUMN)
+            for column, statement in _ADDED_COLUMNS.items():
+                if column not in columns:
+                    connection.execute(statement)
             connection.execute(_KEY_INDEX)
         except sqlite3.DatabaseError as exc:
             connection.close()

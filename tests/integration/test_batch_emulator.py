@@ -221,7 +221,9 @@ def test_sigkill_after_accept_on_a_provider_that_lists_jobs_recovers_them(
 ) -> None:
     """On Replicate (which lists predictions with their input), a row caught in 'intent'
     by kill -9 after the provider accepted its job is recovered on the rerun: the job is
-    found by its request and waited on, so every request succeeds, none is flagged
+    found by its request and waited on. A row whose intent was committed beside it but
+    whose create had not reached the provider (concurrent submits) is shown by the complete
+    listing to have no job, and is sent once. So every request succeeds, none is flagged
     job_may_exist and none was created twice."""
     model = "google/veo-3"
     with Emulator(latency=Latency(queue_seconds=0.05, run_seconds=0.2)) as emu:

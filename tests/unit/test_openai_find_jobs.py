@@ -206,9 +206,12 @@ async def test_a_failed_listing_is_a_tarash_error(respx_mock: respx.MockRouter) 
         await find(openai, prepared(openai))
 
 
-async def test_an_image_job_is_never_found(respx_mock: respx.MockRouter) -> None:
-    """Images are answered in their request: nothing to look up, nothing sent."""
+async def test_an_image_job_cannot_be_looked_up(respx_mock: respx.MockRouter) -> None:
+    """Images are answered in their request and listed nowhere: the lookup says it cannot
+    tell (an empty list would read as "none was made" and let a batch resend, paying
+    twice), and sends nothing."""
     openai = client("gpt-image-1")
     job = openai.prepare_image(ImageGenerationRequest(prompt=PROMPT))
-    assert await openai.find_jobs(job, created_after=AFTER, created_before=BEFORE) == []
+    with pytest.raises(TarashException, match="cannot be told"):
+        await openai.find_jobs(job, created_after=AFTER, created_before=BEFORE)
     assert not respx_mock.calls

@@ -343,15 +343,22 @@ class OpenAIClient(kit.ProviderClient):
         ``last_id``, while ``has_more``) to ``created_after``, at most :data:`FIND_PAGES`
         pages. ``created_at`` is whole seconds, so the window's start is taken to its
         second. A first frame is not listed: two creates differing only by it both match
-        (and the batch then adopts neither). An image job is answered in its request and
-        cannot be found: none.
+        (and the batch then adopts neither).
 
         Raises:
             TarashException: The listing failed after retries, or the pages ran out
-                before the window's start (the lookup could not be complete).
+                before the window's start (the lookup could not be complete), or the job
+                is an image's (answered in its request, listed nowhere: whether one was
+                made cannot be told).
         """
         if job.kind != "video":
-            return []
+            raise kit.TarashException(
+                f"{self.label} answers an image in its request and lists none: whether an "
+                "earlier run's request made one cannot be told",
+                provider=self.name,
+                model=self.model,
+                fallback_allowed=False,
+            )
         payload = job.payload
         wanted = {
             "model": payload.get("model", self.wire_model()),

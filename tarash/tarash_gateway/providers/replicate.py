@@ -290,14 +290,18 @@ class ReplicateClient(kit.ProviderClient):
         the pages are read back to ``created_after``, at most :data:`FIND_PAGES` of them.
 
         Raises:
-            TarashException: The listing failed after retries.
+            TarashException: The listing failed after retries, or it stopped before the
+                window's start (the pages ran out, or a cursor left the API's origin), so
+                the lookup could not be complete.
         """
         ref = self._model_ref()
         wanted_input = job.payload.get("input")
         found: list[kit.JobHandle] = []
         url: str | None = f"{self.base_url}/v1/predictions"
         for _ in range(FIND_PAGES):
-            if url is None or not kit.same_origin(url, self.base_url):
+            if url is None:
+                return found  # the account's first prediction was read
+            if not kit.same_origin(url, self.base_url):
                 break  # a cursor off the API's origin would receive the key
             body = reply_object(await self._send("status", "GET", url, expect_object=True))
             results = body.get("results")
@@ -327,7 +331,16 @@ class ReplicateClient(kit.ProviderClient):
                     )
             following = body.get("next")
             url = following if isinstance(following, str) else None
-        return found
+        if url is None:
+            return found
+        raise kit.TarashException(
+            f"replicate: the lookup of {self.model} predictions stopped before "
+            f"{created_after.isoformat()} (more than {FIND_PAGES} pages newer, or a page "
+            "cursor off the API's origin): it could not be complete",
+            provider=self.name,
+            model=self.model,
+            fallback_allowed=False,
+        )
 
     async def poll(self, handle: kit.JobHandle) -> kit.JobSnapshot:
         """``GET`` the prediction and map its status.
