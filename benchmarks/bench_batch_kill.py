@@ -8,6 +8,8 @@ same batch is then rerun to the end. Per provider, over ``--kills`` kills:
   submit and the record of its reply that the rerun could not resolve);
 - ``recovered``: rows caught so, whose job the rerun found at the provider by its request
   (providers that list their jobs: Replicate) and waited on;
+- ``resent``: rows caught so whose create never reached the provider (the kill came first),
+  which the rerun's complete listing showed to have no job, and sent once;
 - ``duplicates``: requests with more than one job at the emulator (must be 0);
 - ``orphans``: jobs at the emulator that no result names and no flagged result covers
   (must be 0).
@@ -78,14 +80,12 @@ def child(emu: Emulator, provider: str, folder: Path) -> subprocess.Popen[str]:
     )
 
 
-def intent_rows(path: Path) -> int:
+def intent_rows(path: Path) -> set[int]:
     import sqlite3
 
     with sqlite3.connect(path, timeout=5) as connection:
-        (count,) = connection.execute(
-            "SELECT COUNT(*) FROM requests WHERE state = 'intent'"
-        ).fetchone()
-    return int(count)
+        rows = connection.execute("SELECT idx FROM requests WHERE state = 'intent'").fetchall()
+    return {int(index) for (index,) in rows}
 
 
 def one_kill(provider: str, kill_at: int) -> dict[str, int]:
@@ -100,7 +100,11 @@ def one_kill(provider: str, kill_at: int) -> dict[str, int]:
             time.sleep(0.001)
         running.send_signal(signal.SIGKILL)
         running.communicate(timeout=60)
-        caught = intent_rows(path / "batch.sqlite")
+        caught_rows = intent_rows(path / "batch.sqlite")
+        caught = len(caught_rows)
+        # What the provider held when the child died: a caught row whose prompt is not
+        # among these had no job, so its request could only be resent.
+        existed = {str(job.input.get("prompt")) for job in emu.jobs(provider)}
         out, _ = child(emu, provider, path).communicate(timeout=120)
         final: list[dict[str, Any]] = [json.loads(line) for line in out.splitlines() if line]
         per_prompt = Counter(str(job.input.get("prompt")) for job in emu.jobs(provider))
@@ -112,9 +116,17 @@ def one_kill(provider: str, kill_at: int) -> dict[str, int]:
             if job.id not in named and str(job.input.get("prompt")) not in flagged
         ]
         may_exist = len(flagged)
+        resent = sum(
+            1
+            for result in final
+            if result["ok"]
+            and result["index"] in caught_rows
+            and f"prompt {result['index']}" not in existed
+        )
         return {
             "caught_in_intent": caught,
-            "recovered": caught - may_exist,
+            "recovered": caught - may_exist - resent,
+            "resent": resent,
             "may_exist": may_exist,
             "duplicates": sum(1 for count in per_prompt.values() if count > 1),
             "orphans": len(orphans),
