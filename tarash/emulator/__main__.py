@@ -115,7 +115,9 @@ def serve(
         emulator: A stopped emulator, configured as wanted.
         describe: More lines to print once it serves (``tarash emulator``'s how-to).
     """
-    with emulator as emu:
+    # Ctrl+C is a clean stop from the start: one that lands between a print and the wait
+    # (a script that signals as soon as it reads "Ctrl+C to stop.") is no traceback.
+    with contextlib.suppress(KeyboardInterrupt), emulator as emu:
         print(f"tarash emulator serving on {emu.url} ({emu.latency})", flush=True)
         if emu.tls:
             print(f"  CA bundle: {emu.ca_path}  (export SSL_CERT_FILE={emu.ca_path})", flush=True)
@@ -125,8 +127,7 @@ def serve(
         for line in describe(emu) if describe is not None else ():
             print(line, flush=True)
         print("Ctrl+C to stop.", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+        threading.Event().wait()
 
 
 if __name__ == "__main__":
