@@ -23,6 +23,7 @@ import anyio
 import httpx
 import stamina
 
+from tarash.tarash_gateway._read_pauses import READ_PAUSES
 from tarash.tarash_gateway._redact import scrub_exception
 from tarash.tarash_gateway._retry_after import parse_rate_limit_reset
 from tarash.tarash_gateway.errors import (
@@ -103,6 +104,9 @@ job is polled instead when one breaks."""
 _SUBMIT_SAFE_STATUSES = frozenset({429, 503})
 """Replies to a submit that mean the provider turned it away: no job was created."""
 _IDEMPOTENT_RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+_PAUSED_READS: frozenset[Operation] = frozenset({"status", "result"})
+"""Reads that a 429 to one of them holds back for every caller of the provider (a cancel
+never waits: it runs when everything else gave up; downloads go to a CDN's own limits)."""
 
 
 @dataclass(slots=True)
@@ -125,6 +129,9 @@ class CallCounters:
     for it, and only what is left of it still holds other creates back."""
     throttled_over_concurrency: bool = False
     """Whether one of them was about jobs at once rather than creates per minute."""
+    read_pause_seconds: float = 0.0
+    """Seconds reads waited out a pause a 429 to a read of the provider set
+    (:mod:`~tarash.tarash_gateway._read_pauses`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,7 +490,14 @@ def submit_may_have_created_job(error: TarashException) -> bool:
     return status >= 500 and status not in _SUBMIT_SAFE_STATUSES
 
 
-def _retry_hook(operation: Operation, ctx: RequestContext) -> Callable[[Exception], bool | float]:
+def _origin_key(url: str) -> str:
+    scheme, host, port = url_origin(url)
+    return f"{scheme}://{host}:{port}"
+
+
+def _retry_hook(
+    operation: Operation, ctx: RequestContext, url: str
+) -> Callable[[Exception], bool | float]:
     idempotent = operation != "submit"
     retries_here = 0
 
@@ -521,6 +535,13 @@ def _retry_hook(operation: Operation, ctx: RequestContext) -> Callable[[Exceptio
         ctx.counters.retries += 1
         if operation == "submit" and isinstance(exc, _RetryableReply):
             _record_throttle(ctx.counters, exc.error)
+        elif (
+            operation in _PAUSED_READS
+            and isinstance(exc, _RetryableReply)
+            and exc.error.status_code == 429
+        ):
+            # Every other read of the provider would spend a call to learn the same.
+            READ_PAUSES.pause(ctx.provider, _origin_key(url), wait)
         logger.info(
             "retrying %s %s/%s after %s", operation, ctx.provider, ctx.model, type(exc).__name__
         )
@@ -541,10 +562,12 @@ def _record_throttle(counters: CallCounters, error: TarashException) -> None:
         counters.throttled_until = max(until, counters.throttled_until or until)
 
 
-def _retry_attempts(ctx: RequestContext, operation: Operation) -> AsyncIterator[stamina.Attempt]:
+def _retry_attempts(
+    ctx: RequestContext, operation: Operation, url: str
+) -> AsyncIterator[stamina.Attempt]:
     """The tries of one call: the retry policy for ``operation``, within the context's budget."""
     return stamina.retry_context(
-        on=_retry_hook(operation, ctx),
+        on=_retry_hook(operation, ctx, url),
         attempts=max(1, ctx.max_attempts),
         timeout=None,
         wait_initial=RETRY_WAIT_INITIAL,
@@ -559,6 +582,13 @@ def _count_request(ctx: RequestContext, operation: Operation | None) -> None:
         ctx.counters.submits += 1
     elif operation == "status":
         ctx.counters.polls += 1
+
+
+async def _wait_out_read_pause(ctx: RequestContext, url: str) -> None:
+    deadline_in = None if ctx.deadline is None else ctx.deadline - anyio.current_time()
+    ctx.counters.read_pause_seconds += await READ_PAUSES.wait(
+        ctx.provider, _origin_key(url), deadline_in=deadline_in
+    )
 
 
 async def send(
@@ -615,8 +645,10 @@ async def send(
         httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT) if read_timeout is not None else None
     )
     try:
-        async for attempt in _retry_attempts(ctx, operation):
+        async for attempt in _retry_attempts(ctx, operation, url):
             with attempt:
+                if operation in _PAUSED_READS:
+                    await _wait_out_read_pause(ctx, url)
                 _count_request(ctx, operation)
                 client, limiter = pick_connection(long_lived=held)
                 async with limiter:
@@ -776,7 +808,7 @@ async def stream(
     """
     call = CallContext(operation, request_id)
     try:
-        async for attempt in _retry_attempts(ctx, operation):
+        async for attempt in _retry_attempts(ctx, operation, url):
             with attempt:
                 async with open_stream(ctx, call, url, headers=headers) as reply:
                     if not reply.is_success:

@@ -66,6 +66,7 @@ class AttemptRecorder:
             meta.submit_count = counters.submits
             meta.poll_count = counters.polls
             meta.retries = counters.retries
+            meta.read_pause_seconds = round(counters.read_pause_seconds, 3)
         if error is not None:
             secrets = client.secrets() if client is not None else []
             if isinstance(error, TarashException):

@@ -624,6 +624,10 @@ class AttemptMetadata(_Dumpable):
         cost_currency: The currency of ``estimated_cost`` (the price table's, USD).
         skip_reason: Why a ``skipped`` attempt sent nothing: an open circuit breaker, a
             spill-over after waiting for capacity, a refused hedge; ``None`` otherwise.
+        read_pause_seconds: Seconds its polls and result reads waited out a pause that a
+            429 to a read of the same provider set (its own, or any other call's: one
+            throttled read holds back every read of that provider until its
+            ``Retry-After`` ends).
     """
 
     provider: str
@@ -648,6 +652,7 @@ class AttemptMetadata(_Dumpable):
     estimated_cost: float | None = None
     cost_currency: str = "USD"
     skip_reason: str | None = None
+    read_pause_seconds: float = 0.0
 
     @computed_field  # type: ignore[prop-decorator]
     @property
