@@ -313,8 +313,17 @@ class BatchRun(Generic[R]):
                 # Left early (or failing): stop the work; each request cancels its job
                 # and records a resumable state on its way out.
                 task_group.cancel_scope.cancel()
-                with raising_the_first_error():
-                    suppressed = await task_group.__aexit__(exc_type, exc, traceback)
+                try:
+                    with raising_the_first_error():
+                        suppressed = await task_group.__aexit__(exc_type, exc, traceback)
+                except Exception:
+                    # A Ctrl-C carried from a task outranks an ordinary error another task
+                    # raised meanwhile (an on_event callback failing as the batch stops):
+                    # the user asked to stop, so a KeyboardInterrupt is what they get
+                    # (the other error is its __context__).
+                    if self._escaped is not None:
+                        raise self._escaped  # noqa: B904
+                    raise
                 if self._escaped is not None:
                     raise self._escaped
                 return suppressed
@@ -404,17 +413,28 @@ class BatchRun(Generic[R]):
         try:
             await work(*args)
         except (KeyboardInterrupt, SystemExit) as exc:
-            if self._escaped is None:
-                self._escaped = exc
-            if self._task_group is not None:
-                self._task_group.cancel_scope.cancel()
+            self._stop(exc)
+
+    def _stop(self, exc: KeyboardInterrupt | SystemExit) -> None:
+        """Keep the first Ctrl-C (or exit) for the consumer and stop every request."""
+        if self._escaped is None:
+            self._escaped = exc
+        if self._task_group is not None:
+            self._task_group.cancel_scope.cancel()
 
     async def _emit(self, event: BatchEvent) -> None:
         if self._on_event is None:
             return
-        returned = self._on_event(event)
-        if inspect.isawaitable(returned):
-            await returned
+        try:
+            returned = self._on_event(event)
+            if inspect.isawaitable(returned):
+                await returned
+        except (KeyboardInterrupt, SystemExit) as exc:
+            # Kept at once: on its way out of the request's task it passes clean-ups
+            # (the remote cancel of the job just announced) that the batch's stop may
+            # cancel, and a cancellation raised there would take its place.
+            self._stop(exc)
+            raise
 
     async def _outcome(self, item: _Item) -> BatchResult[R]:
         """Run (or resume, or read back) one request; its failure becomes its result."""

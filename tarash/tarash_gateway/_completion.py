@@ -17,6 +17,7 @@ to the step as an anyio cancellation, so that only the HTTP request in flight (s
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -27,6 +28,11 @@ import anyio.lowlevel
 __all__ = ["run_to_completion", "submit_to_completion"]
 
 T = TypeVar("T")
+
+_STOPS = (KeyboardInterrupt, SystemExit)
+"""What a step may raise that its caller's cancellation must not replace: the user asked
+the program to stop (a callback's Ctrl-C, say), and a cancellation raised instead would
+let the program run on as if a task had merely been cancelled."""
 
 # The loop keeps only weak references to tasks: hold the step tasks until they are done.
 _running_steps: set[asyncio.Future[Any]] = set()
@@ -108,11 +114,21 @@ async def run_to_completion(step: Callable[[], Awaitable[T]]) -> T:
 
     Raises:
         BaseException: The caller's cancellation, once ``step`` is over; otherwise
-            whatever ``step`` raised.
+            whatever ``step`` raised. A ``KeyboardInterrupt`` or ``SystemExit`` from
+            ``step`` is raised even when the caller was cancelled meanwhile, and a
+            clean-up step run while one propagates never raises the cancellation in its
+            place.
     """
+    # Read before the first await: a cancellation thrown in meanwhile resets it.
+    stopping = isinstance(sys.exc_info()[1], _STOPS)
     outcome, cancelled = await _finish(step, pass_cancel_on=False)
     if cancelled is not None:
-        raise cancelled
+        if isinstance(outcome.error, _STOPS):
+            raise outcome.error  # a Ctrl-C in the step outranks the cancellation it met
+        if not stopping:
+            raise cancelled
+        # A clean-up run while a Ctrl-C travels (in an ``except`` or ``finally`` on its
+        # way out): the cancellation is not raised in its place; the Ctrl-C goes on.
     return outcome.unwrap()
 
 

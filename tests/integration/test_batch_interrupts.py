@@ -76,3 +76,36 @@ def test_keyboard_interrupt_from_the_input(emu: Emulator) -> None:
         for _ in generate_videos(config, stopped_midway(), concurrency=4):
             pass
     nothing_left_running(emu, before.submitted, before.cancelled)
+
+
+def test_keyboard_interrupt_outranks_an_error_raised_while_the_batch_stops(emu: Emulator) -> None:
+    """on_event raises KeyboardInterrupt for one request while another request's callback,
+    held until then, fails with RuntimeError as the batch stops: the caller gets the
+    KeyboardInterrupt (the user asked to stop), and every job is cancelled remotely."""
+    emu.latency = SLOW
+    config = emulated_video_config(emu, "fal", "fal-ai/veo3")
+    before = emu.stats()
+    gate = anyio.Event()
+    failed: list[int] = []
+
+    held = anyio.Event()
+
+    async def on_event(event: BatchEvent) -> None:
+        if event.kind == "submitted" and event.index == 2:
+            with anyio.CancelScope(shield=True):
+                await held.wait()  # another request's callback is waiting to fail
+            gate.set()
+            raise KeyboardInterrupt
+        if event.kind == "queued" and event.index == 3:
+            # Held (shielded from the batch's stop) until the Ctrl-C, then failing.
+            held.set()
+            with anyio.CancelScope(shield=True):
+                await gate.wait()
+            failed.append(event.index)
+            raise RuntimeError("the dashboard is down")
+
+    with pytest.raises(KeyboardInterrupt):
+        for _ in generate_videos(config, requests(4), concurrency=4, on_event=on_event):
+            pass
+    assert failed == [3]  # the ordinary error was raised after the Ctrl-C
+    nothing_left_running(emu, before.submitted, before.cancelled)
