@@ -58,6 +58,7 @@ from pydantic import SecretStr
 
 from tarash.tarash_gateway._adapt import adapt_image_request, adapt_video_request
 from tarash.tarash_gateway._completion import run_to_completion, submit_to_completion
+from tarash.tarash_gateway._http import CallCounters
 from tarash.tarash_gateway._jobs import (
     CallbackError,
     JobWaiter,
@@ -709,26 +710,7 @@ class Attempt:
         )
         self.handle = submitted.handle
         self._submitted_at = anyio.current_time()
-        counters = client.request_context.counters
-        capacity = self.services.capacity
-        if counters.throttled_submits and capacity is not None:
-            # Answered 429 before a retry got through: the account is throttled all the
-            # same, and every call to the provider learns it (as from a final 429). The
-            # retry waited out the Retry-After: only what is left of it pauses the rest.
-            left = None
-            if counters.throttled_until is not None:
-                left = counters.throttled_until - anyio.current_time()
-            capacity.slow_down(
-                self.job_config.provider,
-                self.job_config.model,
-                left if left is not None and left > 0 else None,
-                over_concurrency=counters.throttled_over_concurrency,
-            )
-        exhausted_for = counters.requests_exhausted_for
-        if exhausted_for is not None and capacity is not None:
-            # This create spent the account's last request until the reset: the next one
-            # waits for it here instead of being refused with a 429 there.
-            capacity.pause_creates(self.job_config.provider, self.job_config.model, exhausted_for)
+        self._learn_from_submit(client.request_context.counters)
         meta.request_id = submitted.handle.request_id
         meta.estimated_cost = self.estimate
         logger.info(
@@ -756,6 +738,31 @@ class Attempt:
             await cancel_remote_job(client, submitted.handle)
             raise
         return submitted.snapshot
+
+    def _learn_from_submit(self, counters: CallCounters) -> None:
+        """What the submit's replies said of the account's limits, told to the limiter
+        that every call to the provider shares."""
+        capacity = self.services.capacity
+        if capacity is None:
+            return
+        provider, model = self.job_config.provider, self.job_config.model
+        if counters.throttled_submits:
+            # Answered 429 before a retry got through: the account is throttled all the
+            # same, and every call to the provider learns it (as from a final 429). The
+            # retry waited out the Retry-After: only what is left of it pauses the rest.
+            left = None
+            if counters.throttled_until is not None:
+                left = counters.throttled_until - anyio.current_time()
+            capacity.slow_down(
+                provider,
+                model,
+                left if left is not None and left > 0 else None,
+                over_concurrency=counters.throttled_over_concurrency,
+            )
+        if counters.requests_exhausted_for is not None:
+            # This create spent the account's last request until the reset: the next one
+            # waits for it here instead of being refused with a 429 there.
+            capacity.pause_creates(provider, model, counters.requests_exhausted_for)
 
     async def wait(self, snapshot: JobSnapshot | None) -> Response:
         """Wait for the job and read its result (the waiter cancels it on any give-up)."""
