@@ -6,6 +6,7 @@ Skipped where tmux is not installed.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -27,7 +28,8 @@ pytestmark = [
 @pytest.fixture
 def tmux(tmp_path: Path) -> Iterator[Callable[..., str]]:
     """A private tmux server (its own socket); yields ``run(*args) -> stdout``."""
-    socket = f"tarash-cli-test-{tmp_path.name}"
+    # The process id too: two test runs at once (same test names) must not share a server.
+    socket = f"tarash-cli-test-{os.getpid()}-{tmp_path.name}"
 
     def run(*args: str) -> str:
         done = subprocess.run(
