@@ -647,14 +647,26 @@ class SqliteLedger:
                     operation.error = error
 
 
+def _lock_path(path: Path) -> str:
+    """``<path>.lock`` beside the database's real file: two spellings of one ledger (a
+    symlink to it, a relative path) must take the same lock, or a second run could work
+    on rows whose submits a live run has on the wire and send them again."""
+    try:
+        return f"{path.resolve()}.lock"
+    except (OSError, RuntimeError):  # a symlink loop: SQLite cannot open it either
+        return f"{path}.lock"
+
+
 def _lock(path: Path) -> Any:
-    """Take an exclusive lock on ``<path>.lock`` (POSIX; elsewhere no lock is taken)."""
+    """Take an exclusive lock on the ledger's lock file (:func:`_lock_path`; POSIX,
+    elsewhere no lock is taken)."""
     try:
         import fcntl
     except ImportError:  # Windows: one run at a time is then the user's to ensure
         return None
+    lock_path = _lock_path(path)
     try:
-        lock_file = open(f"{path}.lock", "a+b")  # noqa: SIM115 - held until close()
+        lock_file = open(lock_path, "a+b")  # noqa: SIM115 - held until close()
     except OSError as exc:
         raise ValidationError(
             f"cannot open the ledger {str(path)!r}: {exc}", fallback_allowed=False
@@ -665,7 +677,7 @@ def _lock(path: Path) -> Any:
         lock_file.close()
         raise ValidationError(
             f"the ledger {str(path)!r} is in use by another run (its lock file "
-            f"{path!s}.lock is held); wait for it to finish",
+            f"{lock_path} is held); wait for it to finish",
             fallback_allowed=False,
         ) from exc
     return lock_file
