@@ -66,9 +66,11 @@ def _on_asyncio() -> bool:
 
 async def _finish(
     step: Callable[[], Awaitable[T]], *, pass_cancel_on: bool
-) -> tuple[_Outcome[T], BaseException | None]:
-    """Run ``step`` to its end; return its outcome and the cancellation that hit the caller."""
+) -> tuple[_Outcome[T], BaseException | None, bool]:
+    """Run ``step`` to its end; return its outcome, the cancellation that hit the caller
+    and whether that was asyncio's own (``Task.cancel()``) rather than a scope's."""
     cancelled: BaseException | None = None
+    native = False
     if not _on_asyncio():
         # trio has no cancellation but its cancel scopes, which shields stop.
         with anyio.CancelScope(shield=not pass_cancel_on):
@@ -91,6 +93,7 @@ async def _finish(
                 with anyio.CancelScope(shield=True):
                     await asyncio.wait({task})
             except asyncio.CancelledError as exc:
+                native = True
                 cancelled = cancelled or exc
                 if pass_cancel_on:
                     inner.cancel()
@@ -101,7 +104,21 @@ async def _finish(
             await anyio.lowlevel.checkpoint_if_cancelled()
         except BaseException as exc:  # re-raised by the caller, after the clean-up
             cancelled = exc
-    return outcome, cancelled
+    return outcome, cancelled, native
+
+
+def _deliver_later(cancelled: BaseException, *, native: bool) -> None:
+    """A cancellation a Ctrl-C goes out in place of must not be lost when that Ctrl-C
+    does not end the task (user code catches it; or it is only the one being handled
+    when the loop was started, ``except KeyboardInterrupt: asyncio.run(...)``, which every
+    task then sees in ``sys.exc_info()``). anyio's and trio's scopes stay cancelled and
+    deliver theirs at the next checkpoint; asyncio's own is delivered once, so it is asked
+    for again (its count unchanged, so ``asyncio.timeout`` still turns it into its error)."""
+    task = asyncio.current_task() if native else None
+    if task is None:
+        return
+    task.uncancel()
+    task.cancel(cancelled.args[0] if cancelled.args else None)
 
 
 async def run_to_completion(step: Callable[[], Awaitable[T]]) -> T:
@@ -121,14 +138,14 @@ async def run_to_completion(step: Callable[[], Awaitable[T]]) -> T:
     """
     # Read before the first await: a cancellation thrown in meanwhile resets it.
     stopping = isinstance(sys.exc_info()[1], _STOPS)
-    outcome, cancelled = await _finish(step, pass_cancel_on=False)
+    outcome, cancelled, native = await _finish(step, pass_cancel_on=False)
     if cancelled is not None:
-        if isinstance(outcome.error, _STOPS):
-            raise outcome.error  # a Ctrl-C in the step outranks the cancellation it met
-        if not stopping:
+        if not stopping and not isinstance(outcome.error, _STOPS):
             raise cancelled
-        # A clean-up run while a Ctrl-C travels (in an ``except`` or ``finally`` on its
-        # way out): the cancellation is not raised in its place; the Ctrl-C goes on.
+        # A Ctrl-C in the step outranks the cancellation it met, and a clean-up run while
+        # one travels (in an ``except`` or ``finally`` on its way out) does not raise the
+        # cancellation in its place: the Ctrl-C goes on, the cancellation comes after it.
+        _deliver_later(cancelled, native=native)
     return outcome.unwrap()
 
 
@@ -149,11 +166,17 @@ async def submit_to_completion(
 
     Raises:
         BaseException: The caller's cancellation (after ``on_abandoned``), or whatever the
-            submit raised.
+            submit raised; a ``KeyboardInterrupt`` or ``SystemExit`` from the submit even
+            when the caller was cancelled meanwhile.
     """
-    outcome, cancelled = await _finish(submit, pass_cancel_on=True)
+    outcome, cancelled, native = await _finish(submit, pass_cancel_on=True)
     if cancelled is None:
         return outcome.unwrap()
+    if isinstance(outcome.error, _STOPS):
+        # A Ctrl-C during the request outranks the cancellation it met (no job id came
+        # back to cancel), as in :func:`run_to_completion`.
+        _deliver_later(cancelled, native=native)
+        raise outcome.error
     if outcome.error is None:
         result = outcome.value
 
