@@ -890,6 +890,12 @@ class Attempt:
             self._learn("failure" if failed else "none", exc.retryable or late)
             raise
         except BaseException as exc:
+            # Cancelled while a submit was on the wire whose reply was then lost: the job
+            # it may have made must stay known (submit_to_completion chains its error).
+            lost = exc.__cause__
+            meta.job_may_exist = (
+                self.handle is None and isinstance(lost, TarashException) and lost.job_may_exist
+            )
             recorder.finish("cancelled", self.client, exc)
             self._learn("none", False)
             raise

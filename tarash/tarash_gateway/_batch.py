@@ -861,15 +861,20 @@ class _Tracker:
             # the recorded jobs were cancelled remotely, the rerun asks about them.
             entry = entry.settle()
         if entry.state is LedgerState.INTENT:
-            if self.batch._cancels_remotely:
+            if self.batch._cancels_remotely and not self.may_exist:
                 # No job came back from the submit (one that did was recorded by
                 # _on_abandoned, with its cancel's outcome): nothing to pay twice.
                 await self._save(entry.release())
             else:
                 error = TarashException(
-                    f"requests[{self.item.index}] was stopped during its submit, on a "
-                    "provider that cannot cancel jobs: a job may exist, so it is not sent "
-                    "again (reset its ledger row to send it anyway)",
+                    f"requests[{self.item.index}] was stopped during its submit, "
+                    + (
+                        "whose reply was lost after it reached the provider"
+                        if self.may_exist
+                        else "on a provider that cannot cancel jobs"
+                    )
+                    + ": a job may exist, so it is not sent again (reset its ledger row to "
+                    "send it anyway)",
                     job_may_exist=True,
                 )
                 await self._save(entry.mark_unknown(dump_error(error, self.secrets)))

@@ -184,4 +184,7 @@ async def submit_to_completion(
             return await on_abandoned(result)  # type: ignore[arg-type]
 
         await _finish(clean_up, pass_cancel_on=False)
-    raise cancelled
+        raise cancelled
+    # The submit failed as the caller was cancelled: its error (a reply lost after the
+    # request reached the provider says a job may exist) rides on the cancellation.
+    raise cancelled from outcome.error

@@ -12,17 +12,21 @@ create made, if any, is created at the emulator by an ordinary call with the sam
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
 from tarash.emulator import Emulator, Fault, Latency
+from tarash.emulator.replicate import _ReplicateRoutes
 from tarash.tarash_gateway import (
     SqliteLedger,
     ValidationError,
@@ -279,3 +283,49 @@ async def test_a_second_run_on_a_ledger_in_use_is_refused(tmp_path: Path) -> Non
     again = SqliteLedger(tmp_path / "link.sqlite")
     await again.open()
     await again.close()
+
+
+# -- a batch stopped while its create is on the wire --------------------------------------
+
+
+async def test_a_batch_stopped_while_a_create_that_made_its_job_is_in_flight_never_resends(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch is cancelled while its create is on the wire; the create made the job and
+    its reply is then lost (drop_after_create). The submit's error (job_may_exist) meets
+    the cancellation: the row must not be released as if nothing had been made, or the
+    rerun sends it a second time. The emulator holds the dropped reply until the batch
+    has been cancelled, so the order is fixed, not raced."""
+    config = emulated_video_config(emu, "replicate", REPLICATE_MODEL)
+    path = tmp_path / "batch.sqlite"
+    requests = [video("stopped on the wire")]
+    created = threading.Event()
+    release = threading.Event()
+    original = _ReplicateRoutes._create
+
+    async def held_create(self: Any, *args: Any, **kwargs: Any) -> Any:
+        reply = await original(self, *args, **kwargs)
+        created.set()
+        await asyncio.to_thread(release.wait, 10)
+        return reply
+
+    monkeypatch.setattr(_ReplicateRoutes, "_create", held_create)
+    emu.inject(Fault("drop_after_create", provider="replicate", operation="submit", times=1))
+    with anyio.CancelScope() as scope:
+        async with generate_videos_async(config, requests, ledger=path) as results:
+
+            async def cancel_once_created() -> None:
+                await anyio.to_thread.run_sync(created.wait, 10)
+                scope.cancel()
+                release.set()
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(cancel_once_created)
+                async for _ in results:
+                    pass
+    monkeypatch.undo()
+    assert jobs_of(emu, "replicate", requests) == [1]
+    assert states(path)["pending"] == 0, states(path)
+    (result,) = await rerun(config, requests, path)
+    assert jobs_of(emu, "replicate", requests) == [1]
+    assert result.ok, result.error
