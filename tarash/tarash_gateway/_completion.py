@@ -165,8 +165,9 @@ async def submit_to_completion(
         The submit's result, when the caller was not cancelled.
 
     Raises:
-        BaseException: The caller's cancellation (after ``on_abandoned``), or whatever the
-            submit raised; a ``KeyboardInterrupt`` or ``SystemExit`` from the submit even
+        BaseException: The caller's cancellation (after ``on_abandoned``; with the
+            submit's error as ``__cause__`` when it failed), or whatever the submit
+            raised; a ``KeyboardInterrupt`` or ``SystemExit`` from the submit even
             when the caller was cancelled meanwhile.
     """
     outcome, cancelled, native = await _finish(submit, pass_cancel_on=True)
