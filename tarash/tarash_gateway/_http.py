@@ -585,10 +585,20 @@ def _count_request(ctx: RequestContext, operation: Operation | None) -> None:
 
 
 async def _wait_out_read_pause(ctx: RequestContext, url: str) -> None:
-    deadline_in = None if ctx.deadline is None else ctx.deadline - anyio.current_time()
-    ctx.counters.read_pause_seconds += await READ_PAUSES.wait(
-        ctx.provider, _origin_key(url), deadline_in=deadline_in
-    )
+    started = anyio.current_time()
+    deadline_in = None if ctx.deadline is None else ctx.deadline - started
+    try:
+        waited = await READ_PAUSES.wait(ctx.provider, _origin_key(url), deadline_in=deadline_in)
+    except BaseException:
+        # Cut short (the job's deadline scope, the caller's cancellation): the time it held
+        # the read still counts, or a timed-out attempt would show no reason for sending
+        # no poll at all.
+        cut = anyio.current_time() - started
+        if deadline_in is not None:
+            cut = min(cut, max(0.0, deadline_in))
+        ctx.counters.read_pause_seconds += cut
+        raise
+    ctx.counters.read_pause_seconds += waited
 
 
 async def send(
