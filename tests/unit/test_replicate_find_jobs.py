@@ -317,3 +317,29 @@ async def test_a_failed_listing_is_a_tarash_error(respx_mock: respx.MockRouter) 
     with pytest.raises(TarashException) as caught:
         await find(replicate, prepared(replicate))
     assert KEY not in str(caught.value) and KEY not in repr(caught.value)
+
+
+async def test_a_prediction_whose_input_was_removed_makes_the_lookup_undecided(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """An hour after a prediction Replicate removes its input (``data_removed``): a
+    prediction of the model in the window that no longer shows it may be this request's,
+    so the lookup says it cannot tell rather than "none" (which would resend the
+    request: two jobs). Another model's removed prediction, or one outside the window,
+    does not matter."""
+    replicate = client()
+    job = prepared(replicate)
+    removed = prediction("p1", job, data_removed=True, input={})
+    removed_other_model = prediction("p2", job, data_removed=True, input={}, model="x/y")
+    older = prediction("p3", job, created_at=AFTER - timedelta(minutes=1), data_removed=True)
+    respx_mock.get(LIST).respond(200, json=page([removed_other_model, older]))
+    assert await find(replicate, job) == []
+    respx_mock.get(LIST).respond(200, json=page([removed_other_model, removed, older]))
+    with pytest.raises(TarashException, match="cannot be told") as caught:
+        await find(replicate, job)
+    assert KEY not in str(caught.value) and KEY not in repr(caught.value)
+    without_input = prediction("p4", job)
+    del without_input["input"]
+    respx_mock.get(LIST).respond(200, json=page([without_input]))
+    with pytest.raises(TarashException, match="cannot be told"):
+        await find(replicate, job)

@@ -291,8 +291,9 @@ class ReplicateClient(kit.ProviderClient):
 
         Raises:
             TarashException: The listing failed after retries, or it stopped before the
-                window's start (the pages ran out, or a cursor left the API's origin), so
-                the lookup could not be complete.
+                window's start (the pages ran out, or a cursor left the API's origin), or a
+                prediction of the model in the window no longer shows its input
+                (``data_removed``, an hour after it), so the lookup could not be complete.
         """
         ref = self._model_ref()
         wanted_input = job.payload.get("input")
@@ -318,6 +319,20 @@ class ReplicateClient(kit.ProviderClient):
                     if ref.version is not None
                     else prediction.get("model") == ref.name
                 )
+                if same_model and (
+                    prediction.get("data_removed") or not isinstance(prediction.get("input"), dict)
+                ):
+                    # An hour after it, Replicate removes a prediction's input: it may be
+                    # this request's, and "none found" would resend it (paying twice).
+                    raise kit.TarashException(
+                        f"replicate: a {self.model} prediction in the window "
+                        f"({prediction.get('id')}) no longer shows its input (Replicate "
+                        "removes it an hour after the prediction): whether one is this "
+                        "request's cannot be told",
+                        provider=self.name,
+                        model=self.model,
+                        fallback_allowed=False,
+                    )
                 if same_model and prediction.get("input") == wanted_input:
                     urls = prediction.get("urls")
                     urls = urls if isinstance(urls, dict) else {}
