@@ -48,6 +48,7 @@ from tarash.tarash_gateway._batch_run import (
     FIND_SETTLE,
     RunHooks,
     cancels_remotely,
+    chain_account,
     find_submitted,
     lists_every_job,
     resume_request,
@@ -267,6 +268,10 @@ class BatchRun(Generic[R]):
         self._secrets = chain_secrets(config)
         self._cancels_remotely = cancels_remotely(config)
         self._lists_every_job = lists_every_job(config)
+        # The accounts this run's lookups read, kept with each intent (computed once, on
+        # the first intent: reading a key may fail, and a batch with no ledger needs none).
+        self._account: str | None = None
+        self._account_known = False
         self._task_group: TaskGroup | None = None
         self._receive: MemoryObjectReceiveStream[BatchResult[R]] | None = None
         self._alone: AsyncIterator[BatchResult[R]] | None = None
@@ -415,6 +420,13 @@ class BatchRun(Generic[R]):
         except (KeyboardInterrupt, SystemExit) as exc:
             self._stop(exc)
 
+    def account(self) -> str | None:
+        """The fingerprint of the accounts this run's lookups read (see ``chain_account``)."""
+        if not self._account_known:
+            self._account = chain_account(self._config)
+            self._account_known = True
+        return self._account
+
     def _stop(self, exc: KeyboardInterrupt | SystemExit) -> None:
         """Keep the first Ctrl-C (or exit) for the consumer and stop every request."""
         if self._escaped is None:
@@ -492,7 +504,11 @@ class BatchRun(Generic[R]):
         # A row written before intents were timed, or with jobs recorded (a race's, waited
         # on first), is never concluded to have created nothing.
         may_conclude_none = (
-            self._lists_every_job and entry.intended_at is not None and not entry.jobs
+            self._lists_every_job
+            and entry.intended_at is not None
+            and not entry.jobs
+            and entry.intent_account is not None
+            and entry.intent_account == self.account()
         )
         since = datetime.fromisoformat(entry.intended_at or entry.updated_at)
         lookup = await find_submitted(
@@ -665,7 +681,7 @@ class _Tracker:
         if attempt_number is not None:
             self.pending.add(attempt_number)
         if self.entry is not None:
-            await self._save(self.entry.intend())
+            await self._save(self.entry.intend(account=self.batch.account()))
 
     async def _on_accepted(self, handle: JobHandle, attempt_number: int) -> None:
         self.pending.discard(attempt_number)

@@ -24,6 +24,7 @@ from tarash.tarash_gateway._attempt import (
     build_client,
     prepare_job,
 )
+from tarash.tarash_gateway._limits import account_fingerprint
 from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.models import (
     AttemptMetadata,
@@ -47,6 +48,7 @@ __all__ = [
     "RunHooks",
     "SubmitLookup",
     "cancels_remotely",
+    "chain_account",
     "find_submitted",
     "lists_every_job",
     "resume_request",
@@ -270,6 +272,31 @@ def lists_every_job(config: Config) -> bool:
         for member in config.chain()
         if member.mock is None or not member.mock.enabled
     )
+
+
+def chain_account(config: Config) -> str | None:
+    """A one-way fingerprint of the accounts a chain's lookups would list: each config's
+    provider, API host and key, in order (never a key itself).
+
+    Kept with each intent (:attr:`LedgerEntry.intent_account`): a rerun whose lookups
+    would read other accounts (another key, another host) cannot take their empty
+    listings as proof that the earlier run's submit made no job. ``None`` when a key
+    cannot be read now (missing), or the chain has a provider that cannot list its jobs
+    (then nothing is ever concluded anyway).
+    """
+    if not lists_every_job(config):
+        return None
+    parts: list[str] = []
+    for member in config.chain():
+        if member.mock is not None and member.mock.enabled:
+            continue
+        try:
+            client = build_client(member, deadline=None)
+            key = client.api_key().get_secret_value()
+        except TarashException:
+            return None
+        parts.append(f"{member.provider}\0{client.base_url}\0{key}")
+    return account_fingerprint("\n".join(parts))
 
 
 async def find_submitted(

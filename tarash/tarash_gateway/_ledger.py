@@ -191,6 +191,9 @@ class LedgerEntry:
         intended_at: When its latest submit was announced (ISO 8601, UTC): where a rerun
             looks for a job that submit may have created. ``None`` in a row written
             before the column existed.
+        intent_account: A one-way fingerprint of the keys and API hosts the chain used
+            when that submit was announced (never a key): a rerun concludes that the
+            submit made no job only by listing the same accounts. ``None`` when unknown.
     """
 
     index: int
@@ -205,6 +208,7 @@ class LedgerEntry:
     updated_at: str = dataclasses.field(default_factory=_now)
     jobs: tuple[LedgerJob, ...] = ()
     intended_at: str | None = None
+    intent_account: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -220,9 +224,18 @@ class LedgerEntry:
             )
         return dataclasses.replace(self, state=state, updated_at=_now(), **changes)
 
-    def intend(self) -> LedgerEntry:
-        """A submit is about to be sent (committed before it is)."""
-        return self._move(LedgerState.INTENT, attempts=self.attempts + 1, intended_at=_now())
+    def intend(self, *, account: str | None = None) -> LedgerEntry:
+        """A submit is about to be sent (committed before it is).
+
+        Args:
+            account: The chain's accounts' fingerprint (:attr:`intent_account`), if known.
+        """
+        return self._move(
+            LedgerState.INTENT,
+            attempts=self.attempts + 1,
+            intended_at=_now(),
+            intent_account=account,
+        )
 
     def _with_job(self, handle: str, outcome: JobOutcome) -> tuple[LedgerJob, ...]:
         request_id = _request_id(handle)
@@ -367,22 +380,24 @@ CREATE TABLE IF NOT EXISTS requests (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     jobs TEXT,
-    intended_at TEXT
+    intended_at TEXT,
+    intent_account TEXT
 )
 """
 # Added after the first release: a ledger written before them gains the columns (jobs
-# NULL: the row's one handle is its only job; intended_at NULL: unknown, so a lookup of
-# its job can adopt one but never conclude that none exists).
+# NULL: the row's one handle is its only job; intended_at or intent_account NULL:
+# unknown, so a lookup of its job can adopt one but never conclude that none exists).
 _ADDED_COLUMNS = {
     "jobs": "ALTER TABLE requests ADD COLUMN jobs TEXT",
     "intended_at": "ALTER TABLE requests ADD COLUMN intended_at TEXT",
+    "intent_account": "ALTER TABLE requests ADD COLUMN intent_account TEXT",
 }
 # Keys are looked up on every claim (a key given twice is refused): indexed, so a claim
 # stays one B-tree probe however long the batch.
 _KEY_INDEX = "CREATE INDEX IF NOT EXISTS requests_user_key ON requests (user_key)"
 _COLUMNS = (
     "idx, user_key, input_hash, state, attempts, handle, result, error, created_at, "
-    "updated_at, jobs, intended_at"
+    "updated_at, jobs, intended_at, intent_account"
 )
 _PLACEHOLDERS = ",".join("?" * len(_COLUMNS.split(",")))
 
@@ -401,6 +416,7 @@ def _row_to_entry(row: tuple[Any, ...]) -> LedgerEntry:
         updated_at=row[9],
         jobs=_load_jobs(row[10], row[5]),
         intended_at=row[11],
+        intent_account=row[12],
     )
 
 
@@ -418,6 +434,7 @@ def _entry_to_row(entry: LedgerEntry) -> tuple[Any, ...]:
         entry.updated_at,
         _dump_jobs(entry.jobs),
         entry.intended_at,
+        entry.intent_account,
     )
 
 

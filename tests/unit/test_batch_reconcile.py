@@ -32,6 +32,7 @@ from tarash.tarash_gateway._batch_run import (
     FIND_SETTLE,
     FIND_WINDOW_BEFORE,
     UNDECIDED,
+    chain_account,
     find_submitted,
     lists_every_job,
 )
@@ -149,12 +150,16 @@ async def crashed_row(
     *,
     unknown: bool = False,
     timed: bool = True,
+    account_of: VideoGenerationConfig | None = None,
 ) -> None:
-    """Write the ledger of a run that died with request 0's submit in flight."""
+    """Write the ledger of a run that died with request 0's submit in flight (with the
+    accounts of ``account_of``'s chain, by default ``config``'s own)."""
     ledger = SqliteLedger(path)
     await ledger.open()
     try:
-        row = (await ledger.claim(0, None, input_hash(config, REQUEST))).intend()
+        account = chain_account(account_of or config)
+        claimed = await ledger.claim(0, None, input_hash(config, REQUEST))
+        row = claimed.intend(account=account)
         if not timed:  # as a ledger written before intents were timed
             row = dataclasses.replace(row, intended_at=None)
         if unknown:
@@ -566,7 +571,8 @@ async def test_a_ledger_without_the_intended_at_column_gains_it(tmp_path: Path) 
     connection = sqlite3.connect(path)
     columns = [row[1] for row in connection.execute("PRAGMA table_info(requests)")]
     connection.close()
-    assert columns[-1] == "intended_at" and columns.count("intended_at") == 1
+    assert columns[-2:] == ["intended_at", "intent_account"]
+    assert columns.count("intended_at") == 1 and columns.count("intent_account") == 1
     # Opened again: the column is not added twice.
     ledger = SqliteLedger(path)
     await ledger.open()
@@ -584,3 +590,35 @@ def test_lists_every_job() -> None:
     assert lists_every_job(chained(fal(mock=MockConfig(enabled=True))))
     assert not lists_every_job(chained(fal(mock=MockConfig(enabled=False))))
     assert not lists_every_job(chained(openai, fal()))
+
+
+async def test_an_empty_listing_of_other_accounts_proves_nothing(
+    replicate: Replicate, tmp_path: Path
+) -> None:
+    """The earlier run's intent was made with another key (another account, or a rotated
+    key: it cannot be told which) or against another host: this run's listing reads
+    other accounts, so its empty answer does not show that the submit made no job. The
+    row stays flagged and nothing is sent."""
+    for earlier in (
+        CONFIG.model_copy(update={"api_key": "r8_another-account-0123456789abcd"}),
+        CONFIG.model_copy(update={"base_url": "https://replicate.proxy.test"}),
+    ):
+        path = tmp_path / f"batch-{replicate.listing.call_count}.sqlite"
+        await crashed_row(path, account_of=earlier)
+        outcome = await rerun(path)
+        assert outcome.error is not None and outcome.error.job_may_exist
+    assert replicate.create.call_count == 0
+
+
+def test_the_accounts_fingerprint_holds_no_key_and_tells_keys_and_hosts_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mine = chain_account(CONFIG)
+    assert mine is not None and TOKEN not in mine and len(mine) == 12
+    assert chain_account(CONFIG) == mine  # stable across runs
+    assert chain_account(CONFIG.model_copy(update={"api_key": TOKEN + "x"})) != mine
+    assert chain_account(CONFIG.model_copy(update={"base_url": BASE + ":8443"})) != mine
+    # A chain that cannot be listed whole, or a key that cannot be read, has none.
+    assert chain_account(chained(fal())) is None
+    monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
+    assert chain_account(CONFIG.model_copy(update={"api_key": None})) is None
