@@ -26,26 +26,21 @@ import stamina
 __all__ = ["READ_PAUSES", "ReadPauses"]
 
 
-async def _sleep_unless_testing(seconds: float) -> None:
-    # Under stamina's testing mode retries do not wait, so neither do the reads that a
-    # retried 429 paused (a unit test's 429 would otherwise cost real seconds).
-    if not stamina.is_testing():
-        await anyio.sleep(seconds)
-
-
 class ReadPauses:
     """When each provider's throttled reads may go on, shared by every caller.
 
     Args:
         clock: Seconds, monotonic (injected in tests).
-        sleep: How a read waits (injected in tests).
+        sleep: How a read waits (injected in tests). By default ``anyio.sleep``, except
+            under stamina's testing mode, where retries do not wait and so neither do
+            the reads a retried 429 paused (nor is such a wait counted as waited).
     """
 
     def __init__(
         self,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = _sleep_unless_testing,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self._clock = clock
         self._sleep = sleep
@@ -92,7 +87,12 @@ class ReadPauses:
             left = min(left, max(0.0, deadline_in))
         if left <= 0:
             return 0.0
-        await self._sleep(left)
+        if self._sleep is not None:
+            await self._sleep(left)
+        elif stamina.is_testing():
+            return 0.0  # a unit test's 429 would otherwise cost real seconds
+        else:
+            await anyio.sleep(left)
         return left
 
 
