@@ -315,16 +315,6 @@ class LedgerEntry:
     def reset(self) -> LedgerEntry:
         """Send the request again on the next run (the user's decision, for a row in
         ``intent``, ``unknown`` or ``failed``: a job may exist and be paid twice)."""
-        if self.state is LedgerState.INTENT:
-            # Not a move the batch makes itself: only the user may resend an intent.
-            return dataclasses.replace(
-                self,
-                state=LedgerState.PENDING,
-                handle=None,
-                error=None,
-                jobs=(),
-                updated_at=_now(),
-            )
         return self._move(LedgerState.PENDING, handle=None, error=None, jobs=())
 
 
