@@ -215,29 +215,38 @@ def test_sigkill_at_a_ledger_point_then_rerun_submits_nothing_twice(
             assert sum(jobs_per_prompt(emu)[f"prompt {r['index']}"] for r in caught) >= 1
 
 
-@pytest.mark.parametrize("seed", [4, 5])
+@pytest.mark.parametrize(
+    ("provider", "model", "seed"),
+    [
+        ("replicate", "google/veo-3", 4),
+        ("replicate", "google/veo-3", 5),
+        ("openai", "sora-2", 21),
+        ("openai", "sora-2", 22),
+    ],
+)
 def test_sigkill_after_accept_on_a_provider_that_lists_jobs_recovers_them(
-    tmp_path: Path, seed: int
+    tmp_path: Path, provider: str, model: str, seed: int
 ) -> None:
-    """On Replicate (which lists predictions with their input), a row caught in 'intent'
-    by kill -9 after the provider accepted its job is recovered on the rerun: the job is
-    found by its request and waited on. A row whose intent was committed beside it but
-    whose create had not reached the provider (concurrent submits) is shown by the complete
-    listing to have no job, and is sent once. So every request succeeds, none is flagged
-    job_may_exist and none was created twice."""
-    model = "google/veo-3"
+    """On a provider that lists its jobs with their request (Replicate's predictions with
+    their input; OpenAI's ``GET /videos`` with model, seconds, size and prompt), a row
+    caught in 'intent' by kill -9 after the provider accepted its job is recovered on the
+    rerun: the job is found by its request and waited on. A row whose intent was committed
+    beside it but whose create had not reached the provider (concurrent submits) is shown
+    by the complete listing to have no job, and is sent once. So every request succeeds
+    with the job the emulator made for its prompt, none is flagged job_may_exist and none
+    was created twice."""
     with Emulator(latency=Latency(queue_seconds=0.05, run_seconds=0.2)) as emu:
         point = random.Random(seed).randint(1, N)
-        crashed = run_child(emu, tmp_path, "after-submit", point, "replicate", model)
+        crashed = run_child(emu, tmp_path, "after-submit", point, provider, model)
         crashed.communicate(timeout=50)
         assert crashed.returncode == -signal.SIGKILL
         assert ledger_states(tmp_path / "batch.sqlite")["intent"] >= 1
-        final = outcomes(run_child(emu, tmp_path, provider="replicate", model=model))
+        final = outcomes(run_child(emu, tmp_path, provider=provider, model=model))
         assert sorted(result["index"] for result in final) == list(range(N))
-        assert all(result["ok"] for result in final), final
-        per_prompt = jobs_per_prompt(emu, "replicate")
+        assert all(result["ok"] and not result["job_may_exist"] for result in final), final
+        per_prompt = jobs_per_prompt(emu, provider)
         assert set(per_prompt.values()) == {1} and len(per_prompt) == N
-        ids = {job.input.get("prompt"): job.id for job in emu.jobs("replicate")}
+        ids = {job.input.get("prompt"): job.id for job in emu.jobs(provider)}
         assert all(r["request_id"] == ids[f"prompt {r['index']}"] for r in final)
         assert ledger_states(tmp_path / "batch.sqlite") == Counter({"done": N})
 
