@@ -497,11 +497,13 @@ def _origin_key(url: str) -> str:
 
 def _retry_hook(
     operation: Operation, ctx: RequestContext, url: str
-) -> Callable[[Exception], bool | float]:
+) -> Callable[[BaseException], bool | float]:
     idempotent = operation != "submit"
     retries_here = 0
 
-    def decide(exc: Exception) -> bool | float:
+    # Typed on BaseException: stamina 26.2 widened its hook to any exception, and a hook
+    # taking the wider type also fits the older ``Callable[[Exception], ...]``.
+    def decide(exc: BaseException) -> bool | float:
         nonlocal retries_here
         if isinstance(exc, HTTPConnectionError):
             retry = idempotent or not exc.reached_server
