@@ -200,3 +200,230 @@ def test_sigint_cancels_running_jobs_and_the_rerun_resumes(
     completed = Counter(job.input["prompt"] for job in emu.jobs("fal") if job.state == "succeeded")
     assert [completed[prompt] for prompt in prompts] == [1] * len(prompts)
     assert emu.stats().running == 0
+
+
+def _write_bytes(path: Path, lines: list[bytes]) -> Path:
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    return path
+
+
+def _line(row: dict[str, object]) -> bytes:
+    return json.dumps(row).encode()
+
+
+# One defect per case: the line's bytes, what its one-line error says, the key its error
+# row keeps (None where the line gives none that can be read).
+_BAD_LINES = {
+    "misspelled field": (
+        _line({"prompt": "x", "durration_seconds": 5, "key": "typo"}),
+        "did you mean 'duration_seconds'",
+        "typo",
+    ),
+    "empty prompt": (_line({"prompt": "", "key": "empty"}), "prompt must not be empty", "empty"),
+    "not UTF-8": (b'{"prompt": "caf\xe9", "key": "latin-1"}', "not UTF-8", "latin-1"),
+    "provider without model": (
+        _line({"prompt": "x", "provider": "replicate", "key": "elsewhere"}),
+        "names provider 'replicate' but no model",
+        "elsewhere",
+    ),
+    "kind without model": (
+        _line({"prompt": "x", "kind": "image", "key": "still"}),
+        "names kind 'image' but no model",
+        "still",
+    ),
+    "not JSON": (b"{not json", "not JSON", None),
+    "not an object": (b"[1, 2]", "must be a JSON object", None),
+    "key not a string": (_line({"prompt": "x", "key": [1]}), "key must be a string", None),
+    "key with a line break": (
+        _line({"prompt": "x", "key": "a\nb"}),
+        "key must not hold control characters",
+        None,
+    ),
+    "lone surrogate": (
+        b'{"prompt": "\\ud800", "key": "surrogate"}',
+        "lone surrogate",
+        "surrogate",
+    ),
+    "integer too long": (b'{"prompt": "x", "seed": ' + b"9" * 5000 + b"}", "digits", None),
+    "nested too deeply": (b"[" * 100_000, "nested too deeply", None),
+    "image path too long": (
+        _line({"prompt": "x", "image": "a" * 300, "key": "picture"}),
+        "not a usable path",
+        "picture",
+    ),
+    "image_list not a list": (
+        _line({"prompt": "x", "image": "https://e.com/a.png", "image_list": 5, "key": "il"}),
+        "image_list must be a list",
+        "il",
+    ),
+    "model id the config refuses": (
+        _line({"prompt": "x", "model": "fal-ai/veo3?x=1", "key": "query"}),
+        "model must not contain",
+        "query",
+    ),
+    "unknown provider": (
+        _line({"prompt": "x", "provider": "nope", "model": "m", "key": "nope"}),
+        "unknown provider 'nope'",
+        "nope",
+    ),
+}
+
+
+@pytest.mark.parametrize("defect", sorted(_BAD_LINES))
+def test_a_bad_line_fails_alone_and_the_other_lines_run(
+    defect: str, runner: CliRunner, cli_env: dict[str, str], emu: Emulator, tmp_path: Path
+) -> None:
+    """Whatever is wrong with a line, that line alone fails (one line on stderr naming it
+    from 1, an error row keeping its key, nothing submitted for it); the others run."""
+    bad, said, key = _BAD_LINES[defect]
+    jobs = _write_bytes(
+        tmp_path / "jobs.jsonl",
+        [_line({"prompt": "a cat", "key": "first"}), bad, _line({"prompt": "a dog"})],
+    )
+    out = tmp_path / "out"
+    before = emu.stats().submitted
+    result = runner.invoke(
+        build_app(), ["batch", str(jobs), "--out", str(out), *FAL], env={"COLUMNS": "300"}
+    )
+    assert result.exit_code == 12, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("line ")]
+    assert len(errors) == 1 and errors[0].startswith("line 2: "), result.stderr
+    assert said in errors[0]
+    rows = {row["line"]: row for row in _results(out)}
+    assert sorted(rows) == [1, 2, 3]
+    assert rows[1]["ok"] and rows[3]["ok"] and not rows[2]["ok"]
+    assert rows[1]["key"] == "first" and rows[2]["key"] == key and rows[3]["key"] is None
+    assert emu.stats().submitted == before + 2
+
+    again = runner.invoke(build_app(), ["batch", str(jobs), "--out", str(out), *FAL])
+    assert again.exit_code == 12, again.output  # the rerun too: the line alone fails
+    assert emu.stats().submitted == before + 2
+    assert len(_results(out)) == 3
+
+
+def test_a_long_key_runs_once_and_names_a_bounded_file(
+    runner: CliRunner, cli_env: dict[str, str], emu: Emulator, tmp_path: Path
+) -> None:
+    """A 300-character key runs (and is paid) once, its file name cut to a size every file
+    system takes; the row keeps the whole key, and a rerun reads it back."""
+    key = "k" * 300
+    jobs = _write(tmp_path / "jobs.jsonl", [{"prompt": "a cat", "key": key}])
+    out = tmp_path / "out"
+    before = emu.stats().submitted
+    result = runner.invoke(build_app(), ["batch", str(jobs), "--out", str(out), *FAL])
+    assert result.exit_code == 0, result.output
+    [row] = _results(out)
+    assert row["ok"] and row["key"] == key
+    assert row["files"] == ["00001-" + "k" * 100 + ".mp4"]
+    assert (out / str(row["files"][0])).stat().st_size > 0  # type: ignore[index]
+    again = runner.invoke(build_app(), ["batch", str(jobs), "--out", str(out), *FAL])
+    assert again.exit_code == 0, again.output
+    assert emu.stats().submitted == before + 1
+
+
+def test_a_result_that_cannot_be_saved_fails_its_line_and_the_rerun_saves_it(
+    runner: CliRunner, cli_env: dict[str, str], emu: Emulator, tmp_path: Path
+) -> None:
+    """A paid result whose file cannot be written fails its own line (request id in the
+    row), never the batch; the rerun reads it back from the ledger and saves it, unpaid."""
+    jobs = _write(tmp_path / "jobs.jsonl", [{"prompt": "a cat", "key": "cat"}, {"prompt": "a dog"}])
+    out = tmp_path / "out"
+    (out / "00001-cat.mp4").mkdir(parents=True)  # a folder where the file goes
+    before = emu.stats().submitted
+    result = runner.invoke(
+        build_app(), ["batch", str(jobs), "--out", str(out), *FAL], env={"COLUMNS": "300"}
+    )
+    assert result.exit_code == 12, result.output
+    assert "line 1: the result was made (request " in result.stderr
+    assert "rerun the same command to save it again" in result.stderr
+    rows = {row["line"]: row for row in _results(out)}
+    assert not rows[1]["ok"] and rows[1]["key"] == "cat" and rows[1]["request_id"]
+    assert rows[2]["ok"]
+
+    (out / "00001-cat.mp4").rmdir()
+    again = runner.invoke(build_app(), ["batch", str(jobs), "--out", str(out), *FAL])
+    assert again.exit_code == 0, again.output
+    saved = [row for row in _results(out) if row["line"] == 1 and row["ok"]]
+    assert len(saved) == 1 and saved[0]["resumed"]
+    assert saved[0]["request_id"] == rows[1]["request_id"]
+    assert (out / "00001-cat.mp4").stat().st_size > 0
+    assert emu.stats().submitted == before + 2  # nothing paid twice
+
+
+def test_a_line_naming_the_commands_provider_in_another_spelling_keeps_its_model(
+    runner: CliRunner, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A line that names the command's own provider (spelt as the registry takes it)
+    and no model takes the command's model: nothing to refuse."""
+    jobs = _write(tmp_path / "jobs.jsonl", [{"prompt": "a cat", "provider": "FAL"}])
+    out = tmp_path / "out"
+    result = runner.invoke(build_app(), ["batch", str(jobs), "--out", str(out), *FAL])
+    assert result.exit_code == 0, result.output
+    assert [row["model"] for row in _results(out)] == ["fal-ai/veo3"]
+
+
+@pytest.mark.parametrize("keyed_first", [True, False], ids=["keyed-first", "keyless-first"])
+def test_a_key_spelt_like_line_n_leaves_line_n_alone(
+    keyed_first: bool, runner: CliRunner, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A line without a key goes without one, so a user's key "line-N" (before or after
+    line N) takes nothing from line N: both run, each row with its own key."""
+    rows: list[object] = (
+        [{"prompt": "a cat", "key": "line-2"}, {"prompt": "a dog"}]
+        if keyed_first
+        else [{"prompt": "a cat"}, {"prompt": "a dog", "key": "line-1"}]
+    )
+    jobs = _write(tmp_path / "jobs.jsonl", rows)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        build_app(), ["batch", str(jobs), "--out", str(out), *FAL, "--concurrency", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    keys = {row["line"]: row["key"] for row in _results(out)}
+    assert keys == ({1: "line-2", 2: None} if keyed_first else {1: None, 2: "line-1"})
+
+
+def test_messages_about_lines_count_from_one(
+    runner: CliRunner, cli_env: dict[str, str], emu: Emulator, tmp_path: Path
+) -> None:
+    """What the ledger refuses (a key given twice, a line changed before a rerun) is said
+    of lines counted from 1, never of the library's requests[i]; every row keeps its key."""
+    lines = [{"prompt": "a cat", "key": "cat"}, {"prompt": "a dog", "key": "dog"},
+             {"prompt": "a cow", "key": "cat"}]  # fmt: skip
+    jobs = _write(tmp_path / "jobs.jsonl", lines)
+    out = tmp_path / "out"
+    run = ["batch", str(jobs), "--out", str(out), *FAL, "--concurrency", "1"]
+    result = runner.invoke(build_app(), run, env={"COLUMNS": "300"})
+    assert result.exit_code == 12, result.output
+    assert "requests[" not in result.stderr
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("line ")]
+    assert error.startswith("line 3: ") and "this line has the key 'cat' of line 1" in error
+    assert {row["line"]: row["key"] for row in _results(out)} == {1: "cat", 2: "dog", 3: "cat"}
+
+    lines[1]["prompt"] = "a dog, changed"
+    _write(jobs, lines)
+    again = runner.invoke(build_app(), run, env={"COLUMNS": "300"})
+    assert again.exit_code == 12, again.output
+    assert "requests[" not in again.stderr
+    assert "line 2: ValidationError: this line is not the request the ledger" in again.stderr
+    changed = [row for row in _results(out) if row["line"] == 2 and not row["ok"]]
+    assert [row["key"] for row in changed] == ["dog"]
+
+
+def test_a_long_model_id_gets_a_ledger_of_its_own(
+    runner: CliRunner, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A model id longer than a file name still gets its ledger (its name cut, a digest
+    of the whole target keeping it apart), so the other lines are not stopped by it."""
+    long_model = "fal-ai/" + "m" * 300
+    jobs = _write(
+        tmp_path / "jobs.jsonl",
+        [{"prompt": "a cat"}, {"prompt": "a dog", "model": long_model}],
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(build_app(), ["batch", str(jobs), "--out", str(out), *FAL])
+    rows = {row["line"]: row for row in _results(out)}
+    assert sorted(rows) == [1, 2] and rows[1]["ok"], result.output
+    ledgers = sorted(path.name for path in (out / ".ledger").glob("*.sqlite"))
+    assert len(ledgers) == 2 and all(len(name) <= 210 for name in ledgers)
