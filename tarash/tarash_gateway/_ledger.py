@@ -42,6 +42,8 @@ import enum
 import json
 import os
 import sqlite3
+import stat
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -444,11 +446,15 @@ class SqliteLedger:
     Its calls run on a worker thread, one at a time on one connection. Operations that
     arrive while a commit is in progress are committed together in the next transaction,
     so a batch of many concurrent requests pays one fsync per round, not one per write.
-    A lock file beside the database (``<path>.lock``) keeps two runs from working on
-    the same ledger at once; the operating system drops it when the process dies.
+    A lock on the database file itself (``flock``, held for the run) keeps two runs from
+    working on the same ledger at once, whatever name each reaches the file by (a hard
+    link, a symlink, the file renamed while a run works); the operating system drops it
+    when the process dies. (Where flock would meet SQLite's own locks, on the BSDs and
+    macOS, the lock is a file beside the database, ``<path>.lock``, which a hard link or
+    a rename does not meet; Windows takes no lock.)
 
     Args:
-        path: The database file; created with its folder's permissions if missing.
+        path: The database file; created if missing.
 
     Example:
         ``generate_videos_async(config, requests, ledger=SqliteLedger("batch.sqlite"))``,
@@ -458,7 +464,7 @@ class SqliteLedger:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._connection: sqlite3.Connection | None = None
-        self._lock_file: Any = None
+        self._lock: _RunLock | None = None
         self._queue: list[_Operation] = []
         self._committing = False
         self._thread_lock = threading.Lock()
@@ -471,20 +477,20 @@ class SqliteLedger:
 
         Raises:
             ValidationError: The path is not a file that SQLite can open, or another run
-                holds the ledger.
+                holds the ledger (under any name of its file).
         """
         if self._connection is not None:
             return
         await anyio.to_thread.run_sync(self._open_blocking)
 
     def _open_blocking(self) -> None:
-        lock_file = _lock(self.path)
+        lock = _lock(self.path)
         try:
             connection = sqlite3.connect(
                 self.path, check_same_thread=False, isolation_level=None, timeout=30.0
             )
         except sqlite3.Error as exc:
-            _unlock(lock_file)
+            _unlock(lock)
             raise ValidationError(
                 f"cannot open the ledger {str(self.path)!r}: {exc}", fallback_allowed=False
             ) from exc
@@ -501,23 +507,30 @@ class SqliteLedger:
             connection.execute(_KEY_INDEX)
         except sqlite3.DatabaseError as exc:
             connection.close()
-            _unlock(lock_file)
+            _unlock(lock)
             raise ValidationError(
                 f"{str(self.path)!r} is not a tarash ledger: {exc}", fallback_allowed=False
             ) from exc
-        self._connection, self._lock_file = connection, lock_file
+        self._connection, self._lock = connection, lock
 
     async def close(self) -> None:
         """Close the database and drop the lock."""
-        connection, lock_file = self._connection, self._lock_file
-        self._connection = self._lock_file = None
+        connection, lock = self._connection, self._lock
+        self._connection, self._lock = None, None
         if connection is None:
             return
 
         def close_blocking() -> None:
             with self._thread_lock:
+                # Copy the WAL into the database file before closing. SQLite does so on
+                # the last close itself, except when the file was renamed meanwhile: its
+                # WAL keeps the old name, so the rows written since would be lost to the
+                # file's new name (a rerun there would send their requests again).
+                # PASSIVE never waits on a reader (a user's inspection of the file).
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 connection.close()
-            _unlock(lock_file)
+            _unlock(lock)
 
         await anyio.to_thread.run_sync(close_blocking)
 
@@ -654,45 +667,142 @@ class SqliteLedger:
                     operation.error = error
 
 
-def _lock_path(path: Path) -> str:
-    """``<path>.lock`` beside the database's real file: two spellings of one ledger (a
-    symlink to it, a relative path) must take the same lock, or a second run could work
-    on rows whose submits a live run has on the wire and send them again."""
-    try:
-        return f"{path.resolve()}.lock"
-    except (OSError, RuntimeError):  # a symlink loop: SQLite cannot open it either
-        return f"{path}.lock"
+# Whether flock() is a lock family of its own, apart from the POSIX byte-range locks
+# (fcntl F_SETLK) that SQLite takes on the database file. On Linux it is (flock(2): "no
+# interaction between the types of lock placed by flock() and fcntl()"), so the run's
+# lock can be taken on the database file itself, and any name of the file (a hard link,
+# a symlink, the file renamed while the run works) meets it. On the BSDs and macOS the
+# two families share one lock table: an exclusive flock on the database would refuse
+# SQLite's own locks, so there the lock stays a file beside the database's real path.
+# (On NFS, Linux emulates flock with a whole-file byte-range lock, which SQLite's locks
+# would then meet; SQLite's WAL mode does not work over a network file system anyway.)
+_FLOCK_IS_ITS_OWN_FAMILY = sys.platform.startswith("linux")
+
+# The database files this process's ledgers hold, by (device, inode). Closing any
+# descriptor of a file drops every POSIX lock the process holds on it, SQLite's included
+# (a live run's connection): a second run in this process on a held file is refused
+# before it opens a descriptor of it, and a descriptor opened in a race with a rename is
+# kept open (parked here) until the holder lets go.
+_held: dict[tuple[int, int], list[int]] = {}
+_held_guard = threading.Lock()
 
 
-def _lock(path: Path) -> Any:
-    """Take an exclusive lock on the ledger's lock file (:func:`_lock_path`; POSIX,
-    elsewhere no lock is taken)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: one run at a time is then the user's to ensure
+@dataclasses.dataclass(frozen=True, slots=True)
+class _RunLock:
+    """A run's hold on its ledger: the locked descriptor, and the database file's
+    (device, inode) when the lock is on the database itself."""
+
+    descriptor: int
+    inode: tuple[int, int] | None = None
+
+
+def _in_use(path: Path) -> ValidationError:
+    return ValidationError(
+        f"the ledger {str(path)!r} is in use by another run (under this name or another "
+        "one of its file: a hard link, a symlink, the file renamed); wait for it to finish",
+        fallback_allowed=False,
+    )
+
+
+def _cannot_open(path: Path, exc: OSError) -> ValidationError:
+    return ValidationError(f"cannot open the ledger {str(path)!r}: {exc}", fallback_allowed=False)
+
+
+def _lock(path: Path) -> _RunLock | None:
+    """Take the run's exclusive lock on the ledger (POSIX; on Windows no lock is taken).
+
+    Raises:
+        ValidationError: Another run holds it, or the file cannot be opened.
+    """
+    if sys.platform == "win32":  # no flock: one run at a time is then the user's to ensure
         return None
-    lock_path = _lock_path(path)
-    try:
-        lock_file = open(lock_path, "a+b")  # noqa: SIM115 - held until close()
-    except OSError as exc:
-        raise ValidationError(
-            f"cannot open the ledger {str(path)!r}: {exc}", fallback_allowed=False
-        ) from exc
-    try:
-        fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        lock_file.close()
-        raise ValidationError(
-            f"the ledger {str(path)!r} is in use by another run (its lock file "
-            f"{lock_path} is held); wait for it to finish",
-            fallback_allowed=False,
-        ) from exc
-    return lock_file
+    if _FLOCK_IS_ITS_OWN_FAMILY:
+        return _lock_database(path)
+    return _lock_beside(path)
 
 
-def _unlock(lock_file: Any) -> None:
-    if lock_file is not None:
-        lock_file.close()  # closing the file drops its flock
+def _lock_database(path: Path) -> _RunLock:
+    """flock() the database file itself, on a descriptor held for the run: the lock is
+    the file's, whatever name it is reached by, and the kernel drops it when the
+    process dies (a kill -9 leaves no stale lock)."""
+    import fcntl
+
+    with _held_guard:
+        try:
+            found = os.stat(path)
+        except FileNotFoundError:
+            found = None
+        except OSError as exc:
+            raise _cannot_open(path, exc) from exc
+        if found is not None:
+            if (found.st_dev, found.st_ino) in _held:
+                raise _in_use(path)
+            if not stat.S_ISREG(found.st_mode):
+                # A directory, a FIFO (whose open would block): no database either way.
+                raise ValidationError(
+                    f"cannot open the ledger {str(path)!r}: not a regular file",
+                    fallback_allowed=False,
+                )
+        try:
+            # Created as SQLite would create it (0644 before the umask): SQLite takes an
+            # empty file for an empty database.
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise _cannot_open(path, exc) from exc
+        opened = os.fstat(descriptor)
+        inode = (opened.st_dev, opened.st_ino)
+        if inode in _held:  # the name was moved onto a held ledger since the stat
+            _held[inode].append(descriptor)
+            raise _in_use(path)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            # No ledger of this process holds the file (checked above): closing this
+            # descriptor drops no lock a run of ours depends on.
+            os.close(descriptor)
+            raise _in_use(path) from exc
+        except OSError as exc:
+            os.close(descriptor)
+            raise ValidationError(
+                f"cannot lock the ledger {str(path)!r}: {exc}", fallback_allowed=False
+            ) from exc
+        _held[inode] = []
+    return _RunLock(descriptor, inode)
+
+
+def _lock_beside(path: Path) -> _RunLock:
+    """flock() ``<path>.lock`` beside the database's real file (where flock would meet
+    SQLite's own locks on the database): every spelling of the path and a symlink to it
+    meet this lock; a hard link or a rename does not."""
+    import fcntl
+
+    try:
+        lock_path = f"{path.resolve()}.lock"
+    except (OSError, RuntimeError):  # a symlink loop: SQLite cannot open it either
+        lock_path = f"{path}.lock"
+    try:
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise _cannot_open(path, exc) from exc
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(descriptor)
+        raise _in_use(path) from exc
+    return _RunLock(descriptor)
+
+
+def _unlock(lock: _RunLock | None) -> None:
+    """Drop the run's lock (after its connection is closed: closing the descriptor drops
+    this process's SQLite locks on the file too)."""
+    if lock is None:
+        return
+    parked: list[int] = []
+    with _held_guard:
+        if lock.inode is not None:
+            parked = _held.pop(lock.inode, [])
+    for descriptor in (*parked, lock.descriptor):
+        os.close(descriptor)  # closing the descriptor drops its flock
 
 
 def open_ledger(ledger: Ledger | str | os.PathLike[str] | None) -> Ledger | None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
+import anyio
 import pytest
 
 from tarash.tarash_gateway import (
@@ -147,6 +152,102 @@ async def test_a_second_run_on_the_same_ledger_is_refused(tmp_path: Path) -> Non
         await first.close()
     await second.open()  # free again once the first run closed it
     await second.close()
+
+
+on_linux = pytest.mark.skipif(
+    not sys.platform.startswith("linux"),
+    reason="the lock is on the database file itself where flock is its own lock family",
+)
+
+
+async def refused(spelling: Path) -> None:
+    other = SqliteLedger(spelling)
+    with pytest.raises(ValidationError, match="in use by another run") as caught:
+        await other.open()
+    assert str(spelling) in caught.value.message  # the error names the ledger it refused
+    await other.close()
+
+
+@on_linux
+async def test_a_second_run_by_a_hard_link_or_after_a_rename_is_refused(tmp_path: Path) -> None:
+    """The lock is the database file's, not its name's: a hard link to the ledger, and the
+    ledger renamed while a run works, meet it (either run would otherwise send every
+    request again); a symlink does too; the file is free again once the run closes."""
+    path = tmp_path / "batch.sqlite"
+    holder = SqliteLedger(path)
+    await holder.open()
+    try:
+        await holder.save(await holder.claim(0, "k", "h"))
+        os.link(path, tmp_path / "hard.sqlite")
+        (tmp_path / "soft.sqlite").symlink_to(path)
+        for spelling in (path, tmp_path / "hard.sqlite", tmp_path / "soft.sqlite"):
+            await refused(spelling)
+        path.rename(tmp_path / "renamed.sqlite")
+        await refused(tmp_path / "renamed.sqlite")
+        await refused(tmp_path / "hard.sqlite")
+        # The run still works on its file, and a refused open dropped none of its locks.
+        await holder.save((await holder.get(0)).intend())  # type: ignore[union-attr]
+    finally:
+        await holder.close()
+    again = SqliteLedger(tmp_path / "hard.sqlite")
+    await again.open()
+    try:
+        assert (await again.get(0)).state is LedgerState.INTENT  # type: ignore[union-attr]
+    finally:
+        await again.close()
+    assert not (tmp_path / "batch.sqlite.lock").exists()  # no lock file left beside it
+
+
+HOLDER = """
+import sys
+
+import anyio
+
+from tarash.tarash_gateway import SqliteLedger
+
+
+async def main() -> None:
+    ledger = SqliteLedger(sys.argv[1])
+    await ledger.open()
+    print("held", flush=True)
+    await anyio.to_thread.run_sync(sys.stdin.read)  # held until killed
+
+
+anyio.run(main)
+"""
+
+
+@on_linux
+def test_another_process_holding_the_ledger_refuses_every_name_until_it_dies(
+    tmp_path: Path,
+) -> None:
+    """A run in another process holds the ledger: this one is refused by its path, a hard
+    link, a symlink and its new name after a rename; killed with SIGKILL, it leaves no
+    stale lock behind."""
+    path = tmp_path / "batch.sqlite"
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    ) as child:
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline() == "held\n"
+            os.link(path, tmp_path / "hard.sqlite")
+            (tmp_path / "soft.sqlite").symlink_to(path)
+            for spelling in (path, tmp_path / "hard.sqlite", tmp_path / "soft.sqlite"):
+                anyio.run(refused, spelling)
+            path.rename(tmp_path / "renamed.sqlite")
+            anyio.run(refused, tmp_path / "renamed.sqlite")
+        finally:
+            child.kill()
+            child.wait()
+    assert child.returncode == -signal.SIGKILL
+    again = SqliteLedger(tmp_path / "renamed.sqlite")
+    anyio.run(again.open)  # the kernel dropped the dead run's lock
+    anyio.run(again.close)
 
 
 async def test_a_file_that_is_not_a_ledger_is_a_clear_error(tmp_path: Path) -> None:
