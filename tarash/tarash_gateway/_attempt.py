@@ -12,9 +12,10 @@ The stages and what each guarantees:
 1. **prepare**: build the client, check the key, adapt and map the request (nothing sent;
    a refusal records the attempt ``skipped``); estimate the job's cost.
 2. **acquire**: admission by the config's circuit breaker, then a slot of the provider's
-   limits (concurrency and create rate). Waiting counts against the attempt's deadline
-   and is recorded in ``capacity_wait_seconds``; an open breaker or a spill-over records
-   the attempt ``skipped`` with its ``skip_reason`` (:class:`AttemptSkipped`).
+   limits (concurrency and create rate), then the breaker once more (it may have opened
+   while the call waited). Waiting counts against the attempt's deadline and is recorded
+   in ``capacity_wait_seconds``; an open breaker or a spill-over records the attempt
+   ``skipped`` with its ``skip_reason`` (:class:`AttemptSkipped`).
 3. **submit**: reserve the estimate against the spend cap, announce the intent
    (``hooks.before_submit``), submit once (never cut off mid-flight:
    ``submit_prepared``), announce the job (``hooks.on_accepted``).
@@ -57,6 +58,7 @@ import anyio
 from pydantic import SecretStr
 
 from tarash.tarash_gateway._adapt import adapt_image_request, adapt_video_request
+from tarash.tarash_gateway._breaker import Admission
 from tarash.tarash_gateway._completion import run_to_completion, submit_to_completion
 from tarash.tarash_gateway._http import CallCounters
 from tarash.tarash_gateway._jobs import (
@@ -379,6 +381,11 @@ class AttemptHooks:
 NO_HOOKS = AttemptHooks()
 
 
+def _breaker_refusal(admission: Admission) -> str:
+    """The skip reason of an attempt the breaker refused."""
+    return f"circuit breaker open: {admission.reason or 'recent failures'}"
+
+
 class AttemptSkipped(Exception):
     """Internal: the attempt sent nothing and the chain should move on (open breaker,
     spill-over after waiting for capacity, refused hedge). Carries the reason."""
@@ -424,8 +431,11 @@ class CapacityLike(Protocol):
 class BreakersLike(Protocol):
     """The circuit breakers an attempt needs (``_breaker.BreakerBoard``)."""
 
-    def admission_refusal(self, provider: str, model: str) -> str | None:
-        """Why the config may not run now, or ``None`` when it may."""
+    def admit(self, provider: str, model: str) -> Admission:
+        """Whether the config may run now (asked before the wait for capacity)."""
+
+    def readmit(self, provider: str, model: str, first: Admission) -> Admission:
+        """Whether a call admitted as ``first`` may still send (asked right before it)."""
 
     def record(self, provider: str, model: str, outcome: str, transient: bool) -> None:
         """Learn an attempt's outcome: ``success``, ``failure`` or ``none``."""
@@ -509,7 +519,7 @@ class Attempt:
     _settle: Callable[[float | None], None] | None = None
     _abandoned: tuple[JobHandle, bool] | None = None
     _submitted_at: float | None = None
-    _admitted: bool = False
+    _admission: Admission | None = None
 
     @property
     def job_config(self) -> Config:
@@ -635,20 +645,22 @@ class Attempt:
         return job
 
     async def acquire(self) -> None:
-        """Admission by the breaker, then a slot of the provider's limits.
+        """Admission by the breaker, a slot of the provider's limits, then the breaker
+        again: a call admitted before it waited sends only if the breaker still lets it.
 
         Raises:
-            AttemptSkipped: The breaker is open, or the wait spilt over.
+            AttemptSkipped: The breaker is open (before or after the wait), or the wait
+                spilt over.
             TimeoutError: The deadline passed while waiting for capacity.
             RateLimitError: The provider asked for a pause that outlasts the deadline.
         """
         provider, model = self.job_config.provider, self.job_config.model
         breakers = self.services.breakers
         if breakers is not None:
-            refusal = breakers.admission_refusal(provider, model)
-            if refusal is not None:
-                raise AttemptSkipped(refusal)
-            self._admitted = True
+            admission = breakers.admit(provider, model)
+            if not admission.allowed:
+                raise AttemptSkipped(_breaker_refusal(admission))
+            self._admission = admission
         capacity = self.services.capacity
         if capacity is None:
             return
@@ -666,6 +678,26 @@ class Attempt:
             raise
         finally:
             self.metadata.capacity_wait_seconds = max(0.0, anyio.current_time() - started)
+        self._readmit()
+
+    def _readmit(self) -> None:
+        """Ask the breaker once more, after every wait of this stage and right before the
+        submit: the calls that held the slots may have opened it meanwhile.
+
+        Raises:
+            AttemptSkipped: It opened: nothing is sent, and the chain moves on as from a
+                refusal at the start (the slot is released when the attempt closes).
+        """
+        breakers, first = self.services.breakers, self._admission
+        if breakers is None or first is None:
+            return
+        admission = breakers.readmit(self.job_config.provider, self.job_config.model, first)
+        if not admission.allowed:
+            # Refused, this call is no verdict and holds no probe: the breaker hears
+            # nothing of it.
+            self._admission = None
+            raise AttemptSkipped(_breaker_refusal(admission))
+        self._admission = admission
 
     async def submit(self, job: PreparedJob) -> JobSnapshot | None:
         """Reserve the spend, announce, submit once, announce the job.
@@ -907,7 +939,7 @@ class Attempt:
         """Tell the breaker (when it admitted this attempt) and the latency tracker."""
         breakers, costs = self.services.breakers, self.services.costs
         provider, model = self.metadata.provider, self.metadata.model
-        if breakers is not None and self._admitted:
+        if breakers is not None and self._admission is not None:
             breakers.record(provider, model, outcome, transient)
         if outcome == "success" and costs is not None and self._submitted_at is not None:
             costs.record_latency(provider, model, anyio.current_time() - self._submitted_at)

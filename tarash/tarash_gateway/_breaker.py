@@ -14,6 +14,10 @@ Usage (the router's attempt pipeline)::
     admission = breakers.admit("fal", "fal-ai/veo3")
     if not admission.allowed:
         ...  # record the attempt as skipped with admission.reason; next config
+    ...  # wait for capacity, then, right before the submit, ask again:
+    admission = breakers.readmit("fal", "fal-ai/veo3", admission)
+    if not admission.allowed:
+        ...  # opened while this call waited: skipped, as above
     try:
         result = await run_attempt()
     except TarashException as error:
@@ -190,22 +194,55 @@ class BreakerBoard:
             if breaker.state == "closed":
                 return Admission(True)
             if breaker.state == "open":
-                left = breaker.opened_at + self.policy.cooldown - now
-                return Admission(
-                    False, reason=f"circuit open ({breaker.reason}); probe in {left:.0f} s"
-                )
+                return self._refusal(breaker, now)
             if breaker.probe_at is None:
                 breaker.probe_at = now
                 probe = True
             else:
                 probe = False
         if probe:
-            logger.info(
-                "circuit half-open: admitting one probe",
-                extra={"provider": provider, "model": model, "breaker": "half_open"},
-            )
-            return Admission(True, probe=True)
+            return self._probe_admitted(provider, model)
         return Admission(False, reason="circuit half-open: a probe call is deciding")
+
+    def readmit(self, provider: str, model: str, first: Admission) -> Admission:
+        """Whether a call admitted earlier (``first``) may still go, right before it sends.
+
+        A call waits between its admission and its submit (for a concurrency slot, a
+        create window, a provider's pause), and the calls that went first may open the
+        breaker meanwhile: admitted while closed, a call must not send into an open
+        breaker, or every call queued behind a small ``max_concurrent`` would be paid
+        for after the breaker opened.
+
+        Returns:
+            Allowed while closed. Refused while open, with the reason. While half-open:
+            the probe admitted earlier goes on as the probe; another call becomes the
+            probe when none is out, and is refused when one is.
+        """
+        with self._lock:
+            now = self._clock()
+            breaker = self._breaker(provider, model)
+            self._settle(breaker, now)
+            if breaker.state == "closed":
+                return Admission(True)
+            if breaker.state == "open":
+                return self._refusal(breaker, now)
+            if first.probe and breaker.probe_at is not None:
+                return first
+            if breaker.probe_at is not None:
+                return Admission(False, reason="circuit half-open: a probe call is deciding")
+            breaker.probe_at = now
+        return self._probe_admitted(provider, model)
+
+    def _refusal(self, breaker: _Breaker, now: float) -> Admission:
+        left = breaker.opened_at + self.policy.cooldown - now
+        return Admission(False, reason=f"circuit open ({breaker.reason}); probe in {left:.0f} s")
+
+    def _probe_admitted(self, provider: str, model: str) -> Admission:
+        logger.info(
+            "circuit half-open: admitting one probe",
+            extra={"provider": provider, "model": model, "breaker": "half_open"},
+        )
+        return Admission(True, probe=True)
 
     def record_success(self, provider: str, model: str) -> None:
         """A call finished well: the streak ends, and a half-open breaker closes."""

@@ -74,6 +74,7 @@ from tarash.tarash_gateway.errors import (
     TimeoutError,
     ValidationError,
 )
+from tarash.tarash_gateway.providers import normalise_table, provider_key
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -196,17 +197,27 @@ def merge_limits(
             and the defaults of the keys not given stay.
 
     Returns:
-        A new mapping, for :class:`CapacityBoard`.
+        A new mapping, for :class:`CapacityBoard`, keyed by
+        :func:`~tarash.tarash_gateway.providers.table_key`.
+
+    Raises:
+        ValidationError: Two keys name the same provider (``"fal"`` and ``"FAL"``).
     """
     if limits is None:
         return dict(DEFAULT_LIMITS)
     if not limits:
         return {}
-    return {**DEFAULT_LIMITS, **limits}
+    # Keyed as the defaults are: a user's "Replicate" replaces the default "replicate".
+    return {**DEFAULT_LIMITS, **normalise_table(limits, "limits")}
 
 
 def limit_key(provider: str, model: str | None = None, account: str | None = None) -> str:
-    """The key a limit and its counters live under: ``provider[/model][@account]``."""
+    """The key a limit and its counters live under: ``provider[/model][@account]``.
+
+    The provider is named as the registry looks it up (:func:`provider_key`): a config's
+    ``"FAL"`` or ``"fal-ai"`` shares ``"fal"``'s limits, breaker and learned latency.
+    """
+    provider = provider_key(provider)
     key = provider if model is None else f"{provider}/{model}"
     return key if account is None else f"{key}@{account}"
 
@@ -228,8 +239,8 @@ def _parse_limits(
     limits: Mapping[str, ProviderLimit | Mapping[str, Any]] | None,
 ) -> dict[str, ProviderLimit]:
     parsed: dict[str, ProviderLimit] = {}
-    for key, value in (limits or {}).items():
-        if not isinstance(key, str) or not key.split("/", 1)[0].strip() or "@" in key:
+    for key, value in normalise_table(limits or {}, "limits").items():
+        if "@" in key:
             raise ValidationError(f"limits keys are 'provider' or 'provider/model', got {key!r}")
         if isinstance(value, ProviderLimit):
             parsed[key] = value
@@ -550,12 +561,14 @@ class CapacityBoard:
     Args:
         limits: ``{"provider": ProviderLimit(...), "provider/model": ...}``; a mapping of
             field names is accepted in place of a ProviderLimit (as read from TOML).
-            Providers without a limit are unlimited until a :meth:`slow_down`.
+            Providers without a limit are unlimited until a :meth:`slow_down`. A key's
+            provider is read as the registry reads it (``"FAL"`` is ``"fal"``).
         clock: Seconds on one monotonic clock for every loop and thread.
         sleep: How a waiter waits for the next create or its deadline.
 
     Raises:
-        ValidationError: A key or a limit is malformed.
+        ValidationError: A key or a limit is malformed, or two keys name the same
+            provider (``"fal"`` and ``"FAL"``).
     """
 
     def __init__(
@@ -597,7 +610,7 @@ class CapacityBoard:
         """The shortest ``spill_after`` among the limits on ``provider`` and its ``model``."""
         values = [
             limit.spill_after
-            for key in (provider, f"{provider}/{model}")
+            for key in (limit_key(provider), limit_key(provider, model))
             if (limit := self._limit_for(key)) is not None and limit.spill_after is not None
         ]
         return min(values, default=None)

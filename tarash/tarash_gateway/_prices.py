@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from tarash.tarash_gateway._snapshot import SpendSnapshot
 from tarash.tarash_gateway.errors import SpendCapExceededError, ValidationError
+from tarash.tarash_gateway.providers import normalise_table, provider_key
 
 __all__ = [
     "DEFAULT_PRICES",
@@ -282,7 +283,8 @@ class PriceTable:
         defaults: The rows the overrides sit on; :data:`DEFAULT_PRICES` unless given.
 
     Raises:
-        ValidationError: A key or a row is malformed.
+        ValidationError: A key or a row is malformed, or two keys name the same row
+            (``"fal"`` and ``"FAL"``).
     """
 
     def __init__(
@@ -291,14 +293,19 @@ class PriceTable:
         *,
         defaults: Mapping[str, Price] | None = None,
     ) -> None:
+        # Keyed as the registry reads provider names, as :meth:`price` looks them up: a
+        # row for "FAL" prices a config spelt "fal", and the other way round.
         self._overrides = {
-            key: _parse_price(key, value) for key, value in (overrides or {}).items()
+            key: _parse_price(key, value)
+            for key, value in normalise_table(overrides or {}, "prices").items()
         }
-        self._defaults = dict(DEFAULT_PRICES if defaults is None else defaults)
+        self._defaults = normalise_table(DEFAULT_PRICES if defaults is None else defaults, "prices")
 
     def price(self, provider: str, model: str) -> Price | None:
         """The row that applies: the user's for the model, then for the provider, then
-        the default's for the model, then for the provider; None when there is none."""
+        the default's for the model, then for the provider; None when there is none.
+        ``provider`` is read as the registry reads it (``"FAL"`` finds ``"fal"``'s rows)."""
+        provider = provider_key(provider)
         for rows in (self._overrides, self._defaults):
             for key in (f"{provider}/{model}", provider):
                 if key in rows:

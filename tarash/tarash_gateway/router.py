@@ -41,7 +41,7 @@ from tarash.tarash_gateway._attempt import (
     AttemptSkipped,
     client_for_handle,
 )
-from tarash.tarash_gateway._breaker import BreakerBoard, BreakerPolicy
+from tarash.tarash_gateway._breaker import Admission, BreakerBoard, BreakerPolicy
 from tarash.tarash_gateway._chain import (
     ChainConfig,
     ChainRequest,
@@ -105,12 +105,13 @@ class _Breakers:
 
     board: BreakerBoard
 
-    def admission_refusal(self, provider: str, model: str) -> str | None:
-        """Why the breaker refuses the call now, or None."""
-        admission = self.board.admit(provider, model)
-        if admission.allowed:
-            return None
-        return f"circuit breaker open: {admission.reason or 'recent failures'}"
+    def admit(self, provider: str, model: str) -> Admission:
+        """Whether the breaker lets the call go now (before it waits for capacity)."""
+        return self.board.admit(provider, model)
+
+    def readmit(self, provider: str, model: str, first: Admission) -> Admission:
+        """Whether the call admitted as ``first`` may still go, right before its submit."""
+        return self.board.readmit(provider, model, first)
 
     def record(self, provider: str, model: str, outcome: str, transient: bool) -> None:
         """Tell the breaker how an admitted attempt ended."""

@@ -16,6 +16,7 @@
     after = 30
 
     [limits.fal]                  # ProviderLimit's fields, per provider or provider/model
+                                  # (the provider as configs may spell it: "FAL" is "fal")
     max_concurrent = 4
 
     [limits."replicate/google/veo-3"]
@@ -49,7 +50,7 @@ from tarash.tarash_gateway._limits import ProviderLimit
 from tarash.tarash_gateway._prices import Price
 from tarash.tarash_gateway.cli._output import CliError
 from tarash.tarash_gateway.errors import TarashException
-from tarash.tarash_gateway.providers import available_providers, provider_key
+from tarash.tarash_gateway.providers import available_providers, provider_key, table_key
 from tarash.tarash_gateway.router import HedgePolicy, Router, Strategy, configure
 
 __all__ = ["Route", "RoutingConfig", "load_routing"]
@@ -221,7 +222,8 @@ def _rows(
     check: Callable[[_Reader, dict[str, Any], tuple[str, ...]], None] | None = None,
 ) -> dict[str, _Row]:
     """``[name."provider/model"]`` tables, each built into ``row`` (a dataclass)."""
-    found = {}
+    found: dict[str, _Row] = {}
+    written: dict[str, str] = {}
     names = frozenset(f.name for f in dataclasses.fields(row))
     known_providers = {provider_key(provider) for provider in available_providers()}
     for target, values in reader.table(data, name).items():
@@ -235,14 +237,23 @@ def _rows(
                 f"unknown provider {provider!r}; use one of {', '.join(sorted(known_providers))}",
                 table,
             )
+        # Keyed as the router looks providers up (the registry's reading of the name):
+        # [limits.FAL] holds for a config spelt "fal", and two spellings of one row would
+        # leave which one holds to chance.
+        key = table_key(target)
+        if key in written:
+            raise reader.error(
+                f"names the same {name} row as [{name}.{written[key]}]; give it once", table
+            )
+        written[key] = table[1]
         reader.known(values, names, table)
         if check is not None:
             check(reader, values, table)
         try:
-            found[target] = row(**values)
+            found[key] = row(**values)
         except TarashException as exc:
-            key = next((field for field in values if field in exc.message), None)
-            raise reader.error(exc.message, table, key) from None
+            culprit = next((field for field in values if field in exc.message), None)
+            raise reader.error(exc.message, table, culprit) from None
     return found
 
 

@@ -12,13 +12,18 @@ One registry holds two kinds of entry:
 :func:`register_provider` adds either; the last registration of a name wins, a built-in's
 included. Names are compared normalised (:func:`provider_key`: surrounding spaces, case and
 ``-`` versus ``_`` do not count), so ``"azure-openai"`` and ``"Azure_OpenAI"`` name one
-provider; configs, metadata and errors keep the name as written.
+provider; configs, metadata and errors keep the name as written. The router's tables
+(limits, breakers, prices, learned latencies) are keyed by the same normalised name
+(:func:`table_key`, :func:`normalise_table`), so a limit on ``"fal"`` holds for a config
+spelt ``"FAL"`` or ``"fal-ai"``.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Mapping
+from typing import TypeVar
 
 from tarash.tarash_gateway._validate import check_provider_name
 from tarash.tarash_gateway.errors import ValidationError
@@ -29,9 +34,13 @@ __all__ = [
     "get_provider_class",
     "get_provider_entry",
     "get_provider_handler",
+    "normalise_table",
     "provider_key",
     "register_provider",
+    "table_key",
 ]
+
+V = TypeVar("V")
 
 ProviderEntry = type[ProviderClient] | object
 """What serves a provider name: a client class, or a published-style handler instance."""
@@ -59,6 +68,46 @@ def provider_key(name: str) -> str:
     """
     key = name.strip().lower().replace("-", "_")
     return _ALIASES.get(key, key)
+
+
+def table_key(key: str) -> str:
+    """The key of a row of a per-provider table (``"provider"`` or ``"provider/model"``):
+    its provider part as :func:`provider_key` reads it, its model as written (model ids
+    are case-sensitive). ``"FAL/fal-ai/veo3"`` and ``"fal-ai/fal-ai/veo3"`` are
+    ``"fal/fal-ai/veo3"``."""
+    provider, slash, model = key.partition("/")
+    return provider_key(provider) + slash + model
+
+
+def normalise_table(rows: Mapping[str, V], table: str) -> dict[str, V]:
+    """``rows`` keyed by :func:`table_key`: how the router's tables hold what users give.
+
+    Args:
+        rows: ``{"provider" or "provider/model": row}`` as the user spelt it.
+        table: The table's name, for messages (``"limits"``, ``"prices"``).
+
+    Raises:
+        ValidationError: A key is not a string naming a provider, or two keys name the
+            same row (``"fal"`` and ``"FAL"``): which one should win could only be guessed.
+    """
+    normalised: dict[str, V] = {}
+    written: dict[str, str] = {}
+    for key, row in rows.items():
+        if not isinstance(key, str) or not key.partition("/")[0].strip():
+            raise ValidationError(
+                f"{table} keys are 'provider' or 'provider/model', got {key!r}",
+                fallback_allowed=False,
+            )
+        normal = table_key(key)
+        if normal in written:
+            raise ValidationError(
+                f"{table} keys {written[normal]!r} and {key!r} name the same provider "
+                f"({normal!r}); give it once",
+                fallback_allowed=False,
+            )
+        written[normal] = key
+        normalised[normal] = row
+    return normalised
 
 
 def _is_client_class(value: object) -> bool:
