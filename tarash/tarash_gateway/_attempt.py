@@ -27,7 +27,9 @@ submit failed without creating one): a job given up on that its provider did not
 :class:`~tarash.tarash_gateway._watch.JobWatcher`, which releases it when the job ends. A
 429 anywhere slows the whole provider down (``slow_down``); the breaker learns from each
 outcome, the latency tracker from each success; the spend reservation is settled with what
-the attempt is estimated to cost.
+the attempt is estimated to cost: nothing for a job known never to have been made, the
+cancel's price for one whose cancel was accepted, the full estimate for any other (one
+that ran, runs on, or may exist after a create whose reply was lost).
 
 Hooks (the seam for batch runs and their ledger): :class:`AttemptHooks` carries three
 optional callables, sync or async, each called to completion even while the caller is
@@ -953,23 +955,27 @@ class Attempt:
             slot, self._slot = self._slot, None
             if running is None or not self._hand_over(running, slot):
                 slot.release()
-        if self.handle is None and self._abandoned is not None:
-            _, cancelled = self._abandoned
-            costs = self.services.costs
+        estimate, costs = self.estimate, self.services.costs
+        stopped_in_time = (
+            self._stopped is True
+            if self.handle is not None
+            else self._abandoned is not None and self._abandoned[1]
+        )
+        if stopped_in_time:
             meta.estimated_cost = (
-                costs.cancelled_cost(meta.provider, meta.model, self.estimate)
-                if cancelled and costs is not None
-                else self.estimate
+                estimate
+                if costs is None
+                else costs.cancelled_cost(meta.provider, meta.model, estimate)
             )
-        elif self.handle is None:
-            meta.estimated_cost = 0.0 if self.estimate is not None else None
-        elif ended and meta.status == "cancelled" and self.services.costs is not None:
-            meta.estimated_cost = self.services.costs.cancelled_cost(
-                meta.provider, meta.model, self.estimate
-            )
+        elif self.handle is not None or self._abandoned is not None or meta.job_may_exist:
+            # It ran (or runs on: not stopped, or stopped after it finished), or a submit
+            # whose reply was lost may have made it: billed in full until proven otherwise.
+            meta.estimated_cost = estimate
+        else:
+            # Known never to have been made.
+            meta.estimated_cost = 0.0 if estimate is not None else None
         if self._settle is not None:
-            billed = self.handle is not None or self._abandoned is not None
-            self._settle(meta.estimated_cost if billed else 0.0)
+            self._settle(meta.estimated_cost or 0.0)
             self._settle = None
         await call_hook(self.hooks.on_attempt_end, meta)
 
