@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 import stamina
 
+from tarash.tarash_gateway._watch import JOB_WATCHER
 from tarash.tarash_gateway.router import configure
 
 
@@ -25,6 +26,14 @@ def _fresh_default_router() -> Iterator[None]:
     configure()
     yield
     configure()
+
+
+@pytest.fixture(autouse=True)
+def _no_job_watched_past_its_test() -> Iterator[None]:
+    """A job one test gave up on without stopping it is not polled during the next
+    (against a mock router or an emulator that is gone): its watch ends with the test."""
+    yield
+    JOB_WATCHER.stop()
 
 
 @pytest.fixture(autouse=True)

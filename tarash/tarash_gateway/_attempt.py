@@ -23,9 +23,14 @@ The stages and what each guarantees:
    the remote job on every give-up.
 
 The capacity slot is held from before the submit until the job is terminal (or the
-submit failed without creating one); a 429 anywhere slows the whole provider down
-(``slow_down``); the breaker learns from each outcome, the latency tracker from each
-success; the spend reservation is settled with what the attempt is estimated to cost.
+submit failed without creating one): a job given up on that its provider did not stop
+(no cancel, or one refused or too late) runs on there, so its slot goes to the router's
+:class:`~tarash.tarash_gateway._watch.JobWatcher`, which releases it when the job ends. A
+429 anywhere slows the whole provider down (``slow_down``); the breaker learns from each
+outcome, the latency tracker from each success; the spend reservation is settled with what
+the attempt is estimated to cost: nothing for a job known never to have been made, the
+cancel's price for one whose cancel was accepted, the full estimate for any other (one
+that ran, runs on, or may exist after a create whose reply was lost).
 
 Hooks (the seam for batch runs and their ledger): :class:`AttemptHooks` carries three
 optional callables, sync or async, each called to completion even while the caller is
@@ -73,6 +78,7 @@ from tarash.tarash_gateway._metadata import AttemptRecorder, failed_attempt_stat
 from tarash.tarash_gateway._polling import JobSnapshot, PollSchedule
 from tarash.tarash_gateway._tracing import log_fields, set_attributes, span
 from tarash.tarash_gateway._validate import check_sendable
+from tarash.tarash_gateway._watch import max_run_seconds
 from tarash.tarash_gateway.errors import (
     JobCancelledError,
     RateLimitError,
@@ -459,6 +465,21 @@ class CostsLike(Protocol):
         """Learn a successful job's completion time."""
 
 
+class WatcherLike(Protocol):
+    """What follows a job given up on but not stopped (``_watch.JobWatcher``)."""
+
+    def follow(
+        self,
+        client: ProviderClient,
+        handle: JobHandle,
+        release: Callable[[], None],
+        *,
+        schedule: PollSchedule,
+        run_for: float,
+    ) -> None:
+        """Poll the job until it ends (or ``run_for`` seconds pass), then ``release``."""
+
+
 @dataclass(frozen=True, slots=True)
 class AttemptServices:
     """The router's shared state an attempt consults; each part optional."""
@@ -466,6 +487,7 @@ class AttemptServices:
     capacity: CapacityLike | None = None
     breakers: BreakersLike | None = None
     costs: CostsLike | None = None
+    watcher: WatcherLike | None = None
 
 
 async def call_hook(hook: Callable[[E], object] | None, event: E) -> None:
@@ -520,6 +542,9 @@ class Attempt:
     _abandoned: tuple[JobHandle, bool] | None = None
     _submitted_at: float | None = None
     _admission: Admission | None = None
+    # How giving up left the job (JobWaiter.stopped): None, never given up on while it
+    # ran; True, its remote cancel was accepted; False, it may run on and is billed.
+    _stopped: bool | None = None
 
     @property
     def job_config(self) -> Config:
@@ -624,7 +649,10 @@ class Attempt:
                         attempt_number=self.metadata.attempt_number,
                     )
                     self._submitted_at = anyio.current_time()
-                    response = await waiter.run(None, deadline, poll_first=True)
+                    try:
+                        response = await waiter.run(None, deadline, poll_first=True)
+                    finally:
+                        self._stopped = waiter.stopped
             finally:
                 await self._close()
         return response
@@ -767,9 +795,12 @@ class Attempt:
             )
         except BaseException:
             # Nobody was told of the job, and nobody will follow it: stop it.
-            await cancel_remote_job(client, submitted.handle)
+            await cancel_remote_job(client, submitted.handle, on_result=self._record_stop)
             raise
         return submitted.snapshot
+
+    def _record_stop(self, accepted: bool) -> None:
+        self._stopped = accepted
 
     def _learn_from_submit(self, counters: CallCounters) -> None:
         """What the submit's replies said of the account's limits, told to the limiter
@@ -809,7 +840,10 @@ class Attempt:
             timeout_seconds=self.job_config.timeout,
             on_throttled=self._throttled,
         )
-        return await waiter.run(snapshot, self.deadline)
+        try:
+            return await waiter.run(snapshot, self.deadline)
+        finally:
+            self._stopped = waiter.stopped
 
     def _throttled(self) -> None:
         """The provider holds this job back for the account's concurrency (Runway's
@@ -945,27 +979,60 @@ class Attempt:
             costs.record_latency(provider, model, anyio.current_time() - self._submitted_at)
 
     async def _close(self, *, ended: bool = True) -> None:
-        """Release the slot, settle the spend, tell ``on_attempt_end``."""
+        """Release the slot (or hand it to the watcher with a job that runs on), settle
+        the spend, tell ``on_attempt_end``."""
         meta = self.metadata
+        running = self._left_running()
         if self._slot is not None:
-            self._slot.release()
-            self._slot = None
-        if self.handle is None and self._abandoned is not None:
-            _, cancelled = self._abandoned
-            costs = self.services.costs
+            slot, self._slot = self._slot, None
+            if running is None or not self._hand_over(running, slot):
+                slot.release()
+        estimate, costs = self.estimate, self.services.costs
+        stopped_in_time = (
+            self._stopped is True
+            if self.handle is not None
+            else self._abandoned is not None and self._abandoned[1]
+        )
+        if stopped_in_time:
             meta.estimated_cost = (
-                costs.cancelled_cost(meta.provider, meta.model, self.estimate)
-                if cancelled and costs is not None
-                else self.estimate
+                estimate
+                if costs is None
+                else costs.cancelled_cost(meta.provider, meta.model, estimate)
             )
-        elif self.handle is None:
-            meta.estimated_cost = 0.0 if self.estimate is not None else None
-        elif ended and meta.status == "cancelled" and self.services.costs is not None:
-            meta.estimated_cost = self.services.costs.cancelled_cost(
-                meta.provider, meta.model, self.estimate
-            )
+        elif self.handle is not None or self._abandoned is not None or meta.job_may_exist:
+            # It ran (or runs on: not stopped, or stopped after it finished), or a submit
+            # whose reply was lost may have made it: billed in full until proven otherwise.
+            meta.estimated_cost = estimate
+        else:
+            # Known never to have been made.
+            meta.estimated_cost = 0.0 if estimate is not None else None
         if self._settle is not None:
-            billed = self.handle is not None or self._abandoned is not None
-            self._settle(meta.estimated_cost if billed else 0.0)
+            self._settle(meta.estimated_cost or 0.0)
             self._settle = None
         await call_hook(self.hooks.on_attempt_end, meta)
+
+    def _left_running(self) -> JobHandle | None:
+        """The job this attempt gave up on without stopping it, if any."""
+        if self.handle is not None:
+            return self.handle if self._stopped is False else None
+        if self._abandoned is not None and not self._abandoned[1]:
+            return self._abandoned[0]
+        return None
+
+    def _hand_over(self, handle: JobHandle, slot: CapacitySlotLike) -> bool:
+        """Give the slot of a job that runs on to the watcher, which releases it when the
+        job ends: the provider counts it against the account until then, and so must the
+        limits. False when there is no watcher (the caller releases the slot)."""
+        watcher, client = self.services.watcher, self.client
+        if watcher is None or client is None:
+            return False
+        age = 0.0 if self._submitted_at is None else anyio.current_time() - self._submitted_at
+        poll_interval = self.config.poll_interval if self.config is not None else 5.0
+        watcher.follow(
+            client,
+            handle,
+            slot.release,
+            schedule=poll_schedule_for(poll_interval),
+            run_for=max_run_seconds(handle.provider, handle.model) - age,
+        )
+        return True

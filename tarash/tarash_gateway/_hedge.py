@@ -8,7 +8,8 @@ provider/model) of its job being accepted, the next config starts beside it as a
 fails (or is skipped) lets the next config start at once as a ``fallback``, under the
 chain's ``fallback_on`` rule. The first success wins; every other attempt is cancelled
 at once, locally and remotely (its waiter cancels the provider's job), and recorded
-``cancelled`` with what its provider bills for cancelled work.
+``cancelled`` with what its provider bills for cancelled work, or at its full estimate
+when its cancel failed or came after it finished (it ran, and is billed, in full).
 
 Hedging only pays where a cancelled job costs little: ``may_hedge_onto`` (from the price
 table) can refuse to hedge onto a config whose provider bills cancelled work; such a

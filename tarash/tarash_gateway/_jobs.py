@@ -122,14 +122,27 @@ async def deliver_progress(callback: ProgressCallback | None, update: Update) ->
         raise CallbackError(exc) from exc
 
 
-async def cancel_remote_job(client: ProviderClient, handle: JobHandle) -> bool:
+async def cancel_remote_job(
+    client: ProviderClient,
+    handle: JobHandle,
+    *,
+    on_result: Callable[[bool], None] | None = None,
+) -> bool:
     """Cancel a job even though the surrounding task is being cancelled.
 
     Run to completion whatever cancels the caller meanwhile (asyncio's own cancellation
     included) and bounded by :data:`CANCEL_GRACE_SECONDS`; a failure to cancel is logged,
     never raised over the error that caused it.
+
+    Args:
+        client: The job's provider client.
+        handle: The job.
+        on_result: Told whether the provider accepted the cancel, before the caller's
+            cancellation (if any) is delivered, which the return value never reaches.
     """
     if not client.supports_cancel:
+        if on_result is not None:
+            on_result(False)
         return False
 
     async def cancel_within_grace() -> bool:
@@ -161,9 +174,15 @@ async def cancel_remote_job(client: ProviderClient, handle: JobHandle) -> bool:
         )
         return False
 
+    async def cancel_and_tell() -> bool:
+        accepted = await cancel_within_grace()
+        if on_result is not None:
+            on_result(accepted)
+        return accepted
+
     # Usually called because the caller is being cancelled: asyncio may cancel it again
     # (a second Task.cancel(), an outer timeout), which must not cut the cancel off.
-    return await run_to_completion(cancel_within_grace)
+    return await run_to_completion(cancel_and_tell)
 
 
 @dataclass(slots=True)
@@ -183,6 +202,11 @@ class JobWaiter:
         on_throttled: Called (once per job) when the provider first reports the job held
             back by the account's concurrency (a ``throttled`` snapshot): the router's
             limiter lowers its cap on the provider while this job still holds its slot.
+        stopped: How the wait left the job: ``None`` when it never gave up on a live job
+            (it ended, or was already over); ``True`` when it gave up and the provider
+            accepted the remote cancel; ``False`` when it gave up and the job was not
+            stopped (no cancel in the protocol, or the cancel failed or came too late):
+            it may run on, holding its account's concurrency and billed in full.
     """
 
     client: ProviderClient
@@ -197,6 +221,7 @@ class JobWaiter:
     last_snapshot: JobSnapshot | None = None
     consecutive_poll_failures: int = 0
     throttled: bool = False
+    stopped: bool | None = None
 
     def __post_init__(self) -> None:
         if not self.client.reports_progress:
@@ -404,6 +429,13 @@ class JobWaiter:
             extra=_fields(self.handle),
         )
 
+    async def _stop(self) -> None:
+        """Cancel the job remotely on a give-up, and remember whether it stopped."""
+        await cancel_remote_job(self.client, self.handle, on_result=self._record_stop)
+
+    def _record_stop(self, accepted: bool) -> None:
+        self.stopped = accepted
+
     async def run(
         self,
         first_snapshot: JobSnapshot | None,
@@ -439,23 +471,23 @@ class JobWaiter:
             # job is still running and billing: stop it.
             _with_origin(exc, self.handle)
             if self.last_state is None or not self.last_state.is_terminal:
-                await cancel_remote_job(self.client, self.handle)
+                await self._stop()
                 self._forbid_fallback_if_unstoppable(exc)
             raise
         except CallbackError:
             # The user's callback raised: we stop waiting, and the job would go on billing.
             if self.last_state is None or not self.last_state.is_terminal:
-                await cancel_remote_job(self.client, self.handle)
+                await self._stop()
             raise
         except BaseException:
             # The caller was cancelled (task cancelled, KeyboardInterrupt, race lost): stop
             # the remote job, then let the cancellation travel on.
             if self.last_state is None or not self.last_state.is_terminal:
-                await cancel_remote_job(self.client, self.handle)
+                await self._stop()
             raise
         if not snapshot.understood:
             # A status we do not know ends the wait, not necessarily the job: stop it.
-            await cancel_remote_job(self.client, self.handle)
+            await self._stop()
         # Reading the result of a finished job is idempotent and paid for already: it is
         # not cut short by the job's deadline.
         response = await self.read_result(snapshot)

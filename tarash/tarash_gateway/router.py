@@ -67,6 +67,7 @@ from tarash.tarash_gateway._prices import Price, PriceTable, SpendTracker
 from tarash.tarash_gateway._snapshot import RouterSnapshot
 from tarash.tarash_gateway._sync import run_sync
 from tarash.tarash_gateway._tracing import SpanLike, set_attributes, span
+from tarash.tarash_gateway._watch import JOB_WATCHER
 from tarash.tarash_gateway.errors import TarashException, ValidationError, falls_back
 from tarash.tarash_gateway.models import (
     ExecutionMetadata,
@@ -307,6 +308,8 @@ class Router:
             capacity=_BoardCapacity(self.board),
             breakers=None if breakers is None else _Breakers(breakers),
             costs=_Costs(self.prices, self.spend, self.latency),
+            # A job given up on but not stopped keeps its slot until it ends.
+            watcher=JOB_WATCHER,
         )
 
     def snapshot(self) -> RouterSnapshot:
