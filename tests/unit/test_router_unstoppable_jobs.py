@@ -29,14 +29,14 @@ NO_CANCEL = "https://no-cancel.test"
 class NoCancelClient(FakeClient):
     """The toy provider without a cancel in its protocol, as OpenAI's and Google's videos."""
 
-    name = "fake-no-cancel"
+    name = "fake_no_cancel"
     supports_cancel: ClassVar[bool] = False
 
     async def cancel(self, handle: JobHandle) -> bool:
         return False
 
 
-register_provider("fake-no-cancel", NoCancelClient)
+register_provider("fake_no_cancel", NoCancelClient)
 
 
 def config(base: str = BASE, provider: str = "fake", **kwargs: Any) -> VideoGenerationConfig:
@@ -135,20 +135,20 @@ async def test_a_provider_without_cancel_runs_one_job_at_a_time_under_max_concur
     """The issue's case: three requests given up on under max_concurrent=1 on a provider
     that cannot cancel; only one job runs at a time, each next one once the last ended."""
     job = Job(respx_mock, NO_CANCEL, "j1", cancel=200)
-    router = Router(limits={"fake-no-cancel": ProviderLimit(max_concurrent=1)})
-    no_cancel = config(NO_CANCEL, provider="fake-no-cancel")
+    router = Router(limits={"fake_no_cancel": ProviderLimit(max_concurrent=1)})
+    no_cancel = config(NO_CANCEL, provider="fake_no_cancel")
     await give_up_on(router, job, no_cancel)
     assert not job.cancel.called  # the protocol has none
     for submitted in (2, 3):
         async with anyio.create_task_group() as group:
             group.start_soon(give_up_on, router, job, no_cancel)
-            await until(lambda: router.snapshot().limits["fake-no-cancel"].waiting == 1)
+            await until(lambda: router.snapshot().limits["fake_no_cancel"].waiting == 1)
             assert job.submit.call_count == submitted - 1
             job.finish()  # the job before ends: the next one may start
         assert job.submit.call_count == submitted
-        assert router.snapshot().limits["fake-no-cancel"].in_flight == 1
+        assert router.snapshot().limits["fake_no_cancel"].in_flight == 1
     job.finish()
-    await until(lambda: router.snapshot().limits["fake-no-cancel"].in_flight == 0)
+    await until(lambda: router.snapshot().limits["fake_no_cancel"].in_flight == 0)
 
 
 async def test_a_job_stopped_by_its_cancel_releases_its_slot_at_once(
