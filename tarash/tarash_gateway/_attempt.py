@@ -26,11 +26,12 @@ The capacity slot is held from before the submit until the job is terminal (or t
 submit failed without creating one): a job given up on that its provider did not stop
 (no cancel, or one refused or too late) runs on there, so its slot goes to the router's
 :class:`~tarash.tarash_gateway._watch.JobWatcher`, which releases it when the job ends. A
-429 anywhere slows the whole provider down (``slow_down``); the breaker learns from each
-outcome, the latency tracker from each success; the spend reservation is settled with what
-the attempt is estimated to cost: nothing for a job known never to have been made, the
-cancel's price for one whose cancel was accepted, the full estimate for any other (one
-that ran, runs on, or may exist after a create whose reply was lost).
+429 anywhere slows the whole provider down (``slow_down``), a create's the moment it is
+seen, while the create waits to retry; the breaker learns from each outcome, the latency
+tracker from each success; the spend reservation is settled with what the attempt is
+estimated to cost: nothing for a job known never to have been made, the cancel's price for
+one whose cancel was accepted, the full estimate for any other (one that ran, runs on, or
+may exist after a create whose reply was lost).
 
 Hooks (the seam for batch runs and their ledger): :class:`AttemptHooks` carries three
 optional callables, sync or async, each called to completion even while the caller is
@@ -662,6 +663,7 @@ class Attempt:
     async def prepare(self) -> PreparedJob:
         """Build the client, check the key, map the request; estimate its cost."""
         self.client = client = build_client(self.job_config, deadline=self.deadline)
+        client.request_context.on_create_throttled = self._create_throttled
         client.api_key()  # a missing key fails here, before anything is sent
         job = await prepare_job(client, self.job_config, self.job_request)
         self.metadata.adaptations = list(job.adaptations)
@@ -802,30 +804,34 @@ class Attempt:
     def _record_stop(self, accepted: bool) -> None:
         self._stopped = accepted
 
-    def _learn_from_submit(self, counters: CallCounters) -> None:
-        """What the submit's replies said of the account's limits, told to the limiter
-        that every call to the provider shares."""
+    def _create_throttled(self, error: RateLimitError) -> None:
+        """The submit was answered 429 and is about to wait out its ``Retry-After`` and
+        retry: the account is throttled, not just this create, so every call to the
+        provider learns it now (as from a final 429), and the pause holds the provider's
+        other creates while this one waits, not from when its retry is accepted.
+
+        Told while this attempt's slot is held: a concurrency cap is lowered below it.
+        """
         capacity = self.services.capacity
-        if capacity is None:
-            return
-        provider, model = self.job_config.provider, self.job_config.model
-        if counters.throttled_submits:
-            # Answered 429 before a retry got through: the account is throttled all the
-            # same, and every call to the provider learns it (as from a final 429). The
-            # retry waited out the Retry-After: only what is left of it pauses the rest.
-            left = None
-            if counters.throttled_until is not None:
-                left = counters.throttled_until - anyio.current_time()
+        if capacity is not None:
             capacity.slow_down(
-                provider,
-                model,
-                left if left is not None and left > 0 else None,
-                over_concurrency=counters.throttled_over_concurrency,
+                self.job_config.provider,
+                self.job_config.model,
+                error.retry_after,
+                over_concurrency=error.over_concurrency,
             )
-        if counters.requests_exhausted_for is not None:
+
+    def _learn_from_submit(self, counters: CallCounters) -> None:
+        """What the accepted submit's reply said of the account's limits, told to the
+        limiter that every call to the provider shares (its 429s were told as they came:
+        :meth:`_create_throttled`)."""
+        capacity = self.services.capacity
+        if capacity is not None and counters.requests_exhausted_for is not None:
             # This create spent the account's last request until the reset: the next one
             # waits for it here instead of being refused with a 429 there.
-            capacity.pause_creates(provider, model, counters.requests_exhausted_for)
+            capacity.pause_creates(
+                self.job_config.provider, self.job_config.model, counters.requests_exhausted_for
+            )
 
     async def wait(self, snapshot: JobSnapshot | None) -> Response:
         """Wait for the job and read its result (the waiter cancels it on any give-up)."""

@@ -120,15 +120,6 @@ class CallCounters:
     requests_exhausted_for: float | None = None
     """Seconds until the provider's request budget resets, when a submit's reply said none
     is left (``x-ratelimit-*``): the router pauses the provider's creates that long."""
-    throttled_submits: int = 0
-    """Submits answered 429 and then retried: the provider throttled the account although
-    a later try got through, so the router's limiter still slows down."""
-    throttled_until: float | None = None
-    """When the latest ``Retry-After`` those 429s gave ends, on ``anyio.current_time()``'s
-    clock (None: they gave none). Kept as a time, not a length: the retry already waited
-    for it, and only what is left of it still holds other creates back."""
-    throttled_over_concurrency: bool = False
-    """Whether one of them was about jobs at once rather than creates per minute."""
     read_pause_seconds: float = 0.0
     """Seconds reads waited out a pause a 429 to a read of the provider set
     (:mod:`~tarash.tarash_gateway._read_pauses`)."""
@@ -176,6 +167,12 @@ class RequestContext:
     deadline: float | None = None
     """Absolute time on ``anyio.current_time()`` after which no retry is started."""
     counters: CallCounters = field(default_factory=CallCounters)
+    on_create_throttled: Callable[[RateLimitError], None] | None = None
+    """Told of a submit's 429 the moment it is seen, when the submit is about to wait out
+    its ``Retry-After`` and try again: the router's limiter pauses every other create to
+    the provider from then on (it would otherwise learn of the pause only once the retry
+    was accepted, and let the others hit the provider meanwhile). A 429 that is not
+    retried reaches the caller as the :class:`RateLimitError` instead."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -536,7 +533,7 @@ def _retry_hook(
         retries_here += 1
         ctx.counters.retries += 1
         if operation == "submit" and isinstance(exc, _RetryableReply):
-            _record_throttle(ctx.counters, exc.error)
+            _tell_throttle(ctx, exc.error)
         elif (
             operation in _PAUSED_READS
             and isinstance(exc, _RetryableReply)
@@ -553,15 +550,13 @@ def _retry_hook(
     return decide
 
 
-def _record_throttle(counters: CallCounters, error: TarashException) -> None:
-    """Note a submit's 429 that is about to be retried, for the limiter to learn from."""
+def _tell_throttle(ctx: RequestContext, error: TarashException) -> None:
+    """Tell the caller's limiter of a submit's 429 that is about to be retried, before
+    the retry waits: the provider throttles the account, not just this create."""
     if not isinstance(error, RateLimitError) or error.status_code != 429:
         return
-    counters.throttled_submits += 1
-    counters.throttled_over_concurrency |= error.over_concurrency
-    if error.retry_after is not None:
-        until = anyio.current_time() + error.retry_after
-        counters.throttled_until = max(until, counters.throttled_until or until)
+    if ctx.on_create_throttled is not None:
+        ctx.on_create_throttled(error)
 
 
 def _retry_attempts(

@@ -249,7 +249,8 @@ class Router:
             mapping of field names is taken too, as read from TOML), over the defaults
             safe for a new account (create rates only; docs/routing-reference.md), key by key: a
             key given replaces that key's default whole. None (default): the defaults
-            alone. ``{}``: no limits at all.
+            alone. ``{}``: no limits at all. Keys (like every table's here) name the
+            provider as the registry reads it: ``"FAL"`` is ``"fal"``, for any config.
         strategy: ``"chain"`` (default): each config of the chain in turn, the next one
             only after a failure (or a skip). ``"hedge"``: a race down the same chain,
             as ``hedge`` says (audio chains always run as a chain).
@@ -265,7 +266,8 @@ class Router:
             still tracked, see :meth:`snapshot`).
 
     Raises:
-        ValidationError: An argument is malformed (named in the message).
+        ValidationError: An argument is malformed (named in the message), or two keys
+            of ``limits`` or ``prices`` name the same row (``"fal"`` and ``"FAL"``).
     """
 
     def __init__(
