@@ -12,7 +12,14 @@ from tarash.tarash_gateway.cli import _catalog, _handles
 from tarash.tarash_gateway.cli._batch_cmd import BatchOptions, run_batch
 from tarash.tarash_gateway.cli._emulator import run_emulator
 from tarash.tarash_gateway.cli._generate import GenerateOptions, Kind, run_generate
-from tarash.tarash_gateway.cli._output import CliError, fail, print_json, stdout_console
+from tarash.tarash_gateway.cli._output import (
+    CliError,
+    checked_seconds,
+    fail,
+    print_json,
+    stdout_console,
+    writable_folder,
+)
 from tarash.tarash_gateway.cli._routing import Route, load_routing
 from tarash.tarash_gateway.errors import TarashException
 
@@ -74,6 +81,11 @@ def _generate(
     Keys come from the environment only (FAL_KEY, REPLICATE_API_TOKEN, ...); point a
     provider at the emulator with TARASH_<PROVIDER>_BASE_URL.
     """
+    try:
+        checked_seconds(timeout, "--timeout")
+        writable_folder(out)
+    except CliError as exc:
+        fail(exc, as_json=json_output)
     options = GenerateOptions(
         kind=kind,
         provider=provider,
@@ -150,6 +162,11 @@ def _jobs_wait(
     json_output: Annotated[bool, _JSON] = False,
 ) -> None:
     """Wait for a job, save its files and print its metadata."""
+    try:
+        checked_seconds(timeout, "--timeout")
+        writable_folder(out)
+    except CliError as exc:
+        fail(exc, as_json=json_output)
     _handles.run_wait(handle, out=out, timeout=timeout, as_json=json_output)
 
 
@@ -185,6 +202,9 @@ def _batch(
 ) -> None:
     """Run a JSONL file of requests; rerun the same command to resume after a stop."""
     try:
+        # Checked before the run: found inside it, a bad value would stop the batch with
+        # its jobs half-submitted.
+        checked_seconds(timeout, "--timeout")
         routing = load_routing(config) if config is not None else None
         base = routing.route if routing is not None else Route()
         route = Route(
@@ -194,6 +214,7 @@ def _batch(
             fallbacks=tuple(fallback) if fallback else base.fallbacks,
             timeout=timeout if timeout is not None else base.timeout,
         )
+        writable_folder(out)
         if routing is not None:
             routing.apply()
         code = run_batch(BatchOptions(source, out, concurrency, route))

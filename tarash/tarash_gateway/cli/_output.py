@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pydantic
@@ -20,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tarash.tarash_gateway import errors
+from tarash.tarash_gateway._validate import check_seconds
 from tarash.tarash_gateway.models import ExecutionMetadata
 
 __all__ = [
@@ -27,6 +30,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_UNKNOWN",
     "CliError",
+    "checked_seconds",
     "error_line",
     "exit_code_for",
     "fail",
@@ -35,6 +39,7 @@ __all__ = [
     "print_json",
     "stderr_console",
     "stdout_console",
+    "writable_folder",
 ]
 
 EXIT_UNKNOWN = 1
@@ -68,6 +73,43 @@ class CliError(Exception):
     """A usage problem found by the command line itself (a file that is not there)."""
 
     exit_code = 2
+
+
+def checked_seconds(value: float | None, option: str) -> float | None:
+    """``value`` if it is a usable number of seconds (or None), checked before anything runs.
+
+    Raises:
+        CliError: It is zero, negative, not finite or beyond tarash's 30-day ceiling.
+    """
+    if value is None:
+        return None
+    try:
+        return check_seconds(value, option)
+    except errors.ValidationError as exc:
+        raise CliError(exc.message) from None
+
+
+def writable_folder(path: Path, option: str = "--out") -> Path:
+    """Make sure ``path`` is a folder tarash can write files in, before anything is sent.
+
+    Checked up front because a job found out only after it ran (and was paid for) would
+    have nowhere to be saved. The folder is created if missing.
+
+    Raises:
+        CliError: ``path`` is a file, cannot be created or cannot be written in.
+    """
+    if path.exists() and not path.is_dir():
+        raise CliError(f"{option} {path}: not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        # Writing is the only reliable test (os.access ignores ACLs, read-only mounts
+        # and root's privileges alike).
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise CliError(f"{option} {path}: cannot write there ({reason})") from None
+    return path
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -178,6 +220,13 @@ def install_diagnostics() -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING)
     logger.propagate = False
+    # stamina logs each retry it schedules ("stamina.retry_scheduled", its details in the
+    # record's extras) as a warning; with no handler of its own, Python's last-resort
+    # handler printed it as a bare line. The retries are tarash's business: the failure,
+    # if they all fail, is the command's one error line.
+    retries = logging.getLogger("stamina")
+    retries.addHandler(logging.NullHandler())
+    retries.propagate = False
 
     def show(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
         sys.stderr.write(f"warning: {' '.join(str(message).split())}\n")
