@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 
 from tarash.emulator import Emulator
 from tarash.tarash_gateway.cli._app import build_app
+from tarash.tarash_gateway.cli._output import cli_advice, error_line
+from tarash.tarash_gateway.errors import AuthenticationError
 
 pytestmark = pytest.mark.integration
 
@@ -151,3 +153,61 @@ def test_retries_reach_the_user_as_no_bare_stamina_lines(tmp_path: Path) -> None
     )  # fmt: skip
     assert done.returncode == 10, done.stderr
     assert "stamina" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "variable"),
+    [("fal", "fal-ai/veo3", "FAL_KEY"), ("replicate", "google/veo-3", "REPLICATE_API_TOKEN")],
+)
+def test_a_missing_key_tells_a_cli_user_what_to_set_not_what_to_pass(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, provider: str, model: str, variable: str
+) -> None:
+    """No key: the line says which environment variable to set, never "pass api_key in
+    the config" (there is no such thing on the command line); exit 3."""
+    monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delenv("FAL_KEY_ID", raising=False)
+    result = runner.invoke(
+        build_app(),
+        ["generate", "video", "--provider", provider, "--model", model, "--prompt", "x"],
+    )
+    assert result.exit_code == 3, result.output
+    line = _one_error_line(result.stderr)
+    assert f"set {variable}" in line and "in the environment" in line
+    assert "api_key" not in line and "config" not in line
+
+
+def test_a_missing_azure_endpoint_names_the_variables_not_base_url(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Azure without an endpoint: the line names AZURE_OPENAI_ENDPOINT and tarash's own
+    variable, not the config's base_url; exit 2."""
+    for name in ("AZURE_OPENAI_ENDPOINT", "TARASH_AZURE_OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "k")
+    result = runner.invoke(
+        build_app(),
+        ["generate", "video", "--provider", "azure_openai", "--model", "sora-2", "--prompt", "x"],
+    )
+    assert result.exit_code == 2, result.output
+    line = _one_error_line(result.stderr)
+    assert "AZURE_OPENAI_ENDPOINT (or TARASH_AZURE_OPENAI_BASE_URL)" in line
+    assert "base_url" not in line
+
+
+def test_library_advice_is_rewritten_for_the_command_only() -> None:
+    """A retired model's successor note names --provider and TARASH_OPENAI_BASE_URL under
+    the command; the library's own message (for Python callers) is left as it is."""
+    library = (
+        "use sora-2 on Azure OpenAI (provider='azure_openai') or an OpenAI-compatible "
+        "endpoint set by base_url."
+    )
+    assert cli_advice(library) == (
+        "use sora-2 on Azure OpenAI (--provider azure_openai) or an OpenAI-compatible "
+        "endpoint set by TARASH_OPENAI_BASE_URL."
+    )
+    error = AuthenticationError("no API key: pass api_key in the config or set FAL_KEY")
+    assert error.message == "no API key: pass api_key in the config or set FAL_KEY"
+    assert error_line(error) == (
+        "AuthenticationError: no API key: set FAL_KEY in the environment "
+        "(the command reads keys only from there)"
+    )

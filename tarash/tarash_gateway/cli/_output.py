@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import tempfile
 import warnings
@@ -31,6 +32,7 @@ __all__ = [
     "EXIT_UNKNOWN",
     "CliError",
     "checked_seconds",
+    "cli_advice",
     "error_line",
     "exit_code_for",
     "fail",
@@ -122,6 +124,39 @@ def exit_code_for(error: BaseException) -> int:
     return EXIT_UNKNOWN
 
 
+_CLI_ADVICE: tuple[tuple[re.Pattern[str], str], ...] = (
+    # The command has no --api-key (a key would land in shell history): the environment
+    # is the only place a CLI user can put one.
+    (
+        re.compile(r"pass api_key in the config or set (?P<names>[^.;]+)"),
+        r"set \g<names> in the environment (the command reads keys only from there)",
+    ),
+    (
+        re.compile(r"set base_url \(e\.g\. (?P<example>'[^']*')\) or AZURE_OPENAI_ENDPOINT"),
+        r"set AZURE_OPENAI_ENDPOINT (or TARASH_AZURE_OPENAI_BASE_URL) in the environment, "
+        r"e.g. \g<example>",
+    ),
+    (
+        re.compile(r"\(provider='(?P<provider>[a-z_]+)'\)"),
+        r"(--provider \g<provider>)",
+    ),
+    (
+        re.compile(r"an OpenAI-compatible endpoint set by base_url"),
+        "an OpenAI-compatible endpoint set by TARASH_OPENAI_BASE_URL",
+    ),
+)
+"""The library's advice to a Python caller (a config field to pass) -> what a user of the
+command does instead (an environment variable, an option). The library keeps its wording
+for its own users; only the command's lines are rewritten."""
+
+
+def cli_advice(message: str) -> str:
+    """``message`` with advice about the Python API rewritten for a command-line user."""
+    for pattern, replacement in _CLI_ADVICE:
+        message = pattern.sub(replacement, message)
+    return message
+
+
 def _pydantic_line(error: pydantic.ValidationError, options: Mapping[str, str]) -> str:
     first = error.errors()[0]
     field = ".".join(str(part) for part in first["loc"])
@@ -143,7 +178,7 @@ def error_line(error: BaseException, options: Mapping[str, str] | None = None) -
     if isinstance(error, errors.TarashException):
         where = "/".join(part for part in (error.provider, error.model) if part)
         origin = f" [{where}]" if where else ""
-        text = " ".join(error.message.split())
+        text = cli_advice(" ".join(error.message.split()))
         return f"{type(error).__name__}{origin}: {text}"
     if isinstance(error, CliError):
         return str(error)
@@ -197,6 +232,14 @@ def fail(
     raise typer.Exit(code)
 
 
+class _CliFormatter(logging.Formatter):
+    """Formats a log note with its advice rewritten for a command-line user."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The note, through :func:`cli_advice`."""
+        return cli_advice(super().format(record))
+
+
 class _StderrNow(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to ``sys.stderr`` as it is at each record, not as it was at start: a rich live
     display swaps in a proxy that prints above the display, so a note gets its own line
@@ -215,7 +258,7 @@ def install_diagnostics() -> None:
     """Show tarash's log warnings and Python warnings as one ``note:``/``warning:`` line each
     on stderr, instead of the logging module's bare text and ``warnings``' file:line noise."""
     handler = _StderrNow()
-    handler.setFormatter(logging.Formatter("note: %(message)s"))
+    handler.setFormatter(_CliFormatter("note: %(message)s"))
     logger = logging.getLogger("tarash")
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING)
@@ -229,7 +272,7 @@ def install_diagnostics() -> None:
     retries.propagate = False
 
     def show(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
-        sys.stderr.write(f"warning: {' '.join(str(message).split())}\n")
+        sys.stderr.write(f"warning: {cli_advice(' '.join(str(message).split()))}\n")
 
     warnings.showwarning = show
 
