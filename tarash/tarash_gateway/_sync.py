@@ -5,6 +5,12 @@ interpreter exit. Every sync call from any thread runs its coroutine there, so t
 connection pool is shared across calls, nothing calls ``asyncio.run`` per call, and a sync
 call made from inside a running loop (a Jupyter cell) does not deadlock: it blocks only
 its own thread while the private loop does the work.
+
+SIGTERM (``docker stop``, systemd, ``timeout``) while a sync call waits in the main thread
+cancels the call's remote jobs, as Ctrl-C does, before the process ends by that signal as
+it would have: the shim installs a handler for the wait only, and only where SIGTERM still
+has its default action (a handler of the program's own, or an ignored SIGTERM, is left
+alone), restoring the default afterwards.
 """
 
 from __future__ import annotations
@@ -12,9 +18,10 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import contextlib
+import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import ParamSpec, TypeVar
+from typing import NoReturn, ParamSpec, TypeVar
 
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -80,6 +87,59 @@ def shutdown() -> None:
     cm.__exit__(None, None, None)
 
 
+class _Terminated(BaseException):
+    """Raised into the waiting main thread by the SIGTERM handler of :func:`_sigterm_raises`.
+
+    A ``BaseException`` so that it runs the same cleanup as KeyboardInterrupt and is not
+    caught by an ``except Exception``; it never leaves this module (:func:`_end_by_sigterm`
+    delivers the signal again instead).
+    """
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While the body waits, SIGTERM raises :class:`_Terminated` in it (see :func:`_end`).
+
+    Without it, SIGTERM's default action kills the process at once and the jobs it paid
+    for keep running (and billing) at the provider, their ids lost. A handler is installed
+    only from the main thread (Python allows no other) and only over the default action:
+    a program's own handler decides for itself, and an ignored SIGTERM stays ignored. The
+    previous action is restored when the body ends, so between calls SIGTERM is the
+    program's again.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        del signum, frame
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGTERM) is terminate:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _end_by_sigterm() -> NoReturn:
+    """End the process by SIGTERM, as the sender asked, once the jobs were cancelled.
+
+    The default action is restored and the signal delivered again, so the process ends
+    as it would have without tarash (status 143, ``-15`` to a parent).
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.raise_signal(signal.SIGTERM)
+    # Only reached if the default action did not end the process (it does on POSIX): end
+    # it with the status a shell reports for SIGTERM.
+    raise SystemExit(128 + signal.SIGTERM)
+
+
 class _EscapedBaseException(Exception):
     """Carries a non-Exception raised by user code from the loop to the calling thread."""
 
@@ -140,7 +200,8 @@ def run_sync(func: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs)
 
     On KeyboardInterrupt (or any exception raised into the waiting thread) the task is
     cancelled, which cancels its remote job, and the wait continues briefly so that the
-    cleanup finishes before the interrupt propagates.
+    cleanup finishes before the interrupt propagates. SIGTERM does the same in the main
+    thread when no handler of the program's own is installed, then ends the process.
 
     Raises:
         RuntimeError: Called from the private loop itself (from a progress callback of a
@@ -178,6 +239,17 @@ def run_sync(func: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs)
                 _active.discard(control)
             control.finished.set()
 
+    try:
+        with _sigterm_raises():
+            return _wait_sync(portal, call, control)
+    except _Terminated:
+        _end_by_sigterm()
+
+
+def _wait_sync(
+    portal: BlockingPortal, call: Callable[[], Awaitable[T]], control: _TaskControl
+) -> T:
+    """Start ``call`` and wait for it; cancel it and wait for its cleanup if interrupted."""
     try:
         portal, future = _start(portal, call)
         # Short waits keep the calling thread responsive to KeyboardInterrupt and to
@@ -217,9 +289,9 @@ def iterate_sync(
     ``func(*args, **kwargs)`` is iterated by one task on the loop, which hands each item
     over through an unbuffered stream: it waits for each ``next()`` before going on.
     Closing the returned generator early (``close()``, a ``with contextlib.closing(...)``,
-    garbage collection), a KeyboardInterrupt while it waits, and interpreter exit all
-    cancel that task, which cancels its remote jobs, and wait briefly for that cleanup,
-    as :func:`run_sync` does.
+    garbage collection), a KeyboardInterrupt (or SIGTERM, as in :func:`run_sync`) while it
+    waits, and interpreter exit all cancel that task, which cancels its remote jobs, and
+    wait briefly for that cleanup, as :func:`run_sync` does.
 
     Raises:
         RuntimeError: Called from the private loop itself (it would deadlock).
@@ -268,17 +340,19 @@ def iterate_sync(
         while True:
             taking = portal.start_task_soon(receive.receive)
             try:
-                item = _wait_for(taking)
+                with _sigterm_raises():
+                    item = _wait_for(taking)
             except (anyio.EndOfStream, anyio.ClosedResourceError):
                 break
             taking = None
             yield item
         try:
-            _wait_for(task)
+            with _sigterm_raises():
+                _wait_for(task)
         except _EscapedBaseException as escaped:
             raise escaped.original from None
-    except BaseException:
-        # Early close (GeneratorExit), KeyboardInterrupt, or the task's own error.
+    except BaseException as exc:
+        # Early close (GeneratorExit), KeyboardInterrupt, SIGTERM, or the task's own error.
         control.cancel_requested = True
         if taking is not None:
             taking.cancel()
@@ -286,6 +360,8 @@ def iterate_sync(
             portal.call(control.cancel)
         if control.started:
             control.finished.wait(_CLEANUP_WAIT_SECONDS)
+        if isinstance(exc, _Terminated):
+            _end_by_sigterm()
         raise
     finally:
         with contextlib.suppress(Exception):

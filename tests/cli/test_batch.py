@@ -427,3 +427,41 @@ def test_a_long_model_id_gets_a_ledger_of_its_own(
     assert sorted(rows) == [1, 2] and rows[1]["ok"], result.output
     ledgers = sorted(path.name for path in (out / ".ledger").glob("*.sqlite"))
     assert len(ledgers) == 2 and all(len(name) <= 210 for name in ledgers)
+
+
+def test_sigterm_cancels_running_jobs_and_the_rerun_resumes(
+    emu: Emulator, subprocess_env: dict[str, str], tmp_path: Path
+) -> None:
+    """SIGTERM mid-batch (docker stop) is Ctrl-C: the running jobs cancelled at the emulator,
+    exit 143, the ledger resumable: the rerun finishes every line once."""
+    emu.latency = Latency(queue_seconds=0.2, run_seconds=30)
+    prompts = [f"terminated {n}" for n in range(4)]
+    jobs = _write(tmp_path / "jobs.jsonl", [{"prompt": p, "key": f"k{n}"} for n, p in
+                                           enumerate(prompts)])  # fmt: skip
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "tarash.tarash_gateway.cli", "batch", str(jobs),
+               "--out", str(out), *FAL, "--concurrency", "2"]  # fmt: skip
+    before = emu.stats()
+    proc = subprocess.Popen(
+        command, env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 30
+    while emu.stats().running < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert emu.stats().running >= 2
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=40)
+    assert proc.returncode == 143, stderr
+    assert "rerun the same command to resume" in stderr
+    assert emu.stats().running == 0
+    assert emu.stats().cancelled == before.cancelled + 2
+
+    emu.latency = Latency(queue_seconds=0.0, run_seconds=0.1)
+    rerun = subprocess.run(
+        command, env=subprocess_env, capture_output=True, text=True, timeout=50, check=False
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    rows = _results(out)
+    assert sorted(row["line"] for row in rows if row["ok"]) == [1, 2, 3, 4]
+    completed = Counter(job.input["prompt"] for job in emu.jobs("fal") if job.state == "succeeded")
+    assert [completed[prompt] for prompt in prompts] == [1] * len(prompts)

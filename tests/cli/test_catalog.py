@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import io
 import json
 import subprocess
 import sys
 from collections.abc import Iterator
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from tarash.tarash_gateway._catalog import model_rows, provider_rows
 from tarash.tarash_gateway.cli._app import build_app
+from tarash.tarash_gateway.cli._catalog import (
+    MODEL_HEADERS,
+    model_cells,
+    models_table,
+    print_catalog,
+)
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.providers import register_provider
 from tarash.tarash_gateway.providers.fal_models import FAL_MODELS
@@ -116,3 +125,62 @@ def test_the_catalog_works_without_rich() -> None:
         "assert c.model_rows() and len(c.provider_rows(built_in_only=True)) == 7"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("command", [["providers"], ["models"], ["models", "replicate"]])
+@pytest.mark.parametrize("columns", ["40", "200"])
+def test_piped_tables_are_tab_separated_with_whole_identifiers(
+    runner: CliRunner, command: list[str], columns: str
+) -> None:
+    """Into a pipe (any width), the catalog is one tab-separated line per row under a
+    header line: no identifier split across lines, no column emptied."""
+    result = runner.invoke(build_app(), command, env={"COLUMNS": columns})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    width = len(lines[0].split("\t"))
+    assert width in (7, 9) and all(len(line.split("\t")) == width for line in lines)
+    assert all(cell.strip() for line in lines for cell in line.split("\t"))
+    if command[0] == "models":
+        models = {line.split("\t")[1] for line in lines[1:]}
+        assert "fal-ai/veo3" in models or "google/veo-3" in models
+    else:
+        keys = {line.split("\t")[0]: line.split("\t")[4] for line in lines[1:]}
+        assert keys["azure_openai"] == "AZURE_OPENAI_API_KEY or AZURE_OPENAI_AD_TOKEN"
+
+
+def test_a_narrow_terminal_gets_the_plain_layout_a_wide_one_the_table() -> None:
+    """On a terminal too narrow for the table, the plain layout; wide enough, the table."""
+    rows = model_rows("fal")
+    cells = [model_cells(row) for row in rows]
+    for width, table_drawn in ((40, False), (400, True)):
+        out = io.StringIO()
+        console = Console(file=out, force_terminal=True, width=width, color_system=None)
+        print_catalog(console, models_table(rows), MODEL_HEADERS, cells)
+        assert ("┃" in out.getvalue()) is table_drawn
+        assert "fal-ai/bytedance/omnihuman/v1.5" in out.getvalue()
+
+
+def test_version_prints_the_package_version(runner: CliRunner) -> None:
+    """``tarash --version`` prints the installed distribution's version and exits 0."""
+    result = runner.invoke(build_app(), ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"tarash {importlib.metadata.version('tarash-gateway')}\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["batch"], ["generate"], ["emulator"], ["providers"], ["jobs"], ["jobs", "wait"]],
+)
+def test_help_shows_no_bool_label_and_keeps_bracketed_names(
+    runner: CliRunner, command: list[str]
+) -> None:
+    """No ``<bool>`` after a flag, and ``[route]``, ``[limits.*]`` survive rich markup."""
+    result = runner.invoke(build_app(), [*command, "--help"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.stdout
+    if command == ["batch"]:
+        assert "[route], strategy, spend_cap, [hedge], [limits.*], [breakers], [prices.*]" in (
+            result.stdout
+        )
+    if command == ["emulator"]:
+        assert "KIND[,provider=P][,operation=O]" in result.stdout

@@ -184,3 +184,64 @@ def test_warnings_and_log_notes_are_one_line_each() -> None:
         "warning: dall-e-3 was retired; use gpt-image-1",
         "note: adapted duration",
     ]
+
+
+def _wait_for_submit(emu: Emulator, before: int, count: int = 1) -> None:
+    deadline = time.monotonic() + 30
+    while emu.stats().submitted < before + count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert emu.stats().submitted >= before + count
+
+
+def test_sigterm_during_generate_cancels_the_job_and_names_it(
+    emu: Emulator, subprocess_env: dict[str, str], tmp_path: Path
+) -> None:
+    """SIGTERM (docker stop) while a job runs: the job cancelled at the emulator, its id
+    printed, exit 143 (128 + SIGTERM), no file left."""
+    emu.latency = Latency(queue_seconds=0.1, run_seconds=30)
+    before = emu.stats()
+    proc = subprocess.Popen(
+        [*TARASH, "generate", "video", "--provider", "fal", "--model", "fal-ai/veo3",
+         "--prompt", "x", "--out", str(tmp_path)],
+        env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    _wait_for_submit(emu, before.submitted)
+    time.sleep(0.5)  # the first status poll, which tells the command the job's id
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=40)
+    assert proc.returncode == 143, stderr
+    job = emu.jobs("fal")[-1]
+    assert job.state == "cancelled"
+    assert f"interrupted: the remote job fal {job.id} was cancelled" in " ".join(stderr.split())
+    assert emu.stats().cancelled == before.cancelled + 1 and emu.stats().running == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+_SYNC_CHILD = """
+import signal, sys
+from tarash.tarash_gateway import VideoGenerationConfig, VideoGenerationRequest, generate_video
+if sys.argv[3] == "own-handler":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(5))
+config = VideoGenerationConfig(provider="fal", model="fal-ai/veo3", base_url=sys.argv[1],
+                               api_key=sys.argv[2], poll_interval=0.05)
+generate_video(config, VideoGenerationRequest(prompt="x"))
+"""
+
+
+@pytest.mark.parametrize(("mode", "status"), [("default", -signal.SIGTERM), ("own-handler", 5)])
+def test_sigterm_during_a_sync_call_cancels_the_job(
+    emu: Emulator, subprocess_env: dict[str, str], mode: str, status: int
+) -> None:
+    """A library program's sync call under SIGTERM: the job is cancelled at the emulator;
+    the process still ends by the signal (or by the program's own handler, never replaced)."""
+    emu.latency = Latency(queue_seconds=0.1, run_seconds=30)
+    before = emu.stats()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SYNC_CHILD, emu.base_url("fal"), emu.api_key("fal"), mode],
+        env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    _wait_for_submit(emu, before.submitted)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=40)
+    assert proc.returncode == status, stderr
+    assert emu.stats().cancelled == before.cancelled + 1 and emu.stats().running == 0

@@ -186,3 +186,28 @@ def test_shutdown_cancels_running_calls_and_waits_for_their_cleanup() -> None:
     thread.join(5)
     assert outcome
     assert "Cancelled" in type(outcome[0]).__name__
+
+
+def test_sigterm_handler_is_installed_for_the_wait_only() -> None:
+    """A sync call in the main thread takes SIGTERM only while it waits, then restores the
+    default; a program's own handler is never replaced."""
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    seen: list[object] = []
+
+    async def look() -> None:
+        seen.append(signal.getsignal(signal.SIGTERM))
+
+    _sync.run_sync(look)
+    assert seen[0] not in (signal.SIG_DFL, signal.SIG_IGN, None)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+    def own(signum: int, frame: object) -> None:
+        del signum, frame
+
+    previous = signal.signal(signal.SIGTERM, own)
+    try:
+        _sync.run_sync(look)
+        assert seen[1] is own
+        assert signal.getsignal(signal.SIGTERM) is own
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -28,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         from tarash.tarash_gateway.cli._app import build_app
         from tarash.tarash_gateway.cli._output import install_diagnostics
+        from tarash.tarash_gateway.cli._signals import EXIT_TERMINATED, sigterm_as_interrupt
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] not in ("typer", "rich", "click"):
             raise
@@ -35,4 +36,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(1) from None
     install_diagnostics()
     app = build_app()
-    app(args=list(argv) if argv is not None else None, prog_name="tarash")
+    with sigterm_as_interrupt() as termination:
+        try:
+            app(args=list(argv) if argv is not None else None, prog_name="tarash")
+        except SystemExit:
+            # The command took its Ctrl-C path (jobs cancelled, ledger resumable); the
+            # exit status still says SIGTERM ended it, as a supervisor expects.
+            if termination.received:
+                raise SystemExit(EXIT_TERMINATED) from None
+            raise

@@ -2,21 +2,86 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
 from tarash.tarash_gateway._catalog import model_rows, provider_rows
 from tarash.tarash_gateway.cli import _catalog, _handles
 from tarash.tarash_gateway.cli._batch_cmd import BatchOptions, run_batch
 from tarash.tarash_gateway.cli._emulator import run_emulator
 from tarash.tarash_gateway.cli._generate import GenerateOptions, Kind, run_generate
-from tarash.tarash_gateway.cli._output import CliError, fail, print_json, stdout_console
+from tarash.tarash_gateway.cli._output import (
+    CliError,
+    checked_seconds,
+    fail,
+    print_json,
+    stdout_console,
+    writable_folder,
+)
 from tarash.tarash_gateway.cli._routing import Route, load_routing
 from tarash.tarash_gateway.errors import TarashException
 
 __all__ = ["build_app"]
+
+_DISTRIBUTION = "tarash-gateway"
+
+
+def _no_flag_metavar(params: list[Any]) -> list[Any]:
+    # typer labels every option with its type, flags included (``--json <bool>``), as if
+    # they took a value; a flag takes none, so it is shown with no label.
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class _Command(TyperCommand):
+    """A command whose help shows no ``<bool>`` after a flag."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        """The command's parameters, flags without a type label."""
+        return _no_flag_metavar(super().get_params(ctx))
+
+
+class _Group(TyperGroup):
+    """A group whose help shows no ``<bool>`` after a flag (``--help``, ``--version``)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        """The group's parameters, flags without a type label."""
+        return _no_flag_metavar(super().get_params(ctx))
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version(_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed as a package)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"tarash {_version()}")
+        raise typer.Exit()
+
+
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the version of tarash and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Generate videos and images across AI providers, in batches or one at a time."""
+
 
 _JSON = typer.Option("--json", help="Print machine-readable JSON only (no colour, no table).")
 
@@ -27,7 +92,10 @@ def _providers(json_output: Annotated[bool, _JSON] = False) -> None:
     if json_output:
         print_json([row.as_json() for row in rows])
     else:
-        stdout_console().print(_catalog.providers_table(rows))
+        cells = [_catalog.provider_cells(row) for row in rows]
+        _catalog.print_catalog(
+            stdout_console(), _catalog.providers_table(rows), _catalog.PROVIDER_HEADERS, cells
+        )
 
 
 def _models(
@@ -45,7 +113,10 @@ def _models(
     if json_output:
         print_json([row.as_json() for row in rows])
     else:
-        stdout_console().print(_catalog.models_table(rows))
+        cells = [_catalog.model_cells(row) for row in rows]
+        _catalog.print_catalog(
+            stdout_console(), _catalog.models_table(rows), _catalog.MODEL_HEADERS, cells
+        )
 
 
 def _generate(
@@ -74,6 +145,11 @@ def _generate(
     Keys come from the environment only (FAL_KEY, REPLICATE_API_TOKEN, ...); point a
     provider at the emulator with TARASH_<PROVIDER>_BASE_URL.
     """
+    try:
+        checked_seconds(timeout, "--timeout")
+        writable_folder(out)
+    except CliError as exc:
+        fail(exc, as_json=json_output)
     options = GenerateOptions(
         kind=kind,
         provider=provider,
@@ -110,8 +186,10 @@ def _emulator(
     fault: Annotated[
         list[str] | None,
         typer.Option(
-            help="Inject a fault (repeatable): KIND[,provider=P][,operation=O][,times=N|always]"
-            "[,status=CODE][,retry_after=S][,model=M]"
+            help=escape(
+                "Inject a fault (repeatable): KIND[,provider=P][,operation=O]"
+                "[,times=N|always][,status=CODE][,retry_after=S][,model=M]"
+            )
         ),
     ] = None,
 ) -> None:
@@ -150,6 +228,11 @@ def _jobs_wait(
     json_output: Annotated[bool, _JSON] = False,
 ) -> None:
     """Wait for a job, save its files and print its metadata."""
+    try:
+        checked_seconds(timeout, "--timeout")
+        writable_folder(out)
+    except CliError as exc:
+        fail(exc, as_json=json_output)
     _handles.run_wait(handle, out=out, timeout=timeout, as_json=json_output)
 
 
@@ -171,8 +254,12 @@ def _batch(
     config: Annotated[
         Path | None,
         typer.Option(
-            help="Routing TOML: [route], strategy, spend_cap, [hedge], [limits.*], "
-            "[breakers], [prices.*]."
+            # Escaped: help is rich markup, which would take [route] for a style tag and
+            # print nothing in its place.
+            help=escape(
+                "Routing TOML: [route], strategy, spend_cap, [hedge], [limits.*], "
+                "[breakers], [prices.*]."
+            )
         ),
     ] = None,
     kind: Annotated[Kind | None, typer.Option(help="Default kind of the lines.")] = None,
@@ -185,6 +272,9 @@ def _batch(
 ) -> None:
     """Run a JSONL file of requests; rerun the same command to resume after a stop."""
     try:
+        # Checked before the run: found inside it, a bad value would stop the batch with
+        # its jobs half-submitted.
+        checked_seconds(timeout, "--timeout")
         routing = load_routing(config) if config is not None else None
         base = routing.route if routing is not None else Route()
         route = Route(
@@ -194,6 +284,7 @@ def _batch(
             fallbacks=tuple(fallback) if fallback else base.fallbacks,
             timeout=timeout if timeout is not None else base.timeout,
         )
+        writable_folder(out)
         if routing is not None:
             routing.apply()
         code = run_batch(BatchOptions(source, out, concurrency, route))
@@ -210,17 +301,22 @@ def build_app() -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
+        cls=_Group,
     )
-    app.command("providers")(_providers)
-    app.command("models")(_models)
-    app.command("generate")(_generate)
-    app.command("batch")(_batch)
-    app.command("emulator")(_emulator)
+    app.callback()(_main)
+    app.command("providers", cls=_Command)(_providers)
+    app.command("models", cls=_Command)(_models)
+    app.command("generate", cls=_Command)(_generate)
+    app.command("batch", cls=_Command)(_batch)
+    app.command("emulator", cls=_Command)(_emulator)
     jobs = typer.Typer(
-        name="jobs", help="Follow a submitted job by its handle.", no_args_is_help=True
+        name="jobs",
+        help="Follow a submitted job by its handle.",
+        no_args_is_help=True,
+        cls=_Group,
     )
-    jobs.command("status")(_jobs_status)
-    jobs.command("wait")(_jobs_wait)
-    jobs.command("cancel")(_jobs_cancel)
+    jobs.command("status", cls=_Command)(_jobs_status)
+    jobs.command("wait", cls=_Command)(_jobs_wait)
+    jobs.command("cancel", cls=_Command)(_jobs_cancel)
     app.add_typer(jobs)
     return app

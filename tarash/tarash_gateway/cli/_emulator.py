@@ -34,6 +34,9 @@ _FOREVER = ("always", "forever", "none")
 _LIVE = frozenset({"queued", "running", "succeeded"})
 
 
+_MAX_PORT = 65_535
+
+
 def parse_latency(text: str) -> Any:
     """``"0.5,2"`` or ``"queue=0.5,run=2,jitter=0.1"`` -> a :class:`~tarash.emulator.Latency`.
 
@@ -218,8 +221,8 @@ def run_emulator(
     (:func:`tarash.emulator.__main__.with_tail`).
 
     Raises:
-        CliError: The emulator extra is missing, or a --latency/--fault/--tail-* is
-            malformed.
+        CliError: The emulator extra is missing, a --latency/--fault/--tail-* is
+            malformed, or the port is out of range or cannot be listened on.
     """
     try:
         from tarash.emulator import Emulator
@@ -238,6 +241,8 @@ def run_emulator(
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    if not 0 <= port <= _MAX_PORT:
+        raise CliError(f"--port {port}: a TCP port is 0 to {_MAX_PORT} (0 picks a free one)")
     emulator = Emulator(
         host,
         port,
@@ -245,7 +250,14 @@ def run_emulator(
         faults=[parse_fault(text) for text in faults],
         tls=tls,
     )
-    serve(emulator, describe=instructions)
+    try:
+        serve(emulator, describe=instructions)
+    except OSError as exc:
+        # The bind failed (the port is taken, the address is not this machine's): serve()
+        # raises before it prints anything, so this is the only line the user sees.
+        raise CliError(
+            f"--port {port}: cannot listen on {host}:{port}: {exc.strerror or exc}"
+        ) from None
     # serve() returns on Ctrl+C with the emulator stopped; its job store is still readable.
     for line in accounting(emulator):
         print(line, flush=True)

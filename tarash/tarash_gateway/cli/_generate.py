@@ -294,8 +294,23 @@ def response_summary(response: Response, files: list[Path]) -> dict[str, Any]:
     return dumped
 
 
-def _run(config: Config, request: Request, status: StatusLine | None) -> Response:
-    callback = status.update if status is not None else None
+class _JobSeen:
+    """The progress callback of a generation: remembers the job it last heard of (to name
+    it if the command is interrupted) and passes each update on to the status line."""
+
+    def __init__(self, status: StatusLine | None) -> None:
+        self._status = status
+        self.job: tuple[str, str] | None = None
+
+    def update(self, update: VideoGenerationUpdate | ImageGenerationUpdate) -> None:
+        # One assignment: it runs on tarash's loop thread, read from the main thread.
+        self.job = (update.provider or "", update.request_id)
+        if self._status is not None:
+            self._status.update(update)
+
+
+def _run(config: Config, request: Request, seen: _JobSeen) -> Response:
+    callback = seen.update
     if isinstance(config, VideoGenerationConfig) and isinstance(request, VideoGenerationRequest):
         return generate_video(config, request, on_progress=callback)
     assert isinstance(config, ImageGenerationConfig)
@@ -332,15 +347,22 @@ def run_generate(options: GenerateOptions, out: Path, *, as_json: bool) -> None:
         fail(exc, as_json=as_json, options=OPTION_NAMES)
     err = stderr_console()
     status = None if as_json else StatusLine(config.provider, config.model)
+    seen = _JobSeen(status)
     try:
         if status is None:
-            response = _run(config, request, None)
+            response = _run(config, request, seen)
         else:
             with Live(status, console=err, refresh_per_second=8, transient=True):
-                response = _run(config, request, status)
+                response = _run(config, request, seen)
         files = saved_files(response, out)
     except KeyboardInterrupt:
-        err.print("interrupted: the remote job was cancelled (where the provider allows it)")
+        # Ctrl-C, or SIGTERM (see _signals): name the job, so that it can be looked up.
+        job = seen.job
+        which = f"the remote job {job[0]} {job[1]}" if job else "the remote job"
+        err.print(
+            f"interrupted: {escape(which)} was cancelled (where the provider allows it)",
+            soft_wrap=True,
+        )
         raise SystemExit(EXIT_INTERRUPTED) from None
     except (CliError, pydantic.ValidationError, TarashException) as exc:
         metadata = getattr(exc, "execution_metadata", None)

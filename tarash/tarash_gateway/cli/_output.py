@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pydantic
@@ -20,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tarash.tarash_gateway import errors
+from tarash.tarash_gateway._validate import check_seconds
 from tarash.tarash_gateway.models import ExecutionMetadata
 
 __all__ = [
@@ -27,6 +31,8 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_UNKNOWN",
     "CliError",
+    "checked_seconds",
+    "cli_advice",
     "error_line",
     "exit_code_for",
     "fail",
@@ -35,6 +41,7 @@ __all__ = [
     "print_json",
     "stderr_console",
     "stdout_console",
+    "writable_folder",
 ]
 
 EXIT_UNKNOWN = 1
@@ -70,6 +77,43 @@ class CliError(Exception):
     exit_code = 2
 
 
+def checked_seconds(value: float | None, option: str) -> float | None:
+    """``value`` if it is a usable number of seconds (or None), checked before anything runs.
+
+    Raises:
+        CliError: It is zero, negative, not finite or beyond tarash's 30-day ceiling.
+    """
+    if value is None:
+        return None
+    try:
+        return check_seconds(value, option)
+    except errors.ValidationError as exc:
+        raise CliError(exc.message) from None
+
+
+def writable_folder(path: Path, option: str = "--out") -> Path:
+    """Make sure ``path`` is a folder tarash can write files in, before anything is sent.
+
+    Checked up front because a job found out only after it ran (and was paid for) would
+    have nowhere to be saved. The folder is created if missing.
+
+    Raises:
+        CliError: ``path`` is a file, cannot be created or cannot be written in.
+    """
+    if path.exists() and not path.is_dir():
+        raise CliError(f"{option} {path}: not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        # Writing is the only reliable test (os.access ignores ACLs, read-only mounts
+        # and root's privileges alike).
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise CliError(f"{option} {path}: cannot write there ({reason})") from None
+    return path
+
+
 def exit_code_for(error: BaseException) -> int:
     """The exit code of ``error`` (see :data:`EXIT_CODES`)."""
     if isinstance(error, CliError):
@@ -78,6 +122,39 @@ def exit_code_for(error: BaseException) -> int:
         if isinstance(error, error_class):
             return code
     return EXIT_UNKNOWN
+
+
+_CLI_ADVICE: tuple[tuple[re.Pattern[str], str], ...] = (
+    # The command has no --api-key (a key would land in shell history): the environment
+    # is the only place a CLI user can put one.
+    (
+        re.compile(r"pass api_key in the config or set (?P<names>[^.;]+)"),
+        r"set \g<names> in the environment (the command reads keys only from there)",
+    ),
+    (
+        re.compile(r"set base_url \(e\.g\. (?P<example>'[^']*')\) or AZURE_OPENAI_ENDPOINT"),
+        r"set AZURE_OPENAI_ENDPOINT (or TARASH_AZURE_OPENAI_BASE_URL) in the environment, "
+        r"e.g. \g<example>",
+    ),
+    (
+        re.compile(r"\(provider='(?P<provider>[a-z_]+)'\)"),
+        r"(--provider \g<provider>)",
+    ),
+    (
+        re.compile(r"an OpenAI-compatible endpoint set by base_url"),
+        "an OpenAI-compatible endpoint set by TARASH_OPENAI_BASE_URL",
+    ),
+)
+"""The library's advice to a Python caller (a config field to pass) -> what a user of the
+command does instead (an environment variable, an option). The library keeps its wording
+for its own users; only the command's lines are rewritten."""
+
+
+def cli_advice(message: str) -> str:
+    """``message`` with advice about the Python API rewritten for a command-line user."""
+    for pattern, replacement in _CLI_ADVICE:
+        message = pattern.sub(replacement, message)
+    return message
 
 
 def _pydantic_line(error: pydantic.ValidationError, options: Mapping[str, str]) -> str:
@@ -101,7 +178,7 @@ def error_line(error: BaseException, options: Mapping[str, str] | None = None) -
     if isinstance(error, errors.TarashException):
         where = "/".join(part for part in (error.provider, error.model) if part)
         origin = f" [{where}]" if where else ""
-        text = " ".join(error.message.split())
+        text = cli_advice(" ".join(error.message.split()))
         return f"{type(error).__name__}{origin}: {text}"
     if isinstance(error, CliError):
         return str(error)
@@ -155,6 +232,14 @@ def fail(
     raise typer.Exit(code)
 
 
+class _CliFormatter(logging.Formatter):
+    """Formats a log note with its advice rewritten for a command-line user."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The note, through :func:`cli_advice`."""
+        return cli_advice(super().format(record))
+
+
 class _StderrNow(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to ``sys.stderr`` as it is at each record, not as it was at start: a rich live
     display swaps in a proxy that prints above the display, so a note gets its own line
@@ -173,14 +258,21 @@ def install_diagnostics() -> None:
     """Show tarash's log warnings and Python warnings as one ``note:``/``warning:`` line each
     on stderr, instead of the logging module's bare text and ``warnings``' file:line noise."""
     handler = _StderrNow()
-    handler.setFormatter(logging.Formatter("note: %(message)s"))
+    handler.setFormatter(_CliFormatter("note: %(message)s"))
     logger = logging.getLogger("tarash")
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING)
     logger.propagate = False
+    # stamina logs each retry it schedules ("stamina.retry_scheduled", its details in the
+    # record's extras) as a warning; with no handler of its own, Python's last-resort
+    # handler printed it as a bare line. The retries are tarash's business: the failure,
+    # if they all fail, is the command's one error line.
+    retries = logging.getLogger("stamina")
+    retries.addHandler(logging.NullHandler())
+    retries.propagate = False
 
     def show(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
-        sys.stderr.write(f"warning: {' '.join(str(message).split())}\n")
+        sys.stderr.write(f"warning: {cli_advice(' '.join(str(message).split()))}\n")
 
     warnings.showwarning = show
 

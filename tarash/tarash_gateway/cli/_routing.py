@@ -48,8 +48,9 @@ from typing import Any, TypeVar
 from tarash.tarash_gateway._breaker import BreakerPolicy
 from tarash.tarash_gateway._limits import ProviderLimit
 from tarash.tarash_gateway._prices import Price
+from tarash.tarash_gateway._validate import check_seconds
 from tarash.tarash_gateway.cli._output import CliError
-from tarash.tarash_gateway.errors import TarashException
+from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.providers import available_providers, provider_key, table_key
 from tarash.tarash_gateway.router import HedgePolicy, Router, Strategy, configure
 
@@ -171,10 +172,16 @@ def _route(reader: _Reader, data: dict[str, Any]) -> Route:
     ):
         raise reader.error('must be a list of "PROVIDER:MODEL" strings', table, "fallbacks")
     timeout = data.get("timeout")
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
-    ):
-        raise reader.error("must be a positive number of seconds", table, "timeout")
+    if timeout is not None:
+        try:
+            check_seconds(timeout, "timeout")
+        except ValidationError:
+            # nan and inf are TOML floats too: refused here, not by the first job.
+            raise reader.error(
+                f"must be a finite number of seconds above 0 (at most 30 days), got {timeout!r}",
+                table,
+                "timeout",
+            ) from None
     return Route(
         kind=kind,
         provider=data.get("provider"),
@@ -294,6 +301,12 @@ def load_routing(path: Path) -> RoutingConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CliError(f"--config {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        # TOML is UTF-8 by definition (toml.io, "Spec").
+        raise CliError(
+            f"--config {path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x});"
+            " TOML files are UTF-8"
+        ) from None
     reader = _Reader(path, text)
     try:
         data = tomllib.loads(text)
