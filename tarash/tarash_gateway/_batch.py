@@ -571,7 +571,10 @@ class BatchRun(Generic[R]):
     def _unreadable_handles(self, entry: LedgerEntry) -> ValidationError | None:
         """Why the row's job handles cannot be read, if they cannot: checked before
         anything acts on the row, which a run failing on it midway would overwrite with
-        its failure (and a rerun of that could pay for its job twice)."""
+        its failure (and a rerun of that could pay for its job twice). A finished row's
+        handles are not read again: its recorded outcome is all a run uses."""
+        if entry.state in (LedgerState.DONE, LedgerState.FAILED):
+            return None
         stored = [("handle", entry.handle), *(("jobs", job.handle) for job in entry.jobs)]
         for column, text in stored:
             if text is None:

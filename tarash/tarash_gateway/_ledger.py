@@ -621,6 +621,16 @@ class SqliteLedger:
             raise ValidationError(
                 f"{str(self.path)!r} is not a tarash ledger: {exc}", fallback_allowed=False
             ) from exc
+        if lock is not None and lock.inode is not None and not _still_locked(self.path, lock):
+            # SQLite opened the file by its name, after the lock was taken: another file
+            # moved onto that name in between would be worked on unlocked.
+            connection.close()
+            _unlock(lock)
+            raise ValidationError(
+                f"the ledger {str(self.path)!r} was replaced by another file while it was "
+                "being opened; run again",
+                fallback_allowed=False,
+            )
         self._connection, self._lock = connection, lock
 
     async def close(self) -> None:
@@ -938,6 +948,15 @@ def _lock_beside(path: Path) -> _RunLock:
         os.close(descriptor)
         raise _in_use(path) from exc
     return _RunLock(descriptor)
+
+
+def _still_locked(path: Path, lock: _RunLock) -> bool:
+    """Whether ``path`` still names the file ``lock`` holds."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return False
+    return (found.st_dev, found.st_ino) == lock.inode
 
 
 def _unlock(lock: _RunLock | None) -> None:

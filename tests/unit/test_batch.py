@@ -651,3 +651,19 @@ async def test_a_row_this_version_cannot_read_is_its_error_and_the_rest_are_read
 def _rows(path: Path) -> list[tuple[object, ...]]:
     with contextlib.closing(sqlite3.connect(path)) as connection:
         return connection.execute("SELECT * FROM requests ORDER BY idx").fetchall()
+
+
+async def test_a_finished_rows_unreadable_handle_does_not_hide_its_result(
+    jobs: FakeJobs, tmp_path: Path
+) -> None:
+    """A done row is read back by its result alone: a handle it no longer needs, unreadable,
+    does not turn its paid result into an error."""
+    path = tmp_path / "batch.sqlite"
+    inputs = [("k0", request("ok 0"))]
+    async with generate_videos_async(CONFIG, inputs, ledger=path) as results:
+        (first,) = [result async for result in results]
+    with contextlib.closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute("UPDATE requests SET handle = '{not json', jobs = '[]' WHERE idx = 0")
+    async with generate_videos_async(CONFIG, inputs, ledger=path) as results:
+        (again,) = [result async for result in results]
+    assert again.resumed and again.unwrap().request_id == first.unwrap().request_id
