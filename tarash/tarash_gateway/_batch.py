@@ -33,6 +33,7 @@ from typing import Any, Generic, Literal, TypeVar, cast
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from pydantic import ValidationError as PydanticValidationError
 
 from tarash.tarash_gateway._batch_codec import (
     chain_secrets,
@@ -61,6 +62,7 @@ from tarash.tarash_gateway._ledger import (
     LedgerEntry,
     LedgerState,
     open_ledger,
+    unreadable_row,
 )
 from tarash.tarash_gateway._sync import iterate_sync
 from tarash.tarash_gateway._task_groups import raising_the_first_error
@@ -460,7 +462,10 @@ class BatchRun(Generic[R]):
             digest = input_hash(self._config, request)
             try:
                 entry = await self._ledger.claim(item.index, item.key, digest)
-            except ValidationError as exc:  # a key given twice: refused, nothing sent
+            except ValidationError as exc:
+                # A key given twice, or a row this version cannot read (a later version's
+                # state, a column that is not JSON): that request's error, its row left
+                # as it is, nothing sent; the other rows run on.
                 return await self._failed(item, exc)
             if entry.input_hash != digest:
                 return await self._failed(
@@ -472,6 +477,9 @@ class BatchRun(Generic[R]):
                         "order, or start a new ledger"
                     ),
                 )
+            unreadable = self._unreadable_handles(entry)
+            if unreadable is not None:
+                return await self._failed(item, unreadable)
             entry = await self._reconciled(item, request, entry)
             recorded = await self._recorded(item, entry)
             if recorded is not None:
@@ -544,13 +552,57 @@ class BatchRun(Generic[R]):
         )
         return recovered
 
+    def _unreadable(self, entry: LedgerEntry, column: str, exc: Exception) -> ValidationError:
+        """The error of a row whose ``column`` the codec could not read (``exc``)."""
+        if isinstance(exc, PydanticValidationError):
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            why = f"{where}: {first['msg']}" if where else first["msg"]
+        else:
+            why = " ".join(str(exc).split()) or type(exc).__name__
+        return unreadable_row(
+            repr(self._ledger),
+            entry.index,
+            entry.key,
+            column,
+            f"is not what this version of tarash writes there ({why})",
+        )
+
+    def _unreadable_handles(self, entry: LedgerEntry) -> ValidationError | None:
+        """Why the row's job handles cannot be read, if they cannot: checked before
+        anything acts on the row, which a run failing on it midway would overwrite with
+        its failure (and a rerun of that could pay for its job twice). A finished row's
+        handles are not read again: its recorded outcome is all a run uses."""
+        if entry.state in (LedgerState.DONE, LedgerState.FAILED):
+            return None
+        stored = [("handle", entry.handle), *(("jobs", job.handle) for job in entry.jobs)]
+        for column, text in stored:
+            if text is None:
+                continue
+            try:
+                load_handle(text)
+            except ValueError as exc:  # not JSON, or not a handle (pydantic's error)
+                return self._unreadable(entry, column, exc)
+        return None
+
     async def _recorded(self, item: _Item, entry: LedgerEntry) -> BatchResult[R] | None:
-        """The outcome an earlier run recorded, or ``None`` when the request must run."""
+        """The outcome an earlier run recorded, or ``None`` when the request must run.
+
+        A recorded outcome this version cannot read is that request's error (the row is
+        left as it is); the other rows' outcomes are read as ever.
+        """
         if entry.state is LedgerState.DONE and entry.result is not None:
-            response = cast("R", load_response(entry.result))
+            try:
+                response = cast("R", load_response(entry.result))
+            except _UNREADABLE as exc:
+                return await self._failed(item, self._unreadable(entry, "result", exc))
             return await self._succeeded(item, response, resumed=True)
         if entry.state in (LedgerState.FAILED, LedgerState.UNKNOWN) and entry.error is not None:
-            return await self._failed(item, load_error(entry.error), resumed=True)
+            try:
+                recorded = load_error(entry.error)
+            except _UNREADABLE as exc:
+                return await self._failed(item, self._unreadable(entry, "error", exc))
+            return await self._failed(item, recorded, resumed=True)
         if entry.state is LedgerState.INTENT and not entry.live_jobs():
             # An earlier run stopped between recording the intent and hearing the
             # provider's answer: a job may exist (and be billed). Never resent. (A row
@@ -624,6 +676,11 @@ class BatchRun(Generic[R]):
                 item, error.execution_metadata, error.provider, error.model, others_cost
             )
         return BatchResult(item.index, item.key, error=error, resumed=resumed)
+
+
+# What the codec raises on a stored response or error it cannot read: not JSON, or JSON
+# not shaped as it writes (pydantic's ValidationError is a ValueError).
+_UNREADABLE = (ValueError, KeyError, TypeError, AttributeError)
 
 
 def _caught_in_intent(index: int) -> TarashException:

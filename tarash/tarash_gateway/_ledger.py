@@ -26,6 +26,11 @@ rerun after a crash waits on every job that may still succeed, cancels the other
 remotely, and never resubmits while one may: an orphaned job would be paid for and
 never followed. A row stays ``intent`` while any of its submits is in flight.
 
+A row this version cannot read (a state or job outcome a later version wrote, a column
+that is not JSON) is never guessed at: reading it raises a ``ValidationError`` naming the
+ledger, the row and the column, and the batch reports it as that request's error, leaving
+the row as it is and sending nothing for it (it may have a paid job).
+
 The ledger stores the index, the user's key, a hash of the input (never the input), the
 handle, and the result or error as JSON. Never a key: the batch scrubs what it writes.
 
@@ -48,7 +53,7 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, get_args, runtime_checkable
 
 import anyio
 import anyio.to_thread
@@ -121,6 +126,7 @@ def _now() -> str:
 
 
 JobOutcome = Literal["accepted", "cancelled", "done", "failed"]
+_JOB_OUTCOMES: frozenset[str] = frozenset(get_args(JobOutcome))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -162,12 +168,63 @@ def _dump_jobs(jobs: tuple[LedgerJob, ...]) -> str | None:
 
 
 def _load_jobs(text: str | None, handle: str | None) -> tuple[LedgerJob, ...]:
-    """The row's jobs; a row written before the column existed has its one handle."""
+    """The row's jobs; a row written before the column existed has its one handle.
+
+    Raises:
+        ValueError: ``text`` is not the list of jobs :func:`_dump_jobs` writes (the
+            message says how, to follow "the jobs column").
+    """
     if text is None:
         return () if handle is None else (LedgerJob(_request_id(handle), handle),)
-    return tuple(
-        LedgerJob(str(item["request_id"]), str(item["handle"]), item["outcome"])
-        for item in json.loads(text)
+    try:
+        items = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"is not JSON ({exc})") from exc
+    if not isinstance(items, list):
+        raise ValueError(f"is a JSON {type(items).__name__}, not a list of jobs")
+    jobs: list[LedgerJob] = []
+    for item in items:
+        fields = item if isinstance(item, dict) else {}
+        request_id, job_handle, outcome = (
+            fields.get(name) for name in ("request_id", "handle", "outcome")
+        )
+        if not (isinstance(request_id, str) and isinstance(job_handle, str)):
+            raise ValueError("holds a job without its request_id and handle")
+        if outcome not in _JOB_OUTCOMES:
+            raise ValueError(
+                f"holds a job whose outcome {_shown(outcome)} this version of tarash does not know"
+            )
+        jobs.append(LedgerJob(request_id, job_handle, outcome))
+    return tuple(jobs)
+
+
+def _shown(value: object) -> str:
+    """A stored value for a message: short (a hostile row may hold anything)."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def unreadable_row(
+    ledger: str, index: int, key: str | None, column: str, reason: str
+) -> ValidationError:
+    """The error of a ledger row this version cannot read (a later version's, or one
+    edited by hand): it names the ledger, the row and the column; the row is left as it
+    is and its request not sent (``job_may_exist``: it may have a paid job).
+
+    Args:
+        ledger: The ledger, as its messages show it.
+        index: The row's index.
+        key: The row's key.
+        column: The column that cannot be read.
+        reason: How it cannot, following "its <column> column".
+    """
+    return ValidationError(
+        f"the ledger {ledger} has a row this version of tarash cannot read: requests[{index}] "
+        f"(key {key!r}), its {column} column {reason}. The row is left as it is and its "
+        "request is not sent (a job may exist, paid for): finish it with the tarash version "
+        "that wrote it, or start a new ledger",
+        fallback_allowed=False,
+        job_may_exist=True,
     )
 
 
@@ -394,19 +451,67 @@ _COLUMNS = (
 _PLACEHOLDERS = ",".join("?" * len(_COLUMNS.split(",")))
 
 
-def _row_to_entry(row: tuple[Any, ...]) -> LedgerEntry:
+def _is_timestamp(value: object) -> bool:
+    """Whether ``value`` is an ISO 8601 time with its zone, as :func:`_now` writes."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def _row_to_entry(row: tuple[Any, ...], ledger: str) -> LedgerEntry:
+    """The row as an entry.
+
+    Every column a run decides by is checked here, so that a row this version cannot read
+    is refused as that row's error before anything acts on it; a state from a later
+    version in particular is never guessed at (its row is left untouched, its request
+    never sent: it may have a paid job).
+
+    Raises:
+        ValidationError: A column cannot be read (:func:`unreadable_row`).
+    """
+    index, key = row[0], row[1]
+    try:
+        state = LedgerState(row[3])
+    except ValueError:
+        raise unreadable_row(
+            ledger,
+            index,
+            key,
+            "state",
+            f"is {_shown(row[3])}, a state this version of tarash does not know (was it "
+            "written by a later version?)",
+        ) from None
+    if isinstance(row[4], bool) or not isinstance(row[4], int):
+        raise unreadable_row(ledger, index, key, "attempts", f"is {_shown(row[4])}, not a count")
+    try:
+        jobs = _load_jobs(row[10], row[5])
+    except ValueError as exc:
+        raise unreadable_row(ledger, index, key, "jobs", str(exc)) from exc
+    # A row left intent or unknown is looked for at its provider from its intent's time
+    # (its last update's, in a row written before intents were timed).
+    times = [("intended_at", row[11])]
+    if row[11] is None and state in (LedgerState.INTENT, LedgerState.UNKNOWN):
+        times.append(("updated_at", row[9]))
+    for column, value in times:
+        if value is not None and not _is_timestamp(value):
+            raise unreadable_row(
+                ledger, index, key, column, f"is {_shown(value)}, not a time with its zone"
+            )
     return LedgerEntry(
-        index=row[0],
-        key=row[1],
+        index=index,
+        key=key,
         input_hash=row[2],
-        state=LedgerState(row[3]),
+        state=state,
         attempts=row[4],
         handle=row[5],
         result=row[6],
         error=row[7],
         created_at=row[8],
         updated_at=row[9],
-        jobs=_load_jobs(row[10], row[5]),
+        jobs=jobs,
         intended_at=row[11],
         intent_account=row[12],
     )
@@ -472,6 +577,11 @@ class SqliteLedger:
     def __repr__(self) -> str:
         return f"SqliteLedger({str(self.path)!r})"
 
+    @property
+    def _shown(self) -> str:
+        """The ledger as its messages name it."""
+        return repr(str(self.path))
+
     async def open(self) -> None:
         """Open (or create) the database and take the run's lock.
 
@@ -511,6 +621,16 @@ class SqliteLedger:
             raise ValidationError(
                 f"{str(self.path)!r} is not a tarash ledger: {exc}", fallback_allowed=False
             ) from exc
+        if lock is not None and lock.inode is not None and not _still_locked(self.path, lock):
+            # SQLite opened the file by its name, after the lock was taken: another file
+            # moved onto that name in between would be worked on unlocked.
+            connection.close()
+            _unlock(lock)
+            raise ValidationError(
+                f"the ledger {str(self.path)!r} was replaced by another file while it was "
+                "being opened; run again",
+                fallback_allowed=False,
+            )
         self._connection, self._lock = connection, lock
 
     async def close(self) -> None:
@@ -547,7 +667,7 @@ class SqliteLedger:
                 f"SELECT {_COLUMNS} FROM requests WHERE idx = ?", (index,)
             ).fetchone()
             if row is not None:
-                return _row_to_entry(row)
+                return _row_to_entry(row, self._shown)
             if key is not None:
                 holder = connection.execute(
                     "SELECT idx FROM requests WHERE user_key = ? LIMIT 1", (key,)
@@ -575,7 +695,7 @@ class SqliteLedger:
             row = connection.execute(
                 f"SELECT {_COLUMNS} FROM requests WHERE idx = ?", (index,)
             ).fetchone()
-            return None if row is None else _row_to_entry(row)
+            return None if row is None else _row_to_entry(row, self._shown)
 
         entry: LedgerEntry | None = await self._submit(get_blocking)
         return entry
@@ -599,7 +719,15 @@ class SqliteLedger:
             for state, count in connection.execute(
                 "SELECT state, COUNT(*) FROM requests GROUP BY state"
             ):
-                counts[LedgerState(state)] = count
+                try:
+                    counts[LedgerState(state)] = count
+                except ValueError:
+                    raise ValidationError(
+                        f"the ledger {self._shown} has {count} rows in the state "
+                        f"{_shown(state)}, which this version of tarash does not know "
+                        "(was it written by a later version?)",
+                        fallback_allowed=False,
+                    ) from None
             return counts
 
         counts: dict[LedgerState, int] = await self._submit(count_blocking)
@@ -609,7 +737,7 @@ class SqliteLedger:
         """Every row in index order, read directly (blocking; for inspection and tests)."""
         with contextlib.closing(sqlite3.connect(self.path)) as connection:
             yield from (
-                _row_to_entry(row)
+                _row_to_entry(row, self._shown)
                 for row in connection.execute(f"SELECT {_COLUMNS} FROM requests ORDER BY idx")
             )
 
@@ -631,16 +759,40 @@ class SqliteLedger:
                 try:
                     while self._queue:
                         batch, self._queue = self._queue, []
-                        await anyio.to_thread.run_sync(self._commit_blocking, batch)
-                        for done in batch:
-                            done.done.set()
+                        try:
+                            await anyio.to_thread.run_sync(self._commit_blocking, batch)
+                        except BaseException as exc:  # the commit broke: its operations fail
+                            self._fail(batch, exc)
+                            if not isinstance(exc, Exception):
+                                raise
+                        finally:
+                            # Every waiter is woken, whatever happened: its wait is
+                            # shielded, so one never woken would hang its batch for good.
+                            for done in batch:
+                                done.done.set()
                 finally:
                     self._committing = False
+                    # Left by a BaseException with operations queued meanwhile: they fail
+                    # rather than wait for a committer that is gone.
+                    left, self._queue = self._queue, []
+                    self._fail(left, TarashException(f"the ledger {self._shown} was stopped"))
+                    for done in left:
+                        done.done.set()
             await operation.done.wait()
         if operation.error is not None:
             raise operation.error
         value: T = operation.value
         return value
+
+    def _fail(self, operations: list[_Operation], exc: BaseException) -> None:
+        """Give each of ``operations`` not yet answered ``exc`` as a tarash error."""
+        for operation in operations:
+            if operation.error is None and isinstance(exc, TarashException):
+                operation.error = exc
+            elif operation.error is None:
+                error = TarashException(f"the ledger {self._shown} failed: {exc!r}")
+                error.__cause__ = exc
+                operation.error = error
 
     def _commit_blocking(self, batch: list[_Operation]) -> None:
         connection = self._connection
@@ -656,6 +808,12 @@ class SqliteLedger:
                         operation.value = operation.run(connection)
                     except TarashException as exc:  # refused before it wrote: its own error
                         operation.error = exc
+                    except sqlite3.Error:
+                        raise  # the transaction's: every operation of it fails
+                    except Exception as exc:
+                        # One operation's bug is its own error, not the others' (nor an
+                        # open transaction left behind).
+                        self._fail([operation], exc)
                 connection.execute("COMMIT")
             except sqlite3.Error as exc:
                 with contextlib.suppress(sqlite3.Error):
@@ -790,6 +948,15 @@ def _lock_beside(path: Path) -> _RunLock:
         os.close(descriptor)
         raise _in_use(path) from exc
     return _RunLock(descriptor)
+
+
+def _still_locked(path: Path, lock: _RunLock) -> bool:
+    """Whether ``path`` still names the file ``lock`` holds."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return False
+    return (found.st_dev, found.st_ino) == lock.inode
 
 
 def _unlock(lock: _RunLock | None) -> None:

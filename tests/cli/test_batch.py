@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -465,3 +466,47 @@ def test_sigterm_cancels_running_jobs_and_the_rerun_resumes(
     assert sorted(row["line"] for row in rows if row["ok"]) == [1, 2, 3, 4]
     completed = Counter(job.input["prompt"] for job in emu.jobs("fal") if job.state == "succeeded")
     assert [completed[prompt] for prompt in prompts] == [1] * len(prompts)
+
+
+@pytest.mark.timeout(40)  # the rerun used to hang for good on such a row
+@pytest.mark.parametrize(
+    ("column", "change"),
+    [
+        ("state", "state = 'archived'"),
+        ("jobs", "jobs = '{not json'"),
+        ("result", "result = '{not json'"),
+    ],
+    ids=["a later version's state", "jobs not JSON", "result not JSON"],
+)
+def test_a_ledger_row_that_cannot_be_read_fails_its_line_and_the_rest_are_written(
+    runner: CliRunner,
+    cli_env: dict[str, str],
+    emu: Emulator,
+    tmp_path: Path,
+    column: str,
+    change: str,
+) -> None:
+    """A ledger row the rerun cannot read fails its own line (one line naming the column,
+    its key kept in results.jsonl), nothing is sent for it; every other line's result is
+    read back from the ledger into results.jsonl."""
+    jobs = _write(tmp_path / "jobs.jsonl", [{"prompt": f"p{n}", "key": f"k{n}"} for n in range(3)])
+    out = tmp_path / "out"
+    first = runner.invoke(build_app(), ["batch", str(jobs), "--out", str(out), *FAL])
+    assert first.exit_code == 0, first.output
+    (ledger,) = (out / ".ledger").glob("*.sqlite")
+    with sqlite3.connect(ledger) as connection:
+        connection.execute(f"UPDATE requests SET {change} WHERE idx = 1")
+    (out / "results.jsonl").unlink()  # so the rerun must write every line's result itself
+    before = emu.stats().submitted
+    again = runner.invoke(
+        build_app(), ["batch", str(jobs), "--out", str(out), *FAL], env={"COLUMNS": "200"}
+    )
+    assert again.exit_code != 0, again.output
+    (failed,) = [line for line in again.stderr.splitlines() if line.startswith("line ")]
+    assert failed.startswith("line 2: ValidationError") and f"its {column} column" in failed
+    rows = {row["line"]: row for row in _results(out)}
+    assert sorted(rows) == [1, 2, 3]
+    assert rows[1]["ok"] and rows[3]["ok"] and rows[1]["resumed"] and rows[3]["resumed"]
+    assert not rows[2]["ok"] and rows[2]["key"] == "k1"
+    assert f"its {column} column" in json.dumps(rows[2]["error"])
+    assert emu.stats().submitted == before  # nothing sent again

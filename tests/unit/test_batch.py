@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import json
 import logging
+import sqlite3
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -581,3 +582,88 @@ async def test_a_rerun_logs_a_job_the_stopped_run_cancelled_at_info_not_warning(
     assert len(found) == 2
     assert all(record.levelno == logging.INFO for record in found)
     assert [record for record in attempts if record.levelno >= logging.WARNING] == []
+
+
+# -- a ledger row this version cannot read ------------------------------------------------
+
+# (what the row is made to be, by SQL over a finished run's row 1, "fail 1", failed; the
+# others done): a later version's state and job outcome, columns that are not JSON or not
+# shaped as tarash writes them, a time without its zone.
+UNREADABLE_ROWS = {
+    "a later version's state": ("state", "state = 'archived'"),
+    "jobs not JSON": ("jobs", "jobs = '{not json'"),
+    "jobs not a list": ("jobs", 'jobs = \'{"request_id": "j1"}\''),
+    "a later version's job outcome": (
+        "jobs",
+        'jobs = \'[{"request_id": "j1", "handle": "{}", "outcome": "paused"}]\'',
+    ),
+    "attempts not a count": ("attempts", "attempts = 'many'"),
+    "a done row's result not JSON": ("result", "state = 'done', result = '{not json'"),
+    "a done row's result not a response": ("result", "state = 'done', result = '{\"k\": 1}'"),
+    "a failed row's error not JSON": ("error", "error = '{not json'"),
+    "a failed row's error not an error": ("error", "error = '[1, 2]'"),
+    "a submitted row's handle not JSON": (
+        "handle",
+        "state = 'submitted', handle = '{not json', jobs = NULL",
+    ),
+    "a submitted row's job handle not a handle": (
+        "jobs",
+        "state = 'submitted', "
+        'jobs = \'[{"request_id": "j1", "handle": "{}", "outcome": "accepted"}]\'',
+    ),
+    "an intent row's time without its zone": (
+        "intended_at",
+        "state = 'intent', intended_at = 'yesterday', jobs = NULL, handle = NULL",
+    ),
+}
+
+
+@pytest.mark.timeout(20)  # the rerun used to hang for good (shielded ledger waits)
+@pytest.mark.parametrize("made", UNREADABLE_ROWS.values(), ids=UNREADABLE_ROWS.keys())
+async def test_a_row_this_version_cannot_read_is_its_error_and_the_rest_are_read_back(
+    jobs: FakeJobs, tmp_path: Path, made: tuple[str, str]
+) -> None:
+    """A ledger row that cannot be read (a later version's, one edited by hand) is that
+    request's ValidationError naming the ledger, its key and the column, job_may_exist;
+    its row is left as it is and nothing is sent; every other row's result is read back."""
+    column, change = made
+    path = tmp_path / "batch.sqlite"
+    inputs = [("k0", request("ok 0")), ("k1", request("fail 1")), ("k2", request("ok 2"))]
+    async with generate_videos_async(CONFIG, inputs, ledger=path) as results:
+        assert sorted(result.ok for result in [r async for r in results]) == [False, True, True]
+    with contextlib.closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute(f"UPDATE requests SET {change} WHERE idx = 1")
+    before = _rows(path)
+    for _ in range(2):  # and again: the row was left as it was
+        with anyio.fail_after(10):
+            async with generate_videos_async(CONFIG, inputs, ledger=path) as results:
+                outcomes = {result.index: result async for result in results}
+        assert outcomes[0].resumed and outcomes[0].ok and outcomes[2].resumed and outcomes[2].ok
+        error = outcomes[1].error
+        assert isinstance(error, ValidationError) and error.job_may_exist, repr(error)
+        assert outcomes[1].key == "k1"
+        for named in (str(path), "requests[1]", "'k1'", f"its {column} column"):
+            assert named in error.message, (named, error.message)
+        assert _rows(path) == before
+    assert len(jobs.prompts) == 3  # nothing was sent by the reruns
+
+
+def _rows(path: Path) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        return connection.execute("SELECT * FROM requests ORDER BY idx").fetchall()
+
+
+async def test_a_finished_rows_unreadable_handle_does_not_hide_its_result(
+    jobs: FakeJobs, tmp_path: Path
+) -> None:
+    """A done row is read back by its result alone: a handle it no longer needs, unreadable,
+    does not turn its paid result into an error."""
+    path = tmp_path / "batch.sqlite"
+    inputs = [("k0", request("ok 0"))]
+    async with generate_videos_async(CONFIG, inputs, ledger=path) as results:
+        (first,) = [result async for result in results]
+    with contextlib.closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute("UPDATE requests SET handle = '{not json', jobs = '[]' WHERE idx = 0")
+    async with generate_videos_async(CONFIG, inputs, ledger=path) as results:
+        (again,) = [result async for result in results]
+    assert again.resumed and again.unwrap().request_id == first.unwrap().request_id

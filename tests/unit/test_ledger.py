@@ -258,6 +258,46 @@ async def test_a_file_that_is_not_a_ledger_is_a_clear_error(tmp_path: Path) -> N
         await SqliteLedger(path).open()
 
 
+@pytest.mark.timeout(20)  # the other reads of the commit used to wait for good
+async def test_a_row_that_cannot_be_read_fails_only_its_own_read(tmp_path: Path) -> None:
+    """A row in a state a later version wrote is refused (a ValidationError naming the
+    ledger, the row, its key and the column) by the read that meets it; the reads
+    committed with it get their rows, and the ledger goes on working."""
+    path = tmp_path / "batch.sqlite"
+    ledger = SqliteLedger(path)
+    await ledger.open()
+    for index in range(5):
+        await ledger.claim(index, f"k{index}", "h")
+    await ledger.close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE requests SET state = 'archived' WHERE idx = 2")
+    read: dict[int, LedgerEntry | None] = {}
+    refused: list[ValidationError] = []
+
+    async def claim(index: int) -> None:
+        try:
+            read[index] = await ledger.claim(index, f"k{index}", "h")
+        except ValidationError as exc:
+            refused.append(exc)
+
+    await ledger.open()
+    try:
+        async with anyio.create_task_group() as group:  # one commit round for them all
+            for index in range(5):
+                group.start_soon(claim, index)
+        assert sorted(read) == [0, 1, 3, 4]
+        (error,) = refused
+        for named in (str(path), "requests[2]", "'k2'", "its state column", "'archived'"):
+            assert named in error.message, (named, error.message)
+        assert error.job_may_exist
+        with pytest.raises(ValidationError, match="'archived'"):
+            await ledger.counts()
+        await ledger.save((await ledger.get(0)).intend())  # type: ignore[union-attr]
+        assert (await ledger.get(0)).state is LedgerState.INTENT  # type: ignore[union-attr]
+    finally:
+        await ledger.close()
+
+
 def test_open_ledger_takes_a_path_a_ledger_or_none(tmp_path: Path) -> None:
     """A path becomes a SqliteLedger; anything else is refused by name."""
     assert open_ledger(None) is None
