@@ -66,6 +66,10 @@ MAX_UNREADABLE_POLLS = 5
 asking and holds the slot for what is left of the job's maximum run time instead."""
 
 
+_STOP_WAIT_SECONDS = 5.0
+"""How long :meth:`JobWatcher.stop` waits for its cancelled watches to end."""
+
+
 def max_run_seconds(provider: str, model: str) -> float:
     """The longest a job of that provider/model is taken to run."""
     for key in (f"{provider}/{model}", provider):
@@ -280,6 +284,9 @@ class JobWatcher:
 
         with contextlib.suppress(Exception):
             portal.call(cancel_all)
+        # Each watch ends at its next checkpoint; a poll cut short must not reopen the
+        # loop's pools after they are closed (they would outlive the loop's end).
+        self.wait_idle(_STOP_WAIT_SECONDS)
         with contextlib.suppress(Exception):
             portal.call(close_client)
         with contextlib.suppress(Exception):
