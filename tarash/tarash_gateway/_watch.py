@@ -13,11 +13,11 @@ Owner and lifetime: one watcher per process (:data:`JOB_WATCHER`, which every ro
 uses), running its jobs as tasks of its own event loop in a daemon thread, started on the
 first job it is given. A router is shared by every thread and loop (asyncio or trio), and
 a caller's loop may end as soon as the call returns (``asyncio.run``), so no caller's task
-group can own the watching. At interpreter exit (``atexit``) every
-watch is cancelled and its slot released (the process holds no slots after it ends) and
-the thread stops: the exit waits for no job (:meth:`JobWatcher.stop` does the same and
-lets a later job start the thread again). A sync call never waits for a watch either:
-the call returns as soon as it has handed the job over.
+group can own the watching. At interpreter exit (``atexit``) every watch is cancelled and
+its slot released (the process holds no slots after it ends) and the thread stops: the exit
+waits for no job (:meth:`JobWatcher.stop` does the same and lets a later job start the
+thread again). A sync call never waits for a watch either: it returns as soon as it has
+handed the job over.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
 
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -40,7 +41,14 @@ from tarash.tarash_gateway.errors import NotFoundError, TarashException
 from tarash.tarash_gateway.models import JobHandle
 from tarash.tarash_gateway.providers._base import ProviderClient
 
-__all__ = ["DEFAULT_MAX_RUN_SECONDS", "JOB_WATCHER", "JobWatcher", "max_run_seconds"]
+__all__ = [
+    "DEFAULT_MAX_RUN_SECONDS",
+    "JOB_WATCHER",
+    "MAX_RUN_SECONDS",
+    "MAX_UNREADABLE_POLLS",
+    "JobWatcher",
+    "max_run_seconds",
+]
 
 logger = logging.getLogger("tarash.watch")
 
@@ -58,12 +66,14 @@ job cannot hold a slot for ever."""
 
 #: Per ``provider`` or ``provider/model``, where a maximum is known (none is documented
 #: yet: every job gets :data:`DEFAULT_MAX_RUN_SECONDS`).
-MAX_RUN_SECONDS: dict[str, float] = {}
-
+MAX_RUN_SECONDS: Mapping[str, float] = MappingProxyType({})
 
 MAX_UNREADABLE_POLLS = 5
 """Status calls in a row that may fail (each after its HTTP retries) before the watch stops
 asking and holds the slot for what is left of the job's maximum run time instead."""
+
+_STOP_WAIT_SECONDS = 5.0
+"""How long :meth:`JobWatcher.stop` waits for its cancelled watches to end."""
 
 
 def max_run_seconds(provider: str, model: str) -> float:
@@ -280,6 +290,9 @@ class JobWatcher:
 
         with contextlib.suppress(Exception):
             portal.call(cancel_all)
+        # Each watch ends at its next checkpoint; a poll cut short must not reopen the
+        # loop's pools after they are closed (they would outlive the loop's end).
+        self.wait_idle(_STOP_WAIT_SECONDS)
         with contextlib.suppress(Exception):
             portal.call(close_client)
         with contextlib.suppress(Exception):
