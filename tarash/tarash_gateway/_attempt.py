@@ -68,7 +68,7 @@ from tarash.tarash_gateway._jobs import (
     deadline_from_timeout,
 )
 from tarash.tarash_gateway._metadata import AttemptRecorder, failed_attempt_status
-from tarash.tarash_gateway._polling import JobSnapshot, PollSchedule
+from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule
 from tarash.tarash_gateway._tracing import log_fields, set_attributes, span
 from tarash.tarash_gateway._validate import check_sendable
 from tarash.tarash_gateway.errors import (
@@ -83,6 +83,7 @@ from tarash.tarash_gateway.media import load_local_media
 from tarash.tarash_gateway.models import (
     AttemptMetadata,
     AttemptRole,
+    AttemptStatus,
     ImageGenerationConfig,
     ImageGenerationRequest,
     JobHandle,
@@ -510,6 +511,7 @@ class Attempt:
     _abandoned: tuple[JobHandle, bool] | None = None
     _submitted_at: float | None = None
     _admitted: bool = False
+    _waiter: JobWaiter | None = None
 
     @property
     def job_config(self) -> Config:
@@ -613,6 +615,7 @@ class Attempt:
                         on_progress=self.on_progress,
                         attempt_number=self.metadata.attempt_number,
                     )
+                    self._waiter = waiter
                     self._submitted_at = anyio.current_time()
                     response = await waiter.run(None, deadline, poll_first=True)
             finally:
@@ -777,6 +780,7 @@ class Attempt:
             timeout_seconds=self.job_config.timeout,
             on_throttled=self._throttled,
         )
+        self._waiter = waiter
         return await waiter.run(snapshot, self.deadline)
 
     def _throttled(self) -> None:
@@ -867,7 +871,7 @@ class Attempt:
             self._learn("none", False)
             raise
         except CallbackError as exc:
-            recorder.finish("cancelled", self.client, exc.original)
+            recorder.finish(self._given_up_status(), self.client, exc.original)
             self._learn("none", False)
             raise
         except TarashException as exc:
@@ -896,12 +900,21 @@ class Attempt:
             meta.job_may_exist = (
                 self.handle is None and isinstance(lost, TarashException) and lost.job_may_exist
             )
-            recorder.finish("cancelled", self.client, exc)
+            recorder.finish(self._given_up_status(), self.client, exc)
             self._learn("none", False)
             raise
         else:
             recorder.finish("success", self.client)
             self._learn("success", False)
+
+    def _given_up_status(self) -> AttemptStatus:
+        """How an attempt given up on by its caller (cancelled, a lost race, a callback
+        that raised) ended: ``success`` when its job had already succeeded (it was not
+        cancelled, and is billed in full), else ``cancelled``."""
+        waiter = self._waiter
+        if waiter is not None and waiter.last_state is JobState.COMPLETED:
+            return "success"
+        return "cancelled"
 
     def _learn(self, outcome: str, transient: bool) -> None:
         """Tell the breaker (when it admitted this attempt) and the latency tracker."""
