@@ -28,7 +28,7 @@ from tarash.tarash_gateway.models import (
 )
 from tarash.tarash_gateway.providers._base import ProviderSettings
 from tarash.tarash_gateway.providers.runway import RunwayClient
-from tarash.tarash_gateway.router import Router
+from tarash.tarash_gateway.router import HedgePolicy, Router
 from tests.unit.fake_provider import BASE, FAKE_KEY, FakeClient
 
 pytestmark = pytest.mark.anyio
@@ -136,6 +136,38 @@ async def test_a_caller_cancel_still_cancels_a_running_job() -> None:
             )
     assert routes["cancel"].call_count == 1
     assert [meta.status for meta in ended] == ["cancelled"]
+
+
+async def test_a_hedge_loser_that_succeeded_is_not_cancelled_and_is_recorded_a_success() -> None:
+    """The primary finishes after its last poll, just as the hedge wins: the race's
+    give-up looks first, sends no cancel, and records the loser a success (billed)."""
+    won = {"at": None}
+
+    def loser_status(request: httpx.Request) -> httpx.Response:
+        # Over only once the hedge has won: no poll of its own can have seen it done.
+        if won["at"] is None:
+            return httpx.Response(200, json={"status": "running"})
+        return httpx.Response(200, json=DONE)
+
+    def winner_status(request: httpx.Request) -> httpx.Response:
+        won["at"] = anyio.current_time()
+        return httpx.Response(200, json={"status": "done", "url": "https://cdn.test/w.mp4"})
+
+    with respx.mock(assert_all_called=False) as mock:
+        mock.post(f"{BASE}/jobs").respond(200, json={"id": "j1", "status": "queued"})
+        mock.get(f"{BASE}/jobs/j1").mock(side_effect=loser_status)
+        loser_cancel = mock.post(f"{BASE}/jobs/j1/cancel").respond(200, json={})
+        mock.post(f"{OTHER}/jobs").respond(200, json={"id": "w1", "status": "queued"})
+        mock.get(f"{OTHER}/jobs/w1").mock(side_effect=winner_status)
+        router = Router(strategy="hedge", hedge=HedgePolicy(after=1.0))
+        response = await router.generate_video_async(
+            config(fallback_configs=[config(OTHER)]), REQUEST
+        )
+    assert response.request_id == "w1"
+    assert loser_cancel.call_count == 0
+    assert response.execution_metadata is not None
+    assert response.execution_metadata.successful_attempt == 2
+    assert [a.status for a in response.execution_metadata.attempts] == ["success", "success"]
 
 
 def runway_handle() -> JobHandle:
