@@ -19,6 +19,7 @@ from pydantic import SecretStr
 
 from tarash.tarash_gateway._attempt import AttemptHooks
 from tarash.tarash_gateway._jobs import look_then_cancel
+from tarash.tarash_gateway.api import cancel_async
 from tarash.tarash_gateway.errors import GenerationFailedError, TimeoutError
 from tarash.tarash_gateway.models import (
     AttemptMetadata,
@@ -226,3 +227,20 @@ async def test_a_running_task_is_still_cancelled_by_its_delete() -> None:
         outcome = await look_then_cancel(runway_client(), runway_handle())
     assert outcome.finished is None and outcome.accepted
     assert delete.call_count == 1
+
+
+@pytest.mark.parametrize(("status", "deletes"), [("SUCCEEDED", 0), ("RUNNING", 1)])
+async def test_the_public_cancel_reads_a_runway_task_before_deleting_it(
+    status: str, deletes: int
+) -> None:
+    """``cancel(handle)`` never deletes a finished Runway task (False); a running one is
+    cancelled as before."""
+    with respx.mock(assert_all_called=False) as mock:
+        mock.get(f"{RUNWAY}/v1/tasks/t1").respond(200, json={"id": "t1", "status": status})
+        delete = mock.delete(f"{RUNWAY}/v1/tasks/t1").respond(204)
+        trusted = VideoGenerationConfig(
+            provider="runway", model="gen4_turbo", api_key=RUNWAY_KEY, base_url=RUNWAY
+        )
+        accepted = await cancel_async(runway_handle(), config=trusted)
+    assert accepted is bool(deletes)
+    assert delete.call_count == deletes
