@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -20,7 +21,7 @@ import httpx
 import pytest
 
 from tarash.emulator import Emulator, Latency
-from tarash.tarash_gateway import submit_video_async, wait_async
+from tarash.tarash_gateway import generate_videos_async, submit_video_async, wait_async
 from tarash.tarash_gateway._attempt import build_client
 from tarash.tarash_gateway._jobs import JobWaiter
 from tarash.tarash_gateway._polling import PollSchedule
@@ -138,6 +139,26 @@ async def test_a_runway_task_that_succeeded_is_not_deleted_by_task_cancel(
     assert_kept(emu)
     rerun = await wait_async(handle, config=config)
     assert rerun.request_id == handle.request_id
+
+
+async def test_a_stopped_batch_keeps_a_succeeded_runway_task_for_its_rerun(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """The batch is stopped after its task succeeded (0.05 s) and before the next poll
+    (0.2 s or more): the task is not deleted, and the rerun reads it instead of a 404 or
+    paying again."""
+    emu.latency = Latency(queue_seconds=0.0, run_seconds=0.05)
+    config = config_for(emu, ROWS[4]).model_copy(update={"poll_interval": 10.0})
+    ledger = tmp_path / "batch.sqlite"
+    with anyio.move_on_after(0.15):
+        async with generate_videos_async(config, [("k", REQUEST)], ledger=ledger) as results:
+            async for _ in results:
+                pass
+    assert_kept(emu)
+    async with generate_videos_async(config, [("k", REQUEST)], ledger=ledger) as results:
+        rerun = [result async for result in results]
+    assert [result.ok for result in rerun] == [True]
+    assert emu.stats().submitted == 1
 
 
 @pytest.fixture
