@@ -69,6 +69,7 @@ from tarash.tarash_gateway._completion import run_to_completion, submit_to_compl
 from tarash.tarash_gateway._http import CallCounters
 from tarash.tarash_gateway._jobs import (
     CallbackError,
+    GiveUp,
     JobWaiter,
     ProgressCallback,
     Response,
@@ -76,7 +77,7 @@ from tarash.tarash_gateway._jobs import (
     deadline_from_timeout,
 )
 from tarash.tarash_gateway._metadata import AttemptRecorder, failed_attempt_status
-from tarash.tarash_gateway._polling import JobSnapshot, PollSchedule
+from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule
 from tarash.tarash_gateway._tracing import log_fields, set_attributes, span
 from tarash.tarash_gateway._validate import check_sendable
 from tarash.tarash_gateway._watch import max_run_seconds
@@ -92,6 +93,7 @@ from tarash.tarash_gateway.media import load_local_media
 from tarash.tarash_gateway.models import (
     AttemptMetadata,
     AttemptRole,
+    AttemptStatus,
     ImageGenerationConfig,
     ImageGenerationRequest,
     JobHandle,
@@ -546,6 +548,7 @@ class Attempt:
     # How giving up left the job (JobWaiter.stopped): None, never given up on while it
     # ran; True, its remote cancel was accepted; False, it may run on and is billed.
     _stopped: bool | None = None
+    _waiter: JobWaiter | None = None
 
     @property
     def job_config(self) -> Config:
@@ -649,6 +652,7 @@ class Attempt:
                         on_progress=self.on_progress,
                         attempt_number=self.metadata.attempt_number,
                     )
+                    self._waiter = waiter
                     self._submitted_at = anyio.current_time()
                     try:
                         response = await waiter.run(None, deadline, poll_first=True)
@@ -801,8 +805,8 @@ class Attempt:
             raise
         return submitted.snapshot
 
-    def _record_stop(self, accepted: bool) -> None:
-        self._stopped = accepted
+    def _record_stop(self, outcome: GiveUp) -> None:
+        self._stopped = None if outcome.finished is not None else outcome.accepted
 
     def _create_throttled(self, error: RateLimitError) -> None:
         """The submit was answered 429 and is about to wait out its ``Retry-After`` and
@@ -846,6 +850,7 @@ class Attempt:
             timeout_seconds=self.job_config.timeout,
             on_throttled=self._throttled,
         )
+        self._waiter = waiter
         try:
             return await waiter.run(snapshot, self.deadline)
         finally:
@@ -939,7 +944,7 @@ class Attempt:
             self._learn("none", False)
             raise
         except CallbackError as exc:
-            recorder.finish("cancelled", self.client, exc.original)
+            recorder.finish(self._given_up_status(), self.client, exc.original)
             self._learn("none", False)
             raise
         except TarashException as exc:
@@ -968,12 +973,21 @@ class Attempt:
             meta.job_may_exist = (
                 self.handle is None and isinstance(lost, TarashException) and lost.job_may_exist
             )
-            recorder.finish("cancelled", self.client, exc)
+            recorder.finish(self._given_up_status(), self.client, exc)
             self._learn("none", False)
             raise
         else:
             recorder.finish("success", self.client)
             self._learn("success", False)
+
+    def _given_up_status(self) -> AttemptStatus:
+        """How an attempt given up on by its caller (cancelled, a lost race, a callback
+        that raised) ended: ``success`` when its job had already succeeded (it was not
+        cancelled, and is billed in full), else ``cancelled``."""
+        waiter = self._waiter
+        if waiter is not None and waiter.last_state is JobState.COMPLETED:
+            return "success"
+        return "cancelled"
 
     def _learn(self, outcome: str, transient: bool) -> None:
         """Tell the breaker (when it admitted this attempt) and the latency tracker."""

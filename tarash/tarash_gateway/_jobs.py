@@ -42,8 +42,11 @@ from tarash.tarash_gateway.providers._base import ProviderClient
 __all__ = [
     "CANCEL_GRACE_SECONDS",
     "CallbackError",
+    "GiveUp",
     "JobWaiter",
     "cancel_remote_job",
+    "cancel_unless_finished",
+    "look_then_cancel",
     "snapshot_to_update",
 ]
 
@@ -122,31 +125,91 @@ async def deliver_progress(callback: ProgressCallback | None, update: Update) ->
         raise CallbackError(exc) from exc
 
 
-async def cancel_remote_job(
+@dataclass(frozen=True, slots=True)
+class GiveUp:
+    """What giving up on a job did.
+
+    Attributes:
+        finished: The job's terminal snapshot when the last look found it over: it was
+            not cancelled (nor, where the provider's cancel deletes, destroyed).
+        stopped: Whether the job is over or a cancel was sent for it; False when it may
+            run on (and bill): the provider has no cancel, or the cancel could not be sent.
+        accepted: Whether the provider accepted a cancel.
+    """
+
+    finished: JobSnapshot | None = None
+    stopped: bool = False
+    accepted: bool = False
+
+
+async def look_then_cancel(
     client: ProviderClient,
     handle: JobHandle,
     *,
-    on_result: Callable[[bool], None] | None = None,
-) -> bool:
-    """Cancel a job even though the surrounding task is being cancelled.
+    read_finished: bool = False,
+    on_finished: Callable[[JobSnapshot], None] | None = None,
+    on_result: Callable[[GiveUp], None] | None = None,
+) -> GiveUp:
+    """Give up on a job without destroying it: read its status once, cancel it only if
+    it has not finished.
 
-    Run to completion whatever cancels the caller meanwhile (asyncio's own cancellation
-    included) and bounded by :data:`CANCEL_GRACE_SECONDS`; a failure to cancel is logged,
-    never raised over the error that caused it.
+    Between the last poll and the give-up (a deadline, a lost race, a caller's cancel) the
+    job may have finished: a cancel sent then lands on a paid job, and where the provider's
+    cancel deletes (:attr:`ProviderClient.cancel_deletes_finished`, Runway) its output is
+    gone. So the status is read first, and a finished job is left alone. Where the cancel
+    deletes and the status cannot be read, no cancel is sent either: a job that may have
+    finished is never destroyed (it may run on; its handle can still read it).
+
+    The look and the cancel run to completion whatever cancels the caller meanwhile
+    (asyncio's own cancellation included), together bounded by
+    :data:`CANCEL_GRACE_SECONDS` (not by the job's deadline, which has usually passed); a
+    failure is logged, never raised over the error that caused the give-up.
 
     Args:
         client: The job's provider client.
         handle: The job.
-        on_result: Told whether the provider accepted the cancel, before the caller's
-            cancellation (if any) is delivered, which the return value never reaches.
-    """
-    if not client.supports_cancel:
-        if on_result is not None:
-            on_result(False)
-        return False
+        read_finished: Whether a finished job's result is still wanted (a deadline passed):
+            the status is then read even from a provider that cannot cancel.
+        on_finished: Told of the terminal snapshot when the job turned out finished,
+            before this returns: a caller being cancelled never sees the return value (its
+            cancellation is delivered as soon as the look is over).
+        on_result: Told of what was done, every time, before this returns (for the same
+            reason): whether a job that runs on still holds its slot depends on it.
 
-    async def cancel_within_grace() -> bool:
+    Returns:
+        What was done: see :class:`GiveUp`.
+    """
+    if not client.supports_cancel and not read_finished:
+        nothing = GiveUp()
+        if on_result is not None:
+            on_result(nothing)
+        return nothing
+
+    async def within_grace() -> GiveUp:
         with anyio.move_on_after(CANCEL_GRACE_SECONDS):
+            looked = await _look(client, handle)
+            if looked is not None and looked.state.is_terminal and looked.understood:
+                logger.info(
+                    "%s job %s is already %s: not cancelled",
+                    handle.provider,
+                    handle.request_id,
+                    looked.state.value,
+                    extra=_fields(handle, job_state=looked.state.value),
+                )
+                if on_finished is not None:
+                    on_finished(looked)
+                return GiveUp(finished=looked, stopped=True)
+            if not client.supports_cancel:
+                return GiveUp()
+            if looked is None and client.cancel_deletes_finished:
+                logger.warning(
+                    "%s job %s not cancelled: its status is unreadable, and a cancel would "
+                    "delete it were it finished; wait(handle) can still read it",
+                    handle.provider,
+                    handle.request_id,
+                    extra=_fields(handle),
+                )
+                return GiveUp()
             try:
                 accepted = await client.cancel(handle)
             except Exception as exc:  # never mask the error that made us give up
@@ -157,14 +220,14 @@ async def cancel_remote_job(
                     exc,
                     extra=_fields(handle, error_type=type(exc).__name__),
                 )
-                return False
+                return GiveUp(stopped=True)
             logger.info(
                 "cancelled %s job %s",
                 handle.provider,
                 handle.request_id,
                 extra=_fields(handle, cancel_accepted=accepted),
             )
-            return accepted
+            return GiveUp(stopped=True, accepted=accepted)
         logger.warning(
             "could not cancel %s job %s within %.0f s",
             handle.provider,
@@ -172,17 +235,70 @@ async def cancel_remote_job(
             CANCEL_GRACE_SECONDS,
             extra=_fields(handle),
         )
-        return False
+        return GiveUp(stopped=client.supports_cancel)
 
-    async def cancel_and_tell() -> bool:
-        accepted = await cancel_within_grace()
+    async def within_grace_and_tell() -> GiveUp:
+        outcome = await within_grace()
         if on_result is not None:
-            on_result(accepted)
-        return accepted
+            on_result(outcome)
+        return outcome
 
     # Usually called because the caller is being cancelled: asyncio may cancel it again
-    # (a second Task.cancel(), an outer timeout), which must not cut the cancel off.
-    return await run_to_completion(cancel_and_tell)
+    # (a second Task.cancel(), an outer timeout), which must not cut the look or the
+    # cancel off.
+    return await run_to_completion(within_grace_and_tell)
+
+
+async def _look(client: ProviderClient, handle: JobHandle) -> JobSnapshot | None:
+    """One status read of a job being given up on; ``None`` when it failed."""
+    try:
+        return await client.poll(handle)
+    except Exception as exc:  # the give-up goes on; never mask the error behind it
+        logger.info(
+            "could not read the status of %s job %s before giving up: %s",
+            handle.provider,
+            handle.request_id,
+            exc,
+            extra=_fields(handle, error_type=type(exc).__name__),
+        )
+        return None
+
+
+async def cancel_remote_job(
+    client: ProviderClient,
+    handle: JobHandle,
+    *,
+    on_result: Callable[[GiveUp], None] | None = None,
+) -> bool:
+    """Cancel a job being given up on, unless it has finished; return whether a cancel
+    was accepted (see :func:`look_then_cancel`, which this is without a finished job's
+    result; ``on_result`` is told what was done, as there)."""
+    return (await look_then_cancel(client, handle, on_result=on_result)).accepted
+
+
+async def cancel_unless_finished(client: ProviderClient, handle: JobHandle) -> bool:
+    """The public ``cancel``: where the provider's cancel deletes a finished job
+    (:attr:`ProviderClient.cancel_deletes_finished`), read its status first and send no
+    cancel to a finished one, whose paid output would be destroyed.
+
+    Returns:
+        Whether the provider accepted the cancel (False for a finished job).
+
+    Raises:
+        TarashException: The status or the cancel could not be read or sent.
+    """
+    if client.cancel_deletes_finished:
+        snapshot = await client.poll(handle)
+        if snapshot.state.is_terminal and snapshot.understood:
+            logger.info(
+                "%s job %s is already %s: not cancelled (its cancel would delete it)",
+                handle.provider,
+                handle.request_id,
+                snapshot.state.value,
+                extra=_fields(handle, job_state=snapshot.state.value),
+            )
+            return False
+    return await client.cancel(handle)
 
 
 @dataclass(slots=True)
@@ -203,10 +319,11 @@ class JobWaiter:
             back by the account's concurrency (a ``throttled`` snapshot): the router's
             limiter lowers its cap on the provider while this job still holds its slot.
         stopped: How the wait left the job: ``None`` when it never gave up on a live job
-            (it ended, or was already over); ``True`` when it gave up and the provider
-            accepted the remote cancel; ``False`` when it gave up and the job was not
-            stopped (no cancel in the protocol, or the cancel failed or came too late):
-            it may run on, holding its account's concurrency and billed in full.
+            (it ended, was already over, or was found over by the last look); ``True`` when
+            it gave up and the provider accepted the remote cancel; ``False`` when it gave
+            up and the job was not stopped (no cancel in the protocol, or the cancel failed,
+            came too late or was not sent): it may run on, holding its account's
+            concurrency and billed in full.
     """
 
     client: ProviderClient
@@ -415,26 +532,43 @@ class JobWaiter:
             )
         return snapshot
 
-    def _forbid_fallback_if_unstoppable(self, error: TarashException) -> None:
-        """A job given up on that its provider cannot stop (OpenAI's Sora has no cancel)
-        runs on and is billed: another provider would be paid for the same request."""
-        if self.client.supports_cancel:
-            return
+    def _seen_over(self) -> bool:
+        """Whether a snapshot already showed the job over (nothing left to stop)."""
+        return self.last_state is not None and self.last_state.is_terminal
+
+    async def _give_up(self, *, read_finished: bool) -> GiveUp:
+        """Look once more, cancel the job unless it finished; a finished job is kept as
+        :attr:`last_snapshot` (without a progress update: the caller has gone), so the
+        attempt records it finished, not cancelled."""
+        return await look_then_cancel(
+            self.client,
+            self.handle,
+            read_finished=read_finished,
+            on_finished=self._finished,
+            on_result=self._record_give_up,
+        )
+
+    def _record_give_up(self, outcome: GiveUp) -> None:
+        # Found over by the look: nothing runs on. Otherwise only an accepted cancel
+        # stopped it; a job that may run on keeps its slot (the router's watcher).
+        self.stopped = None if outcome.finished is not None else outcome.accepted
+
+    def _finished(self, snapshot: JobSnapshot) -> None:
+        self.last_state = snapshot.state
+        self.last_snapshot = snapshot
+
+    def _forbid_fallback(self, error: TarashException) -> None:
+        """A job given up on that could not be stopped (OpenAI's Sora has no cancel; a
+        cancel that would delete a job whose status is unreadable is not sent) runs on and
+        is billed: another provider would be paid for the same request."""
         error.fallback_allowed = False  # type: ignore[misc]
         logger.warning(
-            "%s cannot cancel job %s: it may still be running (and billed); no fallback, "
+            "%s did not cancel job %s: it may still be running (and billed); no fallback, "
             "wait(error.job_handle) can still read it",
             self.handle.provider,
             self.handle.request_id,
             extra=_fields(self.handle),
         )
-
-    async def _stop(self) -> None:
-        """Cancel the job remotely on a give-up, and remember whether it stopped."""
-        await cancel_remote_job(self.client, self.handle, on_result=self._record_stop)
-
-    def _record_stop(self, accepted: bool) -> None:
-        self.stopped = accepted
 
     async def run(
         self,
@@ -453,8 +587,11 @@ class JobWaiter:
                 cancelled as late.
 
         Raises:
-            TimeoutError: The deadline passed (the job was cancelled remotely first).
-            CallbackError: The progress callback raised (the job was cancelled first).
+            TimeoutError: The deadline passed and one last look found the job unfinished
+                (it was cancelled remotely first). A job found finished by that look is
+                read instead: its result returned, or its failure raised.
+            CallbackError: The progress callback raised (the job was cancelled first,
+                unless it had finished).
             TarashException: The job failed, its status could not be read (it was cancelled
                 remotely first), or its result could not be read.
         """
@@ -468,26 +605,37 @@ class JobWaiter:
             snapshot = await self._terminal_snapshot(first_snapshot, deadline)
         except TarashException as exc:
             # Whatever made us stop waiting (deadline, a status we could not read), the
-            # job is still running and billing: stop it.
+            # job may still be running and billing: stop it, unless it has finished.
             _with_origin(exc, self.handle)
-            if self.last_state is None or not self.last_state.is_terminal:
-                await self._stop()
-                self._forbid_fallback_if_unstoppable(exc)
-            raise
+            if self._seen_over():
+                raise
+            outcome = await self._give_up(read_finished=True)
+            if outcome.finished is None:
+                if not outcome.stopped:
+                    self._forbid_fallback(exc)
+                raise
+            # It finished after the last poll: a finished job is read (a success is a
+            # success, a failure its own failure), whatever the deadline; giving up on
+            # it would throw away a paid job and let the chain buy a second one.
+            snapshot = outcome.finished
+            await self._report(snapshot)
         except CallbackError:
             # The user's callback raised: we stop waiting, and the job would go on billing.
-            if self.last_state is None or not self.last_state.is_terminal:
-                await self._stop()
+            if not self._seen_over():
+                await self._give_up(read_finished=False)
             raise
         except BaseException:
             # The caller was cancelled (task cancelled, KeyboardInterrupt, race lost): stop
-            # the remote job, then let the cancellation travel on.
-            if self.last_state is None or not self.last_state.is_terminal:
-                await self._stop()
+            # the remote job (a finished one is left alone), then let the cancellation
+            # travel on.
+            if not self._seen_over():
+                await self._give_up(read_finished=False)
             raise
         if not snapshot.understood:
-            # A status we do not know ends the wait, not necessarily the job: stop it.
-            await self._stop()
+            # A status we do not know ends the wait, not necessarily the job: stop it
+            # (its look reads the same unknown status, so the cancel is sent; without a
+            # cancel, the job is recorded as running on).
+            await self._give_up(read_finished=False)
         # Reading the result of a finished job is idempotent and paid for already: it is
         # not cut short by the job's deadline.
         response = await self.read_result(snapshot)

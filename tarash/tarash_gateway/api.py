@@ -13,7 +13,7 @@ from tarash.tarash_gateway._arguments import (
     check_handle_arguments,
 )
 from tarash.tarash_gateway._attempt import client_for_handle
-from tarash.tarash_gateway._jobs import snapshot_to_update
+from tarash.tarash_gateway._jobs import cancel_unless_finished, snapshot_to_update
 from tarash.tarash_gateway._sync import run_sync
 from tarash.tarash_gateway.models import (
     AudioGenerationConfig,
@@ -244,12 +244,15 @@ async def cancel_async(
 ) -> bool:
     """Ask the provider to cancel a job; return whether it accepted.
 
+    Where the provider's cancel also deletes a finished job and its output (Runway), the
+    job's status is read first and a finished job is left alone (``False``).
+
     Raises:
         TarashException: The provider could not be asked (auth, network, unknown job).
     """
     api_key = check_handle_arguments("cancel", handle, config, api_key)
     client = client_for_handle(handle, config, api_key, None)
-    return await client.cancel(handle)
+    return await cancel_unless_finished(client, handle)
 
 
 def cancel(

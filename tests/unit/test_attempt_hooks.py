@@ -93,7 +93,9 @@ async def test_a_raising_intent_hook_submits_nothing(respx_mock: respx.MockRoute
 
 async def test_a_raising_accepted_hook_cancels_the_job(respx_mock: respx.MockRouter) -> None:
     """on_accepted raising cancels the accepted job remotely and never falls back."""
-    done_job(respx_mock)
+    # Still running when it is given up on (a finished one would be left alone).
+    respx_mock.get(f"{BASE}/jobs/j1").respond(200, json={"status": "running"})
+    respx_mock.post(f"{BASE}/jobs").respond(200, json={"id": "j1", "status": "queued"})
     cancel = respx_mock.post(f"{BASE}/jobs/j1/cancel").respond(200, json={})
     other = respx_mock.post(f"{OTHER}/jobs").respond(200, json={"id": "x", "status": "queued"})
     ended: list[AttemptMetadata] = []

@@ -215,6 +215,12 @@ class ProviderClient(abc.ABC):
     key_env_vars: ClassVar[tuple[str, ...]]
     """Environment variables read for the key, in order (the official SDKs' names)."""
     supports_cancel: ClassVar[bool] = True
+    cancel_deletes_finished: ClassVar[bool] = False
+    """Whether :meth:`cancel` sent for a job that has already finished deletes it and its
+    output (Runway's ``DELETE /v1/tasks/{id}``) rather than being a harmless no-op (fal's
+    ``ALREADY_COMPLETED``, Replicate's cancel of a settled prediction). A paid output
+    must never be destroyed: where this is True, a job whose status cannot be read first
+    is never cancelled (see ``_jobs.look_then_cancel``)."""
     answers_in_request: ClassVar[frozenset[JobKind]] = frozenset()
     """Kinds of job the provider answers in the create's reply (no job to wait on later):
     ``submit_*`` refuses them before sending, since a handle could never read the result."""

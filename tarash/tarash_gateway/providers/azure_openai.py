@@ -132,6 +132,9 @@ class AzureOpenAIClient(OpenAIClient):
     key_env_vars: ClassVar[tuple[str, ...]] = ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_AD_TOKEN")
     base_url_env_var: ClassVar[str | None] = "AZURE_OPENAI_ENDPOINT"
     supports_cancel: ClassVar[bool] = False
+    # The legacy DELETE is the v1 protocol's DELETE too, which removes a finished video
+    # (as OpenAI's does): ``cancel(handle)`` must not be sent to a finished job.
+    cancel_deletes_finished: ClassVar[bool] = True
     # Azure documents no GET /openai/v1/videos list, and what its items would name as
     # ``model`` (the deployment or the model behind it) is unknown: no lookup by request.
     finds_jobs: ClassVar[bool] = False

@@ -87,6 +87,9 @@ class RunwayClient(kit.ProviderClient):
     key_env_vars: ClassVar[tuple[str, ...]] = ("RUNWAYML_API_SECRET",)
     base_url_env_var: ClassVar[str] = "RUNWAYML_BASE_URL"
     min_poll_interval: ClassVar[float] = 5.0
+    # DELETE /v1/tasks/{id} cancels a pending or running task but deletes a finished one,
+    # output included (docs.dev.runwayml.com, "Cancel or delete a task").
+    cancel_deletes_finished: ClassVar[bool] = True
     provider_config_options: ClassVar[frozenset[str]] = frozenset({"public_figure_threshold"})
 
     @classmethod
