@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import random
@@ -57,6 +58,7 @@ __all__ = [
     "stream",
     "submit_may_have_created_job",
     "translate_transport_errors",
+    "unpaused_reads",
     "url_origin",
 ]
 
@@ -581,6 +583,27 @@ def _count_request(ctx: RequestContext, operation: Operation | None) -> None:
         ctx.counters.polls += 1
 
 
+_UNPAUSED_READS: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "tarash_unpaused_reads", default=False
+)
+
+
+@contextlib.contextmanager
+def unpaused_reads() -> Iterator[None]:
+    """Reads sent inside do not wait out the provider's shared read pause.
+
+    For the one status read a give-up makes before it cancels (``_jobs.look_then_cancel``):
+    it must fit in the cancel's grace period, and waiting out another caller's 429 pause
+    there (up to ``MAX_RETRY_AFTER_DELAY``) would use up that grace and leave the job
+    running uncancelled. One read may earn a 429; an orphaned job costs far more.
+    """
+    token = _UNPAUSED_READS.set(True)
+    try:
+        yield
+    finally:
+        _UNPAUSED_READS.reset(token)
+
+
 async def _wait_out_read_pause(ctx: RequestContext, url: str) -> None:
     started = anyio.current_time()
     deadline_in = None if ctx.deadline is None else ctx.deadline - started
@@ -654,7 +677,7 @@ async def send(
     try:
         async for attempt in _retry_attempts(ctx, operation, url):
             with attempt:
-                if operation in _PAUSED_READS:
+                if operation in _PAUSED_READS and not _UNPAUSED_READS.get():
                     await _wait_out_read_pause(ctx, url)
                 _count_request(ctx, operation)
                 client, limiter = pick_connection(long_lived=held)

@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 
 from tarash.tarash_gateway._completion import run_to_completion
+from tarash.tarash_gateway._http import unpaused_reads
 from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule, poll_until_done
 from tarash.tarash_gateway._tracing import log_fields
 from tarash.tarash_gateway.errors import (
@@ -58,6 +59,9 @@ MAX_CONSECUTIVE_POLL_FAILURES = 5
 """Status calls in a row that may fail (each after its own HTTP retries) before giving up."""
 CANCEL_GRACE_SECONDS = 10.0
 """How long a remote cancel may take once the caller has given up."""
+LOOK_GRACE_SECONDS = CANCEL_GRACE_SECONDS / 2
+"""How much of that grace the status read before the cancel may take: a look that hangs
+must leave the cancel time to be sent."""
 
 Response = VideoGenerationResponse | ImageGenerationResponse
 Update = VideoGenerationUpdate | ImageGenerationUpdate
@@ -250,9 +254,20 @@ async def look_then_cancel(
 
 
 async def _look(client: ProviderClient, handle: JobHandle) -> JobSnapshot | None:
-    """One status read of a job being given up on; ``None`` when it failed."""
+    """One status read of a job being given up on; ``None`` when it failed or took longer
+    than :data:`LOOK_GRACE_SECONDS`. It does not wait out a read pause (see
+    :func:`~tarash.tarash_gateway._http.unpaused_reads`)."""
     try:
-        return await client.poll(handle)
+        with anyio.move_on_after(LOOK_GRACE_SECONDS), unpaused_reads():
+            return await client.poll(handle)
+        logger.info(
+            "the status of %s job %s was not read within %.0f s before giving up",
+            handle.provider,
+            handle.request_id,
+            LOOK_GRACE_SECONDS,
+            extra=_fields(handle),
+        )
+        return None
     except Exception as exc:  # the give-up goes on; never mask the error behind it
         logger.info(
             "could not read the status of %s job %s before giving up: %s",

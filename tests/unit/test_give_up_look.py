@@ -18,7 +18,7 @@ import trio.testing
 from pydantic import SecretStr
 
 from tarash.tarash_gateway._attempt import AttemptHooks
-from tarash.tarash_gateway._jobs import look_then_cancel
+from tarash.tarash_gateway._jobs import LOOK_GRACE_SECONDS, look_then_cancel
 from tarash.tarash_gateway.api import cancel_async
 from tarash.tarash_gateway.errors import GenerationFailedError, TimeoutError
 from tarash.tarash_gateway.models import (
@@ -227,6 +227,29 @@ async def test_a_running_task_is_still_cancelled_by_its_delete() -> None:
         outcome = await look_then_cancel(runway_client(), runway_handle())
     assert outcome.finished is None and outcome.accepted
     assert delete.call_count == 1
+
+
+async def test_a_look_that_hangs_leaves_the_cancel_its_time() -> None:
+    """The status read before the cancel hangs (a stalled server): it is cut at half the
+    grace, and the cancel is still sent within the grace, so the job is not orphaned."""
+
+    looks: list[float] = []
+
+    async def stalled(request: httpx.Request) -> httpx.Response:
+        looks.append(anyio.current_time())
+        await anyio.sleep(3600)
+        raise AssertionError("the look was not cut short")
+
+    with respx.mock(assert_all_called=False) as mock:
+        mock.get(f"{BASE}/jobs/j1").mock(side_effect=stalled)
+        cancel = mock.post(f"{BASE}/jobs/j1/cancel").respond(200, json={})
+        client = FakeClient(
+            ProviderSettings(model="t2v", base_url=BASE, api_key=SecretStr(FAKE_KEY))
+        )
+        started = anyio.current_time()
+        outcome = await look_then_cancel(client, client.new_handle("video", "j1"))
+    assert looks and cancel.call_count == 1 and outcome.accepted
+    assert anyio.current_time() - started == pytest.approx(LOOK_GRACE_SECONDS)
 
 
 @pytest.mark.parametrize(("status", "deletes"), [("SUCCEEDED", 0), ("RUNNING", 1)])
