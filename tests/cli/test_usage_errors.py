@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tarash.emulator import Emulator
+from tarash.tarash_gateway._batch import _caught_in_intent
 from tarash.tarash_gateway.cli._app import build_app
 from tarash.tarash_gateway.cli._output import cli_advice, error_line
 from tarash.tarash_gateway.errors import AuthenticationError
@@ -211,3 +212,13 @@ def test_library_advice_is_rewritten_for_the_command_only() -> None:
         "AuthenticationError: no API key: set FAL_KEY in the environment "
         "(the command reads keys only from there)"
     )
+
+
+def test_a_row_caught_in_flight_tells_a_cli_user_how_to_send_it_anyway() -> None:
+    """The library tells a Python caller to reset the ledger row (LedgerEntry.reset), which
+    a command-line user cannot do: the command's line names what they can do instead."""
+    library = _caught_in_intent(11)
+    assert "LedgerEntry.reset" in library.message
+    line = error_line(library)
+    assert "LedgerEntry" not in line
+    assert "put that line in a file of its own and run it with another --out" in line

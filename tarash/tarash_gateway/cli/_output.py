@@ -144,6 +144,13 @@ _CLI_ADVICE: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"an OpenAI-compatible endpoint set by base_url"),
         "an OpenAI-compatible endpoint set by TARASH_OPENAI_BASE_URL",
     ),
+    # A batch line caught in flight by an earlier run: the command keeps that row as it
+    # is on every rerun, so a fresh --out (which starts a ledger of its own) is how a CLI
+    # user sends it anyway.
+    (
+        re.compile(r"to send it anyway, reset its ledger row \(LedgerEntry\.reset\)"),
+        "to send it anyway, put that line in a file of its own and run it with another --out",
+    ),
 )
 """The library's advice to a Python caller (a config field to pass) -> what a user of the
 command does instead (an environment variable, an option). The library keeps its wording
