@@ -187,22 +187,7 @@ class BreakerBoard:
             Allowed while closed; refused while open, with the reason; while half-open,
             allowed as the probe for exactly one caller and refused for the others.
         """
-        with self._lock:
-            now = self._clock()
-            breaker = self._breaker(provider, model)
-            self._settle(breaker, now)
-            if breaker.state == "closed":
-                return Admission(True)
-            if breaker.state == "open":
-                return self._refusal(breaker, now)
-            if breaker.probe_at is None:
-                breaker.probe_at = now
-                probe = True
-            else:
-                probe = False
-        if probe:
-            return self._probe_admitted(provider, model)
-        return Admission(False, reason="circuit half-open: a probe call is deciding")
+        return self._decide(provider, model, holds_probe=False)
 
     def readmit(self, provider: str, model: str, first: Admission) -> Admission:
         """Whether a call admitted earlier (``first``) may still go, right before it sends.
@@ -218,6 +203,10 @@ class BreakerBoard:
             the probe admitted earlier goes on as the probe; another call becomes the
             probe when none is out, and is refused when one is.
         """
+        return self._decide(provider, model, holds_probe=first.probe)
+
+    def _decide(self, provider: str, model: str, *, holds_probe: bool) -> Admission:
+        """Admission now; ``holds_probe``: the caller is the half-open breaker's probe."""
         with self._lock:
             now = self._clock()
             breaker = self._breaker(provider, model)
@@ -226,8 +215,8 @@ class BreakerBoard:
                 return Admission(True)
             if breaker.state == "open":
                 return self._refusal(breaker, now)
-            if first.probe and breaker.probe_at is not None:
-                return first
+            if holds_probe and breaker.probe_at is not None:
+                return Admission(True, probe=True)
             if breaker.probe_at is not None:
                 return Admission(False, reason="circuit half-open: a probe call is deciding")
             breaker.probe_at = now
