@@ -41,16 +41,21 @@ from tarash.emulator.openai import RECORDED_HEADERS, OpenAIOptions, OpenAIRoutes
 NAME = "azure_openai"
 FAKE_KEY = "emulator0azure0key00000000000000"
 
+# The Sora-1 jobs API's ``width``/``height``, the emulator's own. Source: Azure's OpenAI v1
+# preview REST spec (Azure/azure-rest-api-specs, ``specification/ai/data-plane/OpenAI.v1/
+# azure-v1-preview-generated.yaml``, as rendered in Microsoft Learn's REST reference; checked
+# 2026-12-07): "480x480, 854x480, 720x720, 1280x720, 1080x1080 and 1920x1080 in both
+# landscape and portrait orientations", ``n_seconds`` 1 to 20, ``n_variants`` 1 to 5
+# ("smaller dimensions allow more variants"). Not in the spec, kept and reported: the 360p
+# sizes and 10 s at most at 1080p (earlier Microsoft material lists them: an earlier PyRIT
+# Sora target's docstring), and the variant limits (two, one at 1080p: no source at hand).
+_LEGACY_LANDSCAPE = ((480, 480), (854, 480), (720, 720), (1280, 720), (1080, 1080), (1920, 1080))
 LEGACY_SIZES = frozenset(
     {
         (360, 360),
         (640, 360),
-        (480, 480),
-        (854, 480),
-        (720, 720),
-        (1280, 720),
-        (1080, 1080),
-        (1920, 1080),
+        *_LEGACY_LANDSCAPE,
+        *((height, width) for width, height in _LEGACY_LANDSCAPE),
     }
 )
 _FAILURE_REASONS = {

@@ -63,7 +63,11 @@ RECORDED_HEADERS = (
 # Namespaces whose queue app id keeps a third segment (fal-client: get_handle / _queue_url).
 _NAMESPACES = ("workflows", "comfy")
 
-# fal-ai/flux/dev ``image_size`` presets.
+# fal-ai/flux/dev ``image_size`` presets -> the (width, height) of the PNG served (any other
+# value gets the default's). Source: fal's model API page for FLUX.1 [dev]
+# (https://fal.ai/models/fal-ai/flux/dev/api, the ``ImageSize`` enum, default
+# ``landscape_4_3``; checked 2026-12-07). Only the served image's size follows it: the
+# emulator does not refuse other values.
 _IMAGE_SIZES = {
     "square_hd": (1024, 1024),
     "square": (512, 512),

@@ -48,6 +48,9 @@ from tarash.emulator._media import MediaFile, MediaKind
 NAME = "google"
 FAKE_KEY = "AIza-emulator-00000000000000000000000000000"
 RECORDED_HEADERS = ("user-agent", "content-type", "x-goog-api-client")
+# Veo 3 and 3.1's ``durationSeconds`` (a JSON number). Source: the Gemini API's video guide
+# (https://ai.google.dev/gemini-api/docs/video, the Veo parameters table; checked
+# 2026-12-07). Other Veo models' durations are not checked here.
 VEO_3_DURATIONS = (4, 6, 8)
 RAI_REASON = (
     "Your current safety settings for person generation prevented one or more videos from "

@@ -54,6 +54,15 @@ from tarash.emulator._media import MediaFile, MediaKind, make_mp4, make_png
 NAME = "openai"
 FAKE_KEY = "sk-emulator-0000000000000000000000000000000000000000"
 
+# OpenAI's contract as data, the emulator's own (not the client's ``openai_models``).
+# Source: the official openai/openai-python, generated from OpenAI's OpenAPI (commit e43b422,
+# 2026-08-21; checked 2026-12-07): ``types/video_model.py``, ``video_seconds.py`` and
+# ``video_size.py`` (the four sizes; the two 1024-wide ones are sora-2-pro's, as OpenAI's
+# video guide says), and the ``size`` of ``types/image_generate_params.py`` (GPT image models
+# ``auto`` and the three standard sizes; dall-e-2 and dall-e-3 their own three). That
+# ``size`` also lets gpt-image-2 take any ``WIDTHxHEIGHT`` (sides divisible by 16, ratio 1:3
+# to 3:1, at most 3840x2160), which the emulator refuses: the library sends the standard
+# sizes only (reported, not emulated yet).
 VIDEO_MODELS = (
     "sora-2",
     "sora-2-pro",

@@ -42,6 +42,17 @@ FAKE_KEY = "key_" + "0" * 128
 API_VERSIONS = ("2024-11-06",)
 RECORDED_HEADERS = ("x-runway-version", "user-agent", "content-type")
 
+# Runway's contract as data, the emulator's own (not the client's ``runway_models``).
+# Source: the official runwayml/sdk-python, generated from Runway's OpenAPI (commit c604e0e,
+# 2026-07-27; checked 2026-12-07): ``X-Runway-Version`` 2024-11-06 (``_client.py``), and per
+# model the ``ratio``/``duration`` literals of ``types/{text_to_video,image_to_video,
+# text_to_image}_create_params.py``: gen4.5 2-10 s ("an integer from 2 to 10"), veo3 8 s,
+# veo3.1 and veo3.1_fast 4/6/8 s; gen4_turbo's ``duration`` is a bare int there (2-10 is the
+# emulator's reading of Runway's docs). The emulator is laxer than that contract in two
+# ways: it takes every video model on both video endpoints (Runway takes gen4_turbo and
+# veo3 on image_to_video only) and all six gen4 ratios on text_to_video (gen4.5's
+# text-to-video takes 1280:720 and 720:1280 only). Narrowing them would refuse requests
+# the library sends today (a text-only gen4_turbo goes to text_to_video): kept, reported.
 _GEN4_RATIOS = ("1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672")
 _VEO_RATIOS = ("1280:720", "720:1280", "1080:1920", "1920:1080")
 _IMAGE_RATIOS = (

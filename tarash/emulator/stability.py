@@ -52,7 +52,6 @@ from tarash.emulator._faults import Fault, Operation
 from tarash.emulator._forms import Form, parse_form
 from tarash.emulator._jobs import Job, JobState
 from tarash.emulator._media import PNG_CONTENT_TYPE, MediaKind, MediaKinds, make_png
-from tarash.tarash_gateway.providers.stability_models import ASPECT_RATIOS, MAX_SEED, STYLE_PRESETS
 
 NAME = "stability"
 FAKE_KEY = "sk-emulator0000000000000000000000000000000000000000"
@@ -66,9 +65,18 @@ RECORDED_HEADERS = (
     "user-agent",
 )
 
+# Stability's contract as data, the emulator's own: none of it is taken from the client's
+# tables (``providers/stability_models.py``), so a wrong value there is refused here as
+# Stability would refuse it. Source: Stability's v2beta OpenAPI description
+# (https://api.stability.ai/v2alpha/openapi, as bundled in the generated tryAGI/StabilityAI
+# SDK's ``openapi.yaml``; checked 2026-12-07), the multipart request schemas of
+# ``/v2beta/stable-image/generate/{ultra,core,sd3}``: the ``aspect_ratio``, ``style_preset``
+# and ``output_format`` enums are the same on all three endpoints.
 ENDPOINTS = frozenset({"ultra", "core", "sd3"})
 ENDPOINT_MODELS = {"ultra": "stable-image-ultra", "core": "stable-image-core"}
 """The model id a job of the ``ultra`` and ``core`` endpoints is recorded under."""
+# The sd3 ``model`` enum lists the first three (default ``sd3.5-large``); its description
+# also names ``sd3.5-flash`` and the SD 3.0 ids below.
 SD3_MODELS = frozenset(
     {
         "sd3.5-large",
@@ -82,8 +90,36 @@ SD3_MODELS = frozenset(
     }
 )
 OUTPUT_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-# ASPECT_RATIOS, STYLE_PRESETS and MAX_SEED are imported from the library's model table:
-# both copy the same OpenAPI enums, and one copy cannot drift from the other.
+"""The ``output_format`` enum (default ``png``) -> the reply's content type."""
+ASPECT_RATIOS = ("21:9", "16:9", "3:2", "5:4", "1:1", "4:5", "2:3", "9:16", "9:21")
+"""The ``aspect_ratio`` enum (default ``1:1``; on ``sd3`` for text-to-image only), wide to
+tall: the order a 400 lists them in."""
+STYLE_PRESETS = frozenset(
+    {
+        "3d-model",
+        "analog-film",
+        "anime",
+        "cinematic",
+        "comic-book",
+        "digital-art",
+        "enhance",
+        "fantasy-art",
+        "isometric",
+        "line-art",
+        "low-poly",
+        "modeling-compound",
+        "neon-punk",
+        "origami",
+        "photographic",
+        "pixel-art",
+        "tile-texture",
+    }
+)
+"""The ``style_preset`` enum (no default: omitted means no preset)."""
+MAX_SEED = 4_294_967_294
+"""``seed`` is ``0`` (a random seed) to 4294967294 (``minimum: 0, maximum: 4294967294``)."""
+#: Characters ``prompt`` and ``negative_prompt`` may have (Stability's documented limit, also
+#: in Amazon Bedrock's Stable Image Ultra parameter reference).
 MAX_PROMPT = 10_000
 #: Bytes a request body may have (Stability's 413 ``payload_too_large``).
 MAX_BODY_BYTES = 10 * 1024 * 1024

@@ -202,6 +202,19 @@ def test_azure_deployment_images_need_an_api_version(emu: Emulator, client: http
     assert ok.status_code == 200 and ok.json()["data"][0]["b64_json"]
 
 
+@pytest.mark.parametrize(("width", "height"), [(480, 854), (720, 1280), (1080, 1920)])
+def test_azure_legacy_takes_portrait_sizes(
+    emu: Emulator, client: httpx.Client, width: int, height: int
+) -> None:
+    """Sora-1 jobs take the portrait sizes too ("in both landscape and portrait
+    orientations", Azure's REST spec); they were refused as unsupported before."""
+    url = f"{emu.base_url('azure_openai')}/openai/v1/video/generations/jobs"
+    body = {"model": "sora", "prompt": "x", "width": width, "height": height, "n_seconds": 5}
+    response = client.post(url, params={"api-version": "preview"}, json=body, headers=azure(emu))
+    assert response.status_code == 201, response.text
+    assert (response.json()["width"], response.json()["height"]) == (width, height)
+
+
 def test_azure_legacy_statuses_and_checks(fresh_emu: Emulator, client: httpx.Client) -> None:
     """Sora-1 jobs: preprocessing -> queued -> running -> processing -> succeeded;
     unsupported sizes and a missing api-version are 400s; the path without /v1 is served."""
