@@ -175,6 +175,19 @@ def account_of(client: ProviderClient) -> str | None:
     return account_fingerprint(key) if key else None
 
 
+def _counted_per_account(client: ProviderClient) -> ProviderClient:
+    """The client, its calls told their account (a read's 429 pauses that key's reads).
+
+    A key that cannot be read yet (missing, malformed) leaves it unknown: the client's
+    first call fails on it anyway, and an attempt's prepare raises it before that.
+    """
+    try:
+        client.request_context.account = account_of(client)
+    except TarashException:
+        client.request_context.account = None
+    return client
+
+
 def build_client(config: Config, *, deadline: float | None) -> ProviderClient:
     """Instantiate the provider client a config names (the mock's when ``config.mock`` is on).
 
@@ -198,7 +211,7 @@ def build_client(config: Config, *, deadline: float | None) -> ProviderClient:
         entry = get_provider_entry(config.provider)
         real = entry if isinstance(entry, type) and issubclass(entry, ProviderClient) else None
         return MockClient(settings, mock=mock, provider=config.provider, real=real)
-    return get_provider_class(config.provider)(settings)
+    return _counted_per_account(get_provider_class(config.provider)(settings))
 
 
 def poll_schedule_for(poll_interval: float) -> PollSchedule:
@@ -335,14 +348,16 @@ def client_for_handle(
         key: SecretStr | None = SecretStr(api_key)
     else:
         key = secret_key_of(config) if config is not None else None
-    return client_class(
-        ProviderSettings(
-            model=handle.model,
-            base_url=handle.base_url,
-            api_key=key,
-            api_version=handle.api_version,
-            provider_config=dict(config.provider_config) if config is not None else {},
-            deadline=deadline,
+    return _counted_per_account(
+        client_class(
+            ProviderSettings(
+                model=handle.model,
+                base_url=handle.base_url,
+                api_key=key,
+                api_version=handle.api_version,
+                provider_config=dict(config.provider_config) if config is not None else {},
+                deadline=deadline,
+            )
         )
     )
 

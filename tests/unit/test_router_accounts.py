@@ -10,8 +10,10 @@ import httpx
 import pytest
 import respx
 
+from tarash.tarash_gateway import _http
 from tarash.tarash_gateway._attempt import account_of, build_client
 from tarash.tarash_gateway._limits import ProviderLimit, account_fingerprint
+from tarash.tarash_gateway._read_pauses import ReadPauses
 from tarash.tarash_gateway.errors import RateLimitError
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.router import Router
@@ -163,3 +165,48 @@ def test_a_vertex_project_is_one_account_whatever_its_access_token() -> None:
     assert first != vertex("token-one", project="p2")
     assert first != vertex("token-one", location="europe-west4")
     assert "token-one" not in first
+
+
+class Sleeps:
+    """A clock that stands still but for the sleeps it is asked for, which it records."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+async def test_a_429_to_key_as_read_pauses_as_reads_not_bs(
+    respx_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shared read pause is per account too: a poll of key A's job answered 429
+    Retry-After: 30 holds A's next read 30 s, while key B's read goes at once."""
+    sleeps = Sleeps()
+    pauses = ReadPauses(clock=sleeps.clock, sleep=sleeps.sleep)
+    monkeypatch.setattr(_http, "READ_PAUSES", pauses)
+    respx_mock.get(f"{BASE}/jobs/a").mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "30"}, json={"message": "slow"}),
+            httpx.Response(200, json={"status": "running"}),
+            httpx.Response(200, json={"status": "running"}),
+        ]
+    )
+    respx_mock.get(f"{BASE}/jobs/b").respond(200, json={"status": "running"})
+    client_a = build_client(config(KEY_A), deadline=None)
+    client_b = build_client(config(KEY_B), deadline=None)
+    await client_a.poll(client_a.new_handle("video", "a"))  # its retry waits the 30 s
+    assert sleeps.slept == [30.0]
+    sleeps.now -= 30  # as if that retry had not waited: the pause holds 30 s more
+    await client_b.poll(client_b.new_handle("video", "b"))
+    assert sleeps.slept == [30.0]  # B's read was not held
+    assert client_b.request_context.counters.read_pause_seconds == 0
+    await client_a.poll(client_a.new_handle("video", "a"))
+    assert sleeps.slept == [30.0, 30.0]  # A's next read was
+    origin = f"{BASE}:443"
+    assert pauses.remaining("fake", origin, account=account_fingerprint(KEY_B)) == 0
