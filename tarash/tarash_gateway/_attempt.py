@@ -76,6 +76,7 @@ from tarash.tarash_gateway._jobs import (
     cancel_remote_job,
     deadline_from_timeout,
 )
+from tarash.tarash_gateway._limits import account_fingerprint
 from tarash.tarash_gateway._metadata import AttemptRecorder, failed_attempt_status
 from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule
 from tarash.tarash_gateway._tracing import log_fields, set_attributes, span
@@ -111,6 +112,7 @@ from tarash.tarash_gateway.providers._base import (
     ProviderSettings,
     SubmittedJob,
 )
+from tarash.tarash_gateway.providers._google_vertex import VertexTarget
 from tarash.tarash_gateway.providers.mock import MockClient, is_mock_handle
 
 __all__ = [
@@ -122,6 +124,7 @@ __all__ = [
     "JobAbandoned",
     "JobAccepted",
     "SubmitIntent",
+    "account_of",
     "build_client",
     "call_hook",
     "client_for_handle",
@@ -151,6 +154,40 @@ def secret_key_of(config: Config) -> SecretStr | None:
     return SecretStr(key) if isinstance(key, str) and key else None
 
 
+def account_of(client: ProviderClient) -> str | None:
+    """The account a client's calls count against, as the limits key it: a one-way
+    :func:`~tarash.tarash_gateway._limits.account_fingerprint`, never the key.
+
+    The key the client sends (from the config or the environment, without surrounding
+    whitespace: ``" k "`` and ``"k"`` are one account). Vertex AI with a project counts
+    quota per project and region, and its access tokens (given, or minted from
+    Application Default Credentials) change every hour: the project and region are its
+    account. ``None`` when the client sends no key (a mock without one).
+
+    Raises:
+        AuthenticationError: No key was given or found.
+        ValidationError: The key is malformed.
+    """
+    key = client.api_key().get_secret_value().strip()
+    vertex = getattr(client, "vertex", None)
+    if isinstance(vertex, VertexTarget) and vertex.project is not None:
+        return account_fingerprint(f"vertex\0{vertex.project}\0{vertex.location}")
+    return account_fingerprint(key) if key else None
+
+
+def _counted_per_account(client: ProviderClient) -> ProviderClient:
+    """The client, its calls told their account (a read's 429 pauses that key's reads).
+
+    A key that cannot be read yet (missing, malformed) leaves it unknown: the client's
+    first call fails on it anyway, and an attempt's prepare raises it before that.
+    """
+    try:
+        client.request_context.account = account_of(client)
+    except TarashException:
+        client.request_context.account = None
+    return client
+
+
 def build_client(config: Config, *, deadline: float | None) -> ProviderClient:
     """Instantiate the provider client a config names (the mock's when ``config.mock`` is on).
 
@@ -174,7 +211,7 @@ def build_client(config: Config, *, deadline: float | None) -> ProviderClient:
         entry = get_provider_entry(config.provider)
         real = entry if isinstance(entry, type) and issubclass(entry, ProviderClient) else None
         return MockClient(settings, mock=mock, provider=config.provider, real=real)
-    return get_provider_class(config.provider)(settings)
+    return _counted_per_account(get_provider_class(config.provider)(settings))
 
 
 def poll_schedule_for(poll_interval: float) -> PollSchedule:
@@ -311,14 +348,16 @@ def client_for_handle(
         key: SecretStr | None = SecretStr(api_key)
     else:
         key = secret_key_of(config) if config is not None else None
-    return client_class(
-        ProviderSettings(
-            model=handle.model,
-            base_url=handle.base_url,
-            api_key=key,
-            api_version=handle.api_version,
-            provider_config=dict(config.provider_config) if config is not None else {},
-            deadline=deadline,
+    return _counted_per_account(
+        client_class(
+            ProviderSettings(
+                model=handle.model,
+                base_url=handle.base_url,
+                api_key=key,
+                api_version=handle.api_version,
+                provider_config=dict(config.provider_config) if config is not None else {},
+                deadline=deadline,
+            )
         )
     )
 
@@ -419,9 +458,16 @@ class CapacityLike(Protocol):
     """The limits board an attempt needs (``_limits.CapacityBoard``)."""
 
     async def acquire(
-        self, provider: str, model: str, *, deadline: float | None, spill: bool
+        self,
+        provider: str,
+        model: str,
+        *,
+        deadline: float | None,
+        spill: bool,
+        account: str | None = None,
     ) -> CapacitySlotLike:
-        """Wait for a slot; raise :class:`AttemptSkipped` on a spill-over."""
+        """Wait for a slot of the account's counters; raise :class:`AttemptSkipped` on a
+        spill-over."""
 
     def slow_down(
         self,
@@ -429,12 +475,17 @@ class CapacityLike(Protocol):
         model: str,
         retry_after: float | None,
         *,
+        account: str | None = None,
         over_concurrency: bool = False,
     ) -> None:
-        """Learn that the provider is throttling (``over_concurrency``: jobs at once)."""
+        """Learn that the provider is throttling the account (``over_concurrency``: jobs
+        at once)."""
 
-    def pause_creates(self, provider: str, model: str, seconds: float) -> None:
-        """Hold every create to the provider back for ``seconds`` (its budget is spent)."""
+    def pause_creates(
+        self, provider: str, model: str, seconds: float, *, account: str | None = None
+    ) -> None:
+        """Hold every create of the account to the provider back for ``seconds`` (its
+        budget is spent)."""
 
 
 class BreakersLike(Protocol):
@@ -545,6 +596,8 @@ class Attempt:
     _abandoned: tuple[JobHandle, bool] | None = None
     _submitted_at: float | None = None
     _admission: Admission | None = None
+    # The account_of the client: the limits' counters, pauses and learning are per key.
+    _account: str | None = None
     # How giving up left the job (JobWaiter.stopped): None, never given up on while it
     # ran; True, its remote cancel was accepted; False, it may run on and is billed.
     _stopped: bool | None = None
@@ -668,7 +721,8 @@ class Attempt:
         """Build the client, check the key, map the request; estimate its cost."""
         self.client = client = build_client(self.job_config, deadline=self.deadline)
         client.request_context.on_create_throttled = self._create_throttled
-        client.api_key()  # a missing key fails here, before anything is sent
+        # A missing key fails here, before anything is sent.
+        self._account = account_of(client)
         job = await prepare_job(client, self.job_config, self.job_request)
         self.metadata.adaptations = list(job.adaptations)
         costs = self.services.costs
@@ -691,6 +745,10 @@ class Attempt:
         provider, model = self.job_config.provider, self.job_config.model
         breakers = self.services.breakers
         if breakers is not None:
+            # Breakers stay per provider/model, not per account: they judge the provider's
+            # health (5xx, timeouts, failed jobs), which every key shares, and a breaker
+            # per key would have each key relearn an outage; a key's own throttling is
+            # the limits' lesson, and those are per account.
             admission = breakers.admit(provider, model)
             if not admission.allowed:
                 raise AttemptSkipped(_breaker_refusal(admission))
@@ -701,7 +759,7 @@ class Attempt:
         started = anyio.current_time()
         try:
             self._slot = await capacity.acquire(
-                provider, model, deadline=self.deadline, spill=self.spill
+                provider, model, deadline=self.deadline, spill=self.spill, account=self._account
             )
         except TarashTimeoutError:
             self.metadata.skip_reason = "no capacity before the deadline (nothing was submitted)"
@@ -822,6 +880,7 @@ class Attempt:
                 self.job_config.provider,
                 self.job_config.model,
                 error.retry_after,
+                account=self._account,
                 over_concurrency=error.over_concurrency,
             )
 
@@ -834,7 +893,10 @@ class Attempt:
             # This create spent the account's last request until the reset: the next one
             # waits for it here instead of being refused with a 429 there.
             capacity.pause_creates(
-                self.job_config.provider, self.job_config.model, counters.requests_exhausted_for
+                self.job_config.provider,
+                self.job_config.model,
+                counters.requests_exhausted_for,
+                account=self._account,
             )
 
     async def wait(self, snapshot: JobSnapshot | None) -> Response:
@@ -864,7 +926,11 @@ class Attempt:
             # Only while this job holds a slot: the cap is lowered below what runs,
             # this job included (a resumed job is not counted, and is not told).
             capacity.slow_down(
-                self.job_config.provider, self.job_config.model, None, over_concurrency=True
+                self.job_config.provider,
+                self.job_config.model,
+                None,
+                account=self._account,
+                over_concurrency=True,
             )
 
     # -- recording ------------------------------------------------------------------------
@@ -959,7 +1025,11 @@ class Attempt:
                 # limiter raised itself, with no status, was learnt from already). Told
                 # while this job's slot is held: a concurrency cap is lowered below it.
                 capacity.slow_down(
-                    provider, model, exc.retry_after, over_concurrency=exc.over_concurrency
+                    provider,
+                    model,
+                    exc.retry_after,
+                    account=self._account,
+                    over_concurrency=exc.over_concurrency,
                 )
             # A job that outlived its deadline speaks of the provider's health too.
             late = submitted and isinstance(exc, TarashTimeoutError)

@@ -169,6 +169,10 @@ class RequestContext:
     deadline: float | None = None
     """Absolute time on ``anyio.current_time()`` after which no retry is started."""
     counters: CallCounters = field(default_factory=CallCounters)
+    account: str | None = None
+    """The fingerprint of the key the client sends (``_limits.account_fingerprint``), set
+    by the routing layer that builds the client: a read's 429 pauses that account's reads
+    only. ``None``: not known (one pause for every such client of the provider)."""
     on_create_throttled: Callable[[RateLimitError], None] | None = None
     """Told of a submit's 429 the moment it is seen, when the submit is about to wait out
     its ``Retry-After`` and try again: the router's limiter pauses every other create to
@@ -541,8 +545,9 @@ def _retry_hook(
             and isinstance(exc, _RetryableReply)
             and exc.error.status_code == 429
         ):
-            # Every other read of the provider would spend a call to learn the same.
-            READ_PAUSES.pause(ctx.provider, _origin_key(url), wait)
+            # Every other read of the provider with this key would spend a call to learn
+            # the same.
+            READ_PAUSES.pause(ctx.provider, _origin_key(url), wait, account=ctx.account)
         logger.info(
             "retrying %s %s/%s after %s", operation, ctx.provider, ctx.model, type(exc).__name__
         )
@@ -608,7 +613,9 @@ async def _wait_out_read_pause(ctx: RequestContext, url: str) -> None:
     started = anyio.current_time()
     deadline_in = None if ctx.deadline is None else ctx.deadline - started
     try:
-        waited = await READ_PAUSES.wait(ctx.provider, _origin_key(url), deadline_in=deadline_in)
+        waited = await READ_PAUSES.wait(
+            ctx.provider, _origin_key(url), deadline_in=deadline_in, account=ctx.account
+        )
     except BaseException:
         # Cut short (the job's deadline scope, the caller's cancellation): the time it held
         # the read still counts, or a timed-out attempt would show no reason for sending

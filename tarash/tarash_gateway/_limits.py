@@ -2,9 +2,10 @@
 
 A :class:`ProviderLimit` caps the jobs a provider (``"fal"``) or one of its models
 (``"fal/fal-ai/veo3"``) runs at once, and how fast new jobs are created. A model's own limit
-applies in addition to its provider's. Limits are account limits, so each API key gets its
-own counters under the same configured limit when the caller passes ``account=`` (a
-:func:`account_fingerprint`, never the key).
+applies in addition to its provider's. Limits are account limits: each API key gets its
+own counters, pauses and learning under the same configured limit, as the caller passes
+``account=`` (a :func:`account_fingerprint`, never the key; the router's attempt passes the
+fingerprint of the key its client sends, ``_attempt.account_of``).
 
 Usage (the router's attempt pipeline)::
 

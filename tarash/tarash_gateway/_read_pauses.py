@@ -4,9 +4,11 @@ A batch of a thousand jobs polls a provider a thousand ways at once. When the pr
 answers one poll 429 (Replicate caps its reads per minute, fal and Runway throttle status
 calls), the call that got it waits its ``Retry-After`` and tries again (``_http``); the
 others, left alone, would each spend a call to learn the same thing and each get a 429
-of their own. So the pause is shared: :class:`ReadPauses` keeps, per provider and API
-origin, when the latest throttled read may be tried again, and every read of that
-provider waits for it first. Creates have their own learning (the router's
+of their own. So the pause is shared: :class:`ReadPauses` keeps, per provider, API origin
+and account (the :func:`~tarash.tarash_gateway._limits.account_fingerprint` of the key the
+reads send: providers throttle reads per key, so one customer's 429 holds only that key's
+reads), when the latest throttled read may be tried again, and every read of that
+provider with that key waits for it first. Creates have their own learning (the router's
 ``CapacityBoard.slow_down``); cancels never wait here (they run on a grace period when
 everything else has given up).
 
@@ -44,22 +46,26 @@ class ReadPauses:
     ) -> None:
         self._clock = clock
         self._sleep = sleep
-        self._until: dict[tuple[str, str], float] = {}
+        self._until: dict[tuple[str, str, str | None], float] = {}
         self._lock = threading.Lock()
 
-    def pause(self, provider: str, origin: str, seconds: float) -> None:
-        """A read of ``provider`` at ``origin`` was answered 429: hold every read of it
-        back ``seconds`` from now (a longer pause already set is kept)."""
+    def pause(
+        self, provider: str, origin: str, seconds: float, *, account: str | None = None
+    ) -> None:
+        """A read of ``provider`` at ``origin`` with ``account``'s key was answered 429:
+        hold every read of it back ``seconds`` from now (a longer pause already set is
+        kept)."""
         if seconds <= 0:
             return
         until = self._clock() + seconds
         with self._lock:
-            key = (provider, origin)
+            key = (provider, origin, account)
             self._until[key] = max(until, self._until.get(key, until))
 
-    def remaining(self, provider: str, origin: str) -> float:
-        """Seconds until reads of ``provider`` at ``origin`` may go on (0: now)."""
-        key = (provider, origin)
+    def remaining(self, provider: str, origin: str, *, account: str | None = None) -> float:
+        """Seconds until reads of ``provider`` at ``origin`` with ``account``'s key may go
+        on (0: now)."""
+        key = (provider, origin, account)
         with self._lock:
             until = self._until.get(key)
             if until is None:
@@ -70,19 +76,27 @@ class ReadPauses:
                 return 0.0
             return left
 
-    async def wait(self, provider: str, origin: str, *, deadline_in: float | None) -> float:
+    async def wait(
+        self,
+        provider: str,
+        origin: str,
+        *,
+        deadline_in: float | None,
+        account: str | None = None,
+    ) -> float:
         """Wait out the pause on ``provider``'s reads at ``origin``, if one holds.
 
         Args:
             provider: The provider's name.
             origin: The API's origin (scheme, host and port) the read goes to.
+            account: The fingerprint of the key the read sends (``None``: not known).
             deadline_in: Seconds left before the caller's deadline, if it has one: the wait
                 ends there (the caller then sees its deadline), never after.
 
         Returns:
             The seconds waited (0 when no pause held).
         """
-        left = self.remaining(provider, origin)
+        left = self.remaining(provider, origin, account=account)
         if deadline_in is not None:
             left = min(left, max(0.0, deadline_in))
         if left <= 0:

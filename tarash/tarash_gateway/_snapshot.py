@@ -3,9 +3,10 @@
 Each component builds its own part (:meth:`CapacityBoard.snapshot`,
 :meth:`BreakerBoard.snapshot`, :meth:`LatencyTracker.snapshot`, :meth:`SpendTracker.snapshot`);
 the router puts them together in one :class:`RouterSnapshot`. Keys are ``"provider"`` or
-``"provider/model"``, with ``"@<fingerprint>"`` appended for a per-API-key limit: a short
-hash of the key, never the key. Times are seconds from the snapshot, never a clock reading,
-so a snapshot means the same thing in every process and thread.
+``"provider/model"``, with ``"@<fingerprint>"`` appended for a per-API-key limit (every
+row of a router's, whose limits are per account): a short hash of the key, never the key.
+Times are seconds from the snapshot, never a clock reading, so a snapshot means the same
+thing in every process and thread.
 
 Usage::
 

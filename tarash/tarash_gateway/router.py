@@ -158,10 +158,18 @@ class _BoardCapacity:
     board: CapacityBoard
 
     async def acquire(
-        self, provider: str, model: str, *, deadline: float | None, spill: bool
+        self,
+        provider: str,
+        model: str,
+        *,
+        deadline: float | None,
+        spill: bool,
+        account: str | None = None,
     ) -> CapacitySlot:
         try:
-            return await self.board.acquire(provider, model, deadline=deadline, may_spill=spill)
+            return await self.board.acquire(
+                provider, model, deadline=deadline, account=account, may_spill=spill
+            )
         except CapacitySpill as exc:
             raise AttemptSkipped(f"spilt over to the next config: {exc.message}") from None
 
@@ -171,16 +179,23 @@ class _BoardCapacity:
         model: str,
         retry_after: float | None,
         *,
+        account: str | None = None,
         over_concurrency: bool = False,
     ) -> None:
-        """Learn from a 429 or a THROTTLED job: every call to the provider slows down,
-        limited or not (a pause longer than a call's deadline fails it at once, and a
-        chain with a config left spills over to it, rather than wait)."""
-        self.board.slow_down(provider, model, retry_after, over_concurrency=over_concurrency)
+        """Learn from a 429 or a THROTTLED job: every call of the account to the provider
+        slows down, limited or not (a pause longer than a call's deadline fails it at
+        once, and a chain with a config left spills over to it, rather than wait); other
+        keys' calls do not."""
+        self.board.slow_down(
+            provider, model, retry_after, account=account, over_concurrency=over_concurrency
+        )
 
-    def pause_creates(self, provider: str, model: str, seconds: float) -> None:
-        """A reply said the provider's request budget is spent for ``seconds``."""
-        self.board.pause_creates(provider, model, seconds)
+    def pause_creates(
+        self, provider: str, model: str, seconds: float, *, account: str | None = None
+    ) -> None:
+        """A reply said the account's request budget at the provider is spent for
+        ``seconds``."""
+        self.board.pause_creates(provider, model, seconds, account=account)
 
 
 @dataclass(frozen=True, slots=True)

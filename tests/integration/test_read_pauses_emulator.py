@@ -19,6 +19,7 @@ import pytest
 
 from tarash.emulator import Emulator, Fault, Latency
 from tarash.tarash_gateway import _http
+from tarash.tarash_gateway._limits import account_fingerprint
 from tarash.tarash_gateway._read_pauses import ReadPauses
 from tarash.tarash_gateway.api import generate_video_async
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
@@ -75,6 +76,11 @@ def origin_of(emu: Emulator, provider: str) -> str:
     return _http._origin_key(emu.base_url(provider))
 
 
+def account(emu: Emulator) -> str:
+    """The account of the emulator's Replicate key: read pauses are per account."""
+    return account_fingerprint(emu.api_key("replicate"))
+
+
 @pytest.fixture
 def sleeping_pauses(monkeypatch: pytest.MonkeyPatch) -> ReadPauses:
     """A shared pause that really waits (stamina's testing mode turns the default's off)."""
@@ -113,10 +119,10 @@ def test_a_throttled_poll_finishes_the_job_and_says_how_long_it_was_held(
 def test_a_pause_past_the_deadline_ends_the_wait_there_and_cancels_the_job(
     emu: Emulator, sleeping_pauses: ReadPauses, backend: str
 ) -> None:
-    """Another caller's 429 paused Replicate's reads for 30 s; a job due in 0.3 s stops
-    waiting at its deadline, and its job is cancelled at the provider."""
+    """Another caller's 429 paused Replicate's reads with the same key for 30 s; a job due
+    in 0.3 s stops waiting at its deadline, and its job is cancelled at the provider."""
     emu.latency = SLOW
-    sleeping_pauses.pause("replicate", origin_of(emu, "replicate"), 30)
+    sleeping_pauses.pause("replicate", origin_of(emu, "replicate"), 30, account=account(emu))
     before = emu.stats("replicate")
     config = polling_config(emu, "replicate", timeout=0.3)
     started = time.monotonic()
@@ -145,7 +151,7 @@ def test_a_trio_scope_cancelling_a_read_held_by_a_pause_cancels_the_job(
     emu: Emulator, sleeping_pauses: ReadPauses
 ) -> None:
     emu.latency = SLOW
-    sleeping_pauses.pause("replicate", origin_of(emu, "replicate"), 30)
+    sleeping_pauses.pause("replicate", origin_of(emu, "replicate"), 30, account=account(emu))
     before = emu.stats("replicate")
     config = polling_config(emu, "replicate")
 

@@ -16,6 +16,7 @@ from tarash.tarash_gateway.errors import RateLimitError, SpendCapExceededError
 from tarash.tarash_gateway.models import VideoGenerationRequest, VideoGenerationResponse
 from tarash.tarash_gateway.router import HedgePolicy, Router
 from tests._emulator import emulated_video_config
+from tests._limit_rows import account_row
 
 pytestmark = pytest.mark.anyio
 
@@ -70,7 +71,7 @@ def test_a_cap_holds_across_threads_of_sync_calls_and_async_tasks(emu: Emulator)
     assert len(results) == 12
     assert emu.peak_concurrency("fal") == 2
     assert emu.stats("fal").running == 0
-    assert router.snapshot().limits["fal"].in_flight == 0
+    assert account_row(router.snapshot().limits, "fal").in_flight == 0
     # Some call waited for a slot, and its metadata says for how long.
     waits = [r.execution_metadata.attempts[0].capacity_wait_seconds for r in results]
     assert max(waits) > 0
@@ -192,7 +193,7 @@ def test_throttled_runway_tasks_teach_the_router_a_lower_cap() -> None:
                     group.start_soon(router.generate_video_async, config, REQUEST)
 
         anyio.run(main)
-        state = router.snapshot().limits["runway"]
+        state = account_row(router.snapshot().limits, "runway")
         assert state.max_concurrent == 3
         assert state.effective_max_concurrent is not None and state.effective_max_concurrent < 3
         assert state.in_flight == 0
@@ -209,7 +210,7 @@ async def test_a_fal_429_fault_lowers_fals_cap_on_the_emulator(emu: Emulator) ->
     with pytest.raises(RateLimitError) as caught:
         await router.generate_video_async(config, REQUEST)
     assert caught.value.over_concurrency is True
-    state = router.snapshot().limits["fal"]
+    state = account_row(router.snapshot().limits, "fal")
     assert state.effective_max_concurrent == 1
     assert state.effective_creates_per_minute is None
     emu.clear_faults()

@@ -11,6 +11,7 @@ from tarash.tarash_gateway._limits import CapacitySlot, ProviderLimit
 from tarash.tarash_gateway._retry_after import parse_rate_limit_reset
 from tarash.tarash_gateway.models import VideoGenerationRequest
 from tarash.tarash_gateway.router import Router
+from tests._limit_rows import account_row, account_rows
 from tests.unit.test_limits import FakeTime, board_with
 from tests.unit.test_openai import BASE, video, video_config
 
@@ -82,7 +83,7 @@ async def test_a_create_that_spends_the_budget_pauses_the_next(
     )
     router = Router(limits={})
     await router.submit_video_async(video_config(), VideoGenerationRequest(prompt="a cat"))
-    state = router.snapshot().limits["openai"]
+    state = account_row(router.snapshot().limits, "openai")
     assert 40 < state.paused_for_seconds <= 42
 
 
@@ -96,7 +97,7 @@ async def test_a_create_with_budget_left_pauses_nothing(respx_mock: respx.MockRo
     router = Router(limits={})
     await router.submit_video_async(video_config(), VideoGenerationRequest(prompt="a cat"))
     limits = router.snapshot().limits
-    assert "openai" not in limits or limits["openai"].paused_for_seconds == 0
+    assert all(row.paused_for_seconds == 0 for row in account_rows(limits, "openai"))
 
 
 # -- a 429 that a retry got past ------------------------------------------------------------
@@ -116,7 +117,7 @@ async def test_a_429_a_retry_got_past_still_slows_the_provider(
     router = Router(limits={"openai": ProviderLimit(creates_per_minute=60)})
     handle = await router.submit_video_async(video_config(), VideoGenerationRequest(prompt="a"))
     assert handle.request_id and route.call_count == 2
-    state = router.snapshot().limits["openai"]
+    state = account_row(router.snapshot().limits, "openai")
     assert state.effective_creates_per_minute == pytest.approx(30, rel=0.01)
     # The test's stamina does not sleep: the whole pause is still ahead.
     assert 0 < state.paused_for_seconds <= 2
@@ -132,6 +133,6 @@ async def test_a_create_that_got_no_429_slows_nothing(respx_mock: respx.MockRout
     ]
     router = Router(limits={"openai": ProviderLimit(creates_per_minute=60)})
     await router.submit_video_async(video_config(), VideoGenerationRequest(prompt="a"))
-    state = router.snapshot().limits["openai"]
+    state = account_row(router.snapshot().limits, "openai")
     assert state.effective_creates_per_minute == pytest.approx(60)
     assert state.paused_for_seconds == 0

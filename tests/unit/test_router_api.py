@@ -11,6 +11,7 @@ import respx
 import tarash.tarash_gateway as gateway
 from tarash.tarash_gateway import ProviderLimit, Router, configure, router
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
+from tests._limit_rows import account_row
 from tests.unit.fake_provider import BASE, FAKE_KEY
 
 METHODS = (
@@ -56,7 +57,7 @@ def test_configure_replaces_the_default_router_the_module_functions_use(
         provider="fake", model="t2v", api_key=FAKE_KEY, base_url=BASE, poll_interval=0.001
     )
     gateway.generate_video(config, VideoGenerationRequest(prompt="a cat", duration_seconds=4))
-    state = configured.snapshot().limits["fake"]
+    state = account_row(configured.snapshot().limits, "fake")
     assert (state.max_concurrent, state.in_flight) == (1, 0)
 
 

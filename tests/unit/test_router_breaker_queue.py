@@ -14,6 +14,7 @@ from tarash.tarash_gateway._limits import ProviderLimit
 from tarash.tarash_gateway.errors import CircuitOpenError, ProviderServerError
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.router import Router
+from tests._limit_rows import account_row
 from tests.unit.fake_provider import BASE, FAKE_KEY
 
 pytestmark = pytest.mark.anyio
@@ -74,7 +75,7 @@ async def test_calls_queued_for_capacity_send_nothing_once_the_breaker_opens(
         meta = error.execution_metadata
         assert meta is not None and meta.attempts[0].status == "skipped"
         assert "circuit" in (meta.attempts[0].skip_reason or "")
-    state = router.snapshot().limits["fake"]
+    state = account_row(router.snapshot().limits, "fake")
     assert state.in_flight == 0 and state.waiting == 0
 
 

@@ -15,6 +15,7 @@ from tarash.tarash_gateway._limits import ProviderLimit
 from tarash.tarash_gateway.errors import RateLimitError
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.router import Router
+from tests._limit_rows import account_row
 from tests.unit.fake_provider import BASE, FAKE_KEY
 
 pytestmark = pytest.mark.anyio
@@ -77,7 +78,7 @@ async def test_while_a_throttled_create_waits_another_create_sends_nothing(
         group.start_soon(create_a)
         await provider.a_retrying.wait()
         try:
-            paused_for = router.snapshot().limits["fake"].paused_for_seconds
+            paused_for = account_row(router.snapshot().limits, "fake").paused_for_seconds
             with pytest.raises(RateLimitError) as caught:
                 await router.submit_video_async(B_CONFIG, VideoGenerationRequest(prompt="b"))
         finally:
@@ -101,7 +102,7 @@ async def test_a_retried_429_halves_the_rate_once(respx_mock: respx.MockRouter) 
     respx_mock.post(f"{BASE}/jobs").mock(side_effect=provider)
     router = Router(limits={"fake": ProviderLimit(creates_per_minute=60)})
     await router.submit_video_async(CONFIG, VideoGenerationRequest(prompt="a"))
-    state = router.snapshot().limits["fake"]
+    state = account_row(router.snapshot().limits, "fake")
     assert state.effective_creates_per_minute == pytest.approx(30, rel=0.01)
     assert 0 < state.paused_for_seconds <= 2
 
@@ -117,4 +118,4 @@ async def test_a_retried_503_pauses_nothing(respx_mock: respx.MockRouter) -> Non
     await router.submit_video_async(B_CONFIG, VideoGenerationRequest(prompt="b"))
     assert provider.seen == ["a", "a", "b"]
     limits = router.snapshot().limits
-    assert limits["fake"].paused_for_seconds == 0
+    assert account_row(limits, "fake").paused_for_seconds == 0

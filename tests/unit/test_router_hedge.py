@@ -10,7 +10,7 @@ import pytest
 import respx
 import trio.testing
 
-from tarash.tarash_gateway._limits import ProviderLimit
+from tarash.tarash_gateway._limits import ProviderLimit, account_fingerprint
 from tarash.tarash_gateway.errors import (
     GenerationFailedError,
     ProviderServerError,
@@ -296,7 +296,8 @@ async def test_the_hedge_delay_runs_from_the_primarys_submit_not_its_capacity_wa
         poll_interval=1.0,
         fallback_configs=[config(FAST)],
     )
-    held = await router.board.acquire("fake", "t2v-slow")
+    # Held on the primary's account: the router keeps each key's counters apart.
+    held = await router.board.acquire("fake", "t2v-slow", account=account_fingerprint(FAKE_KEY))
     started = trio.current_time()
     response: list[Any] = []
 

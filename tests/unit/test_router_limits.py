@@ -13,6 +13,7 @@ from tarash.tarash_gateway._limits import ProviderLimit
 from tarash.tarash_gateway.errors import RateLimitError
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.router import Router
+from tests._limit_rows import account_row
 from tests.unit.fake_provider import BASE, FAKE_KEY
 
 pytestmark = pytest.mark.anyio
@@ -37,7 +38,7 @@ async def test_a_429_pauses_a_limited_provider_for_every_call(
     router = Router(limits={"fake": ProviderLimit(max_concurrent=4)})
     with pytest.raises(RateLimitError) as caught:
         await router.generate_video_async(CONFIG, REQUEST)
-    state = router.snapshot().limits["fake"]
+    state = account_row(router.snapshot().limits, "fake")
     assert state.paused_for_seconds > 3000 and state.in_flight == 0
     meta = caught.value.execution_metadata
     assert meta is not None and meta.attempts[0].status == "failed"
@@ -52,7 +53,7 @@ async def test_an_unlimited_provider_learns_its_pause_and_the_next_call_sends_no
     router = Router(limits={})
     with pytest.raises(RateLimitError):
         await router.generate_video_async(CONFIG, REQUEST)
-    assert router.snapshot().limits["fake"].paused_for_seconds > 3000
+    assert account_row(router.snapshot().limits, "fake").paused_for_seconds > 3000
     with pytest.raises(RateLimitError) as caught:
         await router.generate_video_async(CONFIG, REQUEST)
     assert submit.call_count == 1  # the second call sent nothing
@@ -73,7 +74,7 @@ async def test_a_429_with_retry_after_on_an_unlimited_provider_learns_no_rate(
     router = Router(limits={})
     with pytest.raises(RateLimitError):
         await router.generate_video_async(CONFIG, REQUEST)
-    state = router.snapshot().limits["fake"]
+    state = account_row(router.snapshot().limits, "fake")
     assert state.effective_creates_per_minute is None
     assert state.paused_for_seconds == 0
 
@@ -100,7 +101,7 @@ async def test_a_fal_429_lowers_fals_concurrency_not_its_rate(
     with pytest.raises(RateLimitError) as caught:
         await router.generate_video_async(FAL_CONFIG, REQUEST)
     assert caught.value.over_concurrency is True
-    state = router.snapshot().limits["fal"]
+    state = account_row(router.snapshot().limits, "fal")
     assert state.effective_max_concurrent == 1
     assert state.effective_creates_per_minute is None
     assert state.in_flight == 0
@@ -138,7 +139,7 @@ async def test_a_throttled_runway_task_lowers_the_cap_once_while_it_holds_its_sl
     with caplog.at_level(logging.INFO, logger="tarash"):
         response = await router.generate_video_async(RUNWAY_CONFIG, REQUEST)
     assert response.video == "https://x/v.mp4"
-    state = router.snapshot().limits["runway"]
+    state = account_row(router.snapshot().limits, "runway")
     assert state.effective_max_concurrent == 1 and state.max_concurrent == 4
     assert state.effective_creates_per_minute is None and state.in_flight == 0
     slowed = [r for r in caplog.records if r.name == "tarash.limits"]
@@ -160,7 +161,7 @@ async def test_a_resumed_throttled_job_teaches_nothing(respx_mock: respx.MockRou
     router = Router(limits={})
     handle = await router.submit_video_async(RUNWAY_CONFIG, REQUEST)
     await router.wait_async(handle, config=RUNWAY_CONFIG, poll_interval=0.001)
-    assert router.snapshot().limits["runway"].effective_max_concurrent is None
+    assert account_row(router.snapshot().limits, "runway").effective_max_concurrent is None
 
 
 def test_limits_must_be_a_mapping() -> None:

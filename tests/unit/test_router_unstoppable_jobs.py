@@ -18,6 +18,7 @@ from tarash.tarash_gateway.models import JobHandle, VideoGenerationConfig, Video
 from tarash.tarash_gateway.providers import register_provider
 from tarash.tarash_gateway.providers._base import ProviderSettings
 from tarash.tarash_gateway.router import Router
+from tests._limit_rows import account_row
 from tests.unit.fake_provider import BASE, FAKE_KEY, FakeClient
 
 pytestmark = pytest.mark.anyio
@@ -109,7 +110,7 @@ async def test_for_every_limit_kind_the_cap_holds_when_a_job_cannot_be_stopped(
     router = Router(limits={key: ProviderLimit(max_concurrent=1)})
     await give_up_on(router, job, config())
     assert job.cancel.called  # the cancel was tried, and refused
-    state = router.snapshot().limits["fake/t2v" if key != "fake" else "fake"]
+    state = account_row(router.snapshot().limits, "fake/t2v" if key != "fake" else "fake")
     assert state.in_flight == 1  # the job runs on at the provider: so does its slot
 
     results = []
@@ -142,13 +143,15 @@ async def test_a_provider_without_cancel_runs_one_job_at_a_time_under_max_concur
     for submitted in (2, 3):
         async with anyio.create_task_group() as group:
             group.start_soon(give_up_on, router, job, no_cancel)
-            await until(lambda: router.snapshot().limits["fake_no_cancel"].waiting == 1)
+            await until(
+                lambda: account_row(router.snapshot().limits, "fake_no_cancel").waiting == 1
+            )
             assert job.submit.call_count == submitted - 1
             job.finish()  # the job before ends: the next one may start
         assert job.submit.call_count == submitted
-        assert router.snapshot().limits["fake_no_cancel"].in_flight == 1
+        assert account_row(router.snapshot().limits, "fake_no_cancel").in_flight == 1
     job.finish()
-    await until(lambda: router.snapshot().limits["fake_no_cancel"].in_flight == 0)
+    await until(lambda: account_row(router.snapshot().limits, "fake_no_cancel").in_flight == 0)
 
 
 async def test_a_job_stopped_by_its_cancel_releases_its_slot_at_once(
@@ -158,7 +161,7 @@ async def test_a_job_stopped_by_its_cancel_releases_its_slot_at_once(
     job = Job(respx_mock, BASE, "j1", cancel=200)
     router = Router(limits={"fake": ProviderLimit(max_concurrent=1)})
     await give_up_on(router, job, config())
-    assert router.snapshot().limits["fake"].in_flight == 0
+    assert account_row(router.snapshot().limits, "fake").in_flight == 0
     assert JOB_WATCHER.watching == 0
 
 
