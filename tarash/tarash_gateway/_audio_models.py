@@ -28,10 +28,10 @@ from pydantic import (
 
 from tarash.tarash_gateway._validate import check_identifier, check_text
 from tarash.tarash_gateway.errors import ValidationError
-from tarash.tarash_gateway.mock import MockConfig
 from tarash.tarash_gateway.models import (
     ExecutionMetadata,
     MediaType,
+    MockConfig,
     _capture_unknown_fields,
     _GenerationConfig,
     _GenerationUpdate,

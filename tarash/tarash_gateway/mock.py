@@ -22,13 +22,10 @@ from __future__ import annotations
 
 import base64
 import functools
-import math
 import random
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, cast
-
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
+from typing import TYPE_CHECKING, Any, cast
 
 from tarash.tarash_gateway._sample_media import MP4_CONTENT_TYPE, make_mp4
 from tarash.tarash_gateway.errors import ValidationError
@@ -36,10 +33,11 @@ from tarash.tarash_gateway.models import (
     AspectRatio,
     ImageGenerationRequest,
     ImageGenerationResponse,
-    MediaType,
+    MockConfig,
+    MockPollingConfig,
+    MockResponse,
     ProgressCallback,
     Resolution,
-    UpdateStatus,
     VideoGenerationRequest,
     VideoGenerationResponse,
 )
@@ -72,9 +70,6 @@ __all__ = [
     "handle_mock_request_sync",
     "select_mock_response",
 ]
-
-MediaContentDict = dict[str, Any]
-"""``{"content": bytes, "content_type": "video/mp4"}``, the published ``MediaContent``."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -212,167 +207,6 @@ def find_best_matching_video(request: VideoGenerationRequest) -> MockVideoSpec:
         The best match (see :func:`best_matching_spec` for the scoring).
     """
     return best_matching_spec(request.aspect_ratio, request.resolution, request.duration_seconds)
-
-
-# ---------------------------------------------------------------------------------------
-# Configuration
-# ---------------------------------------------------------------------------------------
-
-
-_DEFAULT_SEQUENCE: tuple[UpdateStatus, ...] = ("queued", "processing", "completed")
-
-
-class MockPollingConfig(BaseModel):
-    """The progress a mock job reports to ``on_progress``, step by step.
-
-    Each status is one update; the job waits ``delay_between_updates`` seconds between two
-    (through the waiter's own sleep, like a real provider's polls). The last update is the
-    outcome: ``"completed"`` with the result, or ``"failed"`` with the error's text (a
-    failing response's last status is replaced by ``"failed"``, as published). The job ends
-    at the first ``"completed"`` or ``"failed"`` in the sequence.
-
-    Attributes:
-        enabled: When False, no updates are reported (as with ``polling=None``).
-        status_sequence: The statuses reported, in order.
-        delay_between_updates: Seconds between two updates (not after the last).
-        progress_percentages: ``progress_percent`` of each update; by default 0 for
-            queued, 50 for processing, 100 for completed, none for failed.
-        custom_updates: The ``update`` dict of each update.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    enabled: bool = Field(default=True, description="Report the simulated updates.")
-    status_sequence: list[UpdateStatus] = Field(
-        default_factory=lambda: list(_DEFAULT_SEQUENCE),
-        description="Ordered statuses reported to the progress callback.",
-    )
-    delay_between_updates: float = Field(
-        default=0.5, description="Seconds between two simulated updates."
-    )
-    progress_percentages: list[int] | None = Field(
-        default=None, description="progress_percent of each step; as long as status_sequence."
-    )
-    custom_updates: list[dict[str, Any]] | None = Field(
-        default=None, description="The update payload of each step; as long as status_sequence."
-    )
-
-    @model_validator(mode="after")
-    def _lists_match_the_sequence(self) -> MockPollingConfig:
-        # ValueError (pydantic reports it naming the model), as the published package does.
-        steps = len(self.status_sequence)
-        for name in ("progress_percentages", "custom_updates"):
-            values = getattr(self, name)
-            if values and len(values) != steps:
-                raise ValueError(
-                    f"{name} has {len(values)} item(s); status_sequence has {steps}: "
-                    "give one per status"
-                )
-        if self.progress_percentages and any(
-            not 0 <= value <= 100 for value in self.progress_percentages
-        ):
-            raise ValueError("progress_percentages must each be from 0 to 100")
-        delay = self.delay_between_updates
-        if not math.isfinite(delay) or delay < 0:
-            raise ValueError(f"delay_between_updates must be finite and >= 0, got {delay!r}")
-        return self
-
-
-class MockResponse(BaseModel):
-    """One weighted outcome of a mock request.
-
-    Set at most one of ``mock_response``, ``output_video`` (and/or ``output_image``,
-    ``output_audio``) or ``error``; with none set, a sample matching the request is
-    returned.
-
-    Attributes:
-        weight: Relative chance of this outcome among :attr:`MockConfig.responses`.
-        mock_response: Returned as is, with a new ``request_id`` and ``is_mock=True`` (an
-            :class:`ImageGenerationResponse` serves image configs; ours only).
-        output_video: The video to return: a URL, ``data:`` URI, base64 text, bytes, a
-            path or a ``{"content": bytes, "content_type": ...}`` dict.
-        output_video_type: ``"url"`` returns ``output_video`` as given (bytes for a path
-            or a content dict); ``"content"`` returns its bytes (a URL is downloaded).
-        output_image: Ours only: the image(s) an image config gets, as ``output_video``.
-        output_audio: Ours only: the audio a TTS or STS request gets (its bytes, base64 in
-            the response), given as ``output_video`` is; its type is sniffed when not given.
-        error: Raised instead of a result, exactly as a provider's error would be (it
-            decides the fallback). A non-tarash exception is raised as a
-            :class:`~tarash.tarash_gateway.errors.TarashException` chained to it.
-    """
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    weight: float = Field(default=1.0, description="Relative probability; must be positive.")
-    mock_response: VideoGenerationResponse | ImageGenerationResponse | None = Field(
-        default=None, description="Returned as is (request_id and is_mock overwritten)."
-    )
-    output_video: MediaType | MediaContentDict | None = Field(
-        default=None, description="The video to return instead of a sample."
-    )
-    output_video_type: Literal["url", "content"] = Field(
-        default="url", description="'url' returns the video as given, 'content' its bytes."
-    )
-    output_image: MediaType | MediaContentDict | None = Field(
-        default=None, description="The image to return to image configs instead of a sample."
-    )
-    output_audio: MediaType | MediaContentDict | None = Field(
-        default=None, description="The audio to return to TTS/STS requests instead of a tone."
-    )
-    error: Exception | None = Field(
-        default=None, description="Raised instead of returning a response."
-    )
-
-    @model_validator(mode="after")
-    def _one_outcome(self) -> MockResponse:
-        outputs = any(
-            value is not None for value in (self.output_video, self.output_image, self.output_audio)
-        )
-        if self.error is not None and (self.mock_response is not None or outputs):
-            raise ValueError("a MockResponse is a success or an error, not both")
-        if self.mock_response is not None and outputs:
-            raise ValueError("give mock_response or output_video/output_image, not both")
-        if not (math.isfinite(self.weight) and self.weight > 0):
-            raise ValueError(f"weight must be a positive number, got {self.weight!r}")
-        for name in ("output_video", "output_image", "output_audio"):
-            value = getattr(self, name)
-            if isinstance(value, dict) and not isinstance(value.get("content"), bytes):
-                raise ValueError(f"{name} as a dict needs 'content' bytes (MediaContent)")
-        return self
-
-    @field_serializer("error", when_used="json")
-    def _error_as_text(self, error: Exception | None) -> str | None:
-        # JSON cannot hold an exception; its class and message say what it was.
-        return None if error is None else f"{type(error).__name__}: {error}"
-
-
-class MockConfig(BaseModel):
-    """Turns the mock provider on for a config (``config.mock``).
-
-    Attributes:
-        enabled: True to answer with the mock instead of the provider (required).
-        responses: The outcomes, one picked per request by weight; by default one
-            success with a sample matching the request.
-        polling: The progress updates to report; ``None`` reports none.
-    """
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    enabled: bool = Field(description="True activates the mock provider.")
-    responses: list[MockResponse] | None = Field(
-        default=None, description="Pool of outcomes; by default one auto-matched success."
-    )
-    polling: MockPollingConfig | None = Field(
-        default=None, description="Simulated progress updates; None reports none."
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_response(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("enabled") and not data.get("responses"):
-            # A copy: the caller's dict is theirs.
-            return {**data, "responses": [MockResponse()]}
-        return data
 
 
 # ---------------------------------------------------------------------------------------
