@@ -49,6 +49,7 @@ from pydantic import (
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 from typing_extensions import TypedDict
 
+from tarash.tarash_gateway._response_io import response_io
 from tarash.tarash_gateway._validate import (
     MIN_POLL_INTERVAL,
     check_identifier,
@@ -58,7 +59,7 @@ from tarash.tarash_gateway._validate import (
     check_url,
     clean_api_key,
 )
-from tarash.tarash_gateway.errors import ValidationError
+from tarash.tarash_gateway.errors import AuthenticationError, ValidationError
 
 __all__ = [
     "AspectRatio",
@@ -739,29 +740,14 @@ class _SavableResponse(BaseModel):
     def _resolve_download_headers(self, url: str) -> dict[str, SecretStr]:
         """The download headers of a response that lost its key to pickling, built again
         from the provider's key in the environment."""
-        # Imported here: the providers import this module.
-        from urllib.parse import urlsplit
-
-        from tarash.tarash_gateway.errors import AuthenticationError
-        from tarash.tarash_gateway.providers import get_provider_class
-        from tarash.tarash_gateway.providers._base import ProviderSettings
-
         # Both responses declare these fields (in their own place in the field order).
         provider: str | None = getattr(self, "provider", None)
         model: str | None = getattr(self, "model", None)
-        client_class = get_provider_class(provider or "")
-        parts = urlsplit(url)
-        # The URL was vetted when the response was made (only URLs its provider sends the
-        # key to are listed): its own origin stands in for the API base it came from.
-        client = client_class(
-            ProviderSettings(
-                model=model or "-",
-                base_url=f"{parts.scheme}://{parts.hostname}"
-                + (f":{parts.port}" if parts.port else ""),
-            )
-        )
+        # A client of the provider, made again for the URL (vetted when the response was
+        # made: only URLs its provider sends the key to are listed).
+        download_headers = response_io.download_headers_of(provider, model, url)
         try:
-            return client.download_headers(url)
+            return download_headers(url)
         except AuthenticationError as exc:
             exc.message = (
                 f"{exc.message}. A pickled response does not keep the key its download "
@@ -821,9 +807,7 @@ class VideoGenerationResponse(_SavableResponse):
 
     def save(self, path: str | Path) -> Path:
         """Stream the video to ``path`` and return it. Sync twin of :meth:`save_async`."""
-        from tarash.tarash_gateway._sync import run_sync
-
-        return run_sync(self.save_async, path)
+        return response_io.run_sync(self.save_async, path)
 
     async def save_async(self, path: str | Path) -> Path:
         """Stream the video to ``path`` without blocking the event loop.
@@ -839,10 +823,8 @@ class VideoGenerationResponse(_SavableResponse):
             HTTPError: The result URL could not be downloaded (expired, say) after the
                 retries of transient faults; no partial file is left.
         """
-        from tarash.tarash_gateway.media import save_media
-
         video = _plain_media(self.video)
-        return await save_media(
+        return await response_io.save_media(
             video,
             self._target(path),
             headers=self._headers_for(video),
@@ -873,9 +855,7 @@ class ImageGenerationResponse(_SavableResponse):
 
     def save(self, path: str | Path, index: int = 0) -> Path:
         """Stream image ``index`` to ``path`` and return it. Sync twin of :meth:`save_async`."""
-        from tarash.tarash_gateway._sync import run_sync
-
-        return run_sync(self.save_async, path, index)
+        return response_io.run_sync(self.save_async, path, index)
 
     async def save_async(self, path: str | Path, index: int = 0) -> Path:
         """Stream image ``index`` to ``path`` without blocking the event loop.
@@ -893,8 +873,6 @@ class ImageGenerationResponse(_SavableResponse):
             HTTPError: The result URL could not be downloaded (expired, say) after the
                 retries of transient faults; no partial file is left.
         """
-        from tarash.tarash_gateway.media import save_media
-
         count = len(self.images)
         if isinstance(index, bool) or not isinstance(index, int) or not -count <= index < count:
             given = repr(index) if isinstance(index, int) else type(index).__name__
@@ -906,7 +884,7 @@ class ImageGenerationResponse(_SavableResponse):
                 fallback_allowed=False,
             )
         image = self.images[index]
-        return await save_media(
+        return await response_io.save_media(
             image,
             self._target(path),
             headers=self._headers_for(image),
