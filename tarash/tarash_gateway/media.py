@@ -22,6 +22,8 @@ from pydantic import AnyUrl, SecretStr
 
 from tarash.tarash_gateway._http import CallContext, ErrorParser, RequestContext, stream
 from tarash.tarash_gateway._redact import scrub_exception
+from tarash.tarash_gateway._response_io import install_response_io
+from tarash.tarash_gateway._sync import run_sync
 from tarash.tarash_gateway._validate import is_well_formed_url
 from tarash.tarash_gateway.errors import TarashException, ValidationError, error_for_status
 from tarash.tarash_gateway.models import (
@@ -339,3 +341,7 @@ async def save_media(
             scrub_exception(exc, plain_headers.values())
         raise
     return path
+
+
+# A response's save() writes through these (the data models do no I/O themselves).
+install_response_io(save_media=save_media, run_sync=run_sync)

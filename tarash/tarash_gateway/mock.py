@@ -20,44 +20,40 @@ Example:
 
 from __future__ import annotations
 
-import base64
-import functools
-import math
-import random
-import uuid
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
-
-from tarash.tarash_gateway._sample_media import MP4_CONTENT_TYPE, make_mp4
+from tarash.tarash_gateway._mock_library import (
+    MockVideoSpec,
+    _library,
+    find_best_matching_video,
+    generate_mock_request_id,
+    select_mock_response,
+)
+from tarash.tarash_gateway._mock_library import (
+    best_matching_spec as best_matching_spec,  # imported from here before it moved
+)
+from tarash.tarash_gateway._sync import run_sync
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.models import (
-    AspectRatio,
+    AudioGenerationConfig,
+    ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
-    MediaType,
+    MockConfig,
+    MockPollingConfig,
+    MockResponse,
     ProgressCallback,
-    Resolution,
-    UpdateStatus,
+    STSProgressCallback,
+    STSRequest,
+    STSResponse,
+    TTSProgressCallback,
+    TTSRequest,
+    TTSResponse,
+    VideoGenerationConfig,
     VideoGenerationRequest,
     VideoGenerationResponse,
 )
-
-if TYPE_CHECKING:
-    # Runtime imports would be circular: the models import this module, and the audio
-    # models are built on it.
-    from tarash.tarash_gateway.models import (
-        AudioGenerationConfig,
-        ImageGenerationConfig,
-        STSProgressCallback,
-        STSRequest,
-        STSResponse,
-        TTSProgressCallback,
-        TTSRequest,
-        TTSResponse,
-        VideoGenerationConfig,
-    )
+from tarash.tarash_gateway.providers.mock import run_mock_audio, run_mock_request
 
 __all__ = [
     "MOCK_VIDEO_LIBRARY",
@@ -73,85 +69,6 @@ __all__ = [
     "select_mock_response",
 ]
 
-MediaContentDict = dict[str, Any]
-"""``{"content": bytes, "content_type": "video/mp4"}``, the published ``MediaContent``."""
-
-
-# ---------------------------------------------------------------------------------------
-# The sample library
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MockVideoSpec:
-    """One sample video of :data:`MOCK_VIDEO_LIBRARY`.
-
-    Attributes:
-        aspect_ratio: The aspect ratio the sample stands for.
-        resolution: The resolution it stands for.
-        duration: Its length in seconds (the file lasts as long, at 1 frame a second).
-        url: The file, a tiny H.264 MP4 as a ``data:`` URI: ``save()`` writes it offline.
-            Its pixels are a few macroblocks of about that shape, not the resolution named.
-    """
-
-    aspect_ratio: AspectRatio
-    resolution: Resolution
-    duration: float
-    url: str = field(repr=False)
-
-
-# The published library's ten entries (aspect ratio, resolution, seconds).
-_LIBRARY_LAYOUT: tuple[tuple[AspectRatio, Resolution, float], ...] = (
-    ("9:16", "720p", 4.0),
-    ("9:16", "1080p", 4.0),
-    ("9:16", "720p", 8.0),
-    ("16:9", "720p", 4.0),
-    ("16:9", "1080p", 4.0),
-    ("16:9", "4k", 8.0),
-    ("1:1", "720p", 4.0),
-    ("1:1", "1080p", 4.0),
-    ("4:3", "480p", 4.0),
-    ("21:9", "1080p", 4.0),
-)
-
-# Pixel sizes in whole 16-pixel macroblocks (the MP4 builder writes no cropping), as near
-# the aspect ratio as a handful of blocks gets; the files stay a few kilobytes.
-_CLIP_SIZES: dict[str, tuple[int, int]] = {
-    "16:9": (64, 32),
-    "9:16": (32, 64),
-    "1:1": (32, 32),
-    "4:3": (64, 48),
-    "3:4": (48, 64),
-    "3:2": (48, 32),
-    "2:3": (32, 48),
-    "21:9": (80, 32),
-    "9:21": (32, 80),
-}
-
-
-@functools.cache
-def _clip(aspect_ratio: str, seconds: int) -> bytes:
-    width, height = _CLIP_SIZES.get(aspect_ratio, (32, 32))
-    return make_mp4(width, height, fps=1, frames=max(1, min(seconds, 60)))
-
-
-def _data_uri(data: bytes, content_type: str) -> str:
-    return f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-@functools.cache
-def _library() -> list[MockVideoSpec]:
-    # Built on first use, not at import: this module is imported with the models.
-    return [
-        MockVideoSpec(
-            aspect,
-            resolution,
-            seconds,
-            _data_uri(_clip(aspect, round(seconds)), MP4_CONTENT_TYPE),
-        )
-        for aspect, resolution, seconds in _LIBRARY_LAYOUT
-    ]
-
 
 if TYPE_CHECKING:
     MOCK_VIDEO_LIBRARY: list[MockVideoSpec]
@@ -164,238 +81,9 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# Ranks on the published scale (360p, 480p, 720p, 1080p, 4k), ours placed in between, so
-# that a published resolution scores exactly as it did there.
-_RESOLUTION_RANK: dict[str, float] = {
-    "360p": 0,
-    "480p": 1,
-    "540p": 1.5,
-    "580p": 1.5,
-    "720p": 2,
-    "1080p": 3,
-    "1440p": 3.5,
-    "2k": 3.5,
-    "4k": 4,
-}
-
-
-def _match_score(spec: MockVideoSpec, aspect_ratio: str, resolution: str, seconds: float) -> float:
-    score = 0.4 if spec.aspect_ratio == aspect_ratio else 0.0
-    distance = abs(_RESOLUTION_RANK.get(resolution, 2) - _RESOLUTION_RANK.get(spec.resolution, 2))
-    score += max(0.0, 0.3 - 0.15 * distance)
-    score += max(0.0, 0.3 - 0.05 * abs(seconds - spec.duration))
-    return score
-
-
-def best_matching_spec(
-    aspect_ratio: str | None, resolution: str | None, duration_seconds: float | None
-) -> MockVideoSpec:
-    """The library video closest to an aspect ratio, resolution and duration.
-
-    Scored as published: 0.4 for the aspect ratio, up to 0.3 for the resolution and up to
-    0.3 for the duration; missing values count as 9:16, 720p and 4 s; the first best wins.
-    """
-    aspect = aspect_ratio or "9:16"
-    wanted = resolution or "720p"
-    seconds = float(duration_seconds or 4)
-    library = _library()
-    return max(library, key=lambda spec: _match_score(spec, aspect, wanted, seconds))
-
-
-def find_best_matching_video(request: VideoGenerationRequest) -> MockVideoSpec:
-    """Return the :data:`MOCK_VIDEO_LIBRARY` video that best matches a request.
-
-    Args:
-        request: Its aspect ratio, resolution and duration are compared.
-
-    Returns:
-        The best match (see :func:`best_matching_spec` for the scoring).
-    """
-    return best_matching_spec(request.aspect_ratio, request.resolution, request.duration_seconds)
-
-
-# ---------------------------------------------------------------------------------------
-# Configuration
-# ---------------------------------------------------------------------------------------
-
-
-_DEFAULT_SEQUENCE: tuple[UpdateStatus, ...] = ("queued", "processing", "completed")
-
-
-class MockPollingConfig(BaseModel):
-    """The progress a mock job reports to ``on_progress``, step by step.
-
-    Each status is one update; the job waits ``delay_between_updates`` seconds between two
-    (through the waiter's own sleep, like a real provider's polls). The last update is the
-    outcome: ``"completed"`` with the result, or ``"failed"`` with the error's text (a
-    failing response's last status is replaced by ``"failed"``, as published). The job ends
-    at the first ``"completed"`` or ``"failed"`` in the sequence.
-
-    Attributes:
-        enabled: When False, no updates are reported (as with ``polling=None``).
-        status_sequence: The statuses reported, in order.
-        delay_between_updates: Seconds between two updates (not after the last).
-        progress_percentages: ``progress_percent`` of each update; by default 0 for
-            queued, 50 for processing, 100 for completed, none for failed.
-        custom_updates: The ``update`` dict of each update.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    enabled: bool = Field(default=True, description="Report the simulated updates.")
-    status_sequence: list[UpdateStatus] = Field(
-        default_factory=lambda: list(_DEFAULT_SEQUENCE),
-        description="Ordered statuses reported to the progress callback.",
-    )
-    delay_between_updates: float = Field(
-        default=0.5, description="Seconds between two simulated updates."
-    )
-    progress_percentages: list[int] | None = Field(
-        default=None, description="progress_percent of each step; as long as status_sequence."
-    )
-    custom_updates: list[dict[str, Any]] | None = Field(
-        default=None, description="The update payload of each step; as long as status_sequence."
-    )
-
-    @model_validator(mode="after")
-    def _lists_match_the_sequence(self) -> MockPollingConfig:
-        # ValueError (pydantic reports it naming the model), as the published package does.
-        steps = len(self.status_sequence)
-        for name in ("progress_percentages", "custom_updates"):
-            values = getattr(self, name)
-            if values and len(values) != steps:
-                raise ValueError(
-                    f"{name} has {len(values)} item(s); status_sequence has {steps}: "
-                    "give one per status"
-                )
-        if self.progress_percentages and any(
-            not 0 <= value <= 100 for value in self.progress_percentages
-        ):
-            raise ValueError("progress_percentages must each be from 0 to 100")
-        delay = self.delay_between_updates
-        if not math.isfinite(delay) or delay < 0:
-            raise ValueError(f"delay_between_updates must be finite and >= 0, got {delay!r}")
-        return self
-
-
-class MockResponse(BaseModel):
-    """One weighted outcome of a mock request.
-
-    Set at most one of ``mock_response``, ``output_video`` (and/or ``output_image``,
-    ``output_audio``) or ``error``; with none set, a sample matching the request is
-    returned.
-
-    Attributes:
-        weight: Relative chance of this outcome among :attr:`MockConfig.responses`.
-        mock_response: Returned as is, with a new ``request_id`` and ``is_mock=True`` (an
-            :class:`ImageGenerationResponse` serves image configs; ours only).
-        output_video: The video to return: a URL, ``data:`` URI, base64 text, bytes, a
-            path or a ``{"content": bytes, "content_type": ...}`` dict.
-        output_video_type: ``"url"`` returns ``output_video`` as given (bytes for a path
-            or a content dict); ``"content"`` returns its bytes (a URL is downloaded).
-        output_image: Ours only: the image(s) an image config gets, as ``output_video``.
-        output_audio: Ours only: the audio a TTS or STS request gets (its bytes, base64 in
-            the response), given as ``output_video`` is; its type is sniffed when not given.
-        error: Raised instead of a result, exactly as a provider's error would be (it
-            decides the fallback). A non-tarash exception is raised as a
-            :class:`~tarash.tarash_gateway.errors.TarashException` chained to it.
-    """
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    weight: float = Field(default=1.0, description="Relative probability; must be positive.")
-    mock_response: VideoGenerationResponse | ImageGenerationResponse | None = Field(
-        default=None, description="Returned as is (request_id and is_mock overwritten)."
-    )
-    output_video: MediaType | MediaContentDict | None = Field(
-        default=None, description="The video to return instead of a sample."
-    )
-    output_video_type: Literal["url", "content"] = Field(
-        default="url", description="'url' returns the video as given, 'content' its bytes."
-    )
-    output_image: MediaType | MediaContentDict | None = Field(
-        default=None, description="The image to return to image configs instead of a sample."
-    )
-    output_audio: MediaType | MediaContentDict | None = Field(
-        default=None, description="The audio to return to TTS/STS requests instead of a tone."
-    )
-    error: Exception | None = Field(
-        default=None, description="Raised instead of returning a response."
-    )
-
-    @model_validator(mode="after")
-    def _one_outcome(self) -> MockResponse:
-        outputs = any(
-            value is not None for value in (self.output_video, self.output_image, self.output_audio)
-        )
-        if self.error is not None and (self.mock_response is not None or outputs):
-            raise ValueError("a MockResponse is a success or an error, not both")
-        if self.mock_response is not None and outputs:
-            raise ValueError("give mock_response or output_video/output_image, not both")
-        if not (math.isfinite(self.weight) and self.weight > 0):
-            raise ValueError(f"weight must be a positive number, got {self.weight!r}")
-        for name in ("output_video", "output_image", "output_audio"):
-            value = getattr(self, name)
-            if isinstance(value, dict) and not isinstance(value.get("content"), bytes):
-                raise ValueError(f"{name} as a dict needs 'content' bytes (MediaContent)")
-        return self
-
-    @field_serializer("error", when_used="json")
-    def _error_as_text(self, error: Exception | None) -> str | None:
-        # JSON cannot hold an exception; its class and message say what it was.
-        return None if error is None else f"{type(error).__name__}: {error}"
-
-
-class MockConfig(BaseModel):
-    """Turns the mock provider on for a config (``config.mock``).
-
-    Attributes:
-        enabled: True to answer with the mock instead of the provider (required).
-        responses: The outcomes, one picked per request by weight; by default one
-            success with a sample matching the request.
-        polling: The progress updates to report; ``None`` reports none.
-    """
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    enabled: bool = Field(description="True activates the mock provider.")
-    responses: list[MockResponse] | None = Field(
-        default=None, description="Pool of outcomes; by default one auto-matched success."
-    )
-    polling: MockPollingConfig | None = Field(
-        default=None, description="Simulated progress updates; None reports none."
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_response(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("enabled") and not data.get("responses"):
-            # A copy: the caller's dict is theirs.
-            return {**data, "responses": [MockResponse()]}
-        return data
-
-
 # ---------------------------------------------------------------------------------------
 # Helpers of the published module
 # ---------------------------------------------------------------------------------------
-
-
-def generate_mock_request_id() -> str:
-    """Return a new request id for a mock job: ``mock_`` and a UUID4."""
-    return f"mock_{uuid.uuid4()}"
-
-
-def select_mock_response(responses: list[MockResponse]) -> MockResponse:
-    """Pick one response, each with a chance proportional to its weight.
-
-    Uses the :mod:`random` module, so ``random.seed`` makes a run repeatable.
-
-    Raises:
-        ValidationError: ``responses`` is empty.
-    """
-    if not responses:
-        raise ValidationError("the mock has no responses to choose from", fallback_allowed=False)
-    return random.choices(responses, weights=[response.weight for response in responses])[0]
 
 
 async def handle_mock_request_async(
@@ -420,9 +108,6 @@ async def handle_mock_request_async(
     Raises:
         TarashException: The picked response's error.
     """
-    from tarash.tarash_gateway.models import STSRequest, TTSRequest
-    from tarash.tarash_gateway.providers.mock import run_mock_audio, run_mock_request
-
     if isinstance(request, TTSRequest | STSRequest):
         return await run_mock_audio(mock_config, request, on_progress)
     return await run_mock_request(mock_config, request, on_progress)
@@ -434,8 +119,6 @@ def handle_mock_request_sync(
     on_progress: ProgressCallback | None = None,
 ) -> VideoGenerationResponse | ImageGenerationResponse | TTSResponse | STSResponse:
     """Sync twin of :func:`handle_mock_request_async`."""
-    from tarash.tarash_gateway._sync import run_sync
-
     return run_sync(handle_mock_request_async, mock_config, request, on_progress)
 
 
@@ -472,8 +155,6 @@ class MockProviderHandler:
             ValidationError: ``config.mock`` is not enabled.
             TarashException: The picked response's error.
         """
-        from tarash.tarash_gateway.providers.mock import run_mock_request
-
         mock = _enabled_mock(config)
         response = await run_mock_request(
             mock, request, on_progress, provider=config.provider, model=config.model
@@ -488,8 +169,6 @@ class MockProviderHandler:
         on_progress: ProgressCallback | None = None,
     ) -> VideoGenerationResponse:
         """Sync twin of :meth:`generate_video_async`."""
-        from tarash.tarash_gateway._sync import run_sync
-
         return run_sync(self.generate_video_async, config, request, on_progress)
 
     async def generate_image_async(
@@ -504,8 +183,6 @@ class MockProviderHandler:
             ValidationError: ``config.mock`` is not enabled.
             TarashException: The picked response's error.
         """
-        from tarash.tarash_gateway.providers.mock import run_mock_request
-
         mock = _enabled_mock(config)
         response = await run_mock_request(
             mock, request, on_progress, provider=config.provider, model=config.model
@@ -520,8 +197,6 @@ class MockProviderHandler:
         on_progress: ProgressCallback | None = None,
     ) -> ImageGenerationResponse:
         """Sync twin of :meth:`generate_image_async`."""
-        from tarash.tarash_gateway._sync import run_sync
-
         return run_sync(self.generate_image_async, config, request, on_progress)
 
     async def generate_tts_async(
@@ -536,8 +211,6 @@ class MockProviderHandler:
             ValidationError: ``config.mock`` is not enabled.
             TarashException: The picked response's error.
         """
-        from tarash.tarash_gateway.providers.mock import run_mock_audio
-
         mock = _enabled_mock(config)
         response = await run_mock_audio(
             mock, request, on_progress, provider=config.provider, model=config.model
@@ -552,8 +225,6 @@ class MockProviderHandler:
         on_progress: TTSProgressCallback | None = None,
     ) -> TTSResponse:
         """Sync twin of :meth:`generate_tts_async`."""
-        from tarash.tarash_gateway._sync import run_sync
-
         return run_sync(self.generate_tts_async, config, request, on_progress)
 
     async def generate_sts_async(
@@ -568,8 +239,6 @@ class MockProviderHandler:
             ValidationError: ``config.mock`` is not enabled.
             TarashException: The picked response's error.
         """
-        from tarash.tarash_gateway.providers.mock import run_mock_audio
-
         mock = _enabled_mock(config)
         response = await run_mock_audio(
             mock, request, on_progress, provider=config.provider, model=config.model
@@ -584,6 +253,4 @@ class MockProviderHandler:
         on_progress: STSProgressCallback | None = None,
     ) -> STSResponse:
         """Sync twin of :meth:`generate_sts_async`."""
-        from tarash.tarash_gateway._sync import run_sync
-
         return run_sync(self.generate_sts_async, config, request, on_progress)

@@ -1,4 +1,5 @@
-"""Configs, requests, responses, progress updates, job handles and execution metadata.
+"""Configs, requests, responses, progress updates, job handles and execution metadata;
+the mock's configuration and the text-to-speech and speech-to-speech models too.
 
 The names and field shapes follow the published tarash-gateway package so its users can
 switch without edits. As there, a request's unknown keyword goes to ``extra_params`` (with an
@@ -8,8 +9,10 @@ field, and any unknown keyword on a config, is an error naming the field meant.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import difflib
+import math
 import re
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
@@ -46,6 +49,7 @@ from pydantic import (
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 from typing_extensions import TypedDict
 
+from tarash.tarash_gateway._response_io import response_io
 from tarash.tarash_gateway._validate import (
     MIN_POLL_INTERVAL,
     check_identifier,
@@ -55,7 +59,7 @@ from tarash.tarash_gateway._validate import (
     check_url,
     clean_api_key,
 )
-from tarash.tarash_gateway.errors import ValidationError
+from tarash.tarash_gateway.errors import AuthenticationError, ValidationError
 
 __all__ = [
     "AspectRatio",
@@ -736,29 +740,14 @@ class _SavableResponse(BaseModel):
     def _resolve_download_headers(self, url: str) -> dict[str, SecretStr]:
         """The download headers of a response that lost its key to pickling, built again
         from the provider's key in the environment."""
-        # Imported here: the providers import this module.
-        from urllib.parse import urlsplit
-
-        from tarash.tarash_gateway.errors import AuthenticationError
-        from tarash.tarash_gateway.providers import get_provider_class
-        from tarash.tarash_gateway.providers._base import ProviderSettings
-
         # Both responses declare these fields (in their own place in the field order).
         provider: str | None = getattr(self, "provider", None)
         model: str | None = getattr(self, "model", None)
-        client_class = get_provider_class(provider or "")
-        parts = urlsplit(url)
-        # The URL was vetted when the response was made (only URLs its provider sends the
-        # key to are listed): its own origin stands in for the API base it came from.
-        client = client_class(
-            ProviderSettings(
-                model=model or "-",
-                base_url=f"{parts.scheme}://{parts.hostname}"
-                + (f":{parts.port}" if parts.port else ""),
-            )
-        )
+        # A client of the provider, made again for the URL (vetted when the response was
+        # made: only URLs its provider sends the key to are listed).
+        download_headers = response_io.download_headers_of(provider, model, url)
         try:
-            return client.download_headers(url)
+            return download_headers(url)
         except AuthenticationError as exc:
             exc.message = (
                 f"{exc.message}. A pickled response does not keep the key its download "
@@ -818,9 +807,7 @@ class VideoGenerationResponse(_SavableResponse):
 
     def save(self, path: str | Path) -> Path:
         """Stream the video to ``path`` and return it. Sync twin of :meth:`save_async`."""
-        from tarash.tarash_gateway._sync import run_sync
-
-        return run_sync(self.save_async, path)
+        return response_io.run_sync(self.save_async, path)
 
     async def save_async(self, path: str | Path) -> Path:
         """Stream the video to ``path`` without blocking the event loop.
@@ -836,10 +823,8 @@ class VideoGenerationResponse(_SavableResponse):
             HTTPError: The result URL could not be downloaded (expired, say) after the
                 retries of transient faults; no partial file is left.
         """
-        from tarash.tarash_gateway.media import save_media
-
         video = _plain_media(self.video)
-        return await save_media(
+        return await response_io.save_media(
             video,
             self._target(path),
             headers=self._headers_for(video),
@@ -870,9 +855,7 @@ class ImageGenerationResponse(_SavableResponse):
 
     def save(self, path: str | Path, index: int = 0) -> Path:
         """Stream image ``index`` to ``path`` and return it. Sync twin of :meth:`save_async`."""
-        from tarash.tarash_gateway._sync import run_sync
-
-        return run_sync(self.save_async, path, index)
+        return response_io.run_sync(self.save_async, path, index)
 
     async def save_async(self, path: str | Path, index: int = 0) -> Path:
         """Stream image ``index`` to ``path`` without blocking the event loop.
@@ -890,8 +873,6 @@ class ImageGenerationResponse(_SavableResponse):
             HTTPError: The result URL could not be downloaded (expired, say) after the
                 retries of transient faults; no partial file is left.
         """
-        from tarash.tarash_gateway.media import save_media
-
         count = len(self.images)
         if isinstance(index, bool) or not isinstance(index, int) or not -count <= index < count:
             given = repr(index) if isinstance(index, int) else type(index).__name__
@@ -903,7 +884,7 @@ class ImageGenerationResponse(_SavableResponse):
                 fallback_allowed=False,
             )
         image = self.images[index]
-        return await save_media(
+        return await response_io.save_media(
             image,
             self._target(path),
             headers=self._headers_for(image),
@@ -1122,28 +1103,470 @@ class JobHandle(BaseModel):
         )
 
 
-# The configs name MockConfig, whose module imports this one: imported last, when every name
-# it needs from here exists (importing the mock module first comes here first too).
-from tarash.tarash_gateway.mock import MockConfig  # noqa: E402
+# ---------------------------------------------------------------------------------------
+# Mock configuration (published in tarash.tarash_gateway.mock)
+# ---------------------------------------------------------------------------------------
 
+MediaContentDict = dict[str, Any]
+"""``{"content": bytes, "content_type": "video/mp4"}``, the published ``MediaContent``."""
+
+
+_DEFAULT_SEQUENCE: tuple[UpdateStatus, ...] = ("queued", "processing", "completed")
+
+
+class MockPollingConfig(BaseModel):
+    """The progress a mock job reports to ``on_progress``, step by step.
+
+    Each status is one update; the job waits ``delay_between_updates`` seconds between two
+    (through the waiter's own sleep, like a real provider's polls). The last update is the
+    outcome: ``"completed"`` with the result, or ``"failed"`` with the error's text (a
+    failing response's last status is replaced by ``"failed"``, as published). The job ends
+    at the first ``"completed"`` or ``"failed"`` in the sequence.
+
+    Attributes:
+        enabled: When False, no updates are reported (as with ``polling=None``).
+        status_sequence: The statuses reported, in order.
+        delay_between_updates: Seconds between two updates (not after the last).
+        progress_percentages: ``progress_percent`` of each update; by default 0 for
+            queued, 50 for processing, 100 for completed, none for failed.
+        custom_updates: The ``update`` dict of each update.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    enabled: bool = Field(default=True, description="Report the simulated updates.")
+    status_sequence: list[UpdateStatus] = Field(
+        default_factory=lambda: list(_DEFAULT_SEQUENCE),
+        description="Ordered statuses reported to the progress callback.",
+    )
+    delay_between_updates: float = Field(
+        default=0.5, description="Seconds between two simulated updates."
+    )
+    progress_percentages: list[int] | None = Field(
+        default=None, description="progress_percent of each step; as long as status_sequence."
+    )
+    custom_updates: list[dict[str, Any]] | None = Field(
+        default=None, description="The update payload of each step; as long as status_sequence."
+    )
+
+    @model_validator(mode="after")
+    def _lists_match_the_sequence(self) -> MockPollingConfig:
+        # ValueError (pydantic reports it naming the model), as the published package does.
+        steps = len(self.status_sequence)
+        for name in ("progress_percentages", "custom_updates"):
+            values = getattr(self, name)
+            if values and len(values) != steps:
+                raise ValueError(
+                    f"{name} has {len(values)} item(s); status_sequence has {steps}: "
+                    "give one per status"
+                )
+        if self.progress_percentages and any(
+            not 0 <= value <= 100 for value in self.progress_percentages
+        ):
+            raise ValueError("progress_percentages must each be from 0 to 100")
+        delay = self.delay_between_updates
+        if not math.isfinite(delay) or delay < 0:
+            raise ValueError(f"delay_between_updates must be finite and >= 0, got {delay!r}")
+        return self
+
+
+class MockResponse(BaseModel):
+    """One weighted outcome of a mock request.
+
+    Set at most one of ``mock_response``, ``output_video`` (and/or ``output_image``,
+    ``output_audio``) or ``error``; with none set, a sample matching the request is
+    returned.
+
+    Attributes:
+        weight: Relative chance of this outcome among :attr:`MockConfig.responses`.
+        mock_response: Returned as is, with a new ``request_id`` and ``is_mock=True`` (an
+            :class:`ImageGenerationResponse` serves image configs; ours only).
+        output_video: The video to return: a URL, ``data:`` URI, base64 text, bytes, a
+            path or a ``{"content": bytes, "content_type": ...}`` dict.
+        output_video_type: ``"url"`` returns ``output_video`` as given (bytes for a path
+            or a content dict); ``"content"`` returns its bytes (a URL is downloaded).
+        output_image: Ours only: the image(s) an image config gets, as ``output_video``.
+        output_audio: Ours only: the audio a TTS or STS request gets (its bytes, base64 in
+            the response), given as ``output_video`` is; its type is sniffed when not given.
+        error: Raised instead of a result, exactly as a provider's error would be (it
+            decides the fallback). A non-tarash exception is raised as a
+            :class:`~tarash.tarash_gateway.errors.TarashException` chained to it.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    weight: float = Field(default=1.0, description="Relative probability; must be positive.")
+    mock_response: VideoGenerationResponse | ImageGenerationResponse | None = Field(
+        default=None, description="Returned as is (request_id and is_mock overwritten)."
+    )
+    output_video: MediaType | MediaContentDict | None = Field(
+        default=None, description="The video to return instead of a sample."
+    )
+    output_video_type: Literal["url", "content"] = Field(
+        default="url", description="'url' returns the video as given, 'content' its bytes."
+    )
+    output_image: MediaType | MediaContentDict | None = Field(
+        default=None, description="The image to return to image configs instead of a sample."
+    )
+    output_audio: MediaType | MediaContentDict | None = Field(
+        default=None, description="The audio to return to TTS/STS requests instead of a tone."
+    )
+    error: Exception | None = Field(
+        default=None, description="Raised instead of returning a response."
+    )
+
+    @model_validator(mode="after")
+    def _one_outcome(self) -> MockResponse:
+        outputs = any(
+            value is not None for value in (self.output_video, self.output_image, self.output_audio)
+        )
+        if self.error is not None and (self.mock_response is not None or outputs):
+            raise ValueError("a MockResponse is a success or an error, not both")
+        if self.mock_response is not None and outputs:
+            raise ValueError("give mock_response or output_video/output_image, not both")
+        if not (math.isfinite(self.weight) and self.weight > 0):
+            raise ValueError(f"weight must be a positive number, got {self.weight!r}")
+        for name in ("output_video", "output_image", "output_audio"):
+            value = getattr(self, name)
+            if isinstance(value, dict) and not isinstance(value.get("content"), bytes):
+                raise ValueError(f"{name} as a dict needs 'content' bytes (MediaContent)")
+        return self
+
+    @field_serializer("error", when_used="json")
+    def _error_as_text(self, error: Exception | None) -> str | None:
+        # JSON cannot hold an exception; its class and message say what it was.
+        return None if error is None else f"{type(error).__name__}: {error}"
+
+
+class MockConfig(BaseModel):
+    """Turns the mock provider on for a config (``config.mock``).
+
+    Attributes:
+        enabled: True to answer with the mock instead of the provider (required).
+        responses: The outcomes, one picked per request by weight; by default one
+            success with a sample matching the request.
+        polling: The progress updates to report; ``None`` reports none.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    enabled: bool = Field(description="True activates the mock provider.")
+    responses: list[MockResponse] | None = Field(
+        default=None, description="Pool of outcomes; by default one auto-matched success."
+    )
+    polling: MockPollingConfig | None = Field(
+        default=None, description="Simulated progress updates; None reports none."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_response(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("enabled") and not data.get("responses"):
+            # A copy: the caller's dict is theirs.
+            return {**data, "responses": [MockResponse()]}
+        return data
+
+
+# Their published module, where users import them from (and where a pickle finds them).
+for _mock_type in (MockPollingConfig, MockResponse, MockConfig):
+    _mock_type.__module__ = "tarash.tarash_gateway.mock"
+del _mock_type
+
+# The configs name MockConfig, defined after them (it names the responses).
 VideoGenerationConfig.model_rebuild()
 ImageGenerationConfig.model_rebuild()
 
-# Audio (TTS/STS) is built on the classes above, in its own module; the published names.
-from tarash.tarash_gateway._audio_models import (  # noqa: E402
-    AsyncSTSProgressCallback,
-    AsyncTTSProgressCallback,
-    AudioGenerationConfig,
-    AudioOutputFormat,
-    STSProgressCallback,
-    STSRequest,
-    STSResponse,
-    STSUpdate,
-    SyncSTSProgressCallback,
-    SyncTTSProgressCallback,
-    TTSProgressCallback,
-    TTSRequest,
-    TTSResponse,
-    TTSUpdate,
-    format_to_content_type,
-)
+# ---------------------------------------------------------------------------------------
+# Text-to-speech (TTS) and speech-to-speech (STS)
+# ---------------------------------------------------------------------------------------
+# tarash has no built-in audio provider: audio is made by a handler registered with
+# register_provider (its generate_tts[_async] and generate_sts[_async] methods) or by the
+# mock. As on video and image requests, a request's unknown keyword goes to extra_params, a
+# near-miss of a field is an error naming it, and the config's api_key is masked in reprs
+# and dumps and left out of pickles.
+
+# The published table, as published: an unknown format (case included) is MP3's type.
+_CONTENT_TYPES: dict[str, str] = {
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+    "flac": "audio/flac",
+    "opus": "audio/opus",
+    "ulaw": "audio/basic",
+    "mulaw": "audio/basic",
+    "alaw": "audio/basic",
+    "aac": "audio/aac",
+    "linear16": "audio/pcm",
+}
+
+MAX_SAMPLE_RATE = 384_000
+"""The highest sample rate accepted (Hz): above any codec's or provider's offer."""
+
+
+def format_to_content_type(format: str) -> str:
+    """Return the MIME type of an audio format name, e.g. ``"wav"`` -> ``"audio/wav"``.
+
+    Args:
+        format: ``mp3``, ``wav``, ``pcm``, ``linear16``, ``flac``, ``opus``, ``aac``,
+            ``ulaw``, ``mulaw`` or ``alaw`` (lower case, as published).
+
+    Returns:
+        The MIME type; ``"audio/mpeg"`` for any other name, as published.
+    """
+    return _CONTENT_TYPES.get(format, "audio/mpeg")
+
+
+class AudioOutputFormat(_StrictFieldsModel):
+    """The audio a TTS or STS request asks for: codec, sample rate and bitrate.
+
+    Example:
+        ``AudioOutputFormat(format="wav", sample_rate=24000)``
+    """
+
+    _PASSTHROUGH_HINT: ClassVar[str] = (
+        "Other codec options go in the request's extra_params={...}, sent to the handler."
+    )
+
+    format: str = Field(description="Codec: 'mp3', 'wav', 'pcm', 'flac', 'opus', ...")
+    sample_rate: int | None = Field(default=None, description="Sample rate in Hz, e.g. 44100.")
+    bitrate: int | None = Field(default=None, description="Bitrate in kbps, e.g. 128.")
+
+    @field_validator("format")
+    @classmethod
+    def _format_is_a_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValidationError("output_format.format must not be empty", fallback_allowed=False)
+        return check_identifier(value, "output_format.format")
+
+    @field_validator("sample_rate")
+    @classmethod
+    def _sample_rate_is_sane(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= MAX_SAMPLE_RATE:
+            raise ValidationError(
+                f"output_format.sample_rate must be from 1 to {MAX_SAMPLE_RATE} Hz, got {value}",
+                fallback_allowed=False,
+            )
+        return value
+
+    @field_validator("bitrate")
+    @classmethod
+    def _bitrate_is_positive(cls, value: int | None) -> int | None:
+        if value is not None and value <= 0:
+            raise ValidationError(
+                f"output_format.bitrate must be a positive number of kbps, got {value}",
+                fallback_allowed=False,
+            )
+        return value
+
+
+def _default_output_format() -> AudioOutputFormat:
+    # The published default: MP3 at 44.1 kHz, 128 kbps.
+    return AudioOutputFormat(format="mp3", sample_rate=44100, bitrate=128)
+
+
+# ---------------------------------------------------------------------------------------
+# Config
+# ---------------------------------------------------------------------------------------
+
+
+class AudioGenerationConfig(_GenerationConfig):
+    """Where and how to make speech: provider, model, credentials, deadline, fallbacks.
+
+    The provider must be one registered with ``register_provider`` whose handler
+    implements ``generate_tts[_async]`` (or ``generate_sts[_async]``); tarash's built-in
+    providers make video and images only. tarash applies ``timeout`` (the handler is
+    stopped there), ``fallback_on`` and ``mock``; the other fields shared with the video
+    config (``base_url``, ``poll_interval``, ``max_retries``, ...) reach the handler in
+    the config it is given, for it to use as it sees fit.
+
+    Its default deadline is the published package's: 240 s.
+
+    Example:
+        ``AudioGenerationConfig(provider="my-tts", model="voice-v2", api_key="...")``
+    """
+
+    timeout: float = Field(
+        default=240.0,
+        gt=0,
+        description="Wall-clock deadline in seconds for the handler's whole call.",
+    )
+    fallback_configs: list[AudioGenerationConfig] | None = None
+
+
+# ---------------------------------------------------------------------------------------
+# Requests
+# ---------------------------------------------------------------------------------------
+
+
+class _AudioRequest(BaseModel):
+    """What TTS and STS requests share: the capture of provider options passed as keywords.
+
+    No field is declared here: pydantic orders a base class's fields before the subclass's
+    own, and each request keeps the published field order.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def capture_extra_fields(cls, data: Any) -> Any:
+        """Move keywords that are not fields into ``extra_params`` (the published name).
+
+        ``TTSRequest(text=..., speed=1.2)`` sends ``speed`` to the handler, with an
+        :class:`~tarash.tarash_gateway.models.ExtraParamsWarning` naming it; a keyword one
+        typo away from a field (``voice_idd``) is a :class:`ValidationError` naming it.
+        """
+        return _capture_unknown_fields(cls, data)
+
+    # Declared on each request, so the fields need not exist here.
+    @field_validator("voice_id", "language_code", check_fields=False)
+    @classmethod
+    def _text_is_sendable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if not value.strip():
+            raise ValidationError(f"{info.field_name} must not be empty", fallback_allowed=False)
+        return check_text(value, str(info.field_name))
+
+
+class TTSRequest(_AudioRequest):
+    """What to say, in whose voice, in what audio format.
+
+    Example:
+        ``TTSRequest(text="Hello there", voice_id="rachel",
+        output_format=AudioOutputFormat(format="wav"))``
+    """
+
+    text: str = Field(description="The text to speak.")
+    voice_id: str | None = Field(default=None, description="The provider's voice id.")
+    output_format: AudioOutputFormat = Field(
+        default_factory=_default_output_format,
+        description="Codec, sample rate (Hz) and bitrate (kbps); MP3 at 44.1 kHz by default.",
+    )
+    language_code: str | None = Field(default=None, description="A language hint, e.g. 'en'.")
+    voice_settings: dict[str, Any] | None = Field(
+        default=None, description="Provider-specific voice settings (stability, speed, ...)."
+    )
+    extra_params: dict[str, Any] = Field(
+        default_factory=dict, description="Provider parameters with no field of their own."
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValidationError("text must not be empty", fallback_allowed=False)
+        return check_text(value, "text")
+
+
+class STSRequest(_AudioRequest):
+    """Speech to say again in another voice.
+
+    ``audio`` is any media input the video requests take: an http(s) URL, a ``data:``
+    URI, base64 text, bytes, a path or a ``{"content": bytes, "content_type": ...}`` dict.
+    It reaches the handler as given.
+    """
+
+    audio: MediaType = Field(description="The input speech.")
+    voice_id: str = Field(description="The provider's id of the voice to speak in.")
+    output_format: AudioOutputFormat = Field(
+        default_factory=_default_output_format,
+        description="Codec, sample rate (Hz) and bitrate (kbps); MP3 at 44.1 kHz by default.",
+    )
+    voice_settings: dict[str, Any] | None = Field(
+        default=None, description="Provider-specific voice settings (stability, speed, ...)."
+    )
+    extra_params: dict[str, Any] = Field(
+        default_factory=dict, description="Provider parameters with no field of their own."
+    )
+
+    @field_validator("audio")
+    @classmethod
+    def _audio_not_empty(cls, value: object) -> object:
+        empty = (isinstance(value, str | bytes) and not value) or (
+            isinstance(value, dict) and not value.get("content")
+        )
+        if empty:
+            raise ValidationError("audio must not be empty", fallback_allowed=False)
+        return value
+
+
+# ---------------------------------------------------------------------------------------
+# Responses and updates
+# ---------------------------------------------------------------------------------------
+
+
+def _audio_as_base64(value: object) -> object:
+    # A handler that returns the raw bytes gets them encoded, as the field promises
+    # (pydantic would otherwise decode them as UTF-8 text).
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+class _AudioResponse(BaseModel):
+    """What TTS and STS responses share (every field: the two differ in name only)."""
+
+    request_id: str
+    audio: str = Field(description="The audio, base64-encoded (bytes given are encoded).")
+    content_type: str | None = Field(default=None, description="Its MIME type, e.g. 'audio/wav'.")
+    duration: float | None = Field(default=None, description="Its length in seconds, if known.")
+    status: Literal["completed", "failed"] = "completed"
+    is_mock: bool = Field(default=False, description="True when the mock provider made it.")
+    provider: str | None = None
+    model: str | None = None
+    raw_response: dict[str, Any] = Field(default_factory=dict)
+    execution_metadata: ExecutionMetadata = Field(default_factory=ExecutionMetadata)
+
+    @field_validator("audio", mode="before")
+    @classmethod
+    def _bytes_become_base64(cls, value: object) -> object:
+        return _audio_as_base64(value)
+
+    def audio_bytes(self) -> bytes:
+        """The audio decoded from base64.
+
+        Raises:
+            ValidationError: ``audio`` is not base64 (a handler put a URL there, say).
+        """
+        try:
+            return base64.b64decode(self.audio, validate=True)
+        except ValueError:
+            raise ValidationError(
+                "audio is not base64 text", provider=self.provider, model=self.model
+            ) from None
+
+
+class TTSResponse(_AudioResponse):
+    """Speech made from text, and how it was made (``execution_metadata``)."""
+
+
+class STSResponse(_AudioResponse):
+    """Speech made from speech, and how it was made (``execution_metadata``)."""
+
+
+class TTSUpdate(_GenerationUpdate):
+    """A progress report from a running text-to-speech call."""
+
+    result: TTSResponse | None = Field(
+        default=None, description="The finished speech, on the final 'completed' update."
+    )
+
+
+class STSUpdate(_GenerationUpdate):
+    """A progress report from a running speech-to-speech call."""
+
+    result: STSResponse | None = Field(
+        default=None, description="The finished speech, on the final 'completed' update."
+    )
+
+
+SyncTTSProgressCallback = Callable[[TTSUpdate], None]
+AsyncTTSProgressCallback = Callable[[TTSUpdate], Awaitable[None]]
+TTSProgressCallback = SyncTTSProgressCallback | AsyncTTSProgressCallback
+"""``on_progress`` of a text-to-speech call: a plain function or a coroutine function."""
+
+SyncSTSProgressCallback = Callable[[STSUpdate], None]
+AsyncSTSProgressCallback = Callable[[STSUpdate], Awaitable[None]]
+STSProgressCallback = SyncSTSProgressCallback | AsyncSTSProgressCallback
+"""``on_progress`` of a speech-to-speech call: a plain function or a coroutine function."""

@@ -3,6 +3,7 @@ still be saved; a download's error holds none either."""
 
 from __future__ import annotations
 
+import base64
 import pickle
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import respx
 
 from tarash.tarash_gateway.errors import AuthenticationError, HTTPConnectionError
+from tarash.tarash_gateway.models import TTSResponse
 from tests.unit.test_secrets_hardening import DELIVERY, TOKEN, leaks, replicate_response
 
 pytestmark = pytest.mark.anyio
@@ -60,3 +62,29 @@ async def test_download_error_quoting_the_token_leaks_it_nowhere(
         await response.save_async(tmp_path / "a.png")
     assert leaks(info.value, TOKEN) == []
     assert not (tmp_path / "a.png.part").exists()
+
+
+# A TTSResponse pickled by tarash before the audio models moved into models.py: it names
+# tarash.tarash_gateway._audio_models, the module they lived in.
+_EARLIER_TTS_PICKLE = (
+    "gASV/wEAAAAAAACMI3RhcmFzaC50YXJhc2hfZ2F0ZXdheS5fYXVkaW9fbW9kZWxzlIwLVFRTUmVzcG9uc2WUk5Qp"
+    "gZR9lCiMCF9fZGljdF9flH2UKIwKcmVxdWVzdF9pZJSMAnIxlIwFYXVkaW+UjAhVa2xHUmc9PZSMDGNvbnRlbnRf"
+    "dHlwZZSMCWF1ZGlvL3dhdpSMCGR1cmF0aW9ulE6MBnN0YXR1c5SMCWNvbXBsZXRlZJSMB2lzX21vY2uUiYwIcHJv"
+    "dmlkZXKUTowFbW9kZWyUTowMcmF3X3Jlc3BvbnNllH2UjBJleGVjdXRpb25fbWV0YWRhdGGUjBx0YXJhc2gudGFy"
+    "YXNoX2dhdGV3YXkubW9kZWxzlIwRRXhlY3V0aW9uTWV0YWRhdGGUk5QpgZR9lCiMDnRvdGFsX2F0dGVtcHRzlEsA"
+    "jBJzdWNjZXNzZnVsX2F0dGVtcHSUTowIYXR0ZW1wdHOUXZSMEmZhbGxiYWNrX3RyaWdnZXJlZJSJjBBjb25maWdz"
+    "X2luX2NoYWlulEsBjApzdGFydGVkX2F0lE6MCGVuZGVkX2F0lE51YnWMEl9fcHlkYW50aWNfZXh0cmFfX5ROjBdf"
+    "X3B5ZGFudGljX2ZpZWxkc19zZXRfX5SPlChoC2gJaAeQjBRfX3B5ZGFudGljX3ByaXZhdGVfX5ROdWIu"
+)
+
+
+def test_audio_response_pickled_by_an_earlier_version_still_loads() -> None:
+    """A TTSResponse pickled when the audio models had their own module loads as the
+    models module's TTSResponse, fields intact."""
+    restored = pickle.loads(base64.b64decode(_EARLIER_TTS_PICKLE))
+    assert type(restored) is TTSResponse
+    assert (restored.request_id, restored.audio, restored.content_type) == (
+        "r1",
+        "UklGRg==",
+        "audio/wav",
+    )

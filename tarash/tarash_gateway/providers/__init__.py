@@ -22,12 +22,16 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TypeVar
+from urllib.parse import urlsplit
 
+from pydantic import SecretStr
+
+from tarash.tarash_gateway._response_io import install_response_io
 from tarash.tarash_gateway._validate import check_provider_name
 from tarash.tarash_gateway.errors import ValidationError
-from tarash.tarash_gateway.providers._base import ProviderClient
+from tarash.tarash_gateway.providers._base import ProviderClient, ProviderSettings
 
 __all__ = [
     "available_providers",
@@ -246,3 +250,24 @@ def get_provider_class(name: str) -> type[ProviderClient]:
         provider=name,
         fallback_allowed=False,
     )
+
+
+def _download_headers_of(
+    provider: str | None, model: str | None, url: str
+) -> Callable[[str], dict[str, SecretStr]]:
+    """The ``download_headers`` of a client of ``provider`` made again for ``url``, its key
+    read from the environment: a response unpickled without its key downloads with it."""
+    client_class = get_provider_class(provider or "")
+    parts = urlsplit(url)
+    # The URL's own origin stands in for the API base it came from.
+    client = client_class(
+        ProviderSettings(
+            model=model or "-",
+            base_url=f"{parts.scheme}://{parts.hostname}"
+            + (f":{parts.port}" if parts.port else ""),
+        )
+    )
+    return client.download_headers
+
+
+install_response_io(download_headers_of=_download_headers_of)

@@ -40,6 +40,11 @@ import httpx
 from pydantic import SecretStr
 
 from tarash.tarash_gateway._http import UNKNOWN_CALL, CallContext
+from tarash.tarash_gateway._mock_library import (
+    best_matching_spec,
+    generate_mock_request_id,
+    select_mock_response,
+)
 from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule
 from tarash.tarash_gateway._sample_media import (
     MAX_IMAGE_SIDE,
@@ -57,17 +62,12 @@ from tarash.tarash_gateway.errors import (
     error_for_status,
 )
 from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
-from tarash.tarash_gateway.mock import (
-    MockConfig,
-    MockResponse,
-    best_matching_spec,
-    generate_mock_request_id,
-    select_mock_response,
-)
 from tarash.tarash_gateway.models import (
     ImageGenerationRequest,
     ImageGenerationResponse,
     JobHandle,
+    MockConfig,
+    MockResponse,
     ProgressCallback,
     STSRequest,
     STSResponse,
