@@ -6,26 +6,27 @@ A form carries text fields and files only, so a value that is fine in a JSON bod
 a :class:`ValidationError` naming it, at prepare time, before anything is sent: the same
 rule ``_validate.check_sendable`` enforces for JSON bodies. :func:`encode_form` builds the
 body the submit sends, from the same fields, through the same conversion.
+
+The bytes are httpx's own multipart encoder's (``httpx.Request(files=...)``): its part
+headers, HTML5 name escaping and random 128-bit boundary. What stays here is what httpx
+does not do: refuse an unsendable value with a :class:`ValidationError` that names it
+(httpx raises a bare ``TypeError`` or ``UnicodeEncodeError``, and writes ``None`` as an
+empty field where a JSON body leaves it out), and hand the submit one finished body, so a
+retried create resends the same bytes through ``_http``'s ``content=`` like any body.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from tarash.tarash_gateway.errors import ValidationError
 
 __all__ = ["FormFile", "check_form", "encode_form", "form_text"]
-
-# The HTML5 rules for a name inside Content-Disposition (as browsers and httpx write it):
-# a quote, and every control character but ESC, are percent-encoded.
-_NAME_ESCAPES = {'"': "%22", "\\": "\\\\"} | {
-    chr(code): f"%{code:02X}" for code in range(0x20) if code != 0x1B
-}
-_NAME_SPECIALS = re.compile("|".join(re.escape(char) for char in _NAME_ESCAPES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,8 @@ class FormFile:
     Attributes:
         content: The file's bytes.
         content_type: Its MIME type, sent as the part's ``Content-Type``.
-        file_name: The ``filename`` the part declares.
+        file_name: The ``filename`` the part declares (not empty: httpx writes no
+            ``filename`` for an empty one, and the part would read as a text field).
     """
 
     content: bytes
@@ -112,8 +114,8 @@ def check_form(fields: Mapping[str, Any], name: str = "payload") -> list[tuple[s
     return list(_field_items(fields, name))
 
 
-def _disposition_name(name: str) -> str:
-    return _NAME_SPECIALS.sub(lambda match: _NAME_ESCAPES[match.group(0)], name)
+# A part is (file name, content, content type); text fields have neither name nor type.
+_Part = tuple[str | None, bytes, str | None]
 
 
 def encode_form(
@@ -131,29 +133,21 @@ def encode_form(
     Raises:
         ValidationError: A field cannot be sent (see :func:`check_form`).
     """
-    texts = check_form(fields)
-    parts: list[tuple[bytes, bytes]] = [
-        (
-            f'Content-Disposition: form-data; name="{_disposition_name(key)}"\r\n\r\n'.encode(),
-            text.encode("utf-8"),
-        )
-        for key, text in texts
+    # Text fields go as parts without a file name, which httpx writes exactly as its
+    # ``data=`` fields; through ``data=`` alone (no file) httpx would send a urlencoded
+    # body, which Stability's text-to-image endpoints refuse.
+    parts: list[tuple[str, _Part]] = [
+        (key, (None, text.encode("utf-8"), None)) for key, text in check_form(fields)
     ]
-    for key, file in (files or {}).items():
-        header = (
-            f'Content-Disposition: form-data; name="{_disposition_name(key)}"; '
-            f'filename="{_disposition_name(file.file_name)}"\r\n'
-            f"Content-Type: {file.content_type}\r\n\r\n"
-        )
-        parts.append((header.encode(), file.content))
-    while True:
-        # Random, so that no part can contain it but by a 2^-128 chance, which is checked.
+    parts += [
+        (key, (file.file_name, file.content, file.content_type))
+        for key, file in (files or {}).items()
+    ]
+    if not parts:
+        # httpx encodes no multipart body without a part; an empty form is the closing
+        # delimiter alone, which a MIME parser reads as no part.
         boundary = secrets.token_hex(16)
-        marker = f"--{boundary}".encode()
-        if not any(marker in head or marker in content for head, content in parts):
-            break
-    chunks: list[bytes] = []
-    for head, content in parts:
-        chunks += [marker, b"\r\n", head, content, b"\r\n"]
-    chunks += [marker, b"--\r\n"]
-    return f"multipart/form-data; boundary={boundary}", b"".join(chunks)
+        return f"multipart/form-data; boundary={boundary}", f"--{boundary}--\r\n".encode()
+    # The URL is never requested: the request only carries httpx's encoding of the form.
+    encoded = httpx.Request("POST", "http://form.invalid/", files=parts)
+    return encoded.headers["Content-Type"], encoded.read()

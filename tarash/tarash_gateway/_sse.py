@@ -7,6 +7,24 @@ cannot be opened, goes silent for :data:`STREAM_IDLE_TIMEOUT` seconds, or carrie
 that is not a JSON object raises :class:`HTTPConnectionError`, on which the job falls back to
 polling (``_jobs.JobWaiter``); polling then reports the provider's real error, if any,
 under the usual retry policy.
+
+Why not httpx-sse (0.4.3, the latest release, checked 2026-12): it would replace
+:func:`parse_event_lines` only. The rest is not in it: its ``aconnect_sse`` is
+``client.stream`` with two headers (no slot cap, no idle timer, no reconnection or
+``Last-Event-ID``), while ours goes through ``_http.open_stream`` (the pooled client, the
+call count, transport errors translated) and drains the stream. And where the two parsers
+differ, ours is the one the status stream needs:
+
+- httpx-sse dispatches an event with empty data on a blank line after an ``event:`` or
+  ``retry:`` field alone, and, as it keeps the last ``id:`` for the stream, on every blank
+  line after any ``id:`` (so a keep-alive comment becomes an event); WHATWG HTML 9.2.6
+  dispatches nothing while the data buffer is empty. Each such event is not JSON and would
+  drop a healthy stream to polling.
+- It raises ``SSEError`` for a reply whose ``Content-Type`` is not ``text/event-stream``;
+  ours reads the body all the same.
+- It drops an event that the end of the stream cuts before its blank line, as the
+  standard says; ours yields it, so a terminal event whose blank line never came still
+  ends the wait without a poll (``test_fal`` pins this).
 """
 
 from __future__ import annotations

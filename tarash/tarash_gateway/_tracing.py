@@ -22,6 +22,19 @@ race) does not.
 Log records use :func:`log_fields` for their ``extra``: the same names on every record of
 the router, the attempt, the chain and the jobs (``record.provider``, ``record.model``,
 ``record.job_id``, ...).
+
+Spans per HTTP request are not made here, on purpose: opentelemetry-instrumentation-httpx
+(its 0.66 source, read 2026-12; 0.66b2 is the latest release) makes them for the whole
+process once the application calls ``HTTPXClientInstrumentor().instrument()``, since it
+wraps ``httpx.AsyncHTTPTransport.handle_async_request``, the transport of tarash's pooled
+clients. Its ``url.full`` drops a URL's user and password and the values of the signature
+query parameters it knows (``AWSAccessKeyId``, ``Signature``, ``sig``,
+``X-Goog-Signature``); tarash sends every key in a header, which it records only when the
+application names that header in ``OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_REQUEST``.
+tarash neither depends on it nor turns it on: instrumenting is process-wide (the
+application's own clients too), and spans of our own per request would duplicate the
+application's. What this module makes, no HTTP instrumentation can: a request's and its
+attempts' spans, with the router's outcome on them.
 """
 
 from __future__ import annotations
