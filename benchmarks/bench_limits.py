@@ -18,7 +18,7 @@ import time
 import anyio
 import trio
 
-from tarash.tarash_gateway._limits import CapacityBoard, ProviderLimit
+from tarash.tarash_gateway.routing._limits import CapacityBoard, ProviderLimit
 
 
 async def _sequential(board: CapacityBoard, rounds: int) -> float:

@@ -27,8 +27,9 @@ from typing import Any
 import anyio
 
 from tarash.emulator import Emulator, Fault, Latency
-from tarash.tarash_gateway import _http, generate_videos_async
-from tarash.tarash_gateway._read_pauses import ReadPauses
+from tarash.tarash_gateway import generate_videos_async
+from tarash.tarash_gateway.engine import _http
+from tarash.tarash_gateway.engine._read_pauses import ReadPauses
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.router import configure
 

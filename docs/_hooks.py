@@ -10,7 +10,7 @@ from what a request meets:
 - ``<!-- tarash:models fal -->``: every registered model of one provider, with its price
   from the default price table.
 
-The rows are :mod:`tarash.tarash_gateway._catalog`'s, the ones ``tarash providers`` and
+The rows are :mod:`tarash.tarash_gateway.routing._catalog`'s, the ones ``tarash providers`` and
 ``tarash models`` draw; this hook only writes them as markdown.
 
 A marker naming no provider fails the build. The functions take no mkdocs object, so tests
@@ -22,8 +22,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tarash.tarash_gateway._catalog import listed, model_rows, price_text, provider_rows, ranges
 from tarash.tarash_gateway.errors import ValidationError
+from tarash.tarash_gateway.routing._catalog import (
+    listed,
+    model_rows,
+    price_text,
+    provider_rows,
+    ranges,
+)
 
 MARKER = re.compile(r"<!--\s*tarash:(?P<what>providers|models)(?:\s+(?P<arg>[\w-]+))?\s*-->")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tarash.tarash_gateway._snapshot import LimitSnapshot
+from tarash.tarash_gateway.routing._snapshot import LimitSnapshot
 
 
 def account_rows(limits: Mapping[str, LimitSnapshot], key: str) -> list[LimitSnapshot]:

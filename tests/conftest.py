@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 import stamina
 
-from tarash.tarash_gateway._watch import JOB_WATCHER
 from tarash.tarash_gateway.router import configure
+from tarash.tarash_gateway.routing._watch import JOB_WATCHER
 
 
 @pytest.fixture(autouse=True)

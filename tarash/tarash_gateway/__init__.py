@@ -10,25 +10,6 @@ Example:
 
 from __future__ import annotations
 
-from tarash.tarash_gateway._batch import (
-    BatchEvent,
-    BatchResult,
-    BatchRun,
-    generate_images,
-    generate_images_async,
-    generate_videos,
-    generate_videos_async,
-)
-from tarash.tarash_gateway._breaker import BreakerPolicy
-from tarash.tarash_gateway._ledger import (
-    Ledger,
-    LedgerEntry,
-    LedgerJob,
-    LedgerState,
-    SqliteLedger,
-)
-from tarash.tarash_gateway._limits import DEFAULT_LIMITS, ProviderLimit
-from tarash.tarash_gateway._prices import Price, PriceTable
 from tarash.tarash_gateway.api import (
     cancel,
     cancel_async,
@@ -48,6 +29,22 @@ from tarash.tarash_gateway.api import (
     submit_video_async,
     wait,
     wait_async,
+)
+from tarash.tarash_gateway.batch._batch import (
+    BatchEvent,
+    BatchResult,
+    BatchRun,
+    generate_images,
+    generate_images_async,
+    generate_videos,
+    generate_videos_async,
+)
+from tarash.tarash_gateway.batch._ledger import (
+    Ledger,
+    LedgerEntry,
+    LedgerJob,
+    LedgerState,
+    SqliteLedger,
 )
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
@@ -102,6 +99,9 @@ from tarash.tarash_gateway.providers.field_mappers import (
     register_provider_field_mapping,
 )
 from tarash.tarash_gateway.router import HedgePolicy, Router, configure
+from tarash.tarash_gateway.routing._breaker import BreakerPolicy
+from tarash.tarash_gateway.routing._limits import DEFAULT_LIMITS, ProviderLimit
+from tarash.tarash_gateway.routing._prices import Price, PriceTable
 
 __all__ = [
     "DEFAULT_LIMITS",

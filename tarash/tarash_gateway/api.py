@@ -8,13 +8,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from tarash.tarash_gateway._arguments import (
-    check_generation_arguments,
-    check_handle_arguments,
-)
-from tarash.tarash_gateway._attempt import client_for_handle
-from tarash.tarash_gateway._jobs import cancel_unless_finished, snapshot_to_update
-from tarash.tarash_gateway._sync import run_sync
+from tarash.tarash_gateway.engine._sync import run_sync
 from tarash.tarash_gateway.models import (
     AudioGenerationConfig,
     ImageGenerationConfig,
@@ -41,6 +35,12 @@ from tarash.tarash_gateway.providers.field_mappers import (
     register_provider_field_mapping,
 )
 from tarash.tarash_gateway.router import default_router
+from tarash.tarash_gateway.routing._arguments import (
+    check_generation_arguments,
+    check_handle_arguments,
+)
+from tarash.tarash_gateway.routing._attempt import client_for_handle
+from tarash.tarash_gateway.routing._jobs import cancel_unless_finished, snapshot_to_update
 
 __all__ = [
     "cancel",

@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 import pydantic
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._redact import redact, scrub_exception
+from tarash.tarash_gateway.engine._redact import redact, scrub_exception
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
     ContentModerationError,

@@ -20,11 +20,11 @@ import anyio
 import httpx
 from pydantic import AnyUrl, SecretStr
 
-from tarash.tarash_gateway._http import CallContext, ErrorParser, RequestContext, stream
-from tarash.tarash_gateway._redact import scrub_exception
 from tarash.tarash_gateway._response_io import install_response_io
-from tarash.tarash_gateway._sync import run_sync
 from tarash.tarash_gateway._validate import is_well_formed_url
+from tarash.tarash_gateway.engine._http import CallContext, ErrorParser, RequestContext, stream
+from tarash.tarash_gateway.engine._redact import scrub_exception
+from tarash.tarash_gateway.engine._sync import run_sync
 from tarash.tarash_gateway.errors import TarashException, ValidationError, error_for_status
 from tarash.tarash_gateway.models import (
     ImageGenerationRequest,

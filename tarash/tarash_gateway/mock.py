@@ -22,17 +22,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from tarash.tarash_gateway._mock_library import (
+from tarash.tarash_gateway.compat._mock_library import (
     MockVideoSpec,
     _library,
     find_best_matching_video,
     generate_mock_request_id,
     select_mock_response,
 )
-from tarash.tarash_gateway._mock_library import (
+from tarash.tarash_gateway.compat._mock_library import (
     best_matching_spec as best_matching_spec,  # imported from here before it moved
 )
-from tarash.tarash_gateway._sync import run_sync
+from tarash.tarash_gateway.engine._sync import run_sync
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.models import (
     AudioGenerationConfig,

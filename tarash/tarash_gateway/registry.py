@@ -8,13 +8,13 @@ tarash-gateway documents them, over tarash's one registry
 
 from __future__ import annotations
 
+from tarash.tarash_gateway.compat._handler import ClientHandler
 from tarash.tarash_gateway.models import (
     AudioGenerationConfig,
     ImageGenerationConfig,
     VideoGenerationConfig,
 )
 from tarash.tarash_gateway.providers import get_provider_entry, register_provider
-from tarash.tarash_gateway.providers._handler import ClientHandler
 
 __all__ = ["get_handler", "register_provider"]
 

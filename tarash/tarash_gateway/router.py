@@ -18,7 +18,7 @@ rates that are safe for a new account) under the limits it is given; ``limits={}
 them off.
 
 The seam for batch runs (``_batch``): :meth:`Router.run_async` runs one request with
-:class:`~tarash.tarash_gateway._attempt.AttemptHooks` (told before each submit, when a
+:class:`~tarash.tarash_gateway.routing._attempt.AttemptHooks` (told before each submit, when a
 provider accepts a job, and when each attempt ends), and :meth:`Router.resume_async`
 waits on a stored :class:`~tarash.tarash_gateway.models.JobHandle`, its metadata one
 attempt, with the same hooks (``on_attempt_end``).
@@ -32,42 +32,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from tarash.tarash_gateway._arguments import check_generation_arguments, check_wait_arguments
-from tarash.tarash_gateway._attempt import (
-    NO_HOOKS,
-    Attempt,
-    AttemptHooks,
-    AttemptServices,
-    AttemptSkipped,
-    client_for_handle,
-)
-from tarash.tarash_gateway._breaker import Admission, BreakerBoard, BreakerPolicy
-from tarash.tarash_gateway._chain import (
-    ChainConfig,
-    ChainRequest,
-    ChainResponse,
-    Config,
-    fallback_policies,
-    run_chain,
-)
-from tarash.tarash_gateway._hedge import HedgePlan, run_hedge
-from tarash.tarash_gateway._jobs import CallbackError, deadline_from_handle
-from tarash.tarash_gateway._jobs import ProgressCallback as AnyProgressCallback
-from tarash.tarash_gateway._latency import LatencyTracker
-from tarash.tarash_gateway._limits import (
-    CapacityBoard,
-    CapacitySlot,
-    CapacitySpill,
-    ProviderLimit,
-    limit_key,
-    merge_limits,
-)
-from tarash.tarash_gateway._metadata import MetadataCollector
-from tarash.tarash_gateway._prices import Price, PriceTable, SpendTracker
-from tarash.tarash_gateway._snapshot import RouterSnapshot
-from tarash.tarash_gateway._sync import run_sync
-from tarash.tarash_gateway._tracing import SpanLike, set_attributes, span
-from tarash.tarash_gateway._watch import JOB_WATCHER
+from tarash.tarash_gateway.engine._sync import run_sync
+from tarash.tarash_gateway.engine._tracing import SpanLike, set_attributes, span
 from tarash.tarash_gateway.errors import TarashException, ValidationError, falls_back
 from tarash.tarash_gateway.models import (
     ExecutionMetadata,
@@ -82,6 +48,43 @@ from tarash.tarash_gateway.models import (
     VideoGenerationResponse,
 )
 from tarash.tarash_gateway.providers import provider_key
+from tarash.tarash_gateway.routing._arguments import (
+    check_generation_arguments,
+    check_wait_arguments,
+)
+from tarash.tarash_gateway.routing._attempt import (
+    NO_HOOKS,
+    Attempt,
+    AttemptHooks,
+    AttemptServices,
+    AttemptSkipped,
+    client_for_handle,
+)
+from tarash.tarash_gateway.routing._breaker import Admission, BreakerBoard, BreakerPolicy
+from tarash.tarash_gateway.routing._chain import (
+    ChainConfig,
+    ChainRequest,
+    ChainResponse,
+    Config,
+    fallback_policies,
+    run_chain,
+)
+from tarash.tarash_gateway.routing._hedge import HedgePlan, run_hedge
+from tarash.tarash_gateway.routing._jobs import CallbackError, deadline_from_handle
+from tarash.tarash_gateway.routing._jobs import ProgressCallback as AnyProgressCallback
+from tarash.tarash_gateway.routing._latency import LatencyTracker
+from tarash.tarash_gateway.routing._limits import (
+    CapacityBoard,
+    CapacitySlot,
+    CapacitySpill,
+    ProviderLimit,
+    limit_key,
+    merge_limits,
+)
+from tarash.tarash_gateway.routing._metadata import MetadataCollector
+from tarash.tarash_gateway.routing._prices import Price, PriceTable, SpendTracker
+from tarash.tarash_gateway.routing._snapshot import RouterSnapshot
+from tarash.tarash_gateway.routing._watch import JOB_WATCHER
 
 __all__ = ["HedgePolicy", "Router", "Strategy", "configure", "default_router"]
 

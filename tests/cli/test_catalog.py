@@ -13,7 +13,6 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from tarash.tarash_gateway._catalog import model_rows, provider_rows
 from tarash.tarash_gateway.cli._app import build_app
 from tarash.tarash_gateway.cli._catalog import (
     MODEL_HEADERS,
@@ -24,6 +23,7 @@ from tarash.tarash_gateway.cli._catalog import (
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.providers import register_provider
 from tarash.tarash_gateway.providers.fal_models import FAL_MODELS
+from tarash.tarash_gateway.routing._catalog import model_rows, provider_rows
 from tests.docs._examples import _restore_registries, _snapshot_registries
 
 SEVEN = {"fal", "replicate", "stability", "openai", "azure_openai", "google", "runway"}
@@ -80,8 +80,8 @@ def test_models_of_unknown_provider_is_one_line_exit_2(runner: CliRunner) -> Non
 
 def test_models_show_the_price_table(runner: CliRunner) -> None:
     """The price column comes from the default price table (what spend estimates use)."""
-    from tarash.tarash_gateway._catalog import price_text
-    from tarash.tarash_gateway._prices import PriceTable
+    from tarash.tarash_gateway.routing._catalog import price_text
+    from tarash.tarash_gateway.routing._prices import PriceTable
 
     result = runner.invoke(build_app(), ["models", "--json"])
     rows = json.loads(result.stdout)
@@ -121,7 +121,7 @@ def test_the_catalog_works_without_rich() -> None:
     unimportable, the catalog still builds every row."""
     code = (
         "import sys; sys.modules['rich'] = None; "
-        "import tarash.tarash_gateway._catalog as c; "
+        "import tarash.tarash_gateway.routing._catalog as c; "
         "assert c.model_rows() and len(c.provider_rows(built_in_only=True)) == 7"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tarash.emulator import Emulator
-from tarash.tarash_gateway._batch import _caught_in_intent
+from tarash.tarash_gateway.batch._batch import _caught_in_intent
 from tarash.tarash_gateway.cli._app import build_app
 from tarash.tarash_gateway.cli._output import cli_advice, error_line
 from tarash.tarash_gateway.errors import AuthenticationError

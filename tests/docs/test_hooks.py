@@ -10,8 +10,8 @@ from types import ModuleType, SimpleNamespace
 import pytest
 
 from tarash.tarash_gateway import providers
-from tarash.tarash_gateway._catalog import listed, model_rows, provider_rows, ranges
 from tarash.tarash_gateway.providers import available_providers, get_provider_class
+from tarash.tarash_gateway.routing._catalog import listed, model_rows, provider_rows, ranges
 from tests.docs._examples import _restore_registries, _snapshot_registries
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tarash.emulator import Emulator
 from tarash.emulator._server import IDLE_TIMEOUT_SECONDS
-from tarash.tarash_gateway._http import KEEPALIVE_EXPIRY
+from tarash.tarash_gateway.engine._http import KEEPALIVE_EXPIRY
 
 
 def test_a_pooled_connection_expires_at_the_client_before_the_server_closes_it() -> None:

@@ -34,7 +34,7 @@ from tarash.tarash_gateway import (
     generate_video_async,
     generate_videos_async,
 )
-from tarash.tarash_gateway._batch_codec import input_hash
+from tarash.tarash_gateway.batch._batch_codec import input_hash
 from tarash.tarash_gateway.models import (
     ImageGenerationConfig,
     ImageGenerationRequest,

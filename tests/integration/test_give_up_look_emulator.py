@@ -22,12 +22,12 @@ import pytest
 
 from tarash.emulator import Emulator, Latency
 from tarash.tarash_gateway import generate_videos_async, submit_video_async, wait_async
-from tarash.tarash_gateway._attempt import build_client
-from tarash.tarash_gateway._jobs import JobWaiter
-from tarash.tarash_gateway._polling import PollSchedule
+from tarash.tarash_gateway.engine._polling import PollSchedule
 from tarash.tarash_gateway.errors import NotFoundError
 from tarash.tarash_gateway.models import JobHandle, VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.providers._base import ProviderClient
+from tarash.tarash_gateway.routing._attempt import build_client
+from tarash.tarash_gateway.routing._jobs import JobWaiter
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 

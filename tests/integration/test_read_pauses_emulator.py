@@ -18,13 +18,13 @@ import anyio
 import pytest
 
 from tarash.emulator import Emulator, Fault, Latency
-from tarash.tarash_gateway import _http
-from tarash.tarash_gateway._limits import account_fingerprint
-from tarash.tarash_gateway._read_pauses import ReadPauses
 from tarash.tarash_gateway.api import generate_video_async
+from tarash.tarash_gateway.engine import _http
+from tarash.tarash_gateway.engine._read_pauses import ReadPauses
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.router import HedgePolicy, Router
+from tarash.tarash_gateway.routing._limits import account_fingerprint
 from tests._emulator import emulated_video_config
 
 SLOW = Latency(queue_seconds=0.0, run_seconds=30.0)

@@ -8,13 +8,13 @@ import anyio
 import pytest
 
 from tarash.emulator import Emulator, Fault, Latency
-from tarash.tarash_gateway._attempt import AttemptHooks
-from tarash.tarash_gateway._breaker import BreakerBoard, BreakerPolicy
-from tarash.tarash_gateway._limits import ProviderLimit
-from tarash.tarash_gateway._prices import Price
 from tarash.tarash_gateway.errors import RateLimitError, SpendCapExceededError
 from tarash.tarash_gateway.models import VideoGenerationRequest, VideoGenerationResponse
 from tarash.tarash_gateway.router import HedgePolicy, Router
+from tarash.tarash_gateway.routing._attempt import AttemptHooks
+from tarash.tarash_gateway.routing._breaker import BreakerBoard, BreakerPolicy
+from tarash.tarash_gateway.routing._limits import ProviderLimit
+from tarash.tarash_gateway.routing._prices import Price
 from tests._emulator import emulated_video_config
 from tests._limit_rows import account_row
 

@@ -11,10 +11,10 @@ import anyio
 import pytest
 
 from tarash.emulator import Emulator, Latency
-from tarash.tarash_gateway._limits import ProviderLimit
 from tarash.tarash_gateway.errors import TimeoutError
 from tarash.tarash_gateway.models import VideoGenerationRequest
 from tarash.tarash_gateway.router import Router
+from tarash.tarash_gateway.routing._limits import ProviderLimit
 from tests._emulator import emulated_video_config
 from tests._limit_rows import account_row
 
@@ -56,7 +56,7 @@ def test_a_sync_call_returns_and_the_process_exits_while_its_job_is_watched(
     emu.latency = Latency(queue_seconds=0.0, run_seconds=60.0)
     config = emulated_video_config(emu, "openai", "sora-2", timeout=0.2)
     script = (
-        "from tarash.tarash_gateway._limits import ProviderLimit\n"
+        "from tarash.tarash_gateway.routing._limits import ProviderLimit\n"
         "from tarash.tarash_gateway.errors import TimeoutError\n"
         "from tarash.tarash_gateway.models import VideoGenerationConfig\n"
         "from tarash.tarash_gateway.models import VideoGenerationRequest\n"

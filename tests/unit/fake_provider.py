@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import httpx
 
-from tarash.tarash_gateway._http import UNKNOWN_CALL, CallContext, reply_object, response_json
-from tarash.tarash_gateway._polling import JobSnapshot, JobState
+from tarash.tarash_gateway.engine._http import (
+    UNKNOWN_CALL,
+    CallContext,
+    reply_object,
+    response_json,
+)
+from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState
 from tarash.tarash_gateway.errors import (
     GenerationFailedError,
     JobCancelledError,

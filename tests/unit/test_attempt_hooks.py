@@ -8,7 +8,6 @@ import httpx
 import pytest
 import respx
 
-from tarash.tarash_gateway._attempt import AttemptHooks, JobAccepted, SubmitIntent
 from tarash.tarash_gateway.errors import GenerationFailedError, ProviderServerError
 from tarash.tarash_gateway.models import (
     AttemptMetadata,
@@ -17,6 +16,7 @@ from tarash.tarash_gateway.models import (
     VideoGenerationRequest,
 )
 from tarash.tarash_gateway.router import Router
+from tarash.tarash_gateway.routing._attempt import AttemptHooks, JobAccepted, SubmitIntent
 from tests.unit.fake_provider import BASE, FAKE_KEY
 
 pytestmark = pytest.mark.anyio

@@ -14,8 +14,8 @@ import respx
 from pydantic import SecretStr
 
 from tarash.tarash_gateway import generate_image_async, generate_video_async
-from tarash.tarash_gateway._polling import JobState
 from tarash.tarash_gateway._sample_media import make_png
+from tarash.tarash_gateway.engine._polling import JobState
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
     ContentModerationError,

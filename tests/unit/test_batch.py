@@ -30,13 +30,13 @@ from tarash.tarash_gateway import (
     register_provider,
     submit_video_async,
 )
-from tarash.tarash_gateway._batch_codec import dump_handle, input_hash
-from tarash.tarash_gateway._prices import Price
+from tarash.tarash_gateway.batch._batch_codec import dump_handle, input_hash
 from tarash.tarash_gateway.models import (
     VideoGenerationConfig,
     VideoGenerationRequest,
     VideoGenerationResponse,
 )
+from tarash.tarash_gateway.routing._prices import Price
 from tests.unit.fake_provider import BASE, FAKE_KEY
 
 pytestmark = pytest.mark.anyio

@@ -23,12 +23,11 @@ from tarash.tarash_gateway import (
     MockConfig,
     SqliteLedger,
     TarashException,
-    _batch,
     generate_videos_async,
 )
-from tarash.tarash_gateway._attempt import build_client, prepare_job
-from tarash.tarash_gateway._batch_codec import dump_error, input_hash
-from tarash.tarash_gateway._batch_run import (
+from tarash.tarash_gateway.batch import _batch
+from tarash.tarash_gateway.batch._batch_codec import dump_error, input_hash
+from tarash.tarash_gateway.batch._batch_run import (
     FIND_SETTLE,
     FIND_WINDOW_BEFORE,
     UNDECIDED,
@@ -36,13 +35,14 @@ from tarash.tarash_gateway._batch_run import (
     find_submitted,
     lists_every_job,
 )
-from tarash.tarash_gateway._ledger import LedgerEntry, LedgerJob
+from tarash.tarash_gateway.batch._ledger import LedgerEntry, LedgerJob
 from tarash.tarash_gateway.models import (
     VideoGenerationConfig,
     VideoGenerationRequest,
     VideoGenerationResponse,
 )
 from tarash.tarash_gateway.providers.replicate import FIND_PAGES
+from tarash.tarash_gateway.routing._attempt import build_client, prepare_job
 
 pytestmark = pytest.mark.anyio
 

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from tarash.tarash_gateway._breaker import Admission, BreakerBoard, BreakerPolicy
 from tarash.tarash_gateway.errors import ValidationError
+from tarash.tarash_gateway.routing._breaker import Admission, BreakerBoard, BreakerPolicy
 
 
 class Clock:

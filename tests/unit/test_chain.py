@@ -415,7 +415,7 @@ async def test_caller_cancellation_cancels_the_remote_job(respx_mock: respx.Mock
 
 def test_backoff_grows_and_is_capped() -> None:
     """Retry waits double from 0.2 s, plus jitter, and never exceed 10 s."""
-    from tarash.tarash_gateway._http import backoff_delay
+    from tarash.tarash_gateway.engine._http import backoff_delay
 
     assert [backoff_delay(n, random_unit=lambda: 0.0) for n in (1, 2, 3)] == [0.2, 0.4, 0.8]
     assert backoff_delay(1, random_unit=lambda: 1.0) == pytest.approx(0.7)

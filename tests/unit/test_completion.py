@@ -7,7 +7,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from tarash.tarash_gateway._completion import run_to_completion
+from tarash.tarash_gateway.engine._completion import run_to_completion
 
 pytestmark = pytest.mark.anyio
 

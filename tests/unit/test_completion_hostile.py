@@ -12,7 +12,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from tarash.tarash_gateway._completion import run_to_completion, submit_to_completion
+from tarash.tarash_gateway.engine._completion import run_to_completion, submit_to_completion
 
 STEP_SECONDS = 0.01  # a step that spans a few loop turns, so a cancellation lands in it
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 
-from tarash.tarash_gateway._http import DEFAULT_MAX_ATTEMPTS
+from tarash.tarash_gateway.engine._http import DEFAULT_MAX_ATTEMPTS
 from tarash.tarash_gateway.errors import (
     HTTPConnectionError,
     NotFoundError,

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 import tarash.tarash_gateway as gateway
 from tarash.tarash_gateway import errors, exceptions
-from tarash.tarash_gateway._polling import JobSnapshot, JobState, poll_until_done
+from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState, poll_until_done
 
 KEY = "sk-decorator-canary-0123456789"
 

@@ -12,10 +12,10 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway import _sse
-from tarash.tarash_gateway._polling import JobState
-from tarash.tarash_gateway._sse import open_json_event_stream, parse_event_lines
 from tarash.tarash_gateway.api import generate_image_async, generate_video_async
+from tarash.tarash_gateway.engine import _sse
+from tarash.tarash_gateway.engine._polling import JobState
+from tarash.tarash_gateway.engine._sse import open_json_event_stream, parse_event_lines
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
     ContentModerationError,
@@ -577,7 +577,7 @@ async def test_empty_image_output_is_a_failure(fal: respx.MockRouter) -> None:
 
 
 def _completed() -> Any:
-    from tarash.tarash_gateway._polling import JobSnapshot
+    from tarash.tarash_gateway.engine._polling import JobSnapshot
 
     return JobSnapshot(JobState.COMPLETED)
 

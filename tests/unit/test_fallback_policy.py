@@ -15,7 +15,6 @@ import respx
 
 from tarash.tarash_gateway import TarashException, generate_video_async
 from tarash.tarash_gateway import errors as errors_module
-from tarash.tarash_gateway._chain import fallback_policies
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
     ContentModerationError,
@@ -28,6 +27,7 @@ from tarash.tarash_gateway.models import (
     VideoGenerationConfig,
     VideoGenerationRequest,
 )
+from tarash.tarash_gateway.routing._chain import fallback_policies
 from tests.unit.fake_provider import BASE, FAKE_KEY
 
 pytestmark = [pytest.mark.anyio, pytest.mark.respx(assert_all_called=False)]

@@ -17,7 +17,6 @@ from tarash.tarash_gateway import (
     get_provider_field_mapping,
     register_provider_field_mapping,
 )
-from tarash.tarash_gateway._chain import prepare_job
 from tarash.tarash_gateway.models import (
     ImageGenerationConfig,
     ImageGenerationRequest,
@@ -42,6 +41,7 @@ from tarash.tarash_gateway.providers.field_mappers import (
     size_field_mapper,
 )
 from tarash.tarash_gateway.providers.replicate import ReplicateClient
+from tarash.tarash_gateway.routing._chain import prepare_job
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tarash.tarash_gateway._form import FormFile, check_form, encode_form
+from tarash.tarash_gateway.engine._form import FormFile, check_form, encode_form
 from tarash.tarash_gateway.errors import ValidationError
 
 

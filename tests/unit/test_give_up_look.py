@@ -17,8 +17,6 @@ import respx
 import trio.testing
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._attempt import AttemptHooks
-from tarash.tarash_gateway._jobs import LOOK_GRACE_SECONDS, look_then_cancel
 from tarash.tarash_gateway.api import cancel_async
 from tarash.tarash_gateway.errors import GenerationFailedError, TimeoutError
 from tarash.tarash_gateway.models import (
@@ -30,6 +28,8 @@ from tarash.tarash_gateway.models import (
 from tarash.tarash_gateway.providers._base import ProviderSettings
 from tarash.tarash_gateway.providers.runway import RunwayClient
 from tarash.tarash_gateway.router import HedgePolicy, Router
+from tarash.tarash_gateway.routing._attempt import AttemptHooks
+from tarash.tarash_gateway.routing._jobs import LOOK_GRACE_SECONDS, look_then_cancel
 from tests.unit.fake_provider import BASE, FAKE_KEY, FakeClient
 
 pytestmark = pytest.mark.anyio

@@ -10,7 +10,7 @@ import anyio
 import httpx
 import pytest
 
-from tarash.tarash_gateway import _http
+from tarash.tarash_gateway.engine import _http
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tarash.tarash_gateway import _http
+from tarash.tarash_gateway.engine import _http
 from tarash.tarash_gateway.errors import ValidationError
 
 

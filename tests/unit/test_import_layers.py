@@ -168,7 +168,7 @@ def test_data_modules_import_at_their_top() -> None:
 def test_the_package_installs_the_io_a_response_saves_through() -> None:
     """Loading the package installs the download, the sync portal and the download headers
     that a response's save() reaches through the seam."""
-    from tarash.tarash_gateway._sync import run_sync
+    from tarash.tarash_gateway.engine._sync import run_sync
     from tarash.tarash_gateway.media import save_media
 
     assert response_io.save_media is save_media

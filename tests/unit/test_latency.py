@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from tarash.tarash_gateway._latency import LatencyTracker
 from tarash.tarash_gateway.errors import ValidationError
+from tarash.tarash_gateway.routing._latency import LatencyTracker
 
 
 def test_percentiles_interpolate_and_wait_for_enough_samples() -> None:

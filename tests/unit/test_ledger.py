@@ -20,14 +20,14 @@ from tarash.tarash_gateway import (
     TarashException,
     ValidationError,
 )
-from tarash.tarash_gateway._batch_codec import (
+from tarash.tarash_gateway.batch._batch_codec import (
     dump_error,
     dump_response,
     input_hash,
     load_error,
     load_response,
 )
-from tarash.tarash_gateway._ledger import open_ledger
+from tarash.tarash_gateway.batch._ledger import open_ledger
 from tarash.tarash_gateway.errors import RateLimitError
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.models import (

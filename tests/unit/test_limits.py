@@ -13,7 +13,8 @@ import pytest
 import trio
 import trio.testing
 
-from tarash.tarash_gateway._limits import (
+from tarash.tarash_gateway.errors import TimeoutError, ValidationError
+from tarash.tarash_gateway.routing._limits import (
     DEFAULT_LIMITS,
     CapacityBoard,
     CapacitySlot,
@@ -22,7 +23,6 @@ from tarash.tarash_gateway._limits import (
     account_fingerprint,
     limit_key,
 )
-from tarash.tarash_gateway.errors import TimeoutError, ValidationError
 
 
 class FakeTime:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from tarash.tarash_gateway._limits import (
+from tarash.tarash_gateway.errors import RateLimitError
+from tarash.tarash_gateway.router import Router, configure, default_router
+from tarash.tarash_gateway.routing._limits import (
     DEFAULT_LIMITS,
     CapacitySlot,
     CapacitySpill,
     ProviderLimit,
     merge_limits,
 )
-from tarash.tarash_gateway.errors import RateLimitError
-from tarash.tarash_gateway.router import Router, configure, default_router
 from tests.unit.test_limits import FakeTime, board_with
 
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,7 @@ import trio.testing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tarash.tarash_gateway._limits import CapacityBoard, CapacitySlot, ProviderLimit
+from tarash.tarash_gateway.routing._limits import CapacityBoard, CapacitySlot, ProviderLimit
 from tests.unit.test_limits import FakeTime, acquire_into, board_with
 
 pytestmark = pytest.mark.anyio

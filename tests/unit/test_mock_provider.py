@@ -39,7 +39,7 @@ from tarash.tarash_gateway import (
     submit_video,
     wait,
 )
-from tarash.tarash_gateway._polling import JobState, poll_until_done
+from tarash.tarash_gateway.engine._polling import JobState, poll_until_done
 from tarash.tarash_gateway.mock import (
     MOCK_VIDEO_LIBRARY,
     MockConfig,

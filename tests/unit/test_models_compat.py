@@ -19,9 +19,7 @@ import respx
 from pydantic import HttpUrl, SecretStr
 
 from tarash.tarash_gateway import generate_video_async
-from tarash.tarash_gateway._chain import poll_schedule_for
-from tarash.tarash_gateway._metadata import MetadataCollector
-from tarash.tarash_gateway._polling import JobSnapshot, JobState
+from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.media import load_local_media, media_reference
 from tarash.tarash_gateway.models import (
@@ -43,6 +41,8 @@ from tarash.tarash_gateway.models import (
 from tarash.tarash_gateway.providers._base import ModelCapabilities, ProviderSettings
 from tarash.tarash_gateway.providers._spec import ModelSpec, map_request_inputs
 from tarash.tarash_gateway.providers.fal import FalClient
+from tarash.tarash_gateway.routing._chain import poll_schedule_for
+from tarash.tarash_gateway.routing._metadata import MetadataCollector
 from tests.unit.fake_provider import BASE, FAKE_KEY
 
 SECRET = "sk-models-compat-canary-0042"

@@ -15,8 +15,8 @@ import pytest
 import respx
 
 from tarash.tarash_gateway import generate_image_async, generate_video_async
-from tarash.tarash_gateway._polling import JobState
 from tarash.tarash_gateway._sample_media import make_png
+from tarash.tarash_gateway.engine._polling import JobState
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
     ContentModerationError,

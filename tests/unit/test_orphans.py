@@ -135,7 +135,7 @@ async def test_callback_error_mid_stream_closes_the_stream_and_cancels(
 ) -> None:
     """A progress callback raising while the status stream is open cancels the job and
     closes the stream at once (its slot and connection are not held until GC)."""
-    from tarash.tarash_gateway import _sse
+    from tarash.tarash_gateway.engine import _sse
 
     fal.post(f"{BASE}/{VEO}").mock(return_value=submitted_reply())
     events = (

@@ -6,7 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule, poll_until_done
+from tarash.tarash_gateway.engine._polling import (
+    JobSnapshot,
+    JobState,
+    PollSchedule,
+    poll_until_done,
+)
 from tarash.tarash_gateway.errors import TimeoutError
 
 pytestmark = pytest.mark.anyio

@@ -8,14 +8,14 @@ from datetime import date
 
 import pytest
 
-from tarash.tarash_gateway._prices import (
+from tarash.tarash_gateway.errors import SpendCapExceededError, ValidationError, falls_back
+from tarash.tarash_gateway.routing._prices import (
     DEFAULT_PRICES,
     Price,
     PriceTable,
     SpendTracker,
     _registry_models,
 )
-from tarash.tarash_gateway.errors import SpendCapExceededError, ValidationError, falls_back
 
 
 def test_every_registry_model_and_provider_has_a_dated_sourced_row() -> None:

@@ -14,10 +14,10 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway import _sse
-from tarash.tarash_gateway._http import CallContext
-from tarash.tarash_gateway._polling import JobState
 from tarash.tarash_gateway.api import generate_video_async
+from tarash.tarash_gateway.engine import _sse
+from tarash.tarash_gateway.engine._http import CallContext
+from tarash.tarash_gateway.engine._polling import JobState
 from tarash.tarash_gateway.errors import (
     GenerationFailedError,
     HTTPConnectionError,

@@ -7,10 +7,10 @@ import httpx
 import pytest
 import respx
 
-from tarash.tarash_gateway._limits import CapacitySlot, ProviderLimit
 from tarash.tarash_gateway._retry_after import parse_rate_limit_reset
 from tarash.tarash_gateway.models import VideoGenerationRequest
 from tarash.tarash_gateway.router import Router
+from tarash.tarash_gateway.routing._limits import CapacitySlot, ProviderLimit
 from tests._limit_rows import account_row, account_rows
 from tests.unit.test_limits import FakeTime, board_with
 from tests.unit.test_openai import BASE, video, video_config

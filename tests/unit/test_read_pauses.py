@@ -10,8 +10,8 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway import _http
-from tarash.tarash_gateway._read_pauses import ReadPauses
+from tarash.tarash_gateway.engine import _http
+from tarash.tarash_gateway.engine._read_pauses import ReadPauses
 from tarash.tarash_gateway.models import VideoGenerationRequest
 from tarash.tarash_gateway.providers._base import ProviderSettings
 from tarash.tarash_gateway.providers.replicate import ReplicateClient

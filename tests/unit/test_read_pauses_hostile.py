@@ -21,13 +21,13 @@ import trio
 import trio.testing
 from pydantic import SecretStr
 
-from tarash.tarash_gateway import _http
-from tarash.tarash_gateway._jobs import JobWaiter
-from tarash.tarash_gateway._polling import PollSchedule
-from tarash.tarash_gateway._read_pauses import ReadPauses
+from tarash.tarash_gateway.engine import _http
+from tarash.tarash_gateway.engine._polling import PollSchedule
+from tarash.tarash_gateway.engine._read_pauses import ReadPauses
 from tarash.tarash_gateway.errors import RateLimitError, TimeoutError
 from tarash.tarash_gateway.providers._base import ProviderSettings
 from tarash.tarash_gateway.providers.replicate import ReplicateClient
+from tarash.tarash_gateway.routing._jobs import JobWaiter
 
 BASE = "https://api.replicate.test"
 ORIGIN = "https://api.replicate.test:443"

@@ -6,7 +6,7 @@ import pytest
 import respx
 
 from tarash.tarash_gateway import generate_video_async
-from tarash.tarash_gateway._redact import redact
+from tarash.tarash_gateway.engine._redact import redact
 from tarash.tarash_gateway.errors import AuthenticationError
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 from tests.unit.fake_provider import BASE, FAKE_KEY

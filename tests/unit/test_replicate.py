@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from tarash.tarash_gateway import generate_image_async, generate_video_async
 from tarash.tarash_gateway._adapt import adapt_image_request, adapt_video_request
-from tarash.tarash_gateway._polling import JobState
+from tarash.tarash_gateway.engine._polling import JobState
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
     ContentModerationError,

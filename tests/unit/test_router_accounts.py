@@ -10,13 +10,13 @@ import httpx
 import pytest
 import respx
 
-from tarash.tarash_gateway import _http
-from tarash.tarash_gateway._attempt import account_of, build_client
-from tarash.tarash_gateway._limits import ProviderLimit, account_fingerprint
-from tarash.tarash_gateway._read_pauses import ReadPauses
+from tarash.tarash_gateway.engine import _http
+from tarash.tarash_gateway.engine._read_pauses import ReadPauses
 from tarash.tarash_gateway.errors import RateLimitError
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.router import Router
+from tarash.tarash_gateway.routing._attempt import account_of, build_client
+from tarash.tarash_gateway.routing._limits import ProviderLimit, account_fingerprint
 from tests._limit_rows import account_rows
 from tests.unit.fake_provider import BASE
 

@@ -9,11 +9,11 @@ import httpx
 import pytest
 import respx
 
-from tarash.tarash_gateway._breaker import Admission, BreakerBoard, BreakerPolicy
-from tarash.tarash_gateway._limits import ProviderLimit
 from tarash.tarash_gateway.errors import CircuitOpenError, ProviderServerError
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.router import Router
+from tarash.tarash_gateway.routing._breaker import Admission, BreakerBoard, BreakerPolicy
+from tarash.tarash_gateway.routing._limits import ProviderLimit
 from tests._limit_rows import account_row
 from tests.unit.fake_provider import BASE, FAKE_KEY
 

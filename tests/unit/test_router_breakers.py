@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import respx
 
-from tarash.tarash_gateway._breaker import BreakerBoard, BreakerPolicy
 from tarash.tarash_gateway.errors import CircuitOpenError, ProviderServerError, ValidationError
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.router import Router
+from tarash.tarash_gateway.routing._breaker import BreakerBoard, BreakerPolicy
 from tests.unit.fake_provider import BASE, FAKE_KEY
 
 pytestmark = pytest.mark.anyio

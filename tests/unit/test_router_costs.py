@@ -10,14 +10,14 @@ import httpx
 import pytest
 import respx
 
-from tarash.tarash_gateway._attempt import AttemptHooks, JobAbandoned
-from tarash.tarash_gateway._prices import Price
 from tarash.tarash_gateway.models import (
     AttemptMetadata,
     VideoGenerationConfig,
     VideoGenerationRequest,
 )
 from tarash.tarash_gateway.router import Router
+from tarash.tarash_gateway.routing._attempt import AttemptHooks, JobAbandoned
+from tarash.tarash_gateway.routing._prices import Price
 from tests.unit.fake_provider import BASE, FAKE_KEY
 
 pytestmark = pytest.mark.anyio

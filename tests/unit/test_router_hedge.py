@@ -10,7 +10,6 @@ import pytest
 import respx
 import trio.testing
 
-from tarash.tarash_gateway._limits import ProviderLimit, account_fingerprint
 from tarash.tarash_gateway.errors import (
     GenerationFailedError,
     ProviderServerError,
@@ -18,6 +17,7 @@ from tarash.tarash_gateway.errors import (
 )
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.router import HedgePolicy, Router
+from tarash.tarash_gateway.routing._limits import ProviderLimit, account_fingerprint
 from tests.unit.fake_provider import FAKE_KEY
 
 pytestmark = pytest.mark.anyio

@@ -11,10 +11,6 @@ import httpx
 import pytest
 import respx
 
-from tarash.tarash_gateway._breaker import BreakerBoard, BreakerPolicy
-from tarash.tarash_gateway._latency import LatencyTracker
-from tarash.tarash_gateway._limits import CapacitySlot, ProviderLimit, limit_key, merge_limits
-from tarash.tarash_gateway._prices import Price, PriceTable
 from tarash.tarash_gateway.cli._output import CliError
 from tarash.tarash_gateway.cli._routing import load_routing
 from tarash.tarash_gateway.errors import (
@@ -27,6 +23,15 @@ from tarash.tarash_gateway.errors import (
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.providers import normalise_table, table_key
 from tarash.tarash_gateway.router import Router
+from tarash.tarash_gateway.routing._breaker import BreakerBoard, BreakerPolicy
+from tarash.tarash_gateway.routing._latency import LatencyTracker
+from tarash.tarash_gateway.routing._limits import (
+    CapacitySlot,
+    ProviderLimit,
+    limit_key,
+    merge_limits,
+)
+from tarash.tarash_gateway.routing._prices import Price, PriceTable
 from tests._limit_rows import account_row
 from tests.unit.test_limits import FakeTime, board_with
 

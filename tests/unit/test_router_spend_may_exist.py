@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import respx
 
-from tarash.tarash_gateway._prices import Price
 from tarash.tarash_gateway.errors import SpendCapExceededError
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.router import HedgePolicy, Router
+from tarash.tarash_gateway.routing._prices import Price
 from tests.unit.fake_provider import BASE, FAKE_KEY
 
 pytestmark = pytest.mark.anyio

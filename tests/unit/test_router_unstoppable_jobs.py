@@ -11,13 +11,13 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._limits import ProviderLimit
-from tarash.tarash_gateway._polling import PollSchedule
-from tarash.tarash_gateway._watch import JOB_WATCHER, JobWatcher
+from tarash.tarash_gateway.engine._polling import PollSchedule
 from tarash.tarash_gateway.models import JobHandle, VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.providers import register_provider
 from tarash.tarash_gateway.providers._base import ProviderSettings
 from tarash.tarash_gateway.router import Router
+from tarash.tarash_gateway.routing._limits import ProviderLimit
+from tarash.tarash_gateway.routing._watch import JOB_WATCHER, JobWatcher
 from tests._limit_rows import account_row
 from tests.unit.fake_provider import BASE, FAKE_KEY, FakeClient
 

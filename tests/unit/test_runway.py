@@ -15,8 +15,7 @@ import pytest
 import respx
 
 from tarash.tarash_gateway import generate_image_async, generate_video_async
-from tarash.tarash_gateway._jobs import JobWaiter
-from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule
+from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState, PollSchedule
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
     ContentModerationError,
@@ -37,6 +36,7 @@ from tarash.tarash_gateway.providers import _lifecycle, get_provider_class
 from tarash.tarash_gateway.providers._base import ProviderSettings
 from tarash.tarash_gateway.providers._lifecycle import ModelRetiredWarning
 from tarash.tarash_gateway.providers.runway import API_VERSION, RunwayClient
+from tarash.tarash_gateway.routing._jobs import JobWaiter
 
 BASE = "https://runway-gateway.test"
 OFFICIAL = "https://api.dev.runwayml.com"

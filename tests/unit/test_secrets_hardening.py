@@ -14,7 +14,7 @@ import pytest
 import respx
 
 from tarash.tarash_gateway import generate_image_async, generate_video_async
-from tarash.tarash_gateway._redact import REDACTED, redact, scrub_exception
+from tarash.tarash_gateway.engine._redact import REDACTED, redact, scrub_exception
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
     GenerationFailedError,

@@ -15,7 +15,8 @@ import pytest
 import respx
 
 import tarash.tarash_gateway as gateway
-from tarash.tarash_gateway import _sync, generate_video
+from tarash.tarash_gateway import generate_video
+from tarash.tarash_gateway.engine import _sync
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 from tests.unit.fake_provider import BASE, FAKE_KEY
 

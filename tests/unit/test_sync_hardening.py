@@ -8,7 +8,8 @@ import threading
 import pytest
 import respx
 
-from tarash.tarash_gateway import _sync, generate_video, wait
+from tarash.tarash_gateway import generate_video, wait
+from tarash.tarash_gateway.engine import _sync
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.models import JobHandle, VideoGenerationConfig, VideoGenerationRequest
 from tests.unit.fake_provider import BASE, FAKE_KEY

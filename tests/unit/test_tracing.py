@@ -9,7 +9,7 @@ import httpx
 import pytest
 import respx
 
-from tarash.tarash_gateway import _tracing
+from tarash.tarash_gateway.engine import _tracing
 from tarash.tarash_gateway.errors import ProviderServerError
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.router import Router

@@ -10,7 +10,6 @@ import typer
 from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
-from tarash.tarash_gateway._catalog import model_rows, provider_rows
 from tarash.tarash_gateway.cli import _catalog, _handles
 from tarash.tarash_gateway.cli._batch_cmd import BatchOptions, run_batch
 from tarash.tarash_gateway.cli._emulator import run_emulator
@@ -25,6 +24,7 @@ from tarash.tarash_gateway.cli._output import (
 )
 from tarash.tarash_gateway.cli._routing import Route, load_routing
 from tarash.tarash_gateway.errors import TarashException
+from tarash.tarash_gateway.routing._catalog import model_rows, provider_rows
 
 __all__ = ["build_app"]
 

@@ -12,7 +12,7 @@ prompt, ...) fails alone: its error row (its line number and key) goes to the re
 the other lines run. Every message about a line names it by its number, from 1.
 
 Lines that share a kind, provider, model and fallbacks run as one library batch
-(:func:`~tarash.tarash_gateway._batch.generate_videos_async`) with its own ledger under
+(:func:`~tarash.tarash_gateway.batch._batch.generate_videos_async`) with its own ledger under
 ``DIR/.ledger/``; every batch sees every line (the others' as placeholders that fail at
 once and are ignored), so a request's ledger index is its line number whatever the other
 lines hold, and fixing a bad line later shifts nothing. Results are appended to
@@ -49,13 +49,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from tarash.tarash_gateway._batch import (
+from tarash.tarash_gateway.batch._batch import (
     BatchEvent,
     BatchResult,
     generate_images_async,
     generate_videos_async,
 )
-from tarash.tarash_gateway._sync import run_sync
 from tarash.tarash_gateway.cli._generate import Kind, file_stem, media_extension, parse_target
 from tarash.tarash_gateway.cli._output import (
     EXIT_INTERRUPTED,
@@ -66,6 +65,7 @@ from tarash.tarash_gateway.cli._output import (
     stdout_console,
 )
 from tarash.tarash_gateway.cli._routing import Route
+from tarash.tarash_gateway.engine._sync import run_sync
 from tarash.tarash_gateway.errors import TarashException
 from tarash.tarash_gateway.models import (
     ImageGenerationConfig,

@@ -1,6 +1,6 @@
 """``tarash providers`` and ``tarash models``: the capability tables, drawn with rich.
 
-The rows come from :mod:`tarash.tarash_gateway._catalog` (the registry and the default
+The rows come from :mod:`tarash.tarash_gateway.routing._catalog` (the registry and the default
 price table), which the docs build renders too; this module only draws them.
 """
 
@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from tarash.tarash_gateway._catalog import ModelRow, ProviderRow, listed, price_text
+from tarash.tarash_gateway.routing._catalog import ModelRow, ProviderRow, listed, price_text
 
 __all__ = [
     "MODEL_HEADERS",

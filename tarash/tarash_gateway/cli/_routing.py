@@ -45,14 +45,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tarash.tarash_gateway._breaker import BreakerPolicy
-from tarash.tarash_gateway._limits import ProviderLimit
-from tarash.tarash_gateway._prices import Price
 from tarash.tarash_gateway._validate import check_seconds
 from tarash.tarash_gateway.cli._output import CliError
 from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.providers import available_providers, provider_key, table_key
 from tarash.tarash_gateway.router import HedgePolicy, Router, Strategy, configure
+from tarash.tarash_gateway.routing._breaker import BreakerPolicy
+from tarash.tarash_gateway.routing._limits import ProviderLimit
+from tarash.tarash_gateway.routing._prices import Price
 
 __all__ = ["Route", "RoutingConfig", "load_routing"]
 

@@ -7,7 +7,7 @@ One registry holds two kinds of entry:
   it, and any third party's): tarash's submit/poll/fetch/cancel protocol;
 - a *handler* object as the published tarash-gateway package defines one (methods
   ``generate_video``, ``generate_video_async``, ``generate_image``, ``generate_image_async``,
-  each returning a whole response), run by :mod:`tarash.tarash_gateway.providers._handler`.
+  each returning a whole response), run by :mod:`tarash.tarash_gateway.compat._handler`.
 
 :func:`register_provider` adds either; the last registration of a name wins, a built-in's
 included. Names are compared normalised (:func:`provider_key`: surrounding spaces, case and
@@ -147,7 +147,7 @@ def register_provider(provider: str, handler: type[ProviderClient] | object) -> 
         ...         ...
         >>> register_provider("my-provider", EchoHandler())  # doctest: +SKIP
     """
-    from tarash.tarash_gateway.providers._handler import (
+    from tarash.tarash_gateway.compat._handler import (
         HANDLER_METHODS,
         ClientHandler,
         implements_any,

@@ -23,7 +23,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import (
+from tarash.tarash_gateway._validate import check_url, clean_api_key, is_well_formed_url
+from tarash.tarash_gateway.engine._http import (
     UNKNOWN_CALL,
     CallContext,
     Operation,
@@ -34,9 +35,8 @@ from tarash.tarash_gateway._http import (
     send,
     submit_may_have_created_job,
 )
-from tarash.tarash_gateway._polling import JobSnapshot, JobState
-from tarash.tarash_gateway._redact import scrub_exception
-from tarash.tarash_gateway._validate import check_url, clean_api_key, is_well_formed_url
+from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState
+from tarash.tarash_gateway.engine._redact import scrub_exception
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
     GenerationFailedError,

@@ -8,14 +8,14 @@ shared kit and which are the provider's own.
 
 from __future__ import annotations
 
-from tarash.tarash_gateway._http import (
+from tarash.tarash_gateway.engine._http import (
     UNKNOWN_CALL,
     CallContext,
     response_json,
     same_origin,
     url_origin,
 )
-from tarash.tarash_gateway._polling import JobSnapshot, JobState
+from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState
 from tarash.tarash_gateway.errors import (
     ContentModerationError,
     GenerationFailedError,

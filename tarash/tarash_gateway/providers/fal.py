@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._sse import open_json_event_stream
+from tarash.tarash_gateway.engine._sse import open_json_event_stream
 from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers.fal_models import (
     FAL_MODELS,

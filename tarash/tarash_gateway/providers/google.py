@@ -51,7 +51,7 @@ import anyio.to_thread
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import Operation, reply_object
+from tarash.tarash_gateway.engine._http import Operation, reply_object
 from tarash.tarash_gateway.errors import AuthenticationError
 from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
 from tarash.tarash_gateway.providers import _kit as kit

@@ -39,13 +39,6 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import UNKNOWN_CALL, CallContext
-from tarash.tarash_gateway._mock_library import (
-    best_matching_spec,
-    generate_mock_request_id,
-    select_mock_response,
-)
-from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule
 from tarash.tarash_gateway._sample_media import (
     MAX_IMAGE_SIDE,
     PNG_CONTENT_TYPE,
@@ -53,6 +46,13 @@ from tarash.tarash_gateway._sample_media import (
     make_png,
     make_wav,
 )
+from tarash.tarash_gateway.compat._mock_library import (
+    best_matching_spec,
+    generate_mock_request_id,
+    select_mock_response,
+)
+from tarash.tarash_gateway.engine._http import UNKNOWN_CALL, CallContext
+from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState, PollSchedule
 from tarash.tarash_gateway.errors import (
     GenerationFailedError,
     JobCancelledError,
@@ -603,8 +603,8 @@ async def run_mock_request(
         TarashException: The picked response's error.
     """
     # Imported here: the chain imports this module to build mock clients.
-    from tarash.tarash_gateway._chain import submit_prepared
-    from tarash.tarash_gateway._jobs import CallbackError, JobWaiter
+    from tarash.tarash_gateway.routing._chain import submit_prepared
+    from tarash.tarash_gateway.routing._jobs import CallbackError, JobWaiter
 
     client = MockClient(kit.ProviderSettings(model=model), mock=mock, provider=provider)
     if isinstance(request, VideoGenerationRequest):

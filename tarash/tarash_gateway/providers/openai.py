@@ -41,9 +41,9 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._form import FormFile, encode_form
-from tarash.tarash_gateway._http import reply_object
 from tarash.tarash_gateway._validate import check_url
+from tarash.tarash_gateway.engine._form import FormFile, encode_form
+from tarash.tarash_gateway.engine._http import reply_object
 from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
 from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers._lifecycle import Retirement

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._http import reply_object
+from tarash.tarash_gateway.engine._http import reply_object
 from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers.replicate_models import GENERIC_SPECS, REPLICATE_MODELS
 

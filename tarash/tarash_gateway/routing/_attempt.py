@@ -19,13 +19,13 @@ The stages and what each guarantees:
 3. **submit**: reserve the estimate against the spend cap, announce the intent
    (``hooks.before_submit``), submit once (never cut off mid-flight:
    ``submit_prepared``), announce the job (``hooks.on_accepted``).
-4. **wait** and **read**: :class:`~tarash.tarash_gateway._jobs.JobWaiter`, which cancels
+4. **wait** and **read**: :class:`~tarash.tarash_gateway.routing._jobs.JobWaiter`, which cancels
    the remote job on every give-up.
 
 The capacity slot is held from before the submit until the job is terminal (or the
 submit failed without creating one): a job given up on that its provider did not stop
 (no cancel, or one refused or too late) runs on there, so its slot goes to the router's
-:class:`~tarash.tarash_gateway._watch.JobWatcher`, which releases it when the job ends. A
+:class:`~tarash.tarash_gateway.routing._watch.JobWatcher`, which releases it when the job ends. A
 429 anywhere slows the whole provider down (``slow_down``), a create's the moment it is
 seen, while the create waits to retry; the breaker learns from each outcome, the latency
 tracker from each success; the spend reservation is settled with what the attempt is
@@ -64,24 +64,11 @@ import anyio
 from pydantic import SecretStr
 
 from tarash.tarash_gateway._adapt import adapt_image_request, adapt_video_request
-from tarash.tarash_gateway._breaker import Admission
-from tarash.tarash_gateway._completion import run_to_completion, submit_to_completion
-from tarash.tarash_gateway._http import CallCounters
-from tarash.tarash_gateway._jobs import (
-    CallbackError,
-    GiveUp,
-    JobWaiter,
-    ProgressCallback,
-    Response,
-    cancel_remote_job,
-    deadline_from_timeout,
-)
-from tarash.tarash_gateway._limits import account_fingerprint
-from tarash.tarash_gateway._metadata import AttemptRecorder, failed_attempt_status
-from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule
-from tarash.tarash_gateway._tracing import log_fields, set_attributes, span
 from tarash.tarash_gateway._validate import check_sendable
-from tarash.tarash_gateway._watch import max_run_seconds
+from tarash.tarash_gateway.engine._completion import run_to_completion, submit_to_completion
+from tarash.tarash_gateway.engine._http import CallCounters
+from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState, PollSchedule
+from tarash.tarash_gateway.engine._tracing import log_fields, set_attributes, span
 from tarash.tarash_gateway.errors import (
     JobCancelledError,
     RateLimitError,
@@ -114,6 +101,19 @@ from tarash.tarash_gateway.providers._base import (
 )
 from tarash.tarash_gateway.providers._google_vertex import VertexTarget
 from tarash.tarash_gateway.providers.mock import MockClient, is_mock_handle
+from tarash.tarash_gateway.routing._breaker import Admission
+from tarash.tarash_gateway.routing._jobs import (
+    CallbackError,
+    GiveUp,
+    JobWaiter,
+    ProgressCallback,
+    Response,
+    cancel_remote_job,
+    deadline_from_timeout,
+)
+from tarash.tarash_gateway.routing._limits import account_fingerprint
+from tarash.tarash_gateway.routing._metadata import AttemptRecorder, failed_attempt_status
+from tarash.tarash_gateway.routing._watch import max_run_seconds
 
 __all__ = [
     "NO_HOOKS",
@@ -156,7 +156,7 @@ def secret_key_of(config: Config) -> SecretStr | None:
 
 def account_of(client: ProviderClient) -> str | None:
     """The account a client's calls count against, as the limits key it: a one-way
-    :func:`~tarash.tarash_gateway._limits.account_fingerprint`, never the key.
+    :func:`~tarash.tarash_gateway.routing._limits.account_fingerprint`, never the key.
 
     The key the client sends (from the config or the environment, without surrounding
     whitespace: ``" k "`` and ``"k"`` are one account). Vertex AI with a project counts

@@ -70,7 +70,7 @@ def shutdown() -> None:
         _portal = _portal_cm = _portal_thread_id = None
     if portal is None or cm is None:
         return
-    from tarash.tarash_gateway._http import close_client
+    from tarash.tarash_gateway.engine._http import close_client
 
     # Calls still running (from other threads, at interpreter exit) will never be
     # collected: cancel them, which cancels their remote jobs, and let that cleanup finish

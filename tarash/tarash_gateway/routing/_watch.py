@@ -35,8 +35,13 @@ from types import MappingProxyType
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule, poll_until_done
-from tarash.tarash_gateway._tracing import log_fields
+from tarash.tarash_gateway.engine._polling import (
+    JobSnapshot,
+    JobState,
+    PollSchedule,
+    poll_until_done,
+)
+from tarash.tarash_gateway.engine._tracing import log_fields
 from tarash.tarash_gateway.errors import NotFoundError, TarashException
 from tarash.tarash_gateway.models import JobHandle
 from tarash.tarash_gateway.providers._base import ProviderClient
@@ -280,7 +285,7 @@ class JobWatcher:
             self._portal = self._portal_cm = None
         if portal is None or cm is None:
             return
-        from tarash.tarash_gateway._http import close_client
+        from tarash.tarash_gateway.engine._http import close_client
 
         def cancel_all() -> None:
             with self._lock:

@@ -42,13 +42,16 @@ from typing import cast
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
-from tarash.tarash_gateway._attempt import (
+from tarash.tarash_gateway.engine._task_groups import raising_the_first_error
+from tarash.tarash_gateway.errors import TarashException, falls_back
+from tarash.tarash_gateway.models import AttemptRole
+from tarash.tarash_gateway.routing._attempt import (
     AttemptHooks,
     AttemptServices,
     AttemptSkipped,
     JobAccepted,
 )
-from tarash.tarash_gateway._chain import (
+from tarash.tarash_gateway.routing._chain import (
     Config,
     Request,
     check_chain,
@@ -56,11 +59,8 @@ from tarash.tarash_gateway._chain import (
     run_config,
     skipped_error,
 )
-from tarash.tarash_gateway._jobs import CallbackError, ProgressCallback, Response
-from tarash.tarash_gateway._metadata import AttemptRecorder, MetadataCollector
-from tarash.tarash_gateway._task_groups import raising_the_first_error
-from tarash.tarash_gateway.errors import TarashException, falls_back
-from tarash.tarash_gateway.models import AttemptRole
+from tarash.tarash_gateway.routing._jobs import CallbackError, ProgressCallback, Response
+from tarash.tarash_gateway.routing._metadata import AttemptRecorder, MetadataCollector
 
 __all__ = ["HedgePlan", "run_hedge"]
 

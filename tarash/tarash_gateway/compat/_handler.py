@@ -49,9 +49,7 @@ import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._jobs import CallbackError, ProgressCallback, deliver_progress
-from tarash.tarash_gateway._metadata import AttemptRecorder
-from tarash.tarash_gateway._redact import scrub_exception
+from tarash.tarash_gateway.engine._redact import scrub_exception
 from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.models import (
@@ -72,6 +70,8 @@ from tarash.tarash_gateway.models import (
     VideoGenerationResponse,
     VideoGenerationUpdate,
 )
+from tarash.tarash_gateway.routing._jobs import CallbackError, ProgressCallback, deliver_progress
+from tarash.tarash_gateway.routing._metadata import AttemptRecorder
 
 __all__ = [
     "HANDLER_METHODS",
@@ -518,7 +518,7 @@ class ClientHandler:
         on_progress: ProgressCallback | None = None,
     ) -> VideoGenerationResponse:
         """Sync twin of :meth:`generate_video_async`."""
-        from tarash.tarash_gateway._sync import run_sync
+        from tarash.tarash_gateway.engine._sync import run_sync
 
         return run_sync(self.generate_video_async, config, request, on_progress)
 
@@ -541,7 +541,7 @@ class ClientHandler:
         on_progress: ProgressCallback | None = None,
     ) -> ImageGenerationResponse:
         """Sync twin of :meth:`generate_image_async`."""
-        from tarash.tarash_gateway._sync import run_sync
+        from tarash.tarash_gateway.engine._sync import run_sync
 
         return run_sync(self.generate_image_async, config, request, on_progress)
 

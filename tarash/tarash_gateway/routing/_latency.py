@@ -19,8 +19,8 @@ import math
 import threading
 from collections import deque
 
-from tarash.tarash_gateway._snapshot import LatencySnapshot
 from tarash.tarash_gateway.errors import ValidationError
+from tarash.tarash_gateway.routing._snapshot import LatencySnapshot
 
 __all__ = ["LatencyTracker"]
 

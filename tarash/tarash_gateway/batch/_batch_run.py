@@ -2,7 +2,7 @@
 
 The only place the batch touches the generation pipeline, through the router's seam
 (:meth:`~tarash.tarash_gateway.router.Router.run_async` with
-:class:`~tarash.tarash_gateway._attempt.AttemptHooks`): :func:`run_request` tells its
+:class:`~tarash.tarash_gateway.routing._attempt.AttemptHooks`): :func:`run_request` tells its
 caller before each submit (the intent, written to the ledger first) and as soon as a
 provider accepts a job (its handle); :func:`resume_request` waits on a stored handle. The
 batch thereby goes through the router's limits, breakers, strategy and prices.
@@ -16,15 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tarash.tarash_gateway._attempt import (
-    AttemptHooks,
-    JobAbandoned,
-    JobAccepted,
-    SubmitIntent,
-    build_client,
-    prepare_job,
-)
-from tarash.tarash_gateway._limits import account_fingerprint
 from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.models import (
     AttemptMetadata,
@@ -39,6 +30,15 @@ from tarash.tarash_gateway.models import (
 from tarash.tarash_gateway.providers import get_provider_entry, provider_key
 from tarash.tarash_gateway.providers._base import ProviderClient
 from tarash.tarash_gateway.router import default_router
+from tarash.tarash_gateway.routing._attempt import (
+    AttemptHooks,
+    JobAbandoned,
+    JobAccepted,
+    SubmitIntent,
+    build_client,
+    prepare_job,
+)
+from tarash.tarash_gateway.routing._limits import account_fingerprint
 
 __all__ = [
     "FIND_SETTLE",

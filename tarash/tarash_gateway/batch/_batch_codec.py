@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr, TypeAdapter
 
 from tarash.tarash_gateway import errors
-from tarash.tarash_gateway._redact import redact
+from tarash.tarash_gateway.engine._redact import redact
 from tarash.tarash_gateway.errors import TarashException
 from tarash.tarash_gateway.models import (
     ExecutionMetadata,

@@ -68,7 +68,6 @@ import anyio
 import anyio.lowlevel
 import sniffio
 
-from tarash.tarash_gateway._snapshot import LimitSnapshot
 from tarash.tarash_gateway.errors import (
     RateLimitError,
     TarashException,
@@ -76,6 +75,7 @@ from tarash.tarash_gateway.errors import (
     ValidationError,
 )
 from tarash.tarash_gateway.providers import normalise_table, provider_key
+from tarash.tarash_gateway.routing._snapshot import LimitSnapshot
 
 __all__ = [
     "DEFAULT_LIMITS",

@@ -18,10 +18,15 @@ from typing import Any
 
 import anyio
 
-from tarash.tarash_gateway._completion import run_to_completion
-from tarash.tarash_gateway._http import unpaused_reads
-from tarash.tarash_gateway._polling import JobSnapshot, JobState, PollSchedule, poll_until_done
-from tarash.tarash_gateway._tracing import log_fields
+from tarash.tarash_gateway.engine._completion import run_to_completion
+from tarash.tarash_gateway.engine._http import unpaused_reads
+from tarash.tarash_gateway.engine._polling import (
+    JobSnapshot,
+    JobState,
+    PollSchedule,
+    poll_until_done,
+)
+from tarash.tarash_gateway.engine._tracing import log_fields
 from tarash.tarash_gateway.errors import (
     ContentModerationError,
     GenerationFailedError,
@@ -256,7 +261,7 @@ async def look_then_cancel(
 async def _look(client: ProviderClient, handle: JobHandle) -> JobSnapshot | None:
     """One status read of a job being given up on; ``None`` when it failed or took longer
     than :data:`LOOK_GRACE_SECONDS`. It does not wait out a read pause (see
-    :func:`~tarash.tarash_gateway._http.unpaused_reads`)."""
+    :func:`~tarash.tarash_gateway.engine._http.unpaused_reads`)."""
     try:
         with anyio.move_on_after(LOOK_GRACE_SECONDS), unpaused_reads():
             return await client.poll(handle)

@@ -43,9 +43,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 
-from tarash.tarash_gateway._limits import limit_key
-from tarash.tarash_gateway._snapshot import BreakerSnapshot, BreakerState
 from tarash.tarash_gateway.errors import ValidationError
+from tarash.tarash_gateway.routing._limits import limit_key
+from tarash.tarash_gateway.routing._snapshot import BreakerSnapshot, BreakerState
 
 __all__ = ["Admission", "BreakerBoard", "BreakerPolicy"]
 

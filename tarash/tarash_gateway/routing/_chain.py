@@ -11,22 +11,8 @@ from __future__ import annotations
 
 import logging
 
-from tarash.tarash_gateway._attempt import (
-    NO_HOOKS,
-    Attempt,
-    AttemptHooks,
-    AttemptServices,
-    AttemptSkipped,
-    build_client,
-    call_hook,
-    poll_schedule_for,
-    prepare_job,
-    secret_key_of,
-    submit_prepared,
-)
-from tarash.tarash_gateway._jobs import CallbackError, ProgressCallback, Response
-from tarash.tarash_gateway._metadata import AttemptRecorder, MetadataCollector
-from tarash.tarash_gateway._tracing import log_fields
+from tarash.tarash_gateway.compat._handler import handler_for, run_handler_attempt
+from tarash.tarash_gateway.engine._tracing import log_fields
 from tarash.tarash_gateway.errors import (
     CircuitOpenError,
     FallbackPolicy,
@@ -45,7 +31,21 @@ from tarash.tarash_gateway.models import (
     VideoGenerationConfig,
     VideoGenerationRequest,
 )
-from tarash.tarash_gateway.providers._handler import handler_for, run_handler_attempt
+from tarash.tarash_gateway.routing._attempt import (
+    NO_HOOKS,
+    Attempt,
+    AttemptHooks,
+    AttemptServices,
+    AttemptSkipped,
+    build_client,
+    call_hook,
+    poll_schedule_for,
+    prepare_job,
+    secret_key_of,
+    submit_prepared,
+)
+from tarash.tarash_gateway.routing._jobs import CallbackError, ProgressCallback, Response
+from tarash.tarash_gateway.routing._metadata import AttemptRecorder, MetadataCollector
 
 __all__ = [
     "build_client",
@@ -81,7 +81,7 @@ async def run_config(
     spill: bool,
 ) -> ChainResponse:
     """Run one config as one attempt: a published-style handler's call, or the staged
-    :class:`~tarash.tarash_gateway._attempt.Attempt` of a client.
+    :class:`~tarash.tarash_gateway.routing._attempt.Attempt` of a client.
 
     Raises:
         AttemptSkipped: Nothing was sent (open breaker, spill-over).

@@ -5,7 +5,7 @@ answers one poll 429 (Replicate caps its reads per minute, fal and Runway thrott
 calls), the call that got it waits its ``Retry-After`` and tries again (``_http``); the
 others, left alone, would each spend a call to learn the same thing and each get a 429
 of their own. So the pause is shared: :class:`ReadPauses` keeps, per provider, API origin
-and account (the :func:`~tarash.tarash_gateway._limits.account_fingerprint` of the key the
+and account (the :func:`~tarash.tarash_gateway.routing._limits.account_fingerprint` of the key the
 reads send: providers throttle reads per key, so one customer's 429 holds only that key's
 reads), when the latest throttled read may be tried again, and every read of that
 provider with that key waits for it first. Creates have their own learning (the router's

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from tarash.tarash_gateway._redact import redact, scrub_exception
+from tarash.tarash_gateway.engine._redact import redact, scrub_exception
 from tarash.tarash_gateway.errors import TarashException
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.models import (

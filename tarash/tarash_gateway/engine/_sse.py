@@ -40,7 +40,7 @@ from typing import Any
 import anyio
 import httpx
 
-from tarash.tarash_gateway._http import (
+from tarash.tarash_gateway.engine._http import (
     CONNECT_TIMEOUT,
     CallContext,
     RequestContext,

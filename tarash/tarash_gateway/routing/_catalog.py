@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tarash.tarash_gateway._prices import Price, PriceTable
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.providers import (
     available_providers,
@@ -22,6 +21,7 @@ from tarash.tarash_gateway.providers import (
 )
 from tarash.tarash_gateway.providers._base import ProviderClient
 from tarash.tarash_gateway.providers._spec import JobKind, ModelCapabilities, ModelSpec
+from tarash.tarash_gateway.routing._prices import Price, PriceTable
 
 __all__ = [
     "ModelRow",

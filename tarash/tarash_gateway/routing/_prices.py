@@ -34,9 +34,9 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Literal
 
-from tarash.tarash_gateway._snapshot import SpendSnapshot
 from tarash.tarash_gateway.errors import SpendCapExceededError, ValidationError
 from tarash.tarash_gateway.providers import normalise_table, provider_key
+from tarash.tarash_gateway.routing._snapshot import SpendSnapshot
 
 __all__ = [
     "DEFAULT_PRICES",

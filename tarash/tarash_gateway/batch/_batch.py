@@ -3,7 +3,7 @@
 ``generate_videos_async(config, requests)`` reads ``requests`` lazily (a bounded number
 in flight), runs each down the config's chain and yields a :class:`BatchResult` per
 request as it finishes, failures as values. With a ledger (a path or a
-:class:`~tarash.tarash_gateway._ledger.Ledger`), each request's progress is recorded
+:class:`~tarash.tarash_gateway.batch._ledger.Ledger`), each request's progress is recorded
 durably, so that a rerun after a crash waits on jobs already submitted, yields finished
 ones again, and never submits a request twice (see ``_ledger`` for the states).
 
@@ -35,7 +35,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic import ValidationError as PydanticValidationError
 
-from tarash.tarash_gateway._batch_codec import (
+from tarash.tarash_gateway.batch._batch_codec import (
     chain_secrets,
     dump_error,
     dump_handle,
@@ -45,7 +45,7 @@ from tarash.tarash_gateway._batch_codec import (
     load_handle,
     load_response,
 )
-from tarash.tarash_gateway._batch_run import (
+from tarash.tarash_gateway.batch._batch_run import (
     FIND_SETTLE,
     RunHooks,
     cancels_remotely,
@@ -55,8 +55,7 @@ from tarash.tarash_gateway._batch_run import (
     resume_request,
     run_request,
 )
-from tarash.tarash_gateway._completion import run_to_completion
-from tarash.tarash_gateway._ledger import (
+from tarash.tarash_gateway.batch._ledger import (
     JobOutcome,
     Ledger,
     LedgerEntry,
@@ -64,8 +63,9 @@ from tarash.tarash_gateway._ledger import (
     open_ledger,
     unreadable_row,
 )
-from tarash.tarash_gateway._sync import iterate_sync
-from tarash.tarash_gateway._task_groups import raising_the_first_error
+from tarash.tarash_gateway.engine._completion import run_to_completion
+from tarash.tarash_gateway.engine._sync import iterate_sync
+from tarash.tarash_gateway.engine._task_groups import raising_the_first_error
 from tarash.tarash_gateway.errors import (
     JobCancelledError,
     TarashException,

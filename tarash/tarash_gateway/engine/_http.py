@@ -24,9 +24,9 @@ import anyio
 import httpx
 import stamina
 
-from tarash.tarash_gateway._read_pauses import READ_PAUSES
-from tarash.tarash_gateway._redact import scrub_exception
 from tarash.tarash_gateway._retry_after import parse_rate_limit_reset
+from tarash.tarash_gateway.engine._read_pauses import READ_PAUSES
+from tarash.tarash_gateway.engine._redact import scrub_exception
 from tarash.tarash_gateway.errors import (
     HTTPConnectionError,
     HTTPError,
@@ -124,7 +124,7 @@ class CallCounters:
     is left (``x-ratelimit-*``): the router pauses the provider's creates that long."""
     read_pause_seconds: float = 0.0
     """Seconds reads waited out a pause a 429 to a read of the provider set
-    (:mod:`~tarash.tarash_gateway._read_pauses`)."""
+    (:mod:`~tarash.tarash_gateway.engine._read_pauses`)."""
 
 
 @dataclass(frozen=True, slots=True)
