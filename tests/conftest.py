@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -9,6 +10,28 @@ import stamina
 
 from tarash.tarash_gateway.router import configure
 from tarash.tarash_gateway.routing._watch import JOB_WATCHER
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _ctrl_c_reaches_the_suite() -> Iterator[None]:
+    """Ctrl-C reaches the suite and the processes it starts, however it was started.
+
+    A shell without job control starts a background command (``pytest ... &``, a CI step
+    sent to the background) with SIGINT ignored; Python then installs no KeyboardInterrupt
+    handler, and every child a test starts inherits the ignore. The tests that send SIGINT
+    (to a sync call, a batch, the ``tarash`` command, the emulator) then saw nothing happen:
+    the call ran to its end, the command exited 0 instead of 130, the emulator never
+    stopped. Python's own handler is put back for the session (a child then starts with
+    the default action, as from a terminal) and the ignore restored after.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture(autouse=True)

@@ -165,6 +165,23 @@ def test_routing_config_prices_and_spend_cap_bound_the_batch(
     assert "spend $4.80 this run (estimated from the price table);" in result.stdout
 
 
+def _wait_until_unfinished(emu: Emulator, prompts: list[str], count: int) -> None:
+    """Until ``count`` jobs of these prompts are unfinished at the emulator: the command's
+    own jobs, whatever an earlier test left running on the module's emulator."""
+
+    def unfinished() -> int:
+        return sum(
+            1
+            for job in emu.jobs("fal")
+            if job.input.get("prompt") in prompts and job.state in ("queued", "running")
+        )
+
+    deadline = time.monotonic() + 30
+    while unfinished() < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert unfinished() >= count
+
+
 def test_sigint_cancels_running_jobs_and_the_rerun_resumes(
     emu: Emulator, subprocess_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -177,14 +194,10 @@ def test_sigint_cancels_running_jobs_and_the_rerun_resumes(
     out = tmp_path / "out"
     command = [sys.executable, "-m", "tarash.tarash_gateway.cli", "batch", str(jobs),
                "--out", str(out), *FAL, "--concurrency", "3"]  # fmt: skip
-    before = emu.stats().submitted
     proc = subprocess.Popen(
         command, env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    deadline = time.monotonic() + 30
-    while emu.stats().submitted < before + 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert emu.stats().running >= 3
+    _wait_until_unfinished(emu, prompts, 3)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=40)
     assert proc.returncode == 130, stderr
@@ -446,10 +459,7 @@ def test_sigterm_cancels_running_jobs_and_the_rerun_resumes(
     proc = subprocess.Popen(
         command, env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    deadline = time.monotonic() + 30
-    while emu.stats().running < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert emu.stats().running >= 2
+    _wait_until_unfinished(emu, prompts, 2)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=40)
     assert proc.returncode == 143, stderr

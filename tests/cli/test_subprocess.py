@@ -154,9 +154,7 @@ def test_ctrl_c_during_generate_cancels_the_job(
          "--prompt", "x", "--out", str(tmp_path)],
         env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while emu.stats().submitted == before.submitted and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_for_submit(emu, before.submitted)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=40)
     assert proc.returncode == 130, stderr

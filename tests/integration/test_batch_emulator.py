@@ -282,6 +282,7 @@ def test_sigint_cancels_every_running_job_and_leaves_the_ledger_resumable(
         deadline = time.monotonic() + 30
         while ledger_states(path)["submitted"] < 4 and time.monotonic() < deadline:
             time.sleep(0.02)
+        assert ledger_states(path)["submitted"] >= 4
         child.send_signal(signal.SIGINT)
         child.communicate(timeout=50)
         assert child.returncode != 0

@@ -35,6 +35,7 @@ from tarash.tarash_gateway import (
     generate_videos_async,
 )
 from tarash.tarash_gateway.batch._batch_codec import input_hash
+from tarash.tarash_gateway.batch._batch_run import FIND_SETTLE_VARIABLE
 from tarash.tarash_gateway.models import (
     ImageGenerationConfig,
     ImageGenerationRequest,
@@ -126,12 +127,15 @@ async def test_a_create_dropped_after_it_made_the_job_is_adopted_never_resent(
 
 
 async def test_a_server_error_on_the_create_makes_no_job_at_the_emulator(
-    emu: Emulator, tmp_path: Path
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The emulator's ``server_error`` answers a create before any job exists: there is
     no fault kind for "5xx after the job was created" (see the report). A 500 is flagged
     job_may_exist all the same; the rerun's complete listing shows none and sends it once,
     and the two runs together created exactly one job."""
+    # The first run ended (its create answered) before the rerun opens the ledger: nothing
+    # can still be on the wire, so the rerun need not wait out the 5 s default settle.
+    monkeypatch.setenv(FIND_SETTLE_VARIABLE, "0.1")
     config = emulated_video_config(emu, "replicate", REPLICATE_MODEL)
     emu.inject(Fault("server_error", provider="replicate", operation="submit", times=1))
     path = tmp_path / "batch.sqlite"

@@ -166,9 +166,16 @@ async def test_trio_cancel_scope_cancels_the_job(emu: Emulator, stage: Stage) ->
     assert_nothing_left_running(emu)
 
 
-def press_ctrl_c_after(seconds: float) -> None:
+def press_ctrl_c_once_the_job_exists(emu: Emulator) -> None:
+    """Ctrl-C once the emulator holds the case's job (a loaded machine may take longer than
+    any fixed delay to get there), then a beat for the call to reach its stage: well inside
+    the 1 s held create, and after a fal submit's answer, so the job is being waited on."""
+
     def press() -> None:
-        time.sleep(seconds)
+        deadline = time.monotonic() + 30
+        while emu.stats().submitted == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)
         os.kill(os.getpid(), signal.SIGINT)  # delivered to the main thread, as Ctrl-C is
 
     threading.Thread(target=press, daemon=True).start()
@@ -178,7 +185,7 @@ def press_ctrl_c_after(seconds: float) -> None:
 def test_ctrl_c_in_a_sync_call_cancels_the_job(emu: Emulator, stage: Stage) -> None:
     """Ctrl-C during a sync generate_video, at each stage, leaves no job running."""
     config = config_for(emu, stage)
-    press_ctrl_c_after(GIVE_UP_AFTER)
+    press_ctrl_c_once_the_job_exists(emu)
     with pytest.raises(KeyboardInterrupt):
         generate_video(config, REQUEST)
     assert_nothing_left_running(emu)

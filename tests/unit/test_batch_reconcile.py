@@ -29,9 +29,11 @@ from tarash.tarash_gateway.batch import _batch
 from tarash.tarash_gateway.batch._batch_codec import dump_error, input_hash
 from tarash.tarash_gateway.batch._batch_run import (
     FIND_SETTLE,
+    FIND_SETTLE_VARIABLE,
     FIND_WINDOW_BEFORE,
     UNDECIDED,
     chain_account,
+    find_settle,
     find_submitted,
     lists_every_job,
 )
@@ -622,3 +624,36 @@ def test_the_accounts_fingerprint_holds_no_key_and_tells_keys_and_hosts_apart(
     assert chain_account(chained(fal())) is None
     monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
     assert chain_account(CONFIG.model_copy(update={"api_key": None})) is None
+
+
+def test_the_settle_time_is_five_seconds_unless_the_environment_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """FIND_SETTLE is 5 s; TARASH_FIND_SETTLE_SECONDS (what tests that rerun a killed batch
+    set) overrides it, and a value that is no number of seconds >= 0 leaves the default,
+    with a warning."""
+    assert timedelta(seconds=5) == FIND_SETTLE
+    monkeypatch.delenv(FIND_SETTLE_VARIABLE, raising=False)
+    assert find_settle(FIND_SETTLE) == FIND_SETTLE
+    monkeypatch.setenv(FIND_SETTLE_VARIABLE, "0.25")
+    assert find_settle(FIND_SETTLE) == timedelta(seconds=0.25)
+    for wrong in ("soon", "-1", "nan", "inf"):
+        monkeypatch.setenv(FIND_SETTLE_VARIABLE, wrong)
+        caplog.clear()
+        assert find_settle(FIND_SETTLE) == FIND_SETTLE
+        assert FIND_SETTLE_VARIABLE in caplog.text
+
+
+async def test_the_settle_time_from_the_environment_is_the_one_waited(
+    replicate: Replicate, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch run waits the settle time TARASH_FIND_SETTLE_SECONDS gives before it lists
+    again and sends."""
+    monkeypatch.setenv(FIND_SETTLE_VARIABLE, "0.5")
+    path = tmp_path / "batch.sqlite"
+    await crashed_row(path)
+    outcome = await rerun(path)
+    assert outcome.ok, outcome.error
+    assert replicate.listing.call_count == 2
+    assert clock.slept == [0.5]
+    assert replicate.create.call_count == 1

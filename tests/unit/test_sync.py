@@ -6,8 +6,12 @@ import asyncio
 import inspect
 import os
 import signal
+import sys
 import threading
+from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import CodeType, FrameType
 
 import anyio
 import httpx
@@ -32,6 +36,8 @@ SYNC_ASYNC_PAIRS = [
 ]
 
 BATCH_PAIRS = {"generate_videos", "generate_images"}
+
+TraceFunction = Callable[[FrameType, str, object], object]
 
 
 def mock_jobs(router: respx.MockRouter) -> None:
@@ -135,14 +141,92 @@ def test_interrupted_sync_call_cancels_the_task_and_waits_for_cleanup() -> None:
                 cleaned.set()
 
     def interrupt_soon() -> None:
-        started.wait(5)
-        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, delivered to the main thread
+        # Once the task runs, however long a loaded machine takes to start it: a Ctrl-C
+        # before that would find no task to clean up.
+        if started.wait(30):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, delivered to the main thread
 
     assert threading.current_thread() is threading.main_thread()
     threading.Thread(target=interrupt_soon, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
         _sync.run_sync(long_job)
     assert cleaned.is_set()
+
+
+def _points_of_the_wait() -> list[tuple[CodeType, str, int]]:
+    """Every line and return the calling thread runs again and again while a sync call
+    waits on its task (the wait's loop; its start, run once, is left out)."""
+    running = threading.Event()
+    seen: Counter[tuple[CodeType, str, int]] = Counter()
+
+    async def job() -> None:
+        running.set()
+        await anyio.sleep(1)
+        running.clear()
+
+    def record(frame: FrameType, event: str, arg: object) -> TraceFunction:
+        if running.is_set() and event in ("line", "return"):
+            seen[frame.f_code, event, frame.f_lineno] += 1
+        return record
+
+    previous = sys.gettrace()
+    sys.settrace(record)
+    try:
+        _sync.run_sync(job)
+    finally:
+        sys.settrace(previous)
+    return [point for point, times in seen.items() if times > 1]
+
+
+def _interrupt_at(points: list[tuple[CodeType, str, int]], index: int) -> None:
+    """Raise KeyboardInterrupt (what SIGINT's handler raises) into a waiting sync call at
+    ``points[index]`` (or, should the wait not pass there again, at the first later point
+    it passes); the call's task is cancelled and its cleanup finishes."""
+    started, cleaned = threading.Event(), threading.Event()
+    order = {point: number for number, point in enumerate(points)}
+
+    async def long_job() -> None:
+        try:
+            started.set()
+            await anyio.sleep(10)
+        finally:
+            cleaned.set()
+
+    def interrupt_there(frame: FrameType, event: str, arg: object) -> TraceFunction:
+        if started.is_set() and order.get((frame.f_code, event, frame.f_lineno), -1) >= index:
+            raise KeyboardInterrupt
+        return interrupt_there
+
+    previous = sys.gettrace()
+    sys.settrace(interrupt_there)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _sync.run_sync(long_job)
+    finally:
+        sys.settrace(previous)
+    assert cleaned.is_set(), points[index]
+
+
+def _answer_within(seconds: float) -> list[int]:
+    async def answer() -> int:
+        return 42
+
+    answers: list[int] = []
+    follow_up = threading.Thread(target=lambda: answers.append(_sync.run_sync(answer)), daemon=True)
+    follow_up.start()
+    follow_up.join(seconds)
+    return answers
+
+
+def test_a_ctrl_c_at_any_point_of_the_wait_leaves_the_private_loop_serving() -> None:
+    """A KeyboardInterrupt landing at any line of the calling thread's wait (just after a
+    lock was taken, say) cancels the call and never jams the private loop: the next sync
+    call is served."""
+    points = _points_of_the_wait()
+    assert points
+    for index, point in enumerate(points):
+        _interrupt_at(points, index)
+        assert _answer_within(5) == [42], f"the private loop hung after a Ctrl-C at {point}"
 
 
 def test_shutdown_then_reuse() -> None:

@@ -50,6 +50,7 @@ from tarash.tarash_gateway.batch._batch_run import (
     RunHooks,
     cancels_remotely,
     chain_account,
+    find_settle,
     find_submitted,
     lists_every_job,
     resume_request,
@@ -522,7 +523,7 @@ class BatchRun(Generic[R]):
         lookup = await find_submitted(
             self._config, request, since, may_conclude_none=may_conclude_none
         )
-        settled_at = self._opened_at + FIND_SETTLE.total_seconds()
+        settled_at = self._opened_at + find_settle(FIND_SETTLE).total_seconds()
         if lookup.none_exists and anyio.current_time() < settled_at:
             # Too soon after the earlier run died to trust an empty listing: look again
             # once a create it had on the wire has surely reached the provider.

@@ -11,6 +11,8 @@ batch thereby goes through the router's limits, breakers, strategy and prices.
 from __future__ import annotations
 
 import logging
+import math
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,6 +44,7 @@ from tarash.tarash_gateway.routing._limits import account_fingerprint
 
 __all__ = [
     "FIND_SETTLE",
+    "FIND_SETTLE_VARIABLE",
     "FIND_WINDOW_AFTER",
     "FIND_WINDOW_BEFORE",
     "UNDECIDED",
@@ -49,6 +52,7 @@ __all__ = [
     "SubmitLookup",
     "cancels_remotely",
     "chain_account",
+    "find_settle",
     "find_submitted",
     "lists_every_job",
     "resume_request",
@@ -66,7 +70,38 @@ the window runs to now (and the clock allowance after it) when that is later."""
 FIND_SETTLE = timedelta(seconds=5)
 """How long after a run opens its ledger (so no earlier run can still be sending: it
 holds the ledger's lock until it dies) a complete listing that shows no job is trusted:
-a create already on the wire when that run died has reached the provider by then."""
+a create already on the wire when that run died has reached the provider by then.
+:data:`FIND_SETTLE_VARIABLE` overrides it (see :func:`find_settle`)."""
+FIND_SETTLE_VARIABLE = "TARASH_FIND_SETTLE_SECONDS"
+"""The environment variable that overrides :data:`FIND_SETTLE`, in seconds. It is there
+for tests that rerun a crashed batch (in a child process, say) and would otherwise wait
+out the default; a production run keeps the default."""
+
+
+def find_settle(default: timedelta) -> timedelta:
+    """The settle time a batch run waits: :data:`FIND_SETTLE_VARIABLE` if set, else ``default``.
+
+    Read where the wait is decided, so a test sets it for the runs it starts. A value that
+    is not a finite number of seconds >= 0 is ignored with a warning (the default is the
+    safe side), never an error out of the batch.
+    """
+    raw = os.environ.get(FIND_SETTLE_VARIABLE)
+    if raw is None:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        logger.warning(
+            "%s=%r is not a number of seconds >= 0; the default %s s is used",
+            FIND_SETTLE_VARIABLE,
+            raw,
+            default.total_seconds(),
+        )
+        return default
+    return timedelta(seconds=seconds)
+
 
 Config = VideoGenerationConfig | ImageGenerationConfig
 Request = VideoGenerationRequest | ImageGenerationRequest

@@ -21,7 +21,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import NoReturn, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -252,13 +252,7 @@ def _wait_sync(
     """Start ``call`` and wait for it; cancel it and wait for its cleanup if interrupted."""
     try:
         portal, future = _start(portal, call)
-        # Short waits keep the calling thread responsive to KeyboardInterrupt and to
-        # exceptions raised into it from other threads. The wait is asked whether the
-        # future is done, never told by an exception: a result that is itself a
-        # TimeoutError (tarash's subclasses the builtin, which is also
-        # concurrent.futures.TimeoutError) must not read as "not done yet".
-        while not future.done():
-            concurrent.futures.wait([future], timeout=_WAKE_INTERVAL_SECONDS)
+        _wait_done(future)
         try:
             return future.result()
         except _EscapedBaseException as escaped:
@@ -274,10 +268,29 @@ def _wait_sync(
         raise
 
 
+def _wait_done(future: concurrent.futures.Future[Any]) -> None:
+    """Block until ``future`` is done, in waits a KeyboardInterrupt can cut at any point.
+
+    Short waits keep the calling thread responsive to KeyboardInterrupt and to exceptions
+    raised into it from other threads. A signal handler's exception lands between any two
+    bytecodes of this thread, so no lock the loop's thread needs may be held across Python
+    code here: ``concurrent.futures.wait`` takes the future's own lock in Python code, and a
+    Ctrl-C landing just after it did left that lock taken for good; the loop's thread then
+    hung completing the future, and every later sync call in the process with it. The only
+    lock here is this wait's own, which the loop's thread only ever releases (that never
+    blocks). The wait is told the future is done by its callback, never by an exception: a
+    result that is itself a TimeoutError (tarash's subclasses the builtin, which is also
+    ``concurrent.futures.TimeoutError``) must not read as "not done yet".
+    """
+    done = threading.Lock()
+    done.acquire()
+    future.add_done_callback(lambda _: done.release())
+    while not done.acquire(timeout=_WAKE_INTERVAL_SECONDS):
+        pass
+
+
 def _wait_for(future: concurrent.futures.Future[T]) -> T:
-    # As in run_sync: short waits keep the thread responsive to KeyboardInterrupt.
-    while not future.done():
-        concurrent.futures.wait([future], timeout=_WAKE_INTERVAL_SECONDS)
+    _wait_done(future)
     return future.result()
 
 
