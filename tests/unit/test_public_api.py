@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pickle
+import re
 
 import tarash.tarash_gateway as gateway
 from tarash.tarash_gateway import models
@@ -132,3 +135,33 @@ def test_every_public_name_has_a_docstring() -> None:
         value = getattr(gateway, name)
         if inspect.isclass(value) or inspect.isfunction(value):
             assert value.__doc__, name
+
+
+def test_public_names_report_a_public_module() -> None:
+    """No name of __all__ shows a private module (``tarash.tarash_gateway._x`` or a room's
+    ``_x``) as its __module__, in reprs, tracebacks and pickles; each is found there."""
+    private = {}
+    for name in gateway.__all__:
+        module = getattr(getattr(gateway, name), "__module__", None)
+        if module is None or module == "typing":
+            continue
+        if any(part.startswith("_") for part in module.split(".")):
+            private[name] = module
+        else:
+            assert getattr(importlib.import_module(module), name) is getattr(gateway, name)
+    assert private == {}
+
+
+def test_public_values_of_moved_classes_pickle() -> None:
+    """A price, a limit, a breaker policy and a ledger state pickle and load by their
+    published names."""
+    values = [
+        gateway.Price(per_second=0.4),
+        gateway.ProviderLimit(max_concurrent=4),
+        gateway.BreakerPolicy(),
+        gateway.LedgerState.PENDING,
+    ]
+    for value in values:
+        data = pickle.dumps(value)
+        assert set(re.findall(rb"tarash\.tarash_gateway[\w.]*", data)) == {b"tarash.tarash_gateway"}
+        assert pickle.loads(data) == value

@@ -1110,3 +1110,17 @@ def generate_images(
         config, requests, concurrency=concurrency, ledger=ledger, on_event=on_event
     )
     return iterate_sync(run.__aiter__)
+
+
+# Their published module, where users import them from (and where a pickle finds them).
+for _published in (
+    BatchEvent,
+    BatchResult,
+    BatchRun,
+    generate_images,
+    generate_images_async,
+    generate_videos,
+    generate_videos_async,
+):
+    _published.__module__ = "tarash.tarash_gateway"
+del _published

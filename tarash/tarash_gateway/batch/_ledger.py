@@ -986,3 +986,15 @@ def open_ledger(ledger: Ledger | str | os.PathLike[str] | None) -> Ledger | None
         f"ledger must be a path or a Ledger, got {type(ledger).__name__}",
         fallback_allowed=False,
     )
+
+
+# Their published module, where users import them from (and where a pickle finds them).
+for _published in (
+    Ledger,
+    LedgerEntry,
+    LedgerJob,
+    LedgerState,
+    SqliteLedger,
+):
+    _published.__module__ = "tarash.tarash_gateway"
+del _published

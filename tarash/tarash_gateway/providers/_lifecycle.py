@@ -114,3 +114,12 @@ def successor_hint(model: str, retired: Mapping[str, Retirement]) -> str:
     or ``""`` when it is not retired."""
     found = retired.get(model)
     return "" if found is None else f" ({found.describe(model)})"
+
+
+# Their published module, where users import them from (and where a pickle finds them).
+for _published in (
+    ModelDeprecatedWarning,
+    ModelRetiredWarning,
+):
+    _published.__module__ = "tarash.tarash_gateway"
+del _published

@@ -337,3 +337,7 @@ class BreakerBoard:
                     reason=breaker.reason,
                 )
             return result
+
+
+# Its published module, where users import it from (and where a pickle finds it).
+BreakerPolicy.__module__ = "tarash.tarash_gateway"

@@ -914,3 +914,7 @@ class CapacityBoard:
         with self._lock:
             now = self._clock()
             return {key: state.snapshot(now) for key, state in sorted(self._states.items())}
+
+
+# Its published module, where users import it from (and where a pickle finds it).
+ProviderLimit.__module__ = "tarash.tarash_gateway"

@@ -455,3 +455,12 @@ class SpendTracker:
             return SpendSnapshot(
                 cap=self.cap, spent=self._spent, reserved=self._reserved, remaining=remaining
             )
+
+
+# Their published module, where users import them from (and where a pickle finds them).
+for _published in (
+    Price,
+    PriceTable,
+):
+    _published.__module__ = "tarash.tarash_gateway"
+del _published
