@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from tarash.emulator import Emulator, Latency
 from tarash.tarash_gateway.cli._app import build_app
+from tests._processes import communicate_or_kill
 
 pytestmark = pytest.mark.integration
 
@@ -199,7 +200,7 @@ def test_sigint_cancels_running_jobs_and_the_rerun_resumes(
     )
     _wait_until_unfinished(emu, prompts, 3)
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=40)
+    _, stderr = communicate_or_kill(proc, 40)
     assert proc.returncode == 130, stderr
     assert "rerun the same command to resume" in stderr
     assert emu.stats().running == 0
@@ -461,7 +462,7 @@ def test_sigterm_cancels_running_jobs_and_the_rerun_resumes(
     )
     _wait_until_unfinished(emu, prompts, 2)
     proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=40)
+    _, stderr = communicate_or_kill(proc, 40)
     assert proc.returncode == 143, stderr
     assert "rerun the same command to resume" in stderr
     assert emu.stats().running == 0

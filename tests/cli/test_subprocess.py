@@ -17,6 +17,7 @@ import pytest
 from tarash.emulator import Emulator, Latency
 from tarash.emulator._app import PROVIDERS
 from tarash.tarash_gateway.cli import INSTALL_HINT
+from tests._processes import communicate_or_kill
 
 pytestmark = pytest.mark.integration
 
@@ -113,7 +114,7 @@ def test_emulator_command_serves_and_prints_instructions(
             assert created.status_code in (200, 201), created.text
     finally:
         proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=20)  # reads the rest and closes the pipes
+        rest, _ = communicate_or_kill(proc, 20)  # reads the rest and closes the pipes
     assert proc.returncode == 0
     # On Ctrl+C it prints what it saw: the jobs, and the input submitted twice.
     summary = rest[rest.index("Accounting") :]
@@ -156,7 +157,7 @@ def test_ctrl_c_during_generate_cancels_the_job(
     )  # fmt: skip
     _wait_for_submit(emu, before.submitted)
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=40)
+    _, stderr = communicate_or_kill(proc, 40)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr
     assert emu.stats().cancelled == before.cancelled + 1 and emu.stats().running == 0
@@ -206,7 +207,7 @@ def test_sigterm_during_generate_cancels_the_job_and_names_it(
     _wait_for_submit(emu, before.submitted)
     time.sleep(0.5)  # the first status poll, which tells the command the job's id
     proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=40)
+    _, stderr = communicate_or_kill(proc, 40)
     assert proc.returncode == 143, stderr
     job = emu.jobs("fal")[-1]
     assert job.state == "cancelled"
@@ -240,6 +241,6 @@ def test_sigterm_during_a_sync_call_cancels_the_job(
     )  # fmt: skip
     _wait_for_submit(emu, before.submitted)
     proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=40)
+    _, stderr = communicate_or_kill(proc, 40)
     assert proc.returncode == status, stderr
     assert emu.stats().cancelled == before.cancelled + 1 and emu.stats().running == 0

@@ -27,6 +27,7 @@ from tarash.emulator import Emulator, Fault, Latency
 from tarash.tarash_gateway import BatchEvent, generate_videos_async
 from tarash.tarash_gateway.models import VideoGenerationRequest
 from tests._emulator import emulated_video_config
+from tests._processes import communicate_or_kill
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -107,7 +108,7 @@ def run_child(
 
 
 def outcomes(child: subprocess.Popen[str]) -> list[dict[str, Any]]:
-    out, _ = child.communicate(timeout=50)
+    out, _ = communicate_or_kill(child, 50)
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
@@ -199,7 +200,7 @@ def test_sigkill_at_a_ledger_point_then_rerun_submits_nothing_twice(
     with Emulator(latency=Latency(queue_seconds=0.05, run_seconds=0.2)) as emu:
         point = random.Random(seed).randint(1, N)
         crashed = run_child(emu, tmp_path, mode, point)
-        crashed.communicate(timeout=50)
+        communicate_or_kill(crashed, 50)
         assert crashed.returncode == -signal.SIGKILL
         caught_at_crash = ledger_states(tmp_path / "batch.sqlite")["intent"]
         assert caught_at_crash >= 1
@@ -238,7 +239,7 @@ def test_sigkill_after_accept_on_a_provider_that_lists_jobs_recovers_them(
     with Emulator(latency=Latency(queue_seconds=0.05, run_seconds=0.2)) as emu:
         point = random.Random(seed).randint(1, N)
         crashed = run_child(emu, tmp_path, "after-submit", point, provider, model)
-        crashed.communicate(timeout=50)
+        communicate_or_kill(crashed, 50)
         assert crashed.returncode == -signal.SIGKILL
         assert ledger_states(tmp_path / "batch.sqlite")["intent"] >= 1
         final = outcomes(run_child(emu, tmp_path, provider=provider, model=model))
@@ -263,7 +264,7 @@ def test_sigkill_mid_wait_then_rerun_waits_on_the_stored_handles(tmp_path: Path,
             time.sleep(0.02)
         time.sleep(random.Random(seed).uniform(0.0, 0.8))
         child.send_signal(signal.SIGKILL)
-        child.communicate(timeout=50)
+        communicate_or_kill(child, 50)
         before = ledger_states(path)
         final = outcomes(run_child(emu, tmp_path))
         check_exactly_once(emu, final)
@@ -284,7 +285,7 @@ def test_sigint_cancels_every_running_job_and_leaves_the_ledger_resumable(
             time.sleep(0.02)
         assert ledger_states(path)["submitted"] >= 4
         child.send_signal(signal.SIGINT)
-        child.communicate(timeout=50)
+        communicate_or_kill(child, 50)
         assert child.returncode != 0
         assert emu.stats("fal").running == 0
         assert emu.stats("fal").cancelled >= 4
