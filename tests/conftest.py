@@ -6,10 +6,8 @@ import signal
 from collections.abc import Iterator
 
 import pytest
-import stamina
 
-from tarash.tarash_gateway.router import configure
-from tarash.tarash_gateway.routing._watch import JOB_WATCHER
+from tarash.tarash_gateway import testing
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -35,28 +33,17 @@ def _ctrl_c_reaches_the_suite() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _no_retry_sleeps() -> Iterator[None]:
-    """Retries happen, but without waiting, so no test sleeps for real."""
-    stamina.set_testing(True, attempts=10, cap=True)
+def _tarash_for_tests() -> Iterator[None]:
+    """Through the public helpers a user's own tests use: retries and read pauses happen
+    without waiting, so no test sleeps for real; and each test starts from tarash's shared
+    state afresh: a default router of its own (a pause one test's 429 taught the limiter,
+    a Retry-After of an hour, say, never holds another), no read pause, and no job watched
+    past its test (polled against a mock router or an emulator that is gone)."""
+    testing.reset()
+    testing.set_testing(True)
     yield
-    stamina.set_testing(False)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_default_router() -> Iterator[None]:
-    """Each test runs on a default router of its own, with the package's defaults: a pause
-    one test's 429 taught the limiter (a Retry-After of an hour, say) never holds another."""
-    configure()
-    yield
-    configure()
-
-
-@pytest.fixture(autouse=True)
-def _no_job_watched_past_its_test() -> Iterator[None]:
-    """A job one test gave up on without stopping it is not polled during the next
-    (against a mock router or an emulator that is gone): its watch ends with the test."""
-    yield
-    JOB_WATCHER.stop()
+    testing.set_testing(False)
+    testing.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -29,14 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import stamina
 from sybil import Example, Sybil
 from sybil.evaluators.python import pad
 from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipParser
 
 from tarash.emulator import Emulator, Latency
 from tarash.emulator._app import PROVIDERS as EMULATED
-from tarash.tarash_gateway import providers
+from tarash.tarash_gateway import providers, testing
 from tarash.tarash_gateway.providers import field_mappers, get_provider_class
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,12 +143,12 @@ class _Pages:
         patch.setattr(socket, "getaddrinfo", _loopback_only(socket.getaddrinfo))
         workdir = tempfile.mkdtemp(prefix="tarash-docs-")
         patch.chdir(workdir)
-        stamina.set_testing(True, attempts=10, cap=True)
+        testing.set_testing(True)
         registries = _snapshot_registries()
 
         def undo() -> None:
             _restore_registries(registries)
-            stamina.set_testing(False)
+            testing.set_testing(False)
             patch.undo()
             shutil.rmtree(workdir, ignore_errors=True)
             emu.clear_faults()

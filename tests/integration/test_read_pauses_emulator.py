@@ -4,9 +4,9 @@ job's deadline (or its caller's trio scope) still ends the wait there and cancel
 remotely; a Ctrl-C from a sync call's callback in a hedged race whose reads are throttled
 reaches the caller with every job cancelled and the private loop alive.
 
-Under the suite stamina's testing mode is on: retries do not wait, and neither does the
-default pause (its seconds are still counted). The tests that need a pause to hold for
-real swap in a :class:`ReadPauses` that sleeps, kept under a second.
+Under the suite ``tarash.tarash_gateway.testing.set_testing`` is on: retries do not
+wait (stamina's testing mode), and neither does the default pause. The tests that need a
+pause to hold for real swap in a :class:`ReadPauses` that sleeps, kept under a second.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def account(emu: Emulator) -> str:
 
 @pytest.fixture
 def sleeping_pauses(monkeypatch: pytest.MonkeyPatch) -> ReadPauses:
-    """A shared pause that really waits (stamina's testing mode turns the default's off)."""
+    """A shared pause that really waits (the suite's testing mode turns the default's off)."""
     pauses = ReadPauses(sleep=anyio.sleep)
     monkeypatch.setattr(_http, "READ_PAUSES", pauses)
     return pauses

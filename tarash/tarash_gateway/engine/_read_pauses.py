@@ -23,7 +23,6 @@ import time
 from collections.abc import Awaitable, Callable
 
 import anyio
-import stamina
 
 __all__ = ["READ_PAUSES", "ReadPauses"]
 
@@ -33,9 +32,12 @@ class ReadPauses:
 
     Args:
         clock: Seconds, monotonic (injected in tests).
-        sleep: How a read waits (injected in tests). By default ``anyio.sleep``, except
-            under stamina's testing mode, where retries do not wait and so neither do
-            the reads a retried 429 paused (nor is such a wait counted as waited).
+        sleep: How a read waits (injected in tests). By default ``anyio.sleep``.
+
+    Attributes:
+        skip_waits: Reads do not wait out a pause, nor count it as waited: for tests, whose
+            retries do not wait either (``tarash.tarash_gateway.testing.set_testing``
+            sets both), so that one test's 429 costs no real seconds.
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class ReadPauses:
         self._sleep = sleep
         self._until: dict[tuple[str, str, str | None], float] = {}
         self._lock = threading.Lock()
+        self.skip_waits = False
 
     def pause(
         self, provider: str, origin: str, seconds: float, *, account: str | None = None
@@ -76,6 +79,11 @@ class ReadPauses:
                 return 0.0
             return left
 
+    def clear(self) -> None:
+        """Forget every pause (``tarash.tarash_gateway.testing.reset``)."""
+        with self._lock:
+            self._until.clear()
+
     async def wait(
         self,
         provider: str,
@@ -103,8 +111,8 @@ class ReadPauses:
             return 0.0
         if self._sleep is not None:
             await self._sleep(left)
-        elif stamina.is_testing():
-            return 0.0  # a unit test's 429 would otherwise cost real seconds
+        elif self.skip_waits:
+            return 0.0  # a test's 429 would otherwise cost real seconds
         else:
             await anyio.sleep(left)
         return left
