@@ -35,6 +35,7 @@ from types import MappingProxyType
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from tarash.tarash_gateway.engine._http import close_client
 from tarash.tarash_gateway.engine._polling import (
     JobSnapshot,
     JobState,
@@ -103,6 +104,7 @@ class JobWatcher:
         self._lock = threading.Lock()
         self._portal: BlockingPortal | None = None
         self._portal_cm: contextlib.AbstractContextManager[BlockingPortal] | None = None
+        self._exit_hook_registered = False
         self._scopes: set[anyio.CancelScope] = set()
         self._closed = False
         self._watching = 0
@@ -260,7 +262,11 @@ class JobWatcher:
             cm = start_blocking_portal(backend="asyncio", name="tarash-job-watcher")
             self._portal = cm.__enter__()
             self._portal_cm = cm
-            atexit.register(self._at_exit)
+            # Once per watcher, not per start: stop() and a later job start the thread
+            # again (every test's reset does), and each start would add another hook.
+            if not self._exit_hook_registered:
+                atexit.register(self._at_exit)
+                self._exit_hook_registered = True
         return self._portal
 
     def wait_idle(self, timeout: float) -> bool:
@@ -285,7 +291,6 @@ class JobWatcher:
             self._portal = self._portal_cm = None
         if portal is None or cm is None:
             return
-        from tarash.tarash_gateway.engine._http import close_client
 
         def cancel_all() -> None:
             with self._lock:
