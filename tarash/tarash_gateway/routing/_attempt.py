@@ -864,7 +864,7 @@ class Attempt:
         return submitted.snapshot
 
     def _record_stop(self, outcome: GiveUp) -> None:
-        self._stopped = None if outcome.finished is not None else outcome.accepted
+        self._stopped = outcome.left_job
 
     def _create_throttled(self, error: RateLimitError) -> None:
         """The submit was answered 429 and is about to wait out its ``Retry-After`` and

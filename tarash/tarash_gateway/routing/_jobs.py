@@ -150,6 +150,13 @@ class GiveUp:
     stopped: bool = False
     accepted: bool = False
 
+    @property
+    def left_job(self) -> bool | None:
+        """How it left the job, as :attr:`JobWaiter.stopped` records it: ``None`` when the
+        look found it over (nothing runs on), else whether a cancel was accepted (False:
+        it may run on, holding its slot and billed)."""
+        return None if self.finished is not None else self.accepted
+
 
 async def look_then_cancel(
     client: ProviderClient,
@@ -569,9 +576,8 @@ class JobWaiter:
         )
 
     def _record_give_up(self, outcome: GiveUp) -> None:
-        # Found over by the look: nothing runs on. Otherwise only an accepted cancel
-        # stopped it; a job that may run on keeps its slot (the router's watcher).
-        self.stopped = None if outcome.finished is not None else outcome.accepted
+        # A job that may run on keeps its slot (the router's watcher).
+        self.stopped = outcome.left_job
 
     def _finished(self, snapshot: JobSnapshot) -> None:
         self.last_state = snapshot.state
