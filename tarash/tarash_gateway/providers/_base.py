@@ -63,6 +63,7 @@ from tarash.tarash_gateway.providers._spec import (
 __all__ = [
     "MAX_ERROR_TEXT",
     "AcceptedSubmit",
+    "AnsweredSubmit",
     "ErrorBody",
     "ImageOutput",
     "JobKind",
@@ -101,14 +102,6 @@ class PreparedJob:
     payload: dict[str, Any]
     adaptations: list[str] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class SubmittedJob:
-    """What a submit returns: the handle, and the first snapshot if the reply carried one."""
-
-    handle: JobHandle
-    snapshot: JobSnapshot | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +179,62 @@ class ImageOutput:
     revised_prompt: str | None = None
     expires_at: datetime | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SubmittedJob:
+    """What a submit returns: the handle, and the first snapshot if the reply carried one."""
+
+    handle: JobHandle
+    snapshot: JobSnapshot | None = None
+
+
+@dataclass(slots=True, init=False)
+class AnsweredSubmit(SubmittedJob):
+    """A submit whose reply was the whole answer: the provider made the media in the
+    request (OpenAI and Google images, Stability) and keeps no job to poll, read or
+    cancel, so the attempt takes the output from here and never calls ``poll``,
+    ``fetch_*`` or ``cancel`` for it.
+
+    Attributes:
+        handle: Names the request (the reply's request id, else a local one) in the
+            metadata, the hooks and a batch's ledger; no URL of it is ever called.
+        snapshot: The answer, terminal: COMPLETED with the reply's body (its base64
+            replaced by notes), or FAILED with its error (a refusal, a body that could
+            not be read, a reply without media).
+        output: The media when the snapshot is COMPLETED; ``None`` when it failed.
+    """
+
+    snapshot: JobSnapshot
+    output: VideoOutput | ImageOutput | None
+
+    def __init__(
+        self,
+        handle: JobHandle,
+        snapshot: JobSnapshot,
+        output: VideoOutput | ImageOutput | None = None,
+    ) -> None:
+        if snapshot.state is JobState.COMPLETED and output is None:
+            raise ValueError("a completed answer carries its output")
+        if not snapshot.state.is_terminal:
+            raise ValueError("an answer in the request is terminal")
+        self.handle = handle
+        self.snapshot = snapshot
+        self.output = output
+
+    @classmethod
+    def failed(
+        cls, handle: JobHandle, raw: dict[str, Any], error: TarashException
+    ) -> AnsweredSubmit:
+        """The answer of a request that made nothing usable (refused, unreadable, empty)."""
+        return cls(handle, JobSnapshot(JobState.FAILED, raw, error=error))
+
+    @classmethod
+    def completed(
+        cls, handle: JobHandle, raw: dict[str, Any], output: VideoOutput | ImageOutput
+    ) -> AnsweredSubmit:
+        """The answer of a request that made its media."""
+        return cls(handle, JobSnapshot(JobState.COMPLETED, raw, progress_percent=100), output)
 
 
 @dataclass(slots=True)

@@ -31,6 +31,7 @@ from tarash.tarash_gateway.errors import (
 )
 from tarash.tarash_gateway.models import ImageGenerationRequest, JobHandle, VideoGenerationRequest
 from tarash.tarash_gateway.providers._base import (
+    AnsweredSubmit,
     ImageOutput,
     JobKind,
     JobUrls,
@@ -45,6 +46,7 @@ from tarash.tarash_gateway.providers._spec import Composed, ModelSpec
 
 __all__ = [
     "UNKNOWN_CALL",
+    "AnsweredSubmit",
     "CallContext",
     "Composed",
     "ContentModerationError",

@@ -188,8 +188,6 @@ class GoogleClient(kit.ProviderClient):
 
     def __init__(self, settings: kit.ProviderSettings) -> None:
         super().__init__(settings)
-        # Images decoded from a generate reply, by job id, until the result read.
-        self._inline_images: dict[str, list[str | bytes]] = {}
         config = settings.provider_config
         self.vertex: VertexTarget | None = None
         if vertex_requested(config):
@@ -479,7 +477,7 @@ class GoogleClient(kit.ProviderClient):
 
     async def _generate_images(
         self, job: kit.PreparedJob, time_left: float | None
-    ) -> kit.SubmittedJob:
+    ) -> kit.AnsweredSubmit:
         method = self.entry("image").method
         timeout = IMAGE_READ_TIMEOUT if time_left is None else time_left + LATE_IMAGE_MARGIN
         reply = await self._send(
@@ -490,13 +488,13 @@ class GoogleClient(kit.ProviderClient):
             read_timeout=max(1.0, min(IMAGE_READ_TIMEOUT, timeout)),
             held=True,
         )
-        job_id = f"img_{uuid.uuid4().hex}"
-        handle = self.new_handle("image", job_id)
-        return kit.SubmittedJob(handle=handle, snapshot=self._image_snapshot(reply, job_id))
+        handle = self.new_handle("image", f"img_{uuid.uuid4().hex}")
+        return self._image_answer(reply, handle)
 
-    def _image_snapshot(self, reply: httpx.Response, job_id: str) -> kit.JobSnapshot:
-        """The images of a generate reply, decoded once (the snapshot keeps a note of
-        each in place of its base64), or the refusal it carries."""
+    def _image_answer(self, reply: httpx.Response, handle: kit.JobHandle) -> kit.AnsweredSubmit:
+        """The images of a generate reply, decoded once, as bytes (the raw body keeps a
+        note of each in place of its base64), or the refusal it carries."""
+        job_id = handle.request_id
         body = kit.response_json(reply)
         if not isinstance(body, dict):
             error = kit.ProviderServerError(
@@ -506,8 +504,8 @@ class GoogleClient(kit.ProviderClient):
                 status_code=reply.status_code,
                 fallback_allowed=False,
             )
-            return kit.JobSnapshot(kit.JobState.FAILED, {}, error=error)
-        images: list[str | bytes] = []
+            return kit.AnsweredSubmit.failed(handle, {}, error)
+        images: list[bytes] = []
         reasons: list[str] = []
         feedback = body.get("promptFeedback")
         if isinstance(feedback, dict) and feedback.get("blockReason"):
@@ -553,9 +551,16 @@ class GoogleClient(kit.ProviderClient):
                 f"{self.label} refused the image: {'; '.join(reasons)}",
                 **self.error_origin(job_id, body),
             )
-            return kit.JobSnapshot(kit.JobState.FAILED, body, error=refused)
-        self._inline_images[job_id] = images
-        return kit.JobSnapshot(kit.JobState.COMPLETED, body, progress_percent=100)
+            return kit.AnsweredSubmit.failed(handle, body, refused)
+        if not images:
+            empty = kit.GenerationFailedError(
+                f"{self.label} returned no image", **self.error_origin(job_id, body)
+            )
+            return kit.AnsweredSubmit.failed(handle, body, empty)
+        output = kit.ImageOutput(
+            images=list(images), content_type=sniff_mime(images[0], "image/png"), raw=body
+        )
+        return kit.AnsweredSubmit.completed(handle, body, output)
 
     async def poll(self, handle: kit.JobHandle) -> kit.JobSnapshot:
         """``GET /{operation name}``.
@@ -565,11 +570,7 @@ class GoogleClient(kit.ProviderClient):
             TarashException: The status call failed after retries.
         """
         if handle.kind == "image":
-            raise self.refusal(
-                f"{self.label} images are returned by the request itself: an image job's "
-                "handle has nothing left to wait for",
-                request_id=handle.request_id,
-            )
+            raise self._no_image_job(handle)
         on_vertex = handle.provider_state.get("backend") == "vertex"
         if on_vertex != (self.vertex is not None):
             backend = "Vertex AI" if on_vertex else "the Gemini API"
@@ -591,6 +592,13 @@ class GoogleClient(kit.ProviderClient):
             expect_object=True,
         )
         return self._operation_snapshot(reply_object(reply), handle.request_id)
+
+    def _no_image_job(self, handle: kit.JobHandle) -> kit.ValidationError:
+        return self.refusal(
+            f"{self.label} images are returned by the request itself: an image job's "
+            "handle has nothing left to wait for",
+            request_id=handle.request_id,
+        )
 
     def _operation_name(self, handle: kit.JobHandle) -> str:
         """The Vertex operation's full name: the one the submit's reply gave, when it is
@@ -709,20 +717,14 @@ class GoogleClient(kit.ProviderClient):
     async def fetch_image(
         self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
     ) -> kit.ImageOutput:
-        """The images the request returned, as bytes.
+        """Refused, sending nothing: the images came with the request's reply
+        (:class:`~tarash.tarash_gateway.providers._base.AnsweredSubmit`), and Google keeps
+        nothing to read later.
 
         Raises:
-            GenerationFailedError: The reply held no image.
+            ValidationError: Always.
         """
-        images = self._inline_images.pop(handle.request_id, [])
-        if not images:
-            raise kit.GenerationFailedError(
-                f"{self.label} returned no image",
-                **self.error_origin(handle.request_id, snapshot.raw),
-            )
-        first = images[0]
-        content_type = sniff_mime(first, "image/png") if isinstance(first, bytes) else None
-        return kit.ImageOutput(images=images, content_type=content_type, raw=snapshot.raw)
+        raise self._no_image_job(handle)
 
     async def cancel(self, handle: kit.JobHandle) -> bool:
         """Always ``False``, sending nothing: the Gemini API cannot stop a Veo operation,

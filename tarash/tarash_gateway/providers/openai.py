@@ -15,7 +15,7 @@ see docs/providers/openai.md):
 - Images are answered in the request: ``POST /images/generations`` (JSON) or
   ``/images/edits`` (multipart with the input image, or JSON ``images[{image_url}]``)
   returns ``data[]`` of ``b64_json`` (GPT image models always; dall-e on request) or
-  ``url``. The reply is the job's first snapshot, already terminal.
+  ``url``. The reply is the whole answer (an ``AnsweredSubmit``): no job to poll.
 - Errors are ``{"error": {"message", "type", "param", "code"}}``: ``moderation_blocked``
   (and older ``content_policy_violation``) is a moderation refusal, ``insufficient_quota``
   a 429 that no retry fixes, ``model_not_found`` an unknown model. 429s carry
@@ -146,12 +146,6 @@ class OpenAIClient(kit.ProviderClient):
     finds_jobs: ClassVar[bool] = True
     answers_in_request: ClassVar[frozenset[kit.JobKind]] = frozenset({"image"})
     provider_config_options: ClassVar[frozenset[str]] = frozenset({"organization", "project"})
-
-    def __init__(self, settings: kit.ProviderSettings) -> None:
-        super().__init__(settings)
-        # Images decoded from a create reply, by job id: held here (one copy, as bytes)
-        # from the submit that received them to the result read, not in the snapshot.
-        self._inline_images: dict[str, list[str | bytes]] = {}
 
     @classmethod
     def resolve_base_url(cls, explicit: str | None = None) -> str:
@@ -414,7 +408,7 @@ class OpenAIClient(kit.ProviderClient):
 
     async def _generate_images(
         self, job: kit.PreparedJob, time_left: float | None
-    ) -> kit.SubmittedJob:
+    ) -> kit.AnsweredSubmit:
         url, body = self._image_body(job.payload)
         timeout = IMAGE_READ_TIMEOUT if time_left is None else time_left + LATE_IMAGE_MARGIN
         reply = await self._send(
@@ -429,11 +423,13 @@ class OpenAIClient(kit.ProviderClient):
         header_id = reply.headers.get("x-request-id", "")
         job_id = header_id if _REQUEST_ID.match(header_id) else f"img_{uuid.uuid4().hex}"
         handle = self.new_handle("image", job_id, provider_state=self.provider_state("image"))
-        return kit.SubmittedJob(handle=handle, snapshot=self._image_snapshot(reply, job_id))
+        return self._image_answer(reply, handle)
 
-    def _image_snapshot(self, reply: httpx.Response, job_id: str) -> kit.JobSnapshot:
-        """The images of a create reply, decoded once; the snapshot's raw body keeps a
-        note of each in place of its base64 (one copy in memory, as bytes)."""
+    def _image_answer(self, reply: httpx.Response, handle: kit.JobHandle) -> kit.AnsweredSubmit:
+        """The images of a create reply, decoded once (bytes for ``b64_json``, else the
+        URLs); the raw body keeps a note of each in place of its base64 (one copy in
+        memory, as bytes)."""
+        job_id = handle.request_id
         body = kit.response_json(reply)
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             # The images were generated and billed, and cannot be read: another provider
@@ -446,7 +442,7 @@ class OpenAIClient(kit.ProviderClient):
                 status_code=reply.status_code,
                 fallback_allowed=False,
             )
-            return kit.JobSnapshot(kit.JobState.FAILED, {}, error=error)
+            return kit.AnsweredSubmit.failed(handle, {}, error)
         images: list[str | bytes] = []
         items: list[Any] = []
         for index, item in enumerate(body["data"]):
@@ -462,10 +458,33 @@ class OpenAIClient(kit.ProviderClient):
             elif isinstance(url, str) and url:
                 images.append(url)
             items.append(item)
-        self._inline_images[job_id] = images
-        return kit.JobSnapshot(
-            kit.JobState.COMPLETED, {**body, "data": items}, progress_percent=100
+        raw = {**body, "data": items}
+        if not images:
+            empty = kit.GenerationFailedError(
+                f"{self.label} returned no image", **self.error_origin(job_id, raw)
+            )
+            return kit.AnsweredSubmit.failed(handle, raw, empty)
+        output_format = raw.get("output_format")
+        first = images[0]
+        content_type = (
+            sniff_mime(first, "image/png")
+            if isinstance(first, bytes)
+            else f"image/{output_format}"
+            if isinstance(output_format, str)
+            else None
         )
+        revised = next(
+            (
+                item["revised_prompt"]
+                for item in items
+                if isinstance(item, dict) and isinstance(item.get("revised_prompt"), str)
+            ),
+            None,
+        )
+        output = kit.ImageOutput(
+            images=images, content_type=content_type, revised_prompt=revised, raw=raw
+        )
+        return kit.AnsweredSubmit.completed(handle, raw, output)
 
     async def poll(self, handle: kit.JobHandle) -> kit.JobSnapshot:
         """``GET /videos/{id}``, with the server's ``openai-poll-after-ms`` as the hint.
@@ -475,11 +494,7 @@ class OpenAIClient(kit.ProviderClient):
             TarashException: The status call failed after retries.
         """
         if handle.kind == "image":
-            raise self.refusal(
-                f"{self.label} images are returned by the create itself: an image job's "
-                "handle has nothing left to wait for",
-                request_id=handle.request_id,
-            )
+            raise self._no_image_job(handle)
         url = self.job_url(handle, "status")
         reply = await self._send(
             "status",
@@ -490,6 +505,13 @@ class OpenAIClient(kit.ProviderClient):
             expect_object=True,
         )
         return self._video_snapshot(kit.response_json(reply), reply.headers.get(POLL_AFTER_HEADER))
+
+    def _no_image_job(self, handle: kit.JobHandle) -> kit.ValidationError:
+        return self.refusal(
+            f"{self.label} images are returned by the create itself: an image job's "
+            "handle has nothing left to wait for",
+            request_id=handle.request_id,
+        )
 
     def _video_snapshot(self, body: Any, poll_after_ms: str | None) -> kit.JobSnapshot:
         if not isinstance(body, dict):
@@ -562,37 +584,14 @@ class OpenAIClient(kit.ProviderClient):
     async def fetch_image(
         self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
     ) -> kit.ImageOutput:
-        """The images the create returned (bytes for ``b64_json``, else the URLs).
+        """Refused, sending nothing: the images came with the create's reply
+        (:class:`~tarash.tarash_gateway.providers._base.AnsweredSubmit`), and OpenAI keeps
+        nothing to read later.
 
         Raises:
-            GenerationFailedError: The reply held no image.
+            ValidationError: Always.
         """
-        images = self._inline_images.pop(handle.request_id, [])
-        if not images:
-            raise kit.GenerationFailedError(
-                f"{self.label} returned no image",
-                **self.error_origin(handle.request_id, snapshot.raw),
-            )
-        output_format = snapshot.raw.get("output_format")
-        first = images[0]
-        content_type = (
-            sniff_mime(first, "image/png")
-            if isinstance(first, bytes)
-            else f"image/{output_format}"
-            if isinstance(output_format, str)
-            else None
-        )
-        revised = next(
-            (
-                item["revised_prompt"]
-                for item in snapshot.raw.get("data", [])
-                if isinstance(item, dict) and isinstance(item.get("revised_prompt"), str)
-            ),
-            None,
-        )
-        return kit.ImageOutput(
-            images=images, content_type=content_type, revised_prompt=revised, raw=snapshot.raw
-        )
+        raise self._no_image_job(handle)
 
     async def cancel(self, handle: kit.JobHandle) -> bool:
         """Always ``False``, sending nothing: OpenAI cannot stop a running video (``DELETE``

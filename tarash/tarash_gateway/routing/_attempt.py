@@ -67,7 +67,7 @@ from tarash.tarash_gateway._adapt import adapt_image_request, adapt_video_reques
 from tarash.tarash_gateway._validate import check_sendable
 from tarash.tarash_gateway.engine._completion import run_to_completion, submit_to_completion
 from tarash.tarash_gateway.engine._http import CallCounters
-from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState, PollSchedule
+from tarash.tarash_gateway.engine._polling import JobState, PollSchedule
 from tarash.tarash_gateway.engine._tracing import log_fields, set_attributes, span
 from tarash.tarash_gateway.errors import (
     JobCancelledError,
@@ -94,6 +94,7 @@ from tarash.tarash_gateway.providers import (
     provider_key,
 )
 from tarash.tarash_gateway.providers._base import (
+    AnsweredSubmit,
     PreparedJob,
     ProviderClient,
     ProviderSettings,
@@ -267,7 +268,7 @@ async def submit_prepared(
     job: PreparedJob,
     *,
     deadline: float | None,
-    on_abandoned: Callable[[JobHandle, bool], Awaitable[object]] | None = None,
+    on_abandoned: Callable[[SubmittedJob, bool], Awaitable[object]] | None = None,
 ) -> SubmittedJob:
     """Submit a prepared job once and stamp its handle with the adaptations made.
 
@@ -275,15 +276,19 @@ async def submit_prepared(
     anyio, trio or asyncio's own cancellation): a request that reached the provider may
     have created a paid job, so its reply is awaited, the job it names is cancelled
     remotely, and then the cancellation travels on (``on_abandoned`` is told of that job
-    and whether the cancel was accepted). Nor is it cut by the deadline; its retries stop
-    there, and a job submitted late is cancelled by the waiter at once.
+    and whether the cancel was accepted). A reply that was the whole answer
+    (:class:`AnsweredSubmit`) left no job to cancel: none is sent. Nor is the submit cut
+    by the deadline; its retries stop there, and a job submitted late is cancelled by the
+    waiter at once.
     """
     time_left = None if deadline is None else max(0.0, deadline - anyio.current_time())
 
     async def cancel_abandoned(abandoned: SubmittedJob) -> bool:
-        cancelled = await cancel_remote_job(client, abandoned.handle)
+        cancelled = not isinstance(abandoned, AnsweredSubmit) and await cancel_remote_job(
+            client, abandoned.handle
+        )
         if on_abandoned is not None:
-            await on_abandoned(abandoned.handle, cancelled)
+            await on_abandoned(abandoned, cancelled)
         return cancelled
 
     submitted = await submit_to_completion(
@@ -593,7 +598,9 @@ class Attempt:
     estimate: float | None = None
     _slot: CapacitySlotLike | None = None
     _settle: Callable[[float | None], None] | None = None
-    _abandoned: tuple[JobHandle, bool] | None = None
+    # A job made by a submit cancelled in flight, and whether its cancel was accepted
+    # (None: the reply was the whole answer, over and paid, nothing runs on).
+    _abandoned: tuple[JobHandle, bool | None] | None = None
     _submitted_at: float | None = None
     _admission: Admission | None = None
     # The account_of the client: the limits' counters, pauses and learning are per key.
@@ -635,8 +642,8 @@ class Attempt:
                     self.deadline, _ = deadline_from_timeout(self.job_config.timeout)
                     job = await self.prepare()
                     await self.acquire()
-                    snapshot = await self.submit(job)
-                    response = await self.wait(snapshot)
+                    submitted = await self.submit(job)
+                    response = await self.wait(submitted)
             finally:
                 await self._close()
         return response
@@ -791,11 +798,12 @@ class Attempt:
             raise AttemptSkipped(_breaker_refusal(admission))
         self._admission = admission
 
-    async def submit(self, job: PreparedJob) -> JobSnapshot | None:
+    async def submit(self, job: PreparedJob) -> SubmittedJob:
         """Reserve the spend, announce, submit once, announce the job.
 
         Returns:
-            What the submit's reply said of the job, if anything.
+            What the submit returned: the handle and what its reply said of the job (the
+            whole answer, for a provider that answers in the request).
         """
         client = self.client
         assert client is not None
@@ -822,10 +830,13 @@ class Attempt:
             ),
         )
 
-        async def abandoned(handle: JobHandle, cancelled: bool) -> None:
+        async def abandoned(submitted: SubmittedJob, cancelled: bool) -> None:
             # A job exists although the submit never returned: it is billed (as cancelled,
             # or in full when its cancel failed), so _close must not count it as nothing.
-            self._abandoned = (handle, cancelled)
+            # One answered in the request is over and paid: nothing runs on to follow.
+            handle = submitted.handle
+            answered = isinstance(submitted, AnsweredSubmit)
+            self._abandoned = (handle, None if answered else cancelled)
             meta.request_id = handle.request_id
             await call_hook(self.hooks.on_abandoned, JobAbandoned(handle, cancelled))
 
@@ -858,10 +869,12 @@ class Attempt:
                 JobAccepted(submitted.handle, meta.attempt_number, meta.role),
             )
         except BaseException:
-            # Nobody was told of the job, and nobody will follow it: stop it.
-            await cancel_remote_job(client, submitted.handle, on_result=self._record_stop)
+            # Nobody was told of the job, and nobody will follow it: stop it (an answer
+            # in the request left none).
+            if not isinstance(submitted, AnsweredSubmit):
+                await cancel_remote_job(client, submitted.handle, on_result=self._record_stop)
             raise
-        return submitted.snapshot
+        return submitted
 
     def _record_stop(self, outcome: GiveUp) -> None:
         self._stopped = outcome.left_job
@@ -899,8 +912,9 @@ class Attempt:
                 account=self._account,
             )
 
-    async def wait(self, snapshot: JobSnapshot | None) -> Response:
-        """Wait for the job and read its result (the waiter cancels it on any give-up)."""
+    async def wait(self, submitted: SubmittedJob) -> Response:
+        """Wait for the job and read its result (the waiter cancels it on any give-up);
+        take the answer of one the provider answered in the request (nothing to wait on)."""
         assert self.client is not None and self.handle is not None
         waiter = JobWaiter(
             self.client,
@@ -913,8 +927,10 @@ class Attempt:
             on_throttled=self._throttled,
         )
         self._waiter = waiter
+        if isinstance(submitted, AnsweredSubmit):
+            return await waiter.take_answer(submitted)
         try:
-            return await waiter.run(snapshot, self.deadline)
+            return await waiter.run(submitted.snapshot, self.deadline)
         finally:
             self._stopped = waiter.stopped
 
@@ -1081,7 +1097,7 @@ class Attempt:
         stopped_in_time = (
             self._stopped is True
             if self.handle is not None
-            else self._abandoned is not None and self._abandoned[1]
+            else self._abandoned is not None and self._abandoned[1] is True
         )
         if stopped_in_time:
             meta.estimated_cost = (
@@ -1105,7 +1121,7 @@ class Attempt:
         """The job this attempt gave up on without stopping it, if any."""
         if self.handle is not None:
             return self.handle if self._stopped is False else None
-        if self._abandoned is not None and not self._abandoned[1]:
+        if self._abandoned is not None and self._abandoned[1] is False:
             return self._abandoned[0]
         return None
 
