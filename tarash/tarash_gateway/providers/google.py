@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import importlib.util
 import mimetypes
 import os
 import re
@@ -47,20 +46,20 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import anyio.to_thread
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway.engine._http import Operation, reply_object
+from tarash.tarash_gateway.engine._http import reply_object
 from tarash.tarash_gateway.errors import AuthenticationError
 from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
 from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers._google_vertex import (
+    GEMINI_KEY,
     OFFICIAL_STORAGE,
     TOKEN_ENV_VAR,
     VertexTarget,
+    google_credentials,
     storage_download_url,
-    token_source,
     vertex_requested,
 )
 from tarash.tarash_gateway.providers._lifecycle import Retirement
@@ -180,7 +179,8 @@ class GoogleClient(kit.ProviderClient):
     models: ClassVar[Mapping[str, kit.ModelSpec]] = GOOGLE_SPECS
     generic_specs: ClassVar[Mapping[kit.JobKind, kit.ModelSpec]] = GENERIC_SPECS
     default_base_url: ClassVar[str] = f"https://{_OFFICIAL_HOST}/v1beta"
-    key_env_vars: ClassVar[tuple[str, ...]] = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    credentials: kit.Credentials | None = GEMINI_KEY
+    """The Gemini API's; a Vertex client's is its target's (``google_credentials``)."""
     # Neither backend can cancel a Veo operation.
     supports_cancel: ClassVar[bool] = False
     answers_in_request: ClassVar[frozenset[kit.JobKind]] = frozenset({"image"})
@@ -192,6 +192,7 @@ class GoogleClient(kit.ProviderClient):
         self.vertex: VertexTarget | None = None
         if vertex_requested(config):
             self.vertex = VertexTarget.from_settings(config, has_key=settings.api_key is not None)
+            self.credentials = google_credentials(self.vertex)
         elif any(config.get(option) is not None for option in _VERTEX_OPTIONS[1:]):
             # As the SDK: project, location and credentials mean Vertex.
             raise self.refusal(
@@ -209,7 +210,6 @@ class GoogleClient(kit.ProviderClient):
             # A compatible endpoint serves the storage API beside its versioned root.
             parent = self.base_url.rsplit("/", 1)[0]
             self.storage_base = parent if urlsplit(parent).path else self.base_url
-        self._minted: SecretStr | None = None
 
     @property
     def label(self) -> str:
@@ -217,86 +217,6 @@ class GoogleClient(kit.ProviderClient):
         return "Google Vertex AI" if self.vertex is not None else self.display_name
 
     # -- credentials and naming ------------------------------------------------------------
-
-    def api_key(self) -> SecretStr:
-        """The credential sent: the Gemini or express-mode API key, the access token, or
-        (Application Default Credentials) the last token minted.
-
-        Raises:
-            AuthenticationError: None is given or found (before any request); for ADC,
-                google-auth is not installed.
-        """
-        if self.vertex is not None and self.vertex.auth == "adc":
-            if self._minted is not None:
-                return self._minted
-            if importlib.util.find_spec("google.auth") is None:
-                raise AuthenticationError(
-                    "Vertex AI with Application Default Credentials needs google-auth: "
-                    'pip install "tarash-gateway[vertex]", or pass an access token as '
-                    f"api_key (or {TOKEN_ENV_VAR}), or use express mode (an API key, no "
-                    "project)",
-                    provider=self.name,
-                    model=self.model,
-                    retryable=False,
-                )
-            # Minted before the first request (see _send): nothing to send yet.
-            return SecretStr("")
-        return super().api_key()
-
-    def _key_from_environment(self) -> SecretStr | None:
-        if self.vertex is not None and self.vertex.auth == "token":
-            value = os.environ.get(TOKEN_ENV_VAR, "")
-            return (
-                self._clean_key(value, f"the token in {TOKEN_ENV_VAR}") if value.strip() else None
-            )
-        return super()._key_from_environment()
-
-    def _key_variables_hint(self) -> str:
-        if self.vertex is not None and self.vertex.auth == "token":
-            return TOKEN_ENV_VAR
-        return super()._key_variables_hint()
-
-    def secrets(self) -> list[str]:
-        """The keys (see the base), the token in ``GOOGLE_OAUTH_ACCESS_TOKEN`` and any
-        token minted from credentials."""
-        found = super().secrets()
-        found.append(os.environ.get(TOKEN_ENV_VAR, ""))
-        if self._minted is not None:
-            found.append(self._minted.get_secret_value())
-        return [secret for secret in found if secret]
-
-    def auth_headers(self) -> dict[str, str]:
-        """``x-goog-api-key: <key>`` (Gemini API, express mode) or ``Authorization: Bearer
-        <token>`` (Vertex AI with a project)."""
-        if self.vertex is not None and self.vertex.auth != "express":
-            return {"authorization": f"Bearer {self.api_key().get_secret_value()}"}
-        return {"x-goog-api-key": self.api_key().get_secret_value()}
-
-    async def _send(
-        self,
-        operation: Operation,
-        method: str,
-        url: str,
-        *,
-        request_id: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> httpx.Response:
-        """The base's send, after minting (or reusing) the ADC token when Vertex uses one."""
-        await self._ensure_token()
-        return await super()._send(
-            operation, method, url, request_id=request_id, headers=headers, **kwargs
-        )
-
-    async def _ensure_token(self) -> None:
-        if self.vertex is None or self.vertex.auth != "adc" or self.vertex.credentials is None:
-            return
-        source = await anyio.to_thread.run_sync(token_source, self.vertex.credentials)
-        try:
-            self._minted = await source.token()
-        except AuthenticationError as exc:
-            exc.model = self.model
-            raise
 
     def download_headers(self, url: str) -> dict[str, SecretStr]:
         """The credential, for the API's own origin (a Gemini file URI needs the key) and,
@@ -317,7 +237,7 @@ class GoogleClient(kit.ProviderClient):
                 return {}
         elif not kit.same_origin(url, self.api_root):
             return {}
-        return {name: SecretStr(value) for name, value in self.auth_headers().items()}
+        return self.keyed_download_headers()
 
     def registry_id(self) -> str | None:
         """Google's bare id (``models/veo-...`` and ``google/veo-...`` are looked up bare)."""
@@ -700,7 +620,7 @@ class GoogleClient(kit.ProviderClient):
                 url = storage_download_url(uri, self.storage_base)
                 if url is not None:
                     # The token may be minted again for the download (save() comes later).
-                    await self._ensure_token()
+                    await self.keys().refresh(self)
                     return kit.VideoOutput(video=url, content_type=str(mime), raw=snapshot.raw)
             elif isinstance(uri, str) and uri.startswith(("https://", "http://")):
                 if not kit.same_origin(uri, self.base_url) and (found := _FILE_ID.search(uri)):

@@ -137,7 +137,7 @@ class OpenAIClient(kit.ProviderClient):
     models: ClassVar[Mapping[str, kit.ModelSpec]] = OPENAI_SPECS
     generic_specs: ClassVar[Mapping[kit.JobKind, kit.ModelSpec]] = GENERIC_SPECS
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
-    key_env_vars: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
+    credentials = kit.ApiKey(("OPENAI_API_KEY",))
     base_url_env_var: ClassVar[str | None] = "OPENAI_BASE_URL"
     """The official SDK's base-URL variable, read after ``TARASH_<NAME>_BASE_URL``."""
     # DELETE removes finished videos only: a running Sora job cannot be stopped.
@@ -165,7 +165,7 @@ class OpenAIClient(kit.ProviderClient):
 
     def auth_headers(self) -> dict[str, str]:
         """``Authorization: Bearer <key>``, plus the organization and project when set."""
-        headers = {"Authorization": f"Bearer {self.api_key().get_secret_value()}"}
+        headers = super().auth_headers()
         config = self.settings.provider_config
         organization = config.get("organization") or os.environ.get("OPENAI_ORG_ID")
         project = config.get("project") or os.environ.get("OPENAI_PROJECT_ID")
@@ -180,7 +180,7 @@ class OpenAIClient(kit.ProviderClient):
         image URL on a storage host never sees it)."""
         if not kit.same_origin(url, self.base_url):
             return {}
-        return {name: SecretStr(value) for name, value in self.auth_headers().items()}
+        return self.keyed_download_headers()
 
     # -- endpoints and naming (Azure replaces these) --------------------------------------
 

@@ -79,17 +79,11 @@ class StabilityClient(kit.ProviderClient):
 
     name: ClassVar[str] = "stability"
     default_base_url: ClassVar[str] = "https://api.stability.ai"
-    key_env_vars: ClassVar[tuple[str, ...]] = ("STABILITY_API_KEY",)
+    credentials = kit.ApiKey(("STABILITY_API_KEY",), header="authorization")
     supports_cancel: ClassVar[bool] = False
     answers_in_request: ClassVar[frozenset[kit.JobKind]] = frozenset({"image", "video"})
     provider_config_options: ClassVar[frozenset[str]] = _PROVIDER_OPTIONS
     models: ClassVar[Mapping[str, kit.ModelSpec]] = STABILITY_MODELS
-
-    # -- credentials -------------------------------------------------------------------
-
-    def auth_headers(self) -> dict[str, str]:
-        """``authorization: Bearer <key>``."""
-        return {"authorization": f"Bearer {self.api_key().get_secret_value()}"}
 
     # -- mapping -----------------------------------------------------------------------
 
