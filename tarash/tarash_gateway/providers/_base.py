@@ -358,7 +358,7 @@ class ProviderClient(abc.ABC):
 
     # -- credentials -------------------------------------------------------------------
 
-    def keys(self) -> Credentials:
+    def key_strategy(self) -> Credentials:
         """This client's credentials strategy: :attr:`credentials`, else (a client that
         names none and sends its own :meth:`auth_headers`) a key read from
         :attr:`key_env_vars`."""
@@ -373,7 +373,7 @@ class ProviderClient(abc.ABC):
             ValidationError: The key holds whitespace, control or non-ASCII characters
                 inside (raised before any request; the key is not quoted).
         """
-        return self.keys().key(self)
+        return self.key_strategy().key(self)
 
     def secrets(self) -> list[str]:
         """Every value of this client's credential that must never appear in an output.
@@ -381,7 +381,7 @@ class ProviderClient(abc.ABC):
         The key as configured and as found in the environment, before its whitespace was
         stripped, the key actually sent, and any token minted.
         """
-        return self.keys().secrets(self)
+        return self.key_strategy().secrets(self)
 
     def scrub(self, error: _E) -> _E:
         """Scrub this client's key, in any spelling, from ``error`` and all it chains to."""
@@ -389,7 +389,7 @@ class ProviderClient(abc.ABC):
 
     def auth_headers(self) -> dict[str, str]:
         """Headers that authenticate a request (never logged): the strategy's."""
-        return self.keys().headers(self)
+        return self.key_strategy().headers(self)
 
     def download_headers(self, url: str) -> dict[str, SecretStr]:
         """Headers needed to download a result URL; none unless the provider asks for them."""
@@ -753,7 +753,7 @@ class ProviderClient(abc.ABC):
         than 503) may still have created a job nobody can cancel: its error is flagged
         ``job_may_exist`` and a warning is logged.
         """
-        await self.keys().refresh(self)
+        await self.key_strategy().refresh(self)
         merged = {**self.auth_headers(), **(headers or {})}
         try:
             return await send(

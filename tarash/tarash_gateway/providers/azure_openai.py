@@ -188,7 +188,7 @@ class AzureOpenAIClient(OpenAIClient):
         """``api-key: <key>``, or ``Authorization: Bearer <Entra token>`` (see
         :class:`~tarash.tarash_gateway.providers._credentials.AzureKeyOrEntra`); not
         OpenAI's organization and project headers."""
-        return self.keys().headers(self)
+        return self.key_strategy().headers(self)
 
     # -- endpoints and naming ----------------------------------------------------------
 

@@ -356,7 +356,7 @@ class GoogleClient(kit.ProviderClient):
                 url = storage_download_url(uri, self.storage_base)
                 if url is not None:
                     # The token may be minted again for the download (save() comes later).
-                    await self.keys().refresh(self)
+                    await self.key_strategy().refresh(self)
                     return kit.VideoOutput(video=url, content_type=str(mime), raw=snapshot.raw)
             elif isinstance(uri, str) and uri.startswith(("https://", "http://")):
                 if not kit.same_origin(uri, self.base_url) and (found := _FILE_ID.search(uri)):
