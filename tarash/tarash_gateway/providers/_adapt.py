@@ -5,6 +5,10 @@ change recorded and logged), so one request can travel down a fallback chain who
 differ. With ``strict_parameters`` the same mismatch is a :class:`ValidationError`. What
 cannot be adapted (an image-to-video model with no image) is always an error, raised
 before anything is submitted.
+
+Adapting is the first half of preparing a request; :mod:`._spec` does the second, mapping
+the adapted request to the model's own field names (``ProviderClient.prepare_from_spec``).
+Both read the model's registry entry: adapting its :class:`~._spec.ModelCapabilities`.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.models import ImageGenerationRequest, VideoGenerationRequest
-from tarash.tarash_gateway.providers._base import ModelCapabilities
+from tarash.tarash_gateway.providers._spec import ModelCapabilities
 
 __all__ = ["adapt_image_request", "adapt_video_request", "nearest_aspect_ratio"]
 
