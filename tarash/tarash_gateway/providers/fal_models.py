@@ -95,21 +95,15 @@ def _kling(*, tail_image: bool) -> ModelSpec:
 # ``image_size`` is a preset from the aspect ratio, or {"width", "height"} from
 # request.size (see IMAGE_SIZE_PRESETS; the provider module builds the value).
 
-_FLUX = ModelSpec(
-    capabilities=ModelCapabilities(
-        kind="image",
-        aspect_ratios=tuple(IMAGE_SIZE_PRESETS),
-        accepts_image=False,
-        max_outputs=4,
-    ),
-    inputs={
+_FLUX = _image(
+    {
         "prompt": "prompt",
         "seed": "seed",
         "aspect_ratio": "image_size",
         "size": "image_size",
         "count": "num_images",
     },
-    output="images",
+    max_outputs=4,
 )
 
 # -- Families by prefix -------------------------------------------------------------------

@@ -99,19 +99,11 @@ _FLUX_INPUTS = {
     "seed": "seed",
 }
 
-_FLUX_SCHNELL = ModelSpec(
-    capabilities=ModelCapabilities(
-        kind="image", aspect_ratios=FLUX_ASPECT_RATIOS, accepts_image=False, max_outputs=4
-    ),
-    inputs=_FLUX_INPUTS,
-    output="urls",
-)
+_FLUX_SCHNELL = _image(_FLUX_INPUTS, aspect_ratios=FLUX_ASPECT_RATIOS, max_outputs=4)
 
-_FLUX_DEV = ModelSpec(
-    # flux-dev also does image-to-image through ``image`` (+ ``prompt_strength``).
-    capabilities=ModelCapabilities(kind="image", aspect_ratios=FLUX_ASPECT_RATIOS, max_outputs=4),
-    inputs={**_FLUX_INPUTS, "first_frame": "image"},
-    output="urls",
+# flux-dev also does image-to-image through ``image`` (+ ``prompt_strength``).
+_FLUX_DEV = _image(
+    {**_FLUX_INPUTS, "first_frame": "image"}, aspect_ratios=FLUX_ASPECT_RATIOS, max_outputs=4
 )
 
 
