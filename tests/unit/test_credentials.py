@@ -23,6 +23,7 @@ from tarash.tarash_gateway.providers._credentials import (
 )
 from tarash.tarash_gateway.providers._google_vertex import VertexTarget, google_credentials
 from tarash.tarash_gateway.providers.mock import MockClient
+from tarash.tarash_gateway.routing._attempt import account_of
 from tests.unit.fake_provider import FakeClient
 
 CANARY = "sk-credentials-canary-8812"
@@ -190,3 +191,19 @@ def test_a_client_with_its_own_auth_headers_reads_key_env_vars(
     assert client.credentials is None
     assert client.auth_headers() == {"Authorization": f"Bearer {CANARY}"}
     assert CANARY in client.secrets()
+
+
+def test_a_strategy_may_name_the_account_the_limits_count() -> None:
+    """account_of fingerprints the strategy's account when it names one (Vertex: project
+    and region, whatever the token), else the key sent; never the key itself."""
+
+    class Shared(FakeClient):
+        name: ClassVar[str] = "shared"
+        credentials = ApiKey(("SHARED_KEY",), account="team-1")
+
+    def account(key: str, client_class: type[FakeClient] = Shared) -> str | None:
+        return account_of(client_class(ProviderSettings(model="t2v", api_key=SecretStr(key))))
+
+    assert account("key-one") == account("key-two") != account("key-one", FakeClient)
+    assert account("key-one", FakeClient) != account("key-two", FakeClient)
+    assert "key-one" not in str(account("key-one", FakeClient))

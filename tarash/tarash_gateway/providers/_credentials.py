@@ -93,9 +93,12 @@ class Credentials(abc.ABC):
     Attributes:
         env_vars: The environment variables read for the key, in order (the official
             SDKs' names); the client's ``key_env_vars``.
+        account: Who the calls count against, when it is not the key (Vertex AI counts
+            quota per project and region, whatever token is sent); ``None``: the key.
     """
 
     env_vars: tuple[str, ...]
+    account: str | None = None
 
     @abc.abstractmethod
     def key(self, owner: KeyOwner) -> SecretStr:
@@ -153,6 +156,7 @@ class ApiKey(Credentials):
         noun: What a malformed value in a variable is called (``"the token in ..."``).
         also_secret: More variables whose values are never shown (a provider's other
             credentials, read by another of its strategies).
+        account: Who the calls count against, when not the key.
     """
 
     env_vars: tuple[str, ...]
@@ -162,6 +166,7 @@ class ApiKey(Credentials):
     hint: str = ""
     noun: str = "API key"
     also_secret: tuple[str, ...] = ()
+    account: str | None = None
 
     def key(self, owner: KeyOwner) -> SecretStr:
         """The config's key when it has one, else :meth:`from_environment`'s, stripped.
@@ -269,12 +274,14 @@ class MintedToken(Credentials):
         library: The module that library provides (``"google.auth"``).
         env_vars: The provider's other credentials' variables: never read here, never
             shown.
+        account: Who the calls count against (the tokens change every hour).
     """
 
     source: Callable[[], TokenMinter]
     missing: str
     library: str
     env_vars: tuple[str, ...] = ()
+    account: str | None = None
 
     def key(self, owner: KeyOwner) -> SecretStr:
         """The token minted last; empty before the first request (which mints one).
@@ -323,6 +330,7 @@ class NoKey(Credentials):
     key is still never shown."""
 
     env_vars: tuple[str, ...] = ()
+    account: str | None = None
 
     def key(self, owner: KeyOwner) -> SecretStr:
         """The configured key, unused; empty when there is none."""

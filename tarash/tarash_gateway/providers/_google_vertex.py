@@ -24,6 +24,7 @@ token (given, or minted from ADC) as ``Authorization: Bearer``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import os
@@ -391,11 +392,15 @@ def google_credentials(target: VertexTarget | None) -> Credentials:
     """
     if target is None or target.auth == "express":
         return GEMINI_KEY
+    # Vertex counts quota per project and region, and its tokens (given, or minted) change
+    # every hour: the project and region are the account the limits count.
+    account = f"vertex\0{target.project}\0{target.location}"
     if target.auth == "token" or target.credentials is None:
-        return _VERTEX_TOKEN
+        return dataclasses.replace(_VERTEX_TOKEN, account=account)
     return MintedToken(
         source=functools.partial(token_source, target.credentials),
         missing=_NO_GOOGLE_AUTH,
         library="google.auth",
         env_vars=(*KEY_ENV_VARS, TOKEN_ENV_VAR),
+        account=account,
     )

@@ -100,7 +100,6 @@ from tarash.tarash_gateway.providers._base import (
     ProviderSettings,
     SubmittedJob,
 )
-from tarash.tarash_gateway.providers._google_vertex import VertexTarget
 from tarash.tarash_gateway.providers.mock import MockClient, is_mock_handle
 from tarash.tarash_gateway.routing._breaker import Admission
 from tarash.tarash_gateway.routing._jobs import (
@@ -170,10 +169,10 @@ def account_of(client: ProviderClient) -> str | None:
         ValidationError: The key is malformed.
     """
     key = client.api_key().get_secret_value().strip()
-    vertex = getattr(client, "vertex", None)
-    if isinstance(vertex, VertexTarget) and vertex.project is not None:
-        return account_fingerprint(f"vertex\0{vertex.project}\0{vertex.location}")
-    return account_fingerprint(key) if key else None
+    # Where the provider counts quota otherwise (Vertex AI: per project and region), the
+    # client's credentials strategy names the account.
+    account = client.key_strategy().account or key
+    return account_fingerprint(account) if account else None
 
 
 def _counted_per_account(client: ProviderClient) -> ProviderClient:
