@@ -41,6 +41,7 @@ __all__ = [
     "KeyOwner",
     "MintedToken",
     "NoKey",
+    "TokenMinter",
     "clean_key",
 ]
 
