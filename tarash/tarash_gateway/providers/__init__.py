@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from tarash.tarash_gateway._response_io import install_response_io
-from tarash.tarash_gateway._validate import check_provider_name
+from tarash.tarash_gateway._validate import check_provider_name, provider_key
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.providers._base import ProviderClient, ProviderSettings
 
@@ -58,20 +58,10 @@ _BUILTIN: dict[str, str] = {
     "google": "tarash.tarash_gateway.providers.google:GoogleClient",
     "runway": "tarash.tarash_gateway.providers.runway:RunwayClient",
 }
-_ALIASES: dict[str, str] = {"fal_ai": "fal", "falai": "fal"}
 # key -> entry, and key -> the name as it was registered (for available_providers).
 _registered: dict[str, ProviderEntry] = {}
 _written: dict[str, str] = {}
 _lock = threading.Lock()
-
-
-def provider_key(name: str) -> str:
-    """The registry key of a provider name: stripped, lower-cased, ``-`` read as ``_``.
-
-    Only lookups use it; the name itself is kept as written everywhere else.
-    """
-    key = name.strip().lower().replace("-", "_")
-    return _ALIASES.get(key, key)
 
 
 def table_key(key: str) -> str:
