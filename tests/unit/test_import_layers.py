@@ -199,12 +199,7 @@ KNOWN_CROSSINGS = frozenset(
         ("compat._handler", "routing._jobs"),
         ("compat._handler", "routing._metadata"),
         ("providers", "compat._handler"),
-        ("providers._spec", "media"),
         ("providers._spec", "providers.field_mappers"),
-        ("providers.google", "media"),
-        ("providers.openai", "media"),
-        ("providers.stability", "media"),
-        ("routing._attempt", "media"),
         ("routing._attempt", "providers.mock"),
     }
 )

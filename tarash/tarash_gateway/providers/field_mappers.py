@@ -31,8 +31,8 @@ from typing_extensions import TypedDict
 
 from tarash.tarash_gateway._validate import check_provider_name, provider_key
 from tarash.tarash_gateway.errors import TarashException, ValidationError
-from tarash.tarash_gateway.media import sniff_mime, to_data_uri
 from tarash.tarash_gateway.models import ImageGenerationRequest, VideoGenerationRequest
+from tarash.tarash_gateway.providers._media import sniff_mime, to_data_uri
 
 __all__ = [
     "FieldMapper",

@@ -61,7 +61,6 @@ from tarash.tarash_gateway.errors import (
     ValidationError,
     error_for_status,
 )
-from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
 from tarash.tarash_gateway.models import (
     ImageGenerationRequest,
     ImageGenerationResponse,
@@ -80,6 +79,7 @@ from tarash.tarash_gateway.models import (
     format_to_content_type,
 )
 from tarash.tarash_gateway.providers import _kit as kit
+from tarash.tarash_gateway.providers._media import decode_data_uri, sniff_mime
 
 __all__ = [
     "MAX_MOCK_AUDIO_SECONDS",

@@ -77,7 +77,6 @@ from tarash.tarash_gateway.errors import (
     ValidationError,
 )
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
-from tarash.tarash_gateway.media import load_local_media
 from tarash.tarash_gateway.models import (
     AttemptMetadata,
     AttemptRole,
@@ -100,6 +99,7 @@ from tarash.tarash_gateway.providers._base import (
     SubmittedJob,
 )
 from tarash.tarash_gateway.providers._google_vertex import VertexTarget
+from tarash.tarash_gateway.providers._media import load_local_media
 from tarash.tarash_gateway.providers.mock import MockClient, is_mock_handle
 from tarash.tarash_gateway.routing._breaker import Admission
 from tarash.tarash_gateway.routing._jobs import (
