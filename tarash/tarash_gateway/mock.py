@@ -22,16 +22,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from tarash.tarash_gateway.compat._mock_library import (
-    MockVideoSpec,
-    _library,
-    find_best_matching_video,
-    generate_mock_request_id,
-    select_mock_response,
-)
-from tarash.tarash_gateway.compat._mock_library import (
-    best_matching_spec as best_matching_spec,  # imported from here before it moved
-)
 from tarash.tarash_gateway.engine._polling import PollSchedule
 from tarash.tarash_gateway.engine._sync import run_sync
 from tarash.tarash_gateway.errors import ValidationError
@@ -55,6 +45,16 @@ from tarash.tarash_gateway.models import (
     VideoGenerationResponse,
 )
 from tarash.tarash_gateway.providers._base import ProviderSettings
+from tarash.tarash_gateway.providers._mock_library import (
+    MockVideoSpec,
+    _library,
+    find_best_matching_video,
+    generate_mock_request_id,
+    select_mock_response,
+)
+from tarash.tarash_gateway.providers._mock_library import (
+    best_matching_spec as best_matching_spec,  # imported from here before it moved
+)
 from tarash.tarash_gateway.providers.mock import MockClient, run_mock_audio
 from tarash.tarash_gateway.routing._chain import submit_prepared
 from tarash.tarash_gateway.routing._jobs import CallbackError, JobWaiter

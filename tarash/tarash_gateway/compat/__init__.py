@@ -3,9 +3,10 @@
 What is in it:
 
 - ``_handler``: the published handler protocol (``handler_for``, ``run_handler_attempt``,
-  ``ClientHandler``);
-- ``_mock_library``: the mock's sample library and its outcome and request-id picks,
-  beneath both the published ``mock`` module and the mock client.
+  ``ClientHandler``).
+
+The mock's sample library (``providers/_mock_library``) sits in the providers room, beside
+the mock client that uses it.
 
 The published doors stay where users import them: ``tarash.tarash_gateway.mock``,
 ``exceptions``, ``registry`` and ``providers.field_mappers``; ``_audio_models`` stays at the

@@ -46,11 +46,6 @@ from tarash.tarash_gateway._sample_media import (
     make_png,
     make_wav,
 )
-from tarash.tarash_gateway.compat._mock_library import (
-    best_matching_spec,
-    generate_mock_request_id,
-    select_mock_response,
-)
 from tarash.tarash_gateway.engine._http import UNKNOWN_CALL, CallContext
 from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState
 from tarash.tarash_gateway.errors import (
@@ -79,6 +74,11 @@ from tarash.tarash_gateway.models import (
 )
 from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers._media import decode_data_uri, sniff_mime
+from tarash.tarash_gateway.providers._mock_library import (
+    best_matching_spec,
+    generate_mock_request_id,
+    select_mock_response,
+)
 
 __all__ = [
     "MAX_MOCK_AUDIO_SECONDS",
