@@ -23,7 +23,15 @@ ROOT = Path(gateway.__file__).parent
 # their fields, and the seam their save() reaches its I/O through.
 DATA = frozenset(
     f"{PACKAGE}.{name}"
-    for name in ("models", "errors", "_validate", "_retry_after", "_response_io", "_audio_models")
+    for name in (
+        "models",
+        "errors",
+        "_validate",
+        "_retry_after",
+        "_response_io",
+        "_audio_models",
+        "_unions",
+    )
 )
 
 

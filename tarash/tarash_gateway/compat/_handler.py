@@ -40,7 +40,7 @@ import functools
 import inspect
 import math
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import Any, Literal, Protocol
 
 import anyio
@@ -50,6 +50,7 @@ import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic import SecretStr
 
+from tarash.tarash_gateway._unions import AnyConfig, AnyRequest, AnyResponse, ProgressCallback
 from tarash.tarash_gateway.engine._progress import CallbackError, deliver_progress
 from tarash.tarash_gateway.engine._redact import scrub_exception
 from tarash.tarash_gateway.errors import TarashException, ValidationError
@@ -58,7 +59,6 @@ from tarash.tarash_gateway.models import (
     AttemptMetadata,
     AttemptStatus,
     AudioGenerationConfig,
-    ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
     ImageGenerationUpdate,
@@ -69,7 +69,6 @@ from tarash.tarash_gateway.models import (
     TTSRequest,
     TTSResponse,
     TTSUpdate,
-    VideoGenerationConfig,
     VideoGenerationRequest,
     VideoGenerationResponse,
     VideoGenerationUpdate,
@@ -85,10 +84,6 @@ from tarash.tarash_gateway.providers.mock import run_mock_audio
 __all__ = ["AttemptRecord", "handler_for", "run_handler_attempt"]
 
 Kind = Literal["video", "image", "tts", "sts"]
-Config = VideoGenerationConfig | ImageGenerationConfig | AudioGenerationConfig
-Request = VideoGenerationRequest | ImageGenerationRequest | TTSRequest | STSRequest
-Response = VideoGenerationResponse | ImageGenerationResponse | TTSResponse | STSResponse
-ProgressCallback = Callable[[Any], Any]
 
 
 class AttemptRecord(Protocol):
@@ -104,13 +99,13 @@ class AttemptRecord(Protocol):
         ...
 
 
-_RESPONSE_CLASS: dict[Kind, type[Response]] = {
+_RESPONSE_CLASS: dict[Kind, type[AnyResponse]] = {
     "video": VideoGenerationResponse,
     "image": ImageGenerationResponse,
     "tts": TTSResponse,
     "sts": STSResponse,
 }
-_KIND_OF_REQUEST: tuple[tuple[type[Request], Kind], ...] = (
+_KIND_OF_REQUEST: tuple[tuple[type[AnyRequest], Kind], ...] = (
     (VideoGenerationRequest, "video"),
     (ImageGenerationRequest, "image"),
     (TTSRequest, "tts"),
@@ -125,7 +120,7 @@ _WHAT: dict[Kind, str] = {
 _UPDATE_CLASSES = (VideoGenerationUpdate, ImageGenerationUpdate, TTSUpdate, STSUpdate)
 
 
-def handler_for(config: Config) -> object | None:
+def handler_for(config: AnyConfig) -> object | None:
     """The handler instance serving ``config``, or ``None`` when a client class serves it.
 
     A video or image config with the mock enabled is never a handler's: the mock takes
@@ -146,7 +141,7 @@ def handler_for(config: Config) -> object | None:
     return get_provider_handler(config.provider)
 
 
-def _secret_of(config: Config) -> str | None:
+def _secret_of(config: AnyConfig) -> str | None:
     key: object = config.api_key
     if isinstance(key, SecretStr):
         return key.get_secret_value()
@@ -169,7 +164,7 @@ class _Delivery:
 class _ProgressRelay:
     """The ``on_progress`` a handler gets: queues each update for one delivering task."""
 
-    def __init__(self, callback: ProgressCallback, config: Config, attempt_number: int) -> None:
+    def __init__(self, callback: ProgressCallback, config: AnyConfig, attempt_number: int) -> None:
         self._callback = callback
         self._provider = config.provider
         self._model = config.model
@@ -253,8 +248,8 @@ class _Unsupported(Exception):
 async def _call_once(
     handler: object,
     kind: Kind,
-    config: Config,
-    request: Request,
+    config: AnyConfig,
+    request: AnyRequest,
     on_progress: _ProgressRelay | None,
 ) -> object:
     """Call the handler's async method for ``kind``, else its sync one in a thread."""
@@ -283,8 +278,8 @@ async def _call_once(
 async def _call_handler(
     handler: object,
     kind: Kind,
-    config: Config,
-    request: Request,
+    config: AnyConfig,
+    request: AnyRequest,
     on_progress: ProgressCallback | None,
     attempt_number: int,
 ) -> object:
@@ -310,7 +305,7 @@ async def _call_handler(
 
 
 def _not_supported(
-    config: Config, kind: Kind, cause: NotImplementedError | None
+    config: AnyConfig, kind: Kind, cause: NotImplementedError | None
 ) -> ValidationError:
     if isinstance(cause, NoBuiltInAudio):
         detail = (
@@ -366,7 +361,7 @@ def _mock_stands_in(handler: object, kind: Kind, mock: MockConfig) -> object:
     return _MockAudio(mock)
 
 
-def _foreign_error(config: Config, exc: Exception) -> TarashException:
+def _foreign_error(config: AnyConfig, exc: Exception) -> TarashException:
     detail = f": {exc}" if str(exc) else ""
     return TarashException(
         f"{config.provider} handler raised {type(exc).__name__}{detail}",
@@ -377,7 +372,7 @@ def _foreign_error(config: Config, exc: Exception) -> TarashException:
     )
 
 
-def _checked_response(config: Config, kind: Kind, result: object) -> Response:
+def _checked_response(config: AnyConfig, kind: Kind, result: object) -> AnyResponse:
     expected = _RESPONSE_CLASS[kind]
     if not isinstance(result, expected):
         raise TarashException(
@@ -399,11 +394,11 @@ def _checked_response(config: Config, kind: Kind, result: object) -> Response:
 async def _run_handler(
     handler: object,
     kind: Kind,
-    config: Config,
-    request: Request,
+    config: AnyConfig,
+    request: AnyRequest,
     on_progress: ProgressCallback | None,
     attempt_number: int,
-) -> tuple[Response | None, TarashException | None, AttemptStatus]:
+) -> tuple[AnyResponse | None, TarashException | None, AttemptStatus]:
     """Call the handler under the deadline: its response, or the tarash error it ends in
     and the attempt status that error means."""
     with anyio.move_on_after(config.timeout) as deadline:
@@ -444,11 +439,11 @@ async def _run_handler(
 
 async def run_handler_attempt(
     handler: object,
-    config: Config,
-    request: Request,
+    config: AnyConfig,
+    request: AnyRequest,
     recorder: AttemptRecord,
     on_progress: ProgressCallback | None,
-) -> Response:
+) -> AnyResponse:
     """Run one attempt of a chain on a handler provider and record it.
 
     Raises:

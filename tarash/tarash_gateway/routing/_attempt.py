@@ -64,6 +64,7 @@ import anyio
 from pydantic import SecretStr
 
 from tarash.tarash_gateway._adapt import adapt_image_request, adapt_video_request
+from tarash.tarash_gateway._unions import Config, ProgressCallback, Request, Response
 from tarash.tarash_gateway._validate import check_sendable
 from tarash.tarash_gateway.engine._completion import run_to_completion, submit_to_completion
 from tarash.tarash_gateway.engine._http import CallCounters
@@ -81,10 +82,7 @@ from tarash.tarash_gateway.models import (
     AttemptMetadata,
     AttemptRole,
     AttemptStatus,
-    ImageGenerationConfig,
-    ImageGenerationRequest,
     JobHandle,
-    VideoGenerationConfig,
     VideoGenerationRequest,
 )
 from tarash.tarash_gateway.providers import (
@@ -106,8 +104,6 @@ from tarash.tarash_gateway.routing._jobs import (
     CallbackError,
     GiveUp,
     JobWaiter,
-    ProgressCallback,
-    Response,
     cancel_remote_job,
     deadline_from_timeout,
 )
@@ -136,8 +132,6 @@ __all__ = [
 
 logger = logging.getLogger("tarash.attempt")
 
-Config = VideoGenerationConfig | ImageGenerationConfig
-Request = VideoGenerationRequest | ImageGenerationRequest
 E = TypeVar("E")
 
 

@@ -13,10 +13,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import anyio
 
+from tarash.tarash_gateway._unions import ProgressCallback, Response, Update
 from tarash.tarash_gateway.engine._completion import run_to_completion
 from tarash.tarash_gateway.engine._http import unpaused_reads
 from tarash.tarash_gateway.engine._polling import (
@@ -67,10 +67,6 @@ CANCEL_GRACE_SECONDS = 10.0
 LOOK_GRACE_SECONDS = CANCEL_GRACE_SECONDS / 2
 """How much of that grace the status read before the cancel may take: a look that hangs
 must leave the cancel time to be sent."""
-
-Response = VideoGenerationResponse | ImageGenerationResponse
-Update = VideoGenerationUpdate | ImageGenerationUpdate
-ProgressCallback = Callable[[Any], Any]
 
 
 _STATE_TO_UPDATE: dict[JobState, UpdateStatus] = {
