@@ -91,7 +91,9 @@ def _targets(module: str, node: ast.Import | ast.ImportFrom) -> set[str]:
                 package = package[:-1]
             package = package[: len(package) - node.level + 1]
             base = ".".join([*package, base] if base else package)
-        names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        # As import-linter reads it: ``from pkg import name`` imports ``pkg.name`` when that
+        # is a module, else ``pkg`` (the parent packages any import also runs not counted).
+        names = [f"{base}.{alias.name}" for alias in node.names]
     found = set()
     for name in names:
         while name and name not in MODULES:
