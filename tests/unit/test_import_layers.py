@@ -16,6 +16,7 @@ whole package and the imports of tarash modules made inside functions.
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,22 +26,21 @@ from tarash.tarash_gateway._response_io import response_io
 PACKAGE = "tarash.tarash_gateway"
 ROOT = Path(gateway.__file__).parent
 
-# The data layer, as the contract's bottom room lists it: the data models (with the mock's
-# configuration and the audio models, and the re-export left where the audio models lived),
-# the error tree, the checks they run on their fields, the seam their save() reaches its
-# I/O through, and the unions the internal modules type a generation with.
-DATA = frozenset(
-    f"{PACKAGE}.{name}"
-    for name in (
-        "models",
-        "errors",
-        "_validate",
-        "_retry_after",
-        "_response_io",
-        "_audio_models",
-        "_unions",
-    )
-)
+
+def _data_layer() -> frozenset[str]:
+    """The data layer's modules, read from the rooms contract in ``pyproject.toml`` (its
+    layer holding ``models``): one list of them, the contract's."""
+    config = tomllib.loads((ROOT.parents[1] / "pyproject.toml").read_text("utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    rooms = next(contract for contract in contracts if contract["id"] == "rooms")
+    rooms_modules = [[name.strip() for name in layer.split(":")] for layer in rooms["layers"]]
+    data = next(names for names in rooms_modules if "models" in names)
+    return frozenset(f"{PACKAGE}.{name}" for name in data)
+
+
+# The data models, the error tree, the checks they run on their fields, the seam their
+# save() reaches its I/O through, the audio models' re-export, the internal unions.
+DATA = _data_layer()
 
 
 def _module_name(path: Path) -> str:
