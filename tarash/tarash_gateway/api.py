@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from tarash.tarash_gateway._unions import Config
 from tarash.tarash_gateway.engine._sync import run_sync
 from tarash.tarash_gateway.models import (
     AudioGenerationConfig,
@@ -160,13 +161,10 @@ def submit_image(config: ImageGenerationConfig, request: ImageGenerationRequest)
     return run_sync(submit_image_async, config, request)
 
 
-HandleConfig = VideoGenerationConfig | ImageGenerationConfig
-
-
 async def wait_async(
     handle: JobHandle,
     *,
-    config: HandleConfig | None = None,
+    config: Config | None = None,
     api_key: str | None = None,
     timeout: float | None = None,
     poll_interval: float = 5.0,
@@ -205,7 +203,7 @@ async def wait_async(
 def wait(
     handle: JobHandle,
     *,
-    config: HandleConfig | None = None,
+    config: Config | None = None,
     api_key: str | None = None,
     timeout: float | None = None,
     poll_interval: float = 5.0,
@@ -224,7 +222,7 @@ def wait(
 
 
 async def status_async(
-    handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
+    handle: JobHandle, *, config: Config | None = None, api_key: str | None = None
 ) -> VideoGenerationUpdate | ImageGenerationUpdate:
     """Ask the provider once where a job stands (``config`` and ``api_key`` as for ``wait``)."""
     api_key = check_handle_arguments("status", handle, config, api_key)
@@ -233,14 +231,14 @@ async def status_async(
 
 
 def status(
-    handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
+    handle: JobHandle, *, config: Config | None = None, api_key: str | None = None
 ) -> VideoGenerationUpdate | ImageGenerationUpdate:
     """Sync twin of :func:`status_async`."""
     return run_sync(status_async, handle, config=config, api_key=api_key)
 
 
 async def cancel_async(
-    handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
+    handle: JobHandle, *, config: Config | None = None, api_key: str | None = None
 ) -> bool:
     """Ask the provider to cancel a job; return whether it accepted.
 
@@ -255,9 +253,7 @@ async def cancel_async(
     return await cancel_unless_finished(client, handle)
 
 
-def cancel(
-    handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
-) -> bool:
+def cancel(handle: JobHandle, *, config: Config | None = None, api_key: str | None = None) -> bool:
     """Sync twin of :func:`cancel_async`."""
     return run_sync(cancel_async, handle, config=config, api_key=api_key)
 

@@ -32,6 +32,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from tarash.tarash_gateway._unions import AnyConfig, AnyRequest, AnyResponse, Config, Response
+from tarash.tarash_gateway._unions import ProgressCallback as AnyProgressCallback
 from tarash.tarash_gateway.engine._sync import run_sync
 from tarash.tarash_gateway.engine._tracing import SpanLike, set_attributes, span
 from tarash.tarash_gateway.errors import TarashException, ValidationError, falls_back
@@ -61,17 +63,9 @@ from tarash.tarash_gateway.routing._attempt import (
     client_for_handle,
 )
 from tarash.tarash_gateway.routing._breaker import Admission, BreakerBoard, BreakerPolicy
-from tarash.tarash_gateway.routing._chain import (
-    ChainConfig,
-    ChainRequest,
-    ChainResponse,
-    Config,
-    fallback_policies,
-    run_chain,
-)
+from tarash.tarash_gateway.routing._chain import fallback_policies, run_chain
 from tarash.tarash_gateway.routing._hedge import HedgePlan, run_hedge
 from tarash.tarash_gateway.routing._jobs import CallbackError, deadline_from_handle
-from tarash.tarash_gateway.routing._jobs import ProgressCallback as AnyProgressCallback
 from tarash.tarash_gateway.routing._latency import LatencyTracker
 from tarash.tarash_gateway.routing._limits import (
     CapacityBoard,
@@ -90,9 +84,6 @@ __all__ = ["HedgePolicy", "Router", "Strategy", "configure", "default_router"]
 
 Strategy = Literal["chain", "hedge"]
 """How a router runs a config's chain: one config after another, or a hedged race."""
-
-HandleConfig = VideoGenerationConfig | ImageGenerationConfig
-Response = VideoGenerationResponse | ImageGenerationResponse
 
 
 Limits = Mapping[str, ProviderLimit | Mapping[str, Any]]
@@ -395,13 +386,13 @@ class Router:
         self,
         handle: JobHandle,
         *,
-        config: HandleConfig | None = None,
+        config: Config | None = None,
         api_key: str | None = None,
         timeout: float | None = None,
         poll_interval: float = 5.0,
         on_progress: AnyProgressCallback | None = None,
         hooks: AttemptHooks | None = None,
-        chain: HandleConfig | None = None,
+        chain: Config | None = None,
         request: VideoGenerationRequest | ImageGenerationRequest | None = None,
     ) -> Response:
         """Wait on a stored handle as :meth:`wait_async` does, telling ``hooks`` of the
@@ -462,11 +453,11 @@ class Router:
 
     async def _run(
         self,
-        config: ChainConfig,
-        request: ChainRequest,
+        config: AnyConfig,
+        request: AnyRequest,
         on_progress: AnyProgressCallback | None,
         hooks: AttemptHooks,
-    ) -> ChainResponse:
+    ) -> AnyResponse:
         """Run the request with the router's strategy inside its ``tarash.generate`` span."""
         kind = "video" if isinstance(request, VideoGenerationRequest) else "image"
         hedged = self.strategy == "hedge" and isinstance(
@@ -495,11 +486,11 @@ class Router:
 
     async def _run_strategy(
         self,
-        config: ChainConfig,
-        request: ChainRequest,
+        config: AnyConfig,
+        request: AnyRequest,
         on_progress: AnyProgressCallback | None,
         hooks: AttemptHooks,
-    ) -> ChainResponse:
+    ) -> AnyResponse:
         if self.strategy == "hedge" and isinstance(
             config, VideoGenerationConfig | ImageGenerationConfig
         ):
@@ -520,10 +511,10 @@ class Router:
 
     async def run_chain_async(
         self,
-        config: ChainConfig,
-        request: ChainRequest,
+        config: AnyConfig,
+        request: AnyRequest,
         on_progress: AnyProgressCallback | None = None,
-    ) -> ChainResponse:
+    ) -> AnyResponse:
         """Run any chain (audio included) one config after another on this router's
         limits and breakers; the arguments are checked by the caller."""
         return await run_chain(config, request, on_progress, services=self._services)
@@ -572,7 +563,7 @@ class Router:
         """Sync twin of :meth:`generate_image_async`."""
         return run_sync(self.generate_image_async, config, request, on_progress)
 
-    async def _submit(self, config: HandleConfig, request: ChainRequest) -> JobHandle:
+    async def _submit(self, config: Config, request: AnyRequest) -> JobHandle:
         collector = MetadataCollector()
         attempt = Attempt(
             config,
@@ -616,7 +607,7 @@ class Router:
         self,
         handle: JobHandle,
         *,
-        config: HandleConfig | None = None,
+        config: Config | None = None,
         api_key: str | None = None,
         timeout: float | None = None,
         poll_interval: float = 5.0,
@@ -636,7 +627,7 @@ class Router:
         self,
         handle: JobHandle,
         *,
-        config: HandleConfig | None = None,
+        config: Config | None = None,
         api_key: str | None = None,
         timeout: float | None = None,
         poll_interval: float = 5.0,
@@ -655,11 +646,11 @@ class Router:
 
 
 def _resumed_chain(
-    chain: HandleConfig | None,
+    chain: Config | None,
     request: VideoGenerationRequest | ImageGenerationRequest | None,
-    config: HandleConfig | None,
+    config: Config | None,
     handle: JobHandle,
-) -> list[HandleConfig] | None:
+) -> list[Config] | None:
     """The chain a resumed job continues down on failure (``resume_async(chain=...)``).
 
     Raises:
@@ -679,13 +670,13 @@ def _resumed_chain(
         )
     if config is None:
         raise _invalid("resume(chain=...) needs config=..., the chain member the job is on")
-    members: list[HandleConfig] = list(chain.chain())
+    members: list[Config] = list(chain.chain())
     return members
 
 
 def _continues_after(
-    members: list[HandleConfig] | None,
-    config: HandleConfig | None,
+    members: list[Config] | None,
+    config: Config | None,
     handle: JobHandle,
     error: TarashException,
 ) -> int | None:

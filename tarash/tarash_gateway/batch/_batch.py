@@ -35,6 +35,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic import ValidationError as PydanticValidationError
 
+from tarash.tarash_gateway._unions import Config, Request, Response
 from tarash.tarash_gateway.batch._batch_codec import (
     chain_secrets,
     dump_error,
@@ -97,9 +98,6 @@ __all__ = [
 ]
 
 R = TypeVar("R", VideoGenerationResponse, ImageGenerationResponse)
-Config = VideoGenerationConfig | ImageGenerationConfig
-Request = VideoGenerationRequest | ImageGenerationRequest
-Response = VideoGenerationResponse | ImageGenerationResponse
 
 DEFAULT_CONCURRENCY = 8
 """Requests in flight at once unless ``concurrency=`` says otherwise."""

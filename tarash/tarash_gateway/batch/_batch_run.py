@@ -16,18 +16,12 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from tarash.tarash_gateway._unions import Config, ProgressCallback, Request, Response
 from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.models import (
     AttemptMetadata,
-    ImageGenerationConfig,
-    ImageGenerationRequest,
-    ImageGenerationResponse,
     JobHandle,
-    VideoGenerationConfig,
-    VideoGenerationRequest,
-    VideoGenerationResponse,
 )
 from tarash.tarash_gateway.providers import get_provider_entry, provider_key
 from tarash.tarash_gateway.providers._base import ProviderClient
@@ -101,12 +95,6 @@ def find_settle(default: timedelta) -> timedelta:
         )
         return default
     return timedelta(seconds=seconds)
-
-
-Config = VideoGenerationConfig | ImageGenerationConfig
-Request = VideoGenerationRequest | ImageGenerationRequest
-Response = VideoGenerationResponse | ImageGenerationResponse
-ProgressCallback = Callable[[Any], Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,9 @@ What is in it:
 - ``_sync``: the one portal behind every sync function (``run_sync``);
 - ``_redact``: secret scrubbing;
 - ``_tracing``: OpenTelemetry spans;
-- ``_form``: multipart bodies.
+- ``_form``: multipart bodies;
+- ``_progress``: delivering progress to the user's callback (``deliver_progress``,
+  ``CallbackError``).
 
 What it may import: the data layer (``models``, ``errors``, ``_validate``,
 ``_retry_after``, ...) and the engine itself; never providers, routing, batch, compat or

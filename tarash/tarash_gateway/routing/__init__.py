@@ -13,8 +13,9 @@ What is in it:
 - ``_arguments``: checks of the public functions' arguments;
 - ``_catalog``: the model and provider tables of the CLI and the docs.
 
-What it may import: the providers, the engine and the data layer. The ``Router`` itself
-(``tarash.tarash_gateway.router``) is public and sits above it.
+What it may import: compat (handler attempts), the providers, the engine and the data
+layer. The ``Router`` itself (``tarash.tarash_gateway.router``) is public and sits above
+it.
 """
 
 from __future__ import annotations

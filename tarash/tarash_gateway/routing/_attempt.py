@@ -63,6 +63,7 @@ from typing import Any, Protocol, TypeVar
 import anyio
 from pydantic import SecretStr
 
+from tarash.tarash_gateway._unions import Config, ProgressCallback, Request, Response
 from tarash.tarash_gateway._validate import check_sendable
 from tarash.tarash_gateway.engine._completion import run_to_completion, submit_to_completion
 from tarash.tarash_gateway.engine._http import CallCounters
@@ -76,15 +77,11 @@ from tarash.tarash_gateway.errors import (
     ValidationError,
 )
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
-from tarash.tarash_gateway.media import load_local_media
 from tarash.tarash_gateway.models import (
     AttemptMetadata,
     AttemptRole,
     AttemptStatus,
-    ImageGenerationConfig,
-    ImageGenerationRequest,
     JobHandle,
-    VideoGenerationConfig,
     VideoGenerationRequest,
 )
 from tarash.tarash_gateway.providers import (
@@ -100,14 +97,13 @@ from tarash.tarash_gateway.providers._base import (
     SubmittedJob,
 )
 from tarash.tarash_gateway.providers._google_vertex import VertexTarget
+from tarash.tarash_gateway.providers._media import load_local_media
 from tarash.tarash_gateway.providers.mock import MockClient, is_mock_handle
 from tarash.tarash_gateway.routing._breaker import Admission
 from tarash.tarash_gateway.routing._jobs import (
     CallbackError,
     GiveUp,
     JobWaiter,
-    ProgressCallback,
-    Response,
     cancel_remote_job,
     deadline_from_timeout,
 )
@@ -136,8 +132,6 @@ __all__ = [
 
 logger = logging.getLogger("tarash.attempt")
 
-Config = VideoGenerationConfig | ImageGenerationConfig
-Request = VideoGenerationRequest | ImageGenerationRequest
 E = TypeVar("E")
 
 

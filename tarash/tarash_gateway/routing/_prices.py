@@ -36,6 +36,12 @@ from typing import Any, Literal
 
 from tarash.tarash_gateway.errors import SpendCapExceededError, ValidationError
 from tarash.tarash_gateway.providers import normalise_table, provider_key
+from tarash.tarash_gateway.providers.fal_models import FAL_MODELS
+from tarash.tarash_gateway.providers.google_models import GOOGLE_MODELS
+from tarash.tarash_gateway.providers.openai_models import OPENAI_MODELS
+from tarash.tarash_gateway.providers.replicate_models import REPLICATE_MODELS
+from tarash.tarash_gateway.providers.runway_models import RUNWAY_SPECS
+from tarash.tarash_gateway.providers.stability_models import STABILITY_MODELS
 from tarash.tarash_gateway.routing._snapshot import SpendSnapshot
 
 __all__ = [
@@ -237,13 +243,6 @@ _KNOWN: Mapping[str, Mapping[str, Any]] = {
 
 
 def _registry_models() -> Iterator[tuple[str, str]]:
-    from tarash.tarash_gateway.providers.fal_models import FAL_MODELS
-    from tarash.tarash_gateway.providers.google_models import GOOGLE_MODELS
-    from tarash.tarash_gateway.providers.openai_models import OPENAI_MODELS
-    from tarash.tarash_gateway.providers.replicate_models import REPLICATE_MODELS
-    from tarash.tarash_gateway.providers.runway_models import RUNWAY_SPECS
-    from tarash.tarash_gateway.providers.stability_models import STABILITY_MODELS
-
     registries: dict[str, Mapping[str, Any]] = {
         "fal": FAL_MODELS,
         "replicate": REPLICATE_MODELS,
