@@ -1,10 +1,11 @@
 """The router: every generation runs on one, the module functions on a default one.
 
-A :class:`Router` holds what every call in the process shares: the providers' limits,
-the circuit breakers, the learned latencies, the price table and the spend so far, and
-the strategy a chain of configs is run with (``"chain"``: one config after another, as
-the fallback chain always did; ``"hedge"``: a race down the same chain). Its methods are
-the module's functions, with the same signatures; the module functions
+A :class:`Router` holds what every call on it shares: the providers' limits, the pauses
+a provider's 429 sets on creates and on reads, the circuit breakers, the learned
+latencies, the price table and the spend so far, and the strategy a chain of configs is
+run with (``"chain"``: one config after another, as the fallback chain always did;
+``"hedge"``: a race down the same chain). Its methods are the module's functions, with
+the same signatures; the module functions
 (``tarash.tarash_gateway.generate_video`` and the rest) run on the default router, which
 :func:`configure` replaces (the module-client pattern of openai-python)::
 
@@ -12,6 +13,12 @@ the module's functions, with the same signatures; the module functions
 
     configure(limits={"fal": ProviderLimit(max_concurrent=4)})
     # from here on generate_video(config, request) waits for one of fal's 4 slots
+
+Each router keeps that shared state of its own, behind one small interface
+(``routing/_state.RouterState``; ``Router.state``, in memory by default): two routers do
+not share limits, pauses, breakers or spend. The read pauses (``Router.read_pauses``) are
+kept in that state, and the spend cap's holds are reserved and settled there; the limits
+board, the breakers and the latency tracker still keep their counters themselves.
 
 Every router, the default one included, applies ``_limits.DEFAULT_LIMITS`` (the create
 rates that are safe for a new account) under the limits it is given; ``limits={}`` turns
@@ -32,6 +39,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from tarash.tarash_gateway.engine._read_pauses import ReadPauses
 from tarash.tarash_gateway.engine._sync import run_sync
 from tarash.tarash_gateway.engine._tracing import SpanLike, set_attributes, span
 from tarash.tarash_gateway.errors import TarashException, ValidationError, falls_back
@@ -40,16 +48,19 @@ from tarash.tarash_gateway.models import (
     ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
+    ImageGenerationUpdate,
     ImageProgressCallback,
     JobHandle,
     ProgressCallback,
     VideoGenerationConfig,
     VideoGenerationRequest,
     VideoGenerationResponse,
+    VideoGenerationUpdate,
 )
 from tarash.tarash_gateway.providers import provider_key
 from tarash.tarash_gateway.routing._arguments import (
     check_generation_arguments,
+    check_handle_arguments,
     check_wait_arguments,
 )
 from tarash.tarash_gateway.routing._attempt import (
@@ -70,7 +81,12 @@ from tarash.tarash_gateway.routing._chain import (
     run_chain,
 )
 from tarash.tarash_gateway.routing._hedge import HedgePlan, run_hedge
-from tarash.tarash_gateway.routing._jobs import CallbackError, deadline_from_handle
+from tarash.tarash_gateway.routing._jobs import (
+    CallbackError,
+    cancel_unless_finished,
+    deadline_from_handle,
+    snapshot_to_update,
+)
 from tarash.tarash_gateway.routing._jobs import ProgressCallback as AnyProgressCallback
 from tarash.tarash_gateway.routing._latency import LatencyTracker
 from tarash.tarash_gateway.routing._limits import (
@@ -84,6 +100,7 @@ from tarash.tarash_gateway.routing._limits import (
 from tarash.tarash_gateway.routing._metadata import MetadataCollector
 from tarash.tarash_gateway.routing._prices import Price, PriceTable, SpendTracker
 from tarash.tarash_gateway.routing._snapshot import RouterSnapshot
+from tarash.tarash_gateway.routing._state import MemoryState, RouterState
 from tarash.tarash_gateway.routing._watch import JOB_WATCHER
 
 __all__ = ["HedgePolicy", "Router", "Strategy", "configure", "default_router"]
@@ -324,12 +341,18 @@ class Router:
         self.prices = prices if isinstance(prices, PriceTable) else PriceTable(prices)
         self.spend = SpendTracker(spend_cap)
         self.latency = LatencyTracker()
+        self.state: RouterState = MemoryState()
+        """What the router's calls share, behind the state interface (in memory)."""
+        self.read_pauses = ReadPauses(store=self.state)
+        """The pauses a provider's 429 to a read sets on the router's reads of that
+        account (kept in :attr:`state`): the router's, not the process's."""
         self._services = AttemptServices(
             capacity=_BoardCapacity(self.board),
             breakers=None if breakers is None else _Breakers(breakers),
             costs=_Costs(self.prices, self.spend, self.latency),
             # A job given up on but not stopped keeps its slot until it ends.
             watcher=JOB_WATCHER,
+            read_pauses=self.read_pauses,
         )
 
     def snapshot(self) -> RouterSnapshot:
@@ -424,7 +447,7 @@ class Router:
         )
         members = _resumed_chain(chain, request, config, handle)
         deadline = deadline_from_handle(handle, timeout)
-        client = client_for_handle(handle, config, api_key, deadline)
+        client = self._services.adopt(client_for_handle(handle, config, api_key, deadline))
         collector = MetadataCollector(configs_in_chain=len(members) if members else 1)
         attempt = Attempt(
             None,
@@ -653,6 +676,36 @@ class Router:
             on_progress=on_progress,
         )
 
+    async def status_async(
+        self, handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
+    ) -> VideoGenerationUpdate | ImageGenerationUpdate:
+        """As :func:`tarash.tarash_gateway.status_async`, its read held by this router's
+        read pauses."""
+        api_key = check_handle_arguments("status", handle, config, api_key)
+        client = self._services.adopt(client_for_handle(handle, config, api_key, None))
+        return snapshot_to_update(await client.poll(handle), handle)
+
+    def status(
+        self, handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
+    ) -> VideoGenerationUpdate | ImageGenerationUpdate:
+        """Sync twin of :meth:`status_async`."""
+        return run_sync(self.status_async, handle, config=config, api_key=api_key)
+
+    async def cancel_async(
+        self, handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
+    ) -> bool:
+        """As :func:`tarash.tarash_gateway.cancel_async`, its status read (when the
+        provider's cancel deletes a finished job) held by this router's read pauses."""
+        api_key = check_handle_arguments("cancel", handle, config, api_key)
+        client = self._services.adopt(client_for_handle(handle, config, api_key, None))
+        return await cancel_unless_finished(client, handle)
+
+    def cancel(
+        self, handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
+    ) -> bool:
+        """Sync twin of :meth:`cancel_async`."""
+        return run_sync(self.cancel_async, handle, config=config, api_key=api_key)
+
 
 def _resumed_chain(
     chain: HandleConfig | None,
@@ -749,6 +802,19 @@ def default_router() -> Router:
         if _default is None:
             _default = Router()
         return _default
+
+
+def resolve_router(router: object, function: str) -> Router:
+    """The router a module function runs on: ``router``, or the default one when None.
+
+    Raises:
+        ValidationError: ``router`` is neither a :class:`Router` nor None (nothing is sent).
+    """
+    if router is None:
+        return default_router()
+    if not isinstance(router, Router):
+        raise _invalid(f"{function}(router=...) takes a Router, got {type(router).__name__}")
+    return router
 
 
 def configure(

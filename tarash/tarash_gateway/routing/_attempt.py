@@ -68,6 +68,7 @@ from tarash.tarash_gateway._validate import check_sendable
 from tarash.tarash_gateway.engine._completion import run_to_completion, submit_to_completion
 from tarash.tarash_gateway.engine._http import CallCounters
 from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState, PollSchedule
+from tarash.tarash_gateway.engine._read_pauses import ReadPauses
 from tarash.tarash_gateway.engine._tracing import log_fields, set_attributes, span
 from tarash.tarash_gateway.errors import (
     JobCancelledError,
@@ -542,6 +543,14 @@ class AttemptServices:
     breakers: BreakersLike | None = None
     costs: CostsLike | None = None
     watcher: WatcherLike | None = None
+    read_pauses: ReadPauses | None = None
+
+    def adopt(self, client: ProviderClient) -> ProviderClient:
+        """The client, its reads held by this router's read pauses (when it has its own;
+        else the process's)."""
+        if self.read_pauses is not None:
+            client.request_context.read_pauses = self.read_pauses
+        return client
 
 
 async def call_hook(hook: Callable[[E], object] | None, event: E) -> None:
@@ -719,7 +728,9 @@ class Attempt:
 
     async def prepare(self) -> PreparedJob:
         """Build the client, check the key, map the request; estimate its cost."""
-        self.client = client = build_client(self.job_config, deadline=self.deadline)
+        self.client = client = self.services.adopt(
+            build_client(self.job_config, deadline=self.deadline)
+        )
         client.request_context.on_create_throttled = self._create_throttled
         # A missing key fails here, before anything is sent.
         self._account = account_of(client)

@@ -36,13 +36,14 @@ cannot cut one in half.
 from __future__ import annotations
 
 import itertools
-import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+from tarash.tarash_gateway.engine._read_pauses import MemoryPauses
 
 __all__ = [
     "BreakerRecord",
@@ -203,7 +204,7 @@ class MemoryState:
         self._tokens = itertools.count(1)
         self._slots: dict[str, dict[str, float]] = {}
         self._events: dict[str, deque[float]] = {}
-        self._pauses: dict[str, float] = {}
+        self._pauses = MemoryPauses(clock=clock)
         self._holds: dict[str, Hold] = {}
         self._spend: dict[str, SpendFigures] = {}
         self._breakers: dict[str, BreakerRecord] = {}
@@ -212,7 +213,7 @@ class MemoryState:
     def __repr__(self) -> str:
         with self._lock:
             held = sum(len(leases) for leases in self._slots.values())
-            return f"MemoryState(slots_held={held}, pauses={len(self._pauses)})"
+            return f"MemoryState(slots_held={held}, holds={len(self._holds)})"
 
     def clock(self) -> float:
         """Now, on the injected clock."""
@@ -283,33 +284,18 @@ class MemoryState:
         with self._lock:
             return len(self._window(key, self._clock(), window_seconds))
 
-    # -- pauses ---------------------------------------------------------------------------
+    # -- pauses (the engine's in-memory table, which read pauses use outside a router) --
     async def pause(self, key: str, seconds: float) -> float:
         """See :meth:`RouterState.pause`."""
-        with self._lock:
-            now = self._clock()
-            if seconds > 0 and math.isfinite(seconds):
-                self._pauses[key] = max(now + seconds, self._pauses.get(key, -math.inf))
-            return self._paused_for(key, now)
-
-    def _paused_for(self, key: str, now: float) -> float:
-        until = self._pauses.get(key)
-        if until is None:
-            return 0.0
-        if until <= now:
-            del self._pauses[key]  # ended: only pauses in force are kept
-            return 0.0
-        return until - now
+        return await self._pauses.pause(key, seconds)
 
     async def paused_for(self, key: str) -> float:
         """See :meth:`RouterState.paused_for`."""
-        with self._lock:
-            return self._paused_for(key, self._clock())
+        return await self._pauses.paused_for(key)
 
     async def clear_pauses(self) -> None:
         """See :meth:`RouterState.clear_pauses`."""
-        with self._lock:
-            self._pauses.clear()
+        await self._pauses.clear_pauses()
 
     # -- spend ----------------------------------------------------------------------------
     async def reserve(self, key: str, amount: float, *, cap: float | None) -> Hold | None:
