@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -160,11 +160,13 @@ class _Costs:
         """What the provider bills for a cancelled job of that estimate."""
         return self.prices.cancelled_cost(provider, model, estimate)
 
-    def reserve(
+    async def reserve(
         self, amount: float | None, provider: str, model: str
-    ) -> Callable[[float | None], None]:
-        """Hold the estimate against the spend cap; the settle function is returned."""
-        return self.spend.reserve(amount, provider=provider, model=model).settle
+    ) -> Callable[[float | None], Awaitable[None]]:
+        """Hold the estimate against the spend cap (in the router's state); the settle
+        function is returned."""
+        reservation = await self.spend.reserve_async(amount, provider=provider, model=model)
+        return reservation.settle_async
 
     def record_latency(self, provider: str, model: str, seconds: float) -> None:
         """Learn a completion time (for learned hedge delays)."""
@@ -339,10 +341,10 @@ class Router:
                 f"{type(prices).__name__}"
             )
         self.prices = prices if isinstance(prices, PriceTable) else PriceTable(prices)
-        self.spend = SpendTracker(spend_cap)
-        self.latency = LatencyTracker()
         self.state: RouterState = MemoryState()
         """What the router's calls share, behind the state interface (in memory)."""
+        self.spend = SpendTracker(spend_cap, state=self.state)
+        self.latency = LatencyTracker()
         self.read_pauses = ReadPauses(store=self.state)
         """The pauses a provider's 429 to a read sets on the router's reads of that
         account (kept in :attr:`state`): the router's, not the process's."""

@@ -10,6 +10,7 @@ import respx
 from tarash.tarash_gateway import (
     ProviderLimit,
     Router,
+    SpendCapExceededError,
     ValidationError,
     generate_tts_async,
     generate_videos_async,
@@ -26,6 +27,8 @@ from tarash.tarash_gateway.models import (
 )
 from tarash.tarash_gateway.router import default_router
 from tarash.tarash_gateway.routing._limits import account_fingerprint
+from tarash.tarash_gateway.routing._prices import Price
+from tarash.tarash_gateway.routing._state import SpendFigures
 from tests._limit_rows import account_row, account_rows
 from tests.unit.fake_provider import BASE, FAKE_KEY
 
@@ -154,3 +157,23 @@ async def test_a_router_that_is_not_one_is_refused_before_anything_runs() -> Non
         await generate_tts_async(tts, TTSRequest(text="hi"), router="default")  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match=r"generate_videos_async\(router=...\)"):
         generate_videos_async(CONFIG, [], router=object())  # type: ignore[arg-type]
+
+
+async def test_the_spend_is_held_and_settled_in_the_routers_state(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """A job's estimate ($2/s for 4 s) is settled in router A's state, where its snapshot
+    reads it; router B's spend cap has nothing spent."""
+    Jobs(respx_mock)
+    prices = {"fake/t2v": Price(per_second=2.0)}
+    a, b = Router(prices=prices, spend_cap=10.0), Router(prices=prices, spend_cap=10.0)
+
+    await a.generate_video_async(CONFIG, request("a cat"))
+
+    assert await a.state.spend("spend") == SpendFigures(spent=8.0, reserved=0.0)
+    spend = a.snapshot().spend
+    assert spend is not None and (spend.spent, spend.remaining) == (8.0, 2.0)
+    assert await b.state.spend("spend") == SpendFigures()
+    with pytest.raises(SpendCapExceededError):
+        await a.generate_video_async(CONFIG, request("a dog"))  # $8 + $8 > $10
+    assert (await b.generate_video_async(CONFIG, request("a dog"))).video

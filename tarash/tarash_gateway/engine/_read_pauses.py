@@ -37,6 +37,7 @@ __all__ = [
     "MemoryPauses",
     "PauseStore",
     "ReadPauses",
+    "answer_at_once",
     "skip_read_pause_waits",
 ]
 
@@ -104,16 +105,17 @@ class MemoryPauses:
             self._until.clear()
 
 
-def _answer_now(call: Coroutine[Any, Any, T]) -> T:
+def answer_at_once(call: Coroutine[Any, Any, T]) -> T:
     """The result of a store call that completes without waiting (the in-memory stores'
-    never wait): for the sync methods, which a sync retry hook calls."""
+    never wait): for sync methods over a store (a sync retry hook pauses reads, a sync
+    snapshot reads the spend). A store that does I/O needs the async methods instead."""
     try:
         call.send(None)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
     call.close()
     raise RuntimeError(  # pragma: no cover - only a store that does I/O gets here
-        "this pause store waits (does I/O): use ReadPauses.wait, not its sync methods"
+        "this store waits (does I/O): use the async methods, not the sync ones"
     )
 
 
@@ -184,16 +186,16 @@ class ReadPauses:
         kept)."""
         if seconds <= 0:
             return
-        _answer_now(self._store.pause(_key(provider, origin, account), seconds))
+        answer_at_once(self._store.pause(_key(provider, origin, account), seconds))
 
     def remaining(self, provider: str, origin: str, *, account: str | None = None) -> float:
         """Seconds until reads of ``provider`` at ``origin`` with ``account``'s key may go
         on (0: now)."""
-        return _answer_now(self._store.paused_for(_key(provider, origin, account)))
+        return answer_at_once(self._store.paused_for(_key(provider, origin, account)))
 
     def clear(self) -> None:
         """Forget every pause (``tarash.tarash_gateway.testing.reset``)."""
-        _answer_now(self._store.clear_pauses())
+        answer_at_once(self._store.clear_pauses())
 
     async def wait(
         self,

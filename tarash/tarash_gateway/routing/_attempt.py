@@ -511,10 +511,11 @@ class CostsLike(Protocol):
     def cancelled_cost(self, provider: str, model: str, estimate: float | None) -> float | None:
         """What a cancelled job of that estimate is billed."""
 
-    def reserve(
+    async def reserve(
         self, amount: float | None, provider: str, model: str
-    ) -> Callable[[float | None], None]:
-        """Reserve ``amount`` against the spend cap; returns the settle function."""
+    ) -> Callable[[float | None], Awaitable[None]]:
+        """Reserve ``amount`` against the spend cap (in the router's state); returns the
+        settle function."""
 
     def record_latency(self, provider: str, model: str, seconds: float) -> None:
         """Learn a successful job's completion time."""
@@ -601,7 +602,7 @@ class Attempt:
     deadline: float | None = None
     estimate: float | None = None
     _slot: CapacitySlotLike | None = None
-    _settle: Callable[[float | None], None] | None = None
+    _settle: Callable[[float | None], Awaitable[None]] | None = None
     _abandoned: tuple[JobHandle, bool] | None = None
     _submitted_at: float | None = None
     _admission: Admission | None = None
@@ -814,7 +815,7 @@ class Attempt:
         costs = self.services.costs
         if costs is not None:
             try:
-                self._settle = costs.reserve(
+                self._settle = await costs.reserve(
                     self.estimate, self.job_config.provider, self.job_config.model
                 )
             except SpendCapExceededError as exc:
@@ -1108,8 +1109,11 @@ class Attempt:
             # Known never to have been made.
             meta.estimated_cost = 0.0 if estimate is not None else None
         if self._settle is not None:
-            self._settle(meta.estimated_cost or 0.0)
-            self._settle = None
+            settle, self._settle = self._settle, None
+            # Settled whatever cancels the caller: a hold left open would keep the cap's
+            # dollars back for good (a shared store's settle is I/O, a checkpoint).
+            with anyio.CancelScope(shield=True):
+                await settle(meta.estimated_cost or 0.0)
         await call_hook(self.hooks.on_attempt_end, meta)
 
     def _left_running(self) -> JobHandle | None:
