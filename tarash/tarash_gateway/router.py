@@ -17,8 +17,9 @@ the same signatures; the module functions
 Each router keeps that shared state of its own, behind one small interface
 (``routing/_state.RouterState``; ``Router.state``, in memory by default): two routers do
 not share limits, pauses, breakers or spend. The read pauses (``Router.read_pauses``) are
-kept in that state, and the spend cap's holds are reserved and settled there; the limits
-board, the breakers and the latency tracker still keep their counters themselves.
+kept in that state, the spend cap's holds are reserved and settled there, and the learned
+latencies are its samples; the limits board (with its create pauses) and the breakers
+still keep their counters themselves.
 
 Every router, the default one included, applies ``_limits.DEFAULT_LIMITS`` (the create
 rates that are safe for a new account) under the limits it is given; ``limits={}`` turns
@@ -344,7 +345,7 @@ class Router:
         self.state: RouterState = MemoryState()
         """What the router's calls share, behind the state interface (in memory)."""
         self.spend = SpendTracker(spend_cap, state=self.state)
-        self.latency = LatencyTracker()
+        self.latency = LatencyTracker(state=self.state)
         self.read_pauses = ReadPauses(store=self.state)
         """The pauses a provider's 429 to a read sets on the router's reads of that
         account (kept in :attr:`state`): the router's, not the process's."""

@@ -159,11 +159,12 @@ async def test_a_router_that_is_not_one_is_refused_before_anything_runs() -> Non
         generate_videos_async(CONFIG, [], router=object())  # type: ignore[arg-type]
 
 
-async def test_the_spend_is_held_and_settled_in_the_routers_state(
+async def test_the_spend_and_latencies_are_kept_in_the_routers_state(
     respx_mock: respx.MockRouter,
 ) -> None:
     """A job's estimate ($2/s for 4 s) is settled in router A's state, where its snapshot
-    reads it; router B's spend cap has nothing spent."""
+    reads it, and its completion time is one of A's latency samples; router B has nothing
+    spent nor learnt."""
     Jobs(respx_mock)
     prices = {"fake/t2v": Price(per_second=2.0)}
     a, b = Router(prices=prices, spend_cap=10.0), Router(prices=prices, spend_cap=10.0)
@@ -174,6 +175,9 @@ async def test_the_spend_is_held_and_settled_in_the_routers_state(
     spend = a.snapshot().spend
     assert spend is not None and (spend.spent, spend.remaining) == (8.0, 2.0)
     assert await b.state.spend("spend") == SpendFigures()
+    assert len(await a.state.samples("fake/t2v")) == 1
+    assert a.snapshot().latency["fake/t2v"].samples == 1
+    assert await b.state.samples("fake/t2v") == []
     with pytest.raises(SpendCapExceededError):
         await a.generate_video_async(CONFIG, request("a dog"))  # $8 + $8 > $10
     assert (await b.generate_video_async(CONFIG, request("a dog"))).video
