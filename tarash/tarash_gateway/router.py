@@ -17,9 +17,10 @@ the same signatures; the module functions
 Each router keeps that shared state of its own, behind one small interface
 (``routing/_state.RouterState``; ``Router.state``, in memory by default): two routers do
 not share limits, pauses, breakers or spend. The read pauses (``Router.read_pauses``) are
-kept in that state, the spend cap's holds are reserved and settled there, and the learned
-latencies are its samples; the limits board (with its create pauses) and the breakers
-still keep their counters themselves.
+kept in that state, the spend cap's holds are reserved and settled there, the breakers'
+records are swapped there (a ``BreakerBoard`` passed in to share between routers keeps
+its own), and the learned latencies are its samples; only the limits board (slots,
+create windows and pauses, the learned slow-down) still keeps its counters itself.
 
 Every router, the default one included, applies ``_limits.DEFAULT_LIMITS`` (the create
 rates that are safe for a new account) under the limits it is given; ``limits={}`` turns
@@ -296,7 +297,7 @@ class Router:
         breakers: A :class:`BreakerPolicy` (or a ``BreakerBoard`` to share): a
             provider/model failing transiently that often is skipped (recorded
             ``skipped`` with the reason) for the cooldown, then one probe decides.
-            None (default): no breakers.
+            None (default): no breakers. A policy's breakers live in the router's state.
         prices: Price rows over the defaults (``{"fal/fal-ai/veo3": Price(per_second=0.4)}``
             or a ``PriceTable``): each attempt's ``estimated_cost`` comes from them.
         spend_cap: Dollars this router may spend (estimated): an attempt that could
@@ -328,9 +329,11 @@ class Router:
             raise _invalid(
                 f"Router(limits=...) takes a mapping of ProviderLimit, got {type(limits).__name__}"
             )
+        self.state: RouterState = MemoryState()
+        """What the router's calls share, behind the state interface (in memory)."""
         self.board = CapacityBoard(merge_limits(limits))
         if isinstance(breakers, BreakerPolicy):
-            breakers = BreakerBoard(breakers)
+            breakers = BreakerBoard(breakers, state=self.state)
         elif breakers is not None and not isinstance(breakers, BreakerBoard):
             raise _invalid(
                 f"Router(breakers=...) takes a BreakerPolicy, got {type(breakers).__name__}"
@@ -342,8 +345,6 @@ class Router:
                 f"{type(prices).__name__}"
             )
         self.prices = prices if isinstance(prices, PriceTable) else PriceTable(prices)
-        self.state: RouterState = MemoryState()
-        """What the router's calls share, behind the state interface (in memory)."""
         self.spend = SpendTracker(spend_cap, state=self.state)
         self.latency = LatencyTracker(state=self.state)
         self.read_pauses = ReadPauses(store=self.state)

@@ -8,6 +8,7 @@ import pytest
 import respx
 
 from tarash.tarash_gateway import (
+    BreakerPolicy,
     ProviderLimit,
     Router,
     SpendCapExceededError,
@@ -181,3 +182,17 @@ async def test_the_spend_and_latencies_are_kept_in_the_routers_state(
     with pytest.raises(SpendCapExceededError):
         await a.generate_video_async(CONFIG, request("a dog"))  # $8 + $8 > $10
     assert (await b.generate_video_async(CONFIG, request("a dog"))).video
+
+
+async def test_a_routers_breakers_are_records_in_its_state() -> None:
+    """A failure opening router A's breaker is a record in A's state; router B, with the
+    same policy, still admits the call."""
+    a, b = Router(breakers=BreakerPolicy(failures=1)), Router(breakers=BreakerPolicy(failures=1))
+    assert a.breakers is not None and b.breakers is not None
+
+    a.breakers.record_failure("fake", "t2v", transient=True)
+
+    assert (await a.state.breaker("fake/t2v")).state == "open"
+    assert not a.breakers.admit("fake", "t2v").allowed
+    assert b.breakers.admit("fake", "t2v").allowed
+    assert (await b.state.breaker("fake/t2v")).state == "closed"

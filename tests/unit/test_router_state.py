@@ -132,26 +132,22 @@ async def test_the_cap_holds_across_concurrent_reservations(state: MemoryState) 
     assert granted.count(True) == 10
 
 
-async def test_a_breaker_opens_probes_once_and_closes(state: MemoryState, clock: Clock) -> None:
-    """Open at the third failure in a row; after the cooldown one probe; success closes."""
+async def test_a_breaker_record_is_swapped_only_if_no_one_changed_it(
+    state: MemoryState,
+) -> None:
+    """Compare-and-set on the version: the second writer of the same read loses, rereads
+    and wins; an unknown key reads as a closed breaker."""
     key = "fal/fal-ai/veo3"
-    for _ in range(2):
-        await state.breaker_failed(key, open_after=3, cooldown_seconds=30)
-    assert await state.claim_probe(key, probe_seconds=60)  # closed: admits
-    opened = await state.breaker_failed(key, open_after=3, cooldown_seconds=30)
-    assert opened == BreakerRecord(failures=3, open_until=1030.0)
-    assert not await state.claim_probe(key, probe_seconds=60)  # open
-    clock.now += 30
-    assert await state.claim_probe(key, probe_seconds=60)  # the one probe
-    assert not await state.claim_probe(key, probe_seconds=60)
-    clock.now += 60  # the probe never reported back: another may go
-    assert await state.claim_probe(key, probe_seconds=60)
-    again = await state.breaker_failed(key, open_after=3, cooldown_seconds=30)
-    assert again.open_until == clock.now + 30  # a failed probe opens it again
-    clock.now += 30
-    assert await state.claim_probe(key, probe_seconds=60)
-    await state.breaker_succeeded(key)
-    assert await state.breaker(key) == BreakerRecord()
+    first = await state.breaker(key)
+    assert first == BreakerRecord() and first.state == "closed"
+    opened = BreakerRecord(state="open", consecutive=3, opened_at=1000.0, reason="3 failed")
+    assert await state.swap_breaker(key, first, opened)
+    assert not await state.swap_breaker(key, first, BreakerRecord(consecutive=9))  # stale
+    current = await state.breaker(key)
+    assert (current.state, current.consecutive, current.version) == ("open", 3, 1)
+    assert await state.swap_breaker(key, current, BreakerRecord(state="half_open"))
+    assert (await state.breaker(key)).version == 2
+    assert await state.breaker_keys() == [key]
 
 
 async def test_samples_keep_the_last_few(state: MemoryState) -> None:

@@ -15,8 +15,11 @@ counts in a few primitives, listed here as :class:`RouterState`:
   pause asked for holds;
 - **a reservation that settles** (spend): hold an estimate against a cap, then settle it
   to the actual cost or release it;
-- **breaker state**: consecutive failures, open-until, and the one probe of a half-open
-  breaker;
+- **breaker state**: a breaker's record (closed, open or half-open, its streak, when it
+  opened, its probe out, its recent calls), read and then replaced only if no one else
+  replaced it meanwhile (:meth:`~RouterState.swap_breaker`, a compare-and-set on its
+  version: Redis's ``WATCH``, PostgreSQL's ``UPDATE ... WHERE version = ...``), so the
+  breaker's rules stay in ``_breaker`` and the store needs no knowledge of them;
 - **samples** (learned latencies): the last ``keep`` values of a key.
 
 Keys are the limits' keys (:func:`~tarash.tarash_gateway.routing._limits.limit_key`):
@@ -25,25 +28,30 @@ Keys are the limits' keys (:func:`~tarash.tarash_gateway.routing._limits.limit_k
 processes (Redis, PostgreSQL) holds nothing secret.
 
 Every method is async because a shared store does I/O. Times given are durations in
-seconds; times returned (``Lease.expires_at``, ``BreakerRecord.open_until``) are on the
-store's own clock, which :attr:`RouterState.clock` reads: one clock for every process
-that shares the store. :class:`MemoryState` is the default: one process's dictionaries
-behind a :class:`threading.Lock` (calls from the sync shims' loop and users' loops
-share it), on an injected monotonic clock. Its methods never wait, so a cancellation
-cannot cut one in half.
+seconds; times returned (``Lease.expires_at``) are on the store's own clock, which
+:meth:`RouterState.clock` reads: one clock for every process that shares the store (the
+breaker board's record holds times of the board's clock). :class:`MemoryState` is the
+default: one process's dictionaries behind a :class:`threading.Lock` (calls from the sync
+shims' loop and users' loops share it), on an injected monotonic clock. Its methods never
+wait, so a cancellation cannot cut one in half, and the policies' sync methods (a
+breaker's admission, a snapshot) read it at once
+(``engine._read_pauses.answer_at_once``); a store that does I/O will need those call
+sites made async first.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from tarash.tarash_gateway.engine._read_pauses import MemoryPauses
+from tarash.tarash_gateway.routing._snapshot import BreakerState
 
 __all__ = [
     "BreakerRecord",
@@ -97,18 +105,25 @@ class SpendFigures:
 
 @dataclass(frozen=True, slots=True)
 class BreakerRecord:
-    """A breaker's state: closed while ``open_until`` is None.
+    """One breaker's state, as the breaker board reads and replaces it whole.
 
     Attributes:
-        failures: Transient failures in a row since the last success.
-        open_until: When an open breaker turns half-open (the store's clock); None: closed.
-        probe_until: While a half-open breaker's probe is out, when it stops counting
-            as out (a probe that never reports back); None: no probe out.
+        state: ``closed`` (calls go), ``open`` (refused) or ``half_open`` (one probe).
+        consecutive: Transient failures in a row.
+        opened_at: When it last opened (the board's clock).
+        probe_at: When the half-open breaker's probe went out; None: no probe out.
+        reason: Why it last opened.
+        calls: Recent calls, oldest first: ``(when, failed)``, for the failure rate.
+        version: Bumped by the store at each replacement (:meth:`RouterState.swap_breaker`).
     """
 
-    failures: int = 0
-    open_until: float | None = None
-    probe_until: float | None = None
+    state: BreakerState = "closed"
+    consecutive: int = 0
+    opened_at: float = -math.inf
+    probe_at: float | None = None
+    reason: str | None = None
+    calls: tuple[tuple[float, bool], ...] = ()
+    version: int = 0
 
 
 class RouterState(Protocol):
@@ -168,21 +183,14 @@ class RouterState(Protocol):
         """What ``key`` has spent and holds now."""
 
     async def breaker(self, key: str) -> BreakerRecord:
-        """``key``'s breaker now (a probe past its ``probe_until`` no longer counts)."""
+        """``key``'s breaker record (a closed one with nothing recorded when unknown)."""
 
-    async def breaker_failed(
-        self, key: str, *, open_after: int, cooldown_seconds: float
-    ) -> BreakerRecord:
-        """Count a transient failure: the breaker opens for ``cooldown_seconds`` at the
-        ``open_after``-th in a row, or again when it was half-open (its probe failed)."""
+    async def swap_breaker(self, key: str, expected: BreakerRecord, new: BreakerRecord) -> bool:
+        """Replace ``key``'s record by ``new`` if it is still ``expected`` (same version):
+        True; False when another caller replaced it first (read it again and retry)."""
 
-    async def breaker_succeeded(self, key: str) -> None:
-        """A success closes the breaker and forgets its failures."""
-
-    async def claim_probe(self, key: str, *, probe_seconds: float) -> bool:
-        """Whether this call is the probe of ``key``'s half-open breaker: True for exactly
-        one caller until it reports back (or ``probe_seconds`` pass); False while the
-        breaker is open, or is half-open with a probe out. A closed breaker admits: True."""
+    async def breaker_keys(self) -> list[str]:
+        """The keys of every breaker recorded, sorted."""
 
     async def add_sample(self, key: str, value: float, *, keep: int) -> None:
         """Remember ``value`` among ``key``'s last ``keep`` samples."""
@@ -334,50 +342,23 @@ class MemoryState:
             return self._spend.get(key, SpendFigures())
 
     # -- breakers -------------------------------------------------------------------------
-    def _breaker(self, key: str, now: float) -> BreakerRecord:
-        record = self._breakers.get(key, BreakerRecord())
-        if record.probe_until is not None and record.probe_until <= now:
-            # The probe never reported back: another may go.
-            record = self._breakers[key] = BreakerRecord(record.failures, record.open_until)
-        return record
-
     async def breaker(self, key: str) -> BreakerRecord:
         """See :meth:`RouterState.breaker`."""
         with self._lock:
-            return self._breaker(key, self._clock())
+            return self._breakers.get(key, BreakerRecord())
 
-    async def breaker_failed(
-        self, key: str, *, open_after: int, cooldown_seconds: float
-    ) -> BreakerRecord:
-        """See :meth:`RouterState.breaker_failed`."""
+    async def swap_breaker(self, key: str, expected: BreakerRecord, new: BreakerRecord) -> bool:
+        """See :meth:`RouterState.swap_breaker`."""
         with self._lock:
-            now = self._clock()
-            record = self._breaker(key, now)
-            failures = record.failures + 1
-            half_open = record.open_until is not None and record.open_until <= now
-            opens = half_open or (record.open_until is None and failures >= open_after)
-            open_until = now + cooldown_seconds if opens else record.open_until
-            record = self._breakers[key] = BreakerRecord(failures, open_until)
-            return record
-
-    async def breaker_succeeded(self, key: str) -> None:
-        """See :meth:`RouterState.breaker_succeeded`."""
-        with self._lock:
-            self._breakers.pop(key, None)
-
-    async def claim_probe(self, key: str, *, probe_seconds: float) -> bool:
-        """See :meth:`RouterState.claim_probe`."""
-        with self._lock:
-            now = self._clock()
-            record = self._breaker(key, now)
-            if record.open_until is None:
-                return True
-            if record.open_until > now or record.probe_until is not None:
+            if self._breakers.get(key, BreakerRecord()).version != expected.version:
                 return False
-            self._breakers[key] = BreakerRecord(
-                record.failures, record.open_until, now + probe_seconds
-            )
+            self._breakers[key] = replace(new, version=expected.version + 1)
             return True
+
+    async def breaker_keys(self) -> list[str]:
+        """See :meth:`RouterState.breaker_keys`."""
+        with self._lock:
+            return sorted(self._breakers)
 
     # -- samples --------------------------------------------------------------------------
     async def add_sample(self, key: str, value: float, *, keep: int) -> None:
