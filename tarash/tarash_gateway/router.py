@@ -19,8 +19,10 @@ Each router keeps that shared state of its own, behind one small interface
 not share limits, pauses, breakers or spend. The read pauses (``Router.read_pauses``) are
 kept in that state, the spend cap's holds are reserved and settled there, the breakers'
 records are swapped there (a ``BreakerBoard`` passed in to share between routers keeps
-its own), and the learned latencies are its samples; only the limits board (slots,
-create windows and pauses, the learned slow-down) still keeps its counters itself.
+its own), the learned latencies are its samples, and the limits' create pauses (a
+``Retry-After``, a spent request budget) are its pauses; the limits board still keeps
+its slots, create windows and learned slow-down itself (its waiters are woken in
+process).
 
 Every router, the default one included, applies ``_limits.DEFAULT_LIMITS`` (the create
 rates that are safe for a new account) under the limits it is given; ``limits={}`` turns
@@ -331,7 +333,7 @@ class Router:
             )
         self.state: RouterState = MemoryState()
         """What the router's calls share, behind the state interface (in memory)."""
-        self.board = CapacityBoard(merge_limits(limits))
+        self.board = CapacityBoard(merge_limits(limits), pauses=self.state)
         if isinstance(breakers, BreakerPolicy):
             breakers = BreakerBoard(breakers, state=self.state)
         elif breakers is not None and not isinstance(breakers, BreakerBoard):

@@ -99,7 +99,8 @@ async def test_a_429_to_a_read_pauses_that_routers_reads_only(
 
 
 async def test_two_routers_do_not_share_limits_or_create_pauses() -> None:
-    """Router A's one slot held and its creates paused leave router B's free to go."""
+    """Router A's one slot held and its creates paused (in A's state) leave router B's free
+    to go."""
     limits = {"fake": ProviderLimit(max_concurrent=1)}
     a, b = Router(limits=limits), Router(limits=limits)
     held = await a.board.acquire("fake", "t2v", account=ACCOUNT)
@@ -111,6 +112,9 @@ async def test_two_routers_do_not_share_limits_or_create_pauses() -> None:
     assert account_row(a.snapshot().limits, "fake").in_flight == 1
     assert account_row(a.snapshot().limits, "fake").paused_for_seconds > 0
     assert account_row(b.snapshot().limits, "fake").paused_for_seconds == 0
+    # The create pause is a pause in A's state, keyed by the account's fingerprint.
+    assert 0 < await a.state.paused_for(f"fake@{ACCOUNT} create") <= 60
+    assert await b.state.paused_for(f"fake@{ACCOUNT} create") == 0
     held.release()
     free.release()
 

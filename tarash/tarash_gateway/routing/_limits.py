@@ -68,6 +68,7 @@ import anyio
 import anyio.lowlevel
 import sniffio
 
+from tarash.tarash_gateway.engine._read_pauses import MemoryPauses, PauseStore, answer_at_once
 from tarash.tarash_gateway.errors import (
     RateLimitError,
     TarashException,
@@ -269,9 +270,15 @@ class CapacitySpill(TarashException):
 
 
 class _KeyState:
-    """Counters, create window and learned slow-down of one key; guarded by the board's lock."""
+    """Counters, create window and learned slow-down of one key; guarded by the board's lock.
+
+    Its create pause (a ``Retry-After``, a spent request budget) is kept in the router's
+    state as a pause of ``"<key> create"``, read and written at once (an in-memory state).
+    """
 
     __slots__ = (
+        "_clock",
+        "_pauses",
         "created",
         "factor",
         "factor_at",
@@ -282,13 +289,22 @@ class _KeyState:
         "learned_cap",
         "learned_cap_at",
         "limit",
-        "paused_until",
         "slowed_at",
         "waiting",
     )
 
-    def __init__(self, key: str, limit: ProviderLimit | None, now: float) -> None:
+    def __init__(
+        self,
+        key: str,
+        limit: ProviderLimit | None,
+        now: float,
+        *,
+        pauses: PauseStore,
+        clock: Clock,
+    ) -> None:
         self.key = key
+        self._pauses = pauses
+        self._clock = clock
         self.limit = limit
         self.in_flight = 0
         self.waiting = 0
@@ -297,7 +313,6 @@ class _KeyState:
         self.learned_base_rate: float | None = None
         self.learned_cap: int | None = None
         self.learned_cap_at = now
-        self.paused_until = -math.inf
         self.slowed_at = -math.inf
         # After a halving without a Retry-After, the next create waits one interval of the
         # new rate (the provider's window holds more than ours shows: other clients).
@@ -305,6 +320,17 @@ class _KeyState:
         # Every create's time, oldest first: the rolling window, and the observed rate of
         # a provider with none configured. Trimmed to what either can still need.
         self.created: deque[float] = deque()
+
+    # -- pause ------------------------------------------------------------------------
+    @property
+    def paused_until(self) -> float:
+        """When creates may start again (on the board's clock; ``-inf``: not paused)."""
+        left = answer_at_once(self._pauses.paused_for(f"{self.key} create"))
+        return self._clock() + left if left > 0 else -math.inf
+
+    def pause_until(self, until: float, now: float) -> None:
+        """No create starts before ``until`` (a longer pause already set is kept)."""
+        answer_at_once(self._pauses.pause(f"{self.key} create", until - now))
 
     # -- rate -------------------------------------------------------------------------
     def _factor(self, now: float) -> float:
@@ -403,7 +429,7 @@ class _KeyState:
     def slow_down(self, now: float, retry_after: float | None, over_concurrency: bool) -> bool:
         """Apply one throttling signal; True when it lowered the rate (not debounced)."""
         if retry_after is not None and retry_after > 0:
-            self.paused_until = max(self.paused_until, now + retry_after)
+            self.pause_until(now + retry_after, now)
         if over_concurrency:
             current = self.cap(now)
             lowered = max(1, self.in_flight - 1)
@@ -566,6 +592,8 @@ class CapacityBoard:
             provider is read as the registry reads it (``"FAL"`` is ``"fal"``).
         clock: Seconds on one monotonic clock for every loop and thread.
         sleep: How a waiter waits for the next create or its deadline.
+        pauses: Where the create pauses are kept (the router's state, on the same
+            clock); by default an in-memory store of the board's own on ``clock``.
 
     Raises:
         ValidationError: A key or a limit is malformed, or two keys name the same
@@ -578,10 +606,12 @@ class CapacityBoard:
         *,
         clock: Clock = time.monotonic,
         sleep: Sleep = anyio.sleep,
+        pauses: PauseStore | None = None,
     ) -> None:
         self._limits = _parse_limits(limits)
         self._clock = clock
         self._sleep = sleep
+        self._pauses: PauseStore = pauses if pauses is not None else MemoryPauses(clock=clock)
         self._lock = threading.Lock()
         self._states: dict[str, _KeyState] = {}
         self._waiters: deque[_Waiter] = deque()
@@ -597,7 +627,9 @@ class CapacityBoard:
     def _state(self, key: str, now: float) -> _KeyState:
         state = self._states.get(key)
         if state is None:
-            state = self._states[key] = _KeyState(key, self._limit_for(key), now)
+            state = self._states[key] = _KeyState(
+                key, self._limit_for(key), now, pauses=self._pauses, clock=self._clock
+            )
         return state
 
     def _limit_for(self, key: str) -> ProviderLimit | None:
@@ -899,7 +931,7 @@ class CapacityBoard:
         with self._lock:
             now = self._clock()
             state = self._state(limit_key(provider, None, account), now)
-            state.paused_until = max(state.paused_until, now + seconds)
+            state.pause_until(now + seconds, now)
             self._dispatch(now)
             for waiter in self._waiters:
                 if waiter.keys[0] == state.key:
