@@ -98,9 +98,13 @@ async def test_the_longest_pause_holds_until_it_ends(state: MemoryState, clock: 
     assert await state.paused_for("replicate@b2") == 0.0  # another account's reads go
     clock.now += 6
     assert await state.paused_for("replicate@a1") == 0.0
-    await state.pause("fal", 60)
+    await state.pause("read fal", 60)
+    await state.pause("create fal", 60)
+    await state.clear_pauses("read ")
+    assert await state.paused_for("read fal") == 0.0
+    assert await state.paused_for("create fal") == 60.0  # another prefix stays
     await state.clear_pauses()
-    assert await state.paused_for("fal") == 0.0
+    assert await state.paused_for("create fal") == 0.0
 
 
 async def test_a_hold_settles_to_the_actual_or_is_released(state: MemoryState) -> None:

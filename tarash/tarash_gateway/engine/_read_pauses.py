@@ -55,8 +55,8 @@ class PauseStore(Protocol):
     async def paused_for(self, key: str) -> float:
         """Seconds until ``key``'s pause ends (0: not paused)."""
 
-    async def clear_pauses(self) -> None:
-        """Forget every pause."""
+    async def clear_pauses(self, prefix: str = "") -> None:
+        """Forget every pause whose key starts with ``prefix`` (all by default)."""
 
 
 class MemoryPauses:
@@ -99,10 +99,11 @@ class MemoryPauses:
         with self._lock:
             return self._left(key, self._clock())
 
-    async def clear_pauses(self) -> None:
+    async def clear_pauses(self, prefix: str = "") -> None:
         """See :meth:`PauseStore.clear_pauses`."""
         with self._lock:
-            self._until.clear()
+            for key in [key for key in self._until if key.startswith(prefix)]:
+                del self._until[key]
 
 
 def answer_at_once(call: Coroutine[Any, Any, T]) -> T:
@@ -133,10 +134,14 @@ def skip_read_pause_waits(skip: bool) -> None:
     _TESTING.skip_waits = skip
 
 
+_READ = "read "
+
+
 def _key(provider: str, origin: str, account: str | None) -> str:
-    # Keyed as the limits are (``provider@<fingerprint>``, never the key), then the origin.
+    # Keyed as the limits are (``provider@<fingerprint>``, never the key), then the origin;
+    # ``read `` first, so that clear() forgets these and not a router's create pauses.
     who = provider if account is None else f"{provider}@{account}"
-    return f"{who} read {origin}"
+    return f"{_READ}{who} {origin}"
 
 
 class ReadPauses:
@@ -194,8 +199,9 @@ class ReadPauses:
         return answer_at_once(self._store.paused_for(_key(provider, origin, account)))
 
     def clear(self) -> None:
-        """Forget every pause (``tarash.tarash_gateway.testing.reset``)."""
-        answer_at_once(self._store.clear_pauses())
+        """Forget every read pause of the store (``tarash.tarash_gateway.testing.reset``);
+        a router's create pauses, in the same store, stay."""
+        answer_at_once(self._store.clear_pauses(_READ))
 
     async def wait(
         self,

@@ -273,7 +273,7 @@ class _KeyState:
     """Counters, create window and learned slow-down of one key; guarded by the board's lock.
 
     Its create pause (a ``Retry-After``, a spent request budget) is kept in the router's
-    state as a pause of ``"<key> create"``, read and written at once (an in-memory state).
+    state as a pause of ``"create <key>"``, read and written at once (an in-memory state).
     """
 
     __slots__ = (
@@ -325,12 +325,12 @@ class _KeyState:
     @property
     def paused_until(self) -> float:
         """When creates may start again (on the board's clock; ``-inf``: not paused)."""
-        left = answer_at_once(self._pauses.paused_for(f"{self.key} create"))
+        left = answer_at_once(self._pauses.paused_for(f"create {self.key}"))
         return self._clock() + left if left > 0 else -math.inf
 
     def pause_until(self, until: float, now: float) -> None:
         """No create starts before ``until`` (a longer pause already set is kept)."""
-        answer_at_once(self._pauses.pause(f"{self.key} create", until - now))
+        answer_at_once(self._pauses.pause(f"create {self.key}", until - now))
 
     # -- rate -------------------------------------------------------------------------
     def _factor(self, now: float) -> float:

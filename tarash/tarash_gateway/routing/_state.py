@@ -165,8 +165,8 @@ class RouterState(Protocol):
     async def paused_for(self, key: str) -> float:
         """Seconds until ``key``'s pause ends (0: not paused)."""
 
-    async def clear_pauses(self) -> None:
-        """Forget every pause (tests: ``tarash.tarash_gateway.testing.reset``)."""
+    async def clear_pauses(self, prefix: str = "") -> None:
+        """Forget every pause whose key starts with ``prefix`` (all by default: tests)."""
 
     async def reserve(self, key: str, amount: float, *, cap: float | None) -> Hold | None:
         """Hold ``amount`` against ``key``'s ``cap``; None (nothing held) when spent plus
@@ -301,9 +301,9 @@ class MemoryState:
         """See :meth:`RouterState.paused_for`."""
         return await self._pauses.paused_for(key)
 
-    async def clear_pauses(self) -> None:
+    async def clear_pauses(self, prefix: str = "") -> None:
         """See :meth:`RouterState.clear_pauses`."""
-        await self._pauses.clear_pauses()
+        await self._pauses.clear_pauses(prefix)
 
     # -- spend ----------------------------------------------------------------------------
     async def reserve(self, key: str, amount: float, *, cap: float | None) -> Hold | None:
