@@ -219,7 +219,7 @@ def room_of(module: str) -> str:
     first = module.removeprefix(f"{PACKAGE}.").split(".")[0]
     if first in ("engine", "routing", "batch", "compat", "cli"):
         return first
-    assert first in ("providers", "_adapt"), module
+    assert first == "providers", module
     return "providers"
 
 

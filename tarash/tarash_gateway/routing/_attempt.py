@@ -63,7 +63,6 @@ from typing import Any, Protocol, TypeVar
 import anyio
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._adapt import adapt_image_request, adapt_video_request
 from tarash.tarash_gateway._validate import check_sendable
 from tarash.tarash_gateway.engine._completion import run_to_completion, submit_to_completion
 from tarash.tarash_gateway.engine._http import CallCounters
@@ -94,6 +93,7 @@ from tarash.tarash_gateway.providers import (
     get_provider_entry,
     provider_key,
 )
+from tarash.tarash_gateway.providers._adapt import adapt_image_request, adapt_video_request
 from tarash.tarash_gateway.providers._base import (
     PreparedJob,
     ProviderClient,
