@@ -176,9 +176,10 @@ class BreakerBoard:
         while True:
             record = answer_at_once(self._state.breaker(key))
             new, result = step(record, self._clock())
-            # An unchanged record is stored all the same the first time: the snapshot lists
-            # every breaker seen, asked or told.
-            unchanged = new == record and record.version > 0
+            # A step that changes nothing returns the record it was given (identity: no
+            # comparison of the calls). It is stored all the same the first time: the
+            # snapshot lists every breaker seen, asked or told.
+            unchanged = new is record and record.version > 0
             if unchanged or answer_at_once(self._state.swap_breaker(key, record, new)):
                 return result
 
