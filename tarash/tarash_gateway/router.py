@@ -20,9 +20,9 @@ not share limits, pauses, breakers or spend. The read pauses (``Router.read_paus
 kept in that state, the spend cap's holds are reserved and settled there, the breakers'
 records are swapped there (a ``BreakerBoard`` passed in to share between routers keeps
 its own), the learned latencies are its samples, and the limits' create pauses (a
-``Retry-After``, a spent request budget) are its pauses; the limits board still keeps
-its slots, create windows and learned slow-down itself (its waiters are woken in
-process).
+``Retry-After``, a spent request budget) are its pauses and the jobs in flight its
+slots; the limits board still keeps its create windows and learned slow-down itself (and
+its waiters, woken in process).
 
 Every router, the default one included, applies ``_limits.DEFAULT_LIMITS`` (the create
 rates that are safe for a new account) under the limits it is given; ``limits={}`` turns
@@ -333,7 +333,7 @@ class Router:
             )
         self.state: RouterState = MemoryState()
         """What the router's calls share, behind the state interface (in memory)."""
-        self.board = CapacityBoard(merge_limits(limits), pauses=self.state)
+        self.board = CapacityBoard(merge_limits(limits), state=self.state)
         if isinstance(breakers, BreakerPolicy):
             breakers = BreakerBoard(breakers, state=self.state)
         elif breakers is not None and not isinstance(breakers, BreakerBoard):

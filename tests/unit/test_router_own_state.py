@@ -112,13 +112,19 @@ async def test_two_routers_do_not_share_limits_or_create_pauses() -> None:
     assert account_row(a.snapshot().limits, "fake").in_flight == 1
     assert account_row(a.snapshot().limits, "fake").paused_for_seconds > 0
     assert account_row(b.snapshot().limits, "fake").paused_for_seconds == 0
-    # The create pause is a pause in A's state, keyed by the account's fingerprint.
+    # The job in flight is a slot in A's state, and the create pause a pause there, keyed
+    # by the account's fingerprint (the provider's key and the model's).
+    assert await a.state.slots_held(f"slot fake@{ACCOUNT}") == 1
+    assert await a.state.slots_held(f"slot fake/t2v@{ACCOUNT}") == 1
+    assert await b.state.slots_held(f"slot fake@{ACCOUNT}") == 1  # B's own slot
     assert 0 < await a.state.paused_for(f"create fake@{ACCOUNT}") <= 60
     assert await b.state.paused_for(f"create fake@{ACCOUNT}") == 0
     a.read_pauses.clear()  # forgets A's read pauses only: its create pause stays
     assert await a.state.paused_for(f"create fake@{ACCOUNT}") > 0
     held.release()
     free.release()
+    assert await a.state.slots_held(f"slot fake@{ACCOUNT}") == 0
+    assert await b.state.slots_held(f"slot fake@{ACCOUNT}") == 0
 
 
 async def test_a_batch_given_a_router_runs_on_its_limits(respx_mock: respx.MockRouter) -> None:

@@ -211,6 +211,9 @@ class MemoryState:
         self._lock = threading.Lock()
         self._tokens = itertools.count(1)
         self._slots: dict[str, dict[str, float]] = {}
+        # Per key, the soonest a lease of it may expire: no scan before then (a job's slot
+        # held without expiry is never scanned for).
+        self._soonest: dict[str, float] = {}
         self._events: dict[str, deque[float]] = {}
         self._pauses = MemoryPauses(clock=clock)
         self._holds: dict[str, Hold] = {}
@@ -232,9 +235,16 @@ class MemoryState:
 
     def _live_slots(self, key: str, now: float) -> dict[str, float]:
         leases = self._slots.setdefault(key, {})
+        if now < self._soonest.get(key, math.inf):
+            return leases
         for token in [token for token, until in leases.items() if until <= now]:
             del leases[token]  # a dead holder's slot comes back
+        self._soonest[key] = min(leases.values(), default=math.inf)
         return leases
+
+    def _hold(self, lease: Lease) -> None:
+        self._slots[lease.key][lease.token] = lease.expires_at
+        self._soonest[lease.key] = min(self._soonest.get(lease.key, math.inf), lease.expires_at)
 
     # -- slots ----------------------------------------------------------------------------
     async def acquire_slot(self, key: str, *, limit: int, lease_seconds: float) -> Lease | None:
@@ -245,7 +255,7 @@ class MemoryState:
             if len(leases) >= limit:
                 return None
             lease = Lease(key, self._token(), now + lease_seconds)
-            leases[lease.token] = lease.expires_at
+            self._hold(lease)
             return lease
 
     async def renew_slot(self, lease: Lease, *, lease_seconds: float) -> Lease | None:
@@ -256,7 +266,7 @@ class MemoryState:
             if lease.token not in leases:
                 return None
             renewed = Lease(lease.key, lease.token, now + lease_seconds)
-            leases[lease.token] = renewed.expires_at
+            self._hold(renewed)
             return renewed
 
     async def release_slot(self, lease: Lease) -> None:
