@@ -9,6 +9,8 @@ What is in it:
 - ``_watch``: the watcher of jobs left running;
 - ``_limits``: limits per account; ``_breaker``: circuit breakers;
 - ``_prices``: prices and spend caps; ``_latency``: learned latencies;
+- ``_state``: the router's state interface (``RouterState``: leased slots, window
+  counters, pauses, spend holds, breaker records, samples) and its in-memory store;
 - ``_metadata``: execution metadata; ``_snapshot``: ``Router.snapshot()``'s rows;
 - ``_arguments``: checks of the public functions' arguments;
 - ``_catalog``: the model and provider tables of the CLI and the docs.
