@@ -23,9 +23,9 @@ from typing import Any
 
 import httpx
 
-from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
 from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers._google_errors import MAX_MESSAGE
+from tarash.tarash_gateway.providers._media import decode_data_uri, sniff_mime
 
 __all__ = [
     "IMAGE_READ_TIMEOUT",
