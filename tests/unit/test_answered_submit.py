@@ -204,3 +204,18 @@ async def test_an_answer_to_a_cancelled_caller_is_over_not_left_running(
     assert len(respx_mock.calls) == 1
     assert account_row(router.snapshot().limits, "stability").in_flight == 0
     assert JOB_WATCHER.watching == 0
+
+
+async def test_an_answer_without_an_image_is_a_failed_answer(respx_mock: respx.MockRouter) -> None:
+    """A create answered 200 with no image is the provider's verdict (GenerationFailedError,
+    a fallback may follow), reported as a failed update; nothing more is sent."""
+    route = respx_mock.post(f"{OPENAI}/images/generations").respond(200, json={"data": []})
+    updates: list[ImageGenerationUpdate] = []
+    config = ImageGenerationConfig(
+        provider="openai", model="gpt-image-1", api_key="sk-answer-3", base_url=OPENAI
+    )
+    with pytest.raises(GenerationFailedError, match="returned no image") as caught:
+        await Router().run_async(config, REQUEST, on_progress=updates.append)
+    assert caught.value.fallback_allowed is True
+    assert [update.status for update in updates] == ["failed"]
+    assert route.call_count == 1 and len(respx_mock.calls) == 1
