@@ -8,7 +8,6 @@ metadata live once, outside the providers.
 from __future__ import annotations
 
 import abc
-import contextlib
 import inspect
 import logging
 import os
@@ -23,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._validate import check_url, clean_api_key, is_well_formed_url
+from tarash.tarash_gateway._validate import check_url, is_well_formed_url
 from tarash.tarash_gateway.engine._http import (
     UNKNOWN_CALL,
     CallContext,
@@ -38,7 +37,6 @@ from tarash.tarash_gateway.engine._http import (
 from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState
 from tarash.tarash_gateway.engine._redact import scrub_exception
 from tarash.tarash_gateway.errors import (
-    AuthenticationError,
     GenerationFailedError,
     NotFoundError,
     ProviderServerError,
@@ -50,6 +48,7 @@ from tarash.tarash_gateway.models import (
     JobHandle,
     VideoGenerationRequest,
 )
+from tarash.tarash_gateway.providers._credentials import ApiKey, Credentials
 from tarash.tarash_gateway.providers._lifecycle import Retirement, warn_retired
 from tarash.tarash_gateway.providers._spec import (
     JobKind,
@@ -63,6 +62,7 @@ from tarash.tarash_gateway.providers._spec import (
 __all__ = [
     "MAX_ERROR_TEXT",
     "AcceptedSubmit",
+    "AnsweredSubmit",
     "ErrorBody",
     "ImageOutput",
     "JobKind",
@@ -101,14 +101,6 @@ class PreparedJob:
     payload: dict[str, Any]
     adaptations: list[str] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class SubmittedJob:
-    """What a submit returns: the handle, and the first snapshot if the reply carried one."""
-
-    handle: JobHandle
-    snapshot: JobSnapshot | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +181,62 @@ class ImageOutput:
 
 
 @dataclass(slots=True)
+class SubmittedJob:
+    """What a submit returns: the handle, and the first snapshot if the reply carried one."""
+
+    handle: JobHandle
+    snapshot: JobSnapshot | None = None
+
+
+@dataclass(slots=True, init=False)
+class AnsweredSubmit(SubmittedJob):
+    """A submit whose reply was the whole answer: the provider made the media in the
+    request (OpenAI and Google images, Stability) and keeps no job to poll, read or
+    cancel, so the attempt takes the output from here and never calls ``poll``,
+    ``fetch_*`` or ``cancel`` for it.
+
+    Attributes:
+        handle: Names the request (the reply's request id, else a local one) in the
+            metadata, the hooks and a batch's ledger; no URL of it is ever called.
+        snapshot: The answer, terminal: COMPLETED with the reply's body (its base64
+            replaced by notes), or FAILED with its error (a refusal, a body that could
+            not be read, a reply without media).
+        output: The media when the snapshot is COMPLETED; ``None`` when it failed.
+    """
+
+    snapshot: JobSnapshot
+    output: VideoOutput | ImageOutput | None
+
+    def __init__(
+        self,
+        handle: JobHandle,
+        snapshot: JobSnapshot,
+        output: VideoOutput | ImageOutput | None = None,
+    ) -> None:
+        if snapshot.state is JobState.COMPLETED and output is None:
+            raise ValueError("a completed answer carries its output")
+        if not snapshot.state.is_terminal:
+            raise ValueError("an answer in the request is terminal")
+        self.handle = handle
+        self.snapshot = snapshot
+        self.output = output
+
+    @classmethod
+    def failed(
+        cls, handle: JobHandle, raw: dict[str, Any], error: TarashException
+    ) -> AnsweredSubmit:
+        """The answer of a request that made nothing usable (refused, unreadable, empty)."""
+        return cls(handle, JobSnapshot(JobState.FAILED, raw, error=error))
+
+    @classmethod
+    def completed(
+        cls, handle: JobHandle, raw: dict[str, Any], output: VideoOutput | ImageOutput
+    ) -> AnsweredSubmit:
+        """The answer of a request that made its media."""
+        return cls(handle, JobSnapshot(JobState.COMPLETED, raw, progress_percent=100), output)
+
+
+@dataclass(slots=True)
 class ProviderSettings:
     """Where and as whom a provider client talks; built from a config or a handle."""
 
@@ -212,8 +260,12 @@ class ProviderClient(abc.ABC):
     """Registry name, as written in ``config.provider``."""
     default_base_url: ClassVar[str]
     """Used when neither the config nor ``TARASH_<NAME>_BASE_URL`` (e.g. an emulator) says."""
+    credentials: Credentials | None = None
+    """How the client finds, sends and hides its key (see ``_credentials``); a client
+    that names none overrides :meth:`auth_headers` and reads :attr:`key_env_vars`."""
     key_env_vars: ClassVar[tuple[str, ...]]
-    """Environment variables read for the key, in order (the official SDKs' names)."""
+    """Environment variables read for the key, in order (the official SDKs' names); taken
+    from :attr:`credentials` when the client names one and not these."""
     supports_cancel: ClassVar[bool] = True
     cancel_deletes_finished: ClassVar[bool] = False
     """Whether :meth:`cancel` sent for a job that has already finished deletes it and its
@@ -256,8 +308,14 @@ class ProviderClient(abc.ABC):
         return True
 
     def __init__(self, settings: ProviderSettings) -> None:
+        if self.credentials is None and type(self).auth_headers is ProviderClient.auth_headers:
+            raise TypeError(
+                f"{type(self).__name__} names no credentials: set credentials (an ApiKey, "
+                "say) or override auth_headers"
+            )
         self.settings = settings
         self.model = settings.model
+        self.minted: SecretStr | None = None
         self.base_url = self.resolve_base_url(settings.base_url)
         unknown = sorted(set(settings.provider_config) - self.provider_config_options)
         if unknown:
@@ -300,80 +358,47 @@ class ProviderClient(abc.ABC):
 
     # -- credentials -------------------------------------------------------------------
 
+    def key_strategy(self) -> Credentials:
+        """This client's credentials strategy: :attr:`credentials`, else (a client that
+        names none and sends its own :meth:`auth_headers`) a key read from
+        :attr:`key_env_vars`."""
+        return self.credentials or ApiKey(self.key_env_vars)
+
     def api_key(self) -> SecretStr:
-        """Return the key from the settings or the environment, without surrounding whitespace.
+        """Return the credential sent: the key from the settings or the environment,
+        without surrounding whitespace (or a token, as the strategy says).
 
         Raises:
             AuthenticationError: No key was given or found (raised before any request).
             ValidationError: The key holds whitespace, control or non-ASCII characters
                 inside (raised before any request; the key is not quoted).
         """
-        if self.settings.api_key is not None:
-            given = self.settings.api_key.get_secret_value()
-            if given.strip():
-                return self._clean_key(given, "api_key")
-        found = self._key_from_environment()
-        if found is not None:
-            return found
-        raise AuthenticationError(
-            f"no API key: pass api_key in the config or set {self._key_variables_hint()}",
-            provider=self.name,
-            model=self.model,
-            retryable=False,
-        )
-
-    def _key_from_environment(self) -> SecretStr | None:
-        """The first of :attr:`key_env_vars` that is set, cleaned; providers with another
-        scheme (fal's id and secret pair) extend it."""
-        for variable in self.key_env_vars:
-            value = os.environ.get(variable)
-            if value and value.strip():
-                return self._clean_key(value, f"the API key in {variable}")
-        return None
-
-    def _key_variables_hint(self) -> str:
-        """How the no-key error names the environment variables to set."""
-        return " or ".join(self.key_env_vars)
-
-    def _clean_key(self, key: str, name: str) -> SecretStr:
-        """``key`` without surrounding whitespace (a key read from a file or a CRLF ``.env``
-        ends in one, which HTTP refuses in a header), refusing any other odd character.
-
-        Raises:
-            ValidationError: Naming ``name``, not quoting the key.
-        """
-        try:
-            return SecretStr(clean_api_key(key, name))
-        except ValidationError as exc:
-            exc.provider, exc.model = self.name, self.model
-            # Like a missing key: this provider cannot be called, another one may be.
-            exc.fallback_allowed = True  # type: ignore[misc]
-            raise
+        return self.key_strategy().key(self)
 
     def secrets(self) -> list[str]:
-        """Every value of this client's key that must never appear in an output.
+        """Every value of this client's credential that must never appear in an output.
 
         The key as configured and as found in the environment, before its whitespace was
-        stripped, and the key actually sent.
+        stripped, the key actually sent, and any token minted.
         """
-        found = [os.environ.get(variable, "") for variable in self.key_env_vars]
-        if self.settings.api_key is not None:
-            found.append(self.settings.api_key.get_secret_value())
-        with contextlib.suppress(TarashException):
-            found.append(self.api_key().get_secret_value())
-        return [secret for secret in found if secret]
+        return self.key_strategy().secrets(self)
 
     def scrub(self, error: _E) -> _E:
         """Scrub this client's key, in any spelling, from ``error`` and all it chains to."""
         return scrub_exception(error, self.secrets())
 
-    @abc.abstractmethod
     def auth_headers(self) -> dict[str, str]:
-        """Headers that authenticate a request (never logged)."""
+        """Headers that authenticate a request (never logged): the strategy's."""
+        return self.key_strategy().headers(self)
 
     def download_headers(self, url: str) -> dict[str, SecretStr]:
         """Headers needed to download a result URL; none unless the provider asks for them."""
         return {}
+
+    def keyed_download_headers(self) -> dict[str, SecretStr]:
+        """:meth:`auth_headers` as a download's headers (secret): for a provider whose
+        :meth:`download_headers` sends the key to its own hosts."""
+        return {name: SecretStr(value) for name, value in self.auth_headers().items()}
 
     # -- mapping -----------------------------------------------------------------------
 
@@ -559,6 +584,9 @@ class ProviderClient(abc.ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        named = cls.__dict__.get("credentials")
+        if isinstance(named, Credentials) and "key_env_vars" not in cls.__dict__:
+            cls.key_env_vars = named.env_vars
         # parse_error(self, response) was the protocol before the call context was passed
         # explicitly; a client written to it (a user's own) keeps working.
         kinds = [item.kind for item in inspect.signature(cls.parse_error).parameters.values()]
@@ -725,6 +753,7 @@ class ProviderClient(abc.ABC):
         than 503) may still have created a job nobody can cancel: its error is flagged
         ``job_may_exist`` and a warning is logged.
         """
+        await self.key_strategy().refresh(self)
         merged = {**self.auth_headers(), **(headers or {})}
         try:
             return await send(

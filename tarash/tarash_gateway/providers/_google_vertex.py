@@ -16,10 +16,16 @@ docs/providers/google.md):
 
 Application Default Credentials need ``google-auth`` (the ``vertex`` extra), imported only
 when used; tokens are minted in a worker thread and minted again before they expire.
+
+How a Google client authenticates (:func:`google_credentials`): the Gemini API and Vertex
+express mode send an API key as ``x-goog-api-key``; Vertex with a project sends an access
+token (given, or minted from ADC) as ``Authorization: Bearer``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib
 import os
 import threading
@@ -35,17 +41,21 @@ import httpx
 from pydantic import SecretStr
 
 from tarash.tarash_gateway.errors import AuthenticationError, ValidationError
+from tarash.tarash_gateway.providers._credentials import ApiKey, Credentials, MintedToken
 
 __all__ = [
     "CLOUD_PLATFORM_SCOPE",
+    "GEMINI_KEY",
+    "KEY_ENV_VARS",
     "OFFICIAL_STORAGE",
     "REFRESH_MARGIN",
     "TOKEN_ENV_VAR",
     "VERTEX_API_VERSION",
     "AuthMode",
-    "Credentials",
+    "GoogleAuthCredentials",
     "TokenSource",
     "VertexTarget",
+    "google_credentials",
     "storage_download_url",
     "token_source",
     "vertex_host",
@@ -61,6 +71,8 @@ OFFICIAL_STORAGE = "https://storage.googleapis.com"
 REFRESH_MARGIN = timedelta(minutes=5)
 """A token this close to its expiry is minted again before it is used (a long job's polls
 and the download run for minutes)."""
+KEY_ENV_VARS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+"""Where the Gemini API (and Vertex express mode) key is read from, in order (the SDK's)."""
 _MULTI_REGIONS = frozenset({"us", "eu"})
 _TRUE = frozenset({"true", "1"})
 
@@ -207,7 +219,7 @@ def storage_download_url(gcs_uri: str, storage_base: str) -> str | None:
 # -- Application Default Credentials ----------------------------------------------------------
 
 
-class Credentials(Protocol):
+class GoogleAuthCredentials(Protocol):
     """What tarash uses of a google-auth credentials object."""
 
     token: str | None
@@ -247,16 +259,14 @@ class _HttpxAuthRequest:
         return _AuthResponse(reply.status_code, dict(reply.headers), reply.content)
 
 
-def _load_credentials(spec: str) -> Credentials:
+def _load_credentials(spec: str) -> GoogleAuthCredentials:
     """``google.auth.default()`` for ``"adc"``, else the credentials file at ``spec``."""
     try:
         # The optional extra, imported only when used (and untyped for mypy).
         google_auth: Any = importlib.import_module("google.auth")
     except ImportError:
         raise AuthenticationError(
-            "Vertex AI with Application Default Credentials needs google-auth: "
-            'pip install "tarash-gateway[vertex]", or pass an access token as api_key '
-            f"(or {TOKEN_ENV_VAR}), or use express mode (an API key, no project)",
+            _NO_GOOGLE_AUTH,
             provider="google",
             retryable=False,
         ) from None
@@ -272,7 +282,7 @@ def _load_credentials(spec: str) -> Credentials:
             provider="google",
             retryable=False,
         ) from None
-    credentials: Credentials = found
+    credentials: GoogleAuthCredentials = found
     return credentials
 
 
@@ -285,7 +295,7 @@ class TokenSource:
         now: The clock (UTC), injected in tests.
     """
 
-    def __init__(self, credentials: Credentials, *, now: Any = None) -> None:
+    def __init__(self, credentials: GoogleAuthCredentials, *, now: Any = None) -> None:
         self._credentials = credentials
         self._now = now or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
@@ -356,3 +366,41 @@ def token_source(spec: str) -> TokenSource:
         if found is None:
             found = _SOURCES[spec] = TokenSource(_load_credentials(spec))
         return found
+
+
+# -- how a Google client authenticates -------------------------------------------------------
+
+GEMINI_KEY = ApiKey(KEY_ENV_VARS, header="x-goog-api-key", prefix="", also_secret=(TOKEN_ENV_VAR,))
+"""The Gemini API's and Vertex express mode's: an API key as ``x-goog-api-key``."""
+_VERTEX_TOKEN = ApiKey(
+    (TOKEN_ENV_VAR,), header="authorization", noun="token", also_secret=KEY_ENV_VARS
+)
+_NO_GOOGLE_AUTH = (
+    "Vertex AI with Application Default Credentials needs google-auth: "
+    'pip install "tarash-gateway[vertex]", or pass an access token as api_key '
+    f"(or {TOKEN_ENV_VAR}), or use express mode (an API key, no project)"
+)
+
+
+def google_credentials(target: VertexTarget | None) -> Credentials:
+    """How a client of ``target`` (``None``: the Gemini API) authenticates.
+
+    The Gemini API and express mode: :data:`GEMINI_KEY`. Vertex with a token: the
+    config's ``api_key`` or ``GOOGLE_OAUTH_ACCESS_TOKEN``, as ``Authorization: Bearer``.
+    Vertex with Application Default Credentials (or a credentials file): a token minted
+    before each request (reused while good) from :func:`token_source`.
+    """
+    if target is None or target.auth == "express":
+        return GEMINI_KEY
+    # Vertex counts quota per project and region, and its tokens (given, or minted) change
+    # every hour: the project and region are the account the limits count.
+    account = f"vertex\0{target.project}\0{target.location}"
+    if target.auth == "token" or target.credentials is None:
+        return dataclasses.replace(_VERTEX_TOKEN, account=account)
+    return MintedToken(
+        source=functools.partial(token_source, target.credentials),
+        missing=_NO_GOOGLE_AUTH,
+        library="google.auth",
+        env_vars=(*KEY_ENV_VARS, TOKEN_ENV_VAR),
+        account=account,
+    )

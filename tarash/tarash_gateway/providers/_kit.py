@@ -31,6 +31,7 @@ from tarash.tarash_gateway.errors import (
 )
 from tarash.tarash_gateway.models import ImageGenerationRequest, JobHandle, VideoGenerationRequest
 from tarash.tarash_gateway.providers._base import (
+    AnsweredSubmit,
     ImageOutput,
     JobKind,
     JobUrls,
@@ -41,13 +42,24 @@ from tarash.tarash_gateway.providers._base import (
     SubmittedJob,
     VideoOutput,
 )
+from tarash.tarash_gateway.providers._credentials import (
+    ApiKey,
+    AzureKeyOrEntra,
+    Credentials,
+    MintedToken,
+    NoKey,
+)
 from tarash.tarash_gateway.providers._spec import Composed, ModelSpec
 
 __all__ = [
     "UNKNOWN_CALL",
+    "AnsweredSubmit",
+    "ApiKey",
+    "AzureKeyOrEntra",
     "CallContext",
     "Composed",
     "ContentModerationError",
+    "Credentials",
     "GenerationFailedError",
     "HTTPError",
     "ImageGenerationRequest",
@@ -59,8 +71,10 @@ __all__ = [
     "JobSnapshot",
     "JobState",
     "JobUrls",
+    "MintedToken",
     "ModelCapabilities",
     "ModelSpec",
+    "NoKey",
     "NotFoundError",
     "PreparedJob",
     "ProviderClient",

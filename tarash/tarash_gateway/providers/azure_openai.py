@@ -129,7 +129,7 @@ class AzureOpenAIClient(OpenAIClient):
     name: ClassVar[str] = "azure_openai"
     display_name: ClassVar[str] = "Azure OpenAI"
     default_base_url: ClassVar[str] = ""
-    key_env_vars: ClassVar[tuple[str, ...]] = ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_AD_TOKEN")
+    credentials = kit.AzureKeyOrEntra()
     base_url_env_var: ClassVar[str | None] = "AZURE_OPENAI_ENDPOINT"
     supports_cancel: ClassVar[bool] = False
     # The legacy DELETE is the v1 protocol's DELETE too, which removes a finished video
@@ -184,22 +184,11 @@ class AzureOpenAIClient(OpenAIClient):
 
     # -- credentials -------------------------------------------------------------------
 
-    def _uses_entra(self) -> bool:
-        if "auth" in self.settings.provider_config:
-            return self.auth == "entra"
-        # No key anywhere but a token in AZURE_OPENAI_AD_TOKEN: the token is what is sent.
-        configured = self.settings.api_key is not None and self.settings.api_key.get_secret_value()
-        return not configured and not (os.environ.get("AZURE_OPENAI_API_KEY") or "").strip()
-
-    def _key_variables_hint(self) -> str:
-        return "AZURE_OPENAI_API_KEY (or an Entra token in AZURE_OPENAI_AD_TOKEN)"
-
     def auth_headers(self) -> dict[str, str]:
-        """``api-key: <key>``, or ``Authorization: Bearer <Entra token>``."""
-        secret = self.api_key().get_secret_value()
-        if self._uses_entra():
-            return {"Authorization": f"Bearer {secret}"}
-        return {"api-key": secret}
+        """``api-key: <key>``, or ``Authorization: Bearer <Entra token>`` (see
+        :class:`~tarash.tarash_gateway.providers._credentials.AzureKeyOrEntra`); not
+        OpenAI's organization and project headers."""
+        return self.key_strategy().headers(self)
 
     # -- endpoints and naming ----------------------------------------------------------
 

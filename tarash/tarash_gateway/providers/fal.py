@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import SecretStr
 
 from tarash.tarash_gateway.engine._sse import open_json_event_stream
 from tarash.tarash_gateway.providers import _kit as kit
@@ -96,35 +94,18 @@ class FalClient(kit.ProviderClient):
 
     name = "fal"
     default_base_url = "https://queue.fal.run"
-    key_env_vars = ("FAL_KEY",)
+    # fal's scheme is ``Authorization: Key <key>``, not Bearer.
+    credentials = kit.ApiKey(
+        ("FAL_KEY",),
+        prefix="Key ",
+        pair=("FAL_KEY_ID", "FAL_KEY_SECRET"),
+        hint="FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET)",
+    )
     provider_config_options = PROVIDER_CONFIG_KEYS
     models: ClassVar[Mapping[str, kit.ModelSpec]] = FAL_MODELS
     generic_specs: ClassVar[Mapping[kit.JobKind, kit.ModelSpec]] = MappingProxyType(
         {"video": GENERIC_VIDEO_SPEC, "image": GENERIC_IMAGE_SPEC}
     )
-
-    # -- credentials -------------------------------------------------------------------
-
-    def _key_from_environment(self) -> SecretStr | None:
-        """``FAL_KEY``, else ``FAL_KEY_ID:FAL_KEY_SECRET`` (the fal SDK's two ways), each
-        without surrounding whitespace."""
-        found = super()._key_from_environment()
-        if found is not None:
-            return found
-        key_id = os.environ.get("FAL_KEY_ID", "")
-        key_secret = os.environ.get("FAL_KEY_SECRET", "")
-        if key_id.strip() and key_secret.strip():
-            clean_id = self._clean_key(key_id, "the key id in FAL_KEY_ID")
-            clean_secret = self._clean_key(key_secret, "the key secret in FAL_KEY_SECRET")
-            return SecretStr(f"{clean_id.get_secret_value()}:{clean_secret.get_secret_value()}")
-        return None
-
-    def _key_variables_hint(self) -> str:
-        return "FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET)"
-
-    def auth_headers(self) -> dict[str, str]:
-        """``Authorization: Key <key>`` (fal's scheme, not Bearer)."""
-        return {"Authorization": f"Key {self.api_key().get_secret_value()}"}
 
     # -- mapping -----------------------------------------------------------------------
 

@@ -37,7 +37,6 @@ from typing import Any, ClassVar
 
 import anyio
 import httpx
-from pydantic import SecretStr
 
 from tarash.tarash_gateway._sample_media import (
     MAX_IMAGE_SIDE,
@@ -228,7 +227,7 @@ class MockClient(kit.ProviderClient):
 
     name: ClassVar[str] = "mock"
     default_base_url: ClassVar[str] = MOCK_BASE_URL
-    key_env_vars: ClassVar[tuple[str, ...]] = ()
+    credentials = kit.NoKey()
     is_mock: ClassVar[bool] = True
 
     def __init__(
@@ -267,21 +266,6 @@ class MockClient(kit.ProviderClient):
         """Only when the mock simulates polling: with ``polling=None`` no update is sent."""
         polling = self.mock.polling
         return polling is not None and polling.enabled and bool(polling.status_sequence)
-
-    # -- credentials: none -------------------------------------------------------------
-
-    def api_key(self) -> SecretStr:
-        """The configured key, unused; no key is needed, so none is ever missing."""
-        return self.settings.api_key or SecretStr("")
-
-    def secrets(self) -> list[str]:
-        """The configured key, if any: never sent, and still never shown."""
-        key = self.settings.api_key
-        return [key.get_secret_value()] if key is not None and key.get_secret_value() else []
-
-    def auth_headers(self) -> dict[str, str]:
-        """None: nothing is authenticated."""
-        return {}
 
     # -- mapping -----------------------------------------------------------------------
 

@@ -88,16 +88,13 @@ class ReplicateClient(kit.ProviderClient):
     job_noun: ClassVar[str] = "prediction"
     finds_jobs: ClassVar[bool] = True
     default_base_url: ClassVar[str] = "https://api.replicate.com"
-    key_env_vars: ClassVar[tuple[str, ...]] = ("REPLICATE_API_TOKEN",)
+    # ``Authorization: Bearer <token>`` (Replicate's current scheme).
+    credentials = kit.ApiKey(("REPLICATE_API_TOKEN",))
     provider_config_options: ClassVar[frozenset[str]] = _PROVIDER_OPTIONS
     models = REPLICATE_MODELS
     generic_specs = GENERIC_SPECS
 
     # -- credentials -------------------------------------------------------------------
-
-    def auth_headers(self) -> dict[str, str]:
-        """``Authorization: Bearer <token>`` (Replicate's current scheme)."""
-        return {"Authorization": f"Bearer {self.api_key().get_secret_value()}"}
 
     def download_headers(self, url: str) -> dict[str, SecretStr]:
         """The token for ``replicate.delivery`` (over https) and the API's own host only.
@@ -111,7 +108,7 @@ class ReplicateClient(kit.ProviderClient):
         )
         if not (delivery or kit.same_origin(url, self.base_url)):
             return {}
-        return {"Authorization": SecretStr(f"Bearer {self.api_key().get_secret_value()}")}
+        return self.keyed_download_headers()
 
     # -- mapping -----------------------------------------------------------------------
 

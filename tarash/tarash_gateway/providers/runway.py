@@ -84,7 +84,7 @@ class RunwayClient(kit.ProviderClient):
     models: ClassVar[Mapping[str, kit.ModelSpec]] = RUNWAY_SPECS
     generic_specs: ClassVar[Mapping[kit.JobKind, kit.ModelSpec]] = GENERIC_SPECS
     default_base_url: ClassVar[str] = f"https://{_OFFICIAL_HOST}"
-    key_env_vars: ClassVar[tuple[str, ...]] = ("RUNWAYML_API_SECRET",)
+    credentials = kit.ApiKey(("RUNWAYML_API_SECRET",))
     base_url_env_var: ClassVar[str] = "RUNWAYML_BASE_URL"
     min_poll_interval: ClassVar[float] = 5.0
     # DELETE /v1/tasks/{id} cancels a pending or running task but deletes a finished one,
@@ -116,7 +116,7 @@ class RunwayClient(kit.ProviderClient):
     def auth_headers(self) -> dict[str, str]:
         """``Authorization: Bearer <key>`` and ``X-Runway-Version``."""
         return {
-            "Authorization": f"Bearer {self.api_key().get_secret_value()}",
+            **super().auth_headers(),
             "X-Runway-Version": self.settings.api_version or API_VERSION,
         }
 

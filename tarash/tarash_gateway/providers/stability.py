@@ -5,9 +5,8 @@ form (the SD 3.5 models share ``sd3`` and name themselves in its ``model`` field
 answers **in the request**: the 200 is the finished image, as its bytes (``accept:
 image/*``, with ``finish-reason`` and ``seed`` headers) or as JSON (``accept:
 application/json``: base64 ``image``, ``finish_reason``, ``seed``). There is no job to poll
-or cancel, so the submit's reply is the job's first snapshot, already terminal, and the
-waiter reads the result from it without a status call (as a Replicate create held by
-``Prefer: wait`` that came back done).
+or cancel, so the submit's reply is the whole answer (an ``AnsweredSubmit``): the attempt
+takes the image from it and never polls, reads or cancels anything.
 
 A ``finish_reason`` of ``CONTENT_FILTERED`` is a 200 carrying a blurred image: a moderation
 outcome, raised as :class:`ContentModerationError`, not a success.
@@ -80,23 +79,11 @@ class StabilityClient(kit.ProviderClient):
 
     name: ClassVar[str] = "stability"
     default_base_url: ClassVar[str] = "https://api.stability.ai"
-    key_env_vars: ClassVar[tuple[str, ...]] = ("STABILITY_API_KEY",)
+    credentials = kit.ApiKey(("STABILITY_API_KEY",), header="authorization")
     supports_cancel: ClassVar[bool] = False
     answers_in_request: ClassVar[frozenset[kit.JobKind]] = frozenset({"image", "video"})
     provider_config_options: ClassVar[frozenset[str]] = _PROVIDER_OPTIONS
     models: ClassVar[Mapping[str, kit.ModelSpec]] = STABILITY_MODELS
-
-    def __init__(self, settings: kit.ProviderSettings) -> None:
-        super().__init__(settings)
-        # The image of each finished create, by request id, until fetch_image hands it on:
-        # the one copy in memory (the response then holds this same bytes object).
-        self._images: dict[str, bytes] = {}
-
-    # -- credentials -------------------------------------------------------------------
-
-    def auth_headers(self) -> dict[str, str]:
-        """``authorization: Bearer <key>``."""
-        return {"authorization": f"Bearer {self.api_key().get_secret_value()}"}
 
     # -- mapping -----------------------------------------------------------------------
 
@@ -199,7 +186,7 @@ class StabilityClient(kit.ProviderClient):
         return encode_form(fields, files)
 
     async def submit(self, job: kit.PreparedJob, *, time_left: float | None) -> kit.SubmittedJob:
-        """``POST`` the form; the reply is the finished image, the job's terminal snapshot.
+        """``POST`` the form; the reply is the whole answer: the image, or why there is none.
 
         Raises:
             TarashException: The create was refused (mapped by :meth:`parse_error`), or no
@@ -219,10 +206,11 @@ class StabilityClient(kit.ProviderClient):
         # Stability's request id names the generation in its support and logs; a reply
         # without one still carries the image, under a local id.
         request_id = header_id if _REQUEST_ID.match(header_id) else f"local-{uuid.uuid4().hex}"
-        handle = self.new_handle("image", request_id)
-        return kit.SubmittedJob(handle=handle, snapshot=self._snapshot(reply, request_id))
+        return self._answer(reply, self.new_handle("image", request_id))
 
-    def _unreadable(self, reply: httpx.Response, request_id: str, why: str) -> kit.JobSnapshot:
+    def _unreadable(
+        self, reply: httpx.Response, handle: kit.JobHandle, why: str
+    ) -> kit.AnsweredSubmit:
         # The generation ran and is billed; only its reply could not be read. Not a verdict
         # on the job, so no fallback (another provider would be paid too) and no resend.
         error = kit.ProviderServerError(
@@ -231,20 +219,22 @@ class StabilityClient(kit.ProviderClient):
             status_code=reply.status_code,
             retryable=False,
             fallback_allowed=False,
-            **self.error_origin(request_id, None),
+            **self.error_origin(handle.request_id, None),
         )
-        return kit.JobSnapshot(kit.JobState.FAILED, {}, error=error)
+        return kit.AnsweredSubmit.failed(handle, {}, error)
 
-    def _snapshot(self, reply: httpx.Response, request_id: str) -> kit.JobSnapshot:
+    def _answer(self, reply: httpx.Response, handle: kit.JobHandle) -> kit.AnsweredSubmit:
+        """The create's reply as the whole answer: the image (its bytes, the one copy in
+        memory, which the response then holds), or why there is none."""
         media_type = reply.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type == "application/json":
             body = kit.response_json(reply)
             if not isinstance(body, dict) or not isinstance(body.get("image"), str):
-                return self._unreadable(reply, request_id, "its JSON holds no image")
+                return self._unreadable(reply, handle, "its JSON holds no image")
             try:
                 image = base64.b64decode(body["image"], validate=True)
             except (binascii.Error, ValueError):
-                return self._unreadable(reply, request_id, "its image is not valid base64")
+                return self._unreadable(reply, handle, "its image is not valid base64")
             raw = {key: value for key, value in body.items() if key != "image"}
             declared = re.search(r"type=([\w.+-]+/[\w.+-]+)", reply.headers["content-type"])
             content_type = declared[1] if declared else sniff_mime(image, "image/png")
@@ -256,19 +246,19 @@ class StabilityClient(kit.ProviderClient):
             }
             content_type = media_type or sniff_mime(image, "image/png")
         if not image or not content_type.startswith("image/"):
-            return self._unreadable(reply, request_id, "its body is not an image")
+            return self._unreadable(reply, handle, "its body is not an image")
         raw["content_type"] = content_type
-        origin = self.error_origin(request_id, raw)
+        origin = self.error_origin(handle.request_id, raw)
         match raw.get("finish_reason"):
             case "SUCCESS" | None:
                 # No finish reason at all (a proxy stripped the headers): the image is there.
-                self._images[request_id] = image
-                return kit.JobSnapshot(kit.JobState.COMPLETED, raw, progress_percent=100)
+                output = kit.ImageOutput(images=[image], content_type=content_type, raw=dict(raw))
+                return kit.AnsweredSubmit.completed(handle, raw, output)
             case "CONTENT_FILTERED":
-                return kit.JobSnapshot(
-                    kit.JobState.FAILED,
+                return kit.AnsweredSubmit.failed(
+                    handle,
                     raw,
-                    error=kit.ContentModerationError(
+                    kit.ContentModerationError(
                         "Stability's content filter blurred the image (finish_reason "
                         "CONTENT_FILTERED)",
                         **origin,
@@ -276,22 +266,23 @@ class StabilityClient(kit.ProviderClient):
                 )
             case "ERROR":
                 # v1's artifacts used it; kept for a v2beta reply that says so.
-                return kit.JobSnapshot(
-                    kit.JobState.FAILED,
+                return kit.AnsweredSubmit.failed(
+                    handle,
                     raw,
-                    error=kit.GenerationFailedError(
+                    kit.GenerationFailedError(
                         "Stability reports the generation failed (finish_reason ERROR)",
                         **origin,
                     ),
                 )
             case other:
-                return kit.JobSnapshot(
-                    kit.JobState.FAILED,
+                # An unknown verdict, on a request that is over either way: nothing runs
+                # on to stop or follow.
+                return kit.AnsweredSubmit.failed(
+                    handle,
                     raw,
-                    error=kit.GenerationFailedError(
+                    kit.GenerationFailedError(
                         f"Stability reported an unknown finish_reason {other!r}", **origin
                     ),
-                    understood=False,
                 )
 
     async def poll(self, handle: kit.JobHandle) -> kit.JobSnapshot:
@@ -322,27 +313,20 @@ class StabilityClient(kit.ProviderClient):
     async def fetch_image(
         self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
     ) -> kit.ImageOutput:
-        """The image the create returned, as its bytes (handed on, not copied).
+        """Refused, sending nothing: the image came with the create's reply
+        (:class:`~tarash.tarash_gateway.providers._base.AnsweredSubmit`) and Stability
+        keeps nothing to read later.
 
         Raises:
-            ValidationError: This client holds no image for the handle (it came from
-                another process, or was read already).
+            ValidationError: Always.
         """
-        image = self._images.pop(handle.request_id, None)
-        if image is None:
-            raise kit.ValidationError(
-                "this Stability image was returned by its create and is no longer held "
-                "(read once, in the process that made it)",
-                provider=self.name,
-                model=self.model,
-                request_id=handle.request_id,
-                fallback_allowed=False,
-            )
-        content_type = snapshot.raw.get("content_type")
-        return kit.ImageOutput(
-            images=[image],
-            content_type=content_type if isinstance(content_type, str) else None,
-            raw=dict(snapshot.raw),
+        raise kit.ValidationError(
+            "this Stability image was returned by its create and is not kept (it is read "
+            "once, from the create's reply)",
+            provider=self.name,
+            model=self.model,
+            request_id=handle.request_id,
+            fallback_allowed=False,
         )
 
     async def cancel(self, handle: kit.JobHandle) -> bool:

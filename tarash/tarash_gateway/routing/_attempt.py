@@ -67,7 +67,7 @@ from tarash.tarash_gateway._unions import Config, ProgressCallback, Request, Res
 from tarash.tarash_gateway._validate import check_sendable
 from tarash.tarash_gateway.engine._completion import run_to_completion, submit_to_completion
 from tarash.tarash_gateway.engine._http import CallCounters
-from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState, PollSchedule
+from tarash.tarash_gateway.engine._polling import JobState, PollSchedule
 from tarash.tarash_gateway.engine._read_pauses import ReadPauses
 from tarash.tarash_gateway.engine._tracing import log_fields, set_attributes, span
 from tarash.tarash_gateway.errors import (
@@ -92,12 +92,12 @@ from tarash.tarash_gateway.providers import (
 )
 from tarash.tarash_gateway.providers._adapt import adapt_image_request, adapt_video_request
 from tarash.tarash_gateway.providers._base import (
+    AnsweredSubmit,
     PreparedJob,
     ProviderClient,
     ProviderSettings,
     SubmittedJob,
 )
-from tarash.tarash_gateway.providers._google_vertex import VertexTarget
 from tarash.tarash_gateway.providers._media import load_local_media
 from tarash.tarash_gateway.providers.mock import MockClient, is_mock_handle
 from tarash.tarash_gateway.routing._breaker import Admission
@@ -164,10 +164,10 @@ def account_of(client: ProviderClient) -> str | None:
         ValidationError: The key is malformed.
     """
     key = client.api_key().get_secret_value().strip()
-    vertex = getattr(client, "vertex", None)
-    if isinstance(vertex, VertexTarget) and vertex.project is not None:
-        return account_fingerprint(f"vertex\0{vertex.project}\0{vertex.location}")
-    return account_fingerprint(key) if key else None
+    # Where the provider counts quota otherwise (Vertex AI: per project and region), the
+    # client's credentials strategy names the account.
+    account = client.key_strategy().account or key
+    return account_fingerprint(account) if account else None
 
 
 def _counted_per_account(client: ProviderClient) -> ProviderClient:
@@ -262,7 +262,7 @@ async def submit_prepared(
     job: PreparedJob,
     *,
     deadline: float | None,
-    on_abandoned: Callable[[JobHandle, bool], Awaitable[object]] | None = None,
+    on_abandoned: Callable[[SubmittedJob, bool], Awaitable[object]] | None = None,
 ) -> SubmittedJob:
     """Submit a prepared job once and stamp its handle with the adaptations made.
 
@@ -270,15 +270,19 @@ async def submit_prepared(
     anyio, trio or asyncio's own cancellation): a request that reached the provider may
     have created a paid job, so its reply is awaited, the job it names is cancelled
     remotely, and then the cancellation travels on (``on_abandoned`` is told of that job
-    and whether the cancel was accepted). Nor is it cut by the deadline; its retries stop
-    there, and a job submitted late is cancelled by the waiter at once.
+    and whether the cancel was accepted). A reply that was the whole answer
+    (:class:`AnsweredSubmit`) left no job to cancel: none is sent. Nor is the submit cut
+    by the deadline; its retries stop there, and a job submitted late is cancelled by the
+    waiter at once.
     """
     time_left = None if deadline is None else max(0.0, deadline - anyio.current_time())
 
     async def cancel_abandoned(abandoned: SubmittedJob) -> bool:
-        cancelled = await cancel_remote_job(client, abandoned.handle)
+        cancelled = not isinstance(abandoned, AnsweredSubmit) and await cancel_remote_job(
+            client, abandoned.handle
+        )
         if on_abandoned is not None:
-            await on_abandoned(abandoned.handle, cancelled)
+            await on_abandoned(abandoned, cancelled)
         return cancelled
 
     submitted = await submit_to_completion(
@@ -597,7 +601,9 @@ class Attempt:
     estimate: float | None = None
     _slot: CapacitySlotLike | None = None
     _settle: Callable[[float | None], Awaitable[None]] | None = None
-    _abandoned: tuple[JobHandle, bool] | None = None
+    # A job made by a submit cancelled in flight, and whether its cancel was accepted
+    # (None: the reply was the whole answer, over and paid, nothing runs on).
+    _abandoned: tuple[JobHandle, bool | None] | None = None
     _submitted_at: float | None = None
     _admission: Admission | None = None
     # The account_of the client: the limits' counters, pauses and learning are per key.
@@ -639,8 +645,8 @@ class Attempt:
                     self.deadline, _ = deadline_from_timeout(self.job_config.timeout)
                     job = await self.prepare()
                     await self.acquire()
-                    snapshot = await self.submit(job)
-                    response = await self.wait(snapshot)
+                    submitted = await self.submit(job)
+                    response = await self.wait(submitted)
             finally:
                 await self._close()
         return response
@@ -797,11 +803,12 @@ class Attempt:
             raise AttemptSkipped(_breaker_refusal(admission))
         self._admission = admission
 
-    async def submit(self, job: PreparedJob) -> JobSnapshot | None:
+    async def submit(self, job: PreparedJob) -> SubmittedJob:
         """Reserve the spend, announce, submit once, announce the job.
 
         Returns:
-            What the submit's reply said of the job, if anything.
+            What the submit returned: the handle and what its reply said of the job (the
+            whole answer, for a provider that answers in the request).
         """
         client = self.client
         assert client is not None
@@ -828,10 +835,13 @@ class Attempt:
             ),
         )
 
-        async def abandoned(handle: JobHandle, cancelled: bool) -> None:
+        async def abandoned(submitted: SubmittedJob, cancelled: bool) -> None:
             # A job exists although the submit never returned: it is billed (as cancelled,
             # or in full when its cancel failed), so _close must not count it as nothing.
-            self._abandoned = (handle, cancelled)
+            # One answered in the request is over and paid: nothing runs on to follow.
+            handle = submitted.handle
+            answered = isinstance(submitted, AnsweredSubmit)
+            self._abandoned = (handle, None if answered else cancelled)
             meta.request_id = handle.request_id
             await call_hook(self.hooks.on_abandoned, JobAbandoned(handle, cancelled))
 
@@ -864,10 +874,12 @@ class Attempt:
                 JobAccepted(submitted.handle, meta.attempt_number, meta.role),
             )
         except BaseException:
-            # Nobody was told of the job, and nobody will follow it: stop it.
-            await cancel_remote_job(client, submitted.handle, on_result=self._record_stop)
+            # Nobody was told of the job, and nobody will follow it: stop it (an answer
+            # in the request left none).
+            if not isinstance(submitted, AnsweredSubmit):
+                await cancel_remote_job(client, submitted.handle, on_result=self._record_stop)
             raise
-        return submitted.snapshot
+        return submitted
 
     def _record_stop(self, outcome: GiveUp) -> None:
         self._stopped = outcome.left_job
@@ -905,8 +917,9 @@ class Attempt:
                 account=self._account,
             )
 
-    async def wait(self, snapshot: JobSnapshot | None) -> Response:
-        """Wait for the job and read its result (the waiter cancels it on any give-up)."""
+    async def wait(self, submitted: SubmittedJob) -> Response:
+        """Wait for the job and read its result (the waiter cancels it on any give-up);
+        take the answer of one the provider answered in the request (nothing to wait on)."""
         assert self.client is not None and self.handle is not None
         waiter = JobWaiter(
             self.client,
@@ -919,8 +932,10 @@ class Attempt:
             on_throttled=self._throttled,
         )
         self._waiter = waiter
+        if isinstance(submitted, AnsweredSubmit):
+            return await waiter.take_answer(submitted)
         try:
-            return await waiter.run(snapshot, self.deadline)
+            return await waiter.run(submitted.snapshot, self.deadline)
         finally:
             self._stopped = waiter.stopped
 
@@ -1087,7 +1102,7 @@ class Attempt:
         stopped_in_time = (
             self._stopped is True
             if self.handle is not None
-            else self._abandoned is not None and self._abandoned[1]
+            else self._abandoned is not None and self._abandoned[1] is True
         )
         if stopped_in_time:
             meta.estimated_cost = (
@@ -1114,7 +1129,7 @@ class Attempt:
         """The job this attempt gave up on without stopping it, if any."""
         if self.handle is not None:
             return self.handle if self._stopped is False else None
-        if self._abandoned is not None and not self._abandoned[1]:
+        if self._abandoned is not None and self._abandoned[1] is False:
             return self._abandoned[0]
         return None
 

@@ -43,7 +43,12 @@ from tarash.tarash_gateway.models import (
     VideoGenerationResponse,
     VideoGenerationUpdate,
 )
-from tarash.tarash_gateway.providers._base import ProviderClient
+from tarash.tarash_gateway.providers._base import (
+    AnsweredSubmit,
+    ImageOutput,
+    ProviderClient,
+    VideoOutput,
+)
 
 __all__ = [
     "CANCEL_GRACE_SECONDS",
@@ -450,8 +455,16 @@ class JobWaiter:
             return self.schedule
         return replace(self.schedule, floor=floor)
 
-    async def read_result(self, snapshot: JobSnapshot) -> Response:
-        """Turn a terminal snapshot into the response, or raise the job's error."""
+    async def read_result(
+        self, snapshot: JobSnapshot, answer: VideoOutput | ImageOutput | None = None
+    ) -> Response:
+        """Turn a terminal snapshot into the response, or raise the job's error.
+
+        Args:
+            snapshot: The job's terminal snapshot.
+            answer: The output the submit's reply carried (an :class:`AnsweredSubmit`):
+                taken as it is, nothing is fetched.
+        """
         handle = self.handle
         if snapshot.state is not JobState.COMPLETED:
             error = snapshot.error or (
@@ -461,37 +474,7 @@ class JobWaiter:
             )
             raise _with_origin(error, handle)
         try:
-            if handle.kind == "video":
-                video = await self.client.fetch_video(handle, snapshot)
-                response: Response = VideoGenerationResponse(
-                    request_id=handle.request_id,
-                    video=video.video,
-                    content_type=video.content_type,
-                    audio_url=video.audio_url,
-                    duration=video.duration or handle.request_summary.get("duration_seconds"),
-                    resolution=video.resolution or handle.request_summary.get("resolution"),
-                    aspect_ratio=video.aspect_ratio or handle.request_summary.get("aspect_ratio"),
-                    provider=handle.provider,
-                    model=handle.model,
-                    expires_at=video.expires_at,
-                    raw_response=video.raw,
-                    is_mock=self.client.is_mock,
-                )
-                references: list[str | bytes] = [video.video]
-            else:
-                image = await self.client.fetch_image(handle, snapshot)
-                response = ImageGenerationResponse(
-                    request_id=handle.request_id,
-                    images=image.images,
-                    content_type=image.content_type,
-                    revised_prompt=image.revised_prompt,
-                    provider=handle.provider,
-                    model=handle.model,
-                    expires_at=image.expires_at,
-                    raw_response=image.raw,
-                    is_mock=self.client.is_mock,
-                )
-                references = list(image.images)
+            output = answer if answer is not None else await self._fetch(snapshot)
         except TarashException as exc:
             if not _reports_no_usable_output(exc):
                 # The job finished and is paid for; only reading it failed. Another
@@ -499,6 +482,36 @@ class JobWaiter:
                 # ``wait(error.job_handle)`` can fetch the result later instead.
                 exc.fallback_allowed = False  # type: ignore[misc]
             raise _with_origin(exc, handle) from exc.__cause__
+        response: Response
+        if isinstance(output, VideoOutput):
+            response = VideoGenerationResponse(
+                request_id=handle.request_id,
+                video=output.video,
+                content_type=output.content_type,
+                audio_url=output.audio_url,
+                duration=output.duration or handle.request_summary.get("duration_seconds"),
+                resolution=output.resolution or handle.request_summary.get("resolution"),
+                aspect_ratio=output.aspect_ratio or handle.request_summary.get("aspect_ratio"),
+                provider=handle.provider,
+                model=handle.model,
+                expires_at=output.expires_at,
+                raw_response=output.raw,
+                is_mock=self.client.is_mock,
+            )
+            references: list[str | bytes] = [output.video]
+        else:
+            response = ImageGenerationResponse(
+                request_id=handle.request_id,
+                images=output.images,
+                content_type=output.content_type,
+                revised_prompt=output.revised_prompt,
+                provider=handle.provider,
+                model=handle.model,
+                expires_at=output.expires_at,
+                raw_response=output.raw,
+                is_mock=self.client.is_mock,
+            )
+            references = list(output.images)
         # Per URL: the outputs of one job can sit on different hosts, and a key meant for
         # the provider's delivery host must never reach another.
         response._download_headers = {
@@ -508,6 +521,33 @@ class JobWaiter:
             and reference.startswith("http")
             and (headers := self.client.download_headers(reference))
         }
+        return response
+
+    async def _fetch(self, snapshot: JobSnapshot) -> VideoOutput | ImageOutput:
+        """Read a completed job's media from the provider."""
+        if self.handle.kind == "video":
+            return await self.client.fetch_video(self.handle, snapshot)
+        return await self.client.fetch_image(self.handle, snapshot)
+
+    async def take_answer(self, answered: AnsweredSubmit) -> Response:
+        """The response of a job the provider answered in its submit's reply.
+
+        No job exists there to poll, look at or cancel: the answer is reported (progress)
+        and read as the job's terminal snapshot and output, whatever the deadline (it is
+        paid for). :attr:`stopped` stays ``None``: nothing runs on.
+
+        Raises:
+            CallbackError: The progress callback raised.
+            TarashException: The answer is a failure (a refusal, a reply that could not
+                be read, no media).
+        """
+        snapshot = answered.snapshot
+        await self._report(snapshot)
+        response = await self.read_result(snapshot, answered.output)
+        await deliver_progress(
+            self.on_progress,
+            snapshot_to_update(snapshot, self.handle, self.attempt_number, result=response),
+        )
         return response
 
     async def _terminal_snapshot(

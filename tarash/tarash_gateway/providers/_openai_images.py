@@ -1,0 +1,161 @@
+"""OpenAI's (and Azure OpenAI's) Images API: the request's form, and its reply as the answer.
+
+Wire facts (openai-openapi spec, openai-python ``resources/images.py``; see
+docs/providers/openai.md): ``POST /images/generations`` (JSON) or ``/images/edits``
+(multipart with the input image and mask, or JSON ``images[{image_url}]``) returns
+``data[]`` of ``b64_json`` (GPT image models always; dall-e on request) or ``url``. The
+reply is the whole answer: there is no image job to poll, read or cancel later.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+from typing import Any
+
+import httpx
+
+from tarash.tarash_gateway.engine._form import FormFile, encode_form
+from tarash.tarash_gateway.providers import _kit as kit
+from tarash.tarash_gateway.providers._media import decode_data_uri, sniff_mime
+
+__all__ = [
+    "IMAGE_READ_TIMEOUT",
+    "LATE_IMAGE_MARGIN",
+    "form_file",
+    "image_answer",
+    "image_read_timeout",
+    "image_request",
+    "image_request_id",
+]
+
+IMAGE_READ_TIMEOUT = 600.0
+"""An image request is the generation (10-60 s, more at high quality); the SDK waits 600 s."""
+LATE_IMAGE_MARGIN = 30.0
+"""How much longer than the job's time left an image reply is awaited: it is paid for."""
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+
+
+def form_file(reference: str, field: str) -> FormFile | None:
+    """A data URI as the file part of a form; ``None`` for a URL (sent as JSON instead)."""
+    if not reference.startswith("data:"):
+        return None
+    data, mime = decode_data_uri(reference, field=field)
+    kind = mime or sniff_mime(data, "image/png")
+    extension = kind.rpartition("/")[2] or "png"
+    return FormFile(content=data, content_type=kind, file_name=f"{field}.{extension}")
+
+
+def image_request(
+    payload: dict[str, Any], images_url: str, edits_url: str, edit_image_field: str
+) -> tuple[str, dict[str, Any]]:
+    """The endpoint and ``_send`` arguments of an image job.
+
+    Args:
+        payload: The prepared body (edit inputs as ``images[{image_url}]`` and ``mask``).
+        images_url: The generations endpoint, for a request without inputs.
+        edits_url: The edits endpoint.
+        edit_image_field: The form field of a single input image (``image`` or
+            ``image[]``, per model family).
+    """
+    images = payload.get("images")
+    mask = payload.get("mask")
+    if not images and not mask:
+        return images_url, {"json": payload}
+    references = [item["image_url"] for item in images or [] if isinstance(item, dict)]
+    mask_reference = mask.get("image_url") if isinstance(mask, dict) else None
+    files: dict[str, FormFile] = {}
+    if len(references) == 1:
+        file = form_file(references[0], "image")
+        if file is not None:
+            files[edit_image_field] = file
+    if mask_reference is not None and (mask_file := form_file(mask_reference, "mask")):
+        files["mask"] = mask_file
+    if files and len(files) == len(references) + (mask_reference is not None):
+        # Every input is a file: the multipart form (what the SDK and Azure take).
+        fields = {key: value for key, value in payload.items() if key not in ("images", "mask")}
+        content_type, body = encode_form(fields, files)
+        return edits_url, {"content": body, "headers": {"Content-Type": content_type}}
+    # URLs, or several images: the JSON form (``images[{image_url}]``).
+    return edits_url, {"json": payload}
+
+
+def image_read_timeout(time_left: float | None) -> float:
+    """How long the reply is awaited: the job's time left and a margin (it is paid for),
+    1 s to :data:`IMAGE_READ_TIMEOUT`."""
+    timeout = IMAGE_READ_TIMEOUT if time_left is None else time_left + LATE_IMAGE_MARGIN
+    return max(1.0, min(IMAGE_READ_TIMEOUT, timeout))
+
+
+def image_request_id(reply: httpx.Response) -> str:
+    """The reply's ``x-request-id`` (it names the generation in OpenAI's support), else a
+    local id."""
+    header_id = reply.headers.get("x-request-id", "")
+    return header_id if _REQUEST_ID.match(header_id) else f"img_{uuid.uuid4().hex}"
+
+
+def image_answer(
+    client: kit.ProviderClient, reply: httpx.Response, handle: kit.JobHandle
+) -> kit.AnsweredSubmit:
+    """The images of a create reply, decoded once (bytes for ``b64_json``, else the URLs);
+    the raw body keeps a note of each in place of its base64 (one copy in memory, as
+    bytes). A body that is not an images response is a billed answer lost: no fallback."""
+    job_id = handle.request_id
+    body = kit.response_json(reply)
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        # The images were generated and billed, and cannot be read: another provider
+        # would be paid again for what this reply lost.
+        error = kit.ProviderServerError(
+            f"{client.label} answered the image request with HTTP {reply.status_code} but a "
+            "body that is not an images response (cut short or garbled); the images were "
+            "probably made and billed",
+            **client.error_origin(job_id, None),
+            status_code=reply.status_code,
+            fallback_allowed=False,
+        )
+        return kit.AnsweredSubmit.failed(handle, {}, error)
+    images: list[str | bytes] = []
+    items: list[Any] = []
+    for index, item in enumerate(body["data"]):
+        if not isinstance(item, dict):
+            continue
+        encoded, url = item.get("b64_json"), item.get("url")
+        if isinstance(encoded, str) and encoded:
+            try:
+                images.append(base64.b64decode(encoded, validate=True))
+            except (binascii.Error, ValueError):
+                continue
+            item = {**item, "b64_json": f"<{len(encoded)} base64 chars: images[{index}]>"}
+        elif isinstance(url, str) and url:
+            images.append(url)
+        items.append(item)
+    raw = {**body, "data": items}
+    if not images:
+        empty = kit.GenerationFailedError(
+            f"{client.label} returned no image", **client.error_origin(job_id, raw)
+        )
+        return kit.AnsweredSubmit.failed(handle, raw, empty)
+    output_format = raw.get("output_format")
+    first = images[0]
+    content_type = (
+        sniff_mime(first, "image/png")
+        if isinstance(first, bytes)
+        else f"image/{output_format}"
+        if isinstance(output_format, str)
+        else None
+    )
+    revised = next(
+        (
+            item["revised_prompt"]
+            for item in items
+            if isinstance(item, dict) and isinstance(item.get("revised_prompt"), str)
+        ),
+        None,
+    )
+    output = kit.ImageOutput(
+        images=images, content_type=content_type, revised_prompt=revised, raw=raw
+    )
+    return kit.AnsweredSubmit.completed(handle, raw, output)

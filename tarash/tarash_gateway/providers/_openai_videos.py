@@ -1,0 +1,200 @@
+"""OpenAI's (and Azure OpenAI's v1) Videos API: Sora jobs on the wire.
+
+Wire facts (openai-openapi spec, openai-python ``resources/videos.py``; see
+docs/providers/openai.md): ``POST /videos`` (JSON, or a multipart form when the first frame
+is a file: ``input_reference``) answers with the video object, ``status`` ``queued``;
+``GET /videos/{id}`` reads it (``queued`` -> ``in_progress`` with ``progress`` 0-100 ->
+``completed`` | ``failed`` with ``error{code,message}``), and the response header
+``openai-poll-after-ms`` says when to ask again. The MP4 is ``GET /videos/{id}/content``,
+with the key. ``GET /videos?order=desc&limit=100`` lists the project's videos, newest
+first, with their model, prompt, seconds and size. There is no cancel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tarash.tarash_gateway.engine._form import encode_form
+from tarash.tarash_gateway.providers import _kit as kit
+from tarash.tarash_gateway.providers._openai_errors import MAX_MESSAGE, MODERATION_CODES
+from tarash.tarash_gateway.providers._openai_images import form_file
+
+__all__ = [
+    "FIND_PAGES",
+    "FIND_PAGE_SIZE",
+    "POLL_AFTER_HEADER",
+    "VIDEO_DEFAULTS",
+    "ListedPage",
+    "listed_videos",
+    "video_output",
+    "video_request",
+    "video_snapshot",
+]
+
+POLL_AFTER_HEADER = "openai-poll-after-ms"
+FIND_PAGES = 10
+"""Pages of ``GET /videos`` (:data:`FIND_PAGE_SIZE` each) ``find_jobs`` reads at most: a
+lookup stays bounded on a project with a long history."""
+FIND_PAGE_SIZE = 100
+"""The list's largest ``limit``."""
+VIDEO_DEFAULTS = {"seconds": "4", "size": "720x1280"}
+"""What the API takes for a create field left out (the listed video shows the value)."""
+
+
+def _unix_time(value: object) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _progress(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return max(0, min(100, int(value)))
+
+
+def video_request(payload: dict[str, Any]) -> dict[str, Any]:
+    """``_send`` arguments for a create: a multipart form when the first frame is a file
+    (the form every SDK sends), else JSON (``input_reference`` as ``image_url``)."""
+    reference = payload.get("input_reference")
+    if isinstance(reference, str):
+        file = form_file(reference, "input_reference")
+        if file is not None:
+            fields = {key: value for key, value in payload.items() if key != "input_reference"}
+            content_type, body = encode_form(fields, {"input_reference": file})
+            return {"content": body, "headers": {"Content-Type": content_type}}
+        return {"json": {**payload, "input_reference": {"image_url": reference}}}
+    return {"json": payload}
+
+
+def video_snapshot(
+    client: kit.ProviderClient, body: Any, poll_after_ms: str | None
+) -> kit.JobSnapshot:
+    """A video object as a snapshot, with the server's ``openai-poll-after-ms`` as the hint.
+
+    Raises:
+        ProviderServerError: ``body`` is not a video object.
+    """
+    if not isinstance(body, dict):
+        raise kit.ProviderServerError(
+            f"{client.label} answered with something that is not a video object",
+            **client.error_origin(None, body),
+        )
+    poll_after: float | None = None
+    try:
+        poll_after = max(0.0, float(poll_after_ms) / 1000.0) if poll_after_ms else None
+    except ValueError:
+        poll_after = None
+    video_id = body.get("id") if isinstance(body.get("id"), str) else None
+    progress = _progress(body.get("progress"))
+    status = body.get("status")
+    match status:
+        case "queued":
+            return kit.JobSnapshot(
+                kit.JobState.QUEUED, body, progress_percent=progress, poll_after=poll_after
+            )
+        case "in_progress":
+            return kit.JobSnapshot(
+                kit.JobState.PROCESSING, body, progress_percent=progress, poll_after=poll_after
+            )
+        case "completed":
+            return kit.JobSnapshot(kit.JobState.COMPLETED, body, progress_percent=100)
+        case "failed":
+            return kit.JobSnapshot(
+                kit.JobState.FAILED, body, error=_video_failure(client, body, video_id)
+            )
+        case _:
+            return client.unknown_status(body, status, request_id=video_id)
+
+
+def _video_failure(
+    client: kit.ProviderClient, body: dict[str, Any], video_id: str | None
+) -> kit.TarashException:
+    found = body.get("error")
+    error: dict[str, Any] = found if isinstance(found, dict) else {}
+    code = str(error.get("code") or "").strip()
+    message = str(error.get("message") or "").strip()[:MAX_MESSAGE]
+    text = ": ".join(part for part in (code, message) if part) or "the video failed"
+    if code in MODERATION_CODES:
+        return kit.ContentModerationError(text, **client.error_origin(video_id, body))
+    return kit.GenerationFailedError(text, **client.error_origin(video_id, body))
+
+
+def video_output(
+    client: kit.ProviderClient, handle: kit.JobHandle, snapshot: kit.JobSnapshot, content: str
+) -> kit.VideoOutput:
+    """A completed video's output: its ``content`` URL (downloaded with the key by
+    ``save()``), its duration and expiry.
+
+    Raises:
+        GenerationFailedError: The video has expired (OpenAI keeps content for a while).
+    """
+    body = snapshot.raw
+    expires_at = _unix_time(body.get("expires_at"))
+    if expires_at is not None and expires_at <= datetime.now(UTC):
+        raise kit.GenerationFailedError(
+            f"the video expired at {expires_at.isoformat()} (OpenAI keeps content for a "
+            "limited time)",
+            **client.error_origin(handle.request_id, body),
+        )
+    seconds = body.get("seconds")
+    duration = float(seconds) if isinstance(seconds, str) and seconds.isdigit() else None
+    return kit.VideoOutput(
+        video=content, content_type="video/mp4", duration=duration, expires_at=expires_at, raw=body
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListedPage:
+    """What one page of ``GET /videos`` holds of the videos a create made.
+
+    Attributes:
+        ids: The ids of the page's videos created in the window that match the create.
+        past_start: Whether the page reached videos older than the window (newest first:
+            no later page can match).
+        after: The cursor of the next page (``last_id``), or ``None`` when there is none.
+    """
+
+    ids: list[str]
+    past_start: bool
+    after: str | None
+
+
+def listed_videos(
+    body: dict[str, Any],
+    payload: dict[str, Any],
+    model: str,
+    *,
+    start: float,
+    end: float,
+) -> ListedPage:
+    """The videos of a listed page created between ``start`` and ``end`` (Unix seconds)
+    from ``payload``'s create: same ``model``, ``seconds`` and ``size``, and the same
+    ``prompt`` (the list may leave it out: then any)."""
+    wanted = {
+        "model": payload.get("model", model),
+        **{field: str(payload.get(field, default)) for field, default in VIDEO_DEFAULTS.items()},
+    }
+    prompt = payload.get("prompt")
+    ids: list[str] = []
+    data = body.get("data")
+    for video in data if isinstance(data, list) else []:
+        if not isinstance(video, dict) or not isinstance(video.get("id"), str):
+            continue
+        created = video.get("created_at")
+        if isinstance(created, bool) or not isinstance(created, int | float):
+            continue
+        if created > end:
+            continue
+        if created < start:
+            return ListedPage(ids, True, None)  # newest first: the rest are older still
+        listed_prompt = video.get("prompt")
+        if all(str(video.get(field)) == value for field, value in wanted.items()) and (
+            listed_prompt is None or listed_prompt == prompt
+        ):
+            ids.append(video["id"])
+    last_id = body.get("last_id")
+    more = body.get("has_more") is True and isinstance(last_id, str) and bool(last_id)
+    return ListedPage(ids, False, last_id if more and isinstance(last_id, str) else None)
