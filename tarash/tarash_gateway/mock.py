@@ -45,6 +45,7 @@ from tarash.tarash_gateway.models import (
     VideoGenerationResponse,
 )
 from tarash.tarash_gateway.providers._base import ProviderSettings
+from tarash.tarash_gateway.providers._mock_audio import run_mock_audio
 from tarash.tarash_gateway.providers._mock_library import (
     MockVideoSpec,
     _library,
@@ -55,7 +56,7 @@ from tarash.tarash_gateway.providers._mock_library import (
 from tarash.tarash_gateway.providers._mock_library import (
     best_matching_spec as best_matching_spec,  # imported from here before it moved
 )
-from tarash.tarash_gateway.providers.mock import MockClient, run_mock_audio
+from tarash.tarash_gateway.providers.mock import MockClient
 from tarash.tarash_gateway.routing._chain import submit_prepared
 from tarash.tarash_gateway.routing._jobs import CallbackError, JobWaiter
 

@@ -42,7 +42,7 @@ from tarash.tarash_gateway import (
 from tarash.tarash_gateway import models as models_module
 from tarash.tarash_gateway.mock import handle_mock_request_async
 from tarash.tarash_gateway.models import ExtraParamsWarning
-from tarash.tarash_gateway.providers.mock import MAX_MOCK_AUDIO_SECONDS, run_mock_audio
+from tarash.tarash_gateway.providers._mock_audio import MAX_MOCK_AUDIO_SECONDS, run_mock_audio
 
 KEY = "sk-audio-unit-canary-4242"
 NO_WAIT = MockPollingConfig(delay_between_updates=0)

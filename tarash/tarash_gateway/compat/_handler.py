@@ -79,7 +79,7 @@ from tarash.tarash_gateway.providers._handlers import (
     NoBuiltInAudio,
     implemented,
 )
-from tarash.tarash_gateway.providers.mock import run_mock_audio
+from tarash.tarash_gateway.providers._mock_audio import run_mock_audio
 
 __all__ = ["AttemptRecord", "handler_for", "run_handler_attempt"]
 
