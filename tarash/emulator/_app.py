@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from tarash.emulator import azure_openai, fal, google, openai, replicate, runway, stability
+from tarash.emulator import azure_openai, fal, google, openai, replicate, runway, stability, xai
 from tarash.emulator._wire import EmulatorContext, Provider, json_response
 
 #: Every provider the emulator serves, by name (which is also its mount path).
@@ -24,6 +24,7 @@ PROVIDERS: dict[str, Provider] = {
         azure_openai.PROVIDER,
         runway.PROVIDER,
         google.PROVIDER,
+        xai.PROVIDER,
     )
 }
 

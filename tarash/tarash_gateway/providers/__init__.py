@@ -57,6 +57,7 @@ _BUILTIN: dict[str, str] = {
     "azure_openai": "tarash.tarash_gateway.providers.azure_openai:AzureOpenAIClient",
     "google": "tarash.tarash_gateway.providers.google:GoogleClient",
     "runway": "tarash.tarash_gateway.providers.runway:RunwayClient",
+    "xai": "tarash.tarash_gateway.providers.xai:XaiClient",
 }
 _ALIASES: dict[str, str] = {"fal_ai": "fal", "falai": "fal"}
 # key -> entry, and key -> the name as it was registered (for available_providers).
