@@ -19,6 +19,7 @@ from tarash.tarash_gateway.errors import (
     AuthenticationError,
     ContentModerationError,
     GenerationFailedError,
+    InsufficientCreditError,
     NotFoundError,
     RateLimitError,
     ValidationError,
@@ -436,6 +437,17 @@ async def test_a_withheld_image_is_content_moderation(respx_mock: respx.MockRout
         (
             httpx.Response(401, json={"code": "Unauthenticated", "error": "no key"}),
             AuthenticationError,
+        ),
+        (
+            httpx.Response(
+                403,
+                json={
+                    "code": "The caller does not have permission to execute the specified "
+                    "operation",
+                    "error": "Your newly created team doesn't have any credits yet.",
+                },
+            ),
+            InsufficientCreditError,
         ),
     ],
 )

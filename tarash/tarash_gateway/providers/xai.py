@@ -387,7 +387,8 @@ class XaiClient(kit.ProviderClient):
     ) -> kit.TarashException:
         """Map ``{"code", "error"}`` (or a 422's plain text): an incorrect key (a 400 that
         names the API key) is an :class:`AuthenticationError`, a moderation refusal a
-        :class:`ContentModerationError`, an unknown model (404 on a create) a
+        :class:`ContentModerationError`, a team out of credits an
+        :class:`InsufficientCreditError`, an unknown model (404 on a create) a
         :class:`NotFoundError` naming a retired model's successor, the rest by status."""
         read = self.error_body(response)
         status = response.status_code
@@ -407,6 +408,10 @@ class XaiClient(kit.ProviderClient):
             return AuthenticationError(message, status_code=status, **origin)
         if "moderation" in lowered:
             return kit.ContentModerationError(message, status_code=status, **origin)
+        if "credits" in lowered and status in (402, 403):
+            # A team without credits or licenses is refused with a 403 (docs.x.ai,
+            # Debugging Errors): no retry or other key of the team helps.
+            return kit.InsufficientCreditError(message, status_code=status, **origin)
         if code:
             message = f"{message} ({code})"
         if status == 404 and call.operation == "submit":
