@@ -204,6 +204,7 @@ KNOWN_CROSSINGS = frozenset(
         ("providers.google", "media"),
         ("providers.openai", "media"),
         ("providers.stability", "media"),
+        ("providers.xai", "media"),
         ("routing._attempt", "media"),
         ("routing._attempt", "providers.mock"),
     }
