@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import base64
 import json
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import respx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError as PydanticValidationError
 
+from tarash.emulator.xai import check_body, contract
 from tarash.tarash_gateway import generate_image_async, generate_video_async
 from tarash.tarash_gateway.engine._polling import JobState
 from tarash.tarash_gateway.errors import (
@@ -34,6 +39,13 @@ from tarash.tarash_gateway.providers import _lifecycle, get_provider_class
 from tarash.tarash_gateway.providers._base import ProviderSettings
 from tarash.tarash_gateway.providers._lifecycle import ModelRetiredWarning
 from tarash.tarash_gateway.providers.xai import XaiClient
+from tarash.tarash_gateway.providers.xai_models import (
+    IMAGE_ASPECT_RATIOS,
+    IMAGE_RESOLUTIONS,
+    VIDEO_ASPECT_RATIOS,
+    VIDEO_RESOLUTIONS,
+    XAI_SPECS,
+)
 from tarash.tarash_gateway.routing._prices import PriceTable
 from tests._emulator import tiny_png
 
@@ -534,3 +546,88 @@ def test_prices_follow_xais_published_rates() -> None:
     )
     assert table.estimate("xai", "grok-imagine-image", {"n": 3}) == pytest.approx(0.06)
     assert table.estimate("xai", "grok-2-image", {"n": 1}) is None
+
+
+_PROMPTS = st.text(min_size=1, max_size=40).filter(str.strip)
+
+
+def _requestable(ratios: tuple[str, ...]) -> list[str]:
+    """The ratios an ImageGenerationRequest takes as aspect_ratio (the published type lists
+    fewer than xAI serves: the others go through extra_params)."""
+    found = []
+    for ratio in ratios:
+        try:
+            ImageGenerationRequest(prompt="x", aspect_ratio=ratio)  # type: ignore[arg-type]
+        except PydanticValidationError:
+            continue
+        found.append(ratio)
+    return found
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    prompt=_PROMPTS,
+    duration=st.none() | st.integers(1, 15),
+    aspect=st.none() | st.sampled_from(VIDEO_ASPECT_RATIOS),
+    resolution=st.none() | st.sampled_from(VIDEO_RESOLUTIONS),
+    frame=st.booleans(),
+    video=st.booleans(),
+    extend=st.booleans(),
+)
+def test_every_video_payload_passes_the_emulators_contract(
+    prompt: str,
+    duration: int | None,
+    aspect: str | None,
+    resolution: str | None,
+    frame: bool,
+    video: bool,
+    extend: bool,
+) -> None:
+    """Whatever the client maps (a generation, an edit, an extension), xAI's contract as
+    the emulator holds it accepts it at the endpoint the client picked: the client sends
+    no field, type or value xAI refuses."""
+    request = VideoGenerationRequest(
+        prompt=prompt,
+        duration_seconds=duration,
+        aspect_ratio=aspect,
+        resolution=resolution,
+        image_list=[{"image": FRAME, "type": "first_frame"}] if frame else [],
+        video=CLIP if video else None,
+        extra_params={"extend": True} if video and extend else {},
+    )
+    job = client().prepare_video(request)
+    endpoint = f"/v1/videos/{job.operation}"  # type: ignore[attr-defined]
+    assert check_body(endpoint, job.payload, contract().video_models) is None, job.payload
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    prompt=_PROMPTS,
+    model=st.sampled_from(sorted(m for m in XAI_SPECS if m != "grok-imagine-video")),
+    count=st.none() | st.integers(1, 10),
+    aspect=st.none() | st.sampled_from(_requestable(IMAGE_ASPECT_RATIOS)),
+    resolution=st.none() | st.sampled_from(IMAGE_RESOLUTIONS),
+    images=st.integers(0, 5),
+)
+def test_every_image_payload_passes_the_emulators_contract(
+    prompt: str,
+    model: str,
+    count: int | None,
+    aspect: str | None,
+    resolution: str | None,
+    images: int,
+) -> None:
+    """Image generations and edits as the client maps them are accepted by xAI's contract
+    at the endpoint the client's submit picks."""
+    request = ImageGenerationRequest(
+        prompt=prompt,
+        n=count,
+        aspect_ratio=aspect,
+        image_list=[{"image": f"{FRAME}?{index}", "type": "reference"} for index in range(images)],
+        extra_params={"resolution": resolution} if resolution else {},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelRetiredWarning)
+        payload = client(model).prepare_image(request).payload
+    endpoint = "/v1/images/edits" if images else "/v1/images/generations"
+    assert check_body(endpoint, payload, contract().image_models) is None, payload
