@@ -19,8 +19,9 @@ seconds is ``expired``. xAI has no cancel: a ``stuck`` video stays ``pending``. 
 request is held on its job: success is the images response, a ``content_refusal`` a 400
 naming content moderation, a ``job_failure`` a 500.
 
-Bodies are checked against xAI's contract, kept as data in ``contracts/xai.json`` with its
-sources and the date it was read (the client's registry is never the source): an unknown
+Bodies are checked against xAI's contract, kept as data in ``contracts/xai.json`` (JSON
+schemas in the small subset the emulator's contracts use) with its sources and the date it
+was read (the client's registry is never the source): an unknown
 field, a wrong type or a missing required field is xAI's 422 plain-text deserialization
 error; a value outside its enum or range a 400 ``{"code", "error"}``; an unknown model a
 404. A request without a key is a 401; a wrong key a 400 (xAI answers an incorrect key so).
@@ -79,19 +80,22 @@ class Contract:
 
     Attributes:
         read: When the sources were read (ISO date).
-        sources: Where each fact was read.
+        sources: Where each fact was read (the REST reference first).
         video_models: Model ids the video endpoints serve.
         image_models: Model ids the image endpoints serve.
-        enums: Enum name -> its values.
-        endpoints: Path -> ``{"required", "fields", "one_of"?}``.
+        bodies: Endpoint (``videos.generations``, ``images.edits``, ...) -> the schema of
+            its JSON body, in the subset the emulator's contracts use (``type``, ``enum``,
+            ``minimum``/``maximum``, ``maxItems``, ``properties``, ``required``, ``items``,
+            ``nullable``; an object refuses a field it does not list).
+        one_of: Endpoint -> fields of which exactly one must be given.
     """
 
     read: str
     sources: tuple[str, ...]
     video_models: tuple[str, ...]
     image_models: tuple[str, ...]
-    enums: Mapping[str, tuple[str, ...]]
-    endpoints: Mapping[str, Mapping[str, Any]]
+    bodies: Mapping[str, Mapping[str, Any]]
+    one_of: Mapping[str, tuple[str, ...]]
 
 
 @functools.cache
@@ -99,13 +103,14 @@ def contract() -> Contract:
     """The contract, read once from the package's ``contracts/xai.json``."""
     text = resources.files("tarash.emulator").joinpath("contracts", "xai.json").read_text()
     data = json.loads(text)
+    rules = data["rules"]
     return Contract(
         read=data["read"],
-        sources=tuple(data["sources"]),
-        video_models=tuple(data["video_models"]),
-        image_models=tuple(data["image_models"]),
-        enums={name: tuple(values) for name, values in data["enums"].items()},
-        endpoints=data["endpoints"],
+        sources=(data["source"], *data["sources"]),
+        video_models=tuple(rules["video_models"]),
+        image_models=tuple(rules["image_models"]),
+        bodies=data["bodies"],
+        one_of={name: tuple(fields) for name, fields in rules["one_of"].items()},
     )
 
 
@@ -156,15 +161,23 @@ def deserialize_error(detail: str) -> Response:
 
 # -- the contract's checks ---------------------------------------------------------------
 
+# How serde, whose wording xAI's 422 bodies carry, names each schema type.
 _EXPECTED = {
     "string": "a string",
     "integer": "i32",
     "boolean": "a boolean",
-    "object": "struct Output",
-    "media": "struct UrlContent",
-    "media_list": "a sequence",
+    "array": "a sequence",
+    "object": "a map",
 }
-_MEDIA_KEYS = ("url", "file_id", "detail")
+
+
+@dataclass(frozen=True)
+class _Issue:
+    """One way a body breaks the contract: ``deserialize`` issues (an unknown or missing
+    field, a wrong type) are xAI's 422, ``invalid`` ones (enum, range) its 400."""
+
+    deserialize: bool
+    message: str
 
 
 def _kind_of(value: object) -> str:
@@ -182,96 +195,101 @@ def _kind_of(value: object) -> str:
     return "map"
 
 
-def _type_error(path: str, value: object, kind: str) -> Response:
-    return deserialize_error(
-        f"{path}: invalid type: {_kind_of(value)}, expected {_EXPECTED[kind]} at line 1 column 1"
-    )
+def _is(kind: str, value: object) -> bool:
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    python = {"string": str, "boolean": bool, "array": list, "object": dict}[kind]
+    return isinstance(value, python)
 
 
-def _check_media(path: str, value: object) -> Response | None:
-    if not isinstance(value, dict):
-        return _type_error(path, value, "media")
-    for key in value:
-        if key not in _MEDIA_KEYS:
-            expected = ", ".join(f"`{name}`" for name in _MEDIA_KEYS)
-            return deserialize_error(
-                f"{path}: unknown field `{key}`, expected one of {expected} at line 1 column 1"
-            )
-    for key in ("url", "file_id"):
-        if key in value and not isinstance(value[key], str):
-            return _type_error(f"{path}.{key}", value[key], "string")
-    if not (value.get("url") or value.get("file_id")):
-        return xai_error(400, f"{path}: one of url or file_id must be set")
-    return None
+def _at(path: str, message: str) -> str:
+    return f"{path}: {message}" if path else message
 
 
-def _check_field(name: str, rule: Mapping[str, Any], value: object) -> Response | None:
-    """The answer to one field's value against its rule, or None."""
-    kind = rule["type"]
-    if kind == "string" and not isinstance(value, str):
-        return _type_error(name, value, kind)
-    if kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
-        return _type_error(name, value, kind)
-    if kind == "boolean" and not isinstance(value, bool):
-        return _type_error(name, value, kind)
-    if kind == "object" and not isinstance(value, dict):
-        return _type_error(name, value, kind)
-    if kind == "media":
-        return _check_media(name, value)
-    if kind == "media_list":
-        if not isinstance(value, list):
-            return _type_error(name, value, kind)
+def _issues(schema: Mapping[str, Any], value: object, path: str = "") -> list[_Issue]:
+    """Every way ``value`` breaks ``schema``, in the body's order."""
+    if value is None and schema.get("nullable"):
+        return []
+    kind = schema["type"]
+    if not _is(kind, value):
+        return [
+            _Issue(True, _at(path, f"invalid type: {_kind_of(value)}, expected {_EXPECTED[kind]}"))
+        ]
+    if "enum" in schema and value not in schema["enum"]:
+        allowed = ", ".join(schema["enum"])
+        return [_Issue(False, f"Invalid {path} {value!r}: supported values are {allowed}.")]
+    low, high = schema.get("minimum", -math.inf), schema.get("maximum", math.inf)
+    if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+        return [_Issue(False, f"Invalid {path} {value}: it must be between {low} and {high}.")]
+    found: list[_Issue] = []
+    if isinstance(value, list):
+        if len(value) > schema.get("maxItems", math.inf):
+            found.append(_Issue(False, f"{path}: at most {schema['maxItems']} items are allowed"))
         for index, item in enumerate(value):
-            if (refused := _check_media(f"{name}[{index}]", item)) is not None:
-                return refused
-        if len(value) > rule.get("max_items", math.inf):
-            return xai_error(400, f"{name}: at most {rule['max_items']} items are allowed")
-    enum = rule.get("enum")
-    if enum is not None and value not in contract().enums[enum]:
-        allowed = ", ".join(contract().enums[enum])
-        return xai_error(400, f"Invalid {name} {value!r}: supported values are {allowed}.")
-    if isinstance(value, int) and not (
-        rule.get("minimum", -math.inf) <= value <= rule.get("maximum", math.inf)
-    ):
-        return xai_error(
-            400,
-            f"Invalid {name} {value}: it must be between {rule['minimum']} and {rule['maximum']}.",
-        )
+            found += _issues(schema["items"], item, f"{path}[{index}]")
+    if isinstance(value, dict):
+        properties: Mapping[str, Any] = schema.get("properties", {})
+        expected = ", ".join(f"`{name}`" for name in properties)
+        for name in schema.get("required", ()):
+            if value.get(name) is None:
+                found.append(_Issue(True, _at(path, f"missing field `{name}`")))
+        for name, item in value.items():
+            where = f"{path}.{name}" if path else name
+            if name not in properties:
+                message = f"unknown field `{name}`, expected one of {expected}"
+                found.append(_Issue(True, _at(path, message)))
+            else:
+                found += _issues(properties[name], item, where)
+    return found
+
+
+def _media_refusal(body: Mapping[str, Any]) -> Response | None:
+    """A media object (``image``, ``video``, ``images[i]``) names neither ``url`` nor
+    ``file_id``: xAI's 400."""
+    for name, value in body.items():
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items):
+            if (
+                isinstance(item, dict)
+                and name != "output"
+                and not (item.get("url") or item.get("file_id"))
+            ):
+                where = f"{name}[{index}]" if isinstance(value, list) else name
+                return xai_error(400, f"{where}: one of url or file_id must be set")
     return None
 
 
 def check_body(endpoint: str, body: object, models: tuple[str, ...]) -> Response | None:
     """The answer xAI gives ``body`` at ``endpoint``, or None when it is valid.
 
+    A body that does not deserialize (an unknown field, a missing one, a wrong type) is
+    the 422 first, as xAI's server reads the body before it validates values; then the
+    first value outside its enum or range, an empty prompt, the endpoint's one-of rule and
+    an unknown model.
+
     Args:
-        endpoint: The path, as the contract keys it (``/v1/videos/generations``).
+        endpoint: The path (``/v1/videos/generations``).
         body: The parsed JSON.
         models: The model ids the endpoint serves.
     """
-    spec = contract().endpoints[endpoint]
-    fields: Mapping[str, Mapping[str, Any]] = spec["fields"]
+    name = endpoint.removeprefix("/v1/").replace("/", ".")
+    schema = contract().bodies[name]
     if not isinstance(body, dict):
         return deserialize_error(
             f"invalid type: {_kind_of(body)}, expected a request object at line 1 column 1"
         )
-    for name in body:
-        if name not in fields:
-            expected = ", ".join(f"`{field}`" for field in fields)
-            return deserialize_error(
-                f"unknown field `{name}`, expected one of {expected} at line 1 column 1"
-            )
-    for name in spec["required"]:
-        if body.get(name) is None:
-            return deserialize_error(f"missing field `{name}` at line 1 column 1")
-    for name, value in body.items():
-        if value is None:  # every optional field is ``T | null`` in the reference
-            continue
-        if (refused := _check_field(name, fields[name], value)) is not None:
-            return refused
+    # sorted() is stable: the first 422 issue in the body's order, else the first 400 one.
+    issues = sorted(_issues(schema, body), key=lambda found: not found.deserialize)
+    if issues and issues[0].deserialize:
+        return deserialize_error(f"{issues[0].message} at line 1 column 1")
+    if issues:
+        return xai_error(400, issues[0].message)
+    if (refused := _media_refusal(body)) is not None:
+        return refused
     if not str(body["prompt"]).strip():
         return xai_error(400, "prompt must not be empty.")
-    one_of: list[str] = spec.get("one_of", [])
-    given = [name for name in one_of if body.get(name)]
+    one_of = contract().one_of.get(name, ())
+    given = [field for field in one_of if body.get(field)]
     if one_of and len(given) != 1:
         return xai_error(400, f"Exactly one of {' or '.join(one_of)} must be provided.")
     model = body.get("model")

@@ -45,15 +45,16 @@ def test_the_contract_carries_its_sources_and_date() -> None:
     """The contract is data with the date it was read and where each fact came from."""
     found = contract()
     assert found.read == "2026-12-07"
-    assert any(source.startswith("https://docs.x.ai/") for source in found.sources)
+    assert found.sources[0] == "https://docs.x.ai/developers/rest-api-reference"
     assert any("xai-sdk-python" in source for source in found.sources)
-    assert found.enums["video_resolution"] == ("480p", "720p", "1080p")
-    assert set(found.endpoints) == {
-        "/v1/videos/generations",
-        "/v1/videos/edits",
-        "/v1/videos/extensions",
-        "/v1/images/generations",
-        "/v1/images/edits",
+    resolution = found.bodies["videos.generations"]["properties"]["resolution"]
+    assert resolution["enum"] == ["480p", "720p", "1080p"]
+    assert set(found.bodies) == {
+        "videos.generations",
+        "videos.edits",
+        "videos.extensions",
+        "images.generations",
+        "images.edits",
     }
 
 
