@@ -21,10 +21,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check."""
-    session.install("ruff")
+    """ruff check, ruff format --check, and the rooms' import contract (lint-imports)."""
+    session.install("ruff", "import-linter")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # Reads the source from the working directory (pyproject's [tool.importlinter]).
+    session.run("lint-imports", "--no-cache")
 
 
 @nox.session

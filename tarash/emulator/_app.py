@@ -1,6 +1,7 @@
 """The ASGI app: one mount per provider protocol, plus the generated media.
 
-Adding a provider is one module exposing ``PROVIDER`` and one line in :data:`PROVIDERS`.
+Adding a provider is one module exposing ``PROVIDER`` and one line in :data:`PROVIDERS`
+(Google's two protocols share one mount, whose ``PROVIDER`` is ``google_vertex``'s).
 """
 
 from __future__ import annotations
@@ -10,7 +11,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from tarash.emulator import azure_openai, fal, google, openai, replicate, runway, stability, xai
+from tarash.emulator import (
+    azure_openai,
+    fal,
+    google_vertex,
+    openai,
+    replicate,
+    runway,
+    stability,
+    xai,
+)
 from tarash.emulator._wire import EmulatorContext, Provider, json_response
 
 #: Every provider the emulator serves, by name (which is also its mount path).
@@ -23,7 +33,7 @@ PROVIDERS: dict[str, Provider] = {
         openai.PROVIDER,
         azure_openai.PROVIDER,
         runway.PROVIDER,
-        google.PROVIDER,
+        google_vertex.PROVIDER,
         xai.PROVIDER,
     )
 }

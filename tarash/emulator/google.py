@@ -395,11 +395,9 @@ class GoogleRoutes(wire.ProviderRoutes):
 
 
 def build_routes(ctx: wire.EmulatorContext) -> list[BaseRoute]:
-    """The Gemini API routes (``v1beta``, and ``v1``: google-genai 3.x's default) and the
-    Vertex AI ones, relative to the ``/google`` mount."""
-    # Imported here: the Vertex module builds on this one's handlers.
-    from tarash.emulator import google_vertex
-
+    """The Gemini API routes (``v1beta``, and ``v1``: google-genai 3.x's default), relative
+    to the ``/google`` mount (whose :data:`~tarash.emulator.google_vertex.PROVIDER` adds
+    the Vertex AI ones)."""
     handlers = GoogleRoutes(ctx)
     routes: list[BaseRoute] = []
     for version in ("v1beta", "v1"):
@@ -417,13 +415,4 @@ def build_routes(ctx: wire.EmulatorContext) -> list[BaseRoute]:
             Route(f"/{version}/models/{{target}}", handlers.model_method, methods=["POST"]),
             Route(f"/{version}/files/{{target}}", handlers.download, methods=["GET"]),
         ]
-    return routes + google_vertex.build_routes(ctx)
-
-
-PROVIDER = wire.Provider(
-    name=NAME,
-    fake_key=FAKE_KEY,
-    build_routes=build_routes,
-    options=GoogleOptions,
-    base_path="/v1beta",
-)
+    return routes

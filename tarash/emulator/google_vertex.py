@@ -35,6 +35,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from tarash.emulator import _wire as wire
+from tarash.emulator import google
 from tarash.emulator._jobs import Job, JobState
 from tarash.emulator._media import MediaFile, MediaKind
 from tarash.emulator.google import (
@@ -219,3 +220,19 @@ def build_routes(ctx: wire.EmulatorContext) -> list[BaseRoute]:
         Route(f"/download/{storage}", handlers.storage_object, methods=["GET"]),
         Route(f"/{storage}", handlers.storage_object, methods=["GET"]),
     ]
+
+
+def build_mount_routes(ctx: wire.EmulatorContext) -> list[BaseRoute]:
+    """Every route of the ``/google`` mount: the Gemini API's and Vertex AI's."""
+    return google.build_routes(ctx) + build_routes(ctx)
+
+
+# Google's provider entry is here, not in google.py: this module builds on google.py's
+# handlers, so only here are both protocols' routes known without an import cycle.
+PROVIDER = wire.Provider(
+    name=google.NAME,
+    fake_key=google.FAKE_KEY,
+    build_routes=build_mount_routes,
+    options=GoogleOptions,
+    base_path="/v1beta",
+)

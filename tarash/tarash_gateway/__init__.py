@@ -10,6 +10,9 @@ Example:
 
 from __future__ import annotations
 
+# Loaded with the package: media installs the download and the sync portal that a
+# response's save() reaches through the data layer's seam (_response_io).
+from tarash.tarash_gateway import media as media
 from tarash.tarash_gateway.api import (
     cancel,
     cancel_async,

@@ -28,6 +28,7 @@ __all__ = [
     "check_url",
     "clean_api_key",
     "is_well_formed_url",
+    "provider_key",
 ]
 
 MAX_SECONDS = 30 * 24 * 3600.0
@@ -37,6 +38,8 @@ MIN_POLL_INTERVAL = 0.001
 """The shortest poll interval accepted; anything shorter is a busy loop of status calls."""
 
 _PROVIDER_NAME = re.compile(r"[a-z][a-z0-9_]*")
+# Other spellings of a provider's registry key.
+_ALIASES: dict[str, str] = {"fal_ai": "fal", "falai": "fal"}
 _PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]*")
 
 
@@ -148,6 +151,16 @@ def check_provider_name(value: str) -> str:
             f"digits, '_' or '-'); got {value!a}"
         )
     return value
+
+
+def provider_key(name: str) -> str:
+    """The registry key of a provider name: stripped, lower-cased, ``-`` read as ``_``.
+
+    Only lookups use it (the provider registry's, the field mappers' and the router's
+    tables); the name itself is kept as written everywhere else.
+    """
+    key = name.strip().lower().replace("-", "_")
+    return _ALIASES.get(key, key)
 
 
 def clean_api_key(key: str, name: str = "api_key") -> str:

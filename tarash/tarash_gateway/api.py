@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from tarash.tarash_gateway._unions import Config
 from tarash.tarash_gateway.engine._sync import run_sync
 from tarash.tarash_gateway.models import (
     AudioGenerationConfig,
@@ -34,13 +35,8 @@ from tarash.tarash_gateway.providers.field_mappers import (
     get_provider_field_mapping,
     register_provider_field_mapping,
 )
-from tarash.tarash_gateway.router import default_router
-from tarash.tarash_gateway.routing._arguments import (
-    check_generation_arguments,
-    check_handle_arguments,
-)
-from tarash.tarash_gateway.routing._attempt import client_for_handle
-from tarash.tarash_gateway.routing._jobs import cancel_unless_finished, snapshot_to_update
+from tarash.tarash_gateway.router import Router, default_router, resolve_router
+from tarash.tarash_gateway.routing._arguments import check_generation_arguments
 
 __all__ = [
     "cancel",
@@ -160,17 +156,15 @@ def submit_image(config: ImageGenerationConfig, request: ImageGenerationRequest)
     return run_sync(submit_image_async, config, request)
 
 
-HandleConfig = VideoGenerationConfig | ImageGenerationConfig
-
-
 async def wait_async(
     handle: JobHandle,
     *,
-    config: HandleConfig | None = None,
+    config: Config | None = None,
     api_key: str | None = None,
     timeout: float | None = None,
     poll_interval: float = 5.0,
     on_progress: ProgressCallback | ImageProgressCallback | None = None,
+    router: Router | None = None,
 ) -> VideoGenerationResponse | ImageGenerationResponse:
     """Wait for a submitted job and return its result.
 
@@ -183,6 +177,8 @@ async def wait_async(
         timeout: Seconds to wait; defaults to what is left of the submit's deadline.
         poll_interval: Longest wait between polls.
         on_progress: Called with each update; sync or async.
+        router: The :class:`Router` whose limits, breakers, pauses and spend the wait
+            counts against; the default router when None.
 
     Returns:
         The response (its metadata describes this wait as one attempt).
@@ -192,7 +188,7 @@ async def wait_async(
         TarashException: The job failed.
         ValidationError: An argument is malformed (nothing was sent, nothing cancelled).
     """
-    return await default_router().wait_async(
+    return await resolve_router(router, "wait").wait_async(
         handle,
         config=config,
         api_key=api_key,
@@ -205,11 +201,12 @@ async def wait_async(
 def wait(
     handle: JobHandle,
     *,
-    config: HandleConfig | None = None,
+    config: Config | None = None,
     api_key: str | None = None,
     timeout: float | None = None,
     poll_interval: float = 5.0,
     on_progress: ProgressCallback | ImageProgressCallback | None = None,
+    router: Router | None = None,
 ) -> VideoGenerationResponse | ImageGenerationResponse:
     """Sync twin of :func:`wait_async`."""
     return run_sync(
@@ -220,52 +217,73 @@ def wait(
         timeout=timeout,
         poll_interval=poll_interval,
         on_progress=on_progress,
+        router=router,
     )
 
 
 async def status_async(
-    handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
+    handle: JobHandle,
+    *,
+    config: Config | None = None,
+    api_key: str | None = None,
+    router: Router | None = None,
 ) -> VideoGenerationUpdate | ImageGenerationUpdate:
-    """Ask the provider once where a job stands (``config`` and ``api_key`` as for ``wait``)."""
-    api_key = check_handle_arguments("status", handle, config, api_key)
-    client = client_for_handle(handle, config, api_key, None)
-    return snapshot_to_update(await client.poll(handle), handle)
+    """Ask the provider once where a job stands (``config``, ``api_key`` and ``router`` as
+    for ``wait``: the read waits out that router's read pause)."""
+    return await resolve_router(router, "status").status_async(
+        handle, config=config, api_key=api_key
+    )
 
 
 def status(
-    handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
+    handle: JobHandle,
+    *,
+    config: Config | None = None,
+    api_key: str | None = None,
+    router: Router | None = None,
 ) -> VideoGenerationUpdate | ImageGenerationUpdate:
     """Sync twin of :func:`status_async`."""
-    return run_sync(status_async, handle, config=config, api_key=api_key)
+    return run_sync(status_async, handle, config=config, api_key=api_key, router=router)
 
 
 async def cancel_async(
-    handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
+    handle: JobHandle,
+    *,
+    config: Config | None = None,
+    api_key: str | None = None,
+    router: Router | None = None,
 ) -> bool:
     """Ask the provider to cancel a job; return whether it accepted.
 
     Where the provider's cancel also deletes a finished job and its output (Runway), the
-    job's status is read first and a finished job is left alone (``False``).
+    job's status is read first and a finished job is left alone (``False``). ``config``,
+    ``api_key`` and ``router`` are as for ``wait``.
 
     Raises:
         TarashException: The provider could not be asked (auth, network, unknown job).
     """
-    api_key = check_handle_arguments("cancel", handle, config, api_key)
-    client = client_for_handle(handle, config, api_key, None)
-    return await cancel_unless_finished(client, handle)
+    return await resolve_router(router, "cancel").cancel_async(
+        handle, config=config, api_key=api_key
+    )
 
 
 def cancel(
-    handle: JobHandle, *, config: HandleConfig | None = None, api_key: str | None = None
+    handle: JobHandle,
+    *,
+    config: Config | None = None,
+    api_key: str | None = None,
+    router: Router | None = None,
 ) -> bool:
     """Sync twin of :func:`cancel_async`."""
-    return run_sync(cancel_async, handle, config=config, api_key=api_key)
+    return run_sync(cancel_async, handle, config=config, api_key=api_key, router=router)
 
 
 async def generate_tts_async(
     config: AudioGenerationConfig,
     request: TTSRequest,
     on_progress: TTSProgressCallback | None = None,
+    *,
+    router: Router | None = None,
 ) -> TTSResponse:
     """Speak ``request.text``, falling back along ``config.fallback_configs`` on failure.
 
@@ -279,6 +297,8 @@ async def generate_tts_async(
         config: Provider, model, credentials, deadline and fallbacks.
         request: What to say, the voice and the audio format.
         on_progress: Called with each :class:`TTSUpdate` the handler reports; sync or async.
+        router: The :class:`Router` whose breakers the chain runs on; the default
+            router when None.
 
     Returns:
         The speech (base64 in ``audio``), with ``execution_metadata`` describing every
@@ -292,7 +312,9 @@ async def generate_tts_async(
         TarashException: Every attempt failed; ``error.execution_metadata`` tells how.
     """
     check_generation_arguments("generate_tts", "tts", config, request, on_progress)
-    response = await default_router().run_chain_async(config, request, on_progress)
+    response = await resolve_router(router, "generate_tts").run_chain_async(
+        config, request, on_progress
+    )
     # A TTS request to audio configs only (checked above) yields a TTS response.
     return cast("TTSResponse", response)
 
@@ -301,15 +323,19 @@ def generate_tts(
     config: AudioGenerationConfig,
     request: TTSRequest,
     on_progress: TTSProgressCallback | None = None,
+    *,
+    router: Router | None = None,
 ) -> TTSResponse:
     """Sync twin of :func:`generate_tts_async`."""
-    return run_sync(generate_tts_async, config, request, on_progress)
+    return run_sync(generate_tts_async, config, request, on_progress, router=router)
 
 
 async def generate_sts_async(
     config: AudioGenerationConfig,
     request: STSRequest,
     on_progress: STSProgressCallback | None = None,
+    *,
+    router: Router | None = None,
 ) -> STSResponse:
     """Say ``request.audio`` again in another voice, falling back on failure.
 
@@ -320,6 +346,7 @@ async def generate_sts_async(
         config: Provider, model, credentials, deadline and fallbacks.
         request: The input speech, the voice and the audio format.
         on_progress: Called with each :class:`STSUpdate` the handler reports; sync or async.
+        router: As for :func:`generate_tts_async`.
 
     Returns:
         The speech (base64 in ``audio``), with ``execution_metadata`` describing every
@@ -331,7 +358,9 @@ async def generate_sts_async(
         TarashException: Every attempt failed; ``error.execution_metadata`` tells how.
     """
     check_generation_arguments("generate_sts", "sts", config, request, on_progress)
-    response = await default_router().run_chain_async(config, request, on_progress)
+    response = await resolve_router(router, "generate_sts").run_chain_async(
+        config, request, on_progress
+    )
     # An STS request to audio configs only (checked above) yields an STS response.
     return cast("STSResponse", response)
 
@@ -340,6 +369,8 @@ def generate_sts(
     config: AudioGenerationConfig,
     request: STSRequest,
     on_progress: STSProgressCallback | None = None,
+    *,
+    router: Router | None = None,
 ) -> STSResponse:
     """Sync twin of :func:`generate_sts_async`."""
-    return run_sync(generate_sts_async, config, request, on_progress)
+    return run_sync(generate_sts_async, config, request, on_progress, router=router)

@@ -22,16 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from tarash.tarash_gateway.compat._mock_library import (
-    MockVideoSpec,
-    _library,
-    find_best_matching_video,
-    generate_mock_request_id,
-    select_mock_response,
-)
-from tarash.tarash_gateway.compat._mock_library import (
-    best_matching_spec as best_matching_spec,  # imported from here before it moved
-)
+from tarash.tarash_gateway.engine._polling import PollSchedule
 from tarash.tarash_gateway.engine._sync import run_sync
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.models import (
@@ -53,7 +44,20 @@ from tarash.tarash_gateway.models import (
     VideoGenerationRequest,
     VideoGenerationResponse,
 )
-from tarash.tarash_gateway.providers.mock import run_mock_audio, run_mock_request
+from tarash.tarash_gateway.providers._base import ProviderSettings
+from tarash.tarash_gateway.providers._mock_library import (
+    MockVideoSpec,
+    _library,
+    find_best_matching_video,
+    generate_mock_request_id,
+    select_mock_response,
+)
+from tarash.tarash_gateway.providers._mock_library import (
+    best_matching_spec as best_matching_spec,  # imported from here before it moved
+)
+from tarash.tarash_gateway.providers.mock import MockClient, run_mock_audio
+from tarash.tarash_gateway.routing._chain import submit_prepared
+from tarash.tarash_gateway.routing._jobs import CallbackError, JobWaiter
 
 __all__ = [
     "MOCK_VIDEO_LIBRARY",
@@ -110,7 +114,7 @@ async def handle_mock_request_async(
     """
     if isinstance(request, TTSRequest | STSRequest):
         return await run_mock_audio(mock_config, request, on_progress)
-    return await run_mock_request(mock_config, request, on_progress)
+    return await _run_mock_request(mock_config, request, on_progress)
 
 
 def handle_mock_request_sync(
@@ -120,6 +124,32 @@ def handle_mock_request_sync(
 ) -> VideoGenerationResponse | ImageGenerationResponse | TTSResponse | STSResponse:
     """Sync twin of :func:`handle_mock_request_async`."""
     return run_sync(handle_mock_request_async, mock_config, request, on_progress)
+
+
+async def _run_mock_request(
+    mock: MockConfig,
+    request: VideoGenerationRequest | ImageGenerationRequest,
+    on_progress: ProgressCallback | None = None,
+    *,
+    provider: str = "mock",
+    model: str = "mock",
+) -> VideoGenerationResponse | ImageGenerationResponse:
+    """One mock job through the normal submit, wait and result path (no fallback chain).
+
+    Raises:
+        TarashException: The picked response's error.
+    """
+    client = MockClient(ProviderSettings(model=model), mock=mock, provider=provider)
+    if isinstance(request, VideoGenerationRequest):
+        job = client.prepare_video(request)
+    else:
+        job = client.prepare_image(request)
+    submitted = await submit_prepared(client, job, deadline=None)
+    waiter = JobWaiter(client, submitted.handle, schedule=PollSchedule(), on_progress=on_progress)
+    try:
+        return await waiter.run(submitted.snapshot, None)
+    except CallbackError as exc:
+        raise exc.original from None
 
 
 def _enabled_mock(
@@ -156,7 +186,7 @@ class MockProviderHandler:
             TarashException: The picked response's error.
         """
         mock = _enabled_mock(config)
-        response = await run_mock_request(
+        response = await _run_mock_request(
             mock, request, on_progress, provider=config.provider, model=config.model
         )
         # A video request is answered with a video.
@@ -184,7 +214,7 @@ class MockProviderHandler:
             TarashException: The picked response's error.
         """
         mock = _enabled_mock(config)
-        response = await run_mock_request(
+        response = await _run_mock_request(
             mock, request, on_progress, provider=config.provider, model=config.model
         )
         # An image request is answered with images.

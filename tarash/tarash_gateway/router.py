@@ -1,10 +1,11 @@
 """The router: every generation runs on one, the module functions on a default one.
 
-A :class:`Router` holds what every call in the process shares: the providers' limits,
-the circuit breakers, the learned latencies, the price table and the spend so far, and
-the strategy a chain of configs is run with (``"chain"``: one config after another, as
-the fallback chain always did; ``"hedge"``: a race down the same chain). Its methods are
-the module's functions, with the same signatures; the module functions
+A :class:`Router` holds what every call on it shares: the providers' limits, the pauses
+a provider's 429 sets on creates and on reads, the circuit breakers, the learned
+latencies, the price table and the spend so far, and the strategy a chain of configs is
+run with (``"chain"``: one config after another, as the fallback chain always did;
+``"hedge"``: a race down the same chain). Its methods are the module's functions, with
+the same signatures; the module functions
 (``tarash.tarash_gateway.generate_video`` and the rest) run on the default router, which
 :func:`configure` replaces (the module-client pattern of openai-python)::
 
@@ -12,6 +13,16 @@ the module's functions, with the same signatures; the module functions
 
     configure(limits={"fal": ProviderLimit(max_concurrent=4)})
     # from here on generate_video(config, request) waits for one of fal's 4 slots
+
+Each router keeps that shared state of its own, behind one small interface
+(``routing/_state.RouterState``; ``Router.state``, in memory by default): two routers do
+not share limits, pauses, breakers or spend. The read pauses (``Router.read_pauses``) are
+kept in that state, the spend cap's holds are reserved and settled there, the breakers'
+records are swapped there (a ``BreakerBoard`` passed in to share between routers keeps
+its own), the learned latencies are its samples, and the limits' create pauses (a
+``Retry-After``, a spent request budget) are its pauses and the jobs in flight its
+slots; the limits board still keeps its create windows and learned slow-down itself (and
+its waiters, woken in process).
 
 Every router, the default one included, applies ``_limits.DEFAULT_LIMITS`` (the create
 rates that are safe for a new account) under the limits it is given; ``limits={}`` turns
@@ -28,10 +39,13 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from tarash.tarash_gateway._unions import AnyConfig, AnyRequest, AnyResponse, Config, Response
+from tarash.tarash_gateway._unions import ProgressCallback as AnyProgressCallback
+from tarash.tarash_gateway.engine._read_pauses import ReadPauses
 from tarash.tarash_gateway.engine._sync import run_sync
 from tarash.tarash_gateway.engine._tracing import SpanLike, set_attributes, span
 from tarash.tarash_gateway.errors import TarashException, ValidationError, falls_back
@@ -40,16 +54,19 @@ from tarash.tarash_gateway.models import (
     ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
+    ImageGenerationUpdate,
     ImageProgressCallback,
     JobHandle,
     ProgressCallback,
     VideoGenerationConfig,
     VideoGenerationRequest,
     VideoGenerationResponse,
+    VideoGenerationUpdate,
 )
 from tarash.tarash_gateway.providers import provider_key
 from tarash.tarash_gateway.routing._arguments import (
     check_generation_arguments,
+    check_handle_arguments,
     check_wait_arguments,
 )
 from tarash.tarash_gateway.routing._attempt import (
@@ -61,17 +78,14 @@ from tarash.tarash_gateway.routing._attempt import (
     client_for_handle,
 )
 from tarash.tarash_gateway.routing._breaker import Admission, BreakerBoard, BreakerPolicy
-from tarash.tarash_gateway.routing._chain import (
-    ChainConfig,
-    ChainRequest,
-    ChainResponse,
-    Config,
-    fallback_policies,
-    run_chain,
-)
+from tarash.tarash_gateway.routing._chain import fallback_policies, run_chain
 from tarash.tarash_gateway.routing._hedge import HedgePlan, run_hedge
-from tarash.tarash_gateway.routing._jobs import CallbackError, deadline_from_handle
-from tarash.tarash_gateway.routing._jobs import ProgressCallback as AnyProgressCallback
+from tarash.tarash_gateway.routing._jobs import (
+    CallbackError,
+    cancel_unless_finished,
+    deadline_from_handle,
+    snapshot_to_update,
+)
 from tarash.tarash_gateway.routing._latency import LatencyTracker
 from tarash.tarash_gateway.routing._limits import (
     CapacityBoard,
@@ -84,15 +98,13 @@ from tarash.tarash_gateway.routing._limits import (
 from tarash.tarash_gateway.routing._metadata import MetadataCollector
 from tarash.tarash_gateway.routing._prices import Price, PriceTable, SpendTracker
 from tarash.tarash_gateway.routing._snapshot import RouterSnapshot
+from tarash.tarash_gateway.routing._state import MemoryState, RouterState
 from tarash.tarash_gateway.routing._watch import JOB_WATCHER
 
 __all__ = ["HedgePolicy", "Router", "Strategy", "configure", "default_router"]
 
 Strategy = Literal["chain", "hedge"]
 """How a router runs a config's chain: one config after another, or a hedged race."""
-
-HandleConfig = VideoGenerationConfig | ImageGenerationConfig
-Response = VideoGenerationResponse | ImageGenerationResponse
 
 
 Limits = Mapping[str, ProviderLimit | Mapping[str, Any]]
@@ -143,11 +155,13 @@ class _Costs:
         """What the provider bills for a cancelled job of that estimate."""
         return self.prices.cancelled_cost(provider, model, estimate)
 
-    def reserve(
+    async def reserve(
         self, amount: float | None, provider: str, model: str
-    ) -> Callable[[float | None], None]:
-        """Hold the estimate against the spend cap; the settle function is returned."""
-        return self.spend.reserve(amount, provider=provider, model=model).settle
+    ) -> Callable[[float | None], Awaitable[None]]:
+        """Hold the estimate against the spend cap (in the router's state); the settle
+        function is returned."""
+        reservation = await self.spend.reserve_async(amount, provider=provider, model=model)
+        return reservation.settle_async
 
     def record_latency(self, provider: str, model: str, seconds: float) -> None:
         """Learn a completion time (for learned hedge delays)."""
@@ -276,7 +290,7 @@ class Router:
         breakers: A :class:`BreakerPolicy` (or a ``BreakerBoard`` to share): a
             provider/model failing transiently that often is skipped (recorded
             ``skipped`` with the reason) for the cooldown, then one probe decides.
-            None (default): no breakers.
+            None (default): no breakers. A policy's breakers live in the router's state.
         prices: Price rows over the defaults (``{"fal/fal-ai/veo3": Price(per_second=0.4)}``
             or a ``PriceTable``): each attempt's ``estimated_cost`` comes from them.
         spend_cap: Dollars this router may spend (estimated): an attempt that could
@@ -308,9 +322,11 @@ class Router:
             raise _invalid(
                 f"Router(limits=...) takes a mapping of ProviderLimit, got {type(limits).__name__}"
             )
-        self.board = CapacityBoard(merge_limits(limits))
+        self.state: RouterState = MemoryState()
+        """What the router's calls share, behind the state interface (in memory)."""
+        self.board = CapacityBoard(merge_limits(limits), state=self.state)
         if isinstance(breakers, BreakerPolicy):
-            breakers = BreakerBoard(breakers)
+            breakers = BreakerBoard(breakers, state=self.state)
         elif breakers is not None and not isinstance(breakers, BreakerBoard):
             raise _invalid(
                 f"Router(breakers=...) takes a BreakerPolicy, got {type(breakers).__name__}"
@@ -322,14 +338,18 @@ class Router:
                 f"{type(prices).__name__}"
             )
         self.prices = prices if isinstance(prices, PriceTable) else PriceTable(prices)
-        self.spend = SpendTracker(spend_cap)
-        self.latency = LatencyTracker()
+        self.spend = SpendTracker(spend_cap, state=self.state)
+        self.latency = LatencyTracker(state=self.state)
+        self.read_pauses = ReadPauses(store=self.state)
+        """The pauses a provider's 429 to a read sets on the router's reads of that
+        account (kept in :attr:`state`): the router's, not the process's."""
         self._services = AttemptServices(
             capacity=_BoardCapacity(self.board),
             breakers=None if breakers is None else _Breakers(breakers),
             costs=_Costs(self.prices, self.spend, self.latency),
             # A job given up on but not stopped keeps its slot until it ends.
             watcher=JOB_WATCHER,
+            read_pauses=self.read_pauses,
         )
 
     def snapshot(self) -> RouterSnapshot:
@@ -395,13 +415,13 @@ class Router:
         self,
         handle: JobHandle,
         *,
-        config: HandleConfig | None = None,
+        config: Config | None = None,
         api_key: str | None = None,
         timeout: float | None = None,
         poll_interval: float = 5.0,
         on_progress: AnyProgressCallback | None = None,
         hooks: AttemptHooks | None = None,
-        chain: HandleConfig | None = None,
+        chain: Config | None = None,
         request: VideoGenerationRequest | ImageGenerationRequest | None = None,
     ) -> Response:
         """Wait on a stored handle as :meth:`wait_async` does, telling ``hooks`` of the
@@ -424,7 +444,7 @@ class Router:
         )
         members = _resumed_chain(chain, request, config, handle)
         deadline = deadline_from_handle(handle, timeout)
-        client = client_for_handle(handle, config, api_key, deadline)
+        client = self._services.adopt(client_for_handle(handle, config, api_key, deadline))
         collector = MetadataCollector(configs_in_chain=len(members) if members else 1)
         attempt = Attempt(
             None,
@@ -462,11 +482,11 @@ class Router:
 
     async def _run(
         self,
-        config: ChainConfig,
-        request: ChainRequest,
+        config: AnyConfig,
+        request: AnyRequest,
         on_progress: AnyProgressCallback | None,
         hooks: AttemptHooks,
-    ) -> ChainResponse:
+    ) -> AnyResponse:
         """Run the request with the router's strategy inside its ``tarash.generate`` span."""
         kind = "video" if isinstance(request, VideoGenerationRequest) else "image"
         hedged = self.strategy == "hedge" and isinstance(
@@ -495,11 +515,11 @@ class Router:
 
     async def _run_strategy(
         self,
-        config: ChainConfig,
-        request: ChainRequest,
+        config: AnyConfig,
+        request: AnyRequest,
         on_progress: AnyProgressCallback | None,
         hooks: AttemptHooks,
-    ) -> ChainResponse:
+    ) -> AnyResponse:
         if self.strategy == "hedge" and isinstance(
             config, VideoGenerationConfig | ImageGenerationConfig
         ):
@@ -520,10 +540,10 @@ class Router:
 
     async def run_chain_async(
         self,
-        config: ChainConfig,
-        request: ChainRequest,
+        config: AnyConfig,
+        request: AnyRequest,
         on_progress: AnyProgressCallback | None = None,
-    ) -> ChainResponse:
+    ) -> AnyResponse:
         """Run any chain (audio included) one config after another on this router's
         limits and breakers; the arguments are checked by the caller."""
         return await run_chain(config, request, on_progress, services=self._services)
@@ -572,7 +592,7 @@ class Router:
         """Sync twin of :meth:`generate_image_async`."""
         return run_sync(self.generate_image_async, config, request, on_progress)
 
-    async def _submit(self, config: HandleConfig, request: ChainRequest) -> JobHandle:
+    async def _submit(self, config: Config, request: AnyRequest) -> JobHandle:
         collector = MetadataCollector()
         attempt = Attempt(
             config,
@@ -616,7 +636,7 @@ class Router:
         self,
         handle: JobHandle,
         *,
-        config: HandleConfig | None = None,
+        config: Config | None = None,
         api_key: str | None = None,
         timeout: float | None = None,
         poll_interval: float = 5.0,
@@ -636,7 +656,7 @@ class Router:
         self,
         handle: JobHandle,
         *,
-        config: HandleConfig | None = None,
+        config: Config | None = None,
         api_key: str | None = None,
         timeout: float | None = None,
         poll_interval: float = 5.0,
@@ -653,13 +673,43 @@ class Router:
             on_progress=on_progress,
         )
 
+    async def status_async(
+        self, handle: JobHandle, *, config: Config | None = None, api_key: str | None = None
+    ) -> VideoGenerationUpdate | ImageGenerationUpdate:
+        """As :func:`tarash.tarash_gateway.status_async`, its read held by this router's
+        read pauses."""
+        api_key = check_handle_arguments("status", handle, config, api_key)
+        client = self._services.adopt(client_for_handle(handle, config, api_key, None))
+        return snapshot_to_update(await client.poll(handle), handle)
+
+    def status(
+        self, handle: JobHandle, *, config: Config | None = None, api_key: str | None = None
+    ) -> VideoGenerationUpdate | ImageGenerationUpdate:
+        """Sync twin of :meth:`status_async`."""
+        return run_sync(self.status_async, handle, config=config, api_key=api_key)
+
+    async def cancel_async(
+        self, handle: JobHandle, *, config: Config | None = None, api_key: str | None = None
+    ) -> bool:
+        """As :func:`tarash.tarash_gateway.cancel_async`, its status read (when the
+        provider's cancel deletes a finished job) held by this router's read pauses."""
+        api_key = check_handle_arguments("cancel", handle, config, api_key)
+        client = self._services.adopt(client_for_handle(handle, config, api_key, None))
+        return await cancel_unless_finished(client, handle)
+
+    def cancel(
+        self, handle: JobHandle, *, config: Config | None = None, api_key: str | None = None
+    ) -> bool:
+        """Sync twin of :meth:`cancel_async`."""
+        return run_sync(self.cancel_async, handle, config=config, api_key=api_key)
+
 
 def _resumed_chain(
-    chain: HandleConfig | None,
+    chain: Config | None,
     request: VideoGenerationRequest | ImageGenerationRequest | None,
-    config: HandleConfig | None,
+    config: Config | None,
     handle: JobHandle,
-) -> list[HandleConfig] | None:
+) -> list[Config] | None:
     """The chain a resumed job continues down on failure (``resume_async(chain=...)``).
 
     Raises:
@@ -679,13 +729,13 @@ def _resumed_chain(
         )
     if config is None:
         raise _invalid("resume(chain=...) needs config=..., the chain member the job is on")
-    members: list[HandleConfig] = list(chain.chain())
+    members: list[Config] = list(chain.chain())
     return members
 
 
 def _continues_after(
-    members: list[HandleConfig] | None,
-    config: HandleConfig | None,
+    members: list[Config] | None,
+    config: Config | None,
     handle: JobHandle,
     error: TarashException,
 ) -> int | None:
@@ -749,6 +799,19 @@ def default_router() -> Router:
         if _default is None:
             _default = Router()
         return _default
+
+
+def resolve_router(router: object, function: str) -> Router:
+    """The router a module function runs on: ``router``, or the default one when None.
+
+    Raises:
+        ValidationError: ``router`` is neither a :class:`Router` nor None (nothing is sent).
+    """
+    if router is None:
+        return default_router()
+    if not isinstance(router, Router):
+        raise _invalid(f"{function}(router=...) takes a Router, got {type(router).__name__}")
+    return router
 
 
 def configure(

@@ -5,8 +5,9 @@ remotely; a Ctrl-C from a sync call's callback in a hedged race whose reads are 
 reaches the caller with every job cancelled and the private loop alive.
 
 Under the suite ``tarash.tarash_gateway.testing.set_testing`` is on: retries do not
-wait (stamina's testing mode), and neither does the default pause. The tests that need a
-pause to hold for real swap in a :class:`ReadPauses` that sleeps, kept under a second.
+wait (stamina's testing mode), and neither do the routers' read pauses. The tests that
+need a pause to hold for real turn that off for the default router's pauses, kept under a
+second.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tarash.tarash_gateway.engine import _http
 from tarash.tarash_gateway.engine._read_pauses import ReadPauses
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
-from tarash.tarash_gateway.router import HedgePolicy, Router
+from tarash.tarash_gateway.router import HedgePolicy, Router, default_router
 from tarash.tarash_gateway.routing._limits import account_fingerprint
 from tests._emulator import emulated_video_config
 
@@ -83,9 +84,10 @@ def account(emu: Emulator) -> str:
 
 @pytest.fixture
 def sleeping_pauses(monkeypatch: pytest.MonkeyPatch) -> ReadPauses:
-    """A shared pause that really waits (the suite's testing mode turns the default's off)."""
-    pauses = ReadPauses(sleep=anyio.sleep)
-    monkeypatch.setattr(_http, "READ_PAUSES", pauses)
+    """The default router's read pauses, really waiting (the suite's testing mode turns
+    every pause's waits off)."""
+    pauses = default_router().read_pauses
+    monkeypatch.setattr(pauses, "skip_waits", False)
     return pauses
 
 

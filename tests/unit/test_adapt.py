@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tarash.tarash_gateway._adapt import adapt_video_request, nearest_aspect_ratio
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.models import VideoGenerationRequest
+from tarash.tarash_gateway.providers._adapt import adapt_video_request, nearest_aspect_ratio
 from tarash.tarash_gateway.providers._base import ModelCapabilities
 
 VEO = ModelCapabilities(

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tarash.tarash_gateway._adapt import adapt_image_request, adapt_video_request
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.models import (
     AspectRatio,
@@ -16,6 +15,7 @@ from tarash.tarash_gateway.models import (
     Resolution,
     VideoGenerationRequest,
 )
+from tarash.tarash_gateway.providers._adapt import adapt_image_request, adapt_video_request
 from tarash.tarash_gateway.providers._base import PreparedJob, ProviderSettings
 from tarash.tarash_gateway.providers.fal import FalClient, queue_app_path
 from tarash.tarash_gateway.providers.fal_models import FAL_MODELS, IMAGE_SIZE_PRESETS

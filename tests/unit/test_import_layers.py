@@ -1,14 +1,22 @@
-"""The data layer (models, errors, media types) imports nothing above it and sits in no cycle;
-each room imports only the rooms below it, but for the crossings listed here.
+"""What the rooms' layer contract does not check: the data layer's load-time cycles, where
+its imports sit, the I/O the package installs for it, and the imports made inside functions.
+
+The rooms themselves (each imports only the rooms below it, inside functions too) are an
+import-linter contract in ``pyproject.toml`` (``[tool.importlinter]``), run by
+``lint-imports`` in CI's lint step; so is the emulator's independence. That contract lets
+the modules of one room import each other, so a cycle inside the data layer is caught
+here. Imports inside functions are allowed only for optional extras: a function-level
+import is how an upward import or a cycle gets hidden.
 
 The import graph is read from the source with :mod:`ast`. Run this file as a script
 (``python -m tests.unit.test_import_layers``) to print the load-time import cycles of the
-whole package and the count of imports of tarash modules made inside functions.
+whole package and the imports of tarash modules made inside functions.
 """
 
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,13 +26,21 @@ from tarash.tarash_gateway._response_io import response_io
 PACKAGE = "tarash.tarash_gateway"
 ROOT = Path(gateway.__file__).parent
 
-# The bottom layer: the data models (with the mock's configuration and the audio models, and
-# the re-export left where the audio models lived), the error tree, the checks they run on
-# their fields, and the seam their save() reaches its I/O through.
-DATA = frozenset(
-    f"{PACKAGE}.{name}"
-    for name in ("models", "errors", "_validate", "_retry_after", "_response_io", "_audio_models")
-)
+
+def _data_layer() -> frozenset[str]:
+    """The data layer's modules, read from the rooms contract in ``pyproject.toml`` (its
+    layer holding ``models``): one list of them, the contract's."""
+    config = tomllib.loads((ROOT.parents[1] / "pyproject.toml").read_text("utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    rooms = next(contract for contract in contracts if contract["id"] == "rooms")
+    rooms_modules = [[name.strip() for name in layer.split(":")] for layer in rooms["layers"]]
+    data = next(names for names in rooms_modules if "models" in names)
+    return frozenset(f"{PACKAGE}.{name}" for name in data)
+
+
+# The data models, the error tree, the checks they run on their fields, the seam their
+# save() reaches its I/O through, the audio models' re-export, the internal unions.
+DATA = _data_layer()
 
 
 def _module_name(path: Path) -> str:
@@ -75,7 +91,9 @@ def _targets(module: str, node: ast.Import | ast.ImportFrom) -> set[str]:
                 package = package[:-1]
             package = package[: len(package) - node.level + 1]
             base = ".".join([*package, base] if base else package)
-        names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        # As import-linter reads it: ``from pkg import name`` imports ``pkg.name`` when that
+        # is a module, else ``pkg`` (the parent packages any import also runs not counted).
+        names = [f"{base}.{alias.name}" for alias in node.names]
     found = set()
     for name in names:
         while name and name not in MODULES:
@@ -139,14 +157,6 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def test_data_layer_imports_only_the_data_layer() -> None:
-    """models, errors and the modules beneath them import no tarash module above the data
-    layer, at load time or inside a function (type-only imports apart)."""
-    graph = import_graph(deep=True)
-    upward = {module: sorted(graph[module] - DATA) for module in sorted(DATA)}
-    assert upward == {module: [] for module in sorted(DATA)}
-
-
 def test_no_load_time_cycle_holds_a_data_module() -> None:
     """No data module is in an import cycle when the package loads."""
     assert [cycle for cycle in cycles(import_graph()) if DATA & set(cycle)] == []
@@ -177,86 +187,61 @@ def test_the_package_installs_the_io_a_response_saves_through() -> None:
     assert callable(response_io.download_headers_of)
 
 
-# The rooms, bottom up: a module may import its own room and the rooms below it. The
-# published doors into compat (mock, exceptions, registry, providers.field_mappers and the
-# mock client) sit with the public face; the cli beside it, above everything.
-ROOMS = ("data", "engine", "providers", "compat", "routing", "batch", "face", "cli")
-_DOORS = frozenset(
-    f"{PACKAGE}.{name}"
-    for name in ("mock", "exceptions", "registry", "providers.field_mappers", "providers.mock")
-)
-_FACE = frozenset(f"{PACKAGE}.{name}" for name in ("api", "router", "media", "testing")) | {PACKAGE}
-
-# The imports that still cross the rooms upward (docs/architecture.md says why each is
-# there); the list only shrinks: a new crossing fails, and so does one that is gone.
-KNOWN_CROSSINGS = frozenset(
+# The imports of tarash modules that may run inside a function: each is of an optional
+# extra, which the module's load must not need (a comment at each says so).
+OPTIONAL_EXTRA_IMPORTS = frozenset(
     {
-        # nominal: ``from tarash.tarash_gateway import errors`` names the package
-        ("batch._batch_codec", ""),
-        ("batch._batch_run", "router"),
-        ("compat._handler", "api"),
-        ("compat._handler", "mock"),
-        ("compat._handler", "routing._jobs"),
-        ("compat._handler", "routing._metadata"),
-        ("providers", "compat._handler"),
-        ("providers._spec", "media"),
-        ("providers._spec", "providers.field_mappers"),
-        ("providers.google", "media"),
-        ("providers.openai", "media"),
-        ("providers.stability", "media"),
-        ("providers.xai", "media"),
-        ("routing._attempt", "media"),
-        ("routing._attempt", "providers.mock"),
+        # the cli extra (typer, rich): `tarash` says how to install it instead of failing
+        ("tarash.tarash_gateway.cli", "tarash.tarash_gateway.cli._app"),
+        ("tarash.tarash_gateway.cli", "tarash.tarash_gateway.cli._output"),
+        ("tarash.tarash_gateway.cli", "tarash.tarash_gateway.cli._signals"),
+        # the emulator extra (starlette, uvicorn): `tarash emulator` and its options
+        ("tarash.tarash_gateway.cli._emulator", "tarash.emulator"),
+        ("tarash.tarash_gateway.cli._emulator", "tarash.emulator._app"),
+        ("tarash.tarash_gateway.cli._emulator", "tarash.emulator.__main__"),
     }
 )
 
-
-def room_of(module: str) -> str:
-    """The room a module of the package lives in."""
-    if module in DATA or module == f"{PACKAGE}._sample_media":
-        return "data"
-    if module in _FACE or module in _DOORS:
-        return "face"
-    first = module.removeprefix(f"{PACKAGE}.").split(".")[0]
-    if first in ("engine", "routing", "batch", "compat", "cli"):
-        return first
-    assert first in ("providers", "_adapt"), module
-    return "providers"
+TARASH = ROOT.parent
 
 
-def _short(module: str) -> str:
-    return module.removeprefix(PACKAGE).removeprefix(".")
+def _in_functions(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """The imports inside the functions (and methods) of ``body``, type-only ones apart."""
+    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield from _imports(node.body, deep=True)
 
 
-def test_rooms_import_only_the_rooms_below_them() -> None:
-    """Each room imports its own room and those below it, at load time or inside a function,
-    but for the known crossings (type-only imports apart)."""
-    graph = import_graph(deep=True)
-    upward = {
-        (_short(module), _short(target))
-        for module, targets in graph.items()
-        for target in targets
-        if ROOMS.index(room_of(target)) > ROOMS.index(room_of(module))
-    }
-    assert upward == KNOWN_CROSSINGS
+def function_level_imports() -> set[tuple[str, str]]:
+    """``(module, imported)`` for each import of a tarash module made inside a function,
+    anywhere under ``tarash/`` (the emulator included); relative imports resolved."""
+    found = set()
+    for path in sorted(TARASH.rglob("*.py")):
+        parts = ["tarash", *path.relative_to(TARASH).with_suffix("").parts]
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in _in_functions(tree.body):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                names = [".".join([*base, node.module] if node.module else base)]
+            else:
+                names = [node.module or ""]
+            found |= {(module, name) for name in names if name.split(".")[0] == "tarash"}
+    return found
 
 
-def _function_level_imports() -> int:
-    """Imports of tarash modules made inside functions (or under TYPE_CHECKING), counted as
-    ``grep -rn "^\\s\\+from tarash\\|^\\s\\+import tarash" tarash`` counts them."""
-    lines = (
-        line
-        for path in ROOT.parent.rglob("*.py")
-        for line in path.read_text(encoding="utf-8").splitlines()
-    )
-    return sum(
-        1
-        for line in lines
-        if line[:1].isspace() and line.lstrip().startswith(("from tarash", "import tarash"))
-    )
+def test_imports_inside_functions_are_only_of_optional_extras() -> None:
+    """No tarash module is imported inside a function but an optional extra's (the cli's
+    typer and rich, the emulator): an upward import or a cycle is fixed, not hidden."""
+    assert function_level_imports() == OPTIONAL_EXTRA_IMPORTS
 
 
 if __name__ == "__main__":
     for cycle in cycles(import_graph()):
         print(len(cycle), " ".join(cycle))
-    print("function-level imports of tarash modules:", _function_level_imports())
+    print("imports of tarash modules inside functions:")
+    for module, imported in sorted(function_level_imports()):
+        print(f"  {module} -> {imported}")

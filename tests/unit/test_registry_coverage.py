@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tarash.tarash_gateway._adapt import adapt_image_request, adapt_video_request
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.models import ImageGenerationRequest, VideoGenerationRequest
+from tarash.tarash_gateway.providers._adapt import adapt_image_request, adapt_video_request
 from tarash.tarash_gateway.providers._base import PreparedJob, ProviderSettings
 from tarash.tarash_gateway.providers._spec import ModelSpec, find_spec
 from tarash.tarash_gateway.providers.fal import FalClient

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from tarash.tarash_gateway import generate_image_async, generate_video_async
-from tarash.tarash_gateway._adapt import adapt_image_request, adapt_video_request
 from tarash.tarash_gateway.engine._polling import JobState
 from tarash.tarash_gateway.errors import (
     AuthenticationError,
@@ -40,6 +39,7 @@ from tarash.tarash_gateway.models import (
     VideoGenerationRequest,
 )
 from tarash.tarash_gateway.providers import get_provider_class
+from tarash.tarash_gateway.providers._adapt import adapt_image_request, adapt_video_request
 from tarash.tarash_gateway.providers._base import ProviderSettings
 from tarash.tarash_gateway.providers.replicate import ReplicateClient
 from tarash.tarash_gateway.providers.replicate_models import FLUX_ASPECT_RATIOS, REPLICATE_MODELS

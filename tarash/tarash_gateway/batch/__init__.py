@@ -8,8 +8,9 @@ What is in it:
 - ``_batch_codec``: the ledger's JSON codec;
 - ``_ledger``: the ``Ledger`` protocol and ``SqliteLedger``.
 
-What it may import: the public ``router`` and everything below it (routing, providers,
-engine, data). The public names are re-exported by ``tarash.tarash_gateway``.
+What it may import: the rooms below it (routing, compat, providers, engine, data); and,
+for now, the public ``router``'s ``default_router`` (the layer contract's one ignored
+import). The public names are re-exported by ``tarash.tarash_gateway``.
 """
 
 from __future__ import annotations

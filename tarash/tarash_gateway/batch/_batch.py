@@ -35,6 +35,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic import ValidationError as PydanticValidationError
 
+from tarash.tarash_gateway._unions import Config, Request, Response
 from tarash.tarash_gateway.batch._batch_codec import (
     chain_secrets,
     dump_error,
@@ -47,6 +48,7 @@ from tarash.tarash_gateway.batch._batch_codec import (
 )
 from tarash.tarash_gateway.batch._batch_run import (
     FIND_SETTLE,
+    Router,
     RunHooks,
     cancels_remotely,
     chain_account,
@@ -97,9 +99,6 @@ __all__ = [
 ]
 
 R = TypeVar("R", VideoGenerationResponse, ImageGenerationResponse)
-Config = VideoGenerationConfig | ImageGenerationConfig
-Request = VideoGenerationRequest | ImageGenerationRequest
-Response = VideoGenerationResponse | ImageGenerationResponse
 
 DEFAULT_CONCURRENCY = 8
 """Requests in flight at once unless ``concurrency=`` says otherwise."""
@@ -261,8 +260,11 @@ class BatchRun(Generic[R]):
         concurrency: int,
         ledger: Ledger | str | os.PathLike[str] | None,
         on_event: BatchEventCallback | None,
+        router: Router | None = None,
     ) -> None:
         self._config = config
+        # None: each request runs on the default router as it is then (configure()).
+        self._router = router
         self._requests = requests
         self._request_class = request_class
         self._concurrency = concurrency
@@ -521,7 +523,11 @@ class BatchRun(Generic[R]):
         )
         since = datetime.fromisoformat(entry.intended_at or entry.updated_at)
         lookup = await find_submitted(
-            self._config, request, since, may_conclude_none=may_conclude_none
+            self._config,
+            request,
+            since,
+            may_conclude_none=may_conclude_none,
+            router=self._router,
         )
         settled_at = self._opened_at + find_settle(FIND_SETTLE).total_seconds()
         if lookup.none_exists and anyio.current_time() < settled_at:
@@ -529,7 +535,11 @@ class BatchRun(Generic[R]):
             # once a create it had on the wire has surely reached the provider.
             await anyio.sleep(settled_at - anyio.current_time())
             lookup = await find_submitted(
-                self._config, request, since, may_conclude_none=may_conclude_none
+                self._config,
+                request,
+                since,
+                may_conclude_none=may_conclude_none,
+                router=self._router,
             )
         if lookup.none_exists:
             released = entry.never_created()
@@ -859,13 +869,14 @@ class _Tracker:
                     handle,
                     hooks,
                     continue_chain=entry.state is not LedgerState.CANCELLED,
+                    router=self.batch._router,
                 )
             except JobCancelledError:
                 if entry.state is not LedgerState.CANCELLED:
                     raise
                 # This batch cancelled the job when it was stopped, and the provider
                 # confirms it is over: nothing to read, nothing paid twice by resending.
-        return await run_request(config, request, hooks)
+        return await run_request(config, request, hooks, router=self.batch._router)
 
     async def _resume_all(
         self, request: Request, hooks: RunHooks, entry: LedgerEntry, handles: list[str]
@@ -880,7 +891,7 @@ class _Tracker:
         async def one(handle: JobHandle, scope: anyio.CancelScope) -> None:
             try:
                 response = await resume_request(
-                    config, request, handle, hooks, continue_chain=False
+                    config, request, handle, hooks, continue_chain=False, router=self.batch._router
                 )
             except TarashException as exc:
                 errors.append(exc)
@@ -902,7 +913,7 @@ class _Tracker:
         ):
             # This batch cancelled them when stopped, and the provider confirms they are
             # over: nothing to read, nothing paid twice by sending it again.
-            return await run_request(config, request, hooks)
+            return await run_request(config, request, hooks, router=self.batch._router)
         raise errors[0]
 
     async def settle_success(self, response: Response) -> None:
@@ -996,6 +1007,11 @@ def _check_on_event(function: str, on_event: object) -> None:
         raise _invalid(f"{function}(on_event=...) must be callable, got {type(on_event).__name__}")
 
 
+def _check_router(function: str, router: object) -> None:
+    if router is not None and not isinstance(router, Router):
+        raise _invalid(f"{function}(router=...) takes a Router, got {type(router).__name__}")
+
+
 def generate_videos_async(
     config: VideoGenerationConfig,
     requests: Iterable[VideoGenerationRequest | tuple[str, VideoGenerationRequest]]
@@ -1004,6 +1020,7 @@ def generate_videos_async(
     concurrency: int = DEFAULT_CONCURRENCY,
     ledger: Ledger | str | os.PathLike[str] | None = None,
     on_event: BatchEventCallback | None = None,
+    router: Router | None = None,
 ) -> BatchRun[VideoGenerationResponse]:
     """Generate many videos through ``config``, yielding each result as it finishes.
 
@@ -1021,19 +1038,24 @@ def generate_videos_async(
             each request's progress so that a rerun with the same requests resumes.
         on_event: Called with each :class:`BatchEvent`; sync or async. What it raises
             stops the batch (its jobs are cancelled) and reaches the caller.
+        router: The :class:`Router` every request runs on (its limits, breakers,
+            pauses, strategy, prices and spend cap); None (default): the default router
+            (:func:`configure`), looked up as each request starts.
 
     Returns:
         A :class:`BatchRun`: ``async with ... as results: async for result in results``.
         Each :class:`BatchResult` holds a response or an error (never raised).
 
     Raises:
-        ValidationError: ``config``, ``concurrency``, ``ledger`` or ``on_event`` is
-            malformed (nothing was submitted). A malformed request is its result's error.
+        ValidationError: ``config``, ``concurrency``, ``ledger``, ``on_event`` or
+            ``router`` is malformed (nothing was submitted). A malformed request is its
+            result's error.
     """
     function = "generate_videos_async"
     count = _checked(function, config, VideoGenerationConfig, concurrency)
     _check_requests(function, requests)
     _check_on_event(function, on_event)
+    _check_router(function, router)
     return BatchRun(
         config,
         requests,
@@ -1041,6 +1063,7 @@ def generate_videos_async(
         concurrency=count,
         ledger=ledger,
         on_event=on_event,
+        router=router,
     )
 
 
@@ -1052,19 +1075,22 @@ def generate_images_async(
     concurrency: int = DEFAULT_CONCURRENCY,
     ledger: Ledger | str | os.PathLike[str] | None = None,
     on_event: BatchEventCallback | None = None,
+    router: Router | None = None,
 ) -> BatchRun[ImageGenerationResponse]:
     """Generate many images through ``config``, yielding each result as it finishes.
 
     As :func:`generate_videos_async`, for image requests.
 
     Raises:
-        ValidationError: ``config``, ``concurrency``, ``ledger`` or ``on_event`` is
-            malformed (nothing was submitted). A malformed request is its result's error.
+        ValidationError: ``config``, ``concurrency``, ``ledger``, ``on_event`` or
+            ``router`` is malformed (nothing was submitted). A malformed request is its
+            result's error.
     """
     function = "generate_images_async"
     count = _checked(function, config, ImageGenerationConfig, concurrency)
     _check_requests(function, requests)
     _check_on_event(function, on_event)
+    _check_router(function, router)
     return BatchRun(
         config,
         requests,
@@ -1072,6 +1098,7 @@ def generate_images_async(
         concurrency=count,
         ledger=ledger,
         on_event=on_event,
+        router=router,
     )
 
 
@@ -1083,6 +1110,7 @@ def generate_videos(
     concurrency: int = DEFAULT_CONCURRENCY,
     ledger: Ledger | str | os.PathLike[str] | None = None,
     on_event: BatchEventCallback | None = None,
+    router: Router | None = None,
 ) -> Iterator[BatchResult[VideoGenerationResponse]]:
     """Sync twin of :func:`generate_videos_async`: a plain iterator of results.
 
@@ -1091,7 +1119,12 @@ def generate_videos(
     ``close()``) or Ctrl-C cancels every job in flight and leaves the ledger resumable.
     """
     run = generate_videos_async(
-        config, requests, concurrency=concurrency, ledger=ledger, on_event=on_event
+        config,
+        requests,
+        concurrency=concurrency,
+        ledger=ledger,
+        on_event=on_event,
+        router=router,
     )
     return iterate_sync(run.__aiter__)
 
@@ -1104,10 +1137,16 @@ def generate_images(
     concurrency: int = DEFAULT_CONCURRENCY,
     ledger: Ledger | str | os.PathLike[str] | None = None,
     on_event: BatchEventCallback | None = None,
+    router: Router | None = None,
 ) -> Iterator[BatchResult[ImageGenerationResponse]]:
     """Sync twin of :func:`generate_images_async`: a plain iterator of results."""
     run = generate_images_async(
-        config, requests, concurrency=concurrency, ledger=ledger, on_event=on_event
+        config,
+        requests,
+        concurrency=concurrency,
+        ledger=ledger,
+        on_event=on_event,
+        router=router,
     )
     return iterate_sync(run.__aiter__)
 

@@ -20,14 +20,13 @@ from typing import Any
 from pydantic import BaseModel, SecretStr, TypeAdapter
 
 from tarash.tarash_gateway import errors
+from tarash.tarash_gateway._unions import Config, Response
 from tarash.tarash_gateway.engine._redact import redact
 from tarash.tarash_gateway.errors import TarashException
 from tarash.tarash_gateway.models import (
     ExecutionMetadata,
-    ImageGenerationConfig,
     ImageGenerationResponse,
     JobHandle,
-    VideoGenerationConfig,
     VideoGenerationResponse,
 )
 from tarash.tarash_gateway.providers import get_provider_entry
@@ -43,8 +42,6 @@ __all__ = [
     "load_response",
 ]
 
-Config = VideoGenerationConfig | ImageGenerationConfig
-Response = VideoGenerationResponse | ImageGenerationResponse
 
 # Never part of the hash: a key moved from the config to the environment (or rotated)
 # is the same request.

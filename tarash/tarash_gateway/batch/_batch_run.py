@@ -5,7 +5,9 @@ The only place the batch touches the generation pipeline, through the router's s
 :class:`~tarash.tarash_gateway.routing._attempt.AttemptHooks`): :func:`run_request` tells its
 caller before each submit (the intent, written to the ledger first) and as soon as a
 provider accepts a job (its handle); :func:`resume_request` waits on a stored handle. The
-batch thereby goes through the router's limits, breakers, strategy and prices.
+batch thereby goes through the router's limits, breakers, strategy and prices: the router
+the batch was given (``generate_videos_async(router=...)``), else the default one, looked
+up at each request as the module functions do.
 """
 
 from __future__ import annotations
@@ -16,22 +18,16 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from tarash.tarash_gateway._unions import Config, ProgressCallback, Request, Response
 from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.models import (
     AttemptMetadata,
-    ImageGenerationConfig,
-    ImageGenerationRequest,
-    ImageGenerationResponse,
     JobHandle,
-    VideoGenerationConfig,
-    VideoGenerationRequest,
-    VideoGenerationResponse,
 )
 from tarash.tarash_gateway.providers import get_provider_entry, provider_key
 from tarash.tarash_gateway.providers._base import ProviderClient
-from tarash.tarash_gateway.router import default_router
+from tarash.tarash_gateway.router import Router, resolve_router
 from tarash.tarash_gateway.routing._attempt import (
     AttemptHooks,
     JobAbandoned,
@@ -48,6 +44,7 @@ __all__ = [
     "FIND_WINDOW_AFTER",
     "FIND_WINDOW_BEFORE",
     "UNDECIDED",
+    "Router",
     "RunHooks",
     "SubmitLookup",
     "cancels_remotely",
@@ -101,12 +98,6 @@ def find_settle(default: timedelta) -> timedelta:
         )
         return default
     return timedelta(seconds=seconds)
-
-
-Config = VideoGenerationConfig | ImageGenerationConfig
-Request = VideoGenerationRequest | ImageGenerationRequest
-Response = VideoGenerationResponse | ImageGenerationResponse
-ProgressCallback = Callable[[Any], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +175,11 @@ def _attempt_hooks(hooks: RunHooks) -> AttemptHooks:
     )
 
 
-async def run_request(config: Config, request: Request, hooks: RunHooks) -> Response:
-    """Run ``request`` down ``config``'s chain on the default router, with ``hooks``.
+async def run_request(
+    config: Config, request: Request, hooks: RunHooks, *, router: Router | None = None
+) -> Response:
+    """Run ``request`` down ``config``'s chain on ``router`` (the default router when
+    None), with ``hooks``.
 
     Raises:
         TarashException: Every attempt failed (the last error, with the chain's metadata);
@@ -195,7 +189,7 @@ async def run_request(config: Config, request: Request, hooks: RunHooks) -> Resp
         # A handler's call announces no submit and returns no handle: the intent is
         # recorded before the whole request, so a crash during it is never resent.
         await hooks.before_submit(None)
-    return await default_router().run_async(
+    return await resolve_router(router, "batch").run_async(
         config, request, on_progress=hooks.on_progress, hooks=_attempt_hooks(hooks)
     )
 
@@ -241,6 +235,7 @@ async def resume_request(
     hooks: RunHooks,
     *,
     continue_chain: bool,
+    router: Router | None = None,
 ) -> Response:
     """Wait on a job submitted by an earlier run, with a fresh deadline.
 
@@ -250,7 +245,7 @@ async def resume_request(
 
     With ``continue_chain``, a failure the chain would have fallen back on continues it
     from the config after the job's, as the original run would have (``hooks`` hear of
-    those submits).
+    those submits). The wait runs on ``router`` (the default router when None).
 
     Raises:
         ValidationError: The handle's provider and model are not in ``config``'s chain.
@@ -258,7 +253,7 @@ async def resume_request(
             or could not be waited on.
     """
     member = _member_for(config, handle)
-    return await default_router().resume_async(
+    return await resolve_router(router, "batch").resume_async(
         handle,
         config=member,
         timeout=member.timeout,
@@ -335,7 +330,12 @@ def chain_account(config: Config) -> str | None:
 
 
 async def find_submitted(
-    config: Config, request: Request, since: datetime, *, may_conclude_none: bool
+    config: Config,
+    request: Request,
+    since: datetime,
+    *,
+    may_conclude_none: bool,
+    router: Router | None = None,
 ) -> SubmitLookup:
     """The job an earlier run's submit of ``request`` created, looked up at the provider.
 
@@ -347,8 +347,10 @@ async def find_submitted(
     the window: :data:`UNDECIDED`, and the row stays flagged; nothing is resent on a
     guess. None found, with ``may_conclude_none`` (the caller knows the intent's time and
     that no earlier run can still be sending), and every config of the chain listed:
-    ``none_exists``.
+    ``none_exists``. The listings' reads wait out ``router``'s read pauses (the default
+    router's when None).
     """
+    pauses = resolve_router(router, "batch").read_pauses
     found: list[JobHandle] = []
     complete = may_conclude_none
     created_before = max(since + FIND_WINDOW_AFTER, datetime.now(UTC) + FIND_WINDOW_BEFORE)
@@ -360,6 +362,7 @@ async def find_submitted(
                 complete = False  # a custom handler or a provider that cannot list its jobs
                 continue
             client = build_client(member, deadline=None)
+            client.request_context.read_pauses = pauses
             job = await prepare_job(client, member, request)
             handles = await client.find_jobs(
                 job, created_after=since - FIND_WINDOW_BEFORE, created_before=created_before

@@ -26,6 +26,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         SystemExit: Always, with the command's exit code (see ``docs/cli.md``).
     """
     try:
+        # Imported here: the command's modules need typer and rich (the cli extra); without
+        # them `tarash` prints how to install it instead of a traceback.
         from tarash.tarash_gateway.cli._app import build_app
         from tarash.tarash_gateway.cli._output import install_diagnostics
         from tarash.tarash_gateway.cli._signals import EXIT_TERMINATED, sigterm_as_interrupt

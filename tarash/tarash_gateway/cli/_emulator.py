@@ -43,6 +43,8 @@ def parse_latency(text: str) -> Any:
     Raises:
         CliError: Not numbers, an unknown name, or a negative value.
     """
+    # Imported here: the emulator is an optional extra (starlette, uvicorn); the command
+    # loads without it.
     from tarash.emulator import Latency
 
     values: dict[str, Any] = {}
@@ -72,6 +74,8 @@ def parse_fault(text: str) -> Any:
     Raises:
         CliError: An unknown kind or key, or a value the emulator refuses.
     """
+    # Imported here: the emulator is an optional extra (starlette, uvicorn); the command
+    # loads without it.
     from tarash.emulator import Fault, FaultKind
 
     kind, *pairs = (piece.strip() for piece in text.split(","))
@@ -107,6 +111,8 @@ def parse_fault(text: str) -> Any:
 
 def instructions(emu: Any) -> Iterator[str]:
     """How to point tarash and each official SDK at the running ``emu``."""
+    # Imported here: the emulator is an optional extra (starlette, uvicorn); the command
+    # loads without it.
     from tarash.emulator._app import PROVIDERS
 
     url = emu.url
@@ -229,6 +235,7 @@ def run_emulator(
             malformed, or the port is out of range or cannot be listened on.
     """
     try:
+        # Imported here: the emulator is an optional extra; its absence is a CliError.
         from tarash.emulator import Emulator
         from tarash.emulator.__main__ import serve, with_tail
     except ModuleNotFoundError as exc:

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.spinner import Spinner
 from rich.text import Text
 
+from tarash.tarash_gateway._unions import Config, Request, Response
 from tarash.tarash_gateway.api import generate_image, generate_video
 from tarash.tarash_gateway.cli._output import (
     EXIT_INTERRUPTED,
@@ -36,7 +37,6 @@ from tarash.tarash_gateway.errors import (
 from tarash.tarash_gateway.models import (
     ImageGenerationConfig,
     ImageGenerationRequest,
-    ImageGenerationResponse,
     ImageGenerationUpdate,
     ImageType,
     JobHandle,
@@ -79,11 +79,6 @@ class Kind(enum.StrEnum):
 
     video = "video"
     image = "image"
-
-
-Config = VideoGenerationConfig | ImageGenerationConfig
-Request = VideoGenerationRequest | ImageGenerationRequest
-Response = VideoGenerationResponse | ImageGenerationResponse
 
 
 def parse_target(text: str, option: str = "--fallback") -> tuple[str, str]:

@@ -1,15 +1,16 @@
-"""Compat: what keeps the published package's surface working, fenced beside the core.
+"""Compat: the published package's provider handlers, run as attempts of tarash's chain.
 
 What is in it:
 
-- ``_handler``: the published handler protocol (``handler_for``, ``run_handler_attempt``,
-  ``ClientHandler``);
-- ``_mock_library``: the mock's sample library and its outcome and request-id picks,
-  beneath both the published ``mock`` module and the mock client.
+- ``_handler``: a published-style handler (an object doing a whole job per call) run as
+  one attempt of a chain (``handler_for``, ``run_handler_attempt``): the deadline, progress
+  relayed in order, errors, metadata, and audio (every audio config is a handler's).
 
-The published doors stay where users import them: ``tarash.tarash_gateway.mock``,
-``exceptions``, ``registry`` and ``providers.field_mappers``; ``_audio_models`` stays at the
-top as the shim old pickles load through.
+What it may import: the providers (the registry, ``providers/_handlers``, the mock client's
+audio), the engine and the data layer; the chain above passes down the attempt's recorder.
+The published doors stay where users import them, with the public face:
+``tarash.tarash_gateway.mock``, ``exceptions`` and ``registry`` (whose ``ClientHandler``
+runs a built-in through ``api``); ``providers.field_mappers`` is in the providers room.
 """
 
 from __future__ import annotations

@@ -28,9 +28,10 @@ when the async one raises ``NotImplementedError``.
 
 Audio (text-to-speech, speech-to-speech) runs only here: tarash has no built-in audio
 provider, so every audio config is served by a handler (:func:`handler_for`), a built-in's
-being a :class:`ClientHandler` that has none. With the config's mock enabled, the mock's
-handler answers in place of a registered handler that implements the method (as the real
-run could; one that cannot is refused as the real run would be).
+being a :class:`~tarash.tarash_gateway.providers._handlers.BuiltInHandler` that has
+none. With the config's mock enabled, the mock answers in place of a registered handler
+that implements the method (as the real run could; one that cannot is refused as the
+real run would be).
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ import functools
 import inspect
 import math
 import threading
-from collections.abc import Callable, Generator
-from typing import Any, Literal
+from collections.abc import Generator
+from typing import Any, Literal, Protocol
 
 import anyio
 import anyio.from_thread
@@ -49,62 +50,62 @@ import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic import SecretStr
 
+from tarash.tarash_gateway._unions import AnyConfig, AnyRequest, AnyResponse, ProgressCallback
+from tarash.tarash_gateway.engine._progress import CallbackError, deliver_progress
 from tarash.tarash_gateway.engine._redact import scrub_exception
 from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.models import (
+    AttemptMetadata,
     AttemptStatus,
     AudioGenerationConfig,
-    ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
     ImageGenerationUpdate,
+    MockConfig,
     STSRequest,
     STSResponse,
     STSUpdate,
     TTSRequest,
     TTSResponse,
     TTSUpdate,
-    VideoGenerationConfig,
     VideoGenerationRequest,
     VideoGenerationResponse,
     VideoGenerationUpdate,
 )
-from tarash.tarash_gateway.routing._jobs import CallbackError, ProgressCallback, deliver_progress
-from tarash.tarash_gateway.routing._metadata import AttemptRecorder
+from tarash.tarash_gateway.providers import get_provider_entry, get_provider_handler
+from tarash.tarash_gateway.providers._handlers import (
+    BuiltInHandler,
+    NoBuiltInAudio,
+    implemented,
+)
+from tarash.tarash_gateway.providers.mock import run_mock_audio
 
-__all__ = [
-    "HANDLER_METHODS",
-    "ClientHandler",
-    "handler_for",
-    "implements_any",
-    "run_handler_attempt",
-]
+__all__ = ["AttemptRecord", "handler_for", "run_handler_attempt"]
 
 Kind = Literal["video", "image", "tts", "sts"]
-Config = VideoGenerationConfig | ImageGenerationConfig | AudioGenerationConfig
-Request = VideoGenerationRequest | ImageGenerationRequest | TTSRequest | STSRequest
-Response = VideoGenerationResponse | ImageGenerationResponse | TTSResponse | STSResponse
 
-HANDLER_METHODS = (
-    "generate_video",
-    "generate_video_async",
-    "generate_image",
-    "generate_image_async",
-    "generate_tts",
-    "generate_tts_async",
-    "generate_sts",
-    "generate_sts_async",
-)
-"""The methods of the published ``ProviderHandler`` protocol."""
 
-_RESPONSE_CLASS: dict[Kind, type[Response]] = {
+class AttemptRecord(Protocol):
+    """What a handler attempt records into: the chain's ``routing._metadata.AttemptRecorder``
+    (passed down by the chain, which sits above this room)."""
+
+    metadata: AttemptMetadata
+
+    def finish(
+        self, status: AttemptStatus, client: None, error: BaseException | None = None
+    ) -> AttemptMetadata:
+        """Close the attempt with ``status`` (and the error it ended in)."""
+        ...
+
+
+_RESPONSE_CLASS: dict[Kind, type[AnyResponse]] = {
     "video": VideoGenerationResponse,
     "image": ImageGenerationResponse,
     "tts": TTSResponse,
     "sts": STSResponse,
 }
-_KIND_OF_REQUEST: tuple[tuple[type[Request], Kind], ...] = (
+_KIND_OF_REQUEST: tuple[tuple[type[AnyRequest], Kind], ...] = (
     (VideoGenerationRequest, "video"),
     (ImageGenerationRequest, "image"),
     (TTSRequest, "tts"),
@@ -119,44 +120,20 @@ _WHAT: dict[Kind, str] = {
 _UPDATE_CLASSES = (VideoGenerationUpdate, ImageGenerationUpdate, TTSUpdate, STSUpdate)
 
 
-def _implemented(handler: object, name: str) -> Callable[..., Any] | None:
-    """``handler.<name>`` when the handler really implements it.
-
-    A class that subclasses the ``ProviderHandler`` protocol without overriding a method
-    inherits the protocol's ``...`` stub, which returns ``None``: that counts as missing.
-    """
-    method: object = getattr(handler, name, None)
-    if not callable(method):
-        return None
-    for klass in type(handler).__mro__:
-        if name in vars(klass):
-            if getattr(klass, "_is_protocol", False):
-                return None
-            break
-    return method
-
-
-def implements_any(handler: object) -> bool:
-    """Whether ``handler`` implements at least one of :data:`HANDLER_METHODS`."""
-    return any(_implemented(handler, name) is not None for name in HANDLER_METHODS)
-
-
-def handler_for(config: Config) -> object | None:
+def handler_for(config: AnyConfig) -> object | None:
     """The handler instance serving ``config``, or ``None`` when a client class serves it.
 
     A video or image config with the mock enabled is never a handler's: the mock takes
     precedence over any registration, as in the published package. An audio config is
-    always a handler's (a built-in's is a :class:`ClientHandler`, which has no audio);
+    always a handler's (a built-in's is a :class:`BuiltInHandler`, which has no audio);
     :func:`run_handler_attempt` puts the mock in its place when the mock is enabled.
 
     Raises:
         ValidationError: An audio config names no provider (before anything is sent).
     """
-    from tarash.tarash_gateway.providers import get_provider_entry, get_provider_handler
-
     if isinstance(config, AudioGenerationConfig):
         entry = get_provider_entry(config.provider)
-        return ClientHandler(entry) if isinstance(entry, type) else entry
+        return BuiltInHandler(entry) if isinstance(entry, type) else entry
     # getattr: the mock field belongs to the mock's own module and change.
     mock = getattr(config, "mock", None)
     if mock is not None and getattr(mock, "enabled", False):
@@ -164,7 +141,7 @@ def handler_for(config: Config) -> object | None:
     return get_provider_handler(config.provider)
 
 
-def _secret_of(config: Config) -> str | None:
+def _secret_of(config: AnyConfig) -> str | None:
     key: object = config.api_key
     if isinstance(key, SecretStr):
         return key.get_secret_value()
@@ -187,7 +164,7 @@ class _Delivery:
 class _ProgressRelay:
     """The ``on_progress`` a handler gets: queues each update for one delivering task."""
 
-    def __init__(self, callback: ProgressCallback, config: Config, attempt_number: int) -> None:
+    def __init__(self, callback: ProgressCallback, config: AnyConfig, attempt_number: int) -> None:
         self._callback = callback
         self._provider = config.provider
         self._model = config.model
@@ -241,7 +218,7 @@ class _ProgressRelay:
             async for update, delivered in self._receive:
                 try:
                     if self.error is None:
-                        await deliver_progress(self._callback, update)  # type: ignore[arg-type]
+                        await deliver_progress(self._callback, update)
                 except CallbackError as exc:
                     self.error = exc
                     scope.cancel()
@@ -271,13 +248,13 @@ class _Unsupported(Exception):
 async def _call_once(
     handler: object,
     kind: Kind,
-    config: Config,
-    request: Request,
+    config: AnyConfig,
+    request: AnyRequest,
     on_progress: _ProgressRelay | None,
 ) -> object:
     """Call the handler's async method for ``kind``, else its sync one in a thread."""
-    async_method = _implemented(handler, f"generate_{kind}_async")
-    sync_method = _implemented(handler, f"generate_{kind}")
+    async_method = implemented(handler, f"generate_{kind}_async")
+    sync_method = implemented(handler, f"generate_{kind}")
     if async_method is None and sync_method is None:
         raise _Unsupported(None)
     if async_method is not None:
@@ -301,8 +278,8 @@ async def _call_once(
 async def _call_handler(
     handler: object,
     kind: Kind,
-    config: Config,
-    request: Request,
+    config: AnyConfig,
+    request: AnyRequest,
     on_progress: ProgressCallback | None,
     attempt_number: int,
 ) -> object:
@@ -327,14 +304,10 @@ async def _call_handler(
     return outcome
 
 
-class _NoBuiltInAudio(NotImplementedError):
-    """Raised by a :class:`ClientHandler`'s audio methods: no built-in provider has audio."""
-
-
 def _not_supported(
-    config: Config, kind: Kind, cause: NotImplementedError | None
+    config: AnyConfig, kind: Kind, cause: NotImplementedError | None
 ) -> ValidationError:
-    if isinstance(cause, _NoBuiltInAudio):
+    if isinstance(cause, NoBuiltInAudio):
         detail = (
             ": tarash's built-in providers make video and images; register a handler "
             f"that implements generate_{kind}_async or generate_{kind} for audio"
@@ -350,25 +323,45 @@ def _not_supported(
     )
 
 
-def _mock_stands_in(handler: object, kind: Kind) -> object:
+class _MockAudio:
+    """The mock as the handler of a mocked audio config: a WAV tone (or raw PCM) after the
+    mock's steps, as ``mock.MockProviderHandler`` answers audio."""
+
+    def __init__(self, mock: MockConfig) -> None:
+        self._mock = mock
+
+    async def generate_tts_async(
+        self, config: AudioGenerationConfig, request: TTSRequest, on_progress: Any = None
+    ) -> TTSResponse | STSResponse:
+        return await run_mock_audio(
+            self._mock, request, on_progress, provider=config.provider, model=config.model
+        )
+
+    async def generate_sts_async(
+        self, config: AudioGenerationConfig, request: STSRequest, on_progress: Any = None
+    ) -> TTSResponse | STSResponse:
+        return await run_mock_audio(
+            self._mock, request, on_progress, provider=config.provider, model=config.model
+        )
+
+
+def _mock_stands_in(handler: object, kind: Kind, mock: MockConfig) -> object:
     """The mock's handler, for a mocked audio config whose real handler could do ``kind``.
 
     Raises:
         _Unsupported: The real handler could not (a built-in, or no such method): the
             mock refuses what the real run would.
     """
-    from tarash.tarash_gateway.mock import MockProviderHandler
-
-    if isinstance(handler, ClientHandler):
-        raise _Unsupported(_NoBuiltInAudio())
-    if _implemented(handler, f"generate_{kind}_async") is None and (
-        _implemented(handler, f"generate_{kind}") is None
+    if isinstance(handler, BuiltInHandler):
+        raise _Unsupported(NoBuiltInAudio())
+    if implemented(handler, f"generate_{kind}_async") is None and (
+        implemented(handler, f"generate_{kind}") is None
     ):
         raise _Unsupported(None)
-    return MockProviderHandler()
+    return _MockAudio(mock)
 
 
-def _foreign_error(config: Config, exc: Exception) -> TarashException:
+def _foreign_error(config: AnyConfig, exc: Exception) -> TarashException:
     detail = f": {exc}" if str(exc) else ""
     return TarashException(
         f"{config.provider} handler raised {type(exc).__name__}{detail}",
@@ -379,7 +372,7 @@ def _foreign_error(config: Config, exc: Exception) -> TarashException:
     )
 
 
-def _checked_response(config: Config, kind: Kind, result: object) -> Response:
+def _checked_response(config: AnyConfig, kind: Kind, result: object) -> AnyResponse:
     expected = _RESPONSE_CLASS[kind]
     if not isinstance(result, expected):
         raise TarashException(
@@ -401,18 +394,18 @@ def _checked_response(config: Config, kind: Kind, result: object) -> Response:
 async def _run_handler(
     handler: object,
     kind: Kind,
-    config: Config,
-    request: Request,
+    config: AnyConfig,
+    request: AnyRequest,
     on_progress: ProgressCallback | None,
     attempt_number: int,
-) -> tuple[Response | None, TarashException | None, AttemptStatus]:
+) -> tuple[AnyResponse | None, TarashException | None, AttemptStatus]:
     """Call the handler under the deadline: its response, or the tarash error it ends in
     and the attempt status that error means."""
     with anyio.move_on_after(config.timeout) as deadline:
         try:
             mock = getattr(config, "mock", None)
             if kind in ("tts", "sts") and mock is not None and mock.enabled:
-                handler = _mock_stands_in(handler, kind)
+                handler = _mock_stands_in(handler, kind, mock)
             result = await _call_handler(
                 handler, kind, config, request, on_progress, attempt_number
             )
@@ -446,11 +439,11 @@ async def _run_handler(
 
 async def run_handler_attempt(
     handler: object,
-    config: Config,
-    request: Request,
-    recorder: AttemptRecorder,
+    config: AnyConfig,
+    request: AnyRequest,
+    recorder: AttemptRecord,
     on_progress: ProgressCallback | None,
-) -> Response:
+) -> AnyResponse:
     """Run one attempt of a chain on a handler provider and record it.
 
     Raises:
@@ -480,109 +473,3 @@ async def run_handler_attempt(
     recorder.metadata.request_id = response.request_id
     recorder.finish("success", None)
     return response
-
-
-class ClientHandler:
-    """A built-in (or any :class:`ProviderClient` class) seen through the published
-    ``ProviderHandler`` protocol, as :func:`tarash.tarash_gateway.registry.get_handler`
-    returns it.
-
-    Each video and image method runs the config (without its fallbacks) through tarash's
-    own pipeline; the audio methods raise ``NotImplementedError``, as the protocol asks of
-    a provider without that modality (no built-in provider has audio). Registering it
-    under another name registers the client class itself.
-    """
-
-    def __init__(self, client_class: type[Any]) -> None:
-        self.client_class = client_class
-
-    def __repr__(self) -> str:
-        return f"ClientHandler({self.client_class.__name__})"
-
-    async def generate_video_async(
-        self,
-        config: VideoGenerationConfig,
-        request: VideoGenerationRequest,
-        on_progress: ProgressCallback | None = None,
-    ) -> VideoGenerationResponse:
-        """Generate a video on this provider alone (no fallback)."""
-        from tarash.tarash_gateway.api import generate_video_async
-
-        alone = config.model_copy(update={"fallback_configs": None})
-        return await generate_video_async(alone, request, on_progress)
-
-    def generate_video(
-        self,
-        config: VideoGenerationConfig,
-        request: VideoGenerationRequest,
-        on_progress: ProgressCallback | None = None,
-    ) -> VideoGenerationResponse:
-        """Sync twin of :meth:`generate_video_async`."""
-        from tarash.tarash_gateway.engine._sync import run_sync
-
-        return run_sync(self.generate_video_async, config, request, on_progress)
-
-    async def generate_image_async(
-        self,
-        config: ImageGenerationConfig,
-        request: ImageGenerationRequest,
-        on_progress: ProgressCallback | None = None,
-    ) -> ImageGenerationResponse:
-        """Generate image(s) on this provider alone (no fallback)."""
-        from tarash.tarash_gateway.api import generate_image_async
-
-        alone = config.model_copy(update={"fallback_configs": None})
-        return await generate_image_async(alone, request, on_progress)
-
-    def generate_image(
-        self,
-        config: ImageGenerationConfig,
-        request: ImageGenerationRequest,
-        on_progress: ProgressCallback | None = None,
-    ) -> ImageGenerationResponse:
-        """Sync twin of :meth:`generate_image_async`."""
-        from tarash.tarash_gateway.engine._sync import run_sync
-
-        return run_sync(self.generate_image_async, config, request, on_progress)
-
-    def _no_audio(self, what: str) -> _NoBuiltInAudio:
-        name = getattr(self.client_class, "name", self.client_class.__name__)
-        return _NoBuiltInAudio(
-            f"{name} has no {what}: tarash's built-in providers make video and images"
-        )
-
-    async def generate_tts_async(
-        self,
-        config: AudioGenerationConfig,
-        request: TTSRequest,
-        on_progress: ProgressCallback | None = None,
-    ) -> TTSResponse:
-        """Raise ``NotImplementedError``: no built-in provider makes speech."""
-        raise self._no_audio("text-to-speech")
-
-    def generate_tts(
-        self,
-        config: AudioGenerationConfig,
-        request: TTSRequest,
-        on_progress: ProgressCallback | None = None,
-    ) -> TTSResponse:
-        """Raise ``NotImplementedError``: no built-in provider makes speech."""
-        raise self._no_audio("text-to-speech")
-
-    async def generate_sts_async(
-        self,
-        config: AudioGenerationConfig,
-        request: STSRequest,
-        on_progress: ProgressCallback | None = None,
-    ) -> STSResponse:
-        """Raise ``NotImplementedError``: no built-in provider makes speech."""
-        raise self._no_audio("speech-to-speech")
-
-    def generate_sts(
-        self,
-        config: AudioGenerationConfig,
-        request: STSRequest,
-        on_progress: ProgressCallback | None = None,
-    ) -> STSResponse:
-        """Raise ``NotImplementedError``: no built-in provider makes speech."""
-        raise self._no_audio("speech-to-speech")

@@ -25,7 +25,7 @@ import httpx
 import stamina
 
 from tarash.tarash_gateway._retry_after import parse_rate_limit_reset
-from tarash.tarash_gateway.engine._read_pauses import READ_PAUSES
+from tarash.tarash_gateway.engine._read_pauses import READ_PAUSES, ReadPauses
 from tarash.tarash_gateway.engine._redact import scrub_exception
 from tarash.tarash_gateway.errors import (
     HTTPConnectionError,
@@ -173,6 +173,10 @@ class RequestContext:
     """The fingerprint of the key the client sends (``_limits.account_fingerprint``), set
     by the routing layer that builds the client: a read's 429 pauses that account's reads
     only. ``None``: not known (one pause for every such client of the provider)."""
+    read_pauses: ReadPauses | None = None
+    """The read pauses of the router whose call built the client (``Router.read_pauses``),
+    set by the routing layer: a read's 429 holds back that router's reads of the account.
+    ``None``: a client outside any router, on the process's ``READ_PAUSES``."""
     on_create_throttled: Callable[[RateLimitError], None] | None = None
     """Told of a submit's 429 the moment it is seen, when the submit is about to wait out
     its ``Retry-After`` and try again: the router's limiter pauses every other create to
@@ -547,7 +551,7 @@ def _retry_hook(
         ):
             # Every other read of the provider with this key would spend a call to learn
             # the same.
-            READ_PAUSES.pause(ctx.provider, _origin_key(url), wait, account=ctx.account)
+            _read_pauses_of(ctx).pause(ctx.provider, _origin_key(url), wait, account=ctx.account)
         logger.info(
             "retrying %s %s/%s after %s", operation, ctx.provider, ctx.model, type(exc).__name__
         )
@@ -609,11 +613,16 @@ def unpaused_reads() -> Iterator[None]:
         _UNPAUSED_READS.reset(token)
 
 
+def _read_pauses_of(ctx: RequestContext) -> ReadPauses:
+    """The pauses the client's reads share: its router's, else the process's."""
+    return ctx.read_pauses if ctx.read_pauses is not None else READ_PAUSES
+
+
 async def _wait_out_read_pause(ctx: RequestContext, url: str) -> None:
     started = anyio.current_time()
     deadline_in = None if ctx.deadline is None else ctx.deadline - started
     try:
-        waited = await READ_PAUSES.wait(
+        waited = await _read_pauses_of(ctx).wait(
             ctx.provider, _origin_key(url), deadline_in=deadline_in, account=ctx.account
         )
     except BaseException:

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
 
+from tarash.tarash_gateway.errors import TarashException
+
 __all__ = ["MIN_SECRET_LENGTH", "REDACTED", "Secrets", "redact", "scrub_exception", "secret_forms"]
 
 REDACTED = "***"
@@ -138,9 +140,6 @@ def scrub_exception(error: _E, secrets: Secrets) -> _E:
     forms = secret_forms(secrets)
     if not forms:
         return error
-    # Imported here: errors.py imports nothing from tarash but this module's users do.
-    from tarash.tarash_gateway.errors import TarashException
-
     seen: set[int] = set()
     pending: list[BaseException] = [error]
     while pending:

@@ -26,6 +26,8 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from tarash.tarash_gateway.engine._http import close_client
+
 __all__ = ["iterate_sync", "run_sync", "shutdown"]
 
 P = ParamSpec("P")
@@ -70,8 +72,6 @@ def shutdown() -> None:
         _portal = _portal_cm = _portal_thread_id = None
     if portal is None or cm is None:
         return
-    from tarash.tarash_gateway.engine._http import close_client
-
     # Calls still running (from other threads, at interpreter exit) will never be
     # collected: cancel them, which cancels their remote jobs, and let that cleanup finish
     # on open connections before the clients are closed.

@@ -7,7 +7,8 @@ One registry holds two kinds of entry:
   it, and any third party's): tarash's submit/poll/fetch/cancel protocol;
 - a *handler* object as the published tarash-gateway package defines one (methods
   ``generate_video``, ``generate_video_async``, ``generate_image``, ``generate_image_async``,
-  each returning a whole response), run by :mod:`tarash.tarash_gateway.compat._handler`.
+  each returning a whole response; :mod:`~tarash.tarash_gateway.providers._handlers` says
+  what counts as one), run by :mod:`tarash.tarash_gateway.compat._handler`.
 
 :func:`register_provider` adds either; the last registration of a name wins, a built-in's
 included. Names are compared normalised (:func:`provider_key`: surrounding spaces, case and
@@ -29,9 +30,14 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from tarash.tarash_gateway._response_io import install_response_io
-from tarash.tarash_gateway._validate import check_provider_name
+from tarash.tarash_gateway._validate import check_provider_name, provider_key
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.providers._base import ProviderClient, ProviderSettings
+from tarash.tarash_gateway.providers._handlers import (
+    HANDLER_METHODS,
+    BuiltInHandler,
+    implements_any,
+)
 
 __all__ = [
     "available_providers",
@@ -59,20 +65,10 @@ _BUILTIN: dict[str, str] = {
     "runway": "tarash.tarash_gateway.providers.runway:RunwayClient",
     "xai": "tarash.tarash_gateway.providers.xai:XaiClient",
 }
-_ALIASES: dict[str, str] = {"fal_ai": "fal", "falai": "fal"}
 # key -> entry, and key -> the name as it was registered (for available_providers).
 _registered: dict[str, ProviderEntry] = {}
 _written: dict[str, str] = {}
 _lock = threading.Lock()
-
-
-def provider_key(name: str) -> str:
-    """The registry key of a provider name: stripped, lower-cased, ``-`` read as ``_``.
-
-    Only lookups use it; the name itself is kept as written everywhere else.
-    """
-    key = name.strip().lower().replace("-", "_")
-    return _ALIASES.get(key, key)
 
 
 def table_key(key: str) -> str:
@@ -148,12 +144,6 @@ def register_provider(provider: str, handler: type[ProviderClient] | object) -> 
         ...         ...
         >>> register_provider("my-provider", EchoHandler())  # doctest: +SKIP
     """
-    from tarash.tarash_gateway.compat._handler import (
-        HANDLER_METHODS,
-        ClientHandler,
-        implements_any,
-    )
-
     if not isinstance(provider, str):
         raise ValidationError(
             f"provider must be a str, got {type(provider).__name__}", fallback_allowed=False
@@ -161,7 +151,7 @@ def register_provider(provider: str, handler: type[ProviderClient] | object) -> 
     key = provider_key(provider)
     check_provider_name(key)
     entry: ProviderEntry
-    if isinstance(handler, ClientHandler):
+    if isinstance(handler, BuiltInHandler):
         # registry.get_handler's wrapper of a client class: register the class itself.
         entry = handler.client_class
     elif _is_client_class(handler):

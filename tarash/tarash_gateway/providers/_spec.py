@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tarash.tarash_gateway.errors import ValidationError
-from tarash.tarash_gateway.media import media_reference
 from tarash.tarash_gateway.models import ImageGenerationRequest, VideoGenerationRequest
 from tarash.tarash_gateway.providers._lifecycle import Retirement
+from tarash.tarash_gateway.providers._media import media_reference
 from tarash.tarash_gateway.providers.field_mappers import (
     FieldMapper,
     apply_field_mappers,

@@ -12,6 +12,9 @@ Wire facts (fal-client ``client.py``, fal docs "Queue"; see docs/providers/fal.m
   the error's HTTP status.
 - Errors are FastAPI-shaped: ``{"detail": "text"}`` or ``{"detail": [{loc, msg, type}]}``,
   plus ``error_type`` in the body or the ``X-Fal-Error-Type`` header.
+
+This module makes the calls; reading what comes back (status bodies, the error
+vocabulary, outputs) is :mod:`._fal_replies`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -29,6 +31,17 @@ from pydantic import SecretStr
 
 from tarash.tarash_gateway.engine._sse import open_json_event_stream
 from tarash.tarash_gateway.providers import _kit as kit
+from tarash.tarash_gateway.providers._fal_replies import (
+    CONTENT_POLICY,
+    content_type,
+    detail_message,
+    detail_types,
+    dig,
+    failed_snapshot,
+    media_url,
+    progress_from_logs,
+    queued,
+)
 from tarash.tarash_gateway.providers.fal_models import (
     FAL_MODELS,
     GENERIC_IMAGE_SPEC,
@@ -43,31 +56,6 @@ PROVIDER_CONFIG_KEYS = frozenset({"status_stream", "queue_priority", "webhook_ur
 
 # Namespaces whose queue app id keeps a third segment (fal-client ``_queue_url``/``get_handle``).
 _NAMESPACES = ("workflows", "comfy")
-
-CONTENT_POLICY = "content_policy_violation"
-_CANCELLED_TYPES = frozenset({"request_cancelled", "request_canceled", "cancelled", "canceled"})
-# Infrastructure failures (fal docs "Request errors"): nothing wrong with the input, a new
-# attempt may well succeed, and fal does not bill them.
-_INFRA_TYPES = frozenset(
-    {
-        "request_timeout",
-        "startup_timeout",
-        "runner_scheduling_failure",
-        "runner_connection_timeout",
-        "runner_disconnected",
-        "runner_connection_refused",
-        "runner_connection_error",
-        "runner_server_error",
-        "internal_server_error",
-    }
-)
-# Model-side rejections of the input (fal docs "Model errors"; FastAPI's value_error.* and
-# type_error.* families).
-_INPUT_TYPES = frozenset(
-    {"image_too_large", "image_too_small", "file_download_error", "image_load_error"}
-)
-_PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*%")
-_MAX_MESSAGE = 500
 
 
 def queue_app_path(model_id: str) -> str:
@@ -85,83 +73,6 @@ def queue_app_path(model_id: str) -> str:
     parts = [part for part in model_id.split("/") if part]
     keep = 3 if parts and parts[0] in _NAMESPACES else 2
     return "/".join(parts[:keep])
-
-
-def _detail_message(detail: Any) -> str:
-    """A readable message from FastAPI's ``detail``: a string or a list of ``{loc,msg,type}``."""
-    if isinstance(detail, str):
-        return detail
-    if isinstance(detail, list):
-        parts = []
-        for item in detail[:5]:
-            if not isinstance(item, dict):
-                parts.append(str(item))
-                continue
-            location = ".".join(str(part) for part in item.get("loc") or [] if part != "body")
-            message = str(item.get("msg") or item.get("type") or "invalid")
-            parts.append(f"{location}: {message}" if location else message)
-        if len(detail) > 5:
-            parts.append(f"and {len(detail) - 5} more")
-        return "; ".join(parts)
-    if isinstance(detail, dict):
-        return str(detail.get("msg") or detail.get("message") or "")
-    return ""
-
-
-def _detail_types(detail: Any) -> list[str]:
-    if isinstance(detail, list):
-        return [str(item["type"]) for item in detail if isinstance(item, dict) and "type" in item]
-    return []
-
-
-def _progress_from_logs(logs: Any) -> int | None:
-    """The latest percentage a model printed in its logs (``"Generating: 42%"``), if any."""
-    if not isinstance(logs, list):
-        return None
-    for entry in reversed(logs):
-        message = entry.get("message") if isinstance(entry, dict) else None
-        if not isinstance(message, str):
-            continue
-        found = _PERCENT.findall(message)
-        if found:
-            return max(0, min(100, round(float(found[-1]))))
-    return None
-
-
-def _dig(body: Any, path: str) -> Any:
-    """``body["a"]["b"]`` for ``path="a.b"``; a numeric part indexes a list."""
-    value = body
-    for part in path.split("."):
-        if isinstance(value, dict):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
-
-
-def _media_url(item: Any) -> str | None:
-    if isinstance(item, str) and item:
-        return item
-    if isinstance(item, dict):
-        url = item.get("url")
-        if isinstance(url, str) and url:
-            return url
-    return None
-
-
-def _content_type(item: Any) -> str | None:
-    if isinstance(item, dict) and isinstance(item.get("content_type"), str):
-        return str(item["content_type"])
-    return None
-
-
-def _queued(body: dict[str, Any]) -> kit.JobSnapshot:
-    position = body.get("queue_position")
-    return kit.JobSnapshot(
-        kit.JobState.QUEUED, body, queue_position=position if isinstance(position, int) else None
-    )
 
 
 def _parse_size(size: str) -> dict[str, int]:
@@ -289,7 +200,7 @@ class FalClient(kit.ProviderClient):
             result_url=body.get("response_url"),
             cancel_url=body.get("cancel_url"),
         )
-        return kit.SubmittedJob(handle=handle, snapshot=_queued(body))
+        return kit.SubmittedJob(handle=handle, snapshot=queued(body))
 
     def job_id_from_headers(self, response: httpx.Response) -> str | None:
         """``x-fal-request-id``, which fal sets on its replies, else the ``Location``."""
@@ -299,41 +210,18 @@ class FalClient(kit.ProviderClient):
         """Map one status body (polled or streamed) to a snapshot; unknown status fails."""
         status = body.get("status")
         if status == "IN_QUEUE":
-            return _queued(body)
+            return queued(body)
         if status == "IN_PROGRESS":
             return kit.JobSnapshot(
                 kit.JobState.PROCESSING,
                 body,
-                progress_percent=_progress_from_logs(body.get("logs")),
+                progress_percent=progress_from_logs(body.get("logs")),
             )
         if status == "COMPLETED":
             if body.get("error") is None and body.get("error_type") is None:
                 return kit.JobSnapshot(kit.JobState.COMPLETED, body, progress_percent=100)
-            return self._failed_snapshot(body, handle)
+            return failed_snapshot(body, self.error_origin(handle.request_id, body))
         return self.unknown_status(body, status, request_id=handle.request_id)
-
-    def _failed_snapshot(self, body: dict[str, Any], handle: kit.JobHandle) -> kit.JobSnapshot:
-        """``COMPLETED`` with ``error``: fal's only way of saying a request did not succeed."""
-        error_type = str(body.get("error_type") or "")
-        message = _detail_message(body.get("error")) or str(body.get("error") or error_type)
-        where = self.error_origin(handle.request_id, body)
-        if error_type in _CANCELLED_TYPES:
-            return kit.JobSnapshot(
-                kit.JobState.CANCELLED,
-                body,
-                error=kit.JobCancelledError(message or "cancelled", **where),
-            )
-        error: kit.TarashException
-        if error_type == CONTENT_POLICY:
-            error = kit.ContentModerationError(message, **where)
-        elif error_type in _INPUT_TYPES or error_type.startswith(("value_error", "type_error")):
-            error = kit.ValidationError(f"{message} ({error_type})", **where)
-        elif error_type in _INFRA_TYPES:
-            error = kit.GenerationFailedError(f"{message} ({error_type})", retryable=True, **where)
-        else:
-            suffix = f" ({error_type})" if error_type else ""
-            error = kit.GenerationFailedError(f"{message or 'the request failed'}{suffix}", **where)
-        return kit.JobSnapshot(kit.JobState.FAILED, body, error=error)
 
     async def poll(self, handle: kit.JobHandle) -> kit.JobSnapshot:
         """``GET status_url?logs=1`` (logs carry the progress some models print)."""
@@ -387,14 +275,14 @@ class FalClient(kit.ProviderClient):
             GenerationFailedError: The output holds no video.
         """
         body = await self.read_job(handle, "result")
-        candidates = [_dig(body, "video"), _dig(body, "videos.0"), _dig(body, "output")]
+        candidates = [dig(body, "video"), dig(body, "videos.0"), dig(body, "output")]
         spec = self.spec_for("video") or GENERIC_VIDEO_SPEC
         if spec.output:
-            candidates.insert(0, _dig(body, spec.output.removesuffix(".url")))
+            candidates.insert(0, dig(body, spec.output.removesuffix(".url")))
         for item in candidates:
-            url = _media_url(item)
+            url = media_url(item)
             if url is not None:
-                return kit.VideoOutput(video=url, content_type=_content_type(item), raw=body)
+                return kit.VideoOutput(video=url, content_type=content_type(item), raw=body)
         raise self._no_output("a video", handle, body)
 
     async def fetch_image(
@@ -410,10 +298,10 @@ class FalClient(kit.ProviderClient):
         if not isinstance(items, list) or not items:
             single = body.get("image")
             items = [single] if single is not None else []
-        urls = [url for url in (_media_url(item) for item in items) if url is not None]
+        urls = [url for url in (media_url(item) for item in items) if url is not None]
         if not urls:
             raise self._no_output("an image", handle, body)
-        return kit.ImageOutput(images=list(urls), content_type=_content_type(items[0]), raw=body)
+        return kit.ImageOutput(images=list(urls), content_type=content_type(items[0]), raw=body)
 
     async def cancel(self, handle: kit.JobHandle) -> bool:
         """``PUT cancel_url``: True on ``CANCELLATION_REQUESTED`` (202), False when the
@@ -429,12 +317,12 @@ class FalClient(kit.ProviderClient):
         body = self.error_body(response)
         detail = body.fields.get("detail")
         message = (
-            _detail_message(detail)
+            detail_message(detail)
             or str(body.fields.get("message") or body.fields.get("error") or "")
             or body.text
             or f"HTTP {response.status_code}"
         )
-        types = _detail_types(detail)
+        types = detail_types(detail)
         error_type = (
             body.fields.get("error_type")
             or response.headers.get("x-fal-error-type")

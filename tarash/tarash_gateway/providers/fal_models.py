@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from tarash.tarash_gateway.providers._base import ModelCapabilities
-from tarash.tarash_gateway.providers._spec import DurationFormat, ModelSpec
+from tarash.tarash_gateway.providers._spec import ModelSpec
+from tarash.tarash_gateway.providers._spec_builder import SpecBuilder
 
 __all__ = [
     "FAL_MODELS",
@@ -32,6 +33,18 @@ IMAGE_SIZE_PRESETS: dict[str, str] = {
 }
 """Aspect ratio -> the ``image_size`` enum of flux-family models (fal-ai/flux/dev schema)."""
 
+# fal outputs keep a video at ``video.url`` and images in ``images``; most fal models write
+# a duration as a string without "s". An image model that takes the aspect ratio as an
+# ``image_size`` offers the presets (the provider module turns the ratio into one).
+_SPECS = SpecBuilder(
+    video_output="video.url",
+    image_output="images",
+    duration_format="str",
+    field_ratios={"image_size": tuple(IMAGE_SIZE_PRESETS)},
+)
+_video = _SPECS.video
+_image = _SPECS.image
+
 # -- Veo 3 (Google, on fal) ---------------------------------------------------------------
 
 _VEO3_INPUTS = {
@@ -45,34 +58,21 @@ _VEO3_INPUTS = {
     "duration": "duration",
 }
 
-_VEO3_TEXT = ModelSpec(
-    capabilities=ModelCapabilities(
-        kind="video",
-        durations=(4, 6, 8),
-        aspect_ratios=("16:9", "9:16"),
-        resolutions=("720p", "1080p"),
-        accepts_image=False,
-        accepts_last_frame=False,
-        max_outputs=1,
-    ),
-    inputs=_VEO3_INPUTS,
+_VEO3_TEXT = _video(
+    _VEO3_INPUTS,
+    durations=(4, 6, 8),
     duration_format="str_s",  # "4s" | "6s" | "8s"
-    output="video.url",
+    aspect_ratios=("16:9", "9:16"),
+    resolutions=("720p", "1080p"),
 )
 
-_VEO3_IMAGE = ModelSpec(
-    capabilities=ModelCapabilities(
-        kind="video",
-        durations=(4, 6, 8),
-        aspect_ratios=("auto", "16:9", "9:16"),
-        resolutions=("720p", "1080p"),
-        requires_image=True,
-        accepts_last_frame=False,
-        max_outputs=1,
-    ),
-    inputs={**_VEO3_INPUTS, "first_frame": "image_url"},
+_VEO3_IMAGE = _video(
+    {**_VEO3_INPUTS, "first_frame": "image_url"},
+    durations=(4, 6, 8),
     duration_format="str_s",
-    output="video.url",
+    aspect_ratios=("auto", "16:9", "9:16"),
+    resolutions=("720p", "1080p"),
+    requires_image=True,
 )
 
 # -- Kling 2.1 image-to-video -------------------------------------------------------------
@@ -88,40 +88,22 @@ def _kling(*, tail_image: bool) -> ModelSpec:
     }
     if tail_image:
         inputs["last_frame"] = "tail_image_url"
-    return ModelSpec(
-        capabilities=ModelCapabilities(
-            kind="video",
-            durations=(5, 10),
-            requires_image=True,
-            accepts_last_frame=tail_image,
-            accepts_audio_flag=False,
-            max_outputs=1,
-        ),
-        inputs=inputs,
-        duration_format="str",  # "5" | "10"
-        output="video.url",
-    )
+    return _video(inputs, durations=(5, 10), requires_image=True)  # "5" | "10"
 
 
 # -- FLUX.1 text-to-image -----------------------------------------------------------------
 # ``image_size`` is a preset from the aspect ratio, or {"width", "height"} from
 # request.size (see IMAGE_SIZE_PRESETS; the provider module builds the value).
 
-_FLUX = ModelSpec(
-    capabilities=ModelCapabilities(
-        kind="image",
-        aspect_ratios=tuple(IMAGE_SIZE_PRESETS),
-        accepts_image=False,
-        max_outputs=4,
-    ),
-    inputs={
+_FLUX = _image(
+    {
         "prompt": "prompt",
         "seed": "seed",
         "aspect_ratio": "image_size",
         "size": "image_size",
         "count": "num_images",
     },
-    output="images",
+    max_outputs=4,
 )
 
 # -- Families by prefix -------------------------------------------------------------------
@@ -131,67 +113,6 @@ _FLUX = ModelSpec(
 # input the family is known to take and refuses nothing it might accept; the variants whose
 # schema is known are registered exactly (text-to-video refusing images, image-to-video
 # requiring one).
-
-
-def _video(
-    inputs: Mapping[str, str],
-    *,
-    durations: tuple[int, ...] | None = None,
-    duration_format: DurationFormat = "str",
-    aspect_ratios: tuple[str, ...] | None = None,
-    resolutions: tuple[str, ...] | None = None,
-    requires_image: bool = False,
-    values: Mapping[str, Mapping[Any, Any]] | None = None,
-    required: tuple[str, ...] = (),
-    frame_rate: int | None = None,
-) -> ModelSpec:
-    """A one-clip video spec; what it accepts follows from the inputs it maps."""
-    return ModelSpec(
-        capabilities=ModelCapabilities(
-            kind="video",
-            durations=durations,
-            aspect_ratios=aspect_ratios,
-            resolutions=resolutions,
-            requires_image=requires_image,
-            accepts_image=bool({"first_frame", "last_frame", "reference_images"} & set(inputs)),
-            accepts_last_frame="last_frame" in inputs,
-            accepts_audio_flag="generate_audio" in inputs,
-            max_outputs=1,
-        ),
-        inputs=inputs,
-        duration_format=duration_format,
-        output="video.url",
-        values=values or {},
-        required=required,
-        frame_rate=frame_rate,
-    )
-
-
-def _image(
-    inputs: Mapping[str, str],
-    *,
-    aspect_ratios: tuple[str, ...] | None = None,
-    max_outputs: int = 1,
-    requires_image: bool = False,
-    values: Mapping[str, Mapping[Any, Any]] | None = None,
-) -> ModelSpec:
-    """An image spec; ``count`` in the inputs means the model makes up to ``max_outputs``."""
-    if "aspect_ratio" in inputs and inputs["aspect_ratio"] == "image_size":
-        # The provider module turns the ratio into one of these presets.
-        aspect_ratios = tuple(IMAGE_SIZE_PRESETS)
-    return ModelSpec(
-        capabilities=ModelCapabilities(
-            kind="image",
-            aspect_ratios=aspect_ratios,
-            requires_image=requires_image,
-            accepts_image=bool({"first_frame", "reference_images"} & set(inputs)),
-            accepts_last_frame=False,
-            max_outputs=max_outputs if "count" in inputs else 1,
-        ),
-        inputs=inputs,
-        output="images",
-        values=values or {},
-    )
 
 
 _IMAGE_SIZE = {"aspect_ratio": "image_size", "size": "image_size"}

@@ -29,10 +29,10 @@ from typing import Literal, cast
 
 from typing_extensions import TypedDict
 
-from tarash.tarash_gateway._validate import check_provider_name
+from tarash.tarash_gateway._validate import check_provider_name, provider_key
 from tarash.tarash_gateway.errors import TarashException, ValidationError
-from tarash.tarash_gateway.media import sniff_mime, to_data_uri
 from tarash.tarash_gateway.models import ImageGenerationRequest, VideoGenerationRequest
+from tarash.tarash_gateway.providers._media import sniff_mime, to_data_uri
 
 __all__ = [
     "FieldMapper",
@@ -516,9 +516,6 @@ _lock = threading.Lock()
 
 
 def _registry_key(provider: object) -> str:
-    # Imported here: the registry package imports this module's siblings first.
-    from tarash.tarash_gateway.providers import provider_key
-
     if not isinstance(provider, str):
         raise _invalid(f"provider must be a str, got {type(provider).__name__}")
     return check_provider_name(provider_key(provider))
@@ -595,8 +592,6 @@ def get_provider_field_mapping(provider: str) -> dict[str, dict[str, FieldMapper
 def registered_field_mappers(provider: str, model: str) -> dict[str, FieldMapper] | None:
     """The mappers registered for ``model`` of ``provider`` (exact id, else the longest
     registered prefix), or ``None`` when none matches."""
-    from tarash.tarash_gateway.providers import provider_key
-
     with _lock:
         table = dict(_registered.get(provider_key(provider), {}))
     if not any(model.startswith(prefix) for prefix in table):

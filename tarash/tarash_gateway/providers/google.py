@@ -53,7 +53,6 @@ from pydantic import SecretStr
 
 from tarash.tarash_gateway.engine._http import Operation, reply_object
 from tarash.tarash_gateway.errors import AuthenticationError
-from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
 from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers._google_vertex import (
     OFFICIAL_STORAGE,
@@ -64,6 +63,7 @@ from tarash.tarash_gateway.providers._google_vertex import (
     vertex_requested,
 )
 from tarash.tarash_gateway.providers._lifecycle import Retirement
+from tarash.tarash_gateway.providers._media import decode_data_uri, sniff_mime
 from tarash.tarash_gateway.providers.google_models import (
     BACKEND_RETIREMENTS,
     GENERIC_IMAGE,

@@ -46,13 +46,8 @@ from tarash.tarash_gateway._sample_media import (
     make_png,
     make_wav,
 )
-from tarash.tarash_gateway.compat._mock_library import (
-    best_matching_spec,
-    generate_mock_request_id,
-    select_mock_response,
-)
 from tarash.tarash_gateway.engine._http import UNKNOWN_CALL, CallContext
-from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState, PollSchedule
+from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState
 from tarash.tarash_gateway.errors import (
     GenerationFailedError,
     JobCancelledError,
@@ -61,14 +56,12 @@ from tarash.tarash_gateway.errors import (
     ValidationError,
     error_for_status,
 )
-from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
 from tarash.tarash_gateway.models import (
     ImageGenerationRequest,
     ImageGenerationResponse,
     JobHandle,
     MockConfig,
     MockResponse,
-    ProgressCallback,
     STSRequest,
     STSResponse,
     STSUpdate,
@@ -80,6 +73,12 @@ from tarash.tarash_gateway.models import (
     format_to_content_type,
 )
 from tarash.tarash_gateway.providers import _kit as kit
+from tarash.tarash_gateway.providers._media import decode_data_uri, sniff_mime
+from tarash.tarash_gateway.providers._mock_library import (
+    best_matching_spec,
+    generate_mock_request_id,
+    select_mock_response,
+)
 
 __all__ = [
     "MAX_MOCK_AUDIO_SECONDS",
@@ -88,7 +87,6 @@ __all__ = [
     "MockClient",
     "is_mock_handle",
     "run_mock_audio",
-    "run_mock_request",
 ]
 
 MOCK_BASE_URL = "http://mock.invalid"
@@ -587,36 +585,6 @@ def _image_size(size: object, aspect_ratio: object) -> tuple[int, int]:
             return _DEFAULT_IMAGE_SIDE, max(1, round(_DEFAULT_IMAGE_SIDE * down / across))
         return max(1, round(_DEFAULT_IMAGE_SIDE * across / down)), _DEFAULT_IMAGE_SIDE
     return _DEFAULT_IMAGE_SIDE, _DEFAULT_IMAGE_SIDE
-
-
-async def run_mock_request(
-    mock: MockConfig,
-    request: VideoGenerationRequest | ImageGenerationRequest,
-    on_progress: ProgressCallback | None = None,
-    *,
-    provider: str = "mock",
-    model: str = "mock",
-) -> VideoGenerationResponse | ImageGenerationResponse:
-    """One mock job through the normal submit, wait and result path (no fallback chain).
-
-    Raises:
-        TarashException: The picked response's error.
-    """
-    # Imported here: the chain imports this module to build mock clients.
-    from tarash.tarash_gateway.routing._chain import submit_prepared
-    from tarash.tarash_gateway.routing._jobs import CallbackError, JobWaiter
-
-    client = MockClient(kit.ProviderSettings(model=model), mock=mock, provider=provider)
-    if isinstance(request, VideoGenerationRequest):
-        job = client.prepare_video(request)
-    else:
-        job = client.prepare_image(request)
-    submitted = await submit_prepared(client, job, deadline=None)
-    waiter = JobWaiter(client, submitted.handle, schedule=PollSchedule(), on_progress=on_progress)
-    try:
-        return await waiter.run(submitted.snapshot, None)
-    except CallbackError as exc:
-        raise exc.original from None
 
 
 # ---------------------------------------------------------------------------------------

@@ -44,9 +44,9 @@ from pydantic import SecretStr
 from tarash.tarash_gateway._validate import check_url
 from tarash.tarash_gateway.engine._form import FormFile, encode_form
 from tarash.tarash_gateway.engine._http import reply_object
-from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
 from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers._lifecycle import Retirement
+from tarash.tarash_gateway.providers._media import decode_data_uri, sniff_mime
 from tarash.tarash_gateway.providers.openai_models import (
     GENERIC_IMAGE,
     GENERIC_SPECS,

@@ -9,23 +9,34 @@ itself; ``GET urls.get`` polls it until ``succeeded``, ``failed``, ``canceled`` 
 Two create headers do server-side work for us: ``Cancel-After`` makes Replicate stop the
 prediction if we vanish past our deadline, and ``Prefer: wait=N`` holds the create until
 the prediction is done (or N s pass), so a fast image job needs no poll at all.
+
+This module makes the calls; reading the predictions they return (times, progress,
+failures, outputs) is :mod:`._replicate_replies`.
 """
 
 from __future__ import annotations
 
 import math
-import mimetypes
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import httpx
 from pydantic import SecretStr
 
 from tarash.tarash_gateway.engine._http import reply_object
 from tarash.tarash_gateway.providers import _kit as kit
+from tarash.tarash_gateway.providers._replicate_replies import (
+    MODERATION,
+    expires_at,
+    failure_error,
+    guess_content_type,
+    of_kind,
+    output_references,
+    parse_time,
+    progress_from_logs,
+)
 from tarash.tarash_gateway.providers.replicate_models import GENERIC_SPECS, REPLICATE_MODELS
 
 __all__ = ["ReplicateClient"]
@@ -39,28 +50,12 @@ HOLD_READ_MARGIN = 10.0
 FIND_PAGES = 20
 """Pages of ``GET /v1/predictions`` (100 each) :meth:`ReplicateClient.find_jobs` reads at
 most: a lookup stays bounded on an account with a long history."""
-OUTPUT_RETENTION = timedelta(hours=1)
-"""Replicate removes API inputs and outputs an hour after the prediction (``data_removed``)."""
 
 _PROVIDER_OPTIONS = frozenset({"prefer_wait"})
 
 _NAME = r"[A-Za-z0-9][\w.-]*"
 _VERSION_ID = re.compile(r"^[0-9a-f]{64}$")
 _MODEL_ID = re.compile(rf"^(?P<model>{_NAME}/{_NAME})(?::(?P<version>[0-9a-f]{{64}}))?$")
-# The Python SDK reads progress from the last "NN%|bar| cur/total" line of ``logs``.
-_PROGRESS = re.compile(r"(?P<percent>\d{1,3}(?:\.\d+)?)%\s*\|")
-# How Replicate and the models it hosts word a safety refusal in ``error``.
-_MODERATION = re.compile(r"\bE005\b|flagged as sensitive|\bNSFW\b|safety", re.IGNORECASE)
-_MEDIA_TYPES = {
-    ".mp4": "video/mp4",
-    ".mov": "video/quicktime",
-    ".webm": "video/webm",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".webp": "image/webp",
-    ".gif": "image/gif",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,52 +73,6 @@ def _parse_model_id(model: str) -> _ModelRef | None:
     if match is None:
         return None
     return _ModelRef(name=match["model"], version=match["version"])
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _progress_from_logs(logs: object) -> int | None:
-    if not isinstance(logs, str):
-        return None
-    for line in reversed(logs.splitlines()):
-        if match := _PROGRESS.search(line):
-            return max(0, min(100, int(float(match["percent"]))))
-    return None
-
-
-def _guess_content_type(reference: str) -> str | None:
-    if reference.startswith("data:"):
-        mime = reference[5:].split(";", 1)[0].split(",", 1)[0]
-        return mime or None
-    path = urlsplit(reference).path.lower()
-    for suffix, mime in _MEDIA_TYPES.items():
-        if path.endswith(suffix):
-            return mime
-    return mimetypes.guess_type(path)[0]
-
-
-def _media_references(output: object) -> list[str]:
-    """Every URL or data URI in a model's output, in order (strings, lists or dicts)."""
-    if isinstance(output, str):
-        return [output] if output.startswith(("https://", "http://", "data:")) else []
-    if isinstance(output, list):
-        return [found for item in output for found in _media_references(item)]
-    if isinstance(output, dict):
-        return [found for item in output.values() for found in _media_references(item)]
-    return []
-
-
-def _of_kind(references: list[str], prefix: str) -> list[str]:
-    typed = [ref for ref in references if (_guess_content_type(ref) or "").startswith(prefix)]
-    return typed or references
 
 
 class ReplicateClient(kit.ProviderClient):
@@ -309,7 +258,7 @@ class ReplicateClient(kit.ProviderClient):
             for prediction in results if isinstance(results, list) else []:
                 if not isinstance(prediction, dict):
                     continue
-                created = _parse_time(prediction.get("created_at"))
+                created = parse_time(prediction.get("created_at"))
                 if created is None or created > created_before:
                     continue
                 if created < created_after:
@@ -377,12 +326,12 @@ class ReplicateClient(kit.ProviderClient):
                 return kit.JobSnapshot(
                     kit.JobState.PROCESSING,
                     body,
-                    progress_percent=_progress_from_logs(body.get("logs")),
+                    progress_percent=progress_from_logs(body.get("logs")),
                 )
             case "succeeded":
                 return kit.JobSnapshot(kit.JobState.COMPLETED, body, progress_percent=100)
             case "failed":
-                return kit.JobSnapshot(kit.JobState.FAILED, body, error=self._failure(body, origin))
+                return kit.JobSnapshot(kit.JobState.FAILED, body, error=failure_error(body, origin))
             case "canceled":
                 return kit.JobSnapshot(
                     kit.JobState.CANCELLED,
@@ -402,13 +351,6 @@ class ReplicateClient(kit.ProviderClient):
             case _:
                 return self.unknown_status(body, status, request_id=request_id)
 
-    def _failure(self, body: dict[str, Any], origin: dict[str, Any]) -> kit.TarashException:
-        error = body.get("error")
-        message = str(error).strip() if error else "the prediction failed without a message"
-        if _MODERATION.search(message):
-            return kit.ContentModerationError(message, **origin)
-        return kit.GenerationFailedError(message, **origin)
-
     async def _finished_prediction(
         self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
     ) -> dict[str, Any]:
@@ -417,33 +359,6 @@ class ReplicateClient(kit.ProviderClient):
             # The output normally rides on the terminal prediction; read it once if not.
             body = await self.read_job(handle, "result", at="status")
         return body
-
-    def _references(self, body: dict[str, Any], handle: kit.JobHandle) -> list[str]:
-        output = body.get("output")
-        origin = self.error_origin(handle.request_id, body)
-        if output is None:
-            why = (
-                "Replicate removed it (data_removed: outputs are kept for 1 hour after the "
-                "prediction; read results promptly)"
-                if body.get("data_removed")
-                else "the output is null (Replicate keeps outputs for 1 hour only)"
-            )
-            raise kit.GenerationFailedError(
-                f"the prediction succeeded but has no output: {why}", **origin
-            )
-        references = _media_references(output)
-        if not references:
-            raise kit.GenerationFailedError(
-                "the prediction succeeded but its output holds no URL or data URI", **origin
-            )
-        return references
-
-    @staticmethod
-    def _expires_at(body: dict[str, Any], reference: str) -> datetime | None:
-        if reference.startswith("data:"):
-            return None
-        finished = _parse_time(body.get("completed_at")) or _parse_time(body.get("created_at"))
-        return None if finished is None else finished + OUTPUT_RETENTION
 
     async def fetch_video(
         self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
@@ -454,11 +369,12 @@ class ReplicateClient(kit.ProviderClient):
             GenerationFailedError: The output is empty or was removed (1 h retention).
         """
         body = await self._finished_prediction(handle, snapshot)
-        video = _of_kind(self._references(body, handle), "video/")[0]
+        origin = self.error_origin(handle.request_id, body)
+        video = of_kind(output_references(body, origin), "video/")[0]
         return kit.VideoOutput(
             video=video,
-            content_type=_guess_content_type(video),
-            expires_at=self._expires_at(body, video),
+            content_type=guess_content_type(video),
+            expires_at=expires_at(body, video),
             raw=body,
         )
 
@@ -471,11 +387,12 @@ class ReplicateClient(kit.ProviderClient):
             GenerationFailedError: The output is empty or was removed (1 h retention).
         """
         body = await self._finished_prediction(handle, snapshot)
-        images = _of_kind(self._references(body, handle), "image/")
+        origin = self.error_origin(handle.request_id, body)
+        images = of_kind(output_references(body, origin), "image/")
         return kit.ImageOutput(
             images=list(images),
-            content_type=_guess_content_type(images[0]),
-            expires_at=self._expires_at(body, images[0]),
+            content_type=guess_content_type(images[0]),
+            expires_at=expires_at(body, images[0]),
             raw=body,
         )
 
@@ -516,6 +433,6 @@ class ReplicateClient(kit.ProviderClient):
             or f"HTTP {status} from Replicate"
         )
         origin = self.error_origin(call.request_id, body.raw)
-        if status in (400, 422) and _MODERATION.search(message):
+        if status in (400, 422) and MODERATION.search(message):
             return kit.ContentModerationError(message, status_code=status, **origin)
         return kit.error_for_status(status, message, headers=response.headers, **origin)

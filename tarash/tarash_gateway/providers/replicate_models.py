@@ -14,7 +14,8 @@ from types import MappingProxyType
 from typing import Any
 
 from tarash.tarash_gateway.providers._base import JobKind, ModelCapabilities
-from tarash.tarash_gateway.providers._spec import DurationFormat, ModelSpec
+from tarash.tarash_gateway.providers._spec import ModelSpec
+from tarash.tarash_gateway.providers._spec_builder import SpecBuilder
 
 __all__ = ["FLUX_ASPECT_RATIOS", "GENERIC_SPECS", "REPLICATE_MODELS"]
 
@@ -33,6 +34,12 @@ FLUX_ASPECT_RATIOS = (
 )
 """The ``aspect_ratio`` enum of the FLUX models on Replicate (``custom`` left out)."""
 
+# A Replicate model's output is a URL (a video) or a list of them (images); durations are
+# whole seconds unless a model counts frames.
+_SPECS = SpecBuilder(video_output="url", image_output="urls")
+_video = _SPECS.video
+_image = _SPECS.image
+
 _VEO3_INPUTS = {
     "prompt": "prompt",
     "aspect_ratio": "aspect_ratio",
@@ -44,73 +51,45 @@ _VEO3_INPUTS = {
     "seed": "seed",
 }
 
-_VEO3 = ModelSpec(
-    # Veo 3 on Replicate makes 8 s clips only, landscape or portrait, 720p or 1080p.
-    capabilities=ModelCapabilities(
-        kind="video",
-        durations=(8,),
-        aspect_ratios=("16:9", "9:16"),
-        resolutions=("720p", "1080p"),
-        accepts_last_frame=False,
-        max_outputs=1,
-    ),
-    inputs=_VEO3_INPUTS,
-    output="url",
+# Veo 3 on Replicate makes 8 s clips only, landscape or portrait, 720p or 1080p.
+_VEO3 = _video(
+    _VEO3_INPUTS, durations=(8,), aspect_ratios=("16:9", "9:16"), resolutions=("720p", "1080p")
 )
 
-_VEO31 = ModelSpec(
-    # Veo 3.1 adds an end frame (``last_frame``, which needs ``image`` too), 1-3
-    # ``reference_images`` (16:9, 8 s only) and 4 or 6 s clips.
-    capabilities=ModelCapabilities(
-        kind="video",
-        durations=(4, 6, 8),
-        aspect_ratios=("16:9", "9:16"),
-        resolutions=("720p", "1080p"),
-        max_outputs=1,
-    ),
-    inputs={**_VEO3_INPUTS, "last_frame": "last_frame", "reference_images": "reference_images"},
-    output="url",
+# Veo 3.1 adds an end frame (``last_frame``, which needs ``image`` too), 1-3
+# ``reference_images`` (16:9, 8 s only) and 4 or 6 s clips.
+_VEO31 = _video(
+    {**_VEO3_INPUTS, "last_frame": "last_frame", "reference_images": "reference_images"},
+    durations=(4, 6, 8),
+    aspect_ratios=("16:9", "9:16"),
+    resolutions=("720p", "1080p"),
 )
 
-_KLING_V21 = ModelSpec(
-    # Image-to-video only: ``start_image`` is required. The default ``standard`` mode
-    # renders 720p; ``extra_params={"mode": "pro"}`` gives 1080p and allows ``end_image``,
-    # kept out of the unified mapping to keep it simple. The clip follows the image's
-    # shape, so no aspect ratio is sent.
-    capabilities=ModelCapabilities(
-        kind="video",
-        durations=(5, 10),
-        resolutions=("720p",),
-        requires_image=True,
-        accepts_last_frame=False,
-        accepts_audio_flag=False,
-        max_outputs=1,
-    ),
-    inputs={
+# Image-to-video only: ``start_image`` is required. The default ``standard`` mode renders
+# 720p; ``extra_params={"mode": "pro"}`` gives 1080p and allows ``end_image``, kept out of
+# the unified mapping to keep it simple. The clip follows the image's shape, so no aspect
+# ratio is sent.
+_KLING_V21 = _video(
+    {
         "prompt": "prompt",
         "first_frame": "start_image",
         "duration": "duration",
         "negative_prompt": "negative_prompt",
     },
-    output="url",
+    durations=(5, 10),
+    resolutions=("720p",),
+    requires_image=True,
 )
 
-_MINIMAX_VIDEO_01 = ModelSpec(
-    # Hailuo video-01 renders 6 s at 720p; ``prompt_optimizer`` is its prompt rewriter.
-    capabilities=ModelCapabilities(
-        kind="video",
-        durations=(6,),
-        resolutions=("720p",),
-        accepts_last_frame=False,
-        accepts_audio_flag=False,
-        max_outputs=1,
-    ),
-    inputs={
+# Hailuo video-01 renders 6 s at 720p; ``prompt_optimizer`` is its prompt rewriter.
+_MINIMAX_VIDEO_01 = _video(
+    {
         "prompt": "prompt",
         "first_frame": "first_frame_image",
         "enhance_prompt": "prompt_optimizer",
     },
-    output="url",
+    durations=(6,),
+    resolutions=("720p",),
 )
 
 _FLUX_INPUTS = {
@@ -120,71 +99,12 @@ _FLUX_INPUTS = {
     "seed": "seed",
 }
 
-_FLUX_SCHNELL = ModelSpec(
-    capabilities=ModelCapabilities(
-        kind="image", aspect_ratios=FLUX_ASPECT_RATIOS, accepts_image=False, max_outputs=4
-    ),
-    inputs=_FLUX_INPUTS,
-    output="urls",
+_FLUX_SCHNELL = _image(_FLUX_INPUTS, aspect_ratios=FLUX_ASPECT_RATIOS, max_outputs=4)
+
+# flux-dev also does image-to-image through ``image`` (+ ``prompt_strength``).
+_FLUX_DEV = _image(
+    {**_FLUX_INPUTS, "first_frame": "image"}, aspect_ratios=FLUX_ASPECT_RATIOS, max_outputs=4
 )
-
-_FLUX_DEV = ModelSpec(
-    # flux-dev also does image-to-image through ``image`` (+ ``prompt_strength``).
-    capabilities=ModelCapabilities(kind="image", aspect_ratios=FLUX_ASPECT_RATIOS, max_outputs=4),
-    inputs={**_FLUX_INPUTS, "first_frame": "image"},
-    output="urls",
-)
-
-
-def _video(
-    inputs: Mapping[str, str],
-    *,
-    durations: tuple[int, ...] | None = None,
-    aspect_ratios: tuple[str, ...] | None = None,
-    resolutions: tuple[str, ...] | None = None,
-    requires_image: bool = False,
-    duration_format: DurationFormat = "int",
-    frame_rate: int | None = None,
-    values: Mapping[str, Mapping[Any, Any]] | None = None,
-) -> ModelSpec:
-    """A one-clip video spec; what it accepts follows from the inputs it maps."""
-    return ModelSpec(
-        capabilities=ModelCapabilities(
-            kind="video",
-            durations=durations,
-            aspect_ratios=aspect_ratios,
-            resolutions=resolutions,
-            requires_image=requires_image,
-            accepts_image=bool({"first_frame", "last_frame", "reference_images"} & set(inputs)),
-            accepts_last_frame="last_frame" in inputs,
-            accepts_audio_flag="generate_audio" in inputs,
-            max_outputs=1,
-        ),
-        inputs=inputs,
-        duration_format=duration_format,
-        frame_rate=frame_rate,
-        values=values or {},
-        output="url",
-    )
-
-
-def _image(
-    inputs: Mapping[str, str],
-    *,
-    aspect_ratios: tuple[str, ...] | None = None,
-    max_outputs: int = 1,
-) -> ModelSpec:
-    return ModelSpec(
-        capabilities=ModelCapabilities(
-            kind="image",
-            aspect_ratios=aspect_ratios,
-            accepts_image=bool({"first_frame", "reference_images"} & set(inputs)),
-            accepts_last_frame=False,
-            max_outputs=max_outputs if "count" in inputs else 1,
-        ),
-        inputs=inputs,
-        output="urls",
-    )
 
 
 # Kling (kwaivgi): ``start_image`` / ``end_image``, duration 5 or 10 (an int). v1.6

@@ -36,9 +36,9 @@ from typing import Any, ClassVar, Literal, cast
 import httpx
 
 from tarash.tarash_gateway.engine._form import FormFile, check_form, encode_form
-from tarash.tarash_gateway.media import decode_data_uri, sniff_mime
 from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers._lifecycle import successor_hint, warn_if_retired
+from tarash.tarash_gateway.providers._media import decode_data_uri, sniff_mime
 from tarash.tarash_gateway.providers.stability_models import (
     MAX_SEED,
     RETIRED,

@@ -32,8 +32,8 @@ from typing import Any, ClassVar
 import httpx
 
 from tarash.tarash_gateway.errors import AuthenticationError
-from tarash.tarash_gateway.media import sniff_mime
 from tarash.tarash_gateway.providers import _kit as kit
+from tarash.tarash_gateway.providers._media import sniff_mime
 from tarash.tarash_gateway.providers._spec import map_request
 from tarash.tarash_gateway.providers.xai_models import (
     GENERIC_SPECS,

@@ -63,11 +63,12 @@ from typing import Any, Protocol, TypeVar
 import anyio
 from pydantic import SecretStr
 
-from tarash.tarash_gateway._adapt import adapt_image_request, adapt_video_request
+from tarash.tarash_gateway._unions import Config, ProgressCallback, Request, Response
 from tarash.tarash_gateway._validate import check_sendable
 from tarash.tarash_gateway.engine._completion import run_to_completion, submit_to_completion
 from tarash.tarash_gateway.engine._http import CallCounters
 from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState, PollSchedule
+from tarash.tarash_gateway.engine._read_pauses import ReadPauses
 from tarash.tarash_gateway.engine._tracing import log_fields, set_attributes, span
 from tarash.tarash_gateway.errors import (
     JobCancelledError,
@@ -77,15 +78,11 @@ from tarash.tarash_gateway.errors import (
     ValidationError,
 )
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
-from tarash.tarash_gateway.media import load_local_media
 from tarash.tarash_gateway.models import (
     AttemptMetadata,
     AttemptRole,
     AttemptStatus,
-    ImageGenerationConfig,
-    ImageGenerationRequest,
     JobHandle,
-    VideoGenerationConfig,
     VideoGenerationRequest,
 )
 from tarash.tarash_gateway.providers import (
@@ -93,6 +90,7 @@ from tarash.tarash_gateway.providers import (
     get_provider_entry,
     provider_key,
 )
+from tarash.tarash_gateway.providers._adapt import adapt_image_request, adapt_video_request
 from tarash.tarash_gateway.providers._base import (
     PreparedJob,
     ProviderClient,
@@ -100,14 +98,13 @@ from tarash.tarash_gateway.providers._base import (
     SubmittedJob,
 )
 from tarash.tarash_gateway.providers._google_vertex import VertexTarget
+from tarash.tarash_gateway.providers._media import load_local_media
 from tarash.tarash_gateway.providers.mock import MockClient, is_mock_handle
 from tarash.tarash_gateway.routing._breaker import Admission
 from tarash.tarash_gateway.routing._jobs import (
     CallbackError,
     GiveUp,
     JobWaiter,
-    ProgressCallback,
-    Response,
     cancel_remote_job,
     deadline_from_timeout,
 )
@@ -136,8 +133,6 @@ __all__ = [
 
 logger = logging.getLogger("tarash.attempt")
 
-Config = VideoGenerationConfig | ImageGenerationConfig
-Request = VideoGenerationRequest | ImageGenerationRequest
 E = TypeVar("E")
 
 
@@ -510,10 +505,11 @@ class CostsLike(Protocol):
     def cancelled_cost(self, provider: str, model: str, estimate: float | None) -> float | None:
         """What a cancelled job of that estimate is billed."""
 
-    def reserve(
+    async def reserve(
         self, amount: float | None, provider: str, model: str
-    ) -> Callable[[float | None], None]:
-        """Reserve ``amount`` against the spend cap; returns the settle function."""
+    ) -> Callable[[float | None], Awaitable[None]]:
+        """Reserve ``amount`` against the spend cap (in the router's state); returns the
+        settle function."""
 
     def record_latency(self, provider: str, model: str, seconds: float) -> None:
         """Learn a successful job's completion time."""
@@ -542,6 +538,14 @@ class AttemptServices:
     breakers: BreakersLike | None = None
     costs: CostsLike | None = None
     watcher: WatcherLike | None = None
+    read_pauses: ReadPauses | None = None
+
+    def adopt(self, client: ProviderClient) -> ProviderClient:
+        """The client, its reads held by this router's read pauses (when it has its own;
+        else the process's)."""
+        if self.read_pauses is not None:
+            client.request_context.read_pauses = self.read_pauses
+        return client
 
 
 async def call_hook(hook: Callable[[E], object] | None, event: E) -> None:
@@ -592,7 +596,7 @@ class Attempt:
     deadline: float | None = None
     estimate: float | None = None
     _slot: CapacitySlotLike | None = None
-    _settle: Callable[[float | None], None] | None = None
+    _settle: Callable[[float | None], Awaitable[None]] | None = None
     _abandoned: tuple[JobHandle, bool] | None = None
     _submitted_at: float | None = None
     _admission: Admission | None = None
@@ -719,7 +723,9 @@ class Attempt:
 
     async def prepare(self) -> PreparedJob:
         """Build the client, check the key, map the request; estimate its cost."""
-        self.client = client = build_client(self.job_config, deadline=self.deadline)
+        self.client = client = self.services.adopt(
+            build_client(self.job_config, deadline=self.deadline)
+        )
         client.request_context.on_create_throttled = self._create_throttled
         # A missing key fails here, before anything is sent.
         self._account = account_of(client)
@@ -803,7 +809,7 @@ class Attempt:
         costs = self.services.costs
         if costs is not None:
             try:
-                self._settle = costs.reserve(
+                self._settle = await costs.reserve(
                     self.estimate, self.job_config.provider, self.job_config.model
                 )
             except SpendCapExceededError as exc:
@@ -1097,8 +1103,11 @@ class Attempt:
             # Known never to have been made.
             meta.estimated_cost = 0.0 if estimate is not None else None
         if self._settle is not None:
-            self._settle(meta.estimated_cost or 0.0)
-            self._settle = None
+            settle, self._settle = self._settle, None
+            # Settled whatever cancels the caller: a hold left open would keep the cap's
+            # dollars back for good (a shared store's settle is I/O, a checkpoint).
+            with anyio.CancelScope(shield=True):
+                await settle(meta.estimated_cost or 0.0)
         await call_hook(self.hooks.on_attempt_end, meta)
 
     def _left_running(self) -> JobHandle | None:

@@ -29,29 +29,36 @@ Usage (the router's attempt pipeline)::
     breakers.record_success("fal", "fal-ai/veo3")
 
 A probe that never reports back (its task died without a verdict) stops counting as out
-after ``probe_timeout`` seconds, so a breaker cannot stay half-open forever. One lock
-guards every breaker: calls from the sync shims' thread and from users' loops share them.
+after ``probe_timeout`` seconds, so a breaker cannot stay half-open forever.
+
+Each breaker's state is a :class:`~tarash.tarash_gateway.routing._state.BreakerRecord` in a
+router state (the router's own, by default an in-memory one): each change reads the
+record, works out the next one here and swaps it in only if no other caller changed it
+meanwhile (else it reads again), so calls from the sync shims' thread and from users'
+loops (and, with a shared store, other processes) never lose each other's outcomes.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
+from typing import TypeVar
 
+from tarash.tarash_gateway.engine._read_pauses import answer_at_once
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.routing._limits import limit_key
-from tarash.tarash_gateway.routing._snapshot import BreakerSnapshot, BreakerState
+from tarash.tarash_gateway.routing._snapshot import BreakerSnapshot
+from tarash.tarash_gateway.routing._state import BreakerRecord, MemoryState, RouterState
 
 __all__ = ["Admission", "BreakerBoard", "BreakerPolicy"]
 
 logger = logging.getLogger("tarash.breaker")
 
 Clock = Callable[[], float]
+T = TypeVar("T")
 
 # A window of calls per key is pruned by age; this bounds it under a flood all the same.
 _MAX_WINDOW_CALLS = 10_000
@@ -116,34 +123,25 @@ class Admission:
     reason: str | None = None
 
 
-class _Breaker:
-    __slots__ = (
-        "calls",
-        "consecutive",
-        "key",
-        "opened_at",
-        "probe_at",
-        "reason",
-        "state",
-    )
+def _pruned(record: BreakerRecord, now: float, window: float) -> BreakerRecord:
+    """The record without the calls older than the failure-rate window."""
+    calls = record.calls
+    start = 0
+    while start < len(calls) and now - calls[start][0] > window:
+        start += 1
+    return record if start == 0 else replace(record, calls=calls[start:])
 
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.state: BreakerState = "closed"
-        self.consecutive = 0
-        self.opened_at = -math.inf
-        self.probe_at: float | None = None
-        self.reason: str | None = None
-        self.calls: deque[tuple[float, bool]] = deque(maxlen=_MAX_WINDOW_CALLS)
 
-    def prune(self, now: float, window: float) -> None:
-        while self.calls and now - self.calls[0][0] > window:
-            self.calls.popleft()
+def _with_call(record: BreakerRecord, now: float, failed: bool, window: float) -> BreakerRecord:
+    """The record with one more call, the window pruned and bounded."""
+    pruned = _pruned(record, now, window)
+    return replace(pruned, calls=(*pruned.calls, (now, failed))[-_MAX_WINDOW_CALLS:])
 
-    def failure_rate(self) -> float | None:
-        if not self.calls:
-            return None
-        return sum(1 for _, failed in self.calls if failed) / len(self.calls)
+
+def _failure_rate(record: BreakerRecord) -> float | None:
+    if not record.calls:
+        return None
+    return sum(1 for _, failed in record.calls if failed) / len(record.calls)
 
 
 class BreakerBoard:
@@ -152,33 +150,50 @@ class BreakerBoard:
     Args:
         policy: When breakers open and for how long.
         clock: Seconds on one monotonic clock for every loop and thread.
+        state: Where the breakers' records are kept (the router's state); by default an
+            in-memory state of the board's own.
     """
 
     def __init__(
-        self, policy: BreakerPolicy | None = None, *, clock: Clock = time.monotonic
+        self,
+        policy: BreakerPolicy | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        state: RouterState | None = None,
     ) -> None:
         self.policy = policy or BreakerPolicy()
         self._clock = clock
-        self._lock = threading.Lock()
-        self._breakers: dict[str, _Breaker] = {}
+        self._state: RouterState = state if state is not None else MemoryState(clock=clock)
 
-    def _breaker(self, provider: str, model: str) -> _Breaker:
-        key = limit_key(provider, model)
-        breaker = self._breakers.get(key)
-        if breaker is None:
-            breaker = self._breakers[key] = _Breaker(key)
-        return breaker
+    def __repr__(self) -> str:
+        return f"BreakerBoard(policy={self.policy!r})"
 
-    def _settle(self, breaker: _Breaker, now: float) -> None:
+    def _change(
+        self, key: str, step: Callable[[BreakerRecord, float], tuple[BreakerRecord, T]]
+    ) -> T:
+        """Apply ``step`` to ``key``'s record atomically: read, work out, swap; again when
+        another caller swapped first."""
+        while True:
+            record = answer_at_once(self._state.breaker(key))
+            new, result = step(record, self._clock())
+            # A step that changes nothing returns the record it was given (identity: no
+            # comparison of the calls). It is stored all the same the first time: the
+            # snapshot lists every breaker seen, asked or told.
+            unchanged = new is record and record.version > 0
+            if unchanged or answer_at_once(self._state.swap_breaker(key, record, new)):
+                return result
+
+    def _settle(self, record: BreakerRecord, now: float) -> BreakerRecord:
         """Move an open breaker whose cooldown passed to half-open; expire a lost probe."""
-        if breaker.state == "open" and now >= breaker.opened_at + self.policy.cooldown:
-            breaker.state, breaker.probe_at = "half_open", None
-        elif (
-            breaker.state == "half_open"
-            and breaker.probe_at is not None
-            and now - breaker.probe_at >= self.policy.probe_timeout
+        if record.state == "open" and now >= record.opened_at + self.policy.cooldown:
+            return replace(record, state="half_open", probe_at=None)
+        if (
+            record.state == "half_open"
+            and record.probe_at is not None
+            and now - record.probe_at >= self.policy.probe_timeout
         ):
-            breaker.probe_at = None
+            return replace(record, probe_at=None)
+        return record
 
     def admit(self, provider: str, model: str) -> Admission:
         """Whether a call to ``provider``/``model`` may go now.
@@ -207,46 +222,47 @@ class BreakerBoard:
 
     def _decide(self, provider: str, model: str, *, holds_probe: bool) -> Admission:
         """Admission now; ``holds_probe``: the caller is the half-open breaker's probe."""
-        with self._lock:
-            now = self._clock()
-            breaker = self._breaker(provider, model)
-            self._settle(breaker, now)
-            if breaker.state == "closed":
-                return Admission(True)
-            if breaker.state == "open":
-                return self._refusal(breaker, now)
-            if holds_probe and breaker.probe_at is not None:
-                return Admission(True, probe=True)
-            if breaker.probe_at is not None:
-                return Admission(False, reason="circuit half-open: a probe call is deciding")
-            breaker.probe_at = now
-        return self._probe_admitted(provider, model)
 
-    def _refusal(self, breaker: _Breaker, now: float) -> Admission:
-        left = breaker.opened_at + self.policy.cooldown - now
-        return Admission(False, reason=f"circuit open ({breaker.reason}); probe in {left:.0f} s")
+        def step(record: BreakerRecord, now: float) -> tuple[BreakerRecord, tuple[Admission, bool]]:
+            record = self._settle(record, now)
+            if record.state == "closed":
+                return record, (Admission(True), False)
+            if record.state == "open":
+                return record, (self._refusal(record, now), False)
+            if holds_probe and record.probe_at is not None:
+                return record, (Admission(True, probe=True), False)
+            if record.probe_at is not None:
+                refused = Admission(False, reason="circuit half-open: a probe call is deciding")
+                return record, (refused, False)
+            return replace(record, probe_at=now), (Admission(True, probe=True), True)
 
-    def _probe_admitted(self, provider: str, model: str) -> Admission:
+        admission, new_probe = self._change(limit_key(provider, model), step)
+        if new_probe:
+            self._probe_admitted(provider, model)
+        return admission
+
+    def _refusal(self, record: BreakerRecord, now: float) -> Admission:
+        left = record.opened_at + self.policy.cooldown - now
+        return Admission(False, reason=f"circuit open ({record.reason}); probe in {left:.0f} s")
+
+    def _probe_admitted(self, provider: str, model: str) -> None:
         logger.info(
             "circuit half-open: admitting one probe",
             extra={"provider": provider, "model": model, "breaker": "half_open"},
         )
-        return Admission(True, probe=True)
 
     def record_success(self, provider: str, model: str) -> None:
         """A call finished well: the streak ends, and a half-open breaker closes."""
-        with self._lock:
-            now = self._clock()
-            breaker = self._breaker(provider, model)
-            self._settle(breaker, now)
-            breaker.calls.append((now, False))
-            breaker.prune(now, self.policy.window)
-            breaker.consecutive = 0
-            closing = breaker.state != "closed"
-            if closing:
-                breaker.state, breaker.probe_at, breaker.reason = "closed", None, None
-                breaker.calls.clear()
-        if closing:
+
+        def step(record: BreakerRecord, now: float) -> tuple[BreakerRecord, bool]:
+            record = self._settle(record, now)
+            record = replace(_with_call(record, now, False, self.policy.window), consecutive=0)
+            if record.state == "closed":
+                return record, False
+            closed = replace(record, state="closed", probe_at=None, reason=None, calls=())
+            return closed, True
+
+        if self._change(limit_key(provider, model), step):
             logger.info(
                 "circuit closed: the probe succeeded",
                 extra={"provider": provider, "model": model, "breaker": "closed"},
@@ -263,22 +279,24 @@ class BreakerBoard:
                 not: it counts for nothing, and a probe ending so leaves the next call to
                 probe.
         """
-        with self._lock:
-            now = self._clock()
-            breaker = self._breaker(provider, model)
-            self._settle(breaker, now)
+
+        def step(record: BreakerRecord, now: float) -> tuple[BreakerRecord, str | None]:
+            record = self._settle(record, now)
             if not transient:
-                if breaker.state == "half_open":
-                    breaker.probe_at = None
-                return
-            breaker.calls.append((now, True))
-            breaker.prune(now, self.policy.window)
-            breaker.consecutive += 1
-            reason = self._reason_to_open(breaker)
+                if record.state == "half_open":
+                    record = replace(record, probe_at=None)
+                return record, None
+            record = _with_call(record, now, True, self.policy.window)
+            record = replace(record, consecutive=record.consecutive + 1)
+            reason = self._reason_to_open(record)
             if reason is None:
-                return
-            breaker.state, breaker.opened_at, breaker.probe_at = "open", now, None
-            breaker.reason = reason
+                return record, None
+            opened = replace(record, state="open", opened_at=now, probe_at=None, reason=reason)
+            return opened, reason
+
+        reason = self._change(limit_key(provider, model), step)
+        if reason is None:
+            return
         logger.warning(
             "circuit opened: %s",
             reason,
@@ -290,53 +308,55 @@ class BreakerBoard:
             },
         )
 
-    def _reason_to_open(self, breaker: _Breaker) -> str | None:
-        if breaker.state == "half_open":
+    def _reason_to_open(self, record: BreakerRecord) -> str | None:
+        if record.state == "half_open":
             return "the probe failed"
-        if breaker.state == "open":
+        if record.state == "open":
             return None
-        if breaker.consecutive >= self.policy.failures:
-            return f"{breaker.consecutive} consecutive transient failures"
-        rate = breaker.failure_rate()
+        if record.consecutive >= self.policy.failures:
+            return f"{record.consecutive} consecutive transient failures"
+        rate = _failure_rate(record)
         if (
             self.policy.failure_rate is not None
             and rate is not None
-            and len(breaker.calls) >= self.policy.min_calls
+            and len(record.calls) >= self.policy.min_calls
             and rate >= self.policy.failure_rate
         ):
-            return f"{rate:.0%} of {len(breaker.calls)} calls failed in {self.policy.window:g} s"
+            return f"{rate:.0%} of {len(record.calls)} calls failed in {self.policy.window:g} s"
         return None
 
     def record_cancelled(self, provider: str, model: str) -> None:
         """A call ended without a verdict (a lost race, a caller's cancel): a probe it
         carried is returned, so the next call probes."""
-        with self._lock:
-            breaker = self._breaker(provider, model)
-            if breaker.state == "half_open":
-                breaker.probe_at = None
+
+        def step(record: BreakerRecord, now: float) -> tuple[BreakerRecord, None]:
+            if record.state == "half_open":
+                return replace(record, probe_at=None), None
+            return record, None
+
+        self._change(limit_key(provider, model), step)
 
     def snapshot(self) -> dict[str, BreakerSnapshot]:
         """Every breaker seen so far: state, streak, recent failure rate, time to probe."""
-        with self._lock:
+        result: dict[str, BreakerSnapshot] = {}
+        for key in answer_at_once(self._state.breaker_keys()):
             now = self._clock()
-            result: dict[str, BreakerSnapshot] = {}
-            for key, breaker in sorted(self._breakers.items()):
-                self._settle(breaker, now)
-                breaker.prune(now, self.policy.window)
-                result[key] = BreakerSnapshot(
-                    key=key,
-                    state=breaker.state,
-                    consecutive_failures=breaker.consecutive,
-                    recent_calls=len(breaker.calls),
-                    recent_failure_rate=breaker.failure_rate(),
-                    probe_in_seconds=(
-                        breaker.opened_at + self.policy.cooldown - now
-                        if breaker.state == "open"
-                        else None
-                    ),
-                    reason=breaker.reason,
-                )
-            return result
+            record = answer_at_once(self._state.breaker(key))
+            record = _pruned(self._settle(record, now), now, self.policy.window)
+            result[key] = BreakerSnapshot(
+                key=key,
+                state=record.state,
+                consecutive_failures=record.consecutive,
+                recent_calls=len(record.calls),
+                recent_failure_rate=_failure_rate(record),
+                probe_in_seconds=(
+                    record.opened_at + self.policy.cooldown - now
+                    if record.state == "open"
+                    else None
+                ),
+                reason=record.reason,
+            )
+        return result
 
 
 # Its published module, where users import it from (and where a pickle finds it).

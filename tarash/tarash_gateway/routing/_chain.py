@@ -11,6 +11,12 @@ from __future__ import annotations
 
 import logging
 
+from tarash.tarash_gateway._unions import (
+    AnyConfig,
+    AnyRequest,
+    AnyResponse,
+    ProgressCallback,
+)
 from tarash.tarash_gateway.compat._handler import handler_for, run_handler_attempt
 from tarash.tarash_gateway.engine._tracing import log_fields
 from tarash.tarash_gateway.errors import (
@@ -22,14 +28,8 @@ from tarash.tarash_gateway.errors import (
 )
 from tarash.tarash_gateway.models import (
     AudioGenerationConfig,
-    ImageGenerationConfig,
-    ImageGenerationRequest,
     STSRequest,
-    STSResponse,
     TTSRequest,
-    TTSResponse,
-    VideoGenerationConfig,
-    VideoGenerationRequest,
 )
 from tarash.tarash_gateway.routing._attempt import (
     NO_HOOKS,
@@ -44,7 +44,7 @@ from tarash.tarash_gateway.routing._attempt import (
     secret_key_of,
     submit_prepared,
 )
-from tarash.tarash_gateway.routing._jobs import CallbackError, ProgressCallback, Response
+from tarash.tarash_gateway.routing._jobs import CallbackError
 from tarash.tarash_gateway.routing._metadata import AttemptRecorder, MetadataCollector
 
 __all__ = [
@@ -61,25 +61,20 @@ __all__ = [
 
 logger = logging.getLogger("tarash.chain")
 
-Config = VideoGenerationConfig | ImageGenerationConfig
-Request = VideoGenerationRequest | ImageGenerationRequest
-# A chain also runs audio: there every config is a handler's (tarash has no audio client),
-# so audio never reaches the staged attempt.
-ChainConfig = Config | AudioGenerationConfig
-ChainRequest = Request | TTSRequest | STSRequest
-ChainResponse = Response | TTSResponse | STSResponse
+# A chain also runs audio (AnyConfig): there every config is a handler's (tarash has no
+# audio client), so audio never reaches the staged attempt.
 
 
 async def run_config(
-    config: ChainConfig,
-    request: ChainRequest,
+    config: AnyConfig,
+    request: AnyRequest,
     recorder: AttemptRecorder,
     on_progress: ProgressCallback | None,
     *,
     services: AttemptServices,
     hooks: AttemptHooks,
     spill: bool,
-) -> ChainResponse:
+) -> AnyResponse:
     """Run one config as one attempt: a published-style handler's call, or the staged
     :class:`~tarash.tarash_gateway.routing._attempt.Attempt` of a client.
 
@@ -117,7 +112,7 @@ async def run_config(
     return await attempt.run()
 
 
-def fallback_policies(config: ChainConfig) -> dict[int, FallbackPolicy]:
+def fallback_policies(config: AnyConfig) -> dict[int, FallbackPolicy]:
     """The fallback policy of each config in ``config``'s chain, keyed by ``id()``.
 
     A config's ``fallback_on`` covers it and, recursively, its ``fallback_configs``: set on
@@ -127,7 +122,7 @@ def fallback_policies(config: ChainConfig) -> dict[int, FallbackPolicy]:
     widened: set[int] = set()
     visited: set[tuple[int, bool]] = set()
 
-    def visit(current: ChainConfig, inherited: bool) -> None:
+    def visit(current: AnyConfig, inherited: bool) -> None:
         wide = inherited or current.fallback_on == "provider_specific"
         if (id(current), wide) in visited:
             return
@@ -144,7 +139,7 @@ def fallback_policies(config: ChainConfig) -> dict[int, FallbackPolicy]:
     }
 
 
-def check_chain(config: ChainConfig) -> list[ChainConfig]:
+def check_chain(config: AnyConfig) -> list[AnyConfig]:
     """The chain's configs, each checked before the first job is paid for.
 
     Raises:
@@ -152,7 +147,7 @@ def check_chain(config: ChainConfig) -> list[ChainConfig]:
             anywhere in the chain (not when its turn comes; handler_for itself refuses an
             audio config's unknown provider).
     """
-    chain: list[ChainConfig] = list(config.chain())
+    chain: list[AnyConfig] = list(config.chain())
     for candidate in chain:
         handler = handler_for(candidate)
         if handler is None and not isinstance(candidate, AudioGenerationConfig):
@@ -161,7 +156,7 @@ def check_chain(config: ChainConfig) -> list[ChainConfig]:
 
 
 def log_fallback(
-    failed: ChainConfig, error: TarashException | AttemptSkipped, following: ChainConfig
+    failed: AnyConfig, error: TarashException | AttemptSkipped, following: AnyConfig
 ) -> None:
     """Log why the chain moves from ``failed`` on to ``following``."""
     fields = {"next_provider": following.provider, "next_model": following.model}
@@ -201,7 +196,7 @@ def log_fallback(
     )
 
 
-def skipped_error(config: ChainConfig, skip: AttemptSkipped) -> CircuitOpenError:
+def skipped_error(config: AnyConfig, skip: AttemptSkipped) -> CircuitOpenError:
     """The error for a chain whose last config was skipped (its breaker is open)."""
     return CircuitOpenError(
         f"{config.provider}/{config.model} was skipped ({skip.reason}) and no config of "
@@ -212,15 +207,15 @@ def skipped_error(config: ChainConfig, skip: AttemptSkipped) -> CircuitOpenError
 
 
 async def run_chain(
-    config: ChainConfig,
-    request: ChainRequest,
+    config: AnyConfig,
+    request: AnyRequest,
     on_progress: ProgressCallback | None,
     *,
     services: AttemptServices | None = None,
     hooks: AttemptHooks = NO_HOOKS,
     first: int = 0,
     collector: MetadataCollector | None = None,
-) -> ChainResponse:
+) -> AnyResponse:
     """Run a generation down ``config``'s fallback chain and return the first success.
 
     Each config gets one attempt, one after another. A config whose breaker is open is

@@ -42,6 +42,7 @@ from typing import cast
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
+from tarash.tarash_gateway._unions import Config, ProgressCallback, Request, Response
 from tarash.tarash_gateway.engine._task_groups import raising_the_first_error
 from tarash.tarash_gateway.errors import TarashException, falls_back
 from tarash.tarash_gateway.models import AttemptRole
@@ -52,14 +53,12 @@ from tarash.tarash_gateway.routing._attempt import (
     JobAccepted,
 )
 from tarash.tarash_gateway.routing._chain import (
-    Config,
-    Request,
     check_chain,
     fallback_policies,
     run_config,
     skipped_error,
 )
-from tarash.tarash_gateway.routing._jobs import CallbackError, ProgressCallback, Response
+from tarash.tarash_gateway.routing._jobs import CallbackError
 from tarash.tarash_gateway.routing._metadata import AttemptRecorder, MetadataCollector
 
 __all__ = ["HedgePlan", "run_hedge"]

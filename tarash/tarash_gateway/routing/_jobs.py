@@ -8,16 +8,15 @@ is cancelled before the error travels on, so no abandoned job keeps billing.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import anyio
 
+from tarash.tarash_gateway._unions import ProgressCallback, Response, Update
 from tarash.tarash_gateway.engine._completion import run_to_completion
 from tarash.tarash_gateway.engine._http import unpaused_reads
 from tarash.tarash_gateway.engine._polling import (
@@ -26,6 +25,7 @@ from tarash.tarash_gateway.engine._polling import (
     PollSchedule,
     poll_until_done,
 )
+from tarash.tarash_gateway.engine._progress import CallbackError, deliver_progress
 from tarash.tarash_gateway.engine._tracing import log_fields
 from tarash.tarash_gateway.errors import (
     ContentModerationError,
@@ -68,22 +68,6 @@ LOOK_GRACE_SECONDS = CANCEL_GRACE_SECONDS / 2
 """How much of that grace the status read before the cancel may take: a look that hangs
 must leave the cancel time to be sent."""
 
-Response = VideoGenerationResponse | ImageGenerationResponse
-Update = VideoGenerationUpdate | ImageGenerationUpdate
-ProgressCallback = Callable[[Any], Any]
-
-
-class CallbackError(Exception):
-    """Internal: the user's progress callback raised; carries the original exception.
-
-    It is not a provider failure, so it never triggers a fallback; the original exception
-    is re-raised to the caller unchanged.
-    """
-
-    def __init__(self, original: BaseException) -> None:
-        super().__init__(repr(original))
-        self.original = original
-
 
 _STATE_TO_UPDATE: dict[JobState, UpdateStatus] = {
     JobState.QUEUED: "queued",
@@ -120,18 +104,6 @@ def snapshot_to_update(
         error=snapshot.error.message if failed and snapshot.error is not None else None,
         result=result,
     )
-
-
-async def deliver_progress(callback: ProgressCallback | None, update: Update) -> None:
-    """Call a sync or async progress callback; wrap what it raises in :class:`CallbackError`."""
-    if callback is None:
-        return
-    try:
-        result = callback(update)
-        if inspect.isawaitable(result):
-            await result
-    except Exception as exc:
-        raise CallbackError(exc) from exc
 
 
 @dataclass(frozen=True, slots=True)

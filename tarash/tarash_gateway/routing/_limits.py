@@ -56,6 +56,7 @@ import contextlib
 import hashlib
 import logging
 import math
+import sys
 import threading
 import time
 from collections import deque
@@ -68,6 +69,7 @@ import anyio
 import anyio.lowlevel
 import sniffio
 
+from tarash.tarash_gateway.engine._read_pauses import answer_at_once
 from tarash.tarash_gateway.errors import (
     RateLimitError,
     TarashException,
@@ -76,6 +78,7 @@ from tarash.tarash_gateway.errors import (
 )
 from tarash.tarash_gateway.providers import normalise_table, provider_key
 from tarash.tarash_gateway.routing._snapshot import LimitSnapshot
+from tarash.tarash_gateway.routing._state import Lease, MemoryState, RouterState
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -269,35 +272,50 @@ class CapacitySpill(TarashException):
 
 
 class _KeyState:
-    """Counters, create window and learned slow-down of one key; guarded by the board's lock."""
+    """Counters, create window and learned slow-down of one key; guarded by the board's lock.
+
+    Its create pause (a ``Retry-After``, a spent request budget) is kept in the router's
+    state as a pause of ``"create <key>"``, and its jobs in flight as slots of
+    ``"slot <key>"`` (held until released: a lease that lets a dead process's slots come
+    back needs the renewal a shared store will bring), read and written at once (an
+    in-memory state). Its create window and learned slow-down stay here.
+    """
 
     __slots__ = (
+        "_clock",
+        "_store",
         "created",
         "factor",
         "factor_at",
         "held_until",
-        "in_flight",
         "key",
         "learned_base_rate",
         "learned_cap",
         "learned_cap_at",
         "limit",
-        "paused_until",
         "slowed_at",
         "waiting",
     )
 
-    def __init__(self, key: str, limit: ProviderLimit | None, now: float) -> None:
+    def __init__(
+        self,
+        key: str,
+        limit: ProviderLimit | None,
+        now: float,
+        *,
+        store: RouterState,
+        clock: Clock,
+    ) -> None:
         self.key = key
+        self._store = store
+        self._clock = clock
         self.limit = limit
-        self.in_flight = 0
         self.waiting = 0
         self.factor = 1.0
         self.factor_at = now
         self.learned_base_rate: float | None = None
         self.learned_cap: int | None = None
         self.learned_cap_at = now
-        self.paused_until = -math.inf
         self.slowed_at = -math.inf
         # After a halving without a Retry-After, the next create waits one interval of the
         # new rate (the provider's window holds more than ours shows: other clients).
@@ -305,6 +323,22 @@ class _KeyState:
         # Every create's time, oldest first: the rolling window, and the observed rate of
         # a provider with none configured. Trimmed to what either can still need.
         self.created: deque[float] = deque()
+
+    # -- slots and pause --------------------------------------------------------------
+    @property
+    def in_flight(self) -> int:
+        """Jobs holding a slot of this key."""
+        return answer_at_once(self._store.slots_held(f"slot {self.key}"))
+
+    @property
+    def paused_until(self) -> float:
+        """When creates may start again (on the board's clock; ``-inf``: not paused)."""
+        left = answer_at_once(self._store.paused_for(f"create {self.key}"))
+        return self._clock() + left if left > 0 else -math.inf
+
+    def pause_until(self, until: float, now: float) -> None:
+        """No create starts before ``until`` (a longer pause already set is kept)."""
+        answer_at_once(self._store.pause(f"create {self.key}", until - now))
 
     # -- rate -------------------------------------------------------------------------
     def _factor(self, now: float) -> float:
@@ -391,10 +425,15 @@ class _KeyState:
         leaves_at = created[len(created) - allowed] + seconds
         return None if leaves_at <= now else leaves_at
 
-    def take(self, now: float) -> None:
-        self.in_flight += 1
+    def take(self, now: float) -> Lease:
+        """Hold a slot and count a create (the caller checked :meth:`blocked_until`)."""
+        lease = answer_at_once(
+            self._store.acquire_slot(f"slot {self.key}", limit=sys.maxsize, lease_seconds=math.inf)
+        )
+        assert lease is not None  # no limit was asked of the store: the board decided
         self.created.append(now)
         self._trim(now)
+        return lease
 
     def observed_rate(self, now: float) -> float:
         recent = sum(1 for at in self.created if now - at <= _OBSERVE_SECONDS)
@@ -403,7 +442,7 @@ class _KeyState:
     def slow_down(self, now: float, retry_after: float | None, over_concurrency: bool) -> bool:
         """Apply one throttling signal; True when it lowered the rate (not debounced)."""
         if retry_after is not None and retry_after > 0:
-            self.paused_until = max(self.paused_until, now + retry_after)
+            self.pause_until(now + retry_after, now)
         if over_concurrency:
             current = self.cap(now)
             lowered = max(1, self.in_flight - 1)
@@ -516,7 +555,15 @@ class CapacitySlot:
         waited_seconds: How long the call waited for capacity (0 when there was room).
     """
 
-    __slots__ = ("_board", "_keys", "_released", "model", "provider", "waited_seconds")
+    __slots__ = (
+        "_board",
+        "_keys",
+        "_leases",
+        "_released",
+        "model",
+        "provider",
+        "waited_seconds",
+    )
 
     def __init__(
         self,
@@ -525,9 +572,11 @@ class CapacitySlot:
         provider: str,
         model: str,
         waited_seconds: float,
+        leases: tuple[Lease, ...] = (),
     ) -> None:
         self._board = board
         self._keys = keys
+        self._leases = leases
         self._released = False
         self.provider = provider
         self.model = model
@@ -566,6 +615,9 @@ class CapacityBoard:
             provider is read as the registry reads it (``"FAL"`` is ``"fal"``).
         clock: Seconds on one monotonic clock for every loop and thread.
         sleep: How a waiter waits for the next create or its deadline.
+        state: Where the jobs' slots and the create pauses are kept (the router's state,
+            on the same clock); by default an in-memory state of the board's own on
+            ``clock``.
 
     Raises:
         ValidationError: A key or a limit is malformed, or two keys name the same
@@ -578,10 +630,12 @@ class CapacityBoard:
         *,
         clock: Clock = time.monotonic,
         sleep: Sleep = anyio.sleep,
+        state: RouterState | None = None,
     ) -> None:
         self._limits = _parse_limits(limits)
         self._clock = clock
         self._sleep = sleep
+        self._store: RouterState = state if state is not None else MemoryState(clock=clock)
         self._lock = threading.Lock()
         self._states: dict[str, _KeyState] = {}
         self._waiters: deque[_Waiter] = deque()
@@ -597,7 +651,9 @@ class CapacityBoard:
     def _state(self, key: str, now: float) -> _KeyState:
         state = self._states.get(key)
         if state is None:
-            state = self._states[key] = _KeyState(key, self._limit_for(key), now)
+            state = self._states[key] = _KeyState(
+                key, self._limit_for(key), now, store=self._store, clock=self._clock
+            )
         return state
 
     def _limit_for(self, key: str) -> ProviderLimit | None:
@@ -660,9 +716,8 @@ class CapacityBoard:
             if not any(state.waiting for state in states) and all(
                 state.blocked_until(started) is None for state in states
             ):
-                for state in states:
-                    state.take(started)
-                return CapacitySlot(self, keys, provider, model, 0.0)
+                leases = tuple(state.take(started) for state in states)
+                return CapacitySlot(self, keys, provider, model, 0.0, leases)
             waiter = _Waiter(keys, provider, model, started, may_spill)
             self._enqueue(waiter)
             # Queued behind waiters on a shared key, it may still go now if those wait
@@ -810,11 +865,10 @@ class CapacityBoard:
             waits = [(state, state.blocked_until(now)) for state in states]
             failing = [(state, at) for state, at in waits if at is not None]
             if not failing:
-                for state in states:
-                    state.take(now)
+                leases = tuple(state.take(now) for state in states)
                 self._dequeue(waiter)
                 waiter.slot = CapacitySlot(
-                    self, waiter.keys, waiter.provider, waiter.model, now - waiter.started
+                    self, waiter.keys, waiter.provider, waiter.model, now - waiter.started, leases
                 )
                 waiter.wake()
                 continue
@@ -835,8 +889,8 @@ class CapacityBoard:
         if slot._released:
             return
         slot._released = True
-        for key in slot._keys:
-            self._states[key].in_flight -= 1
+        for lease in slot._leases:
+            answer_at_once(self._store.release_slot(lease))
 
     # -- learning ---------------------------------------------------------------------
     def slow_down(
@@ -899,7 +953,7 @@ class CapacityBoard:
         with self._lock:
             now = self._clock()
             state = self._state(limit_key(provider, None, account), now)
-            state.paused_until = max(state.paused_until, now + seconds)
+            state.pause_until(now + seconds, now)
             self._dispatch(now)
             for waiter in self._waiters:
                 if waiter.keys[0] == state.key:

@@ -5,6 +5,9 @@ cancelled one costs; a :class:`PriceTable` finds the row for a provider/model (t
 rows first, by ``"provider/model"`` then ``"provider"``, then the defaults) and turns a
 request summary into an estimate. :class:`SpendTracker` holds a cap: each attempt reserves
 its estimate before it starts and settles what it is estimated to have cost when it ends.
+The holds and the spend are kept in a router state (``routing/_state.RouterState``: the
+router's own, so its attempts reserve and settle there with the async methods); the sync
+methods read an in-memory state at once.
 
 Usage (the router's attempt pipeline)::
 
@@ -28,15 +31,23 @@ which no spend cap can refuse. Amounts are in US dollars.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Literal
 
+from tarash.tarash_gateway.engine._read_pauses import answer_at_once
 from tarash.tarash_gateway.errors import SpendCapExceededError, ValidationError
 from tarash.tarash_gateway.providers import normalise_table, provider_key
+from tarash.tarash_gateway.providers.fal_models import FAL_MODELS
+from tarash.tarash_gateway.providers.google_models import GOOGLE_MODELS
+from tarash.tarash_gateway.providers.openai_models import OPENAI_MODELS
+from tarash.tarash_gateway.providers.replicate_models import REPLICATE_MODELS
+from tarash.tarash_gateway.providers.runway_models import RUNWAY_SPECS
+from tarash.tarash_gateway.providers.stability_models import STABILITY_MODELS
+from tarash.tarash_gateway.providers.xai_models import XAI_SPECS
 from tarash.tarash_gateway.routing._snapshot import SpendSnapshot
+from tarash.tarash_gateway.routing._state import Hold, MemoryState, RouterState
 
 __all__ = [
     "DEFAULT_PRICES",
@@ -250,14 +261,6 @@ _KNOWN: Mapping[str, Mapping[str, Any]] = {
 
 
 def _registry_models() -> Iterator[tuple[str, str]]:
-    from tarash.tarash_gateway.providers.fal_models import FAL_MODELS
-    from tarash.tarash_gateway.providers.google_models import GOOGLE_MODELS
-    from tarash.tarash_gateway.providers.openai_models import OPENAI_MODELS
-    from tarash.tarash_gateway.providers.replicate_models import REPLICATE_MODELS
-    from tarash.tarash_gateway.providers.runway_models import RUNWAY_SPECS
-    from tarash.tarash_gateway.providers.stability_models import STABILITY_MODELS
-    from tarash.tarash_gateway.providers.xai_models import XAI_SPECS
-
     registries: dict[str, Mapping[str, Any]] = {
         "fal": FAL_MODELS,
         "replicate": REPLICATE_MODELS,
@@ -384,24 +387,31 @@ class Reservation:
         amount: What was reserved (the attempt's estimate; 0 when unknown).
     """
 
-    __slots__ = ("_done", "_tracker", "amount")
+    __slots__ = ("_hold", "_state", "amount")
 
-    def __init__(self, tracker: SpendTracker, amount: float) -> None:
-        self._tracker = tracker
-        self._done = False
-        self.amount = amount
+    def __init__(self, state: RouterState, hold: Hold) -> None:
+        self._state = state
+        self._hold = hold
+        self.amount = hold.amount
+
+    async def settle_async(self, cost: float | None) -> None:
+        """Turn the hold into spend: ``cost`` (None: the reserved amount). Once only."""
+        await self._state.settle(self._hold, self.amount if cost is None else max(0.0, cost))
+
+    async def release_async(self) -> None:
+        """Give the hold back unspent (nothing was submitted). Once only."""
+        await self._state.release(self._hold)
 
     def settle(self, cost: float | None) -> None:
-        """Turn the hold into spend: ``cost`` (None: the reserved amount). Once only."""
-        self._tracker._finish(self, self.amount if cost is None else max(0.0, cost))
+        """Sync :meth:`settle_async`, on a state that answers at once (in memory)."""
+        answer_at_once(self.settle_async(cost))
 
     def release(self) -> None:
-        """Give the hold back unspent (nothing was submitted). Once only."""
-        self._tracker._finish(self, 0.0)
+        """Sync :meth:`release_async`, on a state that answers at once (in memory)."""
+        answer_at_once(self.release_async())
 
     def __repr__(self) -> str:
-        state = "done" if self._done else "held"
-        return f"Reservation(amount={self.amount:.4f}, {state})"
+        return f"Reservation(amount={self.amount:.4f})"
 
 
 class SpendTracker:
@@ -413,25 +423,31 @@ class SpendTracker:
 
     Args:
         cap: Dollars; None tracks spend without a cap.
+        state: Where the holds and the spend are kept (the router's state); by default an
+            in-memory state of its own.
+        key: The spend's key in ``state``.
 
     Raises:
         ValidationError: ``cap`` is negative or not finite.
     """
 
-    def __init__(self, cap: float | None = None) -> None:
+    def __init__(
+        self, cap: float | None = None, *, state: RouterState | None = None, key: str = "spend"
+    ) -> None:
         _check_amount("spend_cap", cap)
         self.cap = cap
-        self._lock = threading.Lock()
-        self._spent = 0.0
-        self._reserved = 0.0
+        self._state: RouterState = state if state is not None else MemoryState()
+        self._key = key
+
+    def __repr__(self) -> str:
+        return f"SpendTracker(cap={self.cap!r}, key={self._key!r})"
 
     @property
     def spent(self) -> float:
-        """Dollars settled so far."""
-        with self._lock:
-            return self._spent
+        """Dollars settled so far (read at once: an in-memory state)."""
+        return answer_at_once(self._state.spend(self._key)).spent
 
-    def reserve(
+    async def reserve_async(
         self, amount: float | None, *, provider: str | None = None, model: str | None = None
     ) -> Reservation:
         """Hold ``amount`` against the cap before an attempt starts.
@@ -440,38 +456,41 @@ class SpendTracker:
             SpendCapExceededError: Spent plus held plus ``amount`` would pass the cap.
         """
         estimate = 0.0 if amount is None else max(0.0, amount)
-        with self._lock:
-            if self.cap is not None and self._spent + self._reserved + estimate > self.cap + 1e-9:
-                raise SpendCapExceededError(
-                    f"spend cap ${self.cap:.2f} would be exceeded: ${self._spent:.2f} spent, "
-                    f"${self._reserved:.2f} held by running attempts, and this attempt is "
-                    f"estimated at ${estimate:.2f}; nothing was submitted",
-                    provider,
-                    model,
-                    cap=self.cap,
-                    spent=self._spent,
-                    estimate=estimate,
-                )
-            self._reserved += estimate
-        return Reservation(self, estimate)
+        hold = await self._state.reserve(self._key, estimate, cap=self.cap)
+        if hold is None:
+            figures = await self._state.spend(self._key)
+            cap = self.cap if self.cap is not None else math.inf
+            raise SpendCapExceededError(
+                f"spend cap ${cap:.2f} would be exceeded: ${figures.spent:.2f} spent, "
+                f"${figures.reserved:.2f} held by running attempts, and this attempt is "
+                f"estimated at ${estimate:.2f}; nothing was submitted",
+                provider,
+                model,
+                cap=cap,
+                spent=figures.spent,
+                estimate=estimate,
+            )
+        return Reservation(self._state, hold)
 
-    def _finish(self, reservation: Reservation, cost: float) -> None:
-        with self._lock:
-            if reservation._done:
-                return
-            reservation._done = True
-            self._reserved -= reservation.amount
-            self._spent += cost
+    def reserve(
+        self, amount: float | None, *, provider: str | None = None, model: str | None = None
+    ) -> Reservation:
+        """Sync :meth:`reserve_async`, on a state that answers at once (in memory).
+
+        Raises:
+            SpendCapExceededError: Spent plus held plus ``amount`` would pass the cap.
+        """
+        return answer_at_once(self.reserve_async(amount, provider=provider, model=model))
 
     def snapshot(self) -> SpendSnapshot:
-        """The cap, what is spent and held, and what remains."""
-        with self._lock:
-            remaining = (
-                None if self.cap is None else max(0.0, self.cap - self._spent - self._reserved)
-            )
-            return SpendSnapshot(
-                cap=self.cap, spent=self._spent, reserved=self._reserved, remaining=remaining
-            )
+        """The cap, what is spent and held, and what remains (read at once)."""
+        figures = answer_at_once(self._state.spend(self._key))
+        remaining = (
+            None if self.cap is None else max(0.0, self.cap - figures.spent - figures.reserved)
+        )
+        return SpendSnapshot(
+            cap=self.cap, spent=figures.spent, reserved=figures.reserved, remaining=remaining
+        )
 
 
 # Their published module, where users import them from (and where a pickle finds them).

@@ -1,9 +1,9 @@
 """The mock's sample library and its picks: the sample video that best matches a request,
 the weighted outcome a request gets, and a mock job's request id.
 
-Published in :mod:`tarash.tarash_gateway.mock`; here, beneath both that module and the mock
-client (:mod:`tarash.tarash_gateway.providers.mock`), so that each imports it and neither
-imports the other back.
+Published in :mod:`tarash.tarash_gateway.mock`; here, in the providers room beside the mock
+client (:mod:`tarash.tarash_gateway.providers.mock`), beneath both, so that each imports it
+and neither imports the other back.
 """
 
 from __future__ import annotations

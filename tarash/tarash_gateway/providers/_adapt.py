@@ -5,21 +5,27 @@ change recorded and logged), so one request can travel down a fallback chain who
 differ. With ``strict_parameters`` the same mismatch is a :class:`ValidationError`. What
 cannot be adapted (an image-to-video model with no image) is always an error, raised
 before anything is submitted.
+
+Adapting is the first half of preparing a request; :mod:`._spec` does the second, mapping
+the adapted request to the model's own field names (``ProviderClient.prepare_from_spec``).
+Both read the model's registry entry: adapting its :class:`~._spec.ModelCapabilities`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.models import ImageGenerationRequest, VideoGenerationRequest
-from tarash.tarash_gateway.providers._base import ModelCapabilities
+from tarash.tarash_gateway.providers._spec import ModelCapabilities
 
 __all__ = ["adapt_image_request", "adapt_video_request", "nearest_aspect_ratio"]
 
 logger = logging.getLogger("tarash.adapt")
+
+_T = TypeVar("_T", int, str)
 
 _RESOLUTION_HEIGHTS = {
     "360p": 360,
@@ -79,6 +85,22 @@ class _Adapter:
         self.notes.append(note)
         self.changes[field] = new
 
+    def fit(
+        self,
+        field: str,
+        wanted: _T | None,
+        offered: Sequence[_T] | None,
+        nearest: Callable[[_T, Sequence[_T]], _T],
+        *,
+        unit: str = "",
+    ) -> None:
+        """Change ``wanted`` to the nearest value ``offered`` when the model does not offer
+        it (``None`` for either: nothing to fit)."""
+        if wanted is None or not offered or wanted in offered:
+            return
+        listed = ", ".join(f"{value}{unit}" for value in offered)
+        self.change(field, wanted, nearest(wanted, offered), f"{self.model} offers {listed}")
+
     def error(self, message: str) -> ValidationError:
         return ValidationError(message, provider=self.provider, model=self.model)
 
@@ -123,32 +145,17 @@ def adapt_video_request(
     if request.images_of("last_frame") and not capabilities.accepts_last_frame:
         raise adapter.error(f"{model} takes no last_frame image")
 
-    durations = capabilities.durations
-    wanted = request.duration_seconds
-    if wanted is not None and durations and wanted not in durations:
-        adapter.change(
-            "duration_seconds",
-            wanted,
-            _nearest_duration(wanted, durations),
-            f"{model} offers {', '.join(f'{d}s' for d in durations)}",
-        )
-    ratios = capabilities.aspect_ratios
-    if request.aspect_ratio is not None and ratios and request.aspect_ratio not in ratios:
-        nearest_ratio = nearest_aspect_ratio(request.aspect_ratio, ratios)
-        adapter.change(
-            "aspect_ratio",
-            request.aspect_ratio,
-            nearest_ratio,
-            f"{model} offers {', '.join(ratios)}",
-        )
-    resolutions = capabilities.resolutions
-    if request.resolution is not None and resolutions and request.resolution not in resolutions:
-        adapter.change(
-            "resolution",
-            request.resolution,
-            _nearest_resolution(request.resolution, resolutions),
-            f"{model} offers {', '.join(resolutions)}",
-        )
+    adapter.fit(
+        "duration_seconds",
+        request.duration_seconds,
+        capabilities.durations,
+        _nearest_duration,
+        unit="s",
+    )
+    adapter.fit(
+        "aspect_ratio", request.aspect_ratio, capabilities.aspect_ratios, nearest_aspect_ratio
+    )
+    adapter.fit("resolution", request.resolution, capabilities.resolutions, _nearest_resolution)
     if request.generate_audio and not capabilities.accepts_audio_flag:
         adapter.change("generate_audio", True, None, f"{model} has no audio switch")
     limit = capabilities.max_outputs
@@ -176,14 +183,9 @@ def adapt_image_request(
         raise adapter.error(f"{model} edits an image: add an image_list item")
     if request.image_list and not capabilities.accepts_image:
         raise adapter.error(f"{model} takes no input image")
-    ratios = capabilities.aspect_ratios
-    if request.aspect_ratio is not None and ratios and request.aspect_ratio not in ratios:
-        adapter.change(
-            "aspect_ratio",
-            request.aspect_ratio,
-            nearest_aspect_ratio(request.aspect_ratio, ratios),
-            f"{model} offers {', '.join(ratios)}",
-        )
+    adapter.fit(
+        "aspect_ratio", request.aspect_ratio, capabilities.aspect_ratios, nearest_aspect_ratio
+    )
     limit = capabilities.max_outputs
     # n=None asks for one image, which every model makes.
     if limit is not None and request.n is not None and request.n > limit:
