@@ -60,6 +60,7 @@ def _no_provider_keys(monkeypatch: pytest.MonkeyPatch) -> None:
         "GEMINI_API_KEY",
         "GOOGLE_API_KEY",
         "STABILITY_API_KEY",
+        "XAI_API_KEY",
         "TARASH_EMULATOR_URL",
     ):
         monkeypatch.delenv(name, raising=False)

@@ -3,10 +3,11 @@
 One uvicorn server on a background thread serves fal.ai's queue API under ``/fal``,
 Replicate's predictions API under ``/replicate``, Stability's generate API under
 ``/stability``, OpenAI's Videos and Images APIs under ``/openai`` and Azure OpenAI (v1,
-legacy Sora jobs, image deployments) under ``/azure_openai`` and Runway's tasks API under
-``/runway``, with a latency model, fault injection and job accounting, over HTTP or
-(``tls=True``) HTTPS. Point a client's base URL at it and give it the emulator's fake key;
-per-provider settings go in ``options=[ReplicateOptions(...)]``.
+legacy Sora jobs, image deployments) under ``/azure_openai``, Runway's tasks API under
+``/runway`` and xAI's video and image APIs under ``/xai``, with a latency model, fault
+injection and job accounting, over HTTP or (``tls=True``) HTTPS. Point a client's base URL
+at it and give it the emulator's fake key; per-provider settings go in
+``options=[ReplicateOptions(...)]``.
 
 Example:
     ```python
@@ -35,6 +36,7 @@ from tarash.emulator.openai import OpenAIOptions
 from tarash.emulator.replicate import ReplicateOptions
 from tarash.emulator.runway import RunwayOptions
 from tarash.emulator.stability import StabilityOptions
+from tarash.emulator.xai import XaiOptions
 
 __all__ = [
     "FAULT_HEADER",
@@ -54,4 +56,5 @@ __all__ = [
     "ReplicateOptions",
     "RunwayOptions",
     "StabilityOptions",
+    "XaiOptions",
 ]

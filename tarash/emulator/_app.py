@@ -19,6 +19,7 @@ from tarash.emulator import (
     replicate,
     runway,
     stability,
+    xai,
 )
 from tarash.emulator._wire import EmulatorContext, Provider, json_response
 
@@ -33,6 +34,7 @@ PROVIDERS: dict[str, Provider] = {
         azure_openai.PROVIDER,
         runway.PROVIDER,
         google_vertex.PROVIDER,
+        xai.PROVIDER,
     )
 }
 

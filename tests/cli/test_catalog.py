@@ -26,14 +26,14 @@ from tarash.tarash_gateway.providers.fal_models import FAL_MODELS
 from tarash.tarash_gateway.routing._catalog import model_rows, provider_rows
 from tests.docs._examples import _restore_registries, _snapshot_registries
 
-SEVEN = {"fal", "replicate", "stability", "openai", "azure_openai", "google", "runway"}
+BUILT_IN = {"fal", "replicate", "stability", "openai", "azure_openai", "google", "runway", "xai"}
 
 
-def test_providers_lists_all_seven(runner: CliRunner) -> None:
+def test_providers_lists_every_built_in(runner: CliRunner) -> None:
     """The table names every built-in provider."""
     result = runner.invoke(build_app(), ["providers"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    for name in SEVEN:
+    for name in BUILT_IN:
         assert name in result.stdout
 
 
@@ -42,7 +42,7 @@ def test_providers_json_has_kinds_keys_and_cancel(runner: CliRunner) -> None:
     result = runner.invoke(build_app(), ["providers", "--json"])
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.stdout)}
-    assert set(rows) >= SEVEN
+    assert set(rows) >= BUILT_IN
     assert rows["fal"]["key_env_vars"] == ["FAL_KEY"] and rows["fal"]["cancel"] is True
     assert rows["stability"]["kinds"] == ["image"]
     assert "OPENAI_BASE_URL" in rows["openai"]["base_url_env_vars"]
@@ -122,7 +122,7 @@ def test_the_catalog_works_without_rich() -> None:
     code = (
         "import sys; sys.modules['rich'] = None; "
         "import tarash.tarash_gateway.routing._catalog as c; "
-        "assert c.model_rows() and len(c.provider_rows(built_in_only=True)) == 7"
+        "assert c.model_rows() and len(c.provider_rows(built_in_only=True)) == 8"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

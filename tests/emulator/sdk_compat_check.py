@@ -1,5 +1,5 @@
 """Run the official fal, Replicate, OpenAI, Runway and Google SDKs against an in-process
-emulator.
+emulator (the OpenAI SDK also against the emulated xAI's OpenAI-compatible images API).
 
 Not collected by pytest (the name does not start with ``test_``), and the SDKs are never
 project dependencies. Run it from a throwaway venv that has them:
@@ -8,7 +8,8 @@ project dependencies. Run it from a throwaway venv that has them:
     /tmp/sdkvenv/bin/pip install fal-client replicate openai runwayml
     /tmp/sdkvenv/bin/pip install httpx starlette uvicorn anyio trustme
     /tmp/sdkvenv/bin/pip install -e /work/main   # or put /work/main on sys.path
-    /tmp/sdkvenv/bin/python tests/emulator/sdk_compat_check.py [fal] [replicate] [openai] [runway]
+    /tmp/sdkvenv/bin/python tests/emulator/sdk_compat_check.py [fal] [replicate] [openai] \
+        [runway] [xai]
 
 google-genai has two lines that cannot share a venv: the ``google`` checks (the Gemini
 API's ``models.generate_videos`` + ``operations.get`` + ``files.download``, and
@@ -280,6 +281,36 @@ def openai_refusal_is_an_api_error(emu: Emulator) -> str:
     return f"BadRequestError code={refused.code}: {refused}"
 
 
+def xai_images_generate(emu: Emulator) -> str:
+    # xAI's images API is OpenAI-compatible for generation: the OpenAI SDK pointed at
+    # https://api.x.ai/v1 (here the emulator's /xai/v1) with an xAI key.
+    client = openai.OpenAI(api_key=emu.api_key("xai"), base_url=emu.base_url("xai"))
+    result = client.images.generate(model="grok-imagine-image", prompt="a fox", n=2)
+    urls = [item.url for item in result.data]
+    assert all(url and url.startswith(emu.url) for url in urls), urls
+    encoded = client.images.generate(
+        model="grok-imagine-image", prompt="a fox", response_format="b64_json"
+    )
+    image = base64.b64decode(encoded.data[0].b64_json or "")
+    assert image.startswith(b"\x89PNG"), image[:8]
+    return f"{len(urls)} URLs, then a b64 PNG ({len(image)} bytes)"
+
+
+def xai_refusal_is_an_api_error(emu: Emulator) -> str:
+    client = openai.OpenAI(api_key=emu.api_key("xai"), base_url=emu.base_url("xai"), max_retries=0)
+    emu.inject(Fault("content_refusal", provider="xai"))
+    try:
+        client.images.generate(model="grok-imagine-image", prompt="x")
+    except openai.BadRequestError as exc:
+        refused = exc
+    else:
+        raise AssertionError("a refused image was returned")
+    # xAI's body is {"code", "error": <text>}: the SDK keeps the "error" value as exc.body
+    # and, finding no error.message in it, says only "Error code: 400".
+    assert isinstance(refused.body, str) and "moderation" in refused.body, refused.body
+    return f"BadRequestError {refused.status_code}: {refused.body}"
+
+
 def azure_v1_videos(emu: Emulator) -> str:
     client = openai.AzureOpenAI(
         api_key=emu.api_key("azure_openai"),
@@ -471,6 +502,7 @@ GROUPS: dict[str, list[Check]] = {
         azure_images_generate,
         openai_client_on_azure_v1,
     ],
+    "xai": [xai_images_generate, xai_refusal_is_an_api_error],
     "runway": [runway_image_to_video_wait, runway_tasks_delete],
     "google": [google_generate_videos_download, google_rai_filtered, google_generate_content_image],
     "google-vertex": [
@@ -483,6 +515,7 @@ _MODULES = {
     "fal": fal_client,
     "replicate": replicate,
     "openai": openai,
+    "xai": openai,
     "runway": runwayml,
     "google": genai,
     "google-vertex": genai,
@@ -535,7 +568,15 @@ def main(names: list[str] | None = None) -> int:
             "emulator stats: "
             + "; ".join(
                 f"{name} {emu.stats(name)}"
-                for name in ("fal", "replicate", "openai", "azure_openai", "runway", "google")
+                for name in (
+                    "fal",
+                    "replicate",
+                    "openai",
+                    "azure_openai",
+                    "runway",
+                    "google",
+                    "xai",
+                )
             )
         )
     print("all SDK checks passed" if not failures else f"{failures} SDK check(s) failed")

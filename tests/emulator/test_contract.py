@@ -851,6 +851,103 @@ class VertexDriver(GeminiDriver):
         ]
 
 
+class XaiVideosDriver(WireDriver):
+    """xAI's deferred video requests: ``pending`` (no queued word) until ``done`` or
+    ``failed`` (both HTTP 200), moderation as ``respect_moderation: false``, no cancel."""
+
+    name = "xai"
+    label = "xai-videos"
+    video_model = "grok-imagine-video"
+    image_model = "grok-imagine-video"  # the video endpoints make videos only
+    kinds = ("video",)
+    cancellable = False
+    refusal_fragment = "moderation"
+    bad_auth = ({}, {"Authorization": "Key abc"}, {"Authorization": "Bearer"})
+    wrong_key = "xai-someone-else"
+    # No key is a 401; a key xAI does not take (or no Bearer scheme) is its 400.
+    auth_statuses = frozenset({400, 401})
+    wrong_key_status = 400
+    life = (RUNNING, SUCCEEDED)
+    # The request's URL takes GET only: a DELETE is not allowed there.
+    cancel_refused_status = 405
+
+    def auth(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+    def key(self, emu: Emulator) -> dict[str, str]:
+        return self.auth(emu.api_key(self.name))
+
+    def submit_url(self, emu: Emulator, model: str) -> str:
+        return f"{emu.base_url(self.name)}/videos/generations"
+
+    def submit_body(self) -> dict[str, Any]:
+        return {"model": self.video_model, "prompt": "a cat", "duration": 5}
+
+    def accepted(self, response: httpx.Response) -> Job:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return Job(body["request_id"], body)
+
+    def read(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        return client.get(f"{emu.base_url(self.name)}/videos/{job.id}", headers=self.key(emu))
+
+    def state(self, body: dict[str, Any]) -> str:
+        status = body["status"]
+        if status == "done":
+            return REFUSED if body["video"]["respect_moderation"] is False else SUCCEEDED
+        return {"pending": RUNNING, "failed": FAILED, "expired": FAILED}[status]
+
+    def outputs(self, client: httpx.Client, emu: Emulator, job: Job) -> list[str]:
+        return [self.status(client, emu, job)["video"]["url"]]
+
+    def error(self, body: dict[str, Any]) -> str:
+        if body["status"] == "done":
+            return "withheld by content moderation (respect_moderation: false)"
+        return f"{body['error']['code']}: {body['error']['message']}"
+
+    def error_detail(self, body: dict[str, Any]) -> str:
+        return str(body["error"])
+
+    def cancel(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        return client.delete(f"{emu.base_url(self.name)}/videos/{job.id}", headers=self.key(emu))
+
+    def unknown_job_requests(self, client: httpx.Client, emu: Emulator) -> list[httpx.Response]:
+        return [client.get(f"{emu.base_url(self.name)}/videos/nope", headers=self.key(emu))]
+
+
+class XaiImagesDriver(OpenAIImagesDriver):
+    """xAI's images: OpenAI's request shape, held like OpenAI's, answered with URLs and
+    xAI's ``{"code", "error"}`` errors."""
+
+    name = "xai"
+    label = "xai-images"
+    video_model = "grok-imagine-image"
+    image_model = "grok-imagine-image"
+    refusal_fragment = "content moderation"
+    wrong_key = "xai-someone-else"
+    auth_statuses = frozenset({400, 401})
+    wrong_key_status = 400
+
+    def submit_url(self, emu: Emulator, model: str) -> str:
+        return f"{emu.base_url(self.name)}/images/generations"
+
+    def accepted(self, response: httpx.Response) -> Job:
+        body = response.json()
+        if response.status_code == 200:
+            assert body["data"][0]["url"]
+            state, error = SUCCEEDED, ""
+        elif response.status_code == 400:
+            state, error = REFUSED, str(body["error"])
+        else:
+            assert response.status_code == 500, response.text
+            state, error = FAILED, str(body["error"])
+        # xAI's images reply names no id.
+        return Job(f"img-{time.monotonic_ns()}", {"state": state, "error": error})
+
+    def error_detail(self, body: dict[str, Any]) -> str:
+        return str(body["error"])
+
+
 #: The provider table: one driver per emulated provider API.
 DRIVERS: tuple[WireDriver, ...] = (
     FalDriver(),
@@ -864,6 +961,8 @@ DRIVERS: tuple[WireDriver, ...] = (
     RunwayDriver(),
     GeminiDriver(),
     VertexDriver(),
+    XaiVideosDriver(),
+    XaiImagesDriver(),
 )
 
 

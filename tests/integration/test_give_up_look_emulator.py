@@ -56,6 +56,7 @@ ROWS = (
     Row("openai", "sora-2"),
     Row("azure_openai", "my-sora-deployment"),
     Row("runway", "gen4_turbo"),
+    Row("xai", "grok-imagine-video"),
     Row("google", "veo-3.1-generate-preview"),
     Row(
         "google",

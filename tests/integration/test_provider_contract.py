@@ -149,6 +149,15 @@ ROWS = (
         cancellable=False,
     ),
     Row(
+        "xai",
+        "grok-imagine-video",
+        "grok-imagine-image",
+        "xai-someone-else",
+        "internal_error",
+        "moderation",
+        cancellable=False,
+    ),
+    Row(
         "google",
         "veo-3.1-generate-001",
         "imagen-4.0-generate-001",

@@ -22,7 +22,17 @@ def test_every_registry_model_and_provider_has_a_dated_sourced_row() -> None:
     """Each default row, known or not, carries its check date and its source."""
     for provider, model in _registry_models():
         assert f"{provider}/{model}" in DEFAULT_PRICES
-    for provider in ("fal", "replicate", "runway", "openai", "azure_openai", "google", "stability"):
+    built_in = (
+        "fal",
+        "replicate",
+        "runway",
+        "openai",
+        "azure_openai",
+        "google",
+        "stability",
+        "xai",
+    )
+    for provider in built_in:
         assert provider in DEFAULT_PRICES
     for row in DEFAULT_PRICES.values():
         assert isinstance(row.checked, date) and row.source

@@ -164,6 +164,10 @@ def instructions(emu: Any) -> Iterator[str]:
         "http_options=types.HttpOptions(base_url=...)))"
     )
     yield (
+        f'  xai (images)  OpenAI(base_url="{emu.base_url("xai")}", api_key={key("xai")}) '
+        "for images.generate (xAI's images API is OpenAI-compatible; videos: REST)"
+    )
+    yield (
         "  stability     no official SDK for v2beta: POST "
         f"{emu.base_url('stability')}/v2beta/stable-image/generate/core "
         "with Authorization: Bearer <key>"

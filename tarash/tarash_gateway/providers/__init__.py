@@ -63,6 +63,7 @@ _BUILTIN: dict[str, str] = {
     "azure_openai": "tarash.tarash_gateway.providers.azure_openai:AzureOpenAIClient",
     "google": "tarash.tarash_gateway.providers.google:GoogleClient",
     "runway": "tarash.tarash_gateway.providers.runway:RunwayClient",
+    "xai": "tarash.tarash_gateway.providers.xai:XaiClient",
 }
 # key -> entry, and key -> the name as it was registered (for available_providers).
 _registered: dict[str, ProviderEntry] = {}

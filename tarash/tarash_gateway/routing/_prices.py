@@ -45,6 +45,7 @@ from tarash.tarash_gateway.providers.openai_models import OPENAI_MODELS
 from tarash.tarash_gateway.providers.replicate_models import REPLICATE_MODELS
 from tarash.tarash_gateway.providers.runway_models import RUNWAY_SPECS
 from tarash.tarash_gateway.providers.stability_models import STABILITY_MODELS
+from tarash.tarash_gateway.providers.xai_models import XAI_SPECS
 from tarash.tarash_gateway.routing._snapshot import SpendSnapshot
 from tarash.tarash_gateway.routing._state import Hold, MemoryState, RouterState
 
@@ -176,6 +177,8 @@ _FAL_VEO3_FAST = (
 )
 _SORA = "https://www.cometapi.com/sora-api-access-in-2026-pricing-rate-limits-and-what-s-actually-available-through-aggregators/"
 _VEO_GEMINI = "https://aifreeapi.com/en/posts/veo-3-1-api-rate-limit"
+_XAI = "https://docs.x.ai/docs/guides/video-generation"
+_XAI_CHECKED = date(2026, 12, 7)
 
 #: What a cancelled job costs on each provider, and where that was read.
 _CANCEL_POLICY: Mapping[str, tuple[CancelBilling, str]] = {
@@ -192,6 +195,9 @@ _CANCEL_POLICY: Mapping[str, tuple[CancelBilling, str]] = {
     "google": ("full", "/work/shared/providers/google.md"),
     # Answers in the request: nothing to cancel once sent.
     "stability": ("full", "/work/shared/providers/stability.md"),
+    # No cancel for a deferred video request: an abandoned one runs to the end and is
+    # billed; images answer in the request.
+    "xai": ("full", _XAI),
 }
 
 #: Published amounts found, by ``provider/model``; the rest of the registry is unknown.
@@ -243,6 +249,14 @@ _KNOWN: Mapping[str, Mapping[str, Any]] = {
         f"google/{model}": {"per_second": 0.15, "source": _VEO_GEMINI}
         for model in ("veo-3.1-fast-generate-preview", "veo-3.1-fast-generate-001")
     },
+    # xAI's Imagine overview (checked 2026-12-07): video $0.05 per second (480p and 720p;
+    # 1080p is not priced there, so it takes the same row), images $0.02 each (an edit is
+    # billed for its input image too, which the estimate leaves out).
+    "xai/grok-imagine-video": {"per_second": 0.05, "source": _XAI, "checked": _XAI_CHECKED},
+    **{
+        f"xai/{model}": {"per_image": 0.02, "source": _XAI, "checked": _XAI_CHECKED}
+        for model in ("grok-imagine-image", "grok-imagine-image-quality", "grok-imagine-image-pro")
+    },
 }
 
 
@@ -254,6 +268,7 @@ def _registry_models() -> Iterator[tuple[str, str]]:
         "openai": OPENAI_MODELS,
         "google": GOOGLE_MODELS,
         "stability": STABILITY_MODELS,
+        "xai": XAI_SPECS,
     }
     for provider, models in registries.items():
         for model in models:
@@ -264,12 +279,14 @@ def _registry_models() -> Iterator[tuple[str, str]]:
 def _default_prices() -> dict[str, Price]:
     rows: dict[str, Price] = {}
     for provider, (cancelled, source) in _CANCEL_POLICY.items():
-        rows[provider] = Price(cancelled=cancelled, checked=_CHECKED, source=source)
+        checked = _XAI_CHECKED if provider == "xai" else _CHECKED
+        rows[provider] = Price(cancelled=cancelled, checked=checked, source=source)
     for provider, model in _registry_models():
         cancelled, source = _CANCEL_POLICY[provider]
         known = dict(_KNOWN.get(f"{provider}/{model}", {}))
         known.setdefault("source", source)
-        rows[f"{provider}/{model}"] = Price(cancelled=cancelled, checked=_CHECKED, **known)
+        known.setdefault("checked", rows[provider].checked)
+        rows[f"{provider}/{model}"] = Price(cancelled=cancelled, **known)
     return rows
 
 
