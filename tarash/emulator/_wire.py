@@ -155,7 +155,8 @@ class EmulatorContext:
         store: The job store.
         faults: The fault plan.
         media: Registry of generated files.
-        required_keys: Exact API key required per provider (absent: any key is accepted).
+        required_keys: Exact API key required per provider (absent: any non-empty key is
+            accepted, which only ``Emulator(any_key=True)`` allows).
         provider_options: The options given per provider name (absent: the defaults).
     """
 

@@ -1070,6 +1070,26 @@ def test_required_key_is_enforced(driver: WireDriver, client: httpx.Client) -> N
         assert emu.stats().submitted == 1
 
 
+def test_only_the_printed_key_is_taken_by_default(driver: WireDriver, client: httpx.Client) -> None:
+    """Without required_keys the emulator takes only the key it hands out (and prints), as
+    a provider takes only its own keys; a well-formed stranger's key is refused, no job."""
+    with Emulator() as emu:
+        url = driver.submit_url(emu, driver.video_model)
+        refused = client.post(url, json=driver.submit_body(), headers=driver.auth(driver.wrong_key))
+        assert refused.status_code == driver.wrong_key_status
+        assert emu.stats().submitted == 0
+        submit(driver, client, emu)
+        assert emu.stats().submitted == 1
+
+
+def test_any_key_takes_a_strangers_key(driver: WireDriver, client: httpx.Client) -> None:
+    """Emulator(any_key=True) is the lenient emulator: any well-formed key goes."""
+    with Emulator(any_key=True) as emu:
+        # The driver's own submit (its body, its encoding), signed with the stranger's key.
+        submit(driver, client, emu, **driver.auth(driver.wrong_key))
+        assert emu.stats().submitted == 1
+
+
 # -- a job's life ---------------------------------------------------------------------------
 
 
