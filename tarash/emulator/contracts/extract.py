@@ -8,6 +8,7 @@ reads::
 
     python -m tarash.emulator.contracts.extract openai SPEC.json [--commit SHA]
     python -m tarash.emulator.contracts.extract fal ENDPOINTS.ts[@SHA] ... --models IDS.txt
+    python -m tarash.emulator.contracts.extract runway SDK_CHECKOUT --commit SHA
 
 Only the standard library is used, so the script runs without the project installed.
 """
@@ -15,6 +16,7 @@ Only the standard library is used, so the script runs without the project instal
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
 import sys
@@ -298,6 +300,140 @@ def extract_fal(sources: Iterable[tuple[Path, str]], models: Iterable[str]) -> d
     }
 
 
+# -- Runway: the TypedDicts Stainless generates from Runway's OpenAPI in runwayml/sdk-python ----
+
+_RUNWAY_ENDPOINTS = ("text_to_video", "image_to_video", "text_to_image")
+_PY_SCALARS = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
+_FROM_TO = re.compile(r"(?:integer|number) (?:from|between) (\d+) (?:to|and) (\d+)")
+_UP_TO = re.compile(r"up to (\d+) characters")
+
+
+class _TypedDicts:
+    """The ``TypedDict`` classes of one Stainless ``*_create_params.py`` module."""
+
+    def __init__(self, source: str) -> None:
+        self.classes: dict[str, ast.ClassDef] = {}
+        self.union: list[str] = []
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.ClassDef):
+                self.classes[node.name] = node
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Subscript):
+                self.union = [ast.unparse(item) for item in _items(node.value.slice)]
+
+    def schema(self, name: str, depth: int = 0) -> dict[str, Any]:
+        """The class ``name`` as an object schema (wire names: the ``alias`` if any)."""
+        node = self.classes[name]
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        body = node.body
+        for index, statement in enumerate(body):
+            if not isinstance(statement, ast.AnnAssign) or not isinstance(
+                statement.target, ast.Name
+            ):
+                continue
+            doc = ""
+            following = body[index + 1] if index + 1 < len(body) else None
+            if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
+                doc = str(following.value.value)
+            wire_name, is_required, field = self._field(statement.annotation, depth)
+            wire_name = wire_name or statement.target.id
+            if (match := _FROM_TO.search(doc)) and field.get("type") in ("integer", "number"):
+                field["minimum"], field["maximum"] = int(match[1]), int(match[2])
+            if (match := _UP_TO.search(doc)) and field.get("type") == "string":
+                field["maxLength"] = int(match[1])
+            if "non-empty string" in doc and field.get("type") == "string":
+                field["minLength"] = 1
+            properties[wire_name] = field
+            if is_required:
+                required.append(wire_name)
+        out: dict[str, Any] = {"type": "object", "properties": properties}
+        if required:
+            out["required"] = required
+        return out
+
+    def _field(self, node: ast.expr, depth: int) -> tuple[str | None, bool, dict[str, Any]]:
+        """``(alias, required, schema)`` of a field's annotation."""
+        alias: str | None = None
+        required = False
+        while isinstance(node, ast.Subscript) and ast.unparse(node.value) in (
+            "Required",
+            "Annotated",
+        ):
+            if ast.unparse(node.value) == "Required":
+                required = True
+                node = node.slice
+            else:
+                first, *rest = _items(node.slice)
+                for extra in rest:
+                    for keyword in getattr(extra, "keywords", []):
+                        if keyword.arg == "alias":
+                            alias = ast.literal_eval(keyword.value)
+                node = first
+        return alias, required, self._type(node, depth)
+
+    def _type(self, node: ast.expr, depth: int) -> dict[str, Any]:
+        text = ast.unparse(node)
+        if text in _PY_SCALARS:
+            return {"type": _PY_SCALARS[text]}
+        if isinstance(node, ast.Subscript):
+            head = ast.unparse(node.value)
+            items = _items(node.slice)
+            if head == "Literal":
+                values = [ast.literal_eval(item) for item in items]
+                kind = "string" if all(isinstance(v, str) for v in values) else "integer"
+                return {"type": kind, "enum": values}
+            if head in ("Iterable", "List", "SequenceNotStr", "Sequence"):
+                return {"type": "array", "items": self._type(items[0], depth + 1)}
+            if head == "Union":
+                options = [self._type(item, depth + 1) for item in items]
+                return options[0] if len(options) == 1 else {"anyOf": options}
+            if head in ("Dict", "Mapping"):
+                return {"type": "object", "properties": {}, "additional": True}
+        if text in self.classes and depth < 6:
+            return self.schema(text, depth + 1)
+        return {"type": "any"}
+
+    def models(self) -> dict[str, Any]:
+        """Model id -> its body schema, for each member of the module's params union."""
+        out: dict[str, Any] = {}
+        for name in self.union:
+            schema = self.schema(name)
+            for model in schema["properties"]["model"]["enum"]:
+                out[model] = schema
+        return out
+
+
+def _items(node: ast.expr) -> list[ast.expr]:
+    return list(node.elts) if isinstance(node, ast.Tuple) else [node]
+
+
+# Bounds Runway's API reference states in prose where the SDK's field has none:
+# (endpoint, model, field) -> the bounds. Source: https://docs.dev.runwayml.com/api
+# (gen4_turbo's ``duration``: an integer from 2 to 10 seconds).
+_RUNWAY_PROSE = {("image_to_video", "gen4_turbo", "duration"): {"minimum": 2, "maximum": 10}}
+
+
+def extract_runway(sdk: Path, commit: str) -> dict[str, Any]:
+    """Runway's create bodies per endpoint and model, from ``runwayml/sdk-python``."""
+    types = sdk / "src" / "runwayml" / "types"
+    client = (sdk / "src" / "runwayml" / "_client.py").read_text()
+    versions = sorted(set(re.findall(r'runway_version: str \| None = "([0-9-]+)"', client)))
+    endpoints = {
+        endpoint: _TypedDicts((types / f"{endpoint}_create_params.py").read_text()).models()
+        for endpoint in _RUNWAY_ENDPOINTS
+    }
+    for (endpoint, model, name), bounds in _RUNWAY_PROSE.items():
+        endpoints[endpoint][model]["properties"][name].update(bounds)
+    return {
+        "provider": "runway",
+        "source": f"https://github.com/runwayml/sdk-python/tree/{commit}/src/runwayml/types",
+        "prose_source": "https://docs.dev.runwayml.com/api (gen4_turbo duration 2-10 s)",
+        "read": READ_ON,
+        "api_versions": versions,
+        "endpoints": endpoints,
+    }
+
+
 def _write(name: str, contract: Mapping[str, Any]) -> None:
     target = HERE / f"{name}.json"
     target.write_text(json.dumps(contract, indent=1, sort_keys=True) + "\n")
@@ -307,7 +443,7 @@ def _write(name: str, contract: Mapping[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and write the contract files it asks for."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("provider", choices=("openai", "fal"))
+    parser.add_argument("provider", choices=("openai", "fal", "runway"))
     parser.add_argument(
         "specs", nargs="+", help="raw descriptions (fal: FILE@COMMIT, newest first)"
     )
@@ -316,6 +452,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.provider == "openai":
         _write("openai", extract_openai(Path(args.specs[0]), args.commit))
+        return
+    if args.provider == "runway":  # the specs argument: a checkout of runwayml/sdk-python
+        _write("runway", extract_runway(Path(args.specs[0]), args.commit))
         return
     if args.models is None:
         parser.error("fal needs --models")
