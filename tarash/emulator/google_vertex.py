@@ -28,7 +28,7 @@ from __future__ import annotations
 import base64
 import secrets
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -56,6 +56,8 @@ _SAMPLE = "sample_0.mp4"
 class VertexRoutes(GoogleRoutes):
     """The Vertex AI handlers: Google's envelope, faults and image holds, Vertex's paths,
     auth and result shape."""
+
+    video_body: ClassVar[str] = "vertex.predictLongRunning"
 
     def _auth_error(self, request: Request) -> Response | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

@@ -9,6 +9,7 @@ reads::
     python -m tarash.emulator.contracts.extract openai SPEC.json [--commit SHA]
     python -m tarash.emulator.contracts.extract fal ENDPOINTS.ts[@SHA] ... --models IDS.txt
     python -m tarash.emulator.contracts.extract runway SDK_CHECKOUT --commit SHA
+    python -m tarash.emulator.contracts.extract google SDK_CHECKOUT --commit SHA
 
 Only the standard library is used, so the script runs without the project installed.
 """
@@ -434,6 +435,138 @@ def extract_runway(sdk: Path, commit: str) -> dict[str, Any]:
     }
 
 
+# -- Google: what the official google-genai SDK writes on the wire for each API ------------
+#
+# The REST reference types ``instances``/``parameters`` of ``predictLongRunning`` as any
+# JSON value; the fields the Gemini API (``mldev``) and Vertex AI take are named where the
+# SDK converts its typed config to the wire (``_X_to_mldev`` / ``_X_to_vertex`` in
+# ``google/genai/models.py``), with their types in ``google/genai/types.py``.
+
+
+class _GenAI:
+    """The converters of ``google/genai/models.py`` and the classes of ``types.py``."""
+
+    def __init__(self, models_source: str, types_source: str) -> None:
+        self.functions = {
+            node.name: node
+            for node in ast.parse(models_source).body
+            if isinstance(node, ast.FunctionDef)
+        }
+        self.classes = {
+            node.name: node
+            for node in ast.parse(types_source).body
+            if isinstance(node, ast.ClassDef)
+        }
+
+    def _field_type(self, class_name: str, attr: str) -> dict[str, Any]:
+        node = self.classes.get(class_name)
+        for statement in node.body if node else []:
+            if (
+                isinstance(statement, ast.AnnAssign)
+                and isinstance(statement.target, ast.Name)
+                and statement.target.id == attr
+            ):
+                return self._annotation(statement.annotation)
+        return {"type": "any"}
+
+    def _annotation(self, node: ast.expr) -> dict[str, Any]:
+        text = ast.unparse(node)
+        if text.startswith("Optional[") and isinstance(node, ast.Subscript):
+            return self._annotation(node.slice)
+        scalars = {"int": "integer", "float": "number", "bool": "boolean", "str": "string"}
+        if text in scalars:
+            return {"type": scalars[text]}
+        if text == "bytes":
+            return {"type": "string"}  # base64 on the wire
+        enum = self.classes.get(text)
+        if enum is not None and any("Enum" in ast.unparse(base) for base in enum.bases):
+            values = [
+                statement.value.value
+                for statement in enum.body
+                if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant)
+            ]
+            return {"type": "string", "enum": values}
+        return {"type": "any"}
+
+    def schema(self, function: str) -> dict[str, Any]:
+        """The wire object ``function`` builds (``_url`` and ``_query`` parts left out)."""
+        root: dict[str, Any] = {"type": "object", "properties": {}}
+        self._fill(function, root, root)
+        return root
+
+    def _fill(self, function: str, here: dict[str, Any], parent: dict[str, Any]) -> None:
+        class_name = function.lstrip("_").rsplit("_to_", 1)[0]
+        if class_name not in self.classes:
+            class_name = "_" + class_name
+        for node in ast.walk(self.functions[function]):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+                continue
+            name = node.func.id
+            if name.startswith("_") and name in self.functions and len(node.args) >= 2:
+                writes_here = isinstance(node.args[1], ast.Name) and node.args[1].id == "to_object"
+                if writes_here and not self._inside_setv(function, node):
+                    self._fill(name, here, here)  # writes into this object
+                continue
+            if name != "setv" or len(node.args) < 3 or not isinstance(node.args[1], ast.List):
+                continue
+            target = node.args[0].id if isinstance(node.args[0], ast.Name) else ""
+            path = [ast.literal_eval(item) for item in node.args[1].elts]
+            if path[0] in ("_url", "_query", "_self"):
+                continue
+            base = here if target == "to_object" else parent
+            self._place(base, path, self._value(node.args[2], class_name))
+
+    def _inside_setv(self, function: str, call: ast.Call) -> bool:
+        for node in ast.walk(self.functions[function]):
+            is_setv = isinstance(node, ast.Call) and getattr(node.func, "id", "") == "setv"
+            if is_setv and any(child is call for child in ast.walk(node)):
+                return True
+        return False
+
+    def _value(self, node: ast.expr, class_name: str) -> dict[str, Any]:
+        if isinstance(node, ast.ListComp):
+            return {"type": "array", "items": self._value(node.elt, class_name)}
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = node.func.id
+            if name == "getv":
+                attr = ast.literal_eval(node.args[1].elts[-1])  # type: ignore[attr-defined]
+                return self._field_type(class_name, attr)
+            if name in self.functions:
+                nested: dict[str, Any] = {"type": "object", "properties": {}}
+                self._fill(name, nested, nested)
+                return nested
+        return {"type": "any"}
+
+    @staticmethod
+    def _place(base: dict[str, Any], path: list[str], value: dict[str, Any]) -> None:
+        for step in path[:-1]:
+            if step.endswith("[0]"):
+                holder = base["properties"].setdefault(
+                    step[:-3], {"type": "array", "items": {"type": "object", "properties": {}}}
+                )
+                base = holder["items"]
+            else:
+                base = base["properties"].setdefault(step, {"type": "object", "properties": {}})
+        base["properties"][path[-1]] = value
+
+
+def extract_google(sdk: Path, commit: str) -> dict[str, Any]:
+    """The Veo ``predictLongRunning`` body of the Gemini API and of Vertex AI."""
+    genai = _GenAI(
+        (sdk / "google" / "genai" / "models.py").read_text(),
+        (sdk / "google" / "genai" / "types.py").read_text(),
+    )
+    return {
+        "provider": "google",
+        "source": f"https://github.com/googleapis/python-genai/tree/{commit}/google/genai",
+        "read": READ_ON,
+        "bodies": {
+            "gemini.predictLongRunning": genai.schema("_GenerateVideosParameters_to_mldev"),
+            "vertex.predictLongRunning": genai.schema("_GenerateVideosParameters_to_vertex"),
+        },
+    }
+
+
 def _write(name: str, contract: Mapping[str, Any]) -> None:
     target = HERE / f"{name}.json"
     target.write_text(json.dumps(contract, indent=1, sort_keys=True) + "\n")
@@ -443,7 +576,7 @@ def _write(name: str, contract: Mapping[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and write the contract files it asks for."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("provider", choices=("openai", "fal", "runway"))
+    parser.add_argument("provider", choices=("openai", "fal", "runway", "google"))
     parser.add_argument(
         "specs", nargs="+", help="raw descriptions (fal: FILE@COMMIT, newest first)"
     )
@@ -455,6 +588,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.provider == "runway":  # the specs argument: a checkout of runwayml/sdk-python
         _write("runway", extract_runway(Path(args.specs[0]), args.commit))
+        return
+    if args.provider == "google":  # the specs argument: a checkout of python-genai
+        _write("google", extract_google(Path(args.specs[0]), args.commit))
         return
     if args.models is None:
         parser.error("fal needs --models")
