@@ -21,13 +21,16 @@ How jobs end on the wire:
   ``content_refusal`` is HTTP 200 with ``promptFeedback.blockReason`` and no candidates; a
   ``job_failure`` a 500 ``INTERNAL``.
 
-A Veo body is checked against the fields the API takes (``contracts/google.json``): an
-unknown field is a 400 ``INVALID_ARGUMENT`` worded as Google's protobuf JSON parser words it
-(``Unknown name "seed" at 'parameters': Cannot find field.``), every issue in a
-``BadRequest`` detail. Protocol checks kept: ``durationSeconds`` must be a JSON number (a
-string is the real API's 400), one of 4, 6, 8 for Veo 3.x; the key is ``x-goog-api-key``
-(or ``?key=``). A ``rate_limit`` fault is a 429 ``RESOURCE_EXHAUSTED`` whose wait is in
-``RetryInfo`` (no Retry-After header, as Google sends none).
+A Veo body (and a Gemini API ``generateContent`` body) is checked against the fields the
+API takes (``contracts/google.json``; a snake_case name counts as its lowerCamelCase field,
+as Google's JSON parser reads both): an unknown field is a 400 ``INVALID_ARGUMENT``
+worded as Google's protobuf JSON parser words it (``Unknown name "seed" at 'parameters':
+Cannot find field.``), every issue in a ``BadRequest`` detail.
+
+Protocol checks kept: ``durationSeconds`` must be a JSON number (a string is the real
+API's 400), one of 4, 6, 8 for Veo 3.x; the key is ``x-goog-api-key`` (or ``?key=``). A
+``rate_limit`` fault is a 429 ``RESOURCE_EXHAUSTED`` whose wait is in ``RetryInfo`` (no
+Retry-After header, as Google sends none).
 """
 
 from __future__ import annotations
@@ -103,6 +106,21 @@ class GoogleOptions(wire.ProviderOptions):
             raise ValueError(f"vertex_storage_uri must be a gs:// URI, got {storage!r}")
 
 
+def proto_names(value: Any) -> Any:
+    """``value`` with every key in lowerCamelCase, for the contract check: Google's JSON
+    parser takes a proto field by its lowerCamelCase JSON name or its snake_case name."""
+    if isinstance(value, dict):
+        return {_camel(key): proto_names(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [proto_names(item) for item in value]
+    return value
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def contract_error(issues: list[Issue]) -> Response:
     """Google's 400 ``INVALID_ARGUMENT`` for a body that breaks its contract: the first
     issue in the message (as the protobuf JSON parser words an unknown name), every one in
@@ -163,6 +181,11 @@ class GoogleRoutes(wire.ProviderRoutes):
     options_type: ClassVar[type[wire.ProviderOptions]] = GoogleOptions
     #: The contract's Veo body this API takes (Vertex's routes name their own).
     video_body: ClassVar[str] = "gemini.predictLongRunning"
+    #: The contract's body per image method (Imagen ``predict`` has none yet: the SDK
+    #: writes it for Vertex AI only).
+    image_bodies: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {"generateContent": "gemini.generateContent"}
+    )
 
     def _auth_error(self, request: Request) -> Response | None:
         key = request.headers.get("x-goog-api-key") or request.query_params.get("key") or ""
@@ -249,7 +272,7 @@ class GoogleRoutes(wire.ProviderRoutes):
     # -- Veo ------------------------------------------------------------------------------
 
     def _check_video(self, model: str, payload: dict[str, Any]) -> dict[str, Any] | Response:
-        issues = check(CONTRACT["bodies"][self.video_body], payload)
+        issues = check(CONTRACT["bodies"][self.video_body], proto_names(payload))
         issues = untolerated(issues, model, self.ctx.options(GoogleOptions).leniencies())
         if issues:
             return contract_error(issues)
@@ -384,6 +407,12 @@ class GoogleRoutes(wire.ProviderRoutes):
         payload = await self._json(request)
         if isinstance(payload, Response):
             return payload
+        body = self.image_bodies.get(method)
+        if body is not None:
+            issues = check(CONTRACT["bodies"][body], proto_names(payload))
+            issues = untolerated(issues, model, self.ctx.options(GoogleOptions).leniencies())
+            if issues:
+                return contract_error(issues)
         if method == "generateContent":
             contents = payload.get("contents")
             if not isinstance(contents, list) or not contents:

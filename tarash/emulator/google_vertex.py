@@ -28,6 +28,8 @@ from __future__ import annotations
 import base64
 import secrets
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from starlette.requests import Request
@@ -58,6 +60,8 @@ class VertexRoutes(GoogleRoutes):
     auth and result shape."""
 
     video_body: ClassVar[str] = "vertex.predictLongRunning"
+    # Vertex's image methods are not under a contract yet.
+    image_bodies: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     def _auth_error(self, request: Request) -> Response | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

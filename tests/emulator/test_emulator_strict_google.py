@@ -71,3 +71,19 @@ def test_a_wrong_type_is_invalid_argument(emu: Emulator, client: httpx.Client) -
     body = {"instances": [{"prompt": "a cat"}], "parameters": {"enhancePrompt": "yes"}}
     error = error_of(gemini(client, emu, body))
     assert error["details"][0]["fieldViolations"][0]["field"] == "parameters.enhancePrompt"
+
+
+def test_generate_content_keeps_the_gemini_contract(emu: Emulator, client: httpx.Client) -> None:
+    """An unknown generationConfig field is refused by path; a proto's snake_case name is
+    its field, as Google's JSON parser reads it."""
+    url = f"{emu.base_url('google')}/models/gemini-3.1-flash-image:generateContent"
+    headers = {"x-goog-api-key": emu.api_key("google")}
+    config = {"responseModalities": ["IMAGE"], "imageConfig": {"aspectRatio": "16:9"}}
+    body = {"contents": [{"parts": [{"text": "a cat"}]}], "generationConfig": config}
+    assert client.post(url, json=body, headers=headers).status_code == 200
+    snake = {**body, "generation_config": config}
+    del snake["generationConfig"]
+    assert client.post(url, json=snake, headers=headers).status_code == 200
+    bad = {**body, "generationConfig": {**config, "style": "noir"}}
+    error = error_of(client.post(url, json=bad, headers=headers))
+    assert error["details"][0]["fieldViolations"][0]["field"] == "generationConfig.style"

@@ -514,7 +514,7 @@ class _GenAI:
             if path[0] in ("_url", "_query", "_self"):
                 continue
             base = here if target == "to_object" else parent
-            self._place(base, path, self._value(node.args[2], class_name))
+            self._place(base, path, self._value(node.args[2], class_name, here))
 
     def _inside_setv(self, function: str, call: ast.Call) -> bool:
         for node in ast.walk(self.functions[function]):
@@ -523,9 +523,11 @@ class _GenAI:
                 return True
         return False
 
-    def _value(self, node: ast.expr, class_name: str) -> dict[str, Any]:
+    def _value(self, node: ast.expr, class_name: str, here: dict[str, Any]) -> dict[str, Any]:
+        """The schema of a ``setv`` value; a nested converter's ``parent_object`` is the
+        object the caller builds (``here``)."""
         if isinstance(node, ast.ListComp):
-            return {"type": "array", "items": self._value(node.elt, class_name)}
+            return {"type": "array", "items": self._value(node.elt, class_name, here)}
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             name = node.func.id
             if name == "getv":
@@ -533,7 +535,7 @@ class _GenAI:
                 return self._field_type(class_name, attr)
             if name in self.functions:
                 nested: dict[str, Any] = {"type": "object", "properties": {}}
-                self._fill(name, nested, nested)
+                self._fill(name, nested, here)
                 return nested
         return {"type": "any"}
 
@@ -563,6 +565,7 @@ def extract_google(sdk: Path, commit: str) -> dict[str, Any]:
         "bodies": {
             "gemini.predictLongRunning": genai.schema("_GenerateVideosParameters_to_mldev"),
             "vertex.predictLongRunning": genai.schema("_GenerateVideosParameters_to_vertex"),
+            "gemini.generateContent": genai.schema("_GenerateContentParameters_to_mldev"),
         },
     }
 
