@@ -620,7 +620,7 @@ class RunwayDriver(WireDriver):
     """Runway's tasks: a create per endpoint, ``GET``/``DELETE /v1/tasks/{id}``."""
 
     name = "runway"
-    video_model = "gen4_turbo"
+    video_model = "gen4.5"  # text_to_video's (gen4_turbo is image_to_video's only)
     image_model = "gen4_image"
     refusal_fragment = "content moderation"
     bad_auth = (
@@ -649,13 +649,19 @@ class RunwayDriver(WireDriver):
         return f"{emu.base_url(self.name)}/v1/{endpoint}"
 
     def submit_body(self) -> dict[str, Any]:
-        return {"model": self.video_model, "promptText": "a cat", "duration": 5}
+        return {
+            "model": self.video_model,
+            "promptText": "a cat",
+            "duration": 5,
+            "ratio": "1280:720",
+        }
 
     def submit(
         self, client: httpx.Client, emu: Emulator, model: str, headers: dict[str, str]
     ) -> httpx.Response:
         body: dict[str, Any] = {"model": model, "promptText": "a cat"}
-        body.update({"ratio": "1024:1024"} if model.startswith("gen4_image") else {"duration": 5})
+        video = {"duration": 5, "ratio": "1280:720"}
+        body.update({"ratio": "1024:1024"} if model.startswith("gen4_image") else video)
         return client.post(
             self.submit_url(emu, model), json=body, headers={**self.key(emu), **headers}
         )
