@@ -24,9 +24,11 @@ from typing import (
     Annotated,
     Any,
     ClassVar,
+    Generic,
     Literal,
     Protocol,
     Self,
+    TypeVar,
     runtime_checkable,
 )
 
@@ -59,7 +61,7 @@ from tarash.tarash_gateway._validate import (
     check_url,
     clean_api_key,
 )
-from tarash.tarash_gateway.errors import AuthenticationError, ValidationError
+from tarash.tarash_gateway.errors import AuthenticationError, TarashException, ValidationError
 
 __all__ = [
     "AspectRatio",
@@ -74,8 +76,18 @@ __all__ = [
     "AudioOutputFormat",
     "Base64",
     "BaseVideoParams",
+    "BatchCompletionUpdate",
+    "BatchItem",
+    "BatchItemResult",
+    "BatchResponse",
+    "CostEstimate",
     "ExecutionMetadata",
     "ExtraParamsWarning",
+    "GenerationCost",
+    "HealthCheckResult",
+    "ImageBatchCompletionUpdate",
+    "ImageBatchItem",
+    "ImageBatchResponse",
     "ImageGenerationConfig",
     "ImageGenerationRequest",
     "ImageGenerationResponse",
@@ -106,6 +118,9 @@ __all__ = [
     "TTSResponse",
     "TTSUpdate",
     "UpdateStatus",
+    "VideoBatchCompletionUpdate",
+    "VideoBatchItem",
+    "VideoBatchResponse",
     "VideoGenerationConfig",
     "VideoGenerationRequest",
     "VideoGenerationResponse",
@@ -329,6 +344,30 @@ class _GenerationConfig(_StrictFieldsModel):
         default=None,
         description="When enabled, the mock provider answers instead: no network, no key.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _timeout_seconds_is_timeout(cls, data: Any) -> Any:
+        # The published repository's newer name for the deadline (it keeps `timeout` as a
+        # deprecated alias): here both name the one deadline, so code of either age runs.
+        if not isinstance(data, dict) or "timeout_seconds" not in data:
+            return data
+        data = dict(data)
+        seconds = data.pop("timeout_seconds")
+        if "timeout" in data and data["timeout"] != seconds:
+            raise ValidationError(
+                f"timeout={data['timeout']!r} and timeout_seconds={seconds!r} disagree; they "
+                "name the same deadline, give one",
+                fallback_allowed=False,
+            )
+        data["timeout"] = seconds
+        return data
+
+    @property
+    def timeout_seconds(self) -> float:
+        """The deadline in seconds: :attr:`timeout` under the published repository's newer
+        name (``timeout_seconds=`` is accepted when the config is made, too)."""
+        return self.timeout
 
     @field_validator("provider")
     @classmethod
@@ -597,6 +636,77 @@ class _Dumpable:
         return _adapter(type(self)).dump_json(self, **options).decode()
 
 
+class GenerationCost(BaseModel):
+    """What a generation cost, as the published repository's ``response.cost`` reports it.
+
+    tarash's figures are estimates from the router's price table (``Router(prices=...)``,
+    see docs/routing.md), never a provider's bill: ``None`` where no price is known.
+
+    Attributes:
+        amount_usd: The cost in US dollars; ``None`` when it is not known in dollars.
+        raw_amount: The amount as the price table states it, in ``raw_unit``.
+        raw_unit: The unit of ``raw_amount`` (the price table's currency, ``"USD"``).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    amount_usd: float | None = None
+    raw_amount: float | None = None
+    raw_unit: str | None = None
+
+
+class CostEstimate(BaseModel):
+    """The range a generation on one provider/model is estimated to cost, in US dollars.
+
+    Returned by ``estimate_cost(config)``: the cheapest and dearest single job the model
+    offers (its shortest and longest duration, its cheapest and dearest per-second rate),
+    from the router's price table.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    min_usd: float
+    max_usd: float
+    model: str
+    provider: str
+
+    @property
+    def avg_usd(self) -> float:
+        """The middle of the range."""
+        return (self.min_usd + self.max_usd) / 2
+
+
+class HealthCheckResult(BaseModel):
+    """What ``health_check`` found for one provider: can a generation reach it now?
+
+    Attributes:
+        provider: The provider checked, as the config names it.
+        model: The model of the config it was checked with.
+        healthy: The config is accepted, a key is at hand and the provider's API answered.
+        latency_ms: How long the API took to answer, in milliseconds (``None`` when it was
+            not asked: a mock, a custom handler, or an earlier check failed).
+        error: Why it is not healthy (the tarash error's message), else ``None``.
+        error_type: The tarash error's class name, else ``None``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    model: str
+    healthy: bool
+    latency_ms: float | None = None
+    error: str | None = None
+    error_type: str | None = None
+
+
+def _cost_of(amount: float | None, currency: str) -> GenerationCost | None:
+    if amount is None:
+        return None
+    return GenerationCost(
+        amount_usd=amount if currency == "USD" else None, raw_amount=amount, raw_unit=currency
+    )
+
+
 @pydantic_dataclass
 class AttemptMetadata(_Dumpable):
     """What happened on one provider attempt of a generation.
@@ -666,6 +776,12 @@ class AttemptMetadata(_Dumpable):
             return None
         return (self.ended_at - self.started_at).total_seconds()
 
+    @property
+    def cost(self) -> GenerationCost | None:
+        """:attr:`estimated_cost` as a :class:`GenerationCost` (the published repository's
+        name); ``None`` when the price is unknown."""
+        return _cost_of(self.estimated_cost, self.cost_currency)
+
 
 @pydantic_dataclass
 class ExecutionMetadata(_Dumpable):
@@ -701,6 +817,24 @@ class ExecutionMetadata(_Dumpable):
     def final_attempt(self) -> AttemptMetadata | None:
         """The last attempt made, if any."""
         return self.attempts[-1] if self.attempts else None
+
+    @property
+    def total_cost_usd(self) -> float | None:
+        """What every attempt is estimated to have cost together, in US dollars (failed,
+        cancelled and hedged-against ones included); ``None`` when no attempt's is known."""
+        known = [
+            cost.amount_usd
+            for attempt in self.attempts
+            if (cost := attempt.cost) is not None and cost.amount_usd is not None
+        ]
+        return float(sum(known)) if known else None
+
+    @property
+    def winner_cost(self) -> GenerationCost | None:
+        """The successful attempt's :attr:`AttemptMetadata.cost`, if any."""
+        if self.successful_attempt is None or not 0 < self.successful_attempt <= len(self.attempts):
+            return None
+        return self.attempts[self.successful_attempt - 1].cost
 
 
 # ---------------------------------------------------------------------------------------
@@ -770,6 +904,13 @@ class _SavableResponse(BaseModel):
 
     def _media_items(self) -> list[str | bytes]:
         raise NotImplementedError
+
+    @property
+    def cost(self) -> GenerationCost | None:
+        """What the job that made this result is estimated to have cost (the winning
+        attempt's; ``execution_metadata.total_cost_usd`` adds the others)."""
+        metadata: ExecutionMetadata = getattr(self, "execution_metadata", ExecutionMetadata())
+        return metadata.winner_cost
 
 
 def _plain_media(media: str | bytes | MediaContent) -> str | bytes:
@@ -1523,6 +1664,11 @@ class _AudioResponse(BaseModel):
     def _bytes_become_base64(cls, value: object) -> object:
         return _audio_as_base64(value)
 
+    @property
+    def cost(self) -> GenerationCost | None:
+        """What the call is estimated to have cost; see ``VideoGenerationResponse.cost``."""
+        return self.execution_metadata.winner_cost
+
     def audio_bytes(self) -> bytes:
         """The audio decoded from base64.
 
@@ -1570,3 +1716,101 @@ SyncSTSProgressCallback = Callable[[STSUpdate], None]
 AsyncSTSProgressCallback = Callable[[STSUpdate], Awaitable[None]]
 STSProgressCallback = SyncSTSProgressCallback | AsyncSTSProgressCallback
 """``on_progress`` of a speech-to-speech call: a plain function or a coroutine function."""
+
+
+# ---------------------------------------------------------------------------------------
+# Batches with results in input order (the published repository's generate_*_batch)
+# ---------------------------------------------------------------------------------------
+
+_BatchConfigT = TypeVar("_BatchConfigT", VideoGenerationConfig, ImageGenerationConfig)
+_BatchRequestT = TypeVar("_BatchRequestT", VideoGenerationRequest, ImageGenerationRequest)
+_BatchResponseT = TypeVar("_BatchResponseT", VideoGenerationResponse, ImageGenerationResponse)
+
+
+class BatchItem(BaseModel, Generic[_BatchConfigT, _BatchRequestT]):
+    """One request of ``generate_video_batch`` / ``generate_image_batch``.
+
+    Attributes:
+        request: What to generate.
+        config: The config for this item alone; ``None`` (default): the batch's config.
+    """
+
+    request: _BatchRequestT
+    config: _BatchConfigT | None = None
+
+
+class BatchItemResult(BaseModel, Generic[_BatchResponseT]):
+    """How one item of a batch ended: its response or its error, never both.
+
+    Attributes:
+        index: The item's position in the batch's input, from 0.
+        status: ``"completed"`` or ``"failed"``.
+        response: The response, when it completed.
+        error: Why it failed, when it did (a tarash exception, never raised by the batch).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    index: int
+    status: Literal["completed", "failed"]
+    response: _BatchResponseT | None = None
+    error: TarashException | None = None
+
+
+class BatchResponse(BaseModel, Generic[_BatchResponseT]):
+    """Every item's result, in input order, and the counts.
+
+    Attributes:
+        results: One :class:`BatchItemResult` per item, ``results[i].index == i``.
+        total: The number of items.
+        succeeded: How many completed.
+        failed: How many failed.
+    """
+
+    results: list[BatchItemResult[_BatchResponseT]] = Field(default_factory=list)
+    total: int = 0
+    succeeded: int = 0
+    failed: int = 0
+
+    @property
+    def total_cost_usd(self) -> float | None:
+        """What the completed items are estimated to have cost (each one's
+        ``execution_metadata.total_cost_usd``); ``None`` when none is known."""
+        known = [
+            cost
+            for result in self.results
+            if result.response is not None
+            and (cost := result.response.execution_metadata.total_cost_usd) is not None
+        ]
+        return float(sum(known)) if known else None
+
+
+class BatchCompletionUpdate(BaseModel, Generic[_BatchResponseT]):
+    """Passed to ``on_batch_progress`` as each item of a batch ends.
+
+    Attributes:
+        index: The item that ended.
+        item_result: How it ended.
+        completed_count: Items ended so far, this one included.
+        total_count: Items in the batch.
+    """
+
+    index: int
+    item_result: BatchItemResult[_BatchResponseT]
+    completed_count: int
+    total_count: int
+
+
+VideoBatchItem = BatchItem[VideoGenerationConfig, VideoGenerationRequest]
+ImageBatchItem = BatchItem[ImageGenerationConfig, ImageGenerationRequest]
+VideoBatchResponse = BatchResponse[VideoGenerationResponse]
+ImageBatchResponse = BatchResponse[ImageGenerationResponse]
+VideoBatchCompletionUpdate = BatchCompletionUpdate[VideoGenerationResponse]
+ImageBatchCompletionUpdate = BatchCompletionUpdate[ImageGenerationResponse]
+# pydantic's parametrised classes carry no docstring of their own.
+VideoBatchItem.__doc__ = "An item of ``generate_video_batch``: a request and an optional config."
+ImageBatchItem.__doc__ = "An item of ``generate_image_batch``: a request and an optional config."
+VideoBatchResponse.__doc__ = "What ``generate_video_batch`` returns: results in input order."
+ImageBatchResponse.__doc__ = "What ``generate_image_batch`` returns: results in input order."
+VideoBatchCompletionUpdate.__doc__ = "What a video batch's ``on_batch_progress`` receives."
+ImageBatchCompletionUpdate.__doc__ = "What an image batch's ``on_batch_progress`` receives."

@@ -99,6 +99,27 @@ EXPECTED = {
     "submit_video_async",
     "wait",
     "wait_async",
+    # The published repository's newer surface (issue 17).
+    "BatchCompletionUpdate",
+    "BatchItem",
+    "BatchItemResult",
+    "BatchResponse",
+    "CostEstimate",
+    "GenerationCost",
+    "HealthCheckResult",
+    "ImageBatchCompletionUpdate",
+    "ImageBatchItem",
+    "ImageBatchResponse",
+    "VideoBatchCompletionUpdate",
+    "VideoBatchItem",
+    "VideoBatchResponse",
+    "estimate_cost",
+    "generate_image_batch",
+    "generate_image_batch_async",
+    "generate_video_batch",
+    "generate_video_batch_async",
+    "health_check",
+    "health_check_async",
 }
 
 

@@ -261,8 +261,12 @@ class BatchRun(Generic[R]):
         ledger: Ledger | str | os.PathLike[str] | None,
         on_event: BatchEventCallback | None,
         router: Router | None = None,
+        on_update: Callable[[Any], Any] | None = None,
     ) -> None:
         self._config = config
+        # Each request's own progress updates, as generate_video's on_progress gets them
+        # (the ordered batch's on_item_progress); sync or async.
+        self._on_update = on_update
         # None: each request runs on the default router as it is then (configure()).
         self._router = router
         self._requests = requests
@@ -832,6 +836,10 @@ class _Tracker:
             self.entry = entry
 
     async def _on_progress(self, update: Any) -> None:
+        if self.batch._on_update is not None:
+            returned = self.batch._on_update(update)
+            if inspect.isawaitable(returned):
+                await returned
         if getattr(update, "status", None) == "processing":
             await self.batch._emit(
                 BatchEvent(
