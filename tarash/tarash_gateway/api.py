@@ -6,7 +6,7 @@ that runs it on tarash's private event loop.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import cast
 
 import anyio
@@ -426,34 +426,44 @@ def estimate_cost(
 
 
 async def health_check_async(
-    configs: Sequence[Config] | Config, timeout: float = DEFAULT_HEALTH_TIMEOUT
+    configs: Mapping[str, Config] | Sequence[Config] | Config,
+    timeout: float = DEFAULT_HEALTH_TIMEOUT,
 ) -> dict[str, HealthCheckResult]:
     """Check, without paying for anything, that each config's provider can be reached now.
 
     For each config: the provider is known and accepts the config, a key is given or in
     its environment variable, and its API answers one ``GET`` of its base URL (sent
     without the key: nothing is submitted, nothing billed; a wrong key is not detected).
-    A mocked config is healthy without a probe, and so is a custom handler (calling it
+    A mocked config is ok without a probe, and so is a registered handler (calling it
     would be a generation). The checks run concurrently; fallbacks are not followed.
 
     Args:
-        configs: One config or several (video, image or audio).
+        configs: ``{name: config}`` as published (results under the same names), or a
+            list of configs (or one), whose results are keyed by provider as written (a
+            later config of a provider replacing an earlier one's).
         timeout: Seconds each provider's API has to answer.
 
     Returns:
-        A :class:`HealthCheckResult` per config, keyed by its provider as written (a later
-        config of the same provider replaces an earlier one's).
+        A :class:`HealthCheckResult` dict per config: ``status`` (``"ok"``/``"error"``),
+        ``latency_ms``, ``provider``, ``model``, and on an error ``error`` and
+        ``error_type``.
 
     Raises:
         ValidationError: ``configs`` holds something other than a config, or ``timeout``
             is not a positive number.
     """
     kinds = (VideoGenerationConfig, ImageGenerationConfig, AudioGenerationConfig)
-    listed: list[Config] = [configs] if isinstance(configs, kinds) else list(configs)
-    for index, config in enumerate(listed):
+    named: list[tuple[str, Config]]
+    if isinstance(configs, Mapping):
+        named = [(str(name), config) for name, config in configs.items()]
+    else:
+        listed: list[Config] = [configs] if isinstance(configs, kinds) else list(configs)
+        named = [(getattr(config, "provider", ""), config) for config in listed]
+    for name, config in named:
         if not isinstance(config, kinds):
             raise ValidationError(
-                f"health_check(): configs[{index}] is a {type(config).__name__}, not a config",
+                f"health_check(): the config for {name!r} is a {type(config).__name__}, not "
+                "a config",
                 fallback_allowed=False,
             )
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
@@ -461,19 +471,22 @@ async def health_check_async(
             f"health_check(timeout=...) must be a positive number of seconds, got {timeout!r}",
             fallback_allowed=False,
         )
-    results: list[HealthCheckResult | None] = [None] * len(listed)
+    results: list[HealthCheckResult | None] = [None] * len(named)
 
     async def check(index: int, config: Config) -> None:
         results[index] = await check_health(config, timeout=float(timeout))
 
     async with anyio.create_task_group() as group:
-        for index, config in enumerate(listed):
+        for index, (_, config) in enumerate(named):
             group.start_soon(check, index, config)
-    return {result.provider: result for result in results if result is not None}
+    return {
+        name: result for (name, _), result in zip(named, results, strict=True) if result is not None
+    }
 
 
 def health_check(
-    configs: Sequence[Config] | Config, timeout: float = DEFAULT_HEALTH_TIMEOUT
+    configs: Mapping[str, Config] | Sequence[Config] | Config,
+    timeout: float = DEFAULT_HEALTH_TIMEOUT,
 ) -> dict[str, HealthCheckResult]:
     """Sync twin of :func:`health_check_async`."""
     return run_sync(health_check_async, configs, timeout)

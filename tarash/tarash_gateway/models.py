@@ -26,6 +26,7 @@ from typing import (
     ClassVar,
     Generic,
     Literal,
+    NotRequired,
     Protocol,
     Self,
     TypeVar,
@@ -87,6 +88,7 @@ __all__ = [
     "HealthCheckResult",
     "ImageBatchCompletionUpdate",
     "ImageBatchItem",
+    "ImageBatchItemResult",
     "ImageBatchResponse",
     "ImageGenerationConfig",
     "ImageGenerationRequest",
@@ -120,6 +122,7 @@ __all__ = [
     "UpdateStatus",
     "VideoBatchCompletionUpdate",
     "VideoBatchItem",
+    "VideoBatchItemResult",
     "VideoBatchResponse",
     "VideoGenerationConfig",
     "VideoGenerationRequest",
@@ -348,19 +351,13 @@ class _GenerationConfig(_StrictFieldsModel):
     @model_validator(mode="before")
     @classmethod
     def _timeout_seconds_is_timeout(cls, data: Any) -> Any:
-        # The published repository's newer name for the deadline (it keeps `timeout` as a
-        # deprecated alias): here both name the one deadline, so code of either age runs.
+        # The published repository's newer name for the deadline (it deprecates `timeout`):
+        # here both name the one deadline, so code of either age runs; given both,
+        # timeout_seconds wins, as it does there.
         if not isinstance(data, dict) or "timeout_seconds" not in data:
             return data
         data = dict(data)
-        seconds = data.pop("timeout_seconds")
-        if "timeout" in data and data["timeout"] != seconds:
-            raise ValidationError(
-                f"timeout={data['timeout']!r} and timeout_seconds={seconds!r} disagree; they "
-                "name the same deadline, give one",
-                fallback_allowed=False,
-            )
-        data["timeout"] = seconds
+        data["timeout"] = data.pop("timeout_seconds")
         return data
 
     @property
@@ -676,35 +673,19 @@ class CostEstimate(BaseModel):
         return (self.min_usd + self.max_usd) / 2
 
 
-class HealthCheckResult(BaseModel):
-    """What ``health_check`` found for one provider: can a generation reach it now?
-
-    Attributes:
-        provider: The provider checked, as the config names it.
-        model: The model of the config it was checked with.
-        healthy: The config is accepted, a key is at hand and the provider's API answered.
-        latency_ms: How long the API took to answer, in milliseconds (``None`` when it was
-            not asked: a mock, a custom handler, or an earlier check failed).
-        error: Why it is not healthy (the tarash error's message), else ``None``.
-        error_type: The tarash error's class name, else ``None``.
+class HealthCheckResult(TypedDict):
+    """What ``health_check`` found for one config, as the published repository shapes it
+    (a dict): ``status`` is ``"ok"`` or ``"error"``, ``latency_ms`` how long the check took
+    in whole milliseconds, and ``error`` (present only on an error) why. tarash adds
+    ``provider``, ``model`` and, on an error, ``error_type`` (the exception's class name).
     """
 
-    model_config = ConfigDict(frozen=True)
-
+    status: Literal["ok", "error"]
+    latency_ms: int
     provider: str
     model: str
-    healthy: bool
-    latency_ms: float | None = None
-    error: str | None = None
-    error_type: str | None = None
-
-
-def _cost_of(amount: float | None, currency: str) -> GenerationCost | None:
-    if amount is None:
-        return None
-    return GenerationCost(
-        amount_usd=amount if currency == "USD" else None, raw_amount=amount, raw_unit=currency
-    )
+    error: NotRequired[str]
+    error_type: NotRequired[str]
 
 
 @pydantic_dataclass
@@ -742,6 +723,9 @@ class AttemptMetadata(_Dumpable):
             429 to a read of the same provider set (its own, or any other call's: one
             throttled read holds back every read of that provider until its
             ``Retry-After`` ends).
+        cost: ``estimated_cost`` as a :class:`GenerationCost` (the published repository's
+            name), filled in when the generation's metadata is assembled; ``None`` when
+            the price is unknown. A cost given when the metadata is made is kept.
     """
 
     provider: str
@@ -767,6 +751,7 @@ class AttemptMetadata(_Dumpable):
     cost_currency: str = "USD"
     skip_reason: str | None = None
     read_pause_seconds: float = 0.0
+    cost: GenerationCost | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -775,12 +760,6 @@ class AttemptMetadata(_Dumpable):
         if self.ended_at is None:
             return None
         return (self.ended_at - self.started_at).total_seconds()
-
-    @property
-    def cost(self) -> GenerationCost | None:
-        """:attr:`estimated_cost` as a :class:`GenerationCost` (the published repository's
-        name); ``None`` when the price is unknown."""
-        return _cost_of(self.estimated_cost, self.cost_currency)
 
 
 @pydantic_dataclass
@@ -798,6 +777,10 @@ class ExecutionMetadata(_Dumpable):
     configs_in_chain: int = 1
     started_at: datetime | None = None
     ended_at: datetime | None = None
+    total_cost_usd: float | None = None
+    """What every attempt is estimated to have cost together, in US dollars (failed,
+    cancelled and hedged-against ones included: they are paid for too), filled in when
+    the metadata is assembled; ``None`` when no attempt's cost is known."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -817,24 +800,6 @@ class ExecutionMetadata(_Dumpable):
     def final_attempt(self) -> AttemptMetadata | None:
         """The last attempt made, if any."""
         return self.attempts[-1] if self.attempts else None
-
-    @property
-    def total_cost_usd(self) -> float | None:
-        """What every attempt is estimated to have cost together, in US dollars (failed,
-        cancelled and hedged-against ones included); ``None`` when no attempt's is known."""
-        known = [
-            cost.amount_usd
-            for attempt in self.attempts
-            if (cost := attempt.cost) is not None and cost.amount_usd is not None
-        ]
-        return float(sum(known)) if known else None
-
-    @property
-    def winner_cost(self) -> GenerationCost | None:
-        """The successful attempt's :attr:`AttemptMetadata.cost`, if any."""
-        if self.successful_attempt is None or not 0 < self.successful_attempt <= len(self.attempts):
-            return None
-        return self.attempts[self.successful_attempt - 1].cost
 
 
 # ---------------------------------------------------------------------------------------
@@ -905,13 +870,6 @@ class _SavableResponse(BaseModel):
     def _media_items(self) -> list[str | bytes]:
         raise NotImplementedError
 
-    @property
-    def cost(self) -> GenerationCost | None:
-        """What the job that made this result is estimated to have cost (the winning
-        attempt's; ``execution_metadata.total_cost_usd`` adds the others)."""
-        metadata: ExecutionMetadata = getattr(self, "execution_metadata", ExecutionMetadata())
-        return metadata.winner_cost
-
 
 def _plain_media(media: str | bytes | MediaContent) -> str | bytes:
     """A result as text or bytes: a :class:`MediaContent` dict gives its bytes."""
@@ -942,6 +900,12 @@ class VideoGenerationResponse(_SavableResponse):
     )
     raw_response: dict[str, Any] = Field(default_factory=dict)
     execution_metadata: ExecutionMetadata = Field(default_factory=ExecutionMetadata)
+    cost: GenerationCost | None = Field(
+        default=None,
+        description="What the job that made this result is estimated to have cost (the "
+        "winning attempt's; execution_metadata.total_cost_usd adds the others); None when "
+        "unknown.",
+    )
 
     def _media_items(self) -> list[str | bytes]:
         return [_plain_media(self.video)]
@@ -990,6 +954,12 @@ class ImageGenerationResponse(_SavableResponse):
     expires_at: datetime | None = None
     raw_response: dict[str, Any] = Field(default_factory=dict)
     execution_metadata: ExecutionMetadata = Field(default_factory=ExecutionMetadata)
+    cost: GenerationCost | None = Field(
+        default=None,
+        description="What the job that made this result is estimated to have cost (the "
+        "winning attempt's; execution_metadata.total_cost_usd adds the others); None when "
+        "unknown.",
+    )
 
     def _media_items(self) -> list[str | bytes]:
         return list(self.images)
@@ -1658,16 +1628,17 @@ class _AudioResponse(BaseModel):
     model: str | None = None
     raw_response: dict[str, Any] = Field(default_factory=dict)
     execution_metadata: ExecutionMetadata = Field(default_factory=ExecutionMetadata)
+    cost: GenerationCost | None = Field(
+        default=None,
+        description="What the job that made this result is estimated to have cost (the "
+        "winning attempt's; execution_metadata.total_cost_usd adds the others); None when "
+        "unknown.",
+    )
 
     @field_validator("audio", mode="before")
     @classmethod
     def _bytes_become_base64(cls, value: object) -> object:
         return _audio_as_base64(value)
-
-    @property
-    def cost(self) -> GenerationCost | None:
-        """What the call is estimated to have cost; see ``VideoGenerationResponse.cost``."""
-        return self.execution_metadata.winner_cost
 
     def audio_bytes(self) -> bytes:
         """The audio decoded from base64.
@@ -1722,9 +1693,11 @@ STSProgressCallback = SyncSTSProgressCallback | AsyncSTSProgressCallback
 # Batches with results in input order (the published repository's generate_*_batch)
 # ---------------------------------------------------------------------------------------
 
-_BatchConfigT = TypeVar("_BatchConfigT", VideoGenerationConfig, ImageGenerationConfig)
-_BatchRequestT = TypeVar("_BatchRequestT", VideoGenerationRequest, ImageGenerationRequest)
-_BatchResponseT = TypeVar("_BatchResponseT", VideoGenerationResponse, ImageGenerationResponse)
+# Unconstrained, as published: a bare BatchItem(request=...) takes any request; the
+# batch functions check the kinds they run.
+_BatchConfigT = TypeVar("_BatchConfigT")
+_BatchRequestT = TypeVar("_BatchRequestT")
+_BatchResponseT = TypeVar("_BatchResponseT")
 
 
 class BatchItem(BaseModel, Generic[_BatchConfigT, _BatchRequestT]):
@@ -1776,13 +1749,13 @@ class BatchResponse(BaseModel, Generic[_BatchResponseT]):
     def total_cost_usd(self) -> float | None:
         """What the completed items are estimated to have cost (each one's
         ``execution_metadata.total_cost_usd``); ``None`` when none is known."""
-        known = [
-            cost
-            for result in self.results
-            if result.response is not None
-            and (cost := result.response.execution_metadata.total_cost_usd) is not None
-        ]
-        return float(sum(known)) if known else None
+        known = []
+        for result in self.results:
+            metadata = getattr(result.response, "execution_metadata", None)
+            cost = getattr(metadata, "total_cost_usd", None)
+            if isinstance(cost, int | float):
+                known.append(float(cost))
+        return sum(known) if known else None
 
 
 class BatchCompletionUpdate(BaseModel, Generic[_BatchResponseT]):
@@ -1803,6 +1776,8 @@ class BatchCompletionUpdate(BaseModel, Generic[_BatchResponseT]):
 
 VideoBatchItem = BatchItem[VideoGenerationConfig, VideoGenerationRequest]
 ImageBatchItem = BatchItem[ImageGenerationConfig, ImageGenerationRequest]
+VideoBatchItemResult = BatchItemResult[VideoGenerationResponse]
+ImageBatchItemResult = BatchItemResult[ImageGenerationResponse]
 VideoBatchResponse = BatchResponse[VideoGenerationResponse]
 ImageBatchResponse = BatchResponse[ImageGenerationResponse]
 VideoBatchCompletionUpdate = BatchCompletionUpdate[VideoGenerationResponse]
@@ -1810,6 +1785,8 @@ ImageBatchCompletionUpdate = BatchCompletionUpdate[ImageGenerationResponse]
 # pydantic's parametrised classes carry no docstring of their own.
 VideoBatchItem.__doc__ = "An item of ``generate_video_batch``: a request and an optional config."
 ImageBatchItem.__doc__ = "An item of ``generate_image_batch``: a request and an optional config."
+VideoBatchItemResult.__doc__ = "How one item of a video batch ended."
+ImageBatchItemResult.__doc__ = "How one item of an image batch ended."
 VideoBatchResponse.__doc__ = "What ``generate_video_batch`` returns: results in input order."
 ImageBatchResponse.__doc__ = "What ``generate_image_batch`` returns: results in input order."
 VideoBatchCompletionUpdate.__doc__ = "What a video batch's ``on_batch_progress`` receives."

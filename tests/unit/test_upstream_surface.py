@@ -34,8 +34,10 @@ from tarash.tarash_gateway.models import (
     ExecutionMetadata,
     ImageGenerationConfig,
     ImageGenerationRequest,
+    TTSResponse,
     VideoGenerationConfig,
     VideoGenerationRequest,
+    VideoGenerationResponse,
 )
 from tarash.tarash_gateway.router import Router
 from tarash.tarash_gateway.routing._prices import Price
@@ -195,6 +197,20 @@ def test_the_sync_twin_and_an_image_batch_on_the_mock() -> None:
     assert images.succeeded == 1 and images.results[0].index == 0
 
 
+def test_bare_batch_items_and_plain_requests_are_items() -> None:
+    """A bare BatchItem(request=...) (the published spelling) and a plain request both run;
+    a VideoBatchItemResult is a BatchItemResult."""
+    from tarash.tarash_gateway import BatchItem, VideoBatchItemResult
+
+    mocked = MockConfig(enabled=True)
+    video = VideoGenerationConfig(provider="fal", model="fal-ai/veo3", mock=mocked)
+    items: list[Any] = [BatchItem(request=VideoGenerationRequest(prompt="a"))]
+    items.append(VideoGenerationRequest(prompt="b"))
+    batch = generate_video_batch(video, items)
+    assert batch.succeeded == 2
+    assert issubclass(VideoBatchItemResult, BatchItemResult)
+
+
 def test_batch_item_result_holds_a_tarash_error() -> None:
     """BatchItemResult carries a TarashException as is (not validated into text)."""
     error = TarashException("boom")
@@ -244,16 +260,38 @@ async def test_no_price_means_no_cost(respx_mock: respx.MockRouter) -> None:
     assert response.cost is None and response.execution_metadata.total_cost_usd is None
 
 
-def test_cost_in_another_currency_has_no_dollar_amount() -> None:
-    """An estimate in another currency keeps its amount and unit but no amount_usd."""
+def test_costs_given_by_hand_are_kept() -> None:
+    """A response, attempt or metadata made with a cost keeps it; without one it is None;
+    positional construction of the published ten attempt fields still works."""
     from datetime import UTC, datetime
 
     now = datetime.now(UTC)
-    attempt = AttemptMetadata("p", "m", 1, now, now, "success", estimated_cost=3.0)
-    attempt.cost_currency = "EUR"
-    assert attempt.cost == GenerationCost(amount_usd=None, raw_amount=3.0, raw_unit="EUR")
-    metadata = ExecutionMetadata(total_attempts=1, successful_attempt=1, attempts=[attempt])
-    assert metadata.total_cost_usd is None
+    cost = GenerationCost(amount_usd=0.4, raw_amount=8.0, raw_unit="seconds")
+    plain = AttemptMetadata("fal", "fal-ai/veo3", 1, now, now, "success", None, None, None, "r")
+    assert plain.cost is None and plain.request_id == "r"
+    priced = AttemptMetadata("fal", "fal-ai/veo3", 1, now, now, "success", cost=cost)
+    assert priced.cost is cost
+    assert ExecutionMetadata(attempts=[plain]).total_cost_usd is None
+    assert ExecutionMetadata(attempts=[plain], total_cost_usd=1.5).total_cost_usd == 1.5
+    video = VideoGenerationResponse(request_id="v", video="https://x/v.mp4", cost=cost)
+    assert video.cost is cost
+    assert VideoGenerationResponse(request_id="v", video="https://x/v.mp4").cost is None
+    assert TTSResponse(request_id="t", audio="AAAA", cost=cost).cost is cost
+
+
+def test_metadata_assembly_prices_every_attempt() -> None:
+    """Assembled metadata turns each estimate into attempt.cost (no amount_usd for another
+    currency) and sums the dollar ones into total_cost_usd."""
+    from tarash.tarash_gateway.routing._metadata import MetadataCollector
+
+    collector = MetadataCollector(configs_in_chain=3)
+    for estimate, currency in ((1.5, "USD"), (3.0, "EUR"), (0.5, "USD")):
+        meta = collector.new_attempt("p", "m").finish("failed", None)
+        meta.estimated_cost, meta.cost_currency = estimate, currency
+    metadata = collector.build(3)
+    euro = metadata.attempts[1].cost
+    assert euro == GenerationCost(amount_usd=None, raw_amount=3.0, raw_unit="EUR")
+    assert metadata.total_cost_usd == pytest.approx(2.0)
 
 
 def test_estimate_cost_ranges_over_the_models_durations() -> None:
@@ -293,44 +331,63 @@ def test_estimate_cost_refuses_what_is_not_a_config() -> None:
 
 
 @anyio_only
-async def test_a_reachable_provider_is_healthy_and_the_key_is_not_sent(
+async def test_a_reachable_provider_is_ok_and_the_key_is_not_sent(
     respx_mock: respx.MockRouter,
 ) -> None:
-    """Any HTTP answer from the API's base URL is healthy, timed; no key goes out."""
+    """Any HTTP answer from the API's base URL is ok, timed; no key goes out."""
     route = respx_mock.get(f"{BASE}/").respond(404)
-    results = await health_check_async([fake()])
-    result = results["fake"]
-    assert result.healthy and result.error is None and result.model == "t2v"
-    assert result.latency_ms is not None and result.latency_ms >= 0
+    results = await health_check_async({"primary": fake()})
+    result = results["primary"]
+    assert result["status"] == "ok" and "error" not in result
+    assert result["provider"] == "fake" and result["model"] == "t2v"
+    assert isinstance(result["latency_ms"], int) and result["latency_ms"] >= 0
     assert route.call_count == 1
     assert "authorization" not in route.calls.last.request.headers
 
 
 @anyio_only
-async def test_an_unreachable_provider_is_unhealthy(respx_mock: respx.MockRouter) -> None:
-    """A connection that cannot be made is healthy=False with the tarash error's name."""
+async def test_an_unreachable_provider_is_an_error(respx_mock: respx.MockRouter) -> None:
+    """A connection that cannot be made is status error with the tarash error's name."""
     respx_mock.get(f"{BASE}/").mock(side_effect=httpx.ConnectError("refused"))
     result = (await health_check_async(fake(max_retries=0)))["fake"]
-    assert not result.healthy and result.error_type == "HTTPConnectionError"
+    assert result["status"] == "error" and result.get("error_type") == "HTTPConnectionError"
+    assert result["latency_ms"] >= 0
 
 
-def test_no_key_unknown_provider_and_mock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No key: unhealthy before any request; an unknown provider: unhealthy with the
-    published words; a mocked config: healthy without a probe (the sync twin)."""
+def test_no_key_unknown_provider_mock_and_handler(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No key: an error before any request; an unknown provider: an error in the published
+    words; a mocked config and a registered handler: ok without a probe (sync twin)."""
+    import uuid
+
+    from tarash.tarash_gateway import register_provider
+
+    class Handler:
+        def generate_video(self, config: Any, request: Any, on_progress: Any = None) -> Any:
+            raise NotImplementedError
+
     monkeypatch.delenv("FAKE_PROVIDER_KEY", raising=False)
-    keyless = VideoGenerationConfig(provider="fake", model="t2v", base_url=BASE)
-    unknown = VideoGenerationConfig(provider="nope", model="m")
-    mocked = VideoGenerationConfig(provider="fal", model="x", mock=MockConfig(enabled=True))
-    results = health_check([keyless, unknown, mocked])
-    assert not results["fake"].healthy and results["fake"].error_type == "AuthenticationError"
-    assert not results["nope"].healthy
-    assert "Unsupported provider: nope" in (results["nope"].error or "")
-    assert results["fal"].healthy and results["fal"].latency_ms is None
+    # Registrations are global: a name of its own, as the other registry tests do.
+    name = f"stub-health-{uuid.uuid4().hex[:8]}"
+    register_provider(name, Handler())
+    results = health_check(
+        {
+            "keyless": VideoGenerationConfig(provider="fake", model="t2v", base_url=BASE),
+            "bad": VideoGenerationConfig(provider="nope", model="m"),
+            "mock": VideoGenerationConfig(provider="fal", model="x", mock=MockConfig(enabled=True)),
+            "stub": AudioGenerationConfig(provider=name, model="m"),
+        }
+    )
+    assert results["keyless"]["status"] == "error"
+    assert results["keyless"].get("error_type") == "AuthenticationError"
+    assert results["bad"]["status"] == "error"
+    assert "Unsupported provider: nope" in results["bad"].get("error", "")
+    assert results["mock"]["status"] == "ok" and results["stub"]["status"] == "ok"
+    assert health_check({}) == {}
 
 
 def test_health_check_refuses_what_is_not_a_config() -> None:
     """A non-config or a non-positive timeout is a ValidationError."""
-    with pytest.raises(ValidationError, match=r"configs\[0\]"):
+    with pytest.raises(ValidationError, match="not a config"):
         health_check(["fal"])  # type: ignore[list-item]
     with pytest.raises(ValidationError, match="timeout"):
         health_check([fake()], timeout=0)
@@ -348,9 +405,13 @@ def test_timeout_seconds_is_the_deadline() -> None:
     assert VideoGenerationConfig(provider="fal", model="m").timeout_seconds == 600
 
 
-def test_timeout_and_timeout_seconds_must_agree() -> None:
-    """Both given and different: a ValidationError; the same value is accepted."""
-    with pytest.raises(ValidationError, match="disagree"):
-        VideoGenerationConfig(provider="fal", model="m", timeout=10, timeout_seconds=20)
-    same = VideoGenerationConfig(provider="fal", model="m", timeout=10, timeout_seconds=10)
-    assert same.timeout == 10
+def test_timeout_seconds_wins_over_timeout() -> None:
+    """Both given: timeout_seconds is the deadline (as published, it takes precedence)."""
+    both = VideoGenerationConfig(provider="fal", model="m", timeout=900, timeout_seconds=450)
+    assert both.timeout == 450 == both.timeout_seconds
+    fallback = VideoGenerationConfig(provider="openai", model="sora-2", timeout_seconds=180)
+    chained = VideoGenerationConfig(
+        provider="fal", model="m", timeout_seconds=500, fallback_configs=[fallback]
+    )
+    assert chained.fallback_configs is not None
+    assert (chained.timeout_seconds, chained.fallback_configs[0].timeout_seconds) == (500, 180)

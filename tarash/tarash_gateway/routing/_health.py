@@ -6,6 +6,7 @@ and takes the config as it stands, a key is at hand, and the provider's API answ
 base URL of most APIs answers 401 or 404). No job is submitted, nothing is billed, and the
 key is never sent, so a wrong key is not detected here (a real call refuses it with an
 ``AuthenticationError``). A mocked config and a custom handler are not probed.
+``latency_ms`` is how long the check took, whatever its outcome.
 """
 
 from __future__ import annotations
@@ -31,14 +32,33 @@ DEFAULT_HEALTH_TIMEOUT = 10.0
 _ANY_STATUS = frozenset(range(100, 600))
 
 
-def _failed(config: Config, error: TarashException) -> HealthCheckResult:
-    return HealthCheckResult(
-        provider=config.provider,
-        model=config.model,
-        healthy=False,
-        error=error.message,
-        error_type=type(error).__name__,
-    )
+def _elapsed_ms(started: float) -> int:
+    return round((anyio.current_time() - started) * 1000)
+
+
+async def _probe(config: Config, timeout: float) -> None:
+    """Raise the tarash error that keeps ``config`` from reaching its provider, if any."""
+    if config.mock is not None and config.mock.enabled:
+        return
+    entry = get_provider_entry(config.provider)
+    if not isinstance(entry, type):
+        # A published-style handler: nothing of tarash's to probe, and calling it would
+        # be a generation.
+        return
+    client = build_client(config, deadline=None)
+    client.api_key()  # no key given or found: an AuthenticationError, before any I/O
+    parts = urlsplit(client.base_url)
+    origin = f"{parts.scheme}://{parts.netloc}/"
+    try:
+        with anyio.fail_after(timeout):
+            await send(client.request_context, "status", "GET", origin, ok_statuses=_ANY_STATUS)
+    except TimeoutError:
+        raise TarashTimeoutError(
+            f"{config.provider}'s API did not answer within {timeout} s",
+            provider=config.provider,
+            model=config.model,
+            timeout_seconds=timeout,
+        ) from None
 
 
 async def check_health(config: Config, *, timeout: float) -> HealthCheckResult:
@@ -49,34 +69,20 @@ async def check_health(config: Config, *, timeout: float) -> HealthCheckResult:
         timeout: Seconds the API has to answer.
 
     Returns:
-        The :class:`HealthCheckResult`; a failure is ``healthy=False`` with its error.
+        The :class:`HealthCheckResult`: ``status`` ``"ok"``, or ``"error"`` with the error.
     """
-    if config.mock is not None and config.mock.enabled:
-        return HealthCheckResult(provider=config.provider, model=config.model, healthy=True)
+    started = anyio.current_time()
     try:
-        entry = get_provider_entry(config.provider)
-        if not isinstance(entry, type):
-            # A published-style handler: nothing of tarash's to probe, and calling it
-            # would be a generation.
-            return HealthCheckResult(provider=config.provider, model=config.model, healthy=True)
-        client = build_client(config, deadline=None)
-        client.api_key()  # no key given or found: an AuthenticationError, before any I/O
-        parts = urlsplit(client.base_url)
-        origin = f"{parts.scheme}://{parts.netloc}/"
-        started = anyio.current_time()
-        try:
-            with anyio.fail_after(timeout):
-                await send(client.request_context, "status", "GET", origin, ok_statuses=_ANY_STATUS)
-        except TimeoutError:
-            raise TarashTimeoutError(
-                f"{config.provider}'s API did not answer within {timeout} s",
-                provider=config.provider,
-                model=config.model,
-                timeout_seconds=timeout,
-            ) from None
-        latency_ms = round((anyio.current_time() - started) * 1000, 1)
+        await _probe(config, timeout)
     except TarashException as error:
-        return _failed(config, error)
+        return HealthCheckResult(
+            status="error",
+            latency_ms=_elapsed_ms(started),
+            provider=config.provider,
+            model=config.model,
+            error=error.message,
+            error_type=type(error).__name__,
+        )
     return HealthCheckResult(
-        provider=config.provider, model=config.model, healthy=True, latency_ms=latency_ms
+        status="ok", latency_ms=_elapsed_ms(started), provider=config.provider, model=config.model
     )
