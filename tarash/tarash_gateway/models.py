@@ -652,15 +652,14 @@ class GenerationCost(BaseModel):
     raw_unit: str | None = None
 
 
-class CostEstimate(BaseModel):
+@dataclasses.dataclass(frozen=True, slots=True)
+class CostEstimate:
     """The range a generation on one provider/model is estimated to cost, in US dollars.
 
     Returned by ``estimate_cost(config)``: the cheapest and dearest single job the model
     offers (its shortest and longest duration, its cheapest and dearest per-second rate),
-    from the router's price table.
+    from the router's price table. A frozen dataclass, as published.
     """
-
-    model_config = ConfigDict(frozen=True)
 
     min_usd: float
     max_usd: float

@@ -415,3 +415,15 @@ def test_timeout_seconds_wins_over_timeout() -> None:
     )
     assert chained.fallback_configs is not None
     assert (chained.timeout_seconds, chained.fallback_configs[0].timeout_seconds) == (500, 180)
+
+
+def test_cost_estimate_is_frozen_at_its_published_path() -> None:
+    """tarash.tarash_gateway.costs holds estimate_cost and CostEstimate, a frozen dataclass
+    (assigning raises AttributeError, as published)."""
+    from tarash.tarash_gateway import costs
+
+    assert costs.estimate_cost is estimate_cost and costs.CostEstimate is CostEstimate
+    estimate = CostEstimate(min_usd=0.1, max_usd=0.3, model="m", provider="p")
+    assert estimate.avg_usd == pytest.approx(0.2)
+    with pytest.raises(AttributeError):
+        estimate.min_usd = 0.5  # type: ignore[misc]
