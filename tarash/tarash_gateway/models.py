@@ -106,6 +106,10 @@ __all__ = [
     "ProgressCallback",
     "ProviderHandler",
     "Resolution",
+    "STSBatchCompletionUpdate",
+    "STSBatchItem",
+    "STSBatchItemResult",
+    "STSBatchResponse",
     "STSProgressCallback",
     "STSRequest",
     "STSResponse",
@@ -115,6 +119,10 @@ __all__ = [
     "SyncProgressCallback",
     "SyncSTSProgressCallback",
     "SyncTTSProgressCallback",
+    "TTSBatchCompletionUpdate",
+    "TTSBatchItem",
+    "TTSBatchItemResult",
+    "TTSBatchResponse",
     "TTSProgressCallback",
     "TTSRequest",
     "TTSResponse",
@@ -1775,6 +1783,14 @@ class BatchCompletionUpdate(BaseModel, Generic[_BatchResponseT]):
 
 VideoBatchItem = BatchItem[VideoGenerationConfig, VideoGenerationRequest]
 ImageBatchItem = BatchItem[ImageGenerationConfig, ImageGenerationRequest]
+TTSBatchItem = BatchItem[AudioGenerationConfig, TTSRequest]
+STSBatchItem = BatchItem[AudioGenerationConfig, STSRequest]
+TTSBatchItemResult = BatchItemResult[TTSResponse]
+STSBatchItemResult = BatchItemResult[STSResponse]
+TTSBatchResponse = BatchResponse[TTSResponse]
+STSBatchResponse = BatchResponse[STSResponse]
+TTSBatchCompletionUpdate = BatchCompletionUpdate[TTSResponse]
+STSBatchCompletionUpdate = BatchCompletionUpdate[STSResponse]
 VideoBatchItemResult = BatchItemResult[VideoGenerationResponse]
 ImageBatchItemResult = BatchItemResult[ImageGenerationResponse]
 VideoBatchResponse = BatchResponse[VideoGenerationResponse]
@@ -1784,6 +1800,14 @@ ImageBatchCompletionUpdate = BatchCompletionUpdate[ImageGenerationResponse]
 # pydantic's parametrised classes carry no docstring of their own.
 VideoBatchItem.__doc__ = "An item of ``generate_video_batch``: a request and an optional config."
 ImageBatchItem.__doc__ = "An item of ``generate_image_batch``: a request and an optional config."
+TTSBatchItem.__doc__ = "An item of ``generate_tts_batch``: a request and an optional config."
+STSBatchItem.__doc__ = "An item of ``generate_sts_batch``: a request and an optional config."
+TTSBatchItemResult.__doc__ = "How one item of a text-to-speech batch ended."
+STSBatchItemResult.__doc__ = "How one item of a speech-to-speech batch ended."
+TTSBatchResponse.__doc__ = "What ``generate_tts_batch`` returns: results in input order."
+STSBatchResponse.__doc__ = "What ``generate_sts_batch`` returns: results in input order."
+TTSBatchCompletionUpdate.__doc__ = "What a text-to-speech batch's ``on_batch_progress`` receives."
+STSBatchCompletionUpdate.__doc__ = "What a speech-to-speech batch's ``on_batch_progress`` receives."
 VideoBatchItemResult.__doc__ = "How one item of a video batch ended."
 ImageBatchItemResult.__doc__ = "How one item of an image batch ended."
 VideoBatchResponse.__doc__ = "What ``generate_video_batch`` returns: results in input order."

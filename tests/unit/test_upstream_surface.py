@@ -427,3 +427,74 @@ def test_cost_estimate_is_frozen_at_its_published_path() -> None:
     assert estimate.avg_usd == pytest.approx(0.2)
     with pytest.raises(AttributeError):
         estimate.min_usd = 0.5  # type: ignore[misc]
+
+
+# -- speech batches ---------------------------------------------------------------------------
+
+
+class _Voice:
+    """A published-style speech handler: async TTS (failing on 'bad'), sync STS."""
+
+    def __init__(self) -> None:
+        self.spoken: list[str] = []
+
+    async def generate_tts_async(self, config: Any, request: Any, on_progress: Any = None) -> Any:
+        from tarash.tarash_gateway.models import TTSResponse, TTSUpdate
+
+        if on_progress is not None:
+            await on_progress(TTSUpdate(request_id="t", status="processing", progress_percent=50))
+        if request.text == "bad":
+            raise GenerationFailedError("the voice broke")
+        self.spoken.append(request.text)
+        return TTSResponse(request_id=f"t-{request.text}", audio=request.text.encode())
+
+    def generate_sts(self, config: Any, request: Any, on_progress: Any = None) -> Any:
+        from tarash.tarash_gateway.models import STSResponse
+
+        return STSResponse(request_id="s", audio="AAAA")
+
+
+def _voice() -> tuple[str, _Voice]:
+    import uuid
+
+    from tarash.tarash_gateway import register_provider
+
+    name, handler = f"voice-{uuid.uuid4().hex[:8]}", _Voice()
+    register_provider(name, handler)
+    return name, handler
+
+
+@anyio_only
+async def test_a_tts_batch_speaks_each_item_in_order() -> None:
+    """generate_tts_batch_async: one handler call per item, results in input order, a
+    failure its item's result, each item's updates forwarded."""
+    from tarash.tarash_gateway import TTSBatchItem, generate_tts_batch_async
+    from tarash.tarash_gateway.models import TTSRequest, TTSUpdate
+
+    name, handler = _voice()
+    updates: list[TTSUpdate] = []
+    items = [TTSBatchItem(request=TTSRequest(text=text)) for text in ("one", "bad", "three")]
+    batch = await generate_tts_batch_async(
+        AudioGenerationConfig(provider=name, model="v"), items, on_item_progress=updates.append
+    )
+    assert [r.status for r in batch.results] == ["completed", "failed", "completed"]
+    assert batch.results[0].response is not None
+    assert batch.results[0].response.audio_bytes() == b"one"
+    assert isinstance(batch.results[1].error, GenerationFailedError)
+    assert sorted(handler.spoken) == ["one", "three"]
+    assert len(updates) == 3 and all(u.progress_percent == 50 for u in updates)
+
+
+def test_an_sts_batch_and_its_checks() -> None:
+    """generate_sts_batch (sync) runs STS items; a TTS item there is refused up front."""
+    from tarash.tarash_gateway import STSBatchItem, TTSBatchItem, generate_sts_batch
+    from tarash.tarash_gateway.models import STSRequest, TTSRequest
+
+    name, _ = _voice()
+    config = AudioGenerationConfig(provider=name, model="v")
+    items = [STSBatchItem(request=STSRequest(audio="AAAA", voice_id="v")) for _ in range(2)]
+    batch = generate_sts_batch(config, items, max_concurrent=1)
+    assert batch.succeeded == 2 and [r.index for r in batch.results] == [0, 1]
+    wrong: list[Any] = [TTSBatchItem(request=TTSRequest(text="x"))]
+    with pytest.raises(ValidationError, match=r"items\[0\]"):
+        generate_sts_batch(config, wrong)

@@ -57,6 +57,7 @@ from tarash.tarash_gateway.batch._batch_run import (
     lists_every_job,
     resume_request,
     run_request,
+    run_speech,
 )
 from tarash.tarash_gateway.batch._ledger import (
     JobOutcome,
@@ -81,6 +82,8 @@ from tarash.tarash_gateway.models import (
     ImageGenerationRequest,
     ImageGenerationResponse,
     JobHandle,
+    STSRequest,
+    TTSRequest,
     VideoGenerationConfig,
     VideoGenerationRequest,
     VideoGenerationResponse,
@@ -862,6 +865,12 @@ class _Tracker:
             self._on_abandoned,
             self._on_attempt_end,
         )
+        speech: object = request
+        if isinstance(speech, TTSRequest | STSRequest):
+            # The ordered batch's speech items (generate_tts_batch): a handler's call, no
+            # job to record or resume (that batch keeps no ledger).
+            spoken = await run_speech(config, speech, hooks, router=self.batch._router)
+            return cast("Response", spoken)
         entry = self.entry
         live = () if entry is None else entry.live_jobs()
         if entry is not None and (len(live) > 1 or (live and entry.state is LedgerState.INTENT)):

@@ -1,11 +1,12 @@
 """Batches answered as one response in input order: the published repository's
-``generate_video_batch`` / ``generate_image_batch`` (and their ``_async`` twins).
+``generate_{video,image,tts,sts}_batch`` (and their ``_async`` twins).
 
 A thin layer over :class:`~tarash.tarash_gateway.batch._batch.BatchRun` (the fan-out,
 cancellation and limits are that one's): the items are grouped by the config they run
 with, each group is one run, and each result lands at its item's index. Groups run one
 after another, so at most ``max_concurrent`` requests are ever in flight; a batch whose
-items all use the batch's config (the usual case) is a single run.
+items all use the batch's config (the usual case) is a single run. Speech items run as
+``generate_tts`` / ``generate_sts`` do (a handler's call each), through the same run.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from tarash.tarash_gateway._unions import Config, Request
+from tarash.tarash_gateway._unions import AnyConfig, AnyRequest, Config, Request
 from tarash.tarash_gateway.batch._batch import BatchRun
 from tarash.tarash_gateway.engine._sync import run_sync
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.models import (
+    AudioGenerationConfig,
     BatchCompletionUpdate,
     BatchItem,
     BatchItemResult,
@@ -31,6 +33,16 @@ from tarash.tarash_gateway.models import (
     ImageGenerationRequest,
     ImageProgressCallback,
     ProgressCallback,
+    STSBatchCompletionUpdate,
+    STSBatchItem,
+    STSBatchResponse,
+    STSProgressCallback,
+    STSRequest,
+    TTSBatchCompletionUpdate,
+    TTSBatchItem,
+    TTSBatchResponse,
+    TTSProgressCallback,
+    TTSRequest,
     VideoBatchCompletionUpdate,
     VideoBatchItem,
     VideoBatchResponse,
@@ -42,6 +54,10 @@ __all__ = [
     "MAX_BATCH_CONCURRENCY",
     "generate_image_batch",
     "generate_image_batch_async",
+    "generate_sts_batch",
+    "generate_sts_batch_async",
+    "generate_tts_batch",
+    "generate_tts_batch_async",
     "generate_video_batch",
     "generate_video_batch_async",
 ]
@@ -58,18 +74,18 @@ def _invalid(message: str) -> ValidationError:
 
 def _grouped(
     function: str,
-    config: Config,
+    config: AnyConfig,
     items: Sequence[object],
-    config_class: type[Config],
-    request_class: type[Request],
-) -> list[tuple[Config, list[int], list[Request]]]:
+    config_class: type[AnyConfig],
+    request_class: type[AnyRequest],
+) -> list[tuple[AnyConfig, list[int], list[AnyRequest]]]:
     """The items as ``(config, indices, requests)`` groups, checked before anything runs."""
     if not isinstance(config, config_class):
         raise _invalid(
             f"{function}() takes a {config_class.__name__} as config, got "
             f"{type(config).__name__}; nothing was submitted"
         )
-    groups: list[tuple[Config, list[int], list[Request]]] = []
+    groups: list[tuple[AnyConfig, list[int], list[AnyRequest]]] = []
     for index, item in enumerate(items):
         if isinstance(item, request_class):
             request, own = item, None
@@ -118,14 +134,14 @@ async def _tell(
 
 async def _run_in_order(
     function: str,
-    config: Config,
+    config: AnyConfig,
     items: Sequence[object],
     max_concurrent: int,
     on_item_progress: Callable[[Any], Any] | None,
     on_batch_progress: Callable[[Any], Any] | None,
     *,
-    config_class: type[Config],
-    request_class: type[Request],
+    config_class: type[AnyConfig],
+    request_class: type[AnyRequest],
 ) -> BatchResponse[Any]:
     if (
         isinstance(max_concurrent, bool)
@@ -142,10 +158,12 @@ async def _run_in_order(
     results: list[BatchItemResult[Any] | None] = [None] * len(items)
     completed = 0
     for group_config, indices, requests in groups:
+        # BatchRun is typed for video and image; a speech request runs in it as
+        # generate_tts does (see _Tracker.run), without the ledger's job records.
         run: BatchRun[Any] = BatchRun(
-            group_config,
+            cast("Config", group_config),
             requests,
-            request_class=request_class,
+            request_class=cast("type[Request]", request_class),
             concurrency=min(max_concurrent, len(requests)),
             ledger=None,
             on_event=None,
@@ -286,10 +304,107 @@ def generate_image_batch(
     )
 
 
+async def generate_tts_batch_async(
+    config: AudioGenerationConfig,
+    items: list[TTSBatchItem],
+    max_concurrent: int = 5,
+    on_item_progress: TTSProgressCallback | None = None,
+    on_batch_progress: Callable[[TTSBatchCompletionUpdate], None] | None = None,
+) -> TTSBatchResponse:
+    """Speak many texts at once and return every result, in input order.
+
+    As :func:`generate_video_batch_async`, for :class:`TTSRequest` items
+    (:class:`~tarash.tarash_gateway.models.TTSBatchItem`); each runs as
+    ``generate_tts_async`` would (a registered handler's call, or the mock).
+
+    Raises:
+        ValidationError: ``max_concurrent`` is out of range, or an item or config is not
+            of the right kind (nothing was called).
+    """
+    return await _run_in_order(
+        "generate_tts_batch_async",
+        config,
+        items,
+        max_concurrent,
+        on_item_progress,
+        on_batch_progress,
+        config_class=AudioGenerationConfig,
+        request_class=TTSRequest,
+    )
+
+
+def generate_tts_batch(
+    config: AudioGenerationConfig,
+    items: list[TTSBatchItem],
+    max_concurrent: int = 5,
+    on_item_progress: TTSProgressCallback | None = None,
+    on_batch_progress: Callable[[TTSBatchCompletionUpdate], None] | None = None,
+) -> TTSBatchResponse:
+    """Sync twin of :func:`generate_tts_batch_async`."""
+    return run_sync(
+        generate_tts_batch_async,
+        config,
+        items,
+        max_concurrent,
+        on_item_progress,
+        on_batch_progress,
+    )
+
+
+async def generate_sts_batch_async(
+    config: AudioGenerationConfig,
+    items: list[STSBatchItem],
+    max_concurrent: int = 5,
+    on_item_progress: STSProgressCallback | None = None,
+    on_batch_progress: Callable[[STSBatchCompletionUpdate], None] | None = None,
+) -> STSBatchResponse:
+    """Convert many recordings at once and return every result, in input order.
+
+    As :func:`generate_tts_batch_async`, for :class:`STSRequest` items
+    (:class:`~tarash.tarash_gateway.models.STSBatchItem`).
+
+    Raises:
+        ValidationError: ``max_concurrent`` is out of range, or an item or config is not
+            of the right kind (nothing was called).
+    """
+    return await _run_in_order(
+        "generate_sts_batch_async",
+        config,
+        items,
+        max_concurrent,
+        on_item_progress,
+        on_batch_progress,
+        config_class=AudioGenerationConfig,
+        request_class=STSRequest,
+    )
+
+
+def generate_sts_batch(
+    config: AudioGenerationConfig,
+    items: list[STSBatchItem],
+    max_concurrent: int = 5,
+    on_item_progress: STSProgressCallback | None = None,
+    on_batch_progress: Callable[[STSBatchCompletionUpdate], None] | None = None,
+) -> STSBatchResponse:
+    """Sync twin of :func:`generate_sts_batch_async`."""
+    return run_sync(
+        generate_sts_batch_async,
+        config,
+        items,
+        max_concurrent,
+        on_item_progress,
+        on_batch_progress,
+    )
+
+
 # Their published module, where users import them from (and where a pickle finds them).
 for _published in (
     generate_image_batch,
     generate_image_batch_async,
+    generate_sts_batch,
+    generate_sts_batch_async,
+    generate_tts_batch,
+    generate_tts_batch_async,
     generate_video_batch,
     generate_video_batch_async,
 ):
