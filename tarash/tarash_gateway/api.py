@@ -6,12 +6,18 @@ that runs it on tarash's private event loop.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import cast
+
+import anyio
 
 from tarash.tarash_gateway._unions import Config
 from tarash.tarash_gateway.engine._sync import run_sync
+from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.models import (
     AudioGenerationConfig,
+    CostEstimate,
+    HealthCheckResult,
     ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
@@ -37,10 +43,12 @@ from tarash.tarash_gateway.providers.field_mappers import (
 )
 from tarash.tarash_gateway.router import Router, default_router, resolve_router
 from tarash.tarash_gateway.routing._arguments import check_generation_arguments
+from tarash.tarash_gateway.routing._health import DEFAULT_HEALTH_TIMEOUT, check_health
 
 __all__ = [
     "cancel",
     "cancel_async",
+    "estimate_cost",
     "generate_image",
     "generate_image_async",
     "generate_sts",
@@ -50,6 +58,8 @@ __all__ = [
     "generate_video",
     "generate_video_async",
     "get_provider_field_mapping",
+    "health_check",
+    "health_check_async",
     "register_provider",
     "register_provider_field_mapping",
     "status",
@@ -374,3 +384,109 @@ def generate_sts(
 ) -> STSResponse:
     """Sync twin of :func:`generate_sts_async`."""
     return run_sync(generate_sts_async, config, request, on_progress, router=router)
+
+
+def estimate_cost(
+    config: VideoGenerationConfig | ImageGenerationConfig, *, router: Router | None = None
+) -> CostEstimate | None:
+    """Estimate what one generation on ``config``'s provider and model costs, before paying.
+
+    Read from the router's price table (``configure(prices=...)`` rows over tarash's
+    defaults, see docs/routing.md): the range runs from the model's shortest duration at
+    its cheapest per-second rate to its longest at its dearest (one image, for an image
+    model). The fallbacks are not included: each is priced on its own config.
+
+    Args:
+        config: The provider and model to price.
+        router: Whose price table to read; ``None``: the default router's.
+
+    Returns:
+        A :class:`CostEstimate` in US dollars; ``None`` when no price is known for the
+        provider and model (an unknown provider included, as published), or the model is
+        priced by the second and its durations are not known.
+
+    Raises:
+        ValidationError: ``config`` is not a video or image config.
+    """
+    if not isinstance(config, VideoGenerationConfig | ImageGenerationConfig):
+        raise ValidationError(
+            "estimate_cost() takes a VideoGenerationConfig or an ImageGenerationConfig, got "
+            f"{type(config).__name__}",
+            fallback_allowed=False,
+        )
+    prices = (router or default_router()).prices
+    found = prices.cost_range(config.provider, config.model)
+    if found is None:
+        return None
+    low, high = found
+    # Rounded to a millionth of a dollar: the products of float rates carry noise.
+    return CostEstimate(
+        min_usd=round(low, 6), max_usd=round(high, 6), model=config.model, provider=config.provider
+    )
+
+
+async def health_check_async(
+    configs: Mapping[str, Config] | Sequence[Config] | Config,
+    timeout: float = DEFAULT_HEALTH_TIMEOUT,
+) -> dict[str, HealthCheckResult]:
+    """Check, without paying for anything, that each config's provider can be reached now.
+
+    For each config: the provider is known and accepts the config, a key is given or in
+    its environment variable, and its API answers one ``GET`` of its base URL (sent
+    without the key: nothing is submitted, nothing billed; a wrong key is not detected).
+    A mocked config is ok without a probe, and so is a registered handler (calling it
+    would be a generation). The checks run concurrently; fallbacks are not followed.
+
+    Args:
+        configs: ``{name: config}`` as published (results under the same names), or a
+            list of configs (or one), whose results are keyed by provider as written (a
+            later config of a provider replacing an earlier one's).
+        timeout: Seconds each provider's API has to answer.
+
+    Returns:
+        A :class:`HealthCheckResult` dict per config: ``status`` (``"ok"``/``"error"``),
+        ``latency_ms``, ``provider``, ``model``, and on an error ``error`` and
+        ``error_type``.
+
+    Raises:
+        ValidationError: ``configs`` holds something other than a config, or ``timeout``
+            is not a positive number.
+    """
+    kinds = (VideoGenerationConfig, ImageGenerationConfig, AudioGenerationConfig)
+    named: list[tuple[str, Config]]
+    if isinstance(configs, Mapping):
+        named = [(str(name), config) for name, config in configs.items()]
+    else:
+        listed: list[Config] = [configs] if isinstance(configs, kinds) else list(configs)
+        named = [(getattr(config, "provider", ""), config) for config in listed]
+    for name, config in named:
+        if not isinstance(config, kinds):
+            raise ValidationError(
+                f"health_check(): the config for {name!r} is a {type(config).__name__}, not "
+                "a config",
+                fallback_allowed=False,
+            )
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise ValidationError(
+            f"health_check(timeout=...) must be a positive number of seconds, got {timeout!r}",
+            fallback_allowed=False,
+        )
+    results: list[HealthCheckResult | None] = [None] * len(named)
+
+    async def check(index: int, config: Config) -> None:
+        results[index] = await check_health(config, timeout=float(timeout))
+
+    async with anyio.create_task_group() as group:
+        for index, (_, config) in enumerate(named):
+            group.start_soon(check, index, config)
+    return {
+        name: result for (name, _), result in zip(named, results, strict=True) if result is not None
+    }
+
+
+def health_check(
+    configs: Mapping[str, Config] | Sequence[Config] | Config,
+    timeout: float = DEFAULT_HEALTH_TIMEOUT,
+) -> dict[str, HealthCheckResult]:
+    """Sync twin of :func:`health_check_async`."""
+    return run_sync(health_check_async, configs, timeout)

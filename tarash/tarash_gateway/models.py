@@ -24,9 +24,12 @@ from typing import (
     Annotated,
     Any,
     ClassVar,
+    Generic,
     Literal,
+    NotRequired,
     Protocol,
     Self,
+    TypeVar,
     runtime_checkable,
 )
 
@@ -59,7 +62,7 @@ from tarash.tarash_gateway._validate import (
     check_url,
     clean_api_key,
 )
-from tarash.tarash_gateway.errors import AuthenticationError, ValidationError
+from tarash.tarash_gateway.errors import AuthenticationError, TarashException, ValidationError
 
 __all__ = [
     "AspectRatio",
@@ -74,8 +77,19 @@ __all__ = [
     "AudioOutputFormat",
     "Base64",
     "BaseVideoParams",
+    "BatchCompletionUpdate",
+    "BatchItem",
+    "BatchItemResult",
+    "BatchResponse",
+    "CostEstimate",
     "ExecutionMetadata",
     "ExtraParamsWarning",
+    "GenerationCost",
+    "HealthCheckResult",
+    "ImageBatchCompletionUpdate",
+    "ImageBatchItem",
+    "ImageBatchItemResult",
+    "ImageBatchResponse",
     "ImageGenerationConfig",
     "ImageGenerationRequest",
     "ImageGenerationResponse",
@@ -92,6 +106,10 @@ __all__ = [
     "ProgressCallback",
     "ProviderHandler",
     "Resolution",
+    "STSBatchCompletionUpdate",
+    "STSBatchItem",
+    "STSBatchItemResult",
+    "STSBatchResponse",
     "STSProgressCallback",
     "STSRequest",
     "STSResponse",
@@ -101,11 +119,19 @@ __all__ = [
     "SyncProgressCallback",
     "SyncSTSProgressCallback",
     "SyncTTSProgressCallback",
+    "TTSBatchCompletionUpdate",
+    "TTSBatchItem",
+    "TTSBatchItemResult",
+    "TTSBatchResponse",
     "TTSProgressCallback",
     "TTSRequest",
     "TTSResponse",
     "TTSUpdate",
     "UpdateStatus",
+    "VideoBatchCompletionUpdate",
+    "VideoBatchItem",
+    "VideoBatchItemResult",
+    "VideoBatchResponse",
     "VideoGenerationConfig",
     "VideoGenerationRequest",
     "VideoGenerationResponse",
@@ -329,6 +355,24 @@ class _GenerationConfig(_StrictFieldsModel):
         default=None,
         description="When enabled, the mock provider answers instead: no network, no key.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _timeout_seconds_is_timeout(cls, data: Any) -> Any:
+        # The published repository's newer name for the deadline (it deprecates `timeout`):
+        # here both name the one deadline, so code of either age runs; given both,
+        # timeout_seconds wins, as it does there.
+        if not isinstance(data, dict) or "timeout_seconds" not in data:
+            return data
+        data = dict(data)
+        data["timeout"] = data.pop("timeout_seconds")
+        return data
+
+    @property
+    def timeout_seconds(self) -> float:
+        """The deadline in seconds: :attr:`timeout` under the published repository's newer
+        name (``timeout_seconds=`` is accepted when the config is made, too)."""
+        return self.timeout
 
     @field_validator("provider")
     @classmethod
@@ -597,6 +641,60 @@ class _Dumpable:
         return _adapter(type(self)).dump_json(self, **options).decode()
 
 
+class GenerationCost(BaseModel):
+    """What a generation cost, as the published repository's ``response.cost`` reports it.
+
+    tarash's figures are estimates from the router's price table (``Router(prices=...)``,
+    see docs/routing.md), never a provider's bill: ``None`` where no price is known.
+
+    Attributes:
+        amount_usd: The cost in US dollars; ``None`` when it is not known in dollars.
+        raw_amount: The amount as the price table states it, in ``raw_unit``.
+        raw_unit: The unit of ``raw_amount`` (the price table's currency, ``"USD"``).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    amount_usd: float | None = None
+    raw_amount: float | None = None
+    raw_unit: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CostEstimate:
+    """The range a generation on one provider/model is estimated to cost, in US dollars.
+
+    Returned by ``estimate_cost(config)``: the cheapest and dearest single job the model
+    offers (its shortest and longest duration, its cheapest and dearest per-second rate),
+    from the router's price table. A frozen dataclass, as published.
+    """
+
+    min_usd: float
+    max_usd: float
+    model: str
+    provider: str
+
+    @property
+    def avg_usd(self) -> float:
+        """The middle of the range."""
+        return (self.min_usd + self.max_usd) / 2
+
+
+class HealthCheckResult(TypedDict):
+    """What ``health_check`` found for one config, as the published repository shapes it
+    (a dict): ``status`` is ``"ok"`` or ``"error"``, ``latency_ms`` how long the check took
+    in whole milliseconds, and ``error`` (present only on an error) why. tarash adds
+    ``provider``, ``model`` and, on an error, ``error_type`` (the exception's class name).
+    """
+
+    status: Literal["ok", "error"]
+    latency_ms: int
+    provider: str
+    model: str
+    error: NotRequired[str]
+    error_type: NotRequired[str]
+
+
 @pydantic_dataclass
 class AttemptMetadata(_Dumpable):
     """What happened on one provider attempt of a generation.
@@ -632,6 +730,9 @@ class AttemptMetadata(_Dumpable):
             429 to a read of the same provider set (its own, or any other call's: one
             throttled read holds back every read of that provider until its
             ``Retry-After`` ends).
+        cost: ``estimated_cost`` as a :class:`GenerationCost` (the published repository's
+            name), filled in when the generation's metadata is assembled; ``None`` when
+            the price is unknown. A cost given when the metadata is made is kept.
     """
 
     provider: str
@@ -657,6 +758,7 @@ class AttemptMetadata(_Dumpable):
     cost_currency: str = "USD"
     skip_reason: str | None = None
     read_pause_seconds: float = 0.0
+    cost: GenerationCost | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -682,6 +784,10 @@ class ExecutionMetadata(_Dumpable):
     configs_in_chain: int = 1
     started_at: datetime | None = None
     ended_at: datetime | None = None
+    total_cost_usd: float | None = None
+    """What every attempt is estimated to have cost together, in US dollars (failed,
+    cancelled and hedged-against ones included: they are paid for too), filled in when
+    the metadata is assembled; ``None`` when no attempt's cost is known."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -801,6 +907,12 @@ class VideoGenerationResponse(_SavableResponse):
     )
     raw_response: dict[str, Any] = Field(default_factory=dict)
     execution_metadata: ExecutionMetadata = Field(default_factory=ExecutionMetadata)
+    cost: GenerationCost | None = Field(
+        default=None,
+        description="What the job that made this result is estimated to have cost (the "
+        "winning attempt's; execution_metadata.total_cost_usd adds the others); None when "
+        "unknown.",
+    )
 
     def _media_items(self) -> list[str | bytes]:
         return [_plain_media(self.video)]
@@ -849,6 +961,12 @@ class ImageGenerationResponse(_SavableResponse):
     expires_at: datetime | None = None
     raw_response: dict[str, Any] = Field(default_factory=dict)
     execution_metadata: ExecutionMetadata = Field(default_factory=ExecutionMetadata)
+    cost: GenerationCost | None = Field(
+        default=None,
+        description="What the job that made this result is estimated to have cost (the "
+        "winning attempt's; execution_metadata.total_cost_usd adds the others); None when "
+        "unknown.",
+    )
 
     def _media_items(self) -> list[str | bytes]:
         return list(self.images)
@@ -1517,6 +1635,12 @@ class _AudioResponse(BaseModel):
     model: str | None = None
     raw_response: dict[str, Any] = Field(default_factory=dict)
     execution_metadata: ExecutionMetadata = Field(default_factory=ExecutionMetadata)
+    cost: GenerationCost | None = Field(
+        default=None,
+        description="What the job that made this result is estimated to have cost (the "
+        "winning attempt's; execution_metadata.total_cost_usd adds the others); None when "
+        "unknown.",
+    )
 
     @field_validator("audio", mode="before")
     @classmethod
@@ -1570,3 +1694,123 @@ SyncSTSProgressCallback = Callable[[STSUpdate], None]
 AsyncSTSProgressCallback = Callable[[STSUpdate], Awaitable[None]]
 STSProgressCallback = SyncSTSProgressCallback | AsyncSTSProgressCallback
 """``on_progress`` of a speech-to-speech call: a plain function or a coroutine function."""
+
+
+# ---------------------------------------------------------------------------------------
+# Batches with results in input order (the published repository's generate_*_batch)
+# ---------------------------------------------------------------------------------------
+
+# Unconstrained, as published: a bare BatchItem(request=...) takes any request; the
+# batch functions check the kinds they run.
+_BatchConfigT = TypeVar("_BatchConfigT")
+_BatchRequestT = TypeVar("_BatchRequestT")
+_BatchResponseT = TypeVar("_BatchResponseT")
+
+
+class BatchItem(BaseModel, Generic[_BatchConfigT, _BatchRequestT]):
+    """One request of ``generate_video_batch`` / ``generate_image_batch``.
+
+    Attributes:
+        request: What to generate.
+        config: The config for this item alone; ``None`` (default): the batch's config.
+    """
+
+    request: _BatchRequestT
+    config: _BatchConfigT | None = None
+
+
+class BatchItemResult(BaseModel, Generic[_BatchResponseT]):
+    """How one item of a batch ended: its response or its error, never both.
+
+    Attributes:
+        index: The item's position in the batch's input, from 0.
+        status: ``"completed"`` or ``"failed"``.
+        response: The response, when it completed.
+        error: Why it failed, when it did (a tarash exception, never raised by the batch).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    index: int
+    status: Literal["completed", "failed"]
+    response: _BatchResponseT | None = None
+    error: TarashException | None = None
+
+
+class BatchResponse(BaseModel, Generic[_BatchResponseT]):
+    """Every item's result, in input order, and the counts.
+
+    Attributes:
+        results: One :class:`BatchItemResult` per item, ``results[i].index == i``.
+        total: The number of items.
+        succeeded: How many completed.
+        failed: How many failed.
+    """
+
+    results: list[BatchItemResult[_BatchResponseT]] = Field(default_factory=list)
+    total: int = 0
+    succeeded: int = 0
+    failed: int = 0
+
+    @property
+    def total_cost_usd(self) -> float | None:
+        """What the completed items are estimated to have cost (each one's
+        ``execution_metadata.total_cost_usd``); ``None`` when none is known."""
+        known = []
+        for result in self.results:
+            metadata = getattr(result.response, "execution_metadata", None)
+            cost = getattr(metadata, "total_cost_usd", None)
+            if isinstance(cost, int | float):
+                known.append(float(cost))
+        return sum(known) if known else None
+
+
+class BatchCompletionUpdate(BaseModel, Generic[_BatchResponseT]):
+    """Passed to ``on_batch_progress`` as each item of a batch ends.
+
+    Attributes:
+        index: The item that ended.
+        item_result: How it ended.
+        completed_count: Items ended so far, this one included.
+        total_count: Items in the batch.
+    """
+
+    index: int
+    item_result: BatchItemResult[_BatchResponseT]
+    completed_count: int
+    total_count: int
+
+
+VideoBatchItem = BatchItem[VideoGenerationConfig, VideoGenerationRequest]
+ImageBatchItem = BatchItem[ImageGenerationConfig, ImageGenerationRequest]
+TTSBatchItem = BatchItem[AudioGenerationConfig, TTSRequest]
+STSBatchItem = BatchItem[AudioGenerationConfig, STSRequest]
+TTSBatchItemResult = BatchItemResult[TTSResponse]
+STSBatchItemResult = BatchItemResult[STSResponse]
+TTSBatchResponse = BatchResponse[TTSResponse]
+STSBatchResponse = BatchResponse[STSResponse]
+TTSBatchCompletionUpdate = BatchCompletionUpdate[TTSResponse]
+STSBatchCompletionUpdate = BatchCompletionUpdate[STSResponse]
+VideoBatchItemResult = BatchItemResult[VideoGenerationResponse]
+ImageBatchItemResult = BatchItemResult[ImageGenerationResponse]
+VideoBatchResponse = BatchResponse[VideoGenerationResponse]
+ImageBatchResponse = BatchResponse[ImageGenerationResponse]
+VideoBatchCompletionUpdate = BatchCompletionUpdate[VideoGenerationResponse]
+ImageBatchCompletionUpdate = BatchCompletionUpdate[ImageGenerationResponse]
+# pydantic's parametrised classes carry no docstring of their own.
+VideoBatchItem.__doc__ = "An item of ``generate_video_batch``: a request and an optional config."
+ImageBatchItem.__doc__ = "An item of ``generate_image_batch``: a request and an optional config."
+TTSBatchItem.__doc__ = "An item of ``generate_tts_batch``: a request and an optional config."
+STSBatchItem.__doc__ = "An item of ``generate_sts_batch``: a request and an optional config."
+TTSBatchItemResult.__doc__ = "How one item of a text-to-speech batch ended."
+STSBatchItemResult.__doc__ = "How one item of a speech-to-speech batch ended."
+TTSBatchResponse.__doc__ = "What ``generate_tts_batch`` returns: results in input order."
+STSBatchResponse.__doc__ = "What ``generate_sts_batch`` returns: results in input order."
+TTSBatchCompletionUpdate.__doc__ = "What a text-to-speech batch's ``on_batch_progress`` receives."
+STSBatchCompletionUpdate.__doc__ = "What a speech-to-speech batch's ``on_batch_progress`` receives."
+VideoBatchItemResult.__doc__ = "How one item of a video batch ended."
+ImageBatchItemResult.__doc__ = "How one item of an image batch ended."
+VideoBatchResponse.__doc__ = "What ``generate_video_batch`` returns: results in input order."
+ImageBatchResponse.__doc__ = "What ``generate_image_batch`` returns: results in input order."
+VideoBatchCompletionUpdate.__doc__ = "What a video batch's ``on_batch_progress`` receives."
+ImageBatchCompletionUpdate.__doc__ = "What an image batch's ``on_batch_progress`` receives."

@@ -95,7 +95,7 @@ from tarash.tarash_gateway.routing._limits import (
     limit_key,
     merge_limits,
 )
-from tarash.tarash_gateway.routing._metadata import MetadataCollector
+from tarash.tarash_gateway.routing._metadata import MetadataCollector, attach_metadata
 from tarash.tarash_gateway.routing._prices import Price, PriceTable, SpendTracker
 from tarash.tarash_gateway.routing._snapshot import RouterSnapshot
 from tarash.tarash_gateway.routing._state import MemoryState, RouterState
@@ -477,8 +477,7 @@ class Router:
                     collector=collector,
                 ),
             )
-        response.execution_metadata = collector.build(1)
-        return response
+        return attach_metadata(response, collector.build(1))
 
     async def _run(
         self,

@@ -57,6 +57,7 @@ from tarash.tarash_gateway.batch._batch_run import (
     lists_every_job,
     resume_request,
     run_request,
+    run_speech,
 )
 from tarash.tarash_gateway.batch._ledger import (
     JobOutcome,
@@ -81,6 +82,8 @@ from tarash.tarash_gateway.models import (
     ImageGenerationRequest,
     ImageGenerationResponse,
     JobHandle,
+    STSRequest,
+    TTSRequest,
     VideoGenerationConfig,
     VideoGenerationRequest,
     VideoGenerationResponse,
@@ -261,8 +264,12 @@ class BatchRun(Generic[R]):
         ledger: Ledger | str | os.PathLike[str] | None,
         on_event: BatchEventCallback | None,
         router: Router | None = None,
+        on_update: Callable[[Any], Any] | None = None,
     ) -> None:
         self._config = config
+        # Each request's own progress updates, as generate_video's on_progress gets them
+        # (the ordered batch's on_item_progress); sync or async.
+        self._on_update = on_update
         # None: each request runs on the default router as it is then (configure()).
         self._router = router
         self._requests = requests
@@ -832,6 +839,10 @@ class _Tracker:
             self.entry = entry
 
     async def _on_progress(self, update: Any) -> None:
+        if self.batch._on_update is not None:
+            returned = self.batch._on_update(update)
+            if inspect.isawaitable(returned):
+                await returned
         if getattr(update, "status", None) == "processing":
             await self.batch._emit(
                 BatchEvent(
@@ -854,6 +865,12 @@ class _Tracker:
             self._on_abandoned,
             self._on_attempt_end,
         )
+        speech: object = request
+        if isinstance(speech, TTSRequest | STSRequest):
+            # The ordered batch's speech items (generate_tts_batch): a handler's call, no
+            # job to record or resume (that batch keeps no ledger).
+            spoken = await run_speech(config, speech, hooks, router=self.batch._router)
+            return cast("Response", spoken)
         entry = self.entry
         live = () if entry is None else entry.live_jobs()
         if entry is not None and (len(live) > 1 or (live and entry.state is LedgerState.INTENT)):

@@ -19,15 +19,25 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tarash.tarash_gateway._unions import Config, ProgressCallback, Request, Response
+from tarash.tarash_gateway._unions import (
+    AnyConfig,
+    AnyResponse,
+    Config,
+    ProgressCallback,
+    Request,
+    Response,
+)
 from tarash.tarash_gateway.errors import TarashException, ValidationError
 from tarash.tarash_gateway.models import (
     AttemptMetadata,
     JobHandle,
+    STSRequest,
+    TTSRequest,
 )
 from tarash.tarash_gateway.providers import get_provider_entry, provider_key
 from tarash.tarash_gateway.providers._base import ProviderClient
 from tarash.tarash_gateway.router import Router, resolve_router
+from tarash.tarash_gateway.routing._arguments import check_generation_arguments
 from tarash.tarash_gateway.routing._attempt import (
     AttemptHooks,
     JobAbandoned,
@@ -54,6 +64,7 @@ __all__ = [
     "lists_every_job",
     "resume_request",
     "run_request",
+    "run_speech",
 ]
 
 logger = logging.getLogger("tarash.batch")
@@ -192,6 +203,31 @@ async def run_request(
     return await resolve_router(router, "batch").run_async(
         config, request, on_progress=hooks.on_progress, hooks=_attempt_hooks(hooks)
     )
+
+
+async def run_speech(
+    config: AnyConfig,
+    request: TTSRequest | STSRequest,
+    hooks: RunHooks,
+    *,
+    router: Router | None = None,
+) -> AnyResponse:
+    """Run a speech request down ``config``'s chain on ``router``, as ``generate_tts`` /
+    ``generate_sts`` do (the ordered batch's audio items).
+
+    Speech is a handler's call (or the mock's): no job, no handle, nothing to resume;
+    the intent is announced once, before the whole request.
+
+    Raises:
+        ValidationError: The config or request is malformed (nothing was called).
+        TarashException: Every attempt failed (the last error, with the chain's metadata).
+    """
+    if isinstance(request, TTSRequest):
+        check_generation_arguments("generate_tts", "tts", config, request, hooks.on_progress)
+    else:
+        check_generation_arguments("generate_sts", "sts", config, request, hooks.on_progress)
+    await hooks.before_submit(None)
+    return await resolve_router(router, "batch").run_chain_async(config, request, hooks.on_progress)
 
 
 def _member_for(config: Config, handle: JobHandle) -> Config:

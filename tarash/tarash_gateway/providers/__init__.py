@@ -186,8 +186,11 @@ def available_providers() -> list[str]:
 
 
 def _unknown(name: str) -> ValidationError:
+    # "Unsupported provider: X" is the published package's wording (its registry's
+    # get_handler), which users' tests match on; the rest is ours: the names that would work.
     return ValidationError(
-        f"unknown provider {name!r}; available: {', '.join(available_providers())}",
+        f"Unsupported provider: {name}; unknown provider {name!r}; "
+        f"available: {', '.join(available_providers())}",
         provider=name,
         fallback_allowed=False,
     )

@@ -47,7 +47,35 @@ from tarash.tarash_gateway.providers.fal_models import (
     IMAGE_SIZE_PRESETS,
 )
 
-__all__ = ["PROVIDER_CONFIG_KEYS", "FalClient", "queue_app_path"]
+# The published package's fal module imports these helpers at its top, so users' code and
+# tests import them from here (`from ...providers.fal import FieldMapper`); they are the
+# field_mappers objects themselves, re-exported, not copies.
+from tarash.tarash_gateway.providers.field_mappers import (
+    FieldMapper,
+    apply_field_mappers,
+    duration_field_mapper,
+    extra_params_field_mapper,
+    get_field_mappers_from_registry,
+    image_list_field_mapper,
+    passthrough_field_mapper,
+    single_image_field_mapper,
+    video_url_field_mapper,
+)
+
+__all__ = [
+    "PROVIDER_CONFIG_KEYS",
+    "FalClient",
+    "FieldMapper",
+    "apply_field_mappers",
+    "duration_field_mapper",
+    "extra_params_field_mapper",
+    "get_field_mappers_from_registry",
+    "image_list_field_mapper",
+    "passthrough_field_mapper",
+    "queue_app_path",
+    "single_image_field_mapper",
+    "video_url_field_mapper",
+]
 
 PROVIDER_CONFIG_KEYS = frozenset({"status_stream", "queue_priority", "webhook_url"})
 """Options accepted in ``provider_config`` (see :class:`FalClient`)."""

@@ -45,7 +45,11 @@ from tarash.tarash_gateway.routing._attempt import (
     submit_prepared,
 )
 from tarash.tarash_gateway.routing._jobs import CallbackError
-from tarash.tarash_gateway.routing._metadata import AttemptRecorder, MetadataCollector
+from tarash.tarash_gateway.routing._metadata import (
+    AttemptRecorder,
+    MetadataCollector,
+    attach_metadata,
+)
 
 __all__ = [
     "build_client",
@@ -268,8 +272,7 @@ async def run_chain(
             break
         # The winner is the attempt just made (the last one recorded, a chain's earlier
         # attempts included when it was continued).
-        response.execution_metadata = collector.build(len(collector.attempts))
-        return response
+        return attach_metadata(response, collector.build(len(collector.attempts)))
     assert last_error is not None
     last_error.execution_metadata = collector.build(None)
     raise last_error

@@ -59,7 +59,11 @@ from tarash.tarash_gateway.routing._chain import (
     skipped_error,
 )
 from tarash.tarash_gateway.routing._jobs import CallbackError
-from tarash.tarash_gateway.routing._metadata import AttemptRecorder, MetadataCollector
+from tarash.tarash_gateway.routing._metadata import (
+    AttemptRecorder,
+    MetadataCollector,
+    attach_metadata,
+)
 
 __all__ = ["HedgePlan", "run_hedge"]
 
@@ -289,8 +293,7 @@ async def run_hedge(
     if escaped is not None:
         raise escaped
     if winner is not None and winner.response is not None:
-        winner.response.execution_metadata = collector.build(winner.number)
-        return winner.response
+        return attach_metadata(winner.response, collector.build(winner.number))
     assert last_error is not None
     last_error.execution_metadata = collector.build(None)
     raise last_error

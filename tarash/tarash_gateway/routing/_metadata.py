@@ -12,7 +12,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
+from tarash.tarash_gateway._unions import AnyResponse
 from tarash.tarash_gateway.engine._redact import redact, scrub_exception
 from tarash.tarash_gateway.errors import TarashException
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
@@ -21,10 +23,18 @@ from tarash.tarash_gateway.models import (
     AttemptRole,
     AttemptStatus,
     ExecutionMetadata,
+    GenerationCost,
 )
 from tarash.tarash_gateway.providers._base import ProviderClient
 
-__all__ = ["AttemptRecorder", "MetadataCollector", "Timeline", "failed_attempt_status"]
+__all__ = [
+    "AttemptRecorder",
+    "MetadataCollector",
+    "Timeline",
+    "attach_metadata",
+    "cost_of",
+    "failed_attempt_status",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +135,17 @@ class MetadataCollector:
         primary served the request (a hedge that won); a hedge that lost is not a fallback.
         """
         winner = None if successful_attempt is None else self.attempts[successful_attempt - 1]
+        for attempt in self.attempts:
+            # The published repository's names for the estimates (attempt.cost and
+            # total_cost_usd), read from estimated_cost as it stands now that the
+            # attempts are over; a cost some handler set itself is kept.
+            if attempt.estimated_cost is not None or attempt.cost is None:
+                attempt.cost = cost_of(attempt.estimated_cost, attempt.cost_currency)
+        known = [
+            attempt.cost.amount_usd
+            for attempt in self.attempts
+            if attempt.cost is not None and attempt.cost.amount_usd is not None
+        ]
         fallback_triggered = any(attempt.role == "fallback" for attempt in self.attempts) or (
             winner is not None and winner.role != "primary"
         )
@@ -136,6 +157,7 @@ class MetadataCollector:
             configs_in_chain=self.configs_in_chain,
             started_at=self.timeline.origin,
             ended_at=self.timeline.now(),
+            total_cost_usd=float(sum(known)) if known else None,
         )
 
 
@@ -148,3 +170,25 @@ def failed_attempt_status(
     if submitted and isinstance(error, TarashTimeoutError):
         return "cancelled"  # the deadline passed and the remote job was cancelled
     return "failed"
+
+
+def cost_of(amount: float | None, currency: str = "USD") -> GenerationCost | None:
+    """An estimate in ``currency`` as a :class:`GenerationCost` (``amount_usd`` only when
+    the currency is USD); ``None`` when the estimate is unknown."""
+    if amount is None:
+        return None
+    return GenerationCost(
+        amount_usd=amount if currency == "USD" else None, raw_amount=amount, raw_unit=currency
+    )
+
+
+_R = TypeVar("_R", bound=AnyResponse)
+
+
+def attach_metadata(response: _R, metadata: ExecutionMetadata) -> _R:
+    """Put a generation's metadata on its response, with ``response.cost`` (the winning
+    attempt's) unless the response came with a cost of its own."""
+    response.execution_metadata = metadata
+    if response.cost is None and metadata.successful_attempt is not None:
+        response.cost = metadata.attempts[metadata.successful_attempt - 1].cost
+    return response

@@ -38,7 +38,9 @@ from typing import Any, Literal
 
 from tarash.tarash_gateway.engine._read_pauses import answer_at_once
 from tarash.tarash_gateway.errors import SpendCapExceededError, ValidationError
-from tarash.tarash_gateway.providers import normalise_table, provider_key
+from tarash.tarash_gateway.providers import get_provider_entry, normalise_table, provider_key
+from tarash.tarash_gateway.providers._base import ProviderClient
+from tarash.tarash_gateway.providers._spec import find_spec
 from tarash.tarash_gateway.providers.fal_models import FAL_MODELS
 from tarash.tarash_gateway.providers.google_models import GOOGLE_MODELS
 from tarash.tarash_gateway.providers.openai_models import OPENAI_MODELS
@@ -139,6 +141,41 @@ class Price:
         elif self.per_run is None:
             return None
         return total
+
+    def cost_range(self, durations: tuple[int, ...] | None) -> tuple[float, float] | None:
+        """The cheapest and dearest single job at this price: the shortest and longest of
+        ``durations`` at the lowest and highest per-second rate (audio off, by resolution),
+        else one image, else one run; ``per_run`` is added to both ends.
+
+        Args:
+            durations: The durations the model offers; ``None`` or empty when unknown.
+
+        Returns:
+            ``(low, high)`` in dollars; ``None`` when the row has no amount, or prices by
+            the second and ``durations`` is unknown (no bound can be told).
+        """
+        if not self.known:
+            return None
+        base = self.per_run or 0.0
+        rates = [
+            rate
+            for rate in (
+                self.per_second,
+                self.per_second_without_audio,
+                *self.per_second_by_resolution.values(),
+            )
+            if rate is not None
+        ]
+        if rates:
+            if not durations:
+                return None
+            return (
+                base + min(rates) * min(durations),
+                base + max(rates) * max(durations),
+            )
+        if self.per_image is not None:
+            return base + self.per_image, base + self.per_image
+        return base, base
 
     def _per_second(self, summary: Mapping[str, Any]) -> float | None:
         resolution = summary.get("resolution")
@@ -354,6 +391,22 @@ class PriceTable:
         if row is not None and row.cancelled == "nothing":
             return 0.0
         return estimate
+
+    def cost_range(self, provider: str, model: str) -> tuple[float, float] | None:
+        """The cheapest and dearest single job of ``model`` (see :meth:`Price.cost_range`),
+        bounded by the durations its registry entry offers; None when unknown (a provider
+        that is not registered has no registry entry to bound a per-second price with)."""
+        row = self.price(provider, model)
+        if row is None:
+            return None
+        try:
+            entry = get_provider_entry(provider)
+        except ValidationError:
+            entry = None
+        spec = None
+        if isinstance(entry, type) and issubclass(entry, ProviderClient):
+            spec = find_spec(entry.models, model)
+        return row.cost_range(spec.capabilities.durations if spec is not None else None)
 
     def cancel_is_free(self, provider: str, model: str) -> bool:
         """Whether a cancelled job costs nothing there: where hedging is cheap."""
