@@ -19,6 +19,9 @@ FaultKind = Literal[
     "job_failure",
     "content_refusal",
     "stuck",
+    "unauthorized",
+    "forbidden",
+    "not_found",
 ]
 Operation = Literal["submit", "status", "result", "cancel"]
 
@@ -49,6 +52,9 @@ class Fault:
         - ``job_failure``: the next submitted job runs and fails.
         - ``content_refusal``: the next submitted job is refused by the content checker.
         - ``stuck``: the next submitted job starts and never finishes until cancelled.
+        - ``unauthorized``: the provider's own 401 (the key refused), whatever key was sent.
+        - ``forbidden``: the provider's own 403 (a key without the permission).
+        - ``not_found``: the provider's own 404 for the request (an unknown job, say).
 
     Attributes:
         kind: One of the kinds above.

@@ -244,6 +244,20 @@ class Provider:
     base_path: str = ""
 
 
+# A request with no headers and no path parameters: what a provider answers it is its 401
+# for a missing key, which an ``unauthorized`` fault gives back whatever key was sent.
+_KEYLESS = Request(
+    {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "query_string": b"",
+        "headers": [],
+        "path_params": {},
+    }
+)
+
+
 class ProviderRoutes(abc.ABC):
     """A provider's handlers, bound to one emulator's context.
 
@@ -291,6 +305,17 @@ class ProviderRoutes(abc.ABC):
     def _server_error(self, status_code: int) -> Response:
         """The provider's 5xx response for a ``server_error`` fault."""
 
+    @abc.abstractmethod
+    def _forbidden(self) -> Response:
+        """The provider's 403 for a ``forbidden`` fault (a key without the permission)."""
+
+    def _unauthorized(self) -> Response:
+        """The provider's 401 for an ``unauthorized`` fault: what it answers a request that
+        carries no key (the same envelope and status as a refused one)."""
+        refused = self._auth_error(_KEYLESS)
+        assert refused is not None  # every provider refuses a request with no key
+        return refused
+
     def _fault_response(self, fault: Fault) -> Response:
         """The response a request-level fault gives instead of the real one."""
         if fault.kind == "rate_limit":
@@ -302,6 +327,12 @@ class ProviderRoutes(abc.ABC):
             return self._server_error(fault.status_code or 500)
         if fault.kind == "malformed_json":
             return malformed_json_response()
+        if fault.kind == "unauthorized":
+            return self._unauthorized()
+        if fault.kind == "forbidden":
+            return self._forbidden()
+        if fault.kind == "not_found":
+            return self._not_found(fault.operation or "status")
         return DroppedConnectionResponse()
 
     async def _screen_submit(self, request: Request, model: str | None) -> Response | Fault | None:

@@ -142,6 +142,13 @@ class AzureOpenAIRoutes(OpenAIRoutes):
             return job if job is not None and job.extra.get("api") == "legacy" else None
         return super()._find(request)
 
+    def _forbidden(self) -> Response:
+        return azure_error(
+            403,
+            "PermissionDenied",
+            "Principal does not have access to API/Operation.",
+        )
+
     def _not_found(self, operation: Operation) -> Response:
         return azure_error(404, "NotFound", "The requested resource was not found.")
 

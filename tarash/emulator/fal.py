@@ -199,6 +199,9 @@ class _FalRoutes(wire.ProviderRoutes):
         # fal documents no 429 body; FastAPI's ``detail`` shape is what its edge returns.
         return {"detail": "Rate limit exceeded. Please try again later."}
 
+    def _forbidden(self) -> Response:
+        return _error("User does not have access to this application", 403)
+
     def _server_error(self, status_code: int) -> Response:
         # No x-fal-request-id: an edge failure, which fal-client retries on 502/503/504.
         return wire.json_response({"detail": "Internal Server Error"}, status_code)

@@ -236,6 +236,13 @@ class GoogleRoutes(wire.ProviderRoutes):
             }
         }
 
+    def _forbidden(self) -> Response:
+        return google_error(
+            403,
+            "Permission denied: Consumer does not have access to the requested resource.",
+            status="PERMISSION_DENIED",
+        )
+
     def _server_error(self, status_code: int) -> Response:
         return google_error(
             status_code,

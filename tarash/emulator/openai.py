@@ -290,6 +290,13 @@ class OpenAIRoutes(wire.ProviderRoutes):
             "detail": "rate_limit_exceeded",
         }
 
+    def _forbidden(self) -> Response:
+        return openai_error(
+            403,
+            "Your organization must be verified to use this model.",
+            type_="invalid_request_error",
+        )
+
     def _server_error(self, status_code: int) -> Response:
         return openai_error(
             status_code,

@@ -201,6 +201,9 @@ class _ReplicateRoutes(wire.ProviderRoutes):
             "status": 429,
         }
 
+    def _forbidden(self) -> Response:
+        return _problem("Forbidden", "You do not have permission to perform this action.", 403)
+
     def _server_error(self, status_code: int) -> Response:
         return _problem("Internal Server Error", "An unexpected error occurred.", status_code)
 

@@ -208,6 +208,9 @@ class RunwayRoutes(wire.ProviderRoutes):
     def _throttled_body(self, retry_after: float) -> Any:
         return {"error": "You have exceeded the rate limit. Please try again later."}
 
+    def _forbidden(self) -> Response:
+        return runway_error(403, "You do not have access to this resource.")
+
     def _server_error(self, status_code: int) -> Response:
         return runway_error(status_code, "An unexpected error occurred.")
 

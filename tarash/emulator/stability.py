@@ -275,6 +275,9 @@ class _StabilityRoutes(wire.ProviderRoutes):
             "errors": [RATE_LIMIT_MESSAGE.format(seconds=retry_after)],
         }
 
+    def _forbidden(self) -> Response:
+        return _error(403, "forbidden", "You do not have access to this resource.")
+
     def _server_error(self, status_code: int) -> Response:
         return _error(status_code, "internal_error", INTERNAL_MESSAGE)
 

@@ -353,6 +353,13 @@ class XaiRoutes(wire.ProviderRoutes):
             "error": f"Your team has reached its rate limit; try again in {retry_after:g} seconds.",
         }
 
+    def _forbidden(self) -> Response:
+        return xai_error(
+            403,
+            "The caller does not have permission to execute the specified operation.",
+            "Forbidden",
+        )
+
     def _server_error(self, status_code: int) -> Response:
         return xai_error(status_code, "The service encountered an internal error.", INTERNAL)
 

@@ -1173,6 +1173,23 @@ def test_server_error_creates_no_job(
     assert fresh.stats().submitted == 0
 
 
+@pytest.mark.parametrize("kind", ["unauthorized", "forbidden", "not_found"])
+def test_refusal_faults_answer_the_providers_own_refusal(
+    driver: WireDriver, fresh: Emulator, client: httpx.Client, kind: str
+) -> None:
+    """unauthorized, forbidden and not_found answer the provider's own 401 (its answer to a
+    request with no key), 403 and 404, in its error envelope, with the right key sent; no
+    job; the next submit goes through."""
+    fresh.inject(Fault(kind, provider=driver.name))  # type: ignore[arg-type]
+    refused = driver.submit(client, fresh, driver.video_model, {})
+    expected = {"unauthorized": driver.auth_statuses, "forbidden": {403}, "not_found": {404}}
+    assert refused.status_code in expected[kind], refused.text
+    assert driver.error_detail(refused.json())
+    assert fresh.stats().submitted == 0
+    submit(driver, client, fresh)
+    assert fresh.stats().submitted == 1
+
+
 def test_server_error_on_status_then_recovers(
     driver: WireDriver, fresh: Emulator, client: httpx.Client
 ) -> None:

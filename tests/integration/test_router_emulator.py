@@ -9,7 +9,8 @@ import pytest
 
 from tarash.emulator import Emulator, Fault, Latency
 from tarash.emulator.runway import CLIENT_TEST_LENIENCY
-from tarash.tarash_gateway.errors import RateLimitError, SpendCapExceededError
+from tarash.tarash_gateway import generate_video
+from tarash.tarash_gateway.errors import AuthenticationError, RateLimitError, SpendCapExceededError
 from tarash.tarash_gateway.models import VideoGenerationRequest, VideoGenerationResponse
 from tarash.tarash_gateway.router import HedgePolicy, Router
 from tarash.tarash_gateway.routing._attempt import AttemptHooks
@@ -219,3 +220,25 @@ async def test_a_fal_429_fault_lowers_fals_cap_on_the_emulator(emu: Emulator) ->
     emu.clear_faults()
     response = await router.generate_video_async(config, REQUEST)
     assert response.video and emu.stats("fal").running == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [("unauthorized", AuthenticationError), ("forbidden", AuthenticationError)],
+)
+def test_a_refused_key_raises_without_buying_the_fallback(
+    emu: Emulator, kind: str, error: type[Exception]
+) -> None:
+    """A 401 or 403 from the primary (the emulator's refusal faults) is the caller's to fix:
+    it raises, and the fallback is never submitted (as published: no fallback on 401/403)."""
+    emu.inject(Fault(kind, provider="fal"))  # type: ignore[arg-type]
+    config = emulated_video_config(
+        emu,
+        "fal",
+        "fal-ai/veo3",
+        fallback_configs=[emulated_video_config(emu, "replicate", "google/veo-3")],
+    )
+    before = emu.stats().submitted
+    with pytest.raises(error):
+        generate_video(config, VideoGenerationRequest(prompt="a cat", duration_seconds=8))
+    assert emu.stats().submitted == before
