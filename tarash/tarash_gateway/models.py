@@ -780,9 +780,11 @@ def _plain_media(media: str | bytes | MediaContent) -> str | bytes:
 class VideoGenerationResponse(_SavableResponse):
     """A finished video and how it was made.
 
-    ``video`` is what the provider returned: a URL, or the bytes when the provider answers
-    inline (a custom handler may also give a :class:`MediaContent` dict). ``save(path)``
-    streams it to disk either way.
+    ``video`` is, as published, a URL or a :class:`MediaContent` dict
+    (``{"content": bytes, "content_type": ...}``) where the provider answers with the bytes
+    (Veo inline) or the result is only readable with the key (OpenAI's content, downloaded
+    as part of the attempt); the mock and custom handlers may also give plain bytes.
+    ``save(path)`` writes it to disk whatever its shape.
     """
 
     request_id: str
@@ -833,11 +835,27 @@ class VideoGenerationResponse(_SavableResponse):
         )
 
 
+def _image_as_text(image: object, content_type: object) -> object:
+    """An image result given as bytes (a custom handler's, a response pickled or dumped
+    before ``images`` held text only) as the ``data:`` URI published responses hold."""
+    if not isinstance(image, bytes | bytearray):
+        return image
+    mime = content_type if isinstance(content_type, str) and content_type else "image/png"
+    return f"data:{mime};base64,{base64.b64encode(bytes(image)).decode('ascii')}"
+
+
 class ImageGenerationResponse(_SavableResponse):
-    """Finished image(s) and how they were made."""
+    """Finished image(s) and how they were made.
+
+    ``images`` holds text, as published: each image's URL, or a ``data:`` URI where the
+    provider answered with the bytes (Stability, Imagen and Gemini, GPT image models).
+    Bytes given (by a custom handler, or in a response pickled before) become a data URI.
+    """
 
     request_id: str
-    images: list[str | bytes]
+    images: list[str] = Field(
+        description="Each image's URL, or a data: URI where the provider sent the bytes."
+    )
     content_type: str | None = Field(
         default="image/png", description="The images' MIME type (the published default)."
     )
@@ -849,6 +867,27 @@ class ImageGenerationResponse(_SavableResponse):
     expires_at: datetime | None = None
     raw_response: dict[str, Any] = Field(default_factory=dict)
     execution_metadata: ExecutionMetadata = Field(default_factory=ExecutionMetadata)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bytes_as_data_uris(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("images"), list | tuple):
+            content_type = data.get("content_type", "image/png")
+            # A copy: the caller's dict is theirs.
+            return {
+                **data,
+                "images": [_image_as_text(item, content_type) for item in data["images"]],
+            }
+        return data
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        # A pickle restores fields without validation: one made when images could hold
+        # bytes is brought to the text shape here.
+        fields = state.get("__dict__")
+        if isinstance(fields, dict) and isinstance(fields.get("images"), list):
+            images = [_image_as_text(item, fields.get("content_type")) for item in fields["images"]]
+            state = {**state, "__dict__": {**fields, "images": images}}
+        super().__setstate__(state)
 
     def _media_items(self) -> list[str | bytes]:
         return list(self.images)

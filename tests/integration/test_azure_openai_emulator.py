@@ -123,7 +123,8 @@ async def test_v1_video_async(emu: Emulator) -> None:
 
 
 def test_legacy_video_sync(emu: Emulator, tmp_path: Path) -> None:
-    """Sora-1 jobs API: width/height/n_seconds sent, the generation's MP4 saves."""
+    """Sora-1 jobs API: width/height/n_seconds sent; the generation's MP4 comes downloaded
+    (published MediaContent) and saves."""
     response = generate_video(
         video_config(emu, "my-sora-1", provider_config=LEGACY),
         VideoGenerationRequest(
@@ -138,7 +139,8 @@ def test_legacy_video_sync(emu: Emulator, tmp_path: Path) -> None:
         "n_seconds": 5,
         "n_variants": 1,
     }
-    assert "/content/video?api-version=preview" in str(response.video)
+    assert isinstance(response.video, dict)
+    assert sniff_mime(response.video["content"]) == "video/mp4"
     assert sniff_mime(response.save(tmp_path / "l.mp4").read_bytes()) == "video/mp4"
 
 

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from tarash.tarash_gateway.errors import AuthenticationError, HTTPConnectionError
-from tarash.tarash_gateway.models import TTSResponse
+from tarash.tarash_gateway.models import ImageGenerationResponse, TTSResponse
 from tests.unit.test_secrets_hardening import DELIVERY, TOKEN, leaks, replicate_response
 
 pytestmark = pytest.mark.anyio
@@ -88,3 +88,19 @@ def test_audio_response_pickled_by_an_earlier_version_still_loads() -> None:
         "UklGRg==",
         "audio/wav",
     )
+
+
+def test_image_bytes_from_an_earlier_version_load_as_data_uris(tmp_path: Path) -> None:
+    """images once held bytes: a response pickled or dumped (mode="python") then loads with
+    data: URIs, the published type, and saves the same bytes."""
+    png = b"\x89PNG\r\n\x1a\n-earlier"
+    earlier = ImageGenerationResponse.model_construct(
+        request_id="old", images=[png], content_type="image/png"
+    )
+    uri = f"data:image/png;base64,{base64.b64encode(png).decode()}"
+    restored = pickle.loads(pickle.dumps(earlier))
+    assert restored.images == [uri]
+    assert restored.save(tmp_path / "old.png").read_bytes() == png
+    dumped = {**earlier.model_dump(mode="python", exclude={"images"}), "images": [png]}
+    assert ImageGenerationResponse.model_validate(dumped).images == [uri]
+    assert ImageGenerationResponse(request_id="h", images=[png]).images == [uri]
