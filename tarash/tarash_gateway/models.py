@@ -711,7 +711,11 @@ class ExecutionMetadata(_Dumpable):
 class _SavableResponse(BaseModel):
     """Base for responses whose media can be saved to disk."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    # Media bytes (a MediaContent video: OpenAI's downloaded content, inline Veo) travel in
+    # JSON as base64 and are read back as bytes: UTF-8, pydantic's default, fails on them.
+    model_config = ConfigDict(
+        arbitrary_types_allowed=True, ser_json_bytes="base64", val_json_bytes="base64"
+    )
 
     # Headers (e.g. the provider key) the download of each result URL needs, by URL.
     # Private so they never appear in reprs, dumps or JSON; never pickled (__getstate__).
