@@ -252,7 +252,8 @@ def test_the_key_goes_to_the_api_origin_only() -> None:
 async def test_inline_video_bytes_are_the_result(
     respx_mock: respx.MockRouter, tmp_path: Path
 ) -> None:
-    """A sample with encodedVideo (base64) becomes published MediaContent, which saves."""
+    """A sample with encodedVideo (base64) becomes published MediaContent, which saves;
+    raw_response keeps a note in place of the base64 (no second copy)."""
     respx_mock.post(f"{BASE}/models/{VEO}:predictLongRunning").respond(200, json={"name": OP_NAME})
     encoded = base64.b64encode(b"mp4bytes").decode()
     respx_mock.get(f"{BASE}/{OP_NAME}").respond(
@@ -260,6 +261,8 @@ async def test_inline_video_bytes_are_the_result(
     )
     response = await generate_video_async(video_config(), VideoGenerationRequest(prompt="a cat"))
     assert response.video == {"content": b"mp4bytes", "content_type": "video/mp4"}
+    [sample] = response.raw_response["response"]["generateVideoResponse"]["generatedSamples"]
+    assert sample["video"]["encodedVideo"] == f"<{len(encoded)} base64 chars: the video>"
     assert (await response.save_async(tmp_path / "v.mp4")).read_bytes() == b"mp4bytes"
 
 

@@ -49,6 +49,7 @@ from tarash.tarash_gateway.providers._google_veo import (
     predict_body,
     samples,
     video_result,
+    without_inline_videos,
 )
 from tarash.tarash_gateway.providers._google_vertex import (
     GEMINI_KEY,
@@ -351,9 +352,11 @@ class GoogleClient(kit.ProviderClient):
                     data = base64.b64decode(encoded, validate=True)
                 except (binascii.Error, ValueError):
                     continue
-                # Published gives inline bytes as MediaContent.
+                # Published gives inline bytes as MediaContent; the raw body keeps a note
+                # in place of their base64 (one copy in memory).
                 media: MediaContent = {"content": data, "content_type": str(mime)}
-                return kit.VideoOutput(video=media, content_type=str(mime), raw=snapshot.raw)
+                raw = without_inline_videos(snapshot.raw)
+                return kit.VideoOutput(video=media, content_type=str(mime), raw=raw)
             uri = video.get("uri") or video.get("gcsUri")
             if isinstance(uri, str) and uri.startswith("gs://"):
                 url = storage_download_url(uri, self.storage_base)
