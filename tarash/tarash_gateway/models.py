@@ -817,7 +817,11 @@ class ExecutionMetadata(_Dumpable):
 class _SavableResponse(BaseModel):
     """Base for responses whose media can be saved to disk."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    # Media bytes (a MediaContent video: OpenAI's downloaded content, inline Veo) travel in
+    # JSON as base64 and are read back as bytes: UTF-8, pydantic's default, fails on them.
+    model_config = ConfigDict(
+        arbitrary_types_allowed=True, ser_json_bytes="base64", val_json_bytes="base64"
+    )
 
     # Headers (e.g. the provider key) the download of each result URL needs, by URL.
     # Private so they never appear in reprs, dumps or JSON; never pickled (__getstate__).
@@ -886,9 +890,11 @@ def _plain_media(media: str | bytes | MediaContent) -> str | bytes:
 class VideoGenerationResponse(_SavableResponse):
     """A finished video and how it was made.
 
-    ``video`` is what the provider returned: a URL, or the bytes when the provider answers
-    inline (a custom handler may also give a :class:`MediaContent` dict). ``save(path)``
-    streams it to disk either way.
+    ``video`` is, as published, a URL or a :class:`MediaContent` dict
+    (``{"content": bytes, "content_type": ...}``) where the provider answers with the bytes
+    (Veo inline) or the result is only readable with the key (OpenAI's content, downloaded
+    as part of the attempt); the mock and custom handlers may also give plain bytes.
+    ``save(path)`` writes it to disk whatever its shape.
     """
 
     request_id: str
@@ -945,11 +951,27 @@ class VideoGenerationResponse(_SavableResponse):
         )
 
 
+def _image_as_text(image: object, content_type: object) -> object:
+    """An image result given as bytes (a custom handler's, a response pickled or dumped
+    before ``images`` held text only) as the ``data:`` URI published responses hold."""
+    if not isinstance(image, bytes | bytearray):
+        return image
+    mime = content_type if isinstance(content_type, str) and content_type else "image/png"
+    return f"data:{mime};base64,{base64.b64encode(bytes(image)).decode('ascii')}"
+
+
 class ImageGenerationResponse(_SavableResponse):
-    """Finished image(s) and how they were made."""
+    """Finished image(s) and how they were made.
+
+    ``images`` holds text, as published: each image's URL, or a ``data:`` URI where the
+    provider answered with the bytes (Stability, Imagen and Gemini, GPT image models).
+    Bytes given (by a custom handler, or in a response pickled before) become a data URI.
+    """
 
     request_id: str
-    images: list[str | bytes]
+    images: list[str] = Field(
+        description="Each image's URL, or a data: URI where the provider sent the bytes."
+    )
     content_type: str | None = Field(
         default="image/png", description="The images' MIME type (the published default)."
     )
@@ -967,6 +989,27 @@ class ImageGenerationResponse(_SavableResponse):
         "winning attempt's; execution_metadata.total_cost_usd adds the others); None when "
         "unknown.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bytes_as_data_uris(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("images"), list | tuple):
+            content_type = data.get("content_type", "image/png")
+            # A copy: the caller's dict is theirs.
+            return {
+                **data,
+                "images": [_image_as_text(item, content_type) for item in data["images"]],
+            }
+        return data
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        # A pickle restores fields without validation: one made when images could hold
+        # bytes is brought to the text shape here.
+        fields = state.get("__dict__")
+        if isinstance(fields, dict) and isinstance(fields.get("images"), list):
+            images = [_image_as_text(item, fields.get("content_type")) for item in fields["images"]]
+            state = {**state, "__dict__": {**fields, "images": images}}
+        super().__setstate__(state)
 
     def _media_items(self) -> list[str | bytes]:
         return list(self.images)

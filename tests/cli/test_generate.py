@@ -59,6 +59,25 @@ def test_image_json_is_plain_json(
     assert data["execution_metadata"]["attempts"][0]["status"] == "success"
 
 
+def test_a_downloaded_video_is_saved_with_its_type(
+    runner: CliRunner, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """OpenAI's video comes as MediaContent (downloaded by the attempt): the command saves
+    it as an .mp4 and its JSON names it inline, with its size."""
+    result = runner.invoke(
+        build_app(),
+        [
+            "generate", "video", "--provider", "openai", "--model", "sora-2",
+            "--prompt", "a cat", "--out", str(tmp_path), "--json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    [saved] = [Path(name) for name in data["files"]]
+    assert saved.suffix == ".mp4" and saved.read_bytes()[4:8] == b"ftyp"
+    assert data["media"] == [f"<inline, {saved.stat().st_size} bytes>"]
+
+
 def test_fallback_is_used_when_the_first_provider_fails(
     runner: CliRunner, cli_env: dict[str, str], emu: Emulator, tmp_path: Path
 ) -> None:

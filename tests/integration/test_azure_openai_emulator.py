@@ -89,12 +89,14 @@ I2V = VideoGenerationRequest(
 
 
 def test_v1_video_sync(emu: Emulator, tmp_path: Path) -> None:
-    """v1 t2v on a deployment: the deployment is the model, the MP4 saves with the key."""
+    """v1 t2v on a deployment: the deployment is the model; the MP4 comes downloaded with
+    the key (published MediaContent) and saves."""
     response = generate_video(
         video_config(emu), VideoGenerationRequest(prompt="a cat", duration_seconds=12)
     )
     job = job_of(emu, response)
     assert (job.model, job.input["seconds"], job.state) == ("my-sora", "12", "succeeded")
+    assert isinstance(response.video, dict) and response.video["content_type"] == "video/mp4"
     assert sniff_mime(response.save(tmp_path / "v.mp4").read_bytes()) == "video/mp4"
 
 
@@ -123,7 +125,8 @@ async def test_v1_video_async(emu: Emulator) -> None:
 
 
 def test_legacy_video_sync(emu: Emulator, tmp_path: Path) -> None:
-    """Sora-1 jobs API: width/height/n_seconds sent, the generation's MP4 saves."""
+    """Sora-1 jobs API: width/height/n_seconds sent; the generation's MP4 comes downloaded
+    (published MediaContent) and saves."""
     response = generate_video(
         video_config(emu, "my-sora-1", provider_config=LEGACY),
         VideoGenerationRequest(
@@ -138,7 +141,8 @@ def test_legacy_video_sync(emu: Emulator, tmp_path: Path) -> None:
         "n_seconds": 5,
         "n_variants": 1,
     }
-    assert "/content/video?api-version=preview" in str(response.video)
+    assert isinstance(response.video, dict)
+    assert sniff_mime(response.video["content"]) == "video/mp4"
     assert sniff_mime(response.save(tmp_path / "l.mp4").read_bytes()) == "video/mp4"
 
 
@@ -166,8 +170,9 @@ def test_legacy_failed_job_is_generation_failed(emu: Emulator) -> None:
 
 
 def test_image_v1_sync(emu: Emulator, tmp_path: Path) -> None:
-    """v1 images: base64 PNG bytes that save."""
+    """v1 images: base64 PNGs as published data: URIs, which save."""
     response = generate_image(image_config(emu), ImageGenerationRequest(prompt="a fox"))
+    assert response.images[0].startswith("data:image/png;base64,")
     assert sniff_mime(response.save(tmp_path / "i.png").read_bytes()) == "image/png"
     assert job_of(emu, response).model == "my-images"
 

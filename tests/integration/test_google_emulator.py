@@ -113,10 +113,22 @@ async def test_image_to_video_async(emu: Emulator) -> None:
 
 
 def test_gemini_image_sync(emu: Emulator, tmp_path: Path) -> None:
-    """Gemini image: :generateContent answers in the request with an inline PNG."""
+    """Gemini image: :generateContent answers in the request with an inline PNG, returned
+    as the published data: URI, which saves."""
     response = generate_image(image_config(emu), TEXT_TO_IMAGE)
+    assert response.images[0].startswith("data:image/png;base64,")
     response.save(tmp_path / "out.png")
     assert sniff_mime((tmp_path / "out.png").read_bytes()) == "image/png"
+
+
+@pytest.mark.parametrize("model", ["imagen-4.0-generate-001", "imagen-4.0-fast-generate-001"])
+def test_imagen_images_are_data_uris_that_save(emu: Emulator, tmp_path: Path, model: str) -> None:
+    """Imagen's :predict answers with base64 PNGs: data: URIs (the published type) that
+    save as the PNG."""
+    response = generate_image(image_config(emu, model), TEXT_TO_IMAGE)
+    assert [image[:22] for image in response.images] == ["data:image/png;base64,"]
+    assert response.content_type == "image/png"
+    assert sniff_mime(response.save(tmp_path / "imagen.png").read_bytes()) == "image/png"
 
 
 @pytest.mark.anyio

@@ -103,10 +103,12 @@ def last_job(emu: Emulator) -> Any:
 @MODES
 def test_text_to_video_inline(emu: Emulator, mode: dict[str, Any], tmp_path: Path) -> None:
     """Veo on Vertex: started, read with fetchPredictOperation, the video inline as base64
-    (no storageUri); 5 s sent as 6 and the seed kept (Vertex takes it)."""
+    (no storageUri), returned as MediaContent; 5 s sent as 6 and the seed kept."""
     response = generate_video(video_config(emu, mode), TEXT_TO_VIDEO)
-    assert isinstance(response.video, bytes)
-    assert sniff_mime(response.video) == "video/mp4"
+    # The published type of inline bytes: MediaContent.
+    assert isinstance(response.video, dict)
+    assert response.video["content_type"] == "video/mp4"
+    assert sniff_mime(response.video["content"]) == "video/mp4"
     assert last_job(emu).input["parameters"]["durationSeconds"] == 6
     assert last_job(emu).input["parameters"]["seed"] == 3
     response.save(tmp_path / "out.mp4")
@@ -140,7 +142,7 @@ async def test_image_to_video(emu: Emulator, mode: dict[str, Any]) -> None:
     """Veo image-to-video on Vertex: the first frame goes inline as base64 bytes."""
     response = await generate_video_async(video_config(emu, mode), IMAGE_TO_VIDEO)
     assert last_job(emu).input["frames"]["image"] > 0
-    assert isinstance(response.video, bytes)
+    assert isinstance(response.video, dict)
 
 
 @MODES
@@ -166,7 +168,7 @@ def test_a_rate_limit_fault_is_waited_out(emu: Emulator) -> None:
     emu.inject(Fault("rate_limit", provider="google", operation="submit", retry_after=0))
     before = emu.stats("google").submitted
     response = generate_video(video_config(emu, TOKEN_MODE), TEXT_TO_VIDEO)
-    assert isinstance(response.video, bytes)
+    assert isinstance(response.video, dict)
     assert emu.stats("google").submitted == before + 1
 
 
@@ -194,6 +196,6 @@ def test_a_vertex_handle_resumes_with_its_config(emu: Emulator) -> None:
     assert handle.provider_state["backend"] == "vertex"
     restored = JobHandle.model_validate_json(handle.model_dump_json())
     response = wait(restored, config=config)
-    assert isinstance(response.video, bytes)
+    assert isinstance(response.video, dict)
     with pytest.raises(ValidationError, match="Vertex AI"):
         wait(restored, config=config.model_copy(update={"provider_config": {}}))

@@ -111,15 +111,34 @@ def test_image_to_video_sync(emu: Emulator, tmp_path: Path) -> None:
 
 @pytest.mark.anyio
 async def test_image_to_video_async(emu: Emulator) -> None:
-    """Image-to-video through the async API."""
+    """Image-to-video through the async API: the content comes downloaded, as published
+    MediaContent (a user could not fetch the content URL without the key)."""
     response = await generate_video_async(video_config(emu), IMAGE_TO_VIDEO)
-    assert response.video.endswith(f"/videos/{response.request_id}/content")
+    assert isinstance(response.video, dict)
+    assert response.video["content_type"] == response.content_type == "video/mp4"
+    assert sniff_mime(response.video["content"]) == "video/mp4"
+    assert response.execution_metadata.attempts[0].http_requests >= 3  # create, poll, content
+
+
+@pytest.mark.anyio
+async def test_a_content_download_5xx_is_retried_within_the_attempt(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """A 503 on the content download is retried by the attempt (one job, no fallback),
+    and the result saves without another request."""
+    before = emu.stats("openai").submitted
+    emu.inject(Fault("server_error", provider="openai", operation="result", status_code=503))
+    response = await generate_video_async(video_config(emu), TEXT_TO_VIDEO)
+    assert emu.stats("openai").submitted == before + 1
+    assert response.execution_metadata.attempts[0].retries >= 1
+    saved = await response.save_async(tmp_path / "retried.mp4")
+    assert sniff_mime(saved.read_bytes()) == "video/mp4"
 
 
 def test_image_generate_sync(emu: Emulator, tmp_path: Path) -> None:
-    """gpt-image-1: two base64 images come back as PNG bytes that save."""
+    """gpt-image-1: two base64 images come back as published data: URIs that save."""
     response = generate_image(image_config(emu), GENERATE)
-    assert [type(image) for image in response.images] == [bytes, bytes]
+    assert [image[:22] for image in response.images] == ["data:image/png;base64,"] * 2
     saved = response.save(tmp_path / "one.png", 1)
     assert sniff_mime(saved.read_bytes()) == "image/png"
     job = next(job for job in emu.jobs("openai") if job.id == response.request_id)
@@ -138,7 +157,7 @@ def test_image_edit_sync(emu: Emulator) -> None:
     response = generate_image(image_config(emu), EDIT)
     job = next(job for job in emu.jobs("openai") if job.id == response.request_id)
     assert job.input["edit"] is True
-    assert sniff_mime(response.images[0]) == "image/png"  # type: ignore[arg-type]
+    assert response.images[0].startswith("data:image/png;base64,")
 
 
 @pytest.mark.anyio
@@ -153,6 +172,16 @@ def test_dall_e_3_on_a_compatible_endpoint_is_not_warned(emu: Emulator) -> None:
     without a warning (warnings are errors here) and with a revised prompt."""
     response = generate_image(image_config(emu, "dall-e-3"), ImageGenerationRequest(prompt="x"))
     assert response.revised_prompt
+
+
+def test_dall_e_gets_urls_as_published_and_they_save(emu: Emulator, tmp_path: Path) -> None:
+    """dall-e is sent no response_format (as published), so it takes its default, URLs,
+    which save."""
+    response = generate_image(image_config(emu, "dall-e-2"), ImageGenerationRequest(prompt="x"))
+    job = next(job for job in emu.jobs("openai") if job.id == response.request_id)
+    assert job.input["response_format"] == "url"
+    assert response.images[0].startswith("http")
+    assert sniff_mime(response.save(tmp_path / "dall-e.png").read_bytes()) == "image/png"
 
 
 def test_a_refused_image_is_content_moderation(emu: Emulator) -> None:

@@ -4,6 +4,7 @@ to an API that answers in the request."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from pathlib import Path
@@ -42,19 +43,21 @@ def config(emu: Emulator, model: str, **kwargs: Any) -> ImageGenerationConfig:
 def test_generate_image_sync(
     emu: Emulator, tmp_path: Path, model: str, endpoint: str, accept: str
 ) -> None:
-    """Each model's create answers with a real PNG, the same bytes object whatever the accept,
-    saved as is; the emulator saw one finished job of that model with the mapped form."""
+    """Each model's create answers with a real PNG, a published data: URI whatever the
+    accept, saved as its bytes; the emulator saw one finished job of that model with the
+    mapped form."""
     before = len(emu.jobs("stability"))
     response = generate_image(
         config(emu, model, provider_config={"accept": accept}),
         ImageGenerationRequest(prompt="a lighthouse", aspect_ratio="16:9", seed=7),
     )
     [image] = response.images
-    assert isinstance(image, bytes)
-    assert sniff_mime(image) == "image/png"
+    assert image.startswith("data:image/png;base64,")
     assert response.content_type == "image/png"
     assert response.raw_response["finish_reason"] == "SUCCESS"
-    assert response.save(tmp_path / "out.png").read_bytes() == image
+    saved = response.save(tmp_path / "out.png").read_bytes()
+    assert saved == base64.b64decode(image.partition(",")[2])
+    assert sniff_mime(saved) == "image/png"
     job = emu.jobs("stability")[before]
     assert (job.model, job.state, job.id) == (model, "succeeded", response.request_id)
     assert job.input["aspect_ratio"] == "16:9"
@@ -72,7 +75,7 @@ async def test_generate_image_async(emu: Emulator, model: str, endpoint: str) ->
     response = await generate_image_async(
         config(emu, model), ImageGenerationRequest(prompt="a fox"), on_progress=updates.append
     )
-    assert sniff_mime(response.images[0]) == "image/png"  # type: ignore[arg-type]
+    assert response.images[0].startswith("data:image/png;base64,")
     assert [update.status for update in updates] == ["completed"]
     assert updates[-1].result is response
 

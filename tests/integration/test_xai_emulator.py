@@ -234,3 +234,15 @@ def test_the_deprecated_pro_model_warns_and_is_served(emu: Emulator) -> None:
             image_config(emu, "grok-imagine-image-pro"), ImageGenerationRequest(prompt="a")
         )
     assert response.images
+
+
+def test_base64_images_are_data_uris_that_save(emu: Emulator, tmp_path: Path) -> None:
+    """response_format b64_json (through extra_params) gives published data: URIs, which
+    save as the image."""
+    response = generate_image(
+        image_config(emu),
+        ImageGenerationRequest(prompt="a fox", extra_params={"response_format": "b64_json"}),
+    )
+    assert response.images[0].startswith("data:image/png;base64,")
+    assert response.content_type == "image/png"
+    assert sniff_mime(response.save(tmp_path / "fox.png").read_bytes()) == "image/png"

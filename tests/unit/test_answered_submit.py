@@ -40,6 +40,7 @@ from tests._limit_rows import account_row
 pytestmark = pytest.mark.anyio
 
 PNG = tiny_png()
+PNG_URI = f"data:image/png;base64,{base64.b64encode(PNG).decode()}"
 STABILITY = "https://api.stability.test"
 OPENAI = "https://api.openai.test/v1"
 REQUEST = ImageGenerationRequest(prompt="a lighthouse")
@@ -113,7 +114,7 @@ async def test_the_client_keeps_nothing_between_the_submit_and_the_result(
     submitted = await client.submit(job, time_left=None)
     assert isinstance(submitted, AnsweredSubmit)
     assert isinstance(submitted.output, ImageOutput)
-    assert submitted.output.images == [PNG]
+    assert submitted.output.images == [PNG_URI]
     assert vars(client).keys() == before.keys()
     with pytest.raises(ValidationError):
         await client.fetch_image(submitted.handle, submitted.snapshot)
@@ -137,7 +138,7 @@ async def test_progress_and_hooks_hear_of_the_answer(respx_mock: respx.MockRoute
     assert [(update.status, update.result is response) for update in updates] == [
         ("completed", True)
     ]
-    assert response.images == [PNG]
+    assert response.images == [PNG_URI]
     assert route.call_count == 1
 
 

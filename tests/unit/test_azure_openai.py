@@ -42,6 +42,7 @@ TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOi.entra-canary"
 VIDEO_ID = "video_68d7512d07848190b3e45da0"
 TASK = "task_01jwcet0eje35tc5jy54yjax5q"
 GEN = "gen_01jwcet5abcd"
+MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(64)
 
 
 @pytest.fixture(autouse=True)
@@ -94,6 +95,13 @@ def image_config(model: str = "my-images", **kwargs: Any) -> ImageGenerationConf
         **kwargs,
     }
     return ImageGenerationConfig(**fields)
+
+
+def serve_content(respx_mock: respx.MockRouter, url: str | None = None) -> respx.Route:
+    """The finished video's content, downloaded by the attempt (v1's URL by default)."""
+    return respx_mock.get(url or f"{ENDPOINT}/openai/v1/videos/{VIDEO_ID}/content").respond(
+        200, content=MP4, headers={"content-type": "video/mp4"}
+    )
 
 
 def video(status: str = "queued", **fields: Any) -> dict[str, Any]:
@@ -201,8 +209,9 @@ def test_the_deployment_name_is_never_parsed_for_a_model() -> None:
 @pytest.mark.anyio
 async def test_v1_video_uses_the_openai_protocol(respx_mock: respx.MockRouter) -> None:
     """v1: POST {endpoint}/openai/v1/videos with the deployment as model and api-key auth;
-    the content URL is on the endpoint and downloads with the key."""
+    the content is on the endpoint, downloaded with the key into MediaContent."""
     create = respx_mock.post(f"{ENDPOINT}/openai/v1/videos").respond(200, json=video())
+    content = serve_content(respx_mock)
     respx_mock.get(f"{ENDPOINT}/openai/v1/videos/{VIDEO_ID}").respond(200, json=video("completed"))
     response = await generate_video_async(
         video_config(), VideoGenerationRequest(prompt="a cat", aspect_ratio="9:16")
@@ -212,15 +221,15 @@ async def test_v1_video_uses_the_openai_protocol(respx_mock: respx.MockRouter) -
     assert "authorization" not in sent.headers
     assert "api-version" not in str(sent.url)
     assert json.loads(sent.content) == {"prompt": "a cat", "model": "my-sora", "size": "720x1280"}
-    assert response.video == f"{ENDPOINT}/openai/v1/videos/{VIDEO_ID}/content"
-    headers = response._download_headers[response.video]
-    assert headers["api-key"].get_secret_value() == KEY
+    assert response.video == {"content": MP4, "content_type": "video/mp4"}
+    assert content.calls.last.request.headers["api-key"] == KEY
 
 
 @pytest.mark.anyio
 async def test_v1_image_to_video_is_multipart(respx_mock: respx.MockRouter) -> None:
     """A first frame as bytes is the input_reference file of a multipart create."""
     create = respx_mock.post(f"{ENDPOINT}/openai/v1/videos").respond(200, json=video("completed"))
+    serve_content(respx_mock)
     await generate_video_async(
         video_config(),
         VideoGenerationRequest(
@@ -234,6 +243,7 @@ async def test_v1_image_to_video_is_multipart(respx_mock: respx.MockRouter) -> N
 async def test_an_explicit_api_version_rides_on_v1(respx_mock: respx.MockRouter) -> None:
     """A configured api_version is sent on v1 calls too (some clients add 'preview')."""
     create = respx_mock.post(f"{ENDPOINT}/openai/v1/videos").respond(200, json=video("completed"))
+    serve_content(respx_mock)
     await generate_video_async(
         video_config(api_version="preview"), VideoGenerationRequest(prompt="a cat")
     )
@@ -285,8 +295,12 @@ async def test_legacy_flow_polls_states_and_downloads_by_generation(
     respx_mock: respx.MockRouter,
 ) -> None:
     """preprocessing -> queued -> running -> processing -> succeeded; the MP4 is the
-    first generation's content/video, with api-version=preview and the key."""
+    first generation's content/video, downloaded with api-version=preview and the key."""
     jobs = f"{ENDPOINT}/openai/v1/video/generations/jobs"
+    content = respx_mock.get(
+        f"{ENDPOINT}/openai/v1/video/generations/{GEN}/content/video",
+        params={"api-version": "preview"},
+    ).respond(200, content=MP4, headers={"content-type": "video/mp4"})
     create = respx_mock.post(jobs).respond(201, json=job("preprocessing"))
     poll = respx_mock.get(f"{jobs}/{TASK}").mock(
         side_effect=[
@@ -309,10 +323,8 @@ async def test_legacy_flow_polls_states_and_downloads_by_generation(
         "processing",
         "completed",
     ]
-    assert response.video == (
-        f"{ENDPOINT}/openai/v1/video/generations/{GEN}/content/video?api-version=preview"
-    )
-    assert response._download_headers[response.video]["api-key"].get_secret_value() == KEY
+    assert response.video == {"content": MP4, "content_type": "video/mp4"}
+    assert content.calls.last.request.headers["api-key"] == KEY
 
 
 @pytest.mark.parametrize(
@@ -388,7 +400,7 @@ async def test_v1_images_send_the_deployment_as_model(respx_mock: respx.MockRout
     )
     response = await generate_image_async(image_config(), ImageGenerationRequest(prompt="a fox"))
     assert json.loads(create.calls.last.request.content)["model"] == "my-images"
-    assert isinstance(response.images[0], bytes)
+    assert response.images == [f"data:image/png;base64,{PNG_B64}"]
 
 
 @pytest.mark.anyio
@@ -470,6 +482,7 @@ async def test_a_429_with_retry_after_seconds_is_retried(respx_mock: respx.MockR
             httpx.Response(200, json=video("completed")),
         ]
     )
+    serve_content(respx_mock)
     await generate_video_async(video_config(), VideoGenerationRequest(prompt="a cat"))
     assert create.call_count == 2
 

@@ -46,6 +46,7 @@ OP = "3yudfuwjdznj"
 OP_NAME = f"models/{VEO}/operations/{OP}"
 FILE_URI = f"{BASE}/files/abc123:download?alt=media"
 PNG = make_png(64, 36)
+PNG_URI = f"data:image/png;base64,{base64.b64encode(PNG).decode()}"
 
 
 @pytest.fixture(autouse=True)
@@ -248,15 +249,21 @@ def test_the_key_goes_to_the_api_origin_only() -> None:
 
 
 @pytest.mark.anyio
-async def test_inline_video_bytes_are_the_result(respx_mock: respx.MockRouter) -> None:
-    """A sample with encodedVideo (base64) becomes bytes."""
+async def test_inline_video_bytes_are_the_result(
+    respx_mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    """A sample with encodedVideo (base64) becomes published MediaContent, which saves;
+    raw_response keeps a note in place of the base64 (no second copy)."""
     respx_mock.post(f"{BASE}/models/{VEO}:predictLongRunning").respond(200, json={"name": OP_NAME})
     encoded = base64.b64encode(b"mp4bytes").decode()
     respx_mock.get(f"{BASE}/{OP_NAME}").respond(
         200, json=done(generatedSamples=[{"video": {"encodedVideo": encoded}}])
     )
     response = await generate_video_async(video_config(), VideoGenerationRequest(prompt="a cat"))
-    assert response.video == b"mp4bytes"
+    assert response.video == {"content": b"mp4bytes", "content_type": "video/mp4"}
+    [sample] = response.raw_response["response"]["generateVideoResponse"]["generatedSamples"]
+    assert sample["video"]["encodedVideo"] == f"<{len(encoded)} base64 chars: the video>"
+    assert (await response.save_async(tmp_path / "v.mp4")).read_bytes() == b"mp4bytes"
 
 
 @pytest.mark.anyio
@@ -298,9 +305,11 @@ async def test_a_start_reply_without_a_name_allows_no_fallback(
 
 
 @pytest.mark.anyio
-async def test_gemini_image_inline_parts_become_bytes(respx_mock: respx.MockRouter) -> None:
+async def test_gemini_image_inline_parts_become_data_uris(
+    respx_mock: respx.MockRouter,
+) -> None:
     """:generateContent gets text + inlineData parts and imageConfig; inline image parts
-    of the reply are the images, as bytes."""
+    of the reply are the images, as published data: URIs."""
     model = "gemini-3.1-flash-image"
     route = respx_mock.post(f"{BASE}/models/{model}:generateContent").respond(
         200, json=gemini_reply(PNG)
@@ -319,7 +328,7 @@ async def test_gemini_image_inline_parts_become_bytes(respx_mock: respx.MockRout
     assert parts[1]["inlineData"]["data"] == base64.b64encode(PNG).decode()
     assert body["generationConfig"]["imageConfig"] == {"aspectRatio": "16:9"}
     assert body["generationConfig"]["responseModalities"] == ["TEXT", "IMAGE"]
-    assert response.images == [PNG]
+    assert response.images == [PNG_URI]
     assert response.content_type == "image/png"
 
 
@@ -418,8 +427,9 @@ async def test_imagen_on_the_gemini_api_warns_and_its_404_names_the_successor(
 
 
 @pytest.mark.anyio
-async def test_imagen_predictions_become_bytes(respx_mock: respx.MockRouter) -> None:
-    """:predict's predictions[].bytesBase64Encoded are the images (a compatible endpoint)."""
+async def test_imagen_predictions_become_data_uris(respx_mock: respx.MockRouter) -> None:
+    """:predict's predictions[].bytesBase64Encoded are the images as data: URIs (a
+    compatible endpoint)."""
     route = respx_mock.post(f"{BASE}/models/imagen-3.0-generate-002:predict").respond(
         200,
         json={"predictions": [{"bytesBase64Encoded": base64.b64encode(PNG).decode()}]},
@@ -434,7 +444,7 @@ async def test_imagen_predictions_become_bytes(respx_mock: respx.MockRouter) -> 
         "instances": [{"prompt": "a fox"}],
         "parameters": {"aspectRatio": "16:9"},
     }
-    assert response.images == [PNG]
+    assert response.images == [PNG_URI]
 
 
 def test_vertex_options_without_vertexai_are_refused() -> None:

@@ -55,6 +55,7 @@ OP_NAME = f"projects/123456/locations/{LOCATION}/publishers/google/models/{VEO}/
 EXPRESS_ROOT = "https://aiplatform.googleapis.com/v1beta1"
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 16
 PNG = make_png(32, 18)
+PNG_URI = f"data:image/png;base64,{base64.b64encode(PNG).decode()}"
 VERTEX = {"vertexai": True, "project": PROJECT, "location": LOCATION}
 _ENV = (
     "GEMINI_API_KEY",
@@ -155,7 +156,7 @@ async def test_token_video_end_to_end(respx_mock: respx.MockRouter) -> None:
     assert body["parameters"]["seed"] == 7
     assert body["parameters"]["generateAudio"] is True
     assert sent_json(poll) == {"operationName": OP_NAME}
-    assert response.video == MP4
+    assert response.video == {"content": MP4, "content_type": "video/mp4"}  # published
     assert response.content_type == "video/mp4"
     assert TOKEN not in repr(response) + response.model_dump_json()
 
@@ -197,7 +198,7 @@ async def test_express_mode_uses_the_key_on_the_global_host(
     assert start.calls.last.request.headers["x-goog-api-key"] == EXPRESS_KEY
     assert "authorization" not in start.calls.last.request.headers
     assert sent_json(poll) == {"operationName": f"{model}/operations/op1"}
-    assert response.video == MP4
+    assert response.video == {"content": MP4, "content_type": "video/mp4"}  # published
 
 
 @pytest.mark.anyio
@@ -217,7 +218,7 @@ async def test_the_sdk_environment_selects_vertex(
     config = video_config(api_key=None, provider_config={})
     response = await generate_video_async(config, VideoGenerationRequest(prompt="a cat"))
     assert respx_mock.calls[0].request.headers["authorization"] == f"Bearer {TOKEN}"
-    assert response.video == MP4
+    assert response.video == {"content": MP4, "content_type": "video/mp4"}  # published
 
 
 @pytest.mark.anyio
@@ -285,7 +286,7 @@ async def test_imagen_and_gemini_image_on_vertex(respx_mock: respx.MockRouter) -
         warnings.simplefilter("error")  # Imagen's Gemini-API shutdown is not Vertex's
         first = await generate_image_async(image_config("imagen-4.0-generate-001"), request)
     second = await generate_image_async(image_config("gemini-3.1-flash-image"), request)
-    assert first.images == [PNG] == second.images
+    assert first.images == [PNG_URI] == second.images
     assert imagen.calls.last.request.headers["authorization"] == f"Bearer {TOKEN}"
     assert sent_json(gemini)["contents"][0]["parts"] == [{"text": "a fox"}]
 

@@ -31,6 +31,7 @@ from tarash.tarash_gateway.batch._ledger import open_ledger
 from tarash.tarash_gateway.errors import RateLimitError
 from tarash.tarash_gateway.errors import TimeoutError as TarashTimeoutError
 from tarash.tarash_gateway.models import (
+    ImageGenerationResponse,
     VideoGenerationConfig,
     VideoGenerationRequest,
     VideoGenerationResponse,
@@ -342,6 +343,21 @@ def test_responses_and_errors_round_trip_without_the_key() -> None:
     assert (back.status_code, back.retry_after, back.provider) == (429, 3.0, "fal")
     timeout = load_error(dump_error(TarashTimeoutError("late", timeout_seconds=5.0), []))
     assert isinstance(timeout, TarashTimeoutError) and timeout.timeout_seconds == 5.0
+
+
+def test_the_published_result_shapes_round_trip() -> None:
+    """A MediaContent video reads back as the same dict (bytes and type), data: URI images
+    as themselves, and both still save their bytes' shape."""
+    content = {"content": b"\x00\x00\x00\x18ftypmp42", "content_type": "video/mp4"}
+    video = VideoGenerationResponse(request_id="v", video=content, content_type="video/mp4")
+    restored = load_response(dump_response(video, []))
+    assert isinstance(restored, VideoGenerationResponse)
+    assert restored.video == content
+    uri = "data:image/png;base64,iVBORw0KGgo="
+    images = ImageGenerationResponse(request_id="i", images=[uri, "https://cdn.test/a.png"])
+    back = load_response(dump_response(images, []))
+    assert isinstance(back, ImageGenerationResponse)
+    assert back.images == [uri, "https://cdn.test/a.png"]
 
 
 def test_a_row_keeps_every_job_accepted_and_stays_intent_while_a_submit_is_in_flight() -> None:

@@ -164,10 +164,12 @@ def test_images_are_generated_pngs_of_the_requested_size(
 
 
 def test_output_image_and_canned_image_response_are_returned() -> None:
-    """output_image (ours) and an ImageGenerationResponse as mock_response serve image configs."""
+    """output_image (ours; bytes given come back as a data: URI, the published type) and an
+    ImageGenerationResponse as mock_response serve image configs."""
     png = _data(generate_image(_image_config(MockConfig(enabled=True)), _image()).images[0])
     given = MockConfig(enabled=True, responses=[MockResponse(output_image=png)])
-    assert generate_image(_image_config(given), _image()).images == [png]
+    images = generate_image(_image_config(given), _image()).images
+    assert images == [f"data:image/png;base64,{base64.b64encode(png).decode()}"]
     canned = ImageGenerationResponse(request_id="c", images=["https://example.com/a.png"])
     pool = MockConfig(enabled=True, responses=[MockResponse(mock_response=canned)])
     response = generate_image(_image_config(pool), _image())

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import respx
 
-from tarash.tarash_gateway import generate_image_async, generate_video_async
+from tarash.tarash_gateway import generate_image_async, generate_video_async, wait_async
 from tarash.tarash_gateway._sample_media import make_png
 from tarash.tarash_gateway.engine._polling import JobState
 from tarash.tarash_gateway.errors import (
@@ -34,6 +34,7 @@ from tarash.tarash_gateway.models import (
     JobHandle,
     VideoGenerationConfig,
     VideoGenerationRequest,
+    VideoGenerationResponse,
 )
 from tarash.tarash_gateway.providers import _lifecycle, get_provider_class
 from tarash.tarash_gateway.providers._base import ProviderSettings
@@ -46,6 +47,7 @@ OFFICIAL = "https://api.openai.com/v1"
 KEY = "sk-canary-0123456789abcdef"
 VIDEO_ID = "video_68d7512d07848190b3e45da0ecbebcde004da08e1e0678d5"
 PNG = make_png(1280, 720)
+MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4
 
 
 @pytest.fixture(autouse=True)
@@ -122,6 +124,15 @@ def error_body(
 
 def sent_json(route: respx.Route) -> Any:
     return json.loads(route.calls.last.request.content)
+
+
+def serve_content(respx_mock: respx.MockRouter, *replies: httpx.Response) -> respx.Route:
+    """The finished video's content (GET /videos/{id}/content), downloaded by the attempt;
+    ``replies`` in order when given, else the MP4."""
+    route = respx_mock.get(f"{BASE}/videos/{VIDEO_ID}/content")
+    if replies:
+        return route.mock(side_effect=list(replies))
+    return route.respond(200, content=MP4, headers={"content-type": "video/mp4"})
 
 
 # ---------------------------------------------------------------------------------------
@@ -204,8 +215,9 @@ async def test_text_to_video_is_json_then_polled_with_the_servers_hint(
     respx_mock: respx.MockRouter,
 ) -> None:
     """A create without an image is JSON; polls follow openai-poll-after-ms; the result is
-    the content URL, downloaded with the key by save()."""
+    the content, downloaded with the key once the job completed, as published MediaContent."""
     create = respx_mock.post(f"{BASE}/videos").respond(200, json=video())
+    content = serve_content(respx_mock)
     hint = {"openai-poll-after-ms": "0"}
     poll = respx_mock.get(f"{BASE}/videos/{VIDEO_ID}").mock(
         side_effect=[
@@ -231,25 +243,66 @@ async def test_text_to_video_is_json_then_polled_with_the_servers_hint(
     assert poll.call_count == 2
     assert [u.status for u in updates] == ["queued", "processing", "completed"]
     assert updates[1].progress_percent == 40
-    assert response.video == f"{BASE}/videos/{VIDEO_ID}/content"
+    assert response.video == {"content": MP4, "content_type": "video/mp4"}
+    assert response.content_type == "video/mp4"
     assert response.duration == 8
-    headers = response._download_headers[response.video]
-    assert headers["Authorization"].get_secret_value() == f"Bearer {KEY}"
+    assert content.calls.last.request.headers["authorization"] == f"Bearer {KEY}"
+    assert response._download_headers == {}
+    attempt = response.execution_metadata.attempts[0]
+    assert attempt.http_requests == 4  # the create, two polls, the download
 
 
 @pytest.mark.anyio
-async def test_save_downloads_the_content_with_the_key(
+async def test_save_writes_the_downloaded_content(
     respx_mock: respx.MockRouter, tmp_path: Path
 ) -> None:
-    """save() GETs /videos/{id}/content with the key."""
+    """The content is GET once, with the key, by the attempt; save() writes it and sends
+    nothing more."""
     respx_mock.post(f"{BASE}/videos").respond(200, json=video("completed"))
-    content = respx_mock.get(f"{BASE}/videos/{VIDEO_ID}/content").respond(
-        200, content=b"\x00\x00\x00\x18ftypmp42", headers={"content-type": "video/mp4"}
-    )
+    content = serve_content(respx_mock)
     response = await generate_video_async(video_config(), VideoGenerationRequest(prompt="a cat"))
     await response.save_async(tmp_path / "out.mp4")
+    assert content.call_count == 1
     assert content.calls.last.request.headers["authorization"] == f"Bearer {KEY}"
-    assert (tmp_path / "out.mp4").read_bytes().startswith(b"\x00\x00\x00\x18ftyp")
+    assert (tmp_path / "out.mp4").read_bytes() == MP4
+
+
+@pytest.mark.anyio
+async def test_a_content_download_that_fails_transiently_is_retried(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """A 503 or a dropped connection on the content is retried from the start (the
+    engine's download rules); the content type defaults to video/mp4."""
+    respx_mock.post(f"{BASE}/videos").respond(200, json=video("completed"))
+    content = serve_content(
+        respx_mock,
+        httpx.Response(503, json=error_body(None, type_="server_error")),
+        httpx.Response(200, content=MP4),
+    )
+    response = await generate_video_async(video_config(), VideoGenerationRequest(prompt="a cat"))
+    assert content.call_count == 2
+    assert response.video == {"content": MP4, "content_type": "video/mp4"}
+
+
+@pytest.mark.anyio
+async def test_a_content_download_that_fails_keeps_the_paid_job(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """A finished video whose content cannot be read is paid for: no fallback, the error
+    carries the handle, and wait(handle) reads it later."""
+    respx_mock.post(f"{BASE}/videos").respond(200, json=video("completed"))
+    respx_mock.get(f"{BASE}/videos/{VIDEO_ID}").respond(200, json=video("completed"))
+    serve_content(respx_mock, *[httpx.Response(500, json=error_body(None))] * 4)
+    with pytest.raises(ProviderServerError) as caught:
+        await generate_video_async(video_config(), VideoGenerationRequest(prompt="a cat"))
+    assert caught.value.fallback_allowed is False
+    handle = caught.value.job_handle
+    assert handle is not None and handle.request_id == VIDEO_ID
+    assert KEY not in repr(caught.value.raw_response) + str(caught.value)
+    serve_content(respx_mock)
+    result = await wait_async(handle, config=video_config())
+    assert isinstance(result, VideoGenerationResponse)
+    assert result.video == {"content": MP4, "content_type": "video/mp4"}
 
 
 def test_the_key_goes_to_the_api_origin_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -264,6 +317,7 @@ def test_the_key_goes_to_the_api_origin_only(monkeypatch: pytest.MonkeyPatch) ->
 async def test_image_to_video_bytes_go_as_a_multipart_file(respx_mock: respx.MockRouter) -> None:
     """A first frame given as bytes is the input_reference file part of a multipart form."""
     create = respx_mock.post(f"{BASE}/videos").respond(200, json=video("completed"))
+    serve_content(respx_mock)
     await generate_video_async(
         video_config(),
         VideoGenerationRequest(
@@ -286,6 +340,7 @@ async def test_image_to_video_bytes_go_as_a_multipart_file(respx_mock: respx.Moc
 async def test_image_to_video_url_goes_as_json_image_url(respx_mock: respx.MockRouter) -> None:
     """A first frame given as a URL is JSON input_reference {image_url}."""
     create = respx_mock.post(f"{BASE}/videos").respond(200, json=video("completed"))
+    serve_content(respx_mock)
     url = "https://cdn.test/frame.png"
     await generate_video_async(
         video_config(),
@@ -393,11 +448,11 @@ async def test_cancel_sends_nothing() -> None:
 
 
 @pytest.mark.anyio
-async def test_image_generation_b64_becomes_bytes_held_once(
+async def test_image_generation_b64_becomes_data_uris_held_once(
     respx_mock: respx.MockRouter, tmp_path: Path
 ) -> None:
-    """b64_json images are bytes in response.images (the raw body keeps a note, not a second
-    copy), save() writes them, and no poll follows the create."""
+    """b64_json images are data: URIs in response.images, as published (the raw body keeps
+    a note, not a second copy), save() writes them, and no poll follows the create."""
     first, second = make_png(32, 32), make_png(16, 16)
     create = respx_mock.post(f"{BASE}/images/generations").respond(
         200, json=images_body(first, second), headers={"x-request-id": "req_abc"}
@@ -411,7 +466,8 @@ async def test_image_generation_b64_becomes_bytes_held_once(
         "model": "gpt-image-1",
         "size": "1536x1024",
     }
-    assert response.images == [first, second]
+    encoded = [base64.b64encode(image).decode() for image in (first, second)]
+    assert response.images == [f"data:image/png;base64,{text}" for text in encoded]
     assert response.request_id == "req_abc"
     assert response.content_type == "image/png"
     assert "base64 chars" in response.raw_response["data"][0]["b64_json"]
@@ -434,15 +490,15 @@ async def test_url_images_are_the_same_response_shape(respx_mock: respx.MockRout
     assert response._download_headers == {}
 
 
-def test_dall_e_asks_for_base64_and_gpt_image_never_does() -> None:
-    """dall-e models get response_format=b64_json; GPT image models refuse the field."""
+def test_no_model_is_sent_a_response_format() -> None:
+    """dall-e gets no response_format (its URLs, as published); GPT image models refuse
+    the field."""
     request = ImageGenerationRequest(prompt="a fox", quality="hd", style="vivid")
     dall_e = client("dall-e-3").prepare_image(request).payload
-    assert (dall_e["response_format"], dall_e["style"], dall_e["quality"]) == (
-        "b64_json",
-        "vivid",
-        "hd",
-    )
+    assert "response_format" not in dall_e
+    assert (dall_e["style"], dall_e["quality"]) == ("vivid", "hd")
+    asked = ImageGenerationRequest(prompt="a fox", extra_params={"response_format": "b64_json"})
+    assert client("dall-e-2").prepare_image(asked).payload["response_format"] == "b64_json"
     gpt = client("gpt-image-1").prepare_image(request)
     assert "response_format" not in gpt.payload and "style" not in gpt.payload
     assert any("style" in note for note in gpt.adaptations)
@@ -625,6 +681,7 @@ async def test_a_rate_limited_create_is_retried_after_the_servers_delay(
             httpx.Response(200, json=video("completed")),
         ]
     )
+    serve_content(respx_mock)
     await generate_video_async(video_config(), VideoGenerationRequest(prompt="a cat"))
     assert create.call_count == 2
 
@@ -677,6 +734,7 @@ async def test_a_status_5xx_is_read_again(respx_mock: respx.MockRouter) -> None:
             httpx.Response(200, json=video("completed")),
         ]
     )
+    serve_content(respx_mock)
     await generate_video_async(video_config(), VideoGenerationRequest(prompt="a cat"))
     assert poll.call_count == 2
 

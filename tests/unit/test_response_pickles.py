@@ -12,7 +12,11 @@ import pytest
 import respx
 
 from tarash.tarash_gateway.errors import AuthenticationError, HTTPConnectionError
-from tarash.tarash_gateway.models import TTSResponse
+from tarash.tarash_gateway.models import (
+    ImageGenerationResponse,
+    TTSResponse,
+    VideoGenerationResponse,
+)
 from tests.unit.test_secrets_hardening import DELIVERY, TOKEN, leaks, replicate_response
 
 pytestmark = pytest.mark.anyio
@@ -88,3 +92,30 @@ def test_audio_response_pickled_by_an_earlier_version_still_loads() -> None:
         "UklGRg==",
         "audio/wav",
     )
+
+
+def test_image_bytes_from_an_earlier_version_load_as_data_uris(tmp_path: Path) -> None:
+    """images once held bytes: a response pickled or dumped (mode="python") then loads with
+    data: URIs, the published type, and saves the same bytes."""
+    png = b"\x89PNG\r\n\x1a\n-earlier"
+    earlier = ImageGenerationResponse.model_construct(
+        request_id="old", images=[png], content_type="image/png"
+    )
+    uri = f"data:image/png;base64,{base64.b64encode(png).decode()}"
+    restored = pickle.loads(pickle.dumps(earlier))
+    assert restored.images == [uri]
+    assert restored.save(tmp_path / "old.png").read_bytes() == png
+    dumped = {**earlier.model_dump(mode="python", exclude={"images"}), "images": [png]}
+    assert ImageGenerationResponse.model_validate(dumped).images == [uri]
+    assert ImageGenerationResponse(request_id="h", images=[png]).images == [uri]
+
+
+def test_a_media_content_video_survives_pickle_and_json(tmp_path: Path) -> None:
+    """A MediaContent video (OpenAI's downloaded content, inline Veo) pickles and dumps to
+    JSON (its bytes as base64) and reads back as the same dict, which saves."""
+    content = {"content": b"\x00\x00\x00\x18ftypmp42\xff\xfe", "content_type": "video/mp4"}
+    response = VideoGenerationResponse(request_id="v", video=content, content_type="video/mp4")
+    assert pickle.loads(pickle.dumps(response)).video == content
+    restored = VideoGenerationResponse.model_validate_json(response.model_dump_json())
+    assert restored.video == content
+    assert restored.save(tmp_path / "v.mp4").read_bytes() == content["content"]

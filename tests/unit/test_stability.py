@@ -51,6 +51,7 @@ BASE = "https://api.stability.test"
 KEY = "sk-canary-stability-4471"
 GENERATE = f"{BASE}/v2beta/stable-image/generate"
 PNG = tiny_png()
+PNG_URI = f"data:image/png;base64,{base64.b64encode(PNG).decode()}"
 
 
 def config(model: str = "stable-image-core", **kwargs: Any) -> ImageGenerationConfig:
@@ -308,14 +309,14 @@ async def test_a_retired_id_warns_once_and_is_still_sent(respx_mock: respx.MockR
 # -- replies ------------------------------------------------------------------------------
 
 
-async def test_bytes_reply_is_the_image_held_once(
+async def test_bytes_reply_is_the_image_as_a_data_uri(
     respx_mock: respx.MockRouter, tmp_path: Path
 ) -> None:
-    """accept image/*: the body's bytes are images[0] (no copy), save() writes them, the
-    finish reason and seed are in raw_response, no status call is made."""
+    """accept image/*: the body's bytes are images[0] as the published data: URI, save()
+    writes them, the finish reason and seed are in raw_response, no status call is made."""
     respx_mock.post(f"{GENERATE}/core").mock(return_value=image_reply())
     response = await generate_image_async(config(), request())
-    assert response.images == [PNG]
+    assert response.images == [PNG_URI]
     assert response.request_id == "a1b2c3d4e5f60718293a4b5c6d7e8f90"
     assert response.raw_response == {
         "finish_reason": "SUCCESS",
@@ -328,12 +329,12 @@ async def test_bytes_reply_is_the_image_held_once(
 
 
 def test_json_reply_decodes_to_the_same_media_object(respx_mock: respx.MockRouter) -> None:
-    """accept application/json: the base64 image becomes bytes like the bytes reply, and the
-    base64 text is not kept (sync API)."""
+    """accept application/json: the base64 image becomes the same data: URI as the bytes
+    reply, and raw_response keeps no second copy of the base64 text (sync API)."""
     route = respx_mock.post(f"{GENERATE}/core").mock(return_value=json_reply())
     response = generate_image(config(provider_config={"accept": "application/json"}), request())
     assert route.calls.last.request.headers["accept"] == "application/json"
-    assert response.images == [PNG]
+    assert response.images == [PNG_URI]
     assert response.content_type == "image/png"
     assert "image" not in response.raw_response
     assert response.raw_response["seed"] == 343940597
@@ -463,7 +464,7 @@ async def test_rate_limit_lockout_is_honoured_then_retried(respx_mock: respx.Moc
     )
     route = respx_mock.post(f"{GENERATE}/core").mock(side_effect=[limited, image_reply()])
     response = await generate_image_async(config(), request())
-    assert response.images == [PNG]
+    assert response.images == [PNG_URI]
     assert route.call_count == 2
     client = StabilityClient(ProviderSettings(model="stable-image-core", api_key=SecretStr(KEY)))
     error = client.parse_error(limited)

@@ -333,17 +333,19 @@ async def test_an_image_generation_answers_in_the_request(respx_mock: respx.Mock
 
 
 @pytest.mark.anyio
-async def test_base64_images_are_decoded(respx_mock: respx.MockRouter) -> None:
-    """response_format b64_json (through extra_params) gives the image's bytes."""
+async def test_base64_images_are_data_uris(respx_mock: respx.MockRouter) -> None:
+    """response_format b64_json (through extra_params) gives the image as a data: URI (the
+    published result type); a malformed item is skipped."""
     png = tiny_png()
     respx_mock.post(f"{BASE}/images/generations").respond(
-        200, json={"data": [{"b64_json": base64.b64encode(png).decode()}]}
+        200,
+        json={"data": [{"b64_json": "not base64!"}, {"b64_json": base64.b64encode(png).decode()}]},
     )
     response = await generate_image_async(
         image_config(),
         ImageGenerationRequest(prompt="a fox", extra_params={"response_format": "b64_json"}),
     )
-    assert response.images == [png]
+    assert response.images == [f"data:image/png;base64,{base64.b64encode(png).decode()}"]
     assert response.content_type == "image/png"
 
 

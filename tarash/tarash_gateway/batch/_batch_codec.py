@@ -125,18 +125,39 @@ def load_handle(text: str) -> JobHandle:
     return JobHandle.model_validate_json(text)
 
 
+_BASE64_CONTENT = "content_base64"
+"""The key a :class:`MediaContent` video's bytes are written under, as base64 text (JSON
+holds no bytes); read back into the dict's ``content``."""
+
+
 def _as_text_media(media: Any, content_type: str | None) -> Any:
     if isinstance(media, bytes | bytearray):
         # Inline media travel as a data: URI, which save() writes the same way.
         encoded = base64.b64encode(bytes(media)).decode("ascii")
         return f"data:{content_type or 'application/octet-stream'};base64,{encoded}"
     if isinstance(media, dict) and isinstance(media.get("content"), bytes | bytearray):
-        return _as_text_media(media["content"], media.get("content_type") or content_type)
+        # Kept a MediaContent dict (the published shape of OpenAI's and Veo's videos), so
+        # that a result read back from the ledger has the shape it was returned with.
+        return {
+            _BASE64_CONTENT: base64.b64encode(bytes(media["content"])).decode("ascii"),
+            "content_type": media.get("content_type") or content_type or "video/mp4",
+        }
+    return media
+
+
+def _from_text_media(media: Any) -> Any:
+    """A video as :func:`_as_text_media` wrote it, its MediaContent's bytes decoded."""
+    if isinstance(media, dict) and isinstance(media.get(_BASE64_CONTENT), str):
+        return {
+            "content": base64.b64decode(media[_BASE64_CONTENT]),
+            "content_type": media.get("content_type") or "video/mp4",
+        }
     return media
 
 
 def dump_response(response: Response, secrets: list[str]) -> str:
-    """The response as JSON, inline media as ``data:`` URIs, scrubbed of every key.
+    """The response as JSON, inline media as ``data:`` URIs (a :class:`MediaContent`
+    video as its type and base64 text, read back as a dict), scrubbed of every key.
 
     The URLs whose download needs the provider's key are listed (never the key): a
     response read back resolves it from the environment when it saves, as an unpickled
@@ -170,8 +191,12 @@ def _json_default(value: Any) -> Any:
 def load_response(text: str) -> Response:
     """The response written by :func:`dump_response`."""
     document = json.loads(text)
-    model = VideoGenerationResponse if document["kind"] == "video" else ImageGenerationResponse
-    response: Response = model.model_validate(document["response"])
+    body = document["response"]
+    model: type[Response] = ImageGenerationResponse
+    if document["kind"] == "video":
+        model = VideoGenerationResponse
+        body = {**body, "video": _from_text_media(body.get("video"))}
+    response: Response = model.model_validate(body)
     response._keyed_urls = frozenset(document.get("keyed_urls") or ())
     return response
 

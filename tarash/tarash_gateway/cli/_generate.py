@@ -253,8 +253,13 @@ def saved_files(response: Response, out: Path, stem: str | None = None) -> list[
     out.mkdir(parents=True, exist_ok=True)
     name = stem or file_stem(response.request_id)
     if isinstance(response, VideoGenerationResponse):
-        media = response.video if not isinstance(response.video, dict) else b""
-        path = out / f"{name}{media_extension(media, response.content_type, Kind.video)}"
+        video = response.video
+        # A MediaContent dict (OpenAI's downloaded content, Veo's inline bytes) names its type.
+        media = video if not isinstance(video, dict) else video["content"]
+        content_type = response.content_type or (
+            video["content_type"] if isinstance(video, dict) else None
+        )
+        path = out / f"{name}{media_extension(media, content_type, Kind.video)}"
         return [response.save(path)]
     paths = []
     many = len(response.images) > 1
@@ -272,6 +277,8 @@ def _media_reference(media: object) -> str:
         return f"<inline, {len(media)} characters>"
     if isinstance(media, bytes):
         return f"<inline, {len(media)} bytes>"
+    if isinstance(media, dict) and isinstance(media.get("content"), bytes):
+        return f"<inline, {len(media['content'])} bytes>"
     return "<inline>"
 
 

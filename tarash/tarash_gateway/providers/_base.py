@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import inspect
+import io
 import logging
 import os
 import re
@@ -32,6 +33,7 @@ from tarash.tarash_gateway.engine._http import (
     response_json,
     same_origin,
     send,
+    stream,
     submit_may_have_created_job,
 )
 from tarash.tarash_gateway.engine._polling import JobSnapshot, JobState
@@ -46,6 +48,7 @@ from tarash.tarash_gateway.errors import (
 from tarash.tarash_gateway.models import (
     ImageGenerationRequest,
     JobHandle,
+    MediaContent,
     VideoGenerationRequest,
 )
 from tarash.tarash_gateway.providers._credentials import ApiKey, Credentials
@@ -157,9 +160,14 @@ class JobUrls:
 
 @dataclass(slots=True)
 class VideoOutput:
-    """The media of a finished video job, as the provider gave it."""
+    """The media of a finished video job, as the provider gave it.
 
-    video: str | bytes
+    ``video`` is a URL, or a :class:`MediaContent` dict of bytes the provider answered
+    with (or that were downloaded as published does, OpenAI's content); plain bytes only
+    from the mock and custom handlers.
+    """
+
+    video: str | bytes | MediaContent
     content_type: str | None = None
     audio_url: str | None = None
     duration: float | None = None
@@ -171,9 +179,10 @@ class VideoOutput:
 
 @dataclass(slots=True)
 class ImageOutput:
-    """The media of a finished image job, as the provider gave it."""
+    """The media of a finished image job, as the provider gave it: each image a URL, or a
+    ``data:`` URI where the provider answered with the bytes (the published shape)."""
 
-    images: list[str | bytes]
+    images: list[str]
     content_type: str | None = None
     revised_prompt: str | None = None
     expires_at: datetime | None = None
@@ -807,6 +816,51 @@ class ProviderClient(abc.ABC):
             expect_object=True,
         )
         return reply_object(reply)
+
+    async def download_content(
+        self, url: str, *, request_id: str | None, default_type: str
+    ) -> MediaContent:
+        """``GET`` a finished job's media with this client's key and return its bytes, as
+        published returns OpenAI's video (:class:`MediaContent`).
+
+        Part of the attempt that reads the result: the engine's streaming download
+        (:func:`~tarash.tarash_gateway.engine._http.stream`, the ``download`` retry rules
+        within the attempt's budget and deadline, started again from byte 0 when it
+        breaks off), cancelled with its caller. The body is gathered once, in one buffer,
+        which the result then holds (no second copy).
+
+        Args:
+            url: The media's URL on this provider's origin (it receives the key).
+            request_id: The job, for errors.
+            default_type: The MIME type when the reply names none.
+
+        Raises:
+            TarashException: The download failed after retries (see :meth:`_send`); the
+                error names no key.
+        """
+        await self.key_strategy().refresh(self)
+
+        async def gather(reply: httpx.Response) -> MediaContent:
+            # Fresh on each try: a retried download starts again from the beginning.
+            buffer = io.BytesIO()
+            async for chunk in reply.aiter_bytes():
+                buffer.write(chunk)
+            declared = reply.headers.get("content-type", "").split(";", 1)[0].strip()
+            # getvalue() shares the buffer's bytes rather than copying them.
+            return {"content": buffer.getvalue(), "content_type": declared or default_type}
+
+        try:
+            return await stream(
+                self.request_context,
+                "download",
+                url,
+                gather,
+                request_id=request_id,
+                headers=self.auth_headers(),
+            )
+        except TarashException as exc:
+            self.scrub(exc)
+            raise
 
     async def request_cancel(
         self,

@@ -17,7 +17,6 @@ mimeType}``; Vertex also takes a ``gs://`` URI.
 from __future__ import annotations
 
 import base64
-import binascii
 import mimetypes
 from typing import Any
 
@@ -25,7 +24,7 @@ import httpx
 
 from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers._google_errors import MAX_MESSAGE
-from tarash.tarash_gateway.providers._media import decode_data_uri, sniff_mime
+from tarash.tarash_gateway.providers._media import base64_data_uri, decode_data_uri, sniff_mime
 
 __all__ = [
     "IMAGE_READ_TIMEOUT",
@@ -110,8 +109,9 @@ def image_read_timeout(time_left: float | None) -> float:
 def image_answer(
     client: kit.ProviderClient, reply: httpx.Response, handle: kit.JobHandle
 ) -> kit.AnsweredSubmit:
-    """The images of a generate reply, decoded once, as bytes (the raw body keeps a
-    note of each in place of its base64), or the refusal it carries."""
+    """The images of a generate reply as ``data:`` URIs, as published (the reply's
+    text, checked, not decoded; the raw body keeps a note of each in place of its
+    base64), or the refusal it carries."""
     job_id = handle.request_id
     body = kit.response_json(reply)
     if not isinstance(body, dict):
@@ -123,7 +123,8 @@ def image_answer(
             fallback_allowed=False,
         )
         return kit.AnsweredSubmit.failed(handle, {}, error)
-    images: list[bytes] = []
+    images: list[str] = []
+    types: list[str] = []
     reasons: list[str] = []
     feedback = body.get("promptFeedback")
     if isinstance(feedback, dict) and feedback.get("blockReason"):
@@ -155,10 +156,11 @@ def image_answer(
             encoded = inline.get("data" if wrapper else "bytesBase64Encoded")
             if not isinstance(encoded, str) or not encoded:
                 continue
-            try:
-                images.append(base64.b64decode(encoded, validate=True))
-            except (binascii.Error, ValueError):
+            found = base64_data_uri(encoded, str(inline.get("mimeType") or "image/png"))
+            if found is None:
                 continue
+            images.append(found[0])
+            types.append(found[1])
             note = f"<{len(encoded)} base64 chars: image {len(images) - 1}>"
             if wrapper:
                 items[index] = {**item, wrapper: {**inline, "data": note}}
@@ -175,7 +177,5 @@ def image_answer(
             f"{client.label} returned no image", **client.error_origin(job_id, body)
         )
         return kit.AnsweredSubmit.failed(handle, body, empty)
-    output = kit.ImageOutput(
-        images=list(images), content_type=sniff_mime(images[0], "image/png"), raw=body
-    )
+    output = kit.ImageOutput(images=images, content_type=types[0], raw=body)
     return kit.AnsweredSubmit.completed(handle, body, output)

@@ -30,6 +30,7 @@ __all__ = [
     "predict_body",
     "samples",
     "video_result",
+    "without_inline_videos",
 ]
 
 OPERATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -94,6 +95,24 @@ def samples(result: Mapping[str, Any]) -> list[dict[str, Any]]:
             found.append(video)
     found.extend(item for item in result.get("videos") or [] if isinstance(item, dict))
     return found
+
+
+_INLINE_VIDEO_KEYS = frozenset({"encodedVideo", "bytesBase64Encoded"})
+
+
+def without_inline_videos(body: Any) -> Any:
+    """A copy of an operation's body with each inline video's base64 replaced by a note:
+    the response holds the video's bytes, so ``raw_response`` keeps no second copy."""
+    if isinstance(body, dict):
+        return {
+            key: f"<{len(value)} base64 chars: the video>"
+            if key in _INLINE_VIDEO_KEYS and isinstance(value, str)
+            else without_inline_videos(value)
+            for key, value in body.items()
+        }
+    if isinstance(body, list):
+        return [without_inline_videos(item) for item in body]
+    return body
 
 
 def operation_snapshot(

@@ -29,6 +29,7 @@ from tarash.tarash_gateway.models import (
 )
 
 __all__ = [
+    "base64_data_uri",
     "decode_data_uri",
     "load_local_media",
     "media_reference",
@@ -44,6 +45,9 @@ _MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"ftyp", 4, "video/mp4"),
     (b"\x1aE\xdf\xa3", 0, "video/webm"),
 )
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_SNIFF_CHARS = 64
+"""Base64 characters decoded to sniff a type: 48 bytes, past every magic number above."""
 _MIME_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+")
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*?);base64,", re.I)
 _REQUEST = TypeVar("_REQUEST", VideoGenerationRequest, ImageGenerationRequest)
@@ -72,6 +76,22 @@ def to_data_uri(data: bytes, mime: str | None = None) -> str:
         raise _invalid("an image or video input is empty (0 bytes)")
     kind = mime or sniff_mime(data)
     return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def base64_data_uri(encoded: str, default_mime: str) -> tuple[str, str] | None:
+    """A provider's base64 media as a ``data:`` URI, and its type (sniffed from the first
+    bytes, else ``default_mime``): the published result shape where a provider answers
+    with the bytes.
+
+    The provider's text is reused as it is, checked without decoding it whole: a large
+    image is never held twice in memory. ``None`` when ``encoded`` is empty or not
+    standard, padded base64.
+    """
+    if not encoded or len(encoded) % 4 or not _BASE64.fullmatch(encoded):
+        return None
+    # A multiple of 4 characters (all of a shorter text): whole, padded base64 itself.
+    kind = sniff_mime(base64.b64decode(encoded[:_SNIFF_CHARS]), "") or default_mime
+    return f"data:{kind};base64,{encoded}", kind
 
 
 def decode_data_uri(uri: str, *, field: str = "the data: URI") -> tuple[bytes, str | None]:

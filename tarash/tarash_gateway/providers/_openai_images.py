@@ -3,14 +3,13 @@
 Wire facts (openai-openapi spec, openai-python ``resources/images.py``; see
 docs/providers/openai.md): ``POST /images/generations`` (JSON) or ``/images/edits``
 (multipart with the input image and mask, or JSON ``images[{image_url}]``) returns
-``data[]`` of ``b64_json`` (GPT image models always; dall-e on request) or ``url``. The
-reply is the whole answer: there is no image job to poll, read or cancel later.
+``data[]`` of ``b64_json`` (GPT image models always; dall-e on request) or ``url`` (dall-e
+by default, which tarash leaves as published does). The reply is the whole answer: there
+is no image job to poll, read or cancel later.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import uuid
 from typing import Any
@@ -19,7 +18,7 @@ import httpx
 
 from tarash.tarash_gateway.engine._form import FormFile, encode_form
 from tarash.tarash_gateway.providers import _kit as kit
-from tarash.tarash_gateway.providers._media import decode_data_uri, sniff_mime
+from tarash.tarash_gateway.providers._media import base64_data_uri, decode_data_uri, sniff_mime
 
 __all__ = [
     "IMAGE_READ_TIMEOUT",
@@ -100,9 +99,10 @@ def image_request_id(reply: httpx.Response) -> str:
 def image_answer(
     client: kit.ProviderClient, reply: httpx.Response, handle: kit.JobHandle
 ) -> kit.AnsweredSubmit:
-    """The images of a create reply, decoded once (bytes for ``b64_json``, else the URLs);
-    the raw body keeps a note of each in place of its base64 (one copy in memory, as
-    bytes). A body that is not an images response is a billed answer lost: no fallback."""
+    """The images of a create reply, as published: a ``data:`` URI for each ``b64_json``
+    (the reply's text, checked, not decoded), else the URL; the raw body keeps a note of
+    each in place of its base64 (one copy in memory). A body that is not an images
+    response is a billed answer lost: no fallback."""
     job_id = handle.request_id
     body = kit.response_json(reply)
     if not isinstance(body, dict) or not isinstance(body.get("data"), list):
@@ -117,17 +117,21 @@ def image_answer(
             fallback_allowed=False,
         )
         return kit.AnsweredSubmit.failed(handle, {}, error)
-    images: list[str | bytes] = []
+    images: list[str] = []
+    types: list[str] = []
     items: list[Any] = []
+    output_format = body.get("output_format")
+    declared = f"image/{output_format}" if isinstance(output_format, str) else None
     for index, item in enumerate(body["data"]):
         if not isinstance(item, dict):
             continue
         encoded, url = item.get("b64_json"), item.get("url")
         if isinstance(encoded, str) and encoded:
-            try:
-                images.append(base64.b64decode(encoded, validate=True))
-            except (binascii.Error, ValueError):
+            found = base64_data_uri(encoded, declared or "image/png")
+            if found is None:
                 continue
+            images.append(found[0])
+            types.append(found[1])
             item = {**item, "b64_json": f"<{len(encoded)} base64 chars: images[{index}]>"}
         elif isinstance(url, str) and url:
             images.append(url)
@@ -138,15 +142,7 @@ def image_answer(
             f"{client.label} returned no image", **client.error_origin(job_id, raw)
         )
         return kit.AnsweredSubmit.failed(handle, raw, empty)
-    output_format = raw.get("output_format")
-    first = images[0]
-    content_type = (
-        sniff_mime(first, "image/png")
-        if isinstance(first, bytes)
-        else f"image/{output_format}"
-        if isinstance(output_format, str)
-        else None
-    )
+    content_type = types[0] if types else declared
     revised = next(
         (
             item["revised_prompt"]

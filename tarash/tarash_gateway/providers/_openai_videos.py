@@ -122,14 +122,17 @@ def _video_failure(
     return kit.GenerationFailedError(text, **client.error_origin(video_id, body))
 
 
-def video_output(
+async def video_output(
     client: kit.ProviderClient, handle: kit.JobHandle, snapshot: kit.JobSnapshot, content: str
 ) -> kit.VideoOutput:
-    """A completed video's output: its ``content`` URL (downloaded with the key by
-    ``save()``), its duration and expiry.
+    """A completed video's output, as published: its ``content`` downloaded (the URL
+    needs the key, which a user's download would not have) into a :class:`MediaContent`
+    dict, with its duration and expiry.
 
     Raises:
         GenerationFailedError: The video has expired (OpenAI keeps content for a while).
+        TarashException: The download failed after retries (the job is finished and
+            paid: no fallback; ``wait(error.job_handle)`` reads it again).
     """
     body = snapshot.raw
     expires_at = _unix_time(body.get("expires_at"))
@@ -141,8 +144,15 @@ def video_output(
         )
     seconds = body.get("seconds")
     duration = float(seconds) if isinstance(seconds, str) and seconds.isdigit() else None
+    video = await client.download_content(
+        content, request_id=handle.request_id, default_type="video/mp4"
+    )
     return kit.VideoOutput(
-        video=content, content_type="video/mp4", duration=duration, expires_at=expires_at, raw=body
+        video=video,
+        content_type=video["content_type"],
+        duration=duration,
+        expires_at=expires_at,
+        raw=body,
     )
 
 

@@ -340,10 +340,13 @@ class AzureOpenAIClient(OpenAIClient):
     async def fetch_video(
         self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
     ) -> kit.VideoOutput:
-        """v1: the content URL. Legacy: the first generation's ``content/video`` URL.
+        """The video downloaded with the key into a :class:`MediaContent` dict, as
+        published: v1's content URL, or legacy's first generation's ``content/video``.
 
         Raises:
-            GenerationFailedError: The job succeeded with no generation.
+            GenerationFailedError: The job succeeded with no generation, or (v1) the
+                video expired.
+            TarashException: The download failed after retries.
         """
         if not self._is_legacy(handle):
             return await super().fetch_video(handle, snapshot)
@@ -363,9 +366,12 @@ class AzureOpenAIClient(OpenAIClient):
         )
         seconds = body.get("n_seconds")
         expires = body.get("expires_at")
+        video = await self.download_content(
+            url, request_id=handle.request_id, default_type="video/mp4"
+        )
         return kit.VideoOutput(
-            video=url,
-            content_type="video/mp4",
+            video=video,
+            content_type=video["content_type"],
             duration=float(seconds) if isinstance(seconds, int) else None,
             resolution=None,
             expires_at=datetime.fromtimestamp(expires, UTC)

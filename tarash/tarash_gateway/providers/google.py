@@ -34,6 +34,7 @@ import httpx
 from pydantic import SecretStr
 
 from tarash.tarash_gateway.engine._http import reply_object
+from tarash.tarash_gateway.models import MediaContent
 from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers._google_errors import google_error, retry_delay_seconds
 from tarash.tarash_gateway.providers._google_images import (
@@ -48,6 +49,7 @@ from tarash.tarash_gateway.providers._google_veo import (
     predict_body,
     samples,
     video_result,
+    without_inline_videos,
 )
 from tarash.tarash_gateway.providers._google_vertex import (
     GEMINI_KEY,
@@ -337,7 +339,7 @@ class GoogleClient(kit.ProviderClient):
     ) -> kit.VideoOutput:
         """The first sample: its file URI (downloaded with the key by ``save()``), its Cloud
         Storage object (read through the storage JSON API with the token), or its inline
-        bytes.
+        bytes as a :class:`MediaContent` dict (as published).
 
         Raises:
             GenerationFailedError: The sample names neither.
@@ -350,7 +352,11 @@ class GoogleClient(kit.ProviderClient):
                     data = base64.b64decode(encoded, validate=True)
                 except (binascii.Error, ValueError):
                     continue
-                return kit.VideoOutput(video=data, content_type=str(mime), raw=snapshot.raw)
+                # Published gives inline bytes as MediaContent; the raw body keeps a note
+                # in place of their base64 (one copy in memory).
+                media: MediaContent = {"content": data, "content_type": str(mime)}
+                raw = without_inline_videos(snapshot.raw)
+                return kit.VideoOutput(video=media, content_type=str(mime), raw=raw)
             uri = video.get("uri") or video.get("gcsUri")
             if isinstance(uri, str) and uri.startswith("gs://"):
                 url = storage_download_url(uri, self.storage_base)

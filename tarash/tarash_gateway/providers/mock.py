@@ -50,7 +50,7 @@ from tarash.tarash_gateway.models import (
     VideoGenerationResponse,
 )
 from tarash.tarash_gateway.providers import _kit as kit
-from tarash.tarash_gateway.providers._media import decode_data_uri, sniff_mime
+from tarash.tarash_gateway.providers._media import decode_data_uri, sniff_mime, to_data_uri
 from tarash.tarash_gateway.providers._mock_jobs import (
     MAX_MOCK_JOBS,
     MockJob,
@@ -293,6 +293,10 @@ class MockClient(kit.ProviderClient):
             image, content_type = await self._media(
                 outcome.output_image, "output_image", content=False
             )
+            if isinstance(image, bytes):
+                # Published images are text: the bytes given travel as a data: URI.
+                content_type = content_type or sniff_mime(image, "image/png")
+                image = to_data_uri(image, content_type)
             return kit.ImageOutput(
                 images=[image] * count,
                 content_type=content_type,

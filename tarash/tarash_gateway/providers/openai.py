@@ -169,13 +169,10 @@ class OpenAIClient(kit.ProviderClient):
         return bare_model_id(self.model)
 
     def _finish(self, job: kit.PreparedJob, kind: kit.JobKind) -> kit.PreparedJob:
-        """What every create carries besides the mapped fields: the model (and, for the
-        dall-e models, the base64 response format)."""
+        """What every create carries besides the mapped fields: the model. No
+        ``response_format``, as published: dall-e answers with URLs (a user's
+        ``extra_params`` may ask for ``b64_json``, then returned as data URIs)."""
         job.payload.setdefault("model", self.wire_model())
-        spec = self.spec_for(kind)
-        mapped_by_us = spec is not None and spec.field_mappers is None
-        if kind == "image" and mapped_by_us and self.entry("image").b64_response_format:
-            job.payload.setdefault("response_format", "b64_json")
         return job
 
     def prepare_video(self, request: kit.VideoGenerationRequest) -> kit.PreparedJob:
@@ -344,12 +341,14 @@ class OpenAIClient(kit.ProviderClient):
     async def fetch_video(
         self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
     ) -> kit.VideoOutput:
-        """The video's content URL (downloaded with the key by ``save()``).
+        """The video's content, downloaded with the key into a :class:`MediaContent`
+        dict (as published).
 
         Raises:
-            GenerationFailedError: The video object names no content (it expired).
+            GenerationFailedError: The video has expired.
+            TarashException: The download failed after retries.
         """
-        return video_output(self, handle, snapshot, self.job_url(handle, "result"))
+        return await video_output(self, handle, snapshot, self.job_url(handle, "result"))
 
     async def fetch_image(
         self, handle: kit.JobHandle, snapshot: kit.JobSnapshot

@@ -55,15 +55,12 @@ class OpenAIModel:
             the request).
         edit_image_field: The multipart field of an edit's input image (``image[]`` for
             GPT image models, ``image`` for dall-e-2).
-        b64_response_format: Send ``response_format=b64_json`` (dall-e models answer with
-            URLs by default; GPT image models refuse the field and always send base64).
         editable: Whether ``/images/edits`` takes the model.
     """
 
     spec: ModelSpec
     api: Api
     edit_image_field: str = "image[]"
-    b64_response_format: bool = False
     editable: bool = True
 
 
@@ -179,7 +176,6 @@ _DALL_E_3 = OpenAIModel(
         lifecycle=Retirement(successor=_DALL_E_SUCCESSOR, since=DALL_E_SHUTDOWN),
     ),
     api="images",
-    b64_response_format=True,
     editable=False,
 )
 
@@ -197,7 +193,6 @@ _DALL_E_2 = OpenAIModel(
     ),
     api="images",
     edit_image_field="image",
-    b64_response_format=True,
 )
 
 

@@ -289,7 +289,7 @@ class RunwayClient(kit.ProviderClient):
         Raises:
             GenerationFailedError: The task names no output.
         """
-        urls: list[str | bytes] = list(self._outputs(handle, snapshot))
+        urls = list(self._outputs(handle, snapshot))
         return kit.ImageOutput(
             images=urls, content_type="image/png", expires_at=self._expires_at(), raw=snapshot.raw
         )

@@ -25,8 +25,6 @@ cancelled remotely).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import uuid
 from collections.abc import Mapping
@@ -37,7 +35,12 @@ import httpx
 from tarash.tarash_gateway.engine._form import FormFile, check_form, encode_form
 from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers._lifecycle import successor_hint, warn_if_retired
-from tarash.tarash_gateway.providers._media import decode_data_uri, sniff_mime
+from tarash.tarash_gateway.providers._media import (
+    base64_data_uri,
+    decode_data_uri,
+    sniff_mime,
+    to_data_uri,
+)
 from tarash.tarash_gateway.providers.stability_models import (
     MAX_SEED,
     RETIRED,
@@ -224,27 +227,29 @@ class StabilityClient(kit.ProviderClient):
         return kit.AnsweredSubmit.failed(handle, {}, error)
 
     def _answer(self, reply: httpx.Response, handle: kit.JobHandle) -> kit.AnsweredSubmit:
-        """The create's reply as the whole answer: the image (its bytes, the one copy in
-        memory, which the response then holds), or why there is none."""
+        """The create's reply as the whole answer: the image as the published ``data:``
+        URI (JSON's base64 text reused as it is), or why there is none."""
         media_type = reply.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type == "application/json":
             body = kit.response_json(reply)
             if not isinstance(body, dict) or not isinstance(body.get("image"), str):
                 return self._unreadable(reply, handle, "its JSON holds no image")
-            try:
-                image = base64.b64decode(body["image"], validate=True)
-            except (binascii.Error, ValueError):
-                return self._unreadable(reply, handle, "its image is not valid base64")
-            raw = {key: value for key, value in body.items() if key != "image"}
             declared = re.search(r"type=([\w.+-]+/[\w.+-]+)", reply.headers["content-type"])
-            content_type = declared[1] if declared else sniff_mime(image, "image/png")
+            found = base64_data_uri(body["image"], declared[1] if declared else "image/png")
+            if found is None:
+                return self._unreadable(reply, handle, "its image is not valid base64")
+            image, sniffed = found
+            raw = {key: value for key, value in body.items() if key != "image"}
+            content_type = declared[1] if declared else sniffed
         else:
-            image = reply.content
+            content_type = media_type or sniff_mime(reply.content, "image/png")
+            # Published answers with a data: URI of the bytes (the reply's copy is dropped
+            # with the reply).
+            image = to_data_uri(reply.content, content_type) if reply.content else ""
             raw = {
                 "finish_reason": reply.headers.get("finish-reason"),
                 "seed": _seed(reply.headers.get("seed")),
             }
-            content_type = media_type or sniff_mime(image, "image/png")
         if not image or not content_type.startswith("image/"):
             return self._unreadable(reply, handle, "its body is not an image")
         raw["content_type"] = content_type

@@ -22,8 +22,6 @@ Wire facts (docs.x.ai and xai-org/xai-sdk-python's protos; see docs/providers/xa
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,7 +31,7 @@ import httpx
 
 from tarash.tarash_gateway.errors import AuthenticationError
 from tarash.tarash_gateway.providers import _kit as kit
-from tarash.tarash_gateway.providers._media import sniff_mime
+from tarash.tarash_gateway.providers._media import base64_data_uri
 from tarash.tarash_gateway.providers._spec import map_request
 from tarash.tarash_gateway.providers.xai_models import (
     GENERIC_SPECS,
@@ -209,8 +207,9 @@ class XaiClient(kit.ProviderClient):
         return self._image_answer(reply, handle)
 
     def _image_answer(self, reply: httpx.Response, handle: kit.JobHandle) -> kit.AnsweredSubmit:
-        """The images of a create reply, decoded once (the answer: xAI keeps no image job);
-        the raw body keeps a note of each in place of its base64."""
+        """The images of a create reply (the answer: xAI keeps no image job), as published:
+        each URL, or a ``data:`` URI for a ``b64_json`` (the reply's text, checked, not
+        decoded); the raw body keeps a note of each in place of its base64."""
         job_id = handle.request_id
         body = kit.response_json(reply)
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
@@ -225,7 +224,8 @@ class XaiClient(kit.ProviderClient):
                 fallback_allowed=False,
             )
             return kit.AnsweredSubmit.failed(handle, {}, error)
-        images: list[str | bytes] = []
+        images: list[str] = []
+        types: list[str] = []
         items: list[Any] = []
         refused = 0
         for index, item in enumerate(body["data"]):
@@ -237,13 +237,15 @@ class XaiClient(kit.ProviderClient):
                 continue
             encoded, url = item.get("b64_json"), item.get("url")
             if isinstance(encoded, str) and encoded:
-                try:
-                    images.append(base64.b64decode(encoded, validate=True))
-                except (binascii.Error, ValueError):
+                found = base64_data_uri(encoded, "image/jpeg")
+                if found is None:
                     continue
+                images.append(found[0])
+                types.append(found[1])
                 item = {**item, "b64_json": f"<{len(encoded)} base64 chars: images[{index}]>"}
             elif isinstance(url, str) and url:
                 images.append(url)
+                types.append(_image_content_type(url))
             items.append(item)
         raw = {**body, "data": items}
         if refused and not images:
@@ -257,13 +259,7 @@ class XaiClient(kit.ProviderClient):
                 f"{self.label} returned no image", **self.error_origin(job_id, raw)
             )
             return kit.AnsweredSubmit.failed(handle, raw, empty)
-        first = images[0]
-        content_type = (
-            sniff_mime(first, "image/jpeg")
-            if isinstance(first, bytes)
-            else _image_content_type(first)
-        )
-        output = kit.ImageOutput(images=images, content_type=content_type, raw=raw)
+        output = kit.ImageOutput(images=images, content_type=types[0], raw=raw)
         return kit.AnsweredSubmit.completed(handle, raw, output)
 
     async def poll(self, handle: kit.JobHandle) -> kit.JobSnapshot:

@@ -498,7 +498,7 @@ class JobWaiter:
                 raw_response=output.raw,
                 is_mock=self.client.is_mock,
             )
-            references: list[str | bytes] = [output.video]
+            references: list[object] = [output.video]
         else:
             response = ImageGenerationResponse(
                 request_id=handle.request_id,
