@@ -13,7 +13,7 @@ import respx
 
 from tarash.tarash_gateway.errors import AuthenticationError, HTTPConnectionError
 from tarash.tarash_gateway.models import TTSResponse
-from tests.unit.test_secrets_hardening import DELIVERY, TOKEN, leaks, replicate_response
+from tests.unit.test_secrets import DELIVERY, TOKEN, leaks, replicate_response
 
 pytestmark = pytest.mark.anyio
 

@@ -1,5 +1,5 @@
-"""Hostile checks of a rerun's lookup of a row left ``intent``/``unknown`` (docs/batch.md,
-"The moment of danger"): a complete listing that shows no job lets the row be sent
+"""Every way a rerun could miss a job: the lookup of a row left ``intent``/``unknown``
+(docs/batch.md, "The moment of danger"): a complete listing that shows no job lets the row be sent
 again, so every way a job that exists could be missed by that listing is tried here
 against the emulator, and the emulator's job accounting says whether anything was paid
 for twice.
