@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
 
 from tarash.emulator import Emulator, Latency
-from tarash.tarash_gateway.models import VideoGenerationConfig
+from tarash.emulator._app import PROVIDERS
+from tarash.tarash_gateway.models import ImageGenerationConfig, VideoGenerationConfig
+from tarash.tarash_gateway.providers import get_provider_class
 
 FAST = Latency(queue_seconds=0.05, run_seconds=0.15)
 
@@ -46,6 +48,30 @@ def emulated_video_config(
     )
 
 
+def emulated_image_config(
+    emu: Emulator, provider: str, model: str, **kwargs: Any
+) -> ImageGenerationConfig:
+    """An image config aimed at the emulator's ``provider`` API."""
+    return ImageGenerationConfig(
+        provider=provider,
+        model=model,
+        base_url=emu.base_url(provider),
+        api_key=emu.api_key(provider),
+        **kwargs,
+    )
+
+
+def emulator_environment(
+    emulator: Emulator, providers: Iterable[str] = PROVIDERS
+) -> dict[str, str]:
+    """``TARASH_<PROVIDER>_BASE_URL`` and the key variable of each provider, for ``emulator``."""
+    found = {}
+    for provider in providers:
+        found[f"TARASH_{provider.upper()}_BASE_URL"] = emulator.base_url(provider)
+        found[get_provider_class(provider).key_env_vars[0]] = emulator.api_key(provider)
+    return found
+
+
 @pytest.fixture(scope="module")
 def shared_emu() -> Iterator[Emulator]:
     """One emulator per test module (startup is milliseconds, but sharing is cheaper)."""
@@ -61,3 +87,10 @@ def emu(shared_emu: Emulator) -> Iterator[Emulator]:
     yield shared_emu
     shared_emu.clear_faults()
     shared_emu.latency = FAST
+
+
+@pytest.fixture
+def fresh_emu() -> Iterator[Emulator]:
+    """A private emulator for one test, for tests that assert exact totals."""
+    with Emulator(latency=FAST) as emu:
+        yield emu
