@@ -29,6 +29,12 @@ from tests._emulator import emulated_image_config, emulated_video_config
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture(autouse=True)
+def _in_process(in_process_emu: Emulator) -> None:
+    """Sockets do not matter to these cases: tarash reaches the emulator in-process."""
+
+
 VEO = "veo-3.1-generate-preview"
 
 

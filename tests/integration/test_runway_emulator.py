@@ -34,6 +34,11 @@ from tests._emulator import emulated_image_config, emulated_video_config
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(autouse=True)
+def _in_process(in_process_emu: Emulator) -> None:
+    """Sockets do not matter to these cases: tarash reaches the emulator in-process."""
+
+
 def video_config(emu: Emulator, model: str = "gen4_turbo") -> VideoGenerationConfig:
     return emulated_video_config(emu, "runway", model)
 
