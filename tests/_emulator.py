@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import zlib
 from collections.abc import Iterable, Iterator
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from tarash.emulator import Emulator, Latency
 from tarash.emulator._app import PROVIDERS, build_app
@@ -91,22 +93,32 @@ def emu(shared_emu: Emulator) -> Iterator[Emulator]:
     shared_emu.latency = FAST
 
 
-@pytest.fixture
-def in_process_emu(emu: Emulator) -> Iterator[Emulator]:
-    """The module's emulator, reached in-process: tarash's requests for its origin go
-    straight into its ASGI app (``httpx.ASGITransport``), no socket and no server thread.
+def emulator_app(emu: Emulator) -> Starlette:
+    """The emulator's ASGI app on its own state: the same jobs, faults and media as its
+    server, for ``httpx.ASGITransport`` (no socket, no server thread)."""
+    return build_app(emu._ctx)
+
+
+@contextlib.contextmanager
+def in_process(emu: Emulator) -> Iterator[Emulator]:
+    """While inside, tarash's requests for ``emu``'s origin go straight into its ASGI app.
 
     For tests where the wire does not matter. Not for faults that drop a connection (the
     app's exception reaches the caller as itself), timing of a status stream (the transport
     hands over a response once its body is complete), a client that gives up on a request
     the server goes on with (the app is cancelled with the caller), TLS, the official SDKs
-    or other processes. Measured: jobs of FAST latency are dominated by their latency, so
-    this saves ~2-25 ms per generation, not seconds (docs/architecture.md, "The tests").
+    or other processes. Jobs of FAST latency are dominated by their latency: this saves
+    ~2-25 ms per generation, not seconds (docs/architecture.md, "The tests"); it pays off
+    for many requests (thousands of listing fillers, say).
     """
-    # The emulator's state is private to it; its app is built on the same state, so the
-    # server and the in-process app serve the same jobs, faults and media.
-    app = build_app(emu._ctx)
-    with mount_transports({emu.url: httpx.ASGITransport(app)}):
+    with mount_transports({emu.url: httpx.ASGITransport(emulator_app(emu))}):
+        yield emu
+
+
+@pytest.fixture
+def in_process_emu(emu: Emulator) -> Iterator[Emulator]:
+    """The module's emulator, reached in-process (see :func:`in_process`)."""
+    with in_process(emu):
         yield emu
 
 
