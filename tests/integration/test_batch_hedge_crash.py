@@ -129,7 +129,10 @@ def test_a_hedged_batch_killed_mid_race_then_rerun_follows_every_racer(
     """kill -9 mid-race; the ledger holds every racer's job; the rerun waits on them:
     one success per request, the other racer cancelled, nothing submitted twice, no job
     left running at either provider."""
-    with Emulator(latency=Latency(queue_seconds=0.05, run_seconds=4.0)) as emu:
+    # The rerun must start (a fresh interpreter importing tarash) before the racers end, or
+    # both succeed before it can cancel the loser: 4 s was not enough for a loaded machine
+    # running the suite on four workers (each prompt succeeded on both providers).
+    with Emulator(latency=Latency(queue_seconds=0.05, run_seconds=6.0)) as emu:
         crashed = run_child(emu, tmp_path, mode, point)
         assert len(crashed) < N
         at_crash = rows(tmp_path / "batch.sqlite")
