@@ -143,6 +143,7 @@ def test_throttled_then_succeeds() -> None:
 
 def test_the_wire_requires_the_version_header(emu: Emulator) -> None:
     """No X-Runway-Version is a 400; a wrong key a 401; DELETE cancels a running task."""
+    emu.latency = Latency(queue_seconds=0.05, run_seconds=30)  # running when DELETE comes
     url = f"{emu.base_url('runway')}/v1/text_to_video"
     key = {"Authorization": f"Bearer {emu.api_key('runway')}"}
     body = {"model": "gen4_turbo", "promptText": "a cat", "duration": 5}
