@@ -16,6 +16,7 @@ def tests(session: nox.Session) -> None:
     """Unit, emulator and integration tests with a branch-coverage floor."""
     session.install("-e", ".[dev]")
     session.run("coverage", "run", "-m", "pytest", *session.posargs)
+    session.run("coverage", "combine")  # the xdist workers' and child processes' data
     session.run("coverage", "report", f"--fail-under={COVERAGE_FLOOR}")
 
 
