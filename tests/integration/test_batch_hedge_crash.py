@@ -57,7 +57,7 @@ class CrashingLedger(SqliteLedger):
                 os.kill(os.getpid(), signal.SIGKILL)
 
 
-configure(strategy="hedge", hedge=HedgePolicy(after=0.5, max_parallel=2), limits={})
+configure(strategy="hedge", hedge=HedgePolicy(after=1.5, max_parallel=2), limits={})
 config = VideoGenerationConfig(
     provider="fal", model="fal-ai/veo3", base_url=fal_url, api_key=fal_key,
     poll_interval=0.05, timeout=60,
@@ -129,9 +129,10 @@ def test_a_hedged_batch_killed_mid_race_then_rerun_follows_every_racer(
     """kill -9 mid-race; the ledger holds every racer's job; the rerun waits on them:
     one success per request, the other racer cancelled, nothing submitted twice, no job
     left running at either provider."""
-    # The rerun must start (a fresh interpreter importing tarash) before the racers end, or
-    # both succeed before it can cancel the loser: 4 s was not enough for a loaded machine
-    # running the suite on four workers (each prompt succeeded on both providers).
+    # The rerun cancels the loser only if it sees the first racer succeed before the second
+    # ends: it must start (a fresh interpreter importing tarash) before then, and poll within
+    # the hedge delay between the two. A 4 s run and a 0.5 s delay were too tight on a loaded
+    # machine running the suite on four workers (every prompt succeeded on both providers).
     with Emulator(latency=Latency(queue_seconds=0.05, run_seconds=6.0)) as emu:
         crashed = run_child(emu, tmp_path, mode, point)
         assert len(crashed) < N
