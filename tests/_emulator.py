@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+import httpx
 import pytest
+from starlette.applications import Starlette
 
 from tarash.emulator import Emulator, Latency
+from tarash.emulator._app import PROVIDERS, build_app
 from tarash.emulator.runway import CLIENT_TEST_LENIENCY, RunwayOptions
-from tarash.tarash_gateway.models import VideoGenerationConfig
+from tarash.tarash_gateway.engine._http import mount_transports
+from tarash.tarash_gateway.models import ImageGenerationConfig, VideoGenerationConfig
+from tarash.tarash_gateway.providers import get_provider_class
 
 FAST = Latency(queue_seconds=0.05, run_seconds=0.15)
 
@@ -53,6 +59,30 @@ def emulated_video_config(
     )
 
 
+def emulated_image_config(
+    emu: Emulator, provider: str, model: str, **kwargs: Any
+) -> ImageGenerationConfig:
+    """An image config aimed at the emulator's ``provider`` API."""
+    return ImageGenerationConfig(
+        provider=provider,
+        model=model,
+        base_url=emu.base_url(provider),
+        api_key=emu.api_key(provider),
+        **kwargs,
+    )
+
+
+def emulator_environment(
+    emulator: Emulator, providers: Iterable[str] = PROVIDERS
+) -> dict[str, str]:
+    """``TARASH_<PROVIDER>_BASE_URL`` and the key variable of each provider, for ``emulator``."""
+    found = {}
+    for provider in providers:
+        found[f"TARASH_{provider.upper()}_BASE_URL"] = emulator.base_url(provider)
+        found[get_provider_class(provider).key_env_vars[0]] = emulator.api_key(provider)
+    return found
+
+
 @pytest.fixture(scope="module")
 def shared_emu() -> Iterator[Emulator]:
     """One emulator per test module (startup is milliseconds, but sharing is cheaper)."""
@@ -68,3 +98,39 @@ def emu(shared_emu: Emulator) -> Iterator[Emulator]:
     yield shared_emu
     shared_emu.clear_faults()
     shared_emu.latency = FAST
+
+
+def emulator_app(emu: Emulator) -> Starlette:
+    """The emulator's ASGI app on its own state: the same jobs, faults and media as its
+    server, for ``httpx.ASGITransport`` (no socket, no server thread)."""
+    return build_app(emu._ctx)
+
+
+@contextlib.contextmanager
+def in_process(emu: Emulator) -> Iterator[Emulator]:
+    """While inside, tarash's requests for ``emu``'s origin go straight into its ASGI app.
+
+    For tests where the wire does not matter. Not for faults that drop a connection (the
+    app's exception reaches the caller as itself), timing of a status stream (the transport
+    hands over a response once its body is complete), a client that gives up on a request
+    the server goes on with (the app is cancelled with the caller), TLS, the official SDKs
+    or other processes. Jobs of FAST latency are dominated by their latency: this saves
+    ~2-25 ms per generation, not seconds (docs/architecture.md, "The tests"); it pays off
+    for many requests (thousands of listing fillers, say).
+    """
+    with mount_transports({emu.url: httpx.ASGITransport(emulator_app(emu))}):
+        yield emu
+
+
+@pytest.fixture
+def in_process_emu(emu: Emulator) -> Iterator[Emulator]:
+    """The module's emulator, reached in-process (see :func:`in_process`)."""
+    with in_process(emu):
+        yield emu
+
+
+@pytest.fixture
+def fresh_emu() -> Iterator[Emulator]:
+    """A private emulator for one test, for tests that assert exact totals."""
+    with Emulator(latency=FAST) as emu:
+        yield emu

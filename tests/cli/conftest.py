@@ -8,19 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from tarash.emulator import Emulator
-from tarash.emulator._app import PROVIDERS
-from tarash.tarash_gateway.providers import get_provider_class
 from tests._emulator import emu as emu
+from tests._emulator import emulator_environment
 from tests._emulator import shared_emu as shared_emu
-
-
-def emulator_environment(emulator: Emulator) -> dict[str, str]:
-    """``TARASH_<PROVIDER>_BASE_URL`` and the key variable of every provider, for ``emulator``."""
-    found = {}
-    for provider in PROVIDERS:
-        found[f"TARASH_{provider.upper()}_BASE_URL"] = emulator.base_url(provider)
-        found[get_provider_class(provider).key_env_vars[0]] = emulator.api_key(provider)
-    return found
 
 
 @pytest.fixture

@@ -34,18 +34,18 @@ from sybil.evaluators.python import pad
 from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipParser
 
 from tarash.emulator import Emulator, Latency
-from tarash.emulator._app import PROVIDERS as EMULATED
 from tarash.emulator.fal import FalOptions
 from tarash.tarash_gateway import providers, testing
-from tarash.tarash_gateway.providers import field_mappers, get_provider_class
+from tarash.tarash_gateway.providers import field_mappers
+from tests._emulator import emulator_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
 DOCS_LATENCY = Latency(queue_seconds=0.05, run_seconds=0.15)
+"""Short enough that a page of examples runs in well under a second or two."""
 # The made-up model ids the pages use to show an unregistered model: the strict emulator
 # serves only models its contracts know, so the pages' emulator declares these.
 DOCS_MODELS = [FalOptions(media_kinds={"fal-ai/acme-video/v1": "video"})]
-"""Short enough that a page of examples runs in well under a second or two."""
 
 # Variables a developer's shell may hold that would send an example somewhere else.
 _FOREIGN = (
@@ -109,11 +109,7 @@ def _loopback_only(real: Callable[..., Any]) -> Callable[..., Any]:
 
 def page_environment(emu: Emulator) -> dict[str, str]:
     """Every emulated provider's base URL and key, in the variables tarash reads."""
-    env: dict[str, str] = {}
-    for name in EMULATED:
-        client = get_provider_class(name)
-        env[f"TARASH_{name.upper()}_BASE_URL"] = emu.base_url(name)
-        env[client.key_env_vars[0]] = emu.api_key(name)
+    env = emulator_environment(emu)
     # Vertex examples authenticate with an access token; the emulator's key stands for one.
     env["GOOGLE_OAUTH_ACCESS_TOKEN"] = emu.api_key("google")
     return env

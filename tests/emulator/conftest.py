@@ -7,9 +7,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tarash.emulator import Emulator
-from tests._emulator import FAST
 from tests._emulator import emu as emu
+from tests._emulator import fresh_emu as fresh_emu
 from tests._emulator import shared_emu as shared_emu
 
 
@@ -17,13 +16,6 @@ from tests._emulator import shared_emu as shared_emu
 def anyio_backend() -> str:
     """Async tests run on asyncio."""
     return "asyncio"
-
-
-@pytest.fixture
-def fresh_emu() -> Iterator[Emulator]:
-    """A private emulator, for tests that assert exact totals."""
-    with Emulator(latency=FAST) as emu:
-        yield emu
 
 
 @pytest.fixture

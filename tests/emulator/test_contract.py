@@ -1314,7 +1314,8 @@ def test_fault_header_applies_to_one_request(
 
 def test_job_accounting(driver: WireDriver, fresh: Emulator, client: httpx.Client) -> None:
     """Totals add up across outcomes: one each of success, failure, refusal, cancel."""
-    fresh.latency = Latency(queue_seconds=0, run_seconds=0.1)
+    # Long enough that the four submits land before the first job ends on a loaded machine.
+    fresh.latency = Latency(queue_seconds=0, run_seconds=0.5)
     done = submit(driver, client, fresh)
     failing = submit(driver, client, fresh, **{FAULT_HEADER: "job_failure"})
     refused = submit(driver, client, fresh, **{FAULT_HEADER: "content_refusal"})

@@ -120,6 +120,9 @@ def test_image_result_lists_images_of_requested_size(emu: Emulator, client: http
 
 def test_sse_stream_emits_each_state_then_ends(emu: Emulator, client: httpx.Client) -> None:
     """The status stream sends one ``data:`` event per state and closes after COMPLETED."""
+    # Queued long enough for the stream to open before the job leaves the queue, however
+    # loaded the machine (FAST's 50 ms was not, beside five other test workers).
+    emu.latency = Latency(queue_seconds=0.5, run_seconds=0.1)
     submitted = fal_submit(client, emu).json()
     with client.stream("GET", submitted["status_url"] + "/stream", headers=fal_auth(emu)) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")

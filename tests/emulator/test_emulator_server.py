@@ -58,7 +58,9 @@ async def test_async_context_manager() -> None:
 @pytest.mark.anyio
 async def test_many_concurrent_jobs_over_http() -> None:
     """200 jobs submitted concurrently are all in flight at once, then all complete."""
-    async with Emulator(latency=Latency(1.0, 0.1)) as emu:
+    # Queued long enough that the last submit lands before the first job ends even on a
+    # loaded machine (200 submits took over a second beside the suite's other workers).
+    async with Emulator(latency=Latency(3.0, 0.1)) as emu:
         headers = {"Authorization": f"Key {emu.api_key('fal')}"}
         async with httpx.AsyncClient(timeout=30) as client:
 
@@ -72,7 +74,7 @@ async def test_many_concurrent_jobs_over_http() -> None:
                 for _ in range(10):
                     tg.start_soon(submit_many, 20)
         assert emu.stats().running == 200
-        await anyio.sleep(1.2)
+        await anyio.sleep(3.2)  # each job ends 3.1 s after its submit, all done by now
         assert emu.stats() == EmulatorStats(submitted=200, completed=200)
 
 

@@ -13,10 +13,19 @@ import pytest
 from tarash.emulator import Emulator
 from tests._emulator import CLIENT_WIRE_BUGS, FAST
 from tests._emulator import emu as emu
+from tests._emulator import in_process_emu as in_process_emu
 
 
 @pytest.fixture(scope="module")
 def shared_emu() -> Iterator[Emulator]:
     """One emulator per test module, lenient only about the client's known wire bugs."""
+    with Emulator(latency=FAST, options=CLIENT_WIRE_BUGS) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def fresh_emu() -> Iterator[Emulator]:
+    """A private emulator for one test (exact totals), lenient only about the client's
+    known wire bugs."""
     with Emulator(latency=FAST, options=CLIENT_WIRE_BUGS) as emulator:
         yield emulator

@@ -4,7 +4,6 @@ fault and the Entra bearer token."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from tarash.tarash_gateway.models import (
     VideoGenerationConfig,
     VideoGenerationRequest,
 )
-from tests._emulator import FAST
 
 pytestmark = [
     pytest.mark.integration,
@@ -37,21 +35,6 @@ pytestmark = [
 ]
 
 LEGACY = {"api": "legacy"}
-
-
-@pytest.fixture(scope="module")
-def azure_emu() -> Iterator[Emulator]:
-    """One emulator for the module."""
-    with Emulator(latency=FAST) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(azure_emu: Emulator) -> Iterator[Emulator]:
-    """The module's emulator, faults cleared around each test."""
-    azure_emu.clear_faults()
-    yield azure_emu
-    azure_emu.clear_faults()
 
 
 def video_config(emu: Emulator, model: str = "my-sora", **kwargs: Any) -> VideoGenerationConfig:

@@ -57,7 +57,7 @@ class CrashingLedger(SqliteLedger):
                 os.kill(os.getpid(), signal.SIGKILL)
 
 
-configure(strategy="hedge", hedge=HedgePolicy(after=0.5, max_parallel=2), limits={})
+configure(strategy="hedge", hedge=HedgePolicy(after=3.0, max_parallel=2), limits={})
 config = VideoGenerationConfig(
     provider="fal", model="fal-ai/veo3", base_url=fal_url, api_key=fal_key,
     poll_interval=0.05, timeout=60,
@@ -129,7 +129,12 @@ def test_a_hedged_batch_killed_mid_race_then_rerun_follows_every_racer(
     """kill -9 mid-race; the ledger holds every racer's job; the rerun waits on them:
     one success per request, the other racer cancelled, nothing submitted twice, no job
     left running at either provider."""
-    with Emulator(latency=Latency(queue_seconds=0.05, run_seconds=4.0)) as emu:
+    # The rerun cancels the loser only if it sees the first racer succeed before the second
+    # ends: it must start (a fresh interpreter importing tarash) before then, and poll within
+    # the hedge delay between the two. 4 s runs 0.5 s apart, then 6 s runs 1.5 s apart, were
+    # too tight on a machine loaded to 5-7 beside the suite's four workers (every prompt
+    # succeeded on both providers, 2 full runs in 5): a child's start alone took 4 s there.
+    with Emulator(latency=Latency(queue_seconds=0.05, run_seconds=12.0)) as emu:
         crashed = run_child(emu, tmp_path, mode, point)
         assert len(crashed) < N
         at_crash = rows(tmp_path / "batch.sqlite")

@@ -152,10 +152,21 @@ async def test_a_stopped_batch_keeps_a_succeeded_runway_task_for_its_rerun(
     emu.latency = Latency(queue_seconds=0.0, run_seconds=0.05)
     config = config_for(emu, ROWS[4]).model_copy(update={"poll_interval": 10.0})
     ledger = tmp_path / "batch.sqlite"
-    with anyio.move_on_after(0.15):
+
+    async def run_batch() -> None:
         async with generate_videos_async(config, [("k", REQUEST)], ledger=ledger) as results:
             async for _ in results:
                 pass
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run_batch)
+        # Stopped once the emulator says the task succeeded, not after a fixed 0.15 s: on
+        # a loaded machine the submit came later and the stop met a running task (which
+        # tarash rightly cancelled).
+        with anyio.fail_after(10):
+            while [job.state for job in emu.jobs()] != ["succeeded"]:  # noqa: ASYNC110
+                await anyio.sleep(0.01)
+        group.cancel_scope.cancel()
     assert_kept(emu)
     async with generate_videos_async(config, [("k", REQUEST)], ledger=ledger) as results:
         rerun = [result async for result in results]

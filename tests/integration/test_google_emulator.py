@@ -4,7 +4,6 @@ RetryInfo, and the RAI-filtered Veo outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,45 +25,25 @@ from tarash.tarash_gateway.models import (
     VideoGenerationConfig,
     VideoGenerationRequest,
 )
-from tests._emulator import FAST
+from tests._emulator import emulated_image_config, emulated_video_config
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _in_process(in_process_emu: Emulator) -> None:
+    """Sockets do not matter to these cases: tarash reaches the emulator in-process."""
+
 
 VEO = "veo-3.1-generate-preview"
 
 
-@pytest.fixture(scope="module")
-def google_emu() -> Iterator[Emulator]:
-    """One emulator for the module."""
-    with Emulator(latency=FAST) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(google_emu: Emulator) -> Iterator[Emulator]:
-    """The module's emulator, faults cleared around each test."""
-    google_emu.clear_faults()
-    yield google_emu
-    google_emu.clear_faults()
-
-
 def video_config(emu: Emulator, model: str = VEO) -> VideoGenerationConfig:
-    return VideoGenerationConfig(
-        provider="google",
-        model=model,
-        base_url=emu.base_url("google"),
-        api_key=emu.api_key("google"),
-        poll_interval=0.05,
-    )
+    return emulated_video_config(emu, "google", model)
 
 
 def image_config(emu: Emulator, model: str = "gemini-3.1-flash-image") -> ImageGenerationConfig:
-    return ImageGenerationConfig(
-        provider="google",
-        model=model,
-        base_url=emu.base_url("google"),
-        api_key=emu.api_key("google"),
-    )
+    return emulated_image_config(emu, "google", model)
 
 
 TEXT_TO_VIDEO = VideoGenerationRequest(prompt="a cat", duration_seconds=5, aspect_ratio="16:9")

@@ -5,7 +5,6 @@ and a refused token."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,21 +41,6 @@ VEO = "veo-3.1-generate-001"
 TOKEN_MODE = {"vertexai": True, "project": "my-project", "location": "us-central1"}
 EXPRESS = {"vertexai": True}
 MODES = pytest.mark.parametrize("mode", [TOKEN_MODE, EXPRESS], ids=["token", "express"])
-
-
-@pytest.fixture(scope="module")
-def vertex_emu() -> Iterator[Emulator]:
-    """One emulator for the module."""
-    with Emulator(latency=FAST) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(vertex_emu: Emulator) -> Iterator[Emulator]:
-    """The module's emulator, faults cleared around each test."""
-    vertex_emu.clear_faults()
-    yield vertex_emu
-    vertex_emu.clear_faults()
 
 
 def base(emu: Emulator) -> str:

@@ -3,7 +3,6 @@ image-to-video, image generation and image edit, plus a fault."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,43 +24,17 @@ from tarash.tarash_gateway.models import (
     VideoGenerationConfig,
     VideoGenerationRequest,
 )
-from tests._emulator import FAST
+from tests._emulator import emulated_image_config, emulated_video_config
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def openai_emu() -> Iterator[Emulator]:
-    """One emulator for the module."""
-    with Emulator(latency=FAST) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(openai_emu: Emulator) -> Iterator[Emulator]:
-    """The module's emulator, faults cleared around each test."""
-    openai_emu.clear_faults()
-    yield openai_emu
-    openai_emu.clear_faults()
-
-
 def video_config(emu: Emulator, model: str = "openai/sora-2") -> VideoGenerationConfig:
-    return VideoGenerationConfig(
-        provider="openai",
-        model=model,
-        base_url=emu.base_url("openai"),
-        api_key=emu.api_key("openai"),
-        poll_interval=0.05,
-    )
+    return emulated_video_config(emu, "openai", model)
 
 
 def image_config(emu: Emulator, model: str = "gpt-image-1") -> ImageGenerationConfig:
-    return ImageGenerationConfig(
-        provider="openai",
-        model=model,
-        base_url=emu.base_url("openai"),
-        api_key=emu.api_key("openai"),
-    )
+    return emulated_image_config(emu, "openai", model)
 
 
 TEXT_TO_VIDEO = VideoGenerationRequest(

@@ -11,7 +11,7 @@ from tarash.emulator import Emulator, Fault
 from tarash.tarash_gateway import generate_video_async, submit_video_async, wait_async
 from tarash.tarash_gateway.errors import ProviderServerError
 from tarash.tarash_gateway.models import VideoGenerationRequest, VideoGenerationResponse
-from tests._emulator import emulated_video_config
+from tests._emulator import FAST, emulated_video_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -22,7 +22,9 @@ async def test_wait_after_the_deadline_still_reads_a_finished_job(emu: Emulator)
     """A handle whose deadline passed while nobody waited returns the finished result."""
     config = emulated_video_config(emu, "fal", "fal-ai/veo3")
     handle = await submit_video_async(config, REQUEST)
-    await anyio.sleep(0.5)  # the emulated job takes 0.2 s
+    # The emulator computes a job's state from its clock: it has succeeded once its queue
+    # and run time have passed since the create, which came before the handle.
+    await anyio.sleep(FAST.queue_seconds + FAST.run_seconds)
     [job] = [job for job in emu.jobs("fal") if job.id == handle.request_id]
     assert job.state == "succeeded"
     late = handle.model_copy(update={"deadline_at": datetime.now(UTC) - timedelta(minutes=1)})

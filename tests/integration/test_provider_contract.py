@@ -180,14 +180,13 @@ def row(request: pytest.FixtureRequest) -> Row:
 
 
 @pytest.fixture
-def fresh() -> Iterator[Emulator]:
+def fresh(fresh_emu: Emulator) -> Iterator[Emulator]:
     """A private emulator; after the test, every job it saw has ended (none orphaned)."""
-    with Emulator(latency=FAST, options=CLIENT_WIRE_BUGS) as emu:
-        yield emu
-        deadline = time.monotonic() + 5
-        while emu.stats().running and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert emu.stats().running == 0, emu.jobs()
+    yield fresh_emu
+    deadline = time.monotonic() + 5
+    while fresh_emu.stats().running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert fresh_emu.stats().running == 0, fresh_emu.jobs()
 
 
 def video_config(emu: Emulator, row: Row, **kwargs: object) -> VideoGenerationConfig:

@@ -24,6 +24,11 @@ from tests._emulator import FAST, emulated_video_config, tiny_png
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(autouse=True)
+def _in_process(in_process_emu: Emulator) -> None:
+    """Sockets do not matter to these cases: tarash reaches the emulator in-process."""
+
+
 def video_config(
     emu: Emulator, model: str = "google/veo-3", **kwargs: Any
 ) -> VideoGenerationConfig:

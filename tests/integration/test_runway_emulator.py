@@ -5,7 +5,6 @@ image-to-video and text-to-image, a fault, THROTTLED then success, cancel, and t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,44 +30,22 @@ from tarash.tarash_gateway.models import (
 )
 from tarash.tarash_gateway.providers import _lifecycle
 from tarash.tarash_gateway.providers._lifecycle import ModelRetiredWarning
-from tests._emulator import CLIENT_WIRE_BUGS, FAST
+from tests._emulator import emulated_image_config, emulated_video_config
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def runway_emu() -> Iterator[Emulator]:
-    """One emulator for the module."""
-    with Emulator(latency=FAST, options=CLIENT_WIRE_BUGS) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(runway_emu: Emulator) -> Iterator[Emulator]:
-    """The module's emulator, faults cleared around each test."""
-    runway_emu.clear_faults()
-    yield runway_emu
-    runway_emu.clear_faults()
+@pytest.fixture(autouse=True)
+def _in_process(in_process_emu: Emulator) -> None:
+    """Sockets do not matter to these cases: tarash reaches the emulator in-process."""
 
 
 def video_config(emu: Emulator, model: str = "gen4_turbo") -> VideoGenerationConfig:
-    return VideoGenerationConfig(
-        provider="runway",
-        model=model,
-        base_url=emu.base_url("runway"),
-        api_key=emu.api_key("runway"),
-        poll_interval=0.05,
-    )
+    return emulated_video_config(emu, "runway", model)
 
 
 def image_config(emu: Emulator, model: str = "gen4_image") -> ImageGenerationConfig:
-    return ImageGenerationConfig(
-        provider="runway",
-        model=model,
-        base_url=emu.base_url("runway"),
-        api_key=emu.api_key("runway"),
-        poll_interval=0.05,
-    )
+    return emulated_image_config(emu, "runway", model, poll_interval=0.05)
 
 
 TEXT_TO_VIDEO = VideoGenerationRequest(
@@ -169,6 +146,7 @@ def test_throttled_then_succeeds() -> None:
 
 def test_the_wire_requires_the_version_header(emu: Emulator) -> None:
     """No X-Runway-Version is a 400; a wrong key a 401; DELETE cancels a running task."""
+    emu.latency = Latency(queue_seconds=0.05, run_seconds=30)  # running when DELETE comes
     url = f"{emu.base_url('runway')}/v1/text_to_video"
     key = {"Authorization": f"Bearer {emu.api_key('runway')}"}
     body = {"model": "gen4_turbo", "promptText": "a cat", "duration": 5, "ratio": "1280:720"}

@@ -21,6 +21,12 @@ from tests._emulator import tiny_png
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture(autouse=True)
+def _in_process(in_process_emu: Emulator) -> None:
+    """Sockets do not matter to these cases: tarash reaches the emulator in-process."""
+
+
 MODELS = [
     ("stable-image-ultra", "ultra"),
     ("stable-image-core", "core"),

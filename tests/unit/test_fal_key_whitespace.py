@@ -8,7 +8,7 @@ import pytest
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.providers._base import ProviderSettings
 from tarash.tarash_gateway.providers.fal import FalClient
-from tests.unit.test_secrets_hardening import CANARY, TRAILING
+from tests.unit.test_secrets import CANARY, TRAILING
 
 
 @pytest.mark.parametrize("trailing", TRAILING, ids=repr)

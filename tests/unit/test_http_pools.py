@@ -52,3 +52,31 @@ def test_least_busy_shard_is_picked() -> None:
             assert second is not first
 
     anyio.run(check)
+
+
+def test_mounted_transports_serve_their_origin_while_mounted() -> None:
+    """A mounted transport answers for its origin on every pool of the loop, the network
+    for the others; leaving the block rebuilds the pools without it."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json={"served": "in process"})
+
+    async def check() -> None:
+        before, _ = _http.pick_connection()
+        with _http.mount_transports({"http://127.0.0.1:9": httpx.MockTransport(answer)}):
+            short, _ = _http.pick_connection()
+            long_lived, _ = _http.pick_connection(long_lived=True)
+            assert short is not before  # the loop's pools were rebuilt with the mount
+            assert (await short.get("http://127.0.0.1:9/a")).json() == {"served": "in process"}
+            assert (await long_lived.get("http://127.0.0.1:9/b")).status_code == 200
+            with pytest.raises(httpx.ConnectError):  # other origins still go to the network
+                await short.get("http://127.0.0.1:19/unmounted")
+        after, _ = _http.pick_connection()
+        assert after is not short
+        with pytest.raises(httpx.ConnectError):
+            await after.get("http://127.0.0.1:9/c")
+
+    anyio.run(check)
+    assert seen == ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]

@@ -17,7 +17,7 @@ from tarash.tarash_gateway.models import (
     TTSResponse,
     VideoGenerationResponse,
 )
-from tests.unit.test_secrets_hardening import DELIVERY, TOKEN, leaks, replicate_response
+from tests.unit.test_secrets import DELIVERY, TOKEN, leaks, replicate_response
 
 pytestmark = pytest.mark.anyio
 

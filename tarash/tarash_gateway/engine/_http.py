@@ -17,6 +17,7 @@ import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -48,6 +49,7 @@ __all__ = [
     "Operation",
     "RequestContext",
     "backoff_delay",
+    "mount_transports",
     "open_stream",
     "pick_connection",
     "refusal",
@@ -228,8 +230,8 @@ class _Shard:
     limiter: anyio.CapacityLimiter
 
     @classmethod
-    def create(cls, connections: int) -> _Shard:
-        return cls(_new_client(connections), anyio.CapacityLimiter(connections))
+    def create(cls, connections: int, mounts: Mapping[str, httpx.AsyncBaseTransport]) -> _Shard:
+        return cls(_new_client(connections, mounts), anyio.CapacityLimiter(connections))
 
 
 @dataclass(slots=True)
@@ -237,9 +239,9 @@ class _Pool:
     shards: list[_Shard]
 
     @classmethod
-    def create(cls, connections: int) -> _Pool:
+    def create(cls, connections: int, mounts: Mapping[str, httpx.AsyncBaseTransport]) -> _Pool:
         count = max(1, -(-connections // CONNECTIONS_PER_SHARD))
-        return cls([_Shard.create(CONNECTIONS_PER_SHARD) for _ in range(count)])
+        return cls([_Shard.create(CONNECTIONS_PER_SHARD, mounts) for _ in range(count)])
 
     def least_busy(self) -> _Shard:
         return max(self.shards, key=lambda shard: shard.limiter.available_tokens)
@@ -251,6 +253,8 @@ class _LoopResources:
     long: _Pool
     ssl_context: ssl.SSLContext | None = None
     """The context its clients were built with; pools built for another are replaced."""
+    mounts: Mapping[str, httpx.AsyncBaseTransport] = field(default_factory=dict)
+    """The mounted transports its clients were built with; likewise replaced on a change."""
 
     @property
     def closed(self) -> bool:
@@ -278,11 +282,18 @@ def _loop_resources() -> _LoopResources:
         found = _resources.get(key)
         context = _shared_ssl_context()
         # Pools replaced for a new context are closed by their own closer at the loop's end.
-        if found is None or found.closed or found.ssl_context is not context:
+        mounts = _mounted_transports
+        if (
+            found is None
+            or found.closed
+            or found.ssl_context is not context
+            or found.mounts is not mounts
+        ):
             found = _LoopResources(
-                short=_Pool.create(MAX_CONNECTIONS_PER_LOOP),
-                long=_Pool.create(MAX_LONG_CONNECTIONS_PER_LOOP),
+                short=_Pool.create(MAX_CONNECTIONS_PER_LOOP, mounts),
+                long=_Pool.create(MAX_LONG_CONNECTIONS_PER_LOOP, mounts),
                 ssl_context=context,
+                mounts=mounts,
             )
             _resources[key] = found
             _close_when_the_loop_ends(key, found)
@@ -329,8 +340,40 @@ def _close_when_the_loop_ends(key: object, resources: _LoopResources) -> None:
 _closers: set[asyncio.Task[None]] = set()
 
 
-def _new_client(connections: int) -> httpx.AsyncClient:
+_mounted_transports: Mapping[str, httpx.AsyncBaseTransport] = MappingProxyType({})
+"""Transports the pooled clients send through instead of the network, by URL pattern."""
+
+
+@contextlib.contextmanager
+def mount_transports(mounts: Mapping[str, httpx.AsyncBaseTransport]) -> Iterator[None]:
+    """Send the requests for some origins through other transports while inside (for tests).
+
+    A test suite talks to an ASGI app in-process, with no socket and no server thread:
+    ``with mount_transports({emulator.url: httpx.ASGITransport(app)}): ...``. The keys are
+    httpx ``mounts=`` patterns (``"http://127.0.0.1:8787"``, ``"all://"``). Every event
+    loop's pooled clients are rebuilt on their next use with these mounts (added to those
+    already mounted), and again without them on leaving.
+
+    Args:
+        mounts: Transports by URL pattern.
+
+    Yields:
+        Nothing; the mounts hold until the block ends.
+    """
+    global _mounted_transports
+    previous = _mounted_transports
+    _mounted_transports = MappingProxyType({**previous, **mounts})
+    try:
+        yield
+    finally:
+        _mounted_transports = previous
+
+
+def _new_client(
+    connections: int, mounts: Mapping[str, httpx.AsyncBaseTransport]
+) -> httpx.AsyncClient:
     return httpx.AsyncClient(
+        mounts=dict(mounts),
         verify=_shared_ssl_context(),
         timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
         limits=httpx.Limits(

@@ -1,5 +1,5 @@
-"""Hostile checks of a rerun's lookup of a row left ``intent``/``unknown`` (docs/batch.md,
-"The moment of danger"): a complete listing that shows no job lets the row be sent
+"""Every way a rerun could miss a job: the lookup of a row left ``intent``/``unknown``
+(docs/batch.md, "The moment of danger"): a complete listing that shows no job lets the row be sent
 again, so every way a job that exists could be missed by that listing is tried here
 against the emulator, and the emulator's job accounting says whether anything was paid
 for twice.
@@ -42,7 +42,7 @@ from tarash.tarash_gateway.models import (
     VideoGenerationConfig,
     VideoGenerationRequest,
 )
-from tests._emulator import emulated_video_config
+from tests._emulator import emulated_video_config, emulator_app, in_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -227,14 +227,16 @@ async def test_a_row_whose_intent_is_older_than_the_listings_reach_stays_flagged
     (20 pages of 100): the listing cannot reach the window's start, so it cannot say
     that none exists; the row is flagged and not sent again. (An emulator of its own:
     the account is filled.)"""
-    with Emulator(latency=Latency(queue_seconds=0.0, run_seconds=0.0)) as emu:
+    # In-process: the 2,001 fillers and the 20 pages of the listing took ~10 s over a socket.
+    with Emulator(latency=Latency(queue_seconds=0.0, run_seconds=0.0)) as emu, in_process(emu):
         config = emulated_video_config(emu, "replicate", REPLICATE_MODEL)
         path = tmp_path / "batch.sqlite"
         requests = [video("buried")]
         await leave_intent(path, config, requests)
         url = f"{emu.base_url('replicate')}/v1/models/other/model/predictions"
         headers = {"Authorization": f"Bearer {emu.api_key('replicate')}"}
-        async with httpx.AsyncClient(headers=headers) as client:
+        transport = httpx.ASGITransport(emulator_app(emu))
+        async with httpx.AsyncClient(headers=headers, transport=transport) as client:
             for number in range(2001):
                 reply = await client.post(url, json={"input": {"prompt": f"filler {number}"}})
                 assert reply.status_code == 201

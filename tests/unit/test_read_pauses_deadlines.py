@@ -1,4 +1,4 @@
-"""Hostile cases for the shared read pause: a pause longer than the job's deadline or cut
+"""The shared read pause at its bounds: a pause longer than the job's deadline or cut
 by the caller's trio scope ends the wait there, cancels the job remotely (the cancel never
 waits) and still says how long it held the read; a Retry-After past
 ``MAX_RETRY_AFTER_DELAY`` sets no pause; one pause holds reads on every loop and thread.
