@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import threading
 import time
 
 import httpx
@@ -127,12 +128,12 @@ def test_prefer_wait_timeout_answers_starting(emu: Emulator, client: httpx.Clien
     client.post(body["urls"]["cancel"], headers=replicate_auth(emu))
 
 
-def test_prefer_wait_returns_early_on_cancel(emu: Emulator) -> None:
-    """A held create is released as soon as another request cancels the prediction."""
+def test_prefer_wait_returns_early_on_cancel(fresh_emu: Emulator) -> None:
+    """A held create is released as soon as another request cancels the prediction (on an
+    emulator of its own: a shared one's last running job may be an earlier test's)."""
+    emu = fresh_emu
     emu.latency = Latency(queue_seconds=0, run_seconds=30)
     with httpx.Client(timeout=10) as held, httpx.Client(timeout=10) as other:
-        import threading
-
         result: dict[str, httpx.Response] = {}
         thread = threading.Thread(
             target=lambda: result.update(
