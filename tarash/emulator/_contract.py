@@ -76,6 +76,7 @@ def check(
     *,
     form: bool = False,
     optional_null: bool = False,
+    lax: bool = False,
     loc: Loc = (),
 ) -> list[Issue]:
     """Every way ``value`` breaks ``schema``.
@@ -87,6 +88,9 @@ def check(
             read as the schema's type first (as the providers' form parsers do).
         optional_null: ``null`` is accepted for any field that is not required (fal's
             pydantic models give optional fields a ``None`` default).
+        lax: Scalars are coerced as pydantic v1 coerces them before they are checked: a
+            number for a string field is its text (fal takes ``"duration": 4`` for the
+            ``"4"`` of sora-2's enum), a numeric string for a number field its number.
         loc: Where ``value`` sits in the body.
 
     Returns:
@@ -95,21 +99,30 @@ def check(
     if value is None and (schema.get("nullable") or optional_null):
         return []
     if "anyOf" in schema:
-        return _check_any(schema, value, form=form, optional_null=optional_null, loc=loc)
+        return _check_any(schema, value, form=form, optional_null=optional_null, lax=lax, loc=loc)
     kind = schema.get("type", "any")
     if form and isinstance(value, str):
         value = _from_form(kind, value)
+    elif lax:
+        value = _coerced(kind, value)
     if not _is_type(kind, value):
         return [Issue(loc, "type", _TYPE_NAMES.get(kind, kind), value)]
     if "enum" in schema and value not in schema["enum"]:
         return [Issue(loc, "enum", tuple(schema["enum"]), value)]
     issues = _check_bounds(schema, value, loc)
     if kind == "object":
-        issues += _check_object(schema, value, form=form, optional_null=optional_null, loc=loc)
+        issues += _check_object(
+            schema, value, form=form, optional_null=optional_null, lax=lax, loc=loc
+        )
     elif kind == "array" and "items" in schema:
         for index, item in enumerate(value):
             issues += check(
-                schema["items"], item, form=form, optional_null=optional_null, loc=(*loc, index)
+                schema["items"],
+                item,
+                form=form,
+                optional_null=optional_null,
+                lax=lax,
+                loc=(*loc, index),
             )
     return issues
 
@@ -120,6 +133,7 @@ def _check_object(
     *,
     form: bool,
     optional_null: bool,
+    lax: bool,
     loc: Loc,
 ) -> list[Issue]:
     properties: Mapping[str, Any] = schema.get("properties", {})
@@ -131,7 +145,12 @@ def _check_object(
     for name, item in value.items():
         if name in properties:
             issues += check(
-                properties[name], item, form=form, optional_null=optional_null, loc=(*loc, name)
+                properties[name],
+                item,
+                form=form,
+                optional_null=optional_null,
+                lax=lax,
+                loc=(*loc, name),
             )
         elif not schema.get("additional"):
             issues.append(Issue((*loc, name), "unknown", tuple(properties), item))
@@ -139,11 +158,17 @@ def _check_object(
 
 
 def _check_any(
-    schema: Mapping[str, Any], value: Any, *, form: bool, optional_null: bool, loc: Loc
+    schema: Mapping[str, Any],
+    value: Any,
+    *,
+    form: bool,
+    optional_null: bool,
+    lax: bool,
+    loc: Loc,
 ) -> list[Issue]:
     best: list[Issue] | None = None
     for option in schema["anyOf"]:
-        issues = check(option, value, form=form, optional_null=optional_null, loc=loc)
+        issues = check(option, value, form=form, optional_null=optional_null, lax=lax, loc=loc)
         if not issues:
             return []
         # Report the option whose type matched (its issues say more than a type mismatch).
@@ -201,6 +226,15 @@ def _from_form(kind: str, text: str) -> Any:
     if kind == "boolean" and text.lower() in ("true", "false"):
         return text.lower() == "true"
     return text
+
+
+def _coerced(kind: str, value: Any) -> Any:
+    """``value`` as pydantic v1 reads it for a field of ``kind`` (unchanged otherwise)."""
+    if kind == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if kind in ("integer", "number") and isinstance(value, str):
+        return _from_form(kind, value)
+    return value
 
 
 @dataclass(frozen=True)

@@ -322,7 +322,8 @@ class _FalRoutes(wire.ProviderRoutes):
                 # no schema for those): served without a contract.
                 return None
             return _error(f"Application '{queue_app(model_id)}' not found", 404)
-        issues = check(schema, payload, optional_null=True)
+        # fal's apps validate with pydantic, which coerces scalars first (lax).
+        issues = check(schema, payload, optional_null=True, lax=True)
         issues = untolerated(issues, model_id, options.leniencies())
         if not issues:
             return None

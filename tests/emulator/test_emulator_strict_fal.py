@@ -74,6 +74,25 @@ def test_a_body_that_breaks_the_schema_is_422(
     assert detail_of(fal_submit(client, emu, "fal-ai/veo3", body)) == [expected]
 
 
+def test_scalars_are_coerced_first_as_pydantic_does(emu: Emulator, client: httpx.Client) -> None:
+    """fal's pydantic reads a number for a string field as its text (sora-2 takes
+    ``"duration": 4`` for its ``"4"``, FLUX Ultra ``"safety_tolerance": 3``) and a numeric
+    string for a number field; a word for a number is still refused."""
+    sora = {"prompt": "a cat", "duration": 4}
+    assert fal_submit(client, emu, "fal-ai/sora-2/text-to-video", sora).status_code == 200
+    ultra = {"prompt": "a cat", "safety_tolerance": 3}
+    assert fal_submit(client, emu, "fal-ai/flux-pro/v1.1-ultra", ultra).status_code == 200
+    assert (
+        fal_submit(client, emu, "fal-ai/flux/dev", {"prompt": "x", "seed": "7"}).status_code == 200
+    )
+    refused = detail_of(fal_submit(client, emu, "fal-ai/flux/dev", {"prompt": "x", "seed": "one"}))
+    assert [entry["loc"] for entry in refused] == [["body", "seed"]]
+    wrong = detail_of(
+        fal_submit(client, emu, "fal-ai/sora-2/text-to-video", {"prompt": "x", "duration": 5})
+    )
+    assert [entry["loc"] for entry in wrong] == [["body", "duration"]]
+
+
 def test_every_issue_is_listed(emu: Emulator, client: httpx.Client) -> None:
     """As pydantic does, the 422 lists every broken field, not only the first."""
     body = {"seed": "one", "colour": "red"}
