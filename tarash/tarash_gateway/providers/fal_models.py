@@ -859,6 +859,10 @@ FAL_MODELS: dict[str, ModelSpec] = {
     "fal-ai/reve/remix": _REVE_REMIX,
     "fal-ai/reve/fast/remix": _REVE_REMIX,
     "fal-ai/reve/": _REVE_FAMILY,
+    # fal serves Z-Image Turbo as fal-ai/z-image/turbo[/...]; the published registry's
+    # fal-ai/z-image-turbo spelling is kept beside it.
+    "fal-ai/z-image/turbo": _Z_IMAGE_TURBO,
+    "fal-ai/z-image/turbo/": _Z_IMAGE_TURBO_FAMILY,
     "fal-ai/z-image-turbo": _Z_IMAGE_TURBO,
     "fal-ai/z-image-turbo/": _Z_IMAGE_TURBO_FAMILY,
     "xai/grok-imagine-image": _GROK_IMAGINE,
