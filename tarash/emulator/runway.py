@@ -5,6 +5,7 @@ Routes, relative to the mount::
 
     POST   /v1/text_to_video    create -> {"id"}
     POST   /v1/image_to_video   create (``promptImage``) -> {"id"}
+    POST   /v1/video_to_video   create (``videoUri``: gen4_aleph, aleph2) -> {"id"}
     POST   /v1/text_to_image    create -> {"id"}
     GET    /v1/tasks/{id}       the task
     DELETE /v1/tasks/{id}       cancel a running task, delete a finished one (204)
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -181,7 +183,12 @@ class RunwayRoutes(wire.ProviderRoutes):
             return invalid("duration", f"Expected one of {list(durations)}", code="invalid_value")
         return None
 
-    async def _create(self, request: Request, endpoint: str) -> Response:
+    async def _create(
+        self,
+        request: Request,
+        endpoint: str,
+        check: Callable[[dict[str, Any]], Response | None] | None = None,
+    ) -> Response:
         fault = await self._screen_submit(request, None)
         if isinstance(fault, Response):
             return fault
@@ -191,7 +198,7 @@ class RunwayRoutes(wire.ProviderRoutes):
             return runway_error(400, "Invalid JSON body.")
         if not isinstance(body, dict):
             return runway_error(400, "The request body must be a JSON object.")
-        refused = self._check(endpoint, body)
+        refused = self._check(endpoint, body) if check is None else check(body)
         if refused is not None:
             return refused
         model = str(body["model"])
@@ -218,6 +225,88 @@ class RunwayRoutes(wire.ProviderRoutes):
     async def text_to_image(self, request: Request) -> Response:
         """``POST /v1/text_to_image``."""
         return await self._create(request, "text_to_image")
+
+    async def video_to_video(self, request: Request) -> Response:
+        """``POST /v1/video_to_video``: gen4_aleph and aleph2, checked against their own
+        fields (an unknown one is refused, as Runway's validation does)."""
+        # The contract: runwayml/sdk-python ``types/video_to_video_create_params.py``:
+        # ``Gen4Aleph`` at commit 6fbc91a (2026-06-05, the last SDK with it), ``Variant0``
+        # (aleph2) at c604e0e (2026-07-27); read 2026-12-08. Field -> required.
+        accepted = {
+            "gen4_aleph": {
+                "model": True,
+                "promptText": True,
+                "videoUri": True,
+                "contentModeration": False,
+                "ratio": False,
+                "references": False,
+                "seed": False,
+            },
+            "aleph2": {
+                "model": True,
+                "videoUri": True,
+                "promptText": False,
+                "contentModeration": False,
+                "keyframes": False,
+                "ratio": False,
+                "seed": False,
+                "targetAspectRatio": False,
+            },
+        }
+        gen4_ratios = (*_GEN4_RATIOS, "848:480", "640:480")
+
+        def check(body: dict[str, Any]) -> Response | None:
+            model = body.get("model")
+            fields = accepted.get(str(model))
+            if fields is None:
+                return invalid("model", "Invalid option", code="invalid_value", values=[*accepted])
+            unknown = sorted(set(body) - set(fields))
+            if unknown:
+                return invalid(unknown[0], "Unrecognized key", code="unrecognized_keys")
+            for name, required in fields.items():
+                if required and body.get(name) in (None, ""):
+                    return invalid(name, "Required", code="invalid_type")
+            prompt = body.get("promptText")
+            if prompt is not None and (not isinstance(prompt, str) or not 0 < len(prompt) <= 1000):
+                return invalid(
+                    "promptText", "Expected a non-empty string of at most 1000 characters"
+                )
+            uri = body["videoUri"]
+            if not isinstance(uri, str) or not uri.startswith(
+                ("https://", "http://", "data:video/")
+            ):
+                return invalid("videoUri", "Expected an HTTPS URL or a video data URI")
+            seed = body.get("seed")
+            if seed is not None and (
+                isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 4294967295
+            ):
+                return invalid("seed", "Expected an integer from 0 to 4294967295")
+            if model == "gen4_aleph" and body.get("ratio") not in (None, *gen4_ratios):
+                return invalid(
+                    "ratio", "Invalid option", code="invalid_value", values=list(gen4_ratios)
+                )
+            references = body.get("references")
+            if references is not None and not (
+                isinstance(references, list)
+                and len(references) <= 1
+                and all(
+                    isinstance(item, dict)
+                    and item.get("type") == "image"
+                    and isinstance(item.get("uri"), str)
+                    for item in references
+                )
+            ):
+                return invalid("references", "Expected at most one {type: 'image', uri}")
+            moderation = body.get("contentModeration")
+            if moderation is not None and (
+                not isinstance(moderation, dict)
+                or set(moderation) - {"publicFigureThreshold"}
+                or moderation.get("publicFigureThreshold", "auto") not in ("auto", "low")
+            ):
+                return invalid("contentModeration", "Expected {publicFigureThreshold: auto|low}")
+            return None
+
+        return await self._create(request, "video_to_video", check)
 
     # -- read / cancel ----------------------------------------------------------------------
 
@@ -288,6 +377,7 @@ def build_routes(ctx: wire.EmulatorContext) -> list[BaseRoute]:
     return [
         Route("/v1/text_to_video", handlers.text_to_video, methods=["POST"]),
         Route("/v1/image_to_video", handlers.image_to_video, methods=["POST"]),
+        Route("/v1/video_to_video", handlers.video_to_video, methods=["POST"]),
         Route("/v1/text_to_image", handlers.text_to_image, methods=["POST"]),
         Route("/v1/tasks/{task_id}", handlers.get_task, methods=["GET"]),
         Route("/v1/tasks/{task_id}", handlers.delete_task, methods=["DELETE"]),
