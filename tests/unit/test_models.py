@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.models import (
+    ExtraParamsWarning,
     ImageGenerationRequest,
     JobHandle,
     VideoGenerationConfig,
@@ -129,3 +130,19 @@ def test_valid_requests_round_trip(prompt: str, duration: int | None, ratio: str
         aspect_ratio=ratio,  # type: ignore[arg-type]
     )
     assert VideoGenerationRequest.model_validate_json(request.model_dump_json()) == request
+
+
+def test_a_blank_prompt_stands_only_where_a_model_may_need_none() -> None:
+    """prompt="" (the published idiom) is accepted with a video (Wan animate moves an image
+    by it) or a multi-shot multi_prompt (Kling V3/O3), and refused otherwise."""
+    assert VideoGenerationRequest(prompt="", video="https://e.test/v.mp4").prompt == ""
+    shots = [{"prompt": "a", "duration": "4"}]
+    assert VideoGenerationRequest(prompt="", extra_params={"multi_prompt": shots}).prompt == ""
+    with pytest.warns(ExtraParamsWarning):  # as a keyword, captured into extra_params
+        assert VideoGenerationRequest(prompt="", multi_prompt=shots).prompt == ""
+    with pytest.raises(ValidationError, match="prompt must not be empty"):
+        VideoGenerationRequest(prompt="", extra_params={"shot_type": "customize"})
+    with pytest.raises(ValidationError, match="prompt must not be empty"):
+        ImageGenerationRequest(
+            prompt="", image_list=[{"image": "https://e.test/a.png", "type": "reference"}]
+        )
