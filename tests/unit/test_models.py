@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pydantic
 import pytest
@@ -146,3 +147,27 @@ def test_a_blank_prompt_stands_only_where_a_model_may_need_none() -> None:
         ImageGenerationRequest(
             prompt="", image_list=[{"image": "https://e.test/a.png", "type": "reference"}]
         )
+
+
+@given(
+    blank=st.text(alphabet=" \t\n", max_size=5),
+    video=st.booleans(),
+    multi_prompt=st.booleans(),
+)
+def test_a_blank_prompt_stands_exactly_with_a_video_or_a_multi_prompt(
+    blank: str, video: bool, multi_prompt: bool
+) -> None:
+    """Whatever the blank prompt, a video request takes it iff it has a video or a
+    multi_prompt; an image request never does."""
+    fields: dict[str, Any] = {}
+    if video:
+        fields["video"] = "https://e.test/v.mp4"
+    if multi_prompt:
+        fields["extra_params"] = {"multi_prompt": [{"prompt": "a", "duration": "5"}]}
+    if video or multi_prompt:
+        assert VideoGenerationRequest(prompt=blank, **fields).prompt == blank
+    else:
+        with pytest.raises(ValidationError, match="prompt must not be empty"):
+            VideoGenerationRequest(prompt=blank)
+    with pytest.raises(ValidationError, match="prompt must not be empty"):
+        ImageGenerationRequest(prompt=blank)
