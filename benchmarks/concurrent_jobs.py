@@ -22,6 +22,7 @@ from pathlib import Path
 
 import anyio
 
+from benchmarks._emulator_process import BENCH_KEY
 from tarash.tarash_gateway import generate_video_async
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 
@@ -60,7 +61,7 @@ async def run_batch(base_url: str, jobs: int, mode: str, provider: str = "fal") 
         provider=provider,
         model=MODELS[provider],
         base_url=f"{base_url}/{provider}",
-        api_key="bench:fake-key",
+        api_key=BENCH_KEY,
         timeout=120,
         provider_config={"status_stream": mode == "stream"} if provider == "fal" else {},
     )

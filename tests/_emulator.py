@@ -10,9 +10,16 @@ from typing import Any
 import pytest
 
 from tarash.emulator import Emulator, Latency
+from tarash.emulator.runway import CLIENT_TEST_LENIENCY, RunwayOptions
 from tarash.tarash_gateway.models import VideoGenerationConfig
 
 FAST = Latency(queue_seconds=0.05, run_seconds=0.15)
+
+#: The strict emulator's leniencies for the client's known wire bugs, which the client's
+#: integration tests meet today (each is listed, with what the provider says instead, in
+#: its options class's ``known_client_bugs``). Runway: a text-only gen4_turbo goes to
+#: text_to_video, and the retired gen3a_turbo is still sent. Remove each when fixed.
+CLIENT_WIRE_BUGS = [RunwayOptions(lenient=CLIENT_TEST_LENIENCY)]
 
 
 def tiny_png() -> bytes:

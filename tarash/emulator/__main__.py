@@ -91,6 +91,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--jitter-seconds", type=float, default=Latency.jitter_seconds)
     add_tail_arguments(parser)
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a generated CA")
+    parser.add_argument(
+        "--any-key",
+        action="store_true",
+        help="accept any non-empty API key (by default only the printed keys)",
+    )
     args = parser.parse_args(argv)
     try:
         latency = with_tail(
@@ -101,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     except ValueError as exc:
         parser.error(str(exc))
-    serve(Emulator(args.host, args.port, latency=latency, tls=args.tls))
+    serve(Emulator(args.host, args.port, latency=latency, tls=args.tls, any_key=args.any_key))
 
 
 def serve(

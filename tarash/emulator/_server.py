@@ -112,7 +112,11 @@ class Emulator:
         latency: How long jobs queue and run (changeable later through :attr:`latency`).
         faults: Faults armed from the start.
         required_keys: Exact API key per provider (``{"fal": "..."}``); providers not listed
-            accept any well-formed key.
+            accept only the key :meth:`api_key` hands out (the one the emulator prints),
+            as a real provider accepts only its own keys, unless ``any_key`` is set.
+        any_key: Accept any non-empty key for the providers ``required_keys`` does not
+            list (a lenient emulator: a wrong key then passes, which no real provider lets
+            through).
         options: Per-provider settings, at most one per provider
             (``[ReplicateOptions(output="data_uri")]``); providers not listed use defaults.
         tls: Serve HTTPS with a certificate from a CA generated for this emulator (needs
@@ -134,6 +138,7 @@ class Emulator:
         latency: Latency | None = None,
         faults: Iterable[Fault] = (),
         required_keys: Mapping[str, str] | None = None,
+        any_key: bool = False,
         options: Iterable[ProviderOptions] = (),
         tls: bool = False,
         replicate_output: ReplicateOutput | None = None,
@@ -155,11 +160,13 @@ class Emulator:
         self._host = host
         self._port = port
         self._required_keys = dict(required_keys or {})
+        # Without any_key every provider takes only its own printed key (or the required one).
+        accepted = {} if any_key else {name: entry.fake_key for name, entry in PROVIDERS.items()}
         self._ctx = EmulatorContext(
             store=JobStore(latency or Latency()),
             faults=FaultPlan(tuple(faults)),
             media=MediaStore(),
-            required_keys=self._required_keys,
+            required_keys={**accepted, **self._required_keys},
             provider_options=_options_by_provider(given),
         )
         self._tls = _TLSFiles.create(host) if tls else None

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
+from tarash.emulator._contract import Leniency
 from tarash.emulator._faults import FAULT_HEADER, Fault, FaultPlan, Operation, fault_from_header
 from tarash.emulator._jobs import Job, JobState, JobStore, Outcome, hold_reply
 from tarash.emulator._media import DEFAULT_MEDIA_KINDS, MediaFile, MediaKind, MediaKinds, MediaStore
@@ -125,12 +126,19 @@ class ProviderOptions:
         media_kinds: Exact model id -> what it makes (``MediaKind`` or ``"image"`` /
             ``"video"``), for models the provider's own table does not know. Checked before
             that table.
+        lenient: Names (from the class's ``known_client_bugs``) of known client wire bugs
+            to let through; empty (strict: every request is checked against the
+            provider's contract) by default. Only a test that meets such a bug sets it.
     """
 
     #: The provider these options are for (its mount name).
     provider: ClassVar[str]
 
+    #: The known client wire bugs this provider's check can let through, by name.
+    known_client_bugs: ClassVar[Mapping[str, Leniency]] = MappingProxyType({})
+
     media_kinds: Mapping[str, MediaKind] = field(default_factory=dict)
+    lenient: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         kinds: dict[str, MediaKind] = {}
@@ -142,6 +150,17 @@ class ProviderOptions:
                     f"media_kinds[{model!r}] must be 'image' or 'video', got {kind!r}"
                 ) from None
         object.__setattr__(self, "media_kinds", MappingProxyType(kinds))
+        unknown = sorted(set(self.lenient) - set(self.known_client_bugs))
+        if unknown:
+            raise ValueError(
+                f"lenient names no known {self.provider} client bug: {unknown}; "
+                f"known: {sorted(self.known_client_bugs)}"
+            )
+        object.__setattr__(self, "lenient", frozenset(self.lenient))
+
+    def leniencies(self) -> list[Leniency]:
+        """The leniencies in force."""
+        return [self.known_client_bugs[name] for name in sorted(self.lenient)]
 
 
 _Options = TypeVar("_Options", bound=ProviderOptions)
@@ -155,7 +174,8 @@ class EmulatorContext:
         store: The job store.
         faults: The fault plan.
         media: Registry of generated files.
-        required_keys: Exact API key required per provider (absent: any key is accepted).
+        required_keys: Exact API key required per provider (absent: any non-empty key is
+            accepted, which only ``Emulator(any_key=True)`` allows).
         provider_options: The options given per provider name (absent: the defaults).
     """
 

@@ -30,8 +30,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from starlette.requests import Request
@@ -39,6 +40,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from tarash.emulator import _wire as wire
+from tarash.emulator._contract import Issue, Leniency, check, load_contract, untolerated
 from tarash.emulator._faults import Operation
 from tarash.emulator._jobs import Job, JobState
 from tarash.emulator._media import DEFAULT_MEDIA_KINDS, MediaFile, MediaKind
@@ -77,20 +79,32 @@ _IMAGE_SIZES = {
     "landscape_16_9": (1024, 576),
 }
 
+# fal's contract, the emulator's own (never the client's ``fal_models``): each served model's
+# input schema, from the TypeScript types fal generates from its models' OpenAPI in fal's
+# JavaScript client (``contracts/fal.json``; its ``source`` and ``read`` date are in the file).
+CONTRACT = load_contract("fal")
+
 #: What fal's models make: the shared markers plus fal image families whose ids do not say
 #: so (``fal-ai/nano-banana``, ``fal-ai/hidream-i1-full``, ``fal-ai/qwen-image``).
 MEDIA_KINDS = DEFAULT_MEDIA_KINDS.extend(image=("nano-banana", "hidream"))
 
 
+#: The client's known fal wire bugs, by name (see ``FalOptions.lenient``).
+KNOWN_CLIENT_BUGS: dict[str, Leniency] = {}
+
+
 @dataclass(frozen=True, kw_only=True)
 class FalOptions(wire.ProviderOptions):
-    """How fal is emulated (only the shared settings so far).
+    """How fal is emulated.
 
     Attributes:
-        media_kinds: See :class:`ProviderOptions`.
+        media_kinds: See :class:`ProviderOptions`. A model id given here is served even
+            when ``contracts/fal.json`` does not know it (without a schema check).
+        lenient: See :class:`ProviderOptions`; the names are :data:`KNOWN_CLIENT_BUGS`'.
     """
 
     provider: ClassVar[str] = "fal"
+    known_client_bugs: ClassVar[Mapping[str, Leniency]] = MappingProxyType(KNOWN_CLIENT_BUGS)
 
 
 _CONTENT_POLICY_MSG = "The content was flagged by a content checker."
@@ -112,6 +126,55 @@ def queue_app(model_id: str) -> str:
     parts = [part for part in model_id.split("/") if part]
     keep = 3 if parts and parts[0] in _NAMESPACES else 2
     return "/".join(parts[:keep])
+
+
+def validation_detail(issue: Issue) -> dict[str, Any]:
+    """One entry of fal's 422 ``detail`` list, as pydantic (v1) words ``issue``."""
+    loc: list[str | int] = ["body", *issue.loc]
+    if issue.kind == "missing":
+        return {"loc": loc, "msg": "field required", "type": "value_error.missing"}
+    if issue.kind == "unknown":
+        return {"loc": loc, "msg": "extra fields not permitted", "type": "value_error.extra"}
+    if issue.kind == "enum":
+        permitted = ", ".join(repr(value) for value in issue.expected)
+        return {
+            "loc": loc,
+            "msg": f"unexpected value; permitted: {permitted}",
+            "type": "value_error.const",
+            "ctx": {"given": issue.value, "permitted": list(issue.expected)},
+        }
+    if issue.kind == "type":
+        msg, kind = _TYPE_ERRORS.get(issue.expected, ("invalid value", "value_error"))
+        return {"loc": loc, "msg": msg, "type": kind}
+    ((bound, limit),) = issue.expected.items()
+    words = {
+        "minimum": ("greater than or equal to", "number.not_ge", "limit_value"),
+        "maximum": ("less than or equal to", "number.not_le", "limit_value"),
+        "minLength": ("at least", "any_str.min_length", "limit_value"),
+        "maxLength": ("at most", "any_str.max_length", "limit_value"),
+        "minItems": ("at least", "list.min_items", "limit_value"),
+        "maxItems": ("at most", "list.max_items", "limit_value"),
+    }[bound]
+    unit = {"minLength": " characters", "maxLength": " characters"}.get(bound, "")
+    unit = {"minItems": " items", "maxItems": " items"}.get(bound, unit)
+    return {
+        "loc": loc,
+        "msg": f"ensure this value {'has ' if unit else 'is '}{words[0]} {limit}{unit}",
+        "type": f"value_error.{words[1]}",
+        "ctx": {words[2]: limit},
+    }
+
+
+# pydantic v1's message and type for a value of the wrong type, by the expected type.
+_TYPE_ERRORS = {
+    "string": ("str type expected", "type_error.str"),
+    "integer": ("value is not a valid integer", "type_error.integer"),
+    "number": ("value is not a valid float", "type_error.float"),
+    "boolean": ("value could not be parsed to a boolean", "type_error.bool"),
+    "array": ("value is not a valid list", "type_error.list"),
+    "object": ("value is not a valid dict", "type_error.dict"),
+    "file": ("str type expected", "type_error.str"),
+}
 
 
 def _error(detail: Any, status_code: int, **headers: str) -> Response:
@@ -240,6 +303,28 @@ class _FalRoutes(wire.ProviderRoutes):
             "prompt": job.input.get("prompt", ""),
         }
 
+    def _contract_error(self, model_id: str, payload: dict[str, Any]) -> Response | None:
+        """fal's answer to a submit its model's contract refuses, or None.
+
+        A model id neither in ``contracts/fal.json`` nor declared in the options'
+        ``media_kinds`` (nor a ``workflows/``/``comfy/`` app) is fal's 404; a body that
+        breaks the model's schema is the 422 pydantic's validation gives, with every issue
+        in ``detail``.
+        """
+        options = self.ctx.options(FalOptions)
+        schema = CONTRACT["models"].get(model_id)
+        if schema is None:
+            if model_id in options.media_kinds or model_id.split("/", 1)[0] in _NAMESPACES:
+                # Declared by the user, or a user's own workflow/ComfyUI app (fal publishes
+                # no schema for those): served without a contract.
+                return None
+            return _error(f"Application '{queue_app(model_id)}' not found", 404)
+        issues = check(schema, payload, optional_null=True)
+        issues = untolerated(issues, model_id, options.leniencies())
+        if not issues:
+            return None
+        return _error([validation_detail(issue) for issue in issues], 422)
+
     # -- handlers -----------------------------------------------------------------------
 
     async def submit(self, request: Request) -> Response:
@@ -262,6 +347,8 @@ class _FalRoutes(wire.ProviderRoutes):
                 [{"loc": ["body"], "msg": "value is not a valid dict", "type": "type_error.dict"}],
                 422,
             )
+        if refused := self._contract_error(model_id, payload):
+            return refused
         start_timeout: float | None = None
         if (raw_timeout := request.headers.get("x-fal-request-timeout")) is not None:
             try:

@@ -21,8 +21,14 @@ How jobs end on the wire:
   ``content_refusal`` is HTTP 200 with ``promptFeedback.blockReason`` and no candidates; a
   ``job_failure`` a 500 ``INTERNAL``.
 
-Protocol checks kept: ``durationSeconds`` must be a JSON number (a string is the real API's
-400), one of 4, 6, 8 for Veo 3.x; the key is ``x-goog-api-key`` (or ``?key=``). A
+A Veo body (and a Gemini API ``generateContent`` body) is checked against the fields the
+API takes (``contracts/google.json``; a snake_case name counts as its lowerCamelCase field,
+as Google's JSON parser reads both): an unknown field is a 400 ``INVALID_ARGUMENT``
+worded as Google's protobuf JSON parser words it (``Unknown name "seed" at 'parameters':
+Cannot find field.``), every issue in a ``BadRequest`` detail.
+
+Protocol checks kept: ``durationSeconds`` must be a JSON number (a string is the real
+API's 400), one of 4, 6, 8 for Veo 3.x; the key is ``x-goog-api-key`` (or ``?key=``). A
 ``rate_limit`` fault is a 429 ``RESOURCE_EXHAUSTED`` whose wait is in ``RetryInfo`` (no
 Retry-After header, as Google sends none).
 """
@@ -33,7 +39,9 @@ import base64
 import json
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from starlette.requests import Request
@@ -41,6 +49,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tarash.emulator import _wire as wire
+from tarash.emulator._contract import Issue, Leniency, check, load_contract, untolerated
 from tarash.emulator._faults import Fault, Operation
 from tarash.emulator._jobs import Job, JobState
 from tarash.emulator._media import MediaFile, MediaKind
@@ -56,6 +65,15 @@ RAI_REASON = (
     "Your current safety settings for person generation prevented one or more videos from "
     "being generated."
 )
+# Google's contract, the emulator's own (never the client's ``google_models``):
+# ``contracts/google.json``, the Veo ``predictLongRunning`` body of each API (the REST
+# reference types ``instances``/``parameters`` as any JSON value, so the fields are read
+# from where the official google-genai SDK writes them for the Gemini API and for Vertex
+# AI; its ``source`` and ``read`` date are in the file).
+CONTRACT = load_contract("google")
+#: The client's known Google wire bugs, by name (see ``GoogleOptions.lenient``).
+KNOWN_CLIENT_BUGS: dict[str, Leniency] = {}
+
 _GRPC = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 500: "INTERNAL"}
 
 
@@ -73,6 +91,7 @@ class GoogleOptions(wire.ProviderOptions):
     """
 
     provider: ClassVar[str] = "google"
+    known_client_bugs: ClassVar[Mapping[str, Leniency]] = MappingProxyType(KNOWN_CLIENT_BUGS)
 
     max_hold_seconds: float = 300.0
     vertex_storage_uri: str | None = None
@@ -85,6 +104,60 @@ class GoogleOptions(wire.ProviderOptions):
         storage = self.vertex_storage_uri
         if storage is not None and not (storage.startswith("gs://") and len(storage) > 5):
             raise ValueError(f"vertex_storage_uri must be a gs:// URI, got {storage!r}")
+
+
+def proto_names(value: Any) -> Any:
+    """``value`` with every key in lowerCamelCase, for the contract check: Google's JSON
+    parser takes a proto field by its lowerCamelCase JSON name or its snake_case name."""
+    if isinstance(value, dict):
+        return {_camel(key): proto_names(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [proto_names(item) for item in value]
+    return value
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def contract_error(issues: list[Issue]) -> Response:
+    """Google's 400 ``INVALID_ARGUMENT`` for a body that breaks its contract: the first
+    issue in the message (as the protobuf JSON parser words an unknown name), every one in
+    a ``BadRequest`` detail's ``fieldViolations``."""
+    violations = [
+        {"field": _field_path(issue), "description": _describe(issue)} for issue in issues
+    ]
+    return google_error(
+        400,
+        violations[0]["description"],
+        {"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": violations},
+        status="INVALID_ARGUMENT",
+    )
+
+
+def _field_path(issue: Issue) -> str:
+    out = ""
+    for part in issue.loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe(issue: Issue) -> str:
+    parent = _field_path(Issue(issue.loc[:-1], issue.kind, None, None))
+    at = f" at '{parent}'" if parent else ""
+    name = issue.loc[-1] if issue.loc else ""
+    if issue.kind == "unknown":
+        return f'Invalid JSON payload received. Unknown name "{name}"{at}: Cannot find field.'
+    if issue.kind == "missing":
+        return f"{_field_path(issue)} is required."
+    if issue.kind == "type":
+        return (
+            f"Invalid value at '{_field_path(issue)}' ({issue.expected}), {json.dumps(issue.value)}"
+        )
+    if issue.kind == "enum":
+        return f"Invalid value at '{_field_path(issue)}', {json.dumps(issue.value)}"
+    return f"{_field_path(issue)} is out of range: {json.dumps(issue.value)}"
 
 
 def google_error(status_code: int, message: str, *details: Any, status: str = "") -> Response:
@@ -106,6 +179,13 @@ class GoogleRoutes(wire.ProviderRoutes):
 
     name = NAME
     options_type: ClassVar[type[wire.ProviderOptions]] = GoogleOptions
+    #: The contract's Veo body this API takes (Vertex's routes name their own).
+    video_body: ClassVar[str] = "gemini.predictLongRunning"
+    #: The contract's body per image method (Imagen ``predict`` has none yet: the SDK
+    #: writes it for Vertex AI only).
+    image_bodies: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {"generateContent": "gemini.generateContent"}
+    )
 
     def _auth_error(self, request: Request) -> Response | None:
         key = request.headers.get("x-goog-api-key") or request.query_params.get("key") or ""
@@ -192,6 +272,10 @@ class GoogleRoutes(wire.ProviderRoutes):
     # -- Veo ------------------------------------------------------------------------------
 
     def _check_video(self, model: str, payload: dict[str, Any]) -> dict[str, Any] | Response:
+        issues = check(CONTRACT["bodies"][self.video_body], proto_names(payload))
+        issues = untolerated(issues, model, self.ctx.options(GoogleOptions).leniencies())
+        if issues:
+            return contract_error(issues)
         instances = payload.get("instances")
         instance = instances[0] if isinstance(instances, list) and instances else None
         if not isinstance(instance, dict) or not str(instance.get("prompt") or "").strip():
@@ -323,6 +407,12 @@ class GoogleRoutes(wire.ProviderRoutes):
         payload = await self._json(request)
         if isinstance(payload, Response):
             return payload
+        body = self.image_bodies.get(method)
+        if body is not None:
+            issues = check(CONTRACT["bodies"][body], proto_names(payload))
+            issues = untolerated(issues, model, self.ctx.options(GoogleOptions).leniencies())
+            if issues:
+                return contract_error(issues)
         if method == "generateContent":
             contents = payload.get("contents")
             if not isinstance(contents, list) or not contents:

@@ -28,7 +28,9 @@ from __future__ import annotations
 import base64
 import secrets
 import time
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -57,6 +59,10 @@ _SAMPLE = "sample_0.mp4"
 class VertexRoutes(GoogleRoutes):
     """The Vertex AI handlers: Google's envelope, faults and image holds, Vertex's paths,
     auth and result shape."""
+
+    video_body: ClassVar[str] = "vertex.predictLongRunning"
+    # Vertex's image methods are not under a contract yet.
+    image_bodies: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     def _auth_error(self, request: Request) -> Response | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

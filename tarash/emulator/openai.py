@@ -24,7 +24,12 @@ How jobs end on the wire:
   success is the images response, ``job_failure`` a 500 ``server_error``,
   ``content_refusal`` a 400 ``moderation_blocked`` with ``moderation_details``.
 
-The protocol checks of the real API are kept: ``seconds`` must be the *string* ``"4"``,
+Every create and image body is checked against OpenAI's own contract
+(``contracts/openai.json``, from its OpenAPI description): an unknown field is the 400
+``unknown_parameter`` (with ``param``), a wrong type ``invalid_type``, a value outside its
+enum ``invalid_value``, out of range ``integer_above_max_value`` and the like, an unknown
+model id ``invalid_value`` on ``model``. The protocol checks of the real API are kept too:
+``seconds`` must be the *string* ``"4"``,
 ``"8"`` or ``"12"``; ``size`` one of the model's; a first frame must match the ``size``
 (:attr:`OpenAIOptions.check_reference_size`); GPT image models refuse
 ``response_format``. Every response carries ``x-request-id``.
@@ -47,6 +52,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from tarash.emulator import _wire as wire
+from tarash.emulator._contract import Issue, check, load_contract, untolerated
 from tarash.emulator._faults import Fault, Operation
 from tarash.emulator._forms import parse_form
 from tarash.emulator._jobs import Job, JobState
@@ -55,30 +61,29 @@ from tarash.emulator._media import MediaFile, MediaKind, make_mp4, make_png
 NAME = "openai"
 FAKE_KEY = "sk-emulator-0000000000000000000000000000000000000000"
 
-# OpenAI's contract as data, the emulator's own (not the client's ``openai_models``).
-# Source: the official openai/openai-python, generated from OpenAI's OpenAPI (commit e43b422,
-# 2026-08-21; checked 2026-12-07): ``types/video_model.py``, ``video_seconds.py`` and
-# ``video_size.py`` (the four sizes; the two 1024-wide ones are sora-2-pro's, as OpenAI's
-# video guide says), and the ``size`` of ``types/image_generate_params.py`` (GPT image models
-# ``auto`` and the three standard sizes; dall-e-2 and dall-e-3 their own three). That
-# ``size`` also lets gpt-image-2 take any ``WIDTHxHEIGHT`` (sides divisible by 16, ratio 1:3
-# to 3:1, at most 3840x2160), which the emulator refuses: the library sends the standard
-# sizes only (reported, not emulated yet).
-VIDEO_MODELS = (
-    "sora-2",
-    "sora-2-pro",
-    "sora-2-2025-10-06",
-    "sora-2-pro-2025-10-06",
-    "sora-2-2025-12-08",
-)
-SECONDS = ("4", "8", "12")
-SIZES = ("720x1280", "1280x720")
-PRO_SIZES = (*SIZES, "1024x1792", "1792x1024")
-GPT_IMAGE_SIZES = ("auto", "1024x1024", "1536x1024", "1024x1536")
-DALL_E_SIZES = {
-    "dall-e-2": ("256x256", "512x512", "1024x1024"),
-    "dall-e-3": ("1024x1024", "1792x1024", "1024x1792"),
+# OpenAI's contract, the emulator's own (never the client's ``openai_models``):
+# ``contracts/openai.json``, extracted from OpenAI's OpenAPI description (its ``source`` and
+# ``read`` date are in the file). The request bodies are checked field by field against it;
+# the per-model rules the description states only in prose (which sizes sora-2 takes, the
+# image sizes per model) are copied into its ``rules``. ``size`` also lets gpt-image-2 take
+# any ``WIDTHxHEIGHT`` (sides divisible by 16, ratio 1:3 to 3:1, at most 3840x2160), which
+# the emulator refuses: the library sends the standard sizes only (reported, not emulated).
+CONTRACT = load_contract("openai")
+_BODIES: Mapping[str, Any] = CONTRACT["bodies"]
+_RULES: Mapping[str, Any] = CONTRACT["rules"]
+VIDEO_MODELS: tuple[str, ...] = tuple(_RULES["video_models"])
+SECONDS: tuple[str, ...] = tuple(_BODIES["videos.json"]["properties"]["seconds"]["enum"])
+SIZES: tuple[str, ...] = tuple(_RULES["video_sizes"]["sora-2"])
+PRO_SIZES: tuple[str, ...] = tuple(_BODIES["videos.json"]["properties"]["size"]["enum"])
+GPT_IMAGE_SIZES: tuple[str, ...] = tuple(_RULES["image_sizes"]["gpt-image"])
+DALL_E_SIZES: dict[str, tuple[str, ...]] = {
+    model: tuple(sizes) for model, sizes in _RULES["image_sizes"].items() if model != "gpt-image"
 }
+#: The image model ids the description lists (generations and edits).
+IMAGE_MODELS: frozenset[str] = frozenset(
+    _BODIES["images.generations"]["properties"]["model"]["known"]
+    + _BODIES["images.edits.multipart"]["properties"]["model"]["known"]
+)
 RECORDED_HEADERS = ("user-agent", "content-type", "openai-organization", "openai-project")
 
 FAILURE = {"code": "internal_error", "message": "Video generation failed due to an internal error."}
@@ -157,6 +162,75 @@ def invalid_value(param: str, value: object, allowed: tuple[str, ...]) -> Respon
         param=param,
         code="invalid_value",
     )
+
+
+def contract_error(issue: Issue) -> Response:
+    """The 400 OpenAI gives a body that breaks its contract at ``issue``, in its words."""
+    param = issue.field
+    if issue.kind == "unknown":
+        return openai_error(
+            400, f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter"
+        )
+    if issue.kind == "missing":
+        return missing_parameter(param)
+    if issue.kind == "enum":
+        return invalid_value(param, issue.value, tuple(issue.expected))
+    if issue.kind == "type":
+        return openai_error(
+            400,
+            f"Invalid type for '{param}': expected {_a(issue.expected)}, but got "
+            f"{_a(_json_type(issue.value))} instead.",
+            param=param,
+            code="invalid_type",
+        )
+    ((bound, limit),) = issue.expected.items()
+    noun, measured = _measured(issue.value)
+    side = "below_min" if bound.startswith("min") else "above_max"
+    if noun in ("integer", "decimal"):
+        message = (
+            f"Invalid '{param}': {noun} {side.replace('_', ' ')}imum value. Expected a value "
+            f"{'>=' if side == 'below_min' else '<='} {limit}, but got {measured} instead."
+        )
+        code = f"{noun}_{side}_value"
+    else:
+        message = (
+            f"Invalid '{param}': {noun} too {'short' if side == 'below_min' else 'long'}. "
+            f"Expected {_a(noun)} with {side[-3:]}imum length {limit}, but got {_a(noun)} "
+            f"with length {measured} instead."
+        )
+        code = f"{noun}_{side}_length"
+    return openai_error(400, message, param=param, code=code)
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "decimal"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, bytes):
+        return "file"
+    return "null"
+
+
+def _measured(value: Any) -> tuple[str, Any]:
+    """What a range issue measured: the value's noun and the number compared."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return ("integer" if isinstance(value, int) else "decimal"), value
+    if isinstance(value, list):
+        return "array", len(value)
+    return "string", len(value)
 
 
 def png_size(data: bytes) -> tuple[int, int] | None:
@@ -304,8 +378,19 @@ class OpenAIRoutes(wire.ProviderRoutes):
             )
         return headers
 
+    def _contract_error(
+        self, body: str, fields: dict[str, Any], files: dict[str, bytes], model: str
+    ) -> Response | None:
+        """The 400 for the first way the body breaks ``contracts/openai.json``'s ``body``."""
+        values: dict[str, Any] = {**fields}
+        for name, content in files.items():
+            values[name.removesuffix("[]")] = content
+        issues = check(_BODIES[body], values, form=body.endswith("multipart"))
+        issues = untolerated(issues, model, self.options().leniencies())
+        return contract_error(issues[0]) if issues else None
+
     def _check_video(
-        self, fields: dict[str, Any], files: dict[str, bytes]
+        self, fields: dict[str, Any], files: dict[str, bytes], form: bool = False
     ) -> tuple[dict[str, Any], Response | None]:
         """The job input of a create, or the 400 the real API gives it."""
         prompt = fields.get("prompt")
@@ -334,6 +419,9 @@ class OpenAIRoutes(wire.ProviderRoutes):
         allowed = PRO_SIZES if "pro" in model or not self.model_ids_checked else SIZES
         if size not in allowed:
             return {}, invalid_value("size", size, allowed)
+        body = "videos.multipart" if form else "videos.json"
+        if refused := self._contract_error(body, fields, files, model):
+            return {}, refused
         job_input: dict[str, Any] = {
             "prompt": prompt,
             "model": model,
@@ -385,7 +473,8 @@ class OpenAIRoutes(wire.ProviderRoutes):
         parsed = await self._body(request)
         if isinstance(parsed, Response):
             return parsed
-        job_input, refused = self._check_video(*parsed)
+        form = request.headers.get("content-type", "").lower().startswith("multipart/")
+        job_input, refused = self._check_video(*parsed, form=form)
         if refused is not None:
             return refused
         model = job_input["model"]
@@ -549,14 +638,22 @@ class OpenAIRoutes(wire.ProviderRoutes):
         if not isinstance(prompt, str) or not prompt.strip():
             return {}, missing_parameter("prompt")
         model = str(fields.get("model") or ("gpt-image-1.5" if edit else "dall-e-2"))
+        if self.model_ids_checked and model not in IMAGE_MODELS:
+            return {}, invalid_value("model", model, tuple(sorted(IMAGE_MODELS)))
         gpt = not model.startswith("dall-e")
+        form = request.headers.get("content-type", "").lower().startswith("multipart/")
+        body = "images.generations"
+        if edit:
+            body = "images.edits.multipart" if form else "images.edits.json"
+        if refused := self._contract_error(body, fields, files, model):
+            return {}, refused
         try:
-            count = int(fields.get("n", 1))
+            count = int(fields.get("n") or 1)
         except (TypeError, ValueError):
             return {}, openai_error(
                 400, "Invalid type for 'n': expected an integer.", param="n", code="invalid_type"
             )
-        if not 1 <= count <= (1 if model == "dall-e-3" else 10):
+        if count > _RULES["image_max_n"].get(model, count):
             return {}, openai_error(
                 400, f"Invalid value for 'n': {count}.", param="n", code="invalid_value"
             )

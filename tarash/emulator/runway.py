@@ -18,16 +18,20 @@ How tasks end on the wire: ``PENDING`` (``THROTTLED`` instead while queued when
 deleted, gone (404).
 
 Every request needs ``Authorization: Bearer <key>`` and ``X-Runway-Version``; bodies are
-checked as Runway checks them (model, ratio, duration per model) and refused with its
-``{"error", "issues"}`` 400.
+checked against Runway's own contract (``contracts/runway.json``: per endpoint, the models
+it takes and each model's fields, types, values and ranges) and refused with its 400
+``{"error": "Validation of body failed", "issues": [...]}``, every issue in zod's words
+(``unrecognized_keys``, ``invalid_type``, ``invalid_value``, ``too_big``/``too_small``).
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from starlette.requests import Request
@@ -35,44 +39,46 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from tarash.emulator import _wire as wire
+from tarash.emulator._contract import Issue, Leniency, check, load_contract, untolerated
 from tarash.emulator._faults import Operation
 from tarash.emulator._jobs import Job, JobState
 from tarash.emulator._media import MediaFile, MediaKind
 
 NAME = "runway"
 FAKE_KEY = "key_" + "0" * 128
-API_VERSIONS = ("2024-11-06",)
 RECORDED_HEADERS = ("x-runway-version", "user-agent", "content-type")
 
-# Runway's contract as data, the emulator's own (not the client's ``runway_models``).
-# Source: the official runwayml/sdk-python, generated from Runway's OpenAPI (commit c604e0e,
-# 2026-07-27; checked 2026-12-07): ``X-Runway-Version`` 2024-11-06 (``_client.py``), and per
-# model the ``ratio``/``duration`` literals of ``types/{text_to_video,image_to_video,
-# text_to_image}_create_params.py``: gen4.5 2-10 s ("an integer from 2 to 10"), veo3 8 s,
-# veo3.1 and veo3.1_fast 4/6/8 s; gen4_turbo's ``duration`` is a bare int there (2-10 is the
-# emulator's reading of Runway's docs). The emulator is laxer than that contract in two
-# ways: it takes every video model on both video endpoints (Runway takes gen4_turbo and
-# veo3 on image_to_video only) and all six gen4 ratios on text_to_video (gen4.5's
-# text-to-video takes 1280:720 and 720:1280 only). Narrowing them would refuse requests
-# the library sends today (a text-only gen4_turbo goes to text_to_video): kept, reported.
-_GEN4_RATIOS = ("1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672")
-_VEO_RATIOS = ("1280:720", "720:1280", "1080:1920", "1920:1080")
-_IMAGE_RATIOS = (
-    "1024:1024", "1080:1080", "1168:880", "1360:768", "1440:1080", "1080:1440", "1808:768",
-    "1920:1080", "1080:1920", "2112:912", "1280:720", "720:1280", "720:720", "960:720",
-    "720:960", "1680:720",
-)  # fmt: skip
-VIDEO_MODELS: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {
-    "gen4.5": (_GEN4_RATIOS, tuple(range(2, 11))),
-    "gen4_turbo": (_GEN4_RATIOS, tuple(range(2, 11))),
-    "veo3": (_VEO_RATIOS, (8,)),
-    "veo3.1": (_VEO_RATIOS, (4, 6, 8)),
-    "veo3.1_fast": (_VEO_RATIOS, (4, 6, 8)),
-    # Dropped from Runway's model list in 2026; served here so the seed's snippet runs.
-    "gen3a_turbo": (("1280:768", "768:1280"), (5, 10)),
+# Runway's contract, the emulator's own (never the client's ``runway_models``):
+# ``contracts/runway.json``, the create bodies per endpoint and model, extracted from the
+# TypedDicts Stainless generates from Runway's OpenAPI in runwayml/sdk-python (its ``source``
+# and ``read`` date are in the file), with ``X-Runway-Version`` from its client.
+CONTRACT = load_contract("runway")
+API_VERSIONS: tuple[str, ...] = tuple(CONTRACT["api_versions"])
+ENDPOINT_MODELS: Mapping[str, Mapping[str, Any]] = CONTRACT["endpoints"]
+#: Every video model, on either video endpoint.
+VIDEO_MODELS: tuple[str, ...] = tuple(
+    sorted({*ENDPOINT_MODELS["text_to_video"], *ENDPOINT_MODELS["image_to_video"]})
+)
+IMAGE_MODELS: tuple[str, ...] = tuple(sorted(ENDPOINT_MODELS["text_to_image"]))
+#: The client's known Runway wire bugs, by name (see ``RunwayOptions.lenient``).
+KNOWN_CLIENT_BUGS: dict[str, Leniency] = {
+    "gen4-turbo-text-to-video": Leniency(
+        models=("gen4_turbo",),
+        fields=("model",),
+        note="The client posts a text-only gen4_turbo to POST /v1/text_to_video; Runway "
+        "takes gen4_turbo on /v1/image_to_video only (promptImage required). Let through, "
+        "the body is checked against gen4_turbo's image_to_video schema without promptImage.",
+    ),
+    "gen3a-turbo-retired": Leniency(
+        models=("gen3a_turbo",),
+        fields=("model",),
+        note="The client still sends the retired gen3a_turbo (with a ModelRetiredWarning); "
+        "Runway's model lists no longer have it. Let through unchecked.",
+    ),
 }
-"""Video model -> (ratios, durations)."""
-IMAGE_MODELS = ("gen4_image", "gen4_image_turbo")
+
+#: The leniencies the client's integration tests need today (every known bug above).
+CLIENT_TEST_LENIENCY = frozenset(KNOWN_CLIENT_BUGS)
 FAILURES = {
     JobState.FAILED: ("An unexpected error occurred.", "INTERNAL.BAD_OUTPUT.CODE01"),
     JobState.EXPIRED: ("An unexpected error occurred.", "INTERNAL"),
@@ -88,9 +94,11 @@ class RunwayOptions(wire.ProviderOptions):
         throttle: Report queued tasks as ``THROTTLED`` (the account is over its
             concurrency: accepted, waiting for a slot) rather than ``PENDING``.
         credits_per_second: The ``cost.credits`` a video second costs (images: one unit).
+        lenient: See :class:`ProviderOptions`; the names are :data:`KNOWN_CLIENT_BUGS`'.
     """
 
     provider: ClassVar[str] = "runway"
+    known_client_bugs: ClassVar[Mapping[str, Leniency]] = MappingProxyType(KNOWN_CLIENT_BUGS)
 
     throttle: bool = False
     credits_per_second: int = 5
@@ -106,10 +114,68 @@ def runway_error(
     return wire.json_response(body, status_code)
 
 
-def invalid(path: str, message: str, **detail: Any) -> Response:
-    """The 400 Runway gives a body whose ``path`` is wrong."""
-    issue = {"code": detail.pop("code", "custom"), "message": message, "path": [path], **detail}
-    return runway_error(400, "Validation of body failed", [issue])
+def _elsewhere(model: str) -> dict[str, Any] | None:
+    """``model``'s schema on another video endpoint, its image not required (for a model a
+    known client bug posts to the wrong one), or None when no endpoint lists it."""
+    for endpoint in ("image_to_video", "text_to_video"):
+        found = ENDPOINT_MODELS[endpoint].get(model)
+        if found is not None:
+            required = [name for name in found.get("required", ()) if name != "promptImage"]
+            return {**found, "required": required}
+    return None
+
+
+def zod_issue(issue: Issue) -> dict[str, Any]:
+    """One of Runway's validation ``issues``, as zod (v4) words ``issue``."""
+    path = list(issue.loc)
+    if issue.kind == "unknown":
+        return {
+            "code": "unrecognized_keys",
+            "keys": [path[-1]],
+            "path": path[:-1],
+            "message": f'Unrecognized key: "{path[-1]}"',
+        }
+    if issue.kind == "missing":
+        return {
+            "code": "invalid_type",
+            "expected": "nonoptional",
+            "path": path,
+            "message": "Invalid input: expected nonoptional, received undefined",
+        }
+    if issue.kind == "type":
+        received = "array" if isinstance(issue.value, list) else type(issue.value).__name__
+        received = {"str": "string", "int": "number", "float": "number", "dict": "object"}.get(
+            received, received
+        )
+        expected = "number" if issue.expected == "integer" else issue.expected
+        return {
+            "code": "invalid_type",
+            "expected": expected,
+            "path": path,
+            "message": f"Invalid input: expected {expected}, received {received}",
+        }
+    if issue.kind == "enum":
+        listed = "|".join(json.dumps(value) for value in issue.expected)
+        return {
+            "code": "invalid_value",
+            "values": list(issue.expected),
+            "path": path,
+            "message": f"Invalid option: expected one of {listed}",
+        }
+    ((bound, limit),) = issue.expected.items()
+    big = bound.startswith("max")
+    origin = {"Length": "string", "Items": "array"}.get(bound[3:], "number")
+    sign = "<=" if big else ">="
+    return {
+        "code": "too_big" if big else "too_small",
+        "origin": origin,
+        ("maximum" if big else "minimum"): limit,
+        "inclusive": True,
+        "path": path,
+        "message": f"Too {'big' if big else 'small'}: expected {origin} to "
+        f"{'have ' if origin != 'number' else 'be '}{sign}{limit}"
+        f"{' characters' if origin == 'string' else ' items' if origin == 'array' else ''}",
+    }
 
 
 class RunwayRoutes(wire.ProviderRoutes):
@@ -149,45 +215,33 @@ class RunwayRoutes(wire.ProviderRoutes):
     # -- create ---------------------------------------------------------------------------
 
     def _check(self, endpoint: str, body: dict[str, Any]) -> Response | None:
-        """The 400 Runway gives ``body`` at ``endpoint``, or None."""
+        """The 400 Runway gives ``body`` at ``endpoint``, or None.
+
+        The model picks the schema (Runway's bodies are a union discriminated by
+        ``model``); an unknown model is an ``invalid_value`` on ``model``, listing the
+        endpoint's models. Otherwise every issue is listed, worded as zod (v4) words it.
+        """
+        models = ENDPOINT_MODELS[endpoint]
         model = body.get("model")
-        image = endpoint == "text_to_image"
-        models = IMAGE_MODELS if image else tuple(VIDEO_MODELS)
-        if model not in models:
-            return invalid("model", "Invalid option", code="invalid_value", values=list(models))
-        prompt = body.get("promptText")
-        if prompt is not None and (not isinstance(prompt, str) or len(prompt) > 1000):
-            return invalid("promptText", "Expected a string of at most 1000 characters")
-        if endpoint != "image_to_video" and not prompt:
-            return invalid("promptText", "Required", code="invalid_type")
-        if endpoint == "image_to_video":
-            frames = body.get("promptImage")
-            if not (isinstance(frames, str) and frames) and not (
-                isinstance(frames, list) and frames and all(isinstance(f, dict) for f in frames)
-            ):
-                return invalid("promptImage", "Required", code="invalid_type")
-        ratio = body.get("ratio")
-        if image:
-            if model == "gen4_image_turbo" and not body.get("referenceImages"):
-                return invalid("referenceImages", "Required", code="invalid_type")
-            if ratio not in _IMAGE_RATIOS:
-                return invalid(
-                    "ratio", "Invalid option", code="invalid_value", values=list(_IMAGE_RATIOS)
-                )
+        leniencies = self.options().leniencies()
+        schema = models.get(model) if isinstance(model, str) else None
+        if schema is None:
+            wrong = Issue(("model",), "enum", tuple(models), model)
+            if untolerated([wrong], str(model), leniencies):
+                return runway_error(400, "Validation of body failed", [zod_issue(wrong)])
+            schema = _elsewhere(str(model))  # a known client bug, let through
+            if schema is None:
+                return None
+        issues = untolerated(check(schema, body), str(model), leniencies)
+        if not issues:
             return None
-        ratios, durations = VIDEO_MODELS[str(model)]
-        if ratio is not None and ratio not in ratios:
-            return invalid("ratio", "Invalid option", code="invalid_value", values=list(ratios))
-        duration = body.get("duration", durations[-1] if len(durations) == 1 else 5)
-        if isinstance(duration, bool) or not isinstance(duration, int) or duration not in durations:
-            return invalid("duration", f"Expected one of {list(durations)}", code="invalid_value")
-        return None
+        return runway_error(400, "Validation of body failed", [zod_issue(i) for i in issues])
 
     async def _create(
         self,
         request: Request,
         endpoint: str,
-        check: Callable[[dict[str, Any]], Response | None] | None = None,
+        refuse: Callable[[dict[str, Any]], Response | None] | None = None,
     ) -> Response:
         fault = await self._screen_submit(request, None)
         if isinstance(fault, Response):
@@ -198,7 +252,7 @@ class RunwayRoutes(wire.ProviderRoutes):
             return runway_error(400, "Invalid JSON body.")
         if not isinstance(body, dict):
             return runway_error(400, "The request body must be a JSON object.")
-        refused = self._check(endpoint, body) if check is None else check(body)
+        refused = self._check(endpoint, body) if refuse is None else refuse(body)
         if refused is not None:
             return refused
         model = str(body["model"])
@@ -227,86 +281,75 @@ class RunwayRoutes(wire.ProviderRoutes):
         return await self._create(request, "text_to_image")
 
     async def video_to_video(self, request: Request) -> Response:
-        """``POST /v1/video_to_video``: gen4_aleph and aleph2, checked against their own
-        fields (an unknown one is refused, as Runway's validation does)."""
+        """``POST /v1/video_to_video``: gen4_aleph and aleph2, checked as the other creates
+        are (zod's issues), against schemas local to this route."""
         # The contract: runwayml/sdk-python ``types/video_to_video_create_params.py``:
         # ``Gen4Aleph`` at commit 6fbc91a (2026-06-05, the last SDK with it), ``Variant0``
-        # (aleph2) at c604e0e (2026-07-27); read 2026-12-08. Field -> required.
-        accepted = {
+        # (aleph2) at c604e0e (2026-07-27); read 2026-12-08. Runway's docs take a data URI
+        # wherever a URI goes (5 MB images, 16 MB videos).
+        moderation = {
+            "type": "object",
+            "properties": {"publicFigureThreshold": {"type": "string", "enum": ["auto", "low"]}},
+        }
+        seed = {"type": "integer", "minimum": 0, "maximum": 4294967295}
+        gen4_ratios: tuple[str, ...] = ("1280:720", "720:1280", "1104:832", "960:960")
+        gen4_ratios += ("832:1104", "1584:672", "848:480", "640:480")
+        schemas: dict[str, dict[str, Any]] = {
             "gen4_aleph": {
-                "model": True,
-                "promptText": True,
-                "videoUri": True,
-                "contentModeration": False,
-                "ratio": False,
-                "references": False,
-                "seed": False,
+                "type": "object",
+                "properties": {
+                    "model": {"type": "string", "enum": ["gen4_aleph"]},
+                    "promptText": {"type": "string", "minLength": 1, "maxLength": 1000},
+                    "videoUri": {"type": "string", "minLength": 1},
+                    "contentModeration": moderation,
+                    "ratio": {"type": "string", "enum": list(gen4_ratios)},
+                    "references": {
+                        "type": "array",
+                        "maxItems": 1,
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "type": {"type": "string", "enum": ["image"]},
+                                "uri": {"type": "string"},
+                            },
+                            "required": ["type", "uri"],
+                        },
+                    },
+                    "seed": seed,
+                },
+                "required": ["model", "promptText", "videoUri"],
             },
             "aleph2": {
-                "model": True,
-                "videoUri": True,
-                "promptText": False,
-                "contentModeration": False,
-                "keyframes": False,
-                "ratio": False,
-                "seed": False,
-                "targetAspectRatio": False,
+                "type": "object",
+                "properties": {
+                    "model": {"type": "string", "enum": ["aleph2"]},
+                    "videoUri": {"type": "string", "minLength": 1},
+                    "promptText": {"type": "string", "minLength": 1},
+                    "contentModeration": moderation,
+                    "keyframes": {"type": "array", "maxItems": 5, "items": {"type": "object"}},
+                    "ratio": {"type": "string"},
+                    "seed": seed,
+                    "targetAspectRatio": {
+                        "type": "string",
+                        "enum": ["16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "21:9"],
+                    },
+                },
+                "required": ["model", "videoUri"],
             },
         }
-        gen4_ratios = (*_GEN4_RATIOS, "848:480", "640:480")
 
-        def check(body: dict[str, Any]) -> Response | None:
+        def refuse(body: dict[str, Any]) -> Response | None:
             model = body.get("model")
-            fields = accepted.get(str(model))
-            if fields is None:
-                return invalid("model", "Invalid option", code="invalid_value", values=[*accepted])
-            unknown = sorted(set(body) - set(fields))
-            if unknown:
-                return invalid(unknown[0], "Unrecognized key", code="unrecognized_keys")
-            for name, required in fields.items():
-                if required and body.get(name) in (None, ""):
-                    return invalid(name, "Required", code="invalid_type")
-            prompt = body.get("promptText")
-            if prompt is not None and (not isinstance(prompt, str) or not 0 < len(prompt) <= 1000):
-                return invalid(
-                    "promptText", "Expected a non-empty string of at most 1000 characters"
-                )
-            uri = body["videoUri"]
-            if not isinstance(uri, str) or not uri.startswith(
-                ("https://", "http://", "data:video/")
-            ):
-                return invalid("videoUri", "Expected an HTTPS URL or a video data URI")
-            seed = body.get("seed")
-            if seed is not None and (
-                isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 4294967295
-            ):
-                return invalid("seed", "Expected an integer from 0 to 4294967295")
-            if model == "gen4_aleph" and body.get("ratio") not in (None, *gen4_ratios):
-                return invalid(
-                    "ratio", "Invalid option", code="invalid_value", values=list(gen4_ratios)
-                )
-            references = body.get("references")
-            if references is not None and not (
-                isinstance(references, list)
-                and len(references) <= 1
-                and all(
-                    isinstance(item, dict)
-                    and item.get("type") == "image"
-                    and isinstance(item.get("uri"), str)
-                    for item in references
-                )
-            ):
-                return invalid("references", "Expected at most one {type: 'image', uri}")
-            moderation = body.get("contentModeration")
-            if moderation is not None and (
-                not isinstance(moderation, dict)
-                or set(moderation) - {"publicFigureThreshold"}
-                or moderation.get("publicFigureThreshold", "auto") not in ("auto", "low")
-            ):
-                return invalid("contentModeration", "Expected {publicFigureThreshold: auto|low}")
-            return None
+            schema = schemas.get(model) if isinstance(model, str) else None
+            if schema is None:
+                issues = [Issue(("model",), "enum", tuple(schemas), model)]
+            else:
+                issues = check(schema, body)
+            if not issues:
+                return None
+            return runway_error(400, "Validation of body failed", [zod_issue(i) for i in issues])
 
-        return await self._create(request, "video_to_video", check)
+        return await self._create(request, "video_to_video", refuse)
 
     # -- read / cancel ----------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from tarash.emulator import Emulator, Latency
 from tarash.tarash_gateway.cli._app import build_app
+from tests._emulator import FAST
 from tests._processes import communicate_or_kill
 
 pytestmark = pytest.mark.integration
@@ -89,14 +90,17 @@ def test_keys_reach_neither_results_nor_ledger(
 ) -> None:
     """The provider key is in no file the batch writes, nor in its output."""
     secret = "r8_" + "B4tchS3cret" * 3
-    monkeypatch.setenv("REPLICATE_API_TOKEN", secret)
     jobs = _write(tmp_path / "jobs.jsonl", [{"prompt": f"p{n}"} for n in range(3)])
     out = tmp_path / "out"
-    result = runner.invoke(
-        build_app(),
-        ["batch", str(jobs), "--out", str(out), "--provider", "replicate",
-         "--model", "google/veo-3"],
-    )  # fmt: skip
+    # An emulator that takes this key (it refuses any key but its own, as Replicate does).
+    with Emulator(latency=FAST, required_keys={"replicate": secret}) as own:
+        monkeypatch.setenv("TARASH_REPLICATE_BASE_URL", own.base_url("replicate"))
+        monkeypatch.setenv("REPLICATE_API_TOKEN", secret)
+        result = runner.invoke(
+            build_app(),
+            ["batch", str(jobs), "--out", str(out), "--provider", "replicate",
+             "--model", "google/veo-3"],
+        )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert secret not in result.output
     written = [path for path in out.rglob("*") if path.is_file()]

@@ -14,6 +14,7 @@ from tarash.tarash_gateway.cli._app import build_app
 from tarash.tarash_gateway.cli._generate import StatusLine, file_stem, parse_target
 from tarash.tarash_gateway.cli._output import CliError
 from tarash.tarash_gateway.models import VideoGenerationUpdate
+from tests._emulator import FAST
 
 pytestmark = pytest.mark.integration
 
@@ -190,20 +191,23 @@ def test_keys_are_never_echoed(
 ) -> None:
     """A key from the environment appears in no output, on success or on failure."""
     secret = "r8_" + "S3cr3tT0k3n" * 3
-    monkeypatch.setenv("REPLICATE_API_TOKEN", secret)
-    ok = runner.invoke(
-        build_app(),
-        ["generate", "video", "--provider", "replicate", "--model", "google/veo-3",
-         "--prompt", "x", "--out", str(tmp_path)],
-        env={"COLUMNS": "200"},
-    )  # fmt: skip
-    assert ok.exit_code == 0, ok.output
-    emu.inject(Fault("job_failure", provider="replicate"))
-    failed = runner.invoke(
-        build_app(),
-        ["generate", "video", "--provider", "replicate", "--model", "google/veo-3",
-         "--prompt", "x", "--out", str(tmp_path), "--json"],
-    )  # fmt: skip
+    # An emulator that takes this key (it refuses any key but its own, as Replicate does).
+    with Emulator(latency=FAST, required_keys={"replicate": secret}) as own:
+        monkeypatch.setenv("TARASH_REPLICATE_BASE_URL", own.base_url("replicate"))
+        monkeypatch.setenv("REPLICATE_API_TOKEN", secret)
+        ok = runner.invoke(
+            build_app(),
+            ["generate", "video", "--provider", "replicate", "--model", "google/veo-3",
+             "--prompt", "x", "--out", str(tmp_path)],
+            env={"COLUMNS": "200"},
+        )  # fmt: skip
+        assert ok.exit_code == 0, ok.output
+        own.inject(Fault("job_failure", provider="replicate"))
+        failed = runner.invoke(
+            build_app(),
+            ["generate", "video", "--provider", "replicate", "--model", "google/veo-3",
+             "--prompt", "x", "--out", str(tmp_path), "--json"],
+        )  # fmt: skip
     assert failed.exit_code == 7
     for result in (ok, failed):
         assert secret not in result.stdout and secret not in result.stderr

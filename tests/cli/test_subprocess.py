@@ -17,6 +17,7 @@ import pytest
 from tarash.emulator import Emulator, Latency
 from tarash.emulator._app import PROVIDERS
 from tarash.tarash_gateway.cli import INSTALL_HINT
+from tests._emulator import FAST
 from tests._processes import communicate_or_kill
 
 pytestmark = pytest.mark.integration
@@ -29,12 +30,15 @@ def test_generate_in_a_subprocess(
 ) -> None:
     """``tarash generate image --json`` in its own process saves the file, prints clean JSON."""
     secret = "sk-" + "Pr1vateKey" * 5
-    subprocess_env["STABILITY_API_KEY"] = secret
-    done = subprocess.run(
-        [*TARASH, "generate", "image", "--provider", "stability", "--model",
-         "stable-image-core", "--prompt", "a fox", "--out", str(tmp_path), "--json"],
-        env=subprocess_env, capture_output=True, text=True, timeout=50, check=False,
-    )  # fmt: skip
+    # An emulator that takes this key (it refuses any key but its own, as Stability does).
+    with Emulator(latency=FAST, required_keys={"stability": secret}) as own:
+        subprocess_env["TARASH_STABILITY_BASE_URL"] = own.base_url("stability")
+        subprocess_env["STABILITY_API_KEY"] = secret
+        done = subprocess.run(
+            [*TARASH, "generate", "image", "--provider", "stability", "--model",
+             "stable-image-core", "--prompt", "a fox", "--out", str(tmp_path), "--json"],
+            env=subprocess_env, capture_output=True, text=True, timeout=50, check=False,
+        )  # fmt: skip
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert Path(data["files"][0]).stat().st_size > 0

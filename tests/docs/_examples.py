@@ -35,12 +35,16 @@ from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipP
 
 from tarash.emulator import Emulator, Latency
 from tarash.emulator._app import PROVIDERS as EMULATED
+from tarash.emulator.fal import FalOptions
 from tarash.tarash_gateway import providers, testing
 from tarash.tarash_gateway.providers import field_mappers, get_provider_class
 
 ROOT = Path(__file__).resolve().parents[2]
 
 DOCS_LATENCY = Latency(queue_seconds=0.05, run_seconds=0.15)
+# The made-up model ids the pages use to show an unregistered model: the strict emulator
+# serves only models its contracts know, so the pages' emulator declares these.
+DOCS_MODELS = [FalOptions(media_kinds={"fal-ai/acme-video/v1": "video"})]
 """Short enough that a page of examples runs in well under a second or two."""
 
 # Variables a developer's shell may hold that would send an example somewhere else.
@@ -125,7 +129,7 @@ class _Pages:
 
     def emulator(self) -> Emulator:
         if self._emulator is None:
-            emulator = Emulator(latency=DOCS_LATENCY)
+            emulator = Emulator(latency=DOCS_LATENCY, options=DOCS_MODELS)
             emulator.start()
             self._emulator = emulator
         return self._emulator

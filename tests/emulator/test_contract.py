@@ -620,7 +620,7 @@ class RunwayDriver(WireDriver):
     """Runway's tasks: a create per endpoint, ``GET``/``DELETE /v1/tasks/{id}``."""
 
     name = "runway"
-    video_model = "gen4_turbo"
+    video_model = "gen4.5"  # text_to_video's (gen4_turbo is image_to_video's only)
     image_model = "gen4_image"
     refusal_fragment = "content moderation"
     bad_auth = (
@@ -649,13 +649,19 @@ class RunwayDriver(WireDriver):
         return f"{emu.base_url(self.name)}/v1/{endpoint}"
 
     def submit_body(self) -> dict[str, Any]:
-        return {"model": self.video_model, "promptText": "a cat", "duration": 5}
+        return {
+            "model": self.video_model,
+            "promptText": "a cat",
+            "duration": 5,
+            "ratio": "1280:720",
+        }
 
     def submit(
         self, client: httpx.Client, emu: Emulator, model: str, headers: dict[str, str]
     ) -> httpx.Response:
         body: dict[str, Any] = {"model": model, "promptText": "a cat"}
-        body.update({"ratio": "1024:1024"} if model.startswith("gen4_image") else {"duration": 5})
+        video = {"duration": 5, "ratio": "1280:720"}
+        body.update({"ratio": "1024:1024"} if model.startswith("gen4_image") else video)
         return client.post(
             self.submit_url(emu, model), json=body, headers={**self.key(emu), **headers}
         )
@@ -1067,6 +1073,26 @@ def test_required_key_is_enforced(driver: WireDriver, client: httpx.Client) -> N
         assert refused.status_code == driver.wrong_key_status
         assert emu.stats().submitted == 0
         submit(driver, client, emu)
+        assert emu.stats().submitted == 1
+
+
+def test_only_the_printed_key_is_taken_by_default(driver: WireDriver, client: httpx.Client) -> None:
+    """Without required_keys the emulator takes only the key it hands out (and prints), as
+    a provider takes only its own keys; a well-formed stranger's key is refused, no job."""
+    with Emulator() as emu:
+        url = driver.submit_url(emu, driver.video_model)
+        refused = client.post(url, json=driver.submit_body(), headers=driver.auth(driver.wrong_key))
+        assert refused.status_code == driver.wrong_key_status
+        assert emu.stats().submitted == 0
+        submit(driver, client, emu)
+        assert emu.stats().submitted == 1
+
+
+def test_any_key_takes_a_strangers_key(driver: WireDriver, client: httpx.Client) -> None:
+    """Emulator(any_key=True) is the lenient emulator: any well-formed key goes."""
+    with Emulator(any_key=True) as emu:
+        # The driver's own submit (its body, its encoding), signed with the stranger's key.
+        submit(driver, client, emu, **driver.auth(driver.wrong_key))
         assert emu.stats().submitted == 1
 
 

@@ -15,7 +15,9 @@ from ._calls import fal_auth, fal_submit, fal_wait
 
 def test_submit_returns_queue_urls_on_owner_alias(emu: Emulator, client: httpx.Client) -> None:
     """Submit answers IN_QUEUE with absolute URLs that drop the model sub-path."""
-    response = fal_submit(client, emu, "fal-ai/kling-video/v2.1/standard/image-to-video")
+    body = {"prompt": "a cat", "image_url": "https://example.com/cat.png"}
+    model = "fal-ai/kling-video/v2.1/standard/image-to-video"
+    response = fal_submit(client, emu, model, body)
     assert response.status_code == 200
     body = response.json()
     request_id = body["request_id"]

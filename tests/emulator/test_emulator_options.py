@@ -78,7 +78,7 @@ def test_media_kinds_option_overrides_the_providers_table(client: httpx.Client) 
         painted = fal_submit(client, emu, "acme/painter").json()
         fal_wait(client, emu, painted["status_url"])
         result = client.get(painted["response_url"], headers=fal_auth(emu)).json()
-        other = fal_submit(client, emu, "acme/painter-2").json()
+        other = fal_submit(client, emu, "fal-ai/veo3").json()
         fal_wait(client, emu, other["status_url"])
         video = client.get(other["response_url"], headers=fal_auth(emu)).json()
     assert result["images"][0]["content_type"] == "image/png"

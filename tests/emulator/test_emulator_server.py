@@ -65,7 +65,8 @@ async def test_many_concurrent_jobs_over_http() -> None:
             async def submit_many(count: int) -> None:
                 for _ in range(count):
                     url = f"{emu.base_url('fal')}/fal-ai/veo3"
-                    (await client.post(url, json={}, headers=headers)).raise_for_status()
+                    body = {"prompt": "a cat"}
+                    (await client.post(url, json=body, headers=headers)).raise_for_status()
 
             async with anyio.create_task_group() as tg:
                 for _ in range(10):

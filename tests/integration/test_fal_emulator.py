@@ -119,6 +119,22 @@ async def test_flux_image(emu: Emulator) -> None:
 
 
 @pytest.mark.anyio
+async def test_flux_pro_v11_takes_the_ratio_as_image_size(emu: Emulator) -> None:
+    """flux-pro/v1.1 has no aspect_ratio (its schema takes image_size): the ratio arrives."""
+    await generate_image_async(
+        ImageGenerationConfig(
+            provider="fal",
+            model="fal-ai/flux-pro/v1.1",
+            base_url=emu.base_url("fal"),
+            api_key=emu.api_key("fal"),
+            poll_interval=0.05,
+        ),
+        ImageGenerationRequest(prompt="a fox", aspect_ratio="16:9"),
+    )
+    assert last_job(emu).input == {"prompt": "a fox", "image_size": "landscape_16_9"}
+
+
+@pytest.mark.anyio
 async def test_server_error_on_poll_is_retried(emu: Emulator) -> None:
     """A 500 on a status poll is retried and the job still completes."""
     emu.inject(Fault("server_error", provider="fal", operation="status"))

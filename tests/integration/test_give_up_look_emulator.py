@@ -28,6 +28,7 @@ from tarash.tarash_gateway.models import JobHandle, VideoGenerationConfig, Video
 from tarash.tarash_gateway.providers._base import ProviderClient
 from tarash.tarash_gateway.routing._attempt import build_client
 from tarash.tarash_gateway.routing._jobs import JobWaiter
+from tests._emulator import CLIENT_WIRE_BUGS
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -71,7 +72,7 @@ ROWS = (
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
     """A private emulator whose jobs run 0.2 s."""
-    with Emulator(latency=RUNS) as emulator:
+    with Emulator(latency=RUNS, options=CLIENT_WIRE_BUGS) as emulator:
         yield emulator
 
 

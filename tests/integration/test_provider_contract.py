@@ -37,7 +37,7 @@ from tarash.tarash_gateway.models import (
     VideoGenerationConfig,
     VideoGenerationRequest,
 )
-from tests._emulator import FAST, emulated_video_config
+from tests._emulator import CLIENT_WIRE_BUGS, FAST, emulated_video_config
 
 pytestmark = pytest.mark.integration
 
@@ -182,7 +182,7 @@ def row(request: pytest.FixtureRequest) -> Row:
 @pytest.fixture
 def fresh() -> Iterator[Emulator]:
     """A private emulator; after the test, every job it saw has ended (none orphaned)."""
-    with Emulator(latency=FAST) as emu:
+    with Emulator(latency=FAST, options=CLIENT_WIRE_BUGS) as emu:
         yield emu
         deadline = time.monotonic() + 5
         while emu.stats().running and time.monotonic() < deadline:
@@ -264,7 +264,9 @@ def test_image_end_to_end_saves_a_real_png(row: Row, fresh: Emulator, tmp_path: 
 
 def test_refused_key_is_an_authentication_error(row: Row) -> None:
     """A key the provider refuses is an AuthenticationError and no job."""
-    with Emulator(latency=FAST, required_keys={row.provider: "the-only:key"}) as emu:
+    with Emulator(
+        latency=FAST, required_keys={row.provider: "the-only:key"}, options=CLIENT_WIRE_BUGS
+    ) as emu:
         with pytest.raises(AuthenticationError):
             generate(emu, row, api_key=row.wrong_key)
         assert emu.stats().submitted == 0
@@ -336,7 +338,11 @@ async def test_a_stuck_job_is_cancelled_at_the_deadline(row: Row, fresh: Emulato
     protocol cannot stop it: left running, no fallback allowed, its handle on the error)."""
     skip_if_synchronous(row, "nothing to cancel (the held create is its own test)")
     if not row.cancellable:
-        with Emulator(latency=FAST, faults=[Fault("stuck", provider=row.provider)]) as emu:
+        with Emulator(
+            latency=FAST,
+            faults=[Fault("stuck", provider=row.provider)],
+            options=CLIENT_WIRE_BUGS,
+        ) as emu:
             with pytest.raises(TimeoutError) as caught:
                 await generate_video_async(video_config(emu, row, timeout=1.0), REQUEST)
             assert caught.value.fallback_allowed is False

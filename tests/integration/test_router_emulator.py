@@ -8,6 +8,7 @@ import anyio
 import pytest
 
 from tarash.emulator import Emulator, Fault, Latency
+from tarash.emulator.runway import CLIENT_TEST_LENIENCY
 from tarash.tarash_gateway.errors import RateLimitError, SpendCapExceededError
 from tarash.tarash_gateway.models import VideoGenerationRequest, VideoGenerationResponse
 from tarash.tarash_gateway.router import HedgePolicy, Router
@@ -183,7 +184,9 @@ def test_throttled_runway_tasks_teach_the_router_a_lower_cap() -> None:
     from tarash.emulator import RunwayOptions
 
     latency = Latency(queue_seconds=0.2, run_seconds=0.1)
-    with Emulator(latency=latency, options=[RunwayOptions(throttle=True)]) as throttled:
+    with Emulator(
+        latency=latency, options=[RunwayOptions(throttle=True, lenient=CLIENT_TEST_LENIENCY)]
+    ) as throttled:
         router = Router(limits={"runway": ProviderLimit(max_concurrent=3)})
         config = emulated_video_config(throttled, "runway", "gen4_turbo")
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tarash.emulator import Emulator, Fault, Latency, RunwayOptions
+from tarash.emulator.runway import CLIENT_TEST_LENIENCY
 from tarash.tarash_gateway import (
     generate_image,
     generate_image_async,
@@ -30,7 +31,7 @@ from tarash.tarash_gateway.models import (
 )
 from tarash.tarash_gateway.providers import _lifecycle
 from tarash.tarash_gateway.providers._lifecycle import ModelRetiredWarning
-from tests._emulator import FAST
+from tests._emulator import CLIENT_WIRE_BUGS, FAST
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +39,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def runway_emu() -> Iterator[Emulator]:
     """One emulator for the module."""
-    with Emulator(latency=FAST) as emu:
+    with Emulator(latency=FAST, options=CLIENT_WIRE_BUGS) as emu:
         yield emu
 
 
@@ -152,7 +153,9 @@ def test_a_refused_body_names_the_field(emu: Emulator) -> None:
 def test_throttled_then_succeeds() -> None:
     """With the account over its concurrency the task is THROTTLED, then runs and succeeds."""
     latency = Latency(queue_seconds=0.3, run_seconds=0.2)
-    with Emulator(latency=latency, options=[RunwayOptions(throttle=True)]) as throttled:
+    with Emulator(
+        latency=latency, options=[RunwayOptions(throttle=True, lenient=CLIENT_TEST_LENIENCY)]
+    ) as throttled:
         seen: list[Any] = []
         response = generate_video(
             video_config(throttled),
@@ -168,7 +171,7 @@ def test_the_wire_requires_the_version_header(emu: Emulator) -> None:
     """No X-Runway-Version is a 400; a wrong key a 401; DELETE cancels a running task."""
     url = f"{emu.base_url('runway')}/v1/text_to_video"
     key = {"Authorization": f"Bearer {emu.api_key('runway')}"}
-    body = {"model": "gen4_turbo", "promptText": "a cat", "duration": 5}
+    body = {"model": "gen4_turbo", "promptText": "a cat", "duration": 5, "ratio": "1280:720"}
     assert httpx.post(url, json=body, headers=key).status_code == 400
     bad = {"Authorization": "Bearer nope", "X-Runway-Version": "2024-11-06"}
     headers = {**key, "X-Runway-Version": "2024-11-06"}
@@ -242,7 +245,7 @@ def test_aleph2_video_to_video_sync(emu: Emulator) -> None:
 
 def test_the_emulator_video_to_video_refuses_what_runway_refuses(emu: Emulator) -> None:
     """A field gen4_aleph does not take, or a missing videoUri, is Runway's 400 "Validation
-    of body failed" naming it; no task is made."""
+    of body failed" with zod's issue naming it; no task is made."""
     url = f"{emu.base_url('runway')}/v1/video_to_video"
     headers = {
         "Authorization": f"Bearer {emu.api_key('runway')}",
@@ -252,8 +255,16 @@ def test_the_emulator_video_to_video_refuses_what_runway_refuses(emu: Emulator) 
     body = {"model": "gen4_aleph", "promptText": "x", "videoUri": "https://e.com/v.mp4"}
     unknown = httpx.post(url, json={**body, "duration": 5}, headers=headers)
     missing = httpx.post(url, json={"model": "gen4_aleph", "promptText": "x"}, headers=headers)
-    for reply, field in ((unknown, "duration"), (missing, "videoUri")):
+    for reply in (unknown, missing):
         assert reply.status_code == 400
         assert reply.json()["error"] == "Validation of body failed"
-        assert reply.json()["issues"][0]["path"] == [field]
+    # Worded as zod words them, as on Runway's other creates.
+    assert unknown.json()["issues"][0] == {
+        "code": "unrecognized_keys",
+        "keys": ["duration"],
+        "path": [],
+        "message": 'Unrecognized key: "duration"',
+    }
+    assert missing.json()["issues"][0]["path"] == ["videoUri"]
+    assert missing.json()["issues"][0]["code"] == "invalid_type"
     assert len(emu.jobs("runway")) == before

@@ -192,6 +192,14 @@ def _emulator(
             )
         ),
     ] = None,
+    any_key: Annotated[
+        bool,
+        typer.Option(
+            "--any-key",
+            help="Accept any non-empty API key (by default only the printed keys, as a real "
+            "provider accepts only its own).",
+        ),
+    ] = False,
 ) -> None:
     """Run the provider emulator in the foreground and print how to point clients at it."""
     try:
@@ -204,6 +212,7 @@ def _emulator(
             tail_fraction=tail_fraction,
             tail_seconds=tail_seconds,
             seed=seed,
+            any_key=any_key,
         )
     except CliError as exc:
         fail(exc)

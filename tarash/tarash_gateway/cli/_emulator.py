@@ -231,8 +231,11 @@ def run_emulator(
     tail_fraction: float | None = None,
     tail_seconds: float | None = None,
     seed: int | None = None,
+    any_key: bool = False,
 ) -> None:
     """Serve the emulator in the foreground until Ctrl+C.
+
+    It accepts only the keys it prints, unless ``any_key``.
 
     The heavy-tail options are ``tarash-emulator``'s, checked by the same function
     (:func:`tarash.emulator.__main__.with_tail`).
@@ -267,6 +270,7 @@ def run_emulator(
         latency=chosen,
         faults=[parse_fault(text) for text in faults],
         tls=tls,
+        any_key=any_key,
     )
     try:
         serve(emulator, describe=instructions)

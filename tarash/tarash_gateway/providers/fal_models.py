@@ -854,6 +854,7 @@ FAL_MODELS: dict[str, ModelSpec] = {
     "fal-ai/flux-2": _FLUX2,
     "fal-ai/flux-2/edit": _FLUX2_EDIT,
     "fal-ai/flux-2/": _FLUX2_FAMILY,
+    "fal-ai/flux-pro/v1.1": _FLUX2,  # its schema takes image_size, has no aspect_ratio
     "fal-ai/flux-2-pro": _FLUX2_PRO,
     "fal-ai/flux-2-pro/edit": _FLUX2_PRO_EDIT,
     "fal-ai/flux-2-flex": _FLUX2_PRO,
