@@ -490,3 +490,20 @@ def test_aleph_without_a_video_is_refused() -> None:
         pytest.warns(ModelRetiredWarning),
     ):
         client("gen4_aleph").prepare_video(VideoGenerationRequest(prompt="art"))
+
+
+def test_veo_takes_no_seed_and_no_content_moderation() -> None:
+    """Runway's Veo bodies have neither seed nor contentModeration (sdk-python): both are
+    noted as not sent, never sent for Runway to refuse; gen4 models keep both."""
+    moderation = {"content_moderation": {"public_figure_threshold": "low"}}
+    job = client("veo3.1_fast").prepare_video(
+        VideoGenerationRequest(prompt="a star", seed=42, extra_params=moderation)
+    )
+    assert "seed" not in job.payload and "contentModeration" not in job.payload
+    assert any(note.startswith("seed: 42 not sent") for note in job.adaptations)
+    assert any(note.startswith("contentModeration: not sent") for note in job.adaptations)
+    gen4 = client("gen4_turbo", public_figure_threshold="low").prepare_video(
+        VideoGenerationRequest(prompt="a star", seed=42)
+    )
+    assert gen4.payload["seed"] == 42
+    assert gen4.payload["contentModeration"] == {"publicFigureThreshold": "low"}

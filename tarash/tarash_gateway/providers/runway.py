@@ -30,6 +30,7 @@ from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers.runway_models import (
     GENERIC_SPECS,
     IMAGE_ENDPOINT,
+    MODERATED,
     RUNWAY_SPECS,
     VIDEO_ENDPOINTS,
     VIDEO_TO_VIDEO_ENDPOINT,
@@ -155,6 +156,13 @@ class RunwayClient(kit.ProviderClient):
         moderation = self._moderation()
         if moderation is not None:
             job.payload.setdefault("contentModeration", moderation)
+        # A registered model without the field (Veo): the published package drops it there
+        # too, and Runway would refuse the body.
+        unmoderated = self.model in RUNWAY_SPECS and self.model not in MODERATED
+        if unmoderated and job.payload.pop("contentModeration", None) is not None:
+            job.adaptations.append(
+                f"contentModeration: not sent ({self.model} has no input for it)"
+            )
         return job
 
     def prepare_video(self, request: kit.VideoGenerationRequest) -> kit.PreparedJob:

@@ -32,6 +32,7 @@ from tarash.tarash_gateway.providers._spec import Composed, ModelSpec, value_tab
 __all__ = [
     "GENERIC_SPECS",
     "IMAGE_ENDPOINT",
+    "MODERATED",
     "RUNWAY_SPECS",
     "VIDEO_ENDPOINTS",
     "VIDEO_TO_VIDEO_ENDPOINT",
@@ -46,6 +47,11 @@ VIDEO_ENDPOINTS: tuple[Endpoint, Endpoint] = ("/v1/text_to_video", "/v1/image_to
 """Text-to-video (no ``promptImage``) and image-to-video."""
 VIDEO_TO_VIDEO_ENDPOINT: Endpoint = "/v1/video_to_video"
 """Video-to-video: the create has a ``videoUri``."""
+MODERATED = frozenset(
+    {"gen4.5", "gen4_turbo", "gen4_image", "gen4_image_turbo", "gen4_aleph", "aleph", "aleph2"}
+)
+"""Registered models whose bodies take ``contentModeration`` (sdk-python: the gen4 family and
+Aleph; the Veo bodies have none, so it is not sent to them)."""
 WIRE_IDS: Mapping[str, str] = MappingProxyType({"aleph": "gen4_aleph"})
 """Published ids Runway knows by another name (the published package sent ``aleph`` as
 is, which Runway's model list does not have)."""
@@ -134,7 +140,10 @@ def _gen4(durations: tuple[int, ...], *, last_frame: bool = False) -> ModelSpec:
 
 
 def _veo(durations: tuple[int, ...], *, veo31: bool) -> ModelSpec:
+    # Runway's Veo bodies have no seed (sdk-python Veo3/Veo3_1/Veo3_1Fast): a seed asked is
+    # noted as not sent rather than refused by Runway.
     inputs = {**_VIDEO_INPUTS, "negative_prompt": "negativePrompt"}
+    del inputs["seed"]
     if veo31:
         inputs["generate_audio"] = "audio"
     else:
