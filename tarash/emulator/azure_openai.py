@@ -3,7 +3,7 @@
 
 Routes, relative to the mount::
 
-    POST|GET|DELETE /openai/v1/videos[/{id}[/content]]      the OpenAI Videos API (v1)
+    POST|GET|DELETE /openai/v1/videos[/{id}[/content|/remix]]   the OpenAI Videos API (v1)
     POST /openai/v1/images/{generations|edits}              the OpenAI Images API (v1)
     POST /openai/deployments/{deployment}/images/{generations|edits}?api-version=...
     POST   /openai/v1/video/generations/jobs?api-version=preview     Sora-1 create

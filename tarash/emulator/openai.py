@@ -8,6 +8,7 @@ Routes, relative to the mount::
     GET    /v1/videos/{id}                  the video (+ ``openai-poll-after-ms``)
     GET    /v1/videos/{id}/content          the MP4 (``?variant=thumbnail``: a PNG)
     DELETE /v1/videos/{id}                  remove a finished video (a running one: 400)
+    POST   /v1/videos/{id}/remix            ``{"prompt"}`` -> a new video from a completed one
     POST   /v1/images/generations           JSON -> ``data[].b64_json`` (held until done)
     POST   /v1/images/edits                 multipart (``image``/``image[]``, ``mask``) or
                                             JSON ``images[{image_url}]``, same reply
@@ -370,7 +371,7 @@ class OpenAIRoutes(wire.ProviderRoutes):
             "prompt": job.input.get("prompt"),
             "size": job.input.get("size", "720x1280"),
             "seconds": job.input.get("seconds", "4"),
-            "remixed_from_video_id": None,
+            "remixed_from_video_id": job.input.get("remixed_from_video_id"),
             "error": error,
         }
 
@@ -491,6 +492,59 @@ class OpenAIRoutes(wire.ProviderRoutes):
             input=job_input,
             headers=wire.recorded_headers(request, RECORDED_HEADERS),
             outcome=wire.job_outcome(self.ctx.job_fault(request, self.name, model)),
+        )
+        if fault is not None:  # drop_after_create: the job exists, the client never hears
+            return wire.DroppedConnectionResponse()
+        now = time.monotonic()
+        return wire.json_response(self._render(job, now), 200, self._poll_headers(job, now))
+
+    async def remix_video(self, request: Request) -> Response:
+        """``POST /v1/videos/{id}/remix``: a new video from a *completed* one and a prompt,
+        with the source's model, seconds and size (the body takes nothing else)."""
+        # The remix body's contract: openai/openai-openapi ``CreateVideoRemixBody``
+        # (``prompt`` only, required, 1-32000 characters; read 2026-12-08).
+        remix_fields = {"prompt": str}
+        fault = await self._screen_submit(request, None)
+        if isinstance(fault, Response):
+            return fault
+        source = self._find(request)
+        if source is None:
+            return self._not_found("submit")
+        parsed = await self._body(request)
+        if isinstance(parsed, Response):
+            return parsed
+        fields, files = parsed
+        unknown = sorted(set(fields) - set(remix_fields)) or sorted(files)
+        if unknown:
+            return openai_error(
+                400,
+                f"Unknown parameter: '{unknown[0]}'.",
+                param=unknown[0],
+                code="unknown_parameter",
+            )
+        prompt = fields.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            return missing_parameter("prompt")
+        if source.state_at(time.monotonic()) is not JobState.SUCCEEDED:
+            return openai_error(
+                400,
+                "Only completed videos can be remixed.",
+                param="video_id",
+                code="invalid_value",
+            )
+        job = self.ctx.store.create(
+            job_id=f"video_{secrets.token_hex(24)}",
+            provider=self.name,
+            model=source.model,
+            input={
+                "prompt": prompt,
+                "model": source.model,
+                "seconds": source.input.get("seconds", "4"),
+                "size": source.input.get("size", "720x1280"),
+                "remixed_from_video_id": source.id,
+            },
+            headers=wire.recorded_headers(request, RECORDED_HEADERS),
+            outcome=wire.job_outcome(self.ctx.job_fault(request, self.name, source.model)),
         )
         if fault is not None:  # drop_after_create: the job exists, the client never hears
             return wire.DroppedConnectionResponse()
@@ -719,6 +773,7 @@ class OpenAIRoutes(wire.ProviderRoutes):
             Route(f"{prefix}/videos/{{video_id}}", self.get_video, methods=["GET"]),
             Route(f"{prefix}/videos/{{video_id}}", self.delete_video, methods=["DELETE"]),
             Route(f"{prefix}/videos/{{video_id}}/content", self.video_content, methods=["GET"]),
+            Route(f"{prefix}/videos/{{video_id}}/remix", self.remix_video, methods=["POST"]),
         ]
 
     def image_routes(self, prefix: str) -> list[BaseRoute]:

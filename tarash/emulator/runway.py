@@ -5,6 +5,7 @@ Routes, relative to the mount::
 
     POST   /v1/text_to_video    create -> {"id"}
     POST   /v1/image_to_video   create (``promptImage``) -> {"id"}
+    POST   /v1/video_to_video   create (``videoUri``: gen4_aleph, aleph2) -> {"id"}
     POST   /v1/text_to_image    create -> {"id"}
     GET    /v1/tasks/{id}       the task
     DELETE /v1/tasks/{id}       cancel a running task, delete a finished one (204)
@@ -28,7 +29,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -239,7 +240,12 @@ class RunwayRoutes(wire.ProviderRoutes):
             return None
         return runway_error(400, "Validation of body failed", [zod_issue(i) for i in issues])
 
-    async def _create(self, request: Request, endpoint: str) -> Response:
+    async def _create(
+        self,
+        request: Request,
+        endpoint: str,
+        refuse: Callable[[dict[str, Any]], Response | None] | None = None,
+    ) -> Response:
         fault = await self._screen_submit(request, None)
         if isinstance(fault, Response):
             return fault
@@ -249,7 +255,7 @@ class RunwayRoutes(wire.ProviderRoutes):
             return runway_error(400, "Invalid JSON body.")
         if not isinstance(body, dict):
             return runway_error(400, "The request body must be a JSON object.")
-        refused = self._check(endpoint, body)
+        refused = self._check(endpoint, body) if refuse is None else refuse(body)
         if refused is not None:
             return refused
         model = str(body["model"])
@@ -276,6 +282,77 @@ class RunwayRoutes(wire.ProviderRoutes):
     async def text_to_image(self, request: Request) -> Response:
         """``POST /v1/text_to_image``."""
         return await self._create(request, "text_to_image")
+
+    async def video_to_video(self, request: Request) -> Response:
+        """``POST /v1/video_to_video``: gen4_aleph and aleph2, checked as the other creates
+        are (zod's issues), against schemas local to this route."""
+        # The contract: runwayml/sdk-python ``types/video_to_video_create_params.py``:
+        # ``Gen4Aleph`` at commit 6fbc91a (2026-06-05, the last SDK with it), ``Variant0``
+        # (aleph2) at c604e0e (2026-07-27); read 2026-12-08. Runway's docs take a data URI
+        # wherever a URI goes (5 MB images, 16 MB videos).
+        moderation = {
+            "type": "object",
+            "properties": {"publicFigureThreshold": {"type": "string", "enum": ["auto", "low"]}},
+        }
+        seed = {"type": "integer", "minimum": 0, "maximum": 4294967295}
+        gen4_ratios: tuple[str, ...] = ("1280:720", "720:1280", "1104:832", "960:960")
+        gen4_ratios += ("832:1104", "1584:672", "848:480", "640:480")
+        schemas: dict[str, dict[str, Any]] = {
+            "gen4_aleph": {
+                "type": "object",
+                "properties": {
+                    "model": {"type": "string", "enum": ["gen4_aleph"]},
+                    "promptText": {"type": "string", "minLength": 1, "maxLength": 1000},
+                    "videoUri": {"type": "string", "minLength": 1},
+                    "contentModeration": moderation,
+                    "ratio": {"type": "string", "enum": list(gen4_ratios)},
+                    "references": {
+                        "type": "array",
+                        "maxItems": 1,
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "type": {"type": "string", "enum": ["image"]},
+                                "uri": {"type": "string"},
+                            },
+                            "required": ["type", "uri"],
+                        },
+                    },
+                    "seed": seed,
+                },
+                "required": ["model", "promptText", "videoUri"],
+            },
+            "aleph2": {
+                "type": "object",
+                "properties": {
+                    "model": {"type": "string", "enum": ["aleph2"]},
+                    "videoUri": {"type": "string", "minLength": 1},
+                    "promptText": {"type": "string", "minLength": 1},
+                    "contentModeration": moderation,
+                    "keyframes": {"type": "array", "maxItems": 5, "items": {"type": "object"}},
+                    "ratio": {"type": "string"},
+                    "seed": seed,
+                    "targetAspectRatio": {
+                        "type": "string",
+                        "enum": ["16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "21:9"],
+                    },
+                },
+                "required": ["model", "videoUri"],
+            },
+        }
+
+        def refuse(body: dict[str, Any]) -> Response | None:
+            model = body.get("model")
+            schema = schemas.get(model) if isinstance(model, str) else None
+            if schema is None:
+                issues = [Issue(("model",), "enum", tuple(schemas), model)]
+            else:
+                issues = check(schema, body)
+            if not issues:
+                return None
+            return runway_error(400, "Validation of body failed", [zod_issue(i) for i in issues])
+
+        return await self._create(request, "video_to_video", refuse)
 
     # -- read / cancel ----------------------------------------------------------------------
 
@@ -346,6 +423,7 @@ def build_routes(ctx: wire.EmulatorContext) -> list[BaseRoute]:
     return [
         Route("/v1/text_to_video", handlers.text_to_video, methods=["POST"]),
         Route("/v1/image_to_video", handlers.image_to_video, methods=["POST"]),
+        Route("/v1/video_to_video", handlers.video_to_video, methods=["POST"]),
         Route("/v1/text_to_image", handlers.text_to_image, methods=["POST"]),
         Route("/v1/tasks/{task_id}", handlers.get_task, methods=["GET"]),
         Route("/v1/tasks/{task_id}", handlers.delete_task, methods=["DELETE"]),

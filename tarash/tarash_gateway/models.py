@@ -536,10 +536,21 @@ class _GenerationRequest(BaseModel):
 
     @field_validator("prompt")
     @classmethod
-    def _prompt_not_empty(cls, value: str) -> str:
-        if not value.strip():
-            raise ValidationError("prompt must not be empty", fallback_allowed=False)
+    def _prompt_is_sendable(cls, value: str) -> str:
         return check_text(value, "prompt")
+
+    @model_validator(mode="after")
+    def _prompt_not_empty(self) -> Self:
+        # A blank prompt is refused unless the request carries what a prompt-less model
+        # works from (the published package takes prompt="" for those); the model's
+        # mapping then refuses it for any model that needs a prompt, before sending.
+        if not self.prompt.strip() and not self._works_without_prompt():
+            raise ValidationError("prompt must not be empty", fallback_allowed=False)
+        return self
+
+    def _works_without_prompt(self) -> bool:
+        """Whether a blank prompt may stand: never for an image request."""
+        return False
 
     # Declared on each request, so the field need not exist here.
     @field_validator("negative_prompt", check_fields=False)
@@ -571,6 +582,12 @@ class VideoGenerationRequest(_GenerationRequest):
     negative_prompt: str | None = None
     enhance_prompt: bool | None = None
     extra_params: dict[str, Any] = Field(default_factory=dict)
+
+    def _works_without_prompt(self) -> bool:
+        """A blank prompt may stand with a ``video`` (a model that moves an image by it,
+        such as Wan 2.2 animate, takes no prompt) or a multi-shot ``multi_prompt`` in
+        ``extra_params`` (Kling V3/O3 take it instead of the prompt)."""
+        return self.video is not None or self.extra_params.get("multi_prompt") is not None
 
 
 class ImageGenerationRequest(_GenerationRequest):

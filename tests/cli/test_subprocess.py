@@ -88,6 +88,7 @@ def test_emulator_command_serves_and_prints_instructions(
         for needle in (
             f"TARASH_FAL_BASE_URL={url}/fal",
             f"TARASH_GOOGLE_BASE_URL={url}/google/v1beta",
+            f"TARASH_GOOGLE_BASE_URL={url}/google/v1beta GOOGLE_OAUTH_ACCESS_TOKEN=",
             f"REPLICATE_BASE_URL={url}/replicate",
             f"OPENAI_BASE_URL={url}/openai/v1",
             f"RUNWAYML_BASE_URL={url}/runway",

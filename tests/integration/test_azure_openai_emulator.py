@@ -207,3 +207,18 @@ async def test_a_rate_limited_image_request_is_retried_async(emu: Emulator) -> N
     )
     assert response.execution_metadata.attempts[0].submit_count == 2
     assert emu.stats("azure_openai").submitted == before + 1
+
+
+def test_v1_remix_keeps_the_deployment_and_the_source(emu: Emulator) -> None:
+    """On v1, extra_params video_id remixes that video (POST /openai/v1/videos/{id}/remix):
+    the new video is the source deployment's, with its seconds, and names its source."""
+    source = generate_video(
+        video_config(emu), VideoGenerationRequest(prompt="a cat", duration_seconds=12)
+    )
+    remixed = generate_video(
+        video_config(emu),
+        VideoGenerationRequest(prompt="in teal", extra_params={"video_id": source.request_id}),
+    )
+    job = job_of(emu, remixed)
+    assert (job.model, job.input["seconds"]) == ("my-sora", "12")
+    assert job.input["remixed_from_video_id"] == source.request_id

@@ -182,3 +182,43 @@ async def test_z_image_turbo_sends_what_its_schema_takes(emu: Emulator) -> None:
     assert response.images
     sent = emu.jobs("fal")[-1].input
     assert "negative_prompt" not in sent and sent["prompt"] == "a fox"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("model", "fields"),
+    [
+        (
+            "fal-ai/kling-video/v3/pro/text-to-video",
+            {
+                "duration_seconds": 10,
+                "extra_params": {
+                    "multi_prompt": [
+                        {"prompt": "an eagle over mountains", "duration": "5"},
+                        {"prompt": "it dives to a lake", "duration": "5"},
+                    ]
+                },
+            },
+        ),
+        (
+            "fal-ai/wan/v2.2-14b/animate/move",
+            {
+                "video": "https://example.test/dance.mp4",
+                "image_list": [{"image": tiny_png(), "type": "reference"}],
+                "resolution": "480p",
+            },
+        ),
+    ],
+)
+async def test_prompt_less_models_run_with_a_blank_prompt(
+    emu: Emulator, model: str, fields: dict[str, Any]
+) -> None:
+    """prompt="" runs Kling V3 multi-shot and Wan animate/move end to end, sending no
+    prompt (what their fal schemas take)."""
+    response = await generate_video_async(
+        video_config(emu, model), VideoGenerationRequest(prompt="", **fields)
+    )
+    job = last_job(emu)
+    assert job.model == model
+    assert "prompt" not in job.input
+    assert response.request_id == job.id

@@ -183,3 +183,23 @@ def test_a_vertex_handle_resumes_with_its_config(emu: Emulator) -> None:
     assert isinstance(response.video, dict)
     with pytest.raises(ValidationError, match="Vertex AI"):
         wait(restored, config=config.model_copy(update={"provider_config": {}}))
+
+
+def test_published_selection_runs_on_vertex(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The published package's way (api_key=None, provider_config project and location, no
+    vertexai) reaches the Vertex routes with the token from GOOGLE_OAUTH_ACCESS_TOKEN."""
+    monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", emu.api_key("google"))
+    published = {"project": "my-project", "location": "us-central1"}
+    config = video_config(emu, published, api_key=None)
+    response = generate_video(config, TEXT_TO_VIDEO)
+    assert isinstance(response.video, bytes)
+    assert last_job(emu).input["parameters"]["durationSeconds"] == 6
+    imagen = ImageGenerationConfig(
+        provider="google",
+        model="imagen-4.0-generate-001",
+        base_url=base(emu),
+        api_key=None,
+        provider_config=published,
+    )
+    image = generate_image(imagen, TEXT_TO_IMAGE)
+    assert image.images

@@ -16,7 +16,7 @@ from tarash.tarash_gateway import (
     generate_video_async,
 )
 from tarash.tarash_gateway._sample_media import make_png
-from tarash.tarash_gateway.errors import ContentModerationError
+from tarash.tarash_gateway.errors import ContentModerationError, NotFoundError
 from tarash.tarash_gateway.media import sniff_mime
 from tarash.tarash_gateway.models import (
     ImageGenerationConfig,
@@ -172,3 +172,52 @@ async def test_a_rate_limited_video_create_is_retried_async(emu: Emulator) -> No
     response = await generate_video_async(video_config(emu), TEXT_TO_VIDEO)
     assert response.execution_metadata.attempts[0].submit_count == 2
     assert emu.stats("openai").submitted == before + 1
+
+
+@pytest.mark.anyio
+async def test_remix_makes_a_video_from_a_completed_one(emu: Emulator) -> None:
+    """extra_params video_id remixes that video (POST /videos/{id}/remix, the prompt only):
+    the new video keeps the source's seconds and size and names its source."""
+    source = await generate_video_async(video_config(emu), TEXT_TO_VIDEO)
+    request = VideoGenerationRequest(
+        prompt="shift the palette to teal", extra_params={"video_id": source.request_id}
+    )
+    remixed = await generate_video_async(video_config(emu), request)
+    job = emu.jobs("openai")[-1]
+    assert job.id == remixed.request_id != source.request_id
+    assert job.input == {
+        "prompt": "shift the palette to teal",
+        "model": "sora-2",
+        "seconds": "8",
+        "size": "1280x720",
+        "remixed_from_video_id": source.request_id,
+    }
+
+
+def test_remix_of_an_unknown_video_is_not_found(emu: Emulator) -> None:
+    """A remix of a video the API does not know is OpenAI's 404, not a new video."""
+    request = VideoGenerationRequest(prompt="teal", extra_params={"video_id": "video_missing"})
+    before = len(emu.jobs("openai"))
+    with pytest.raises(NotFoundError):
+        generate_video(video_config(emu), request)
+    assert len(emu.jobs("openai")) == before
+
+
+def test_the_emulator_remix_takes_only_a_prompt_on_a_completed_video(emu: Emulator) -> None:
+    """The emulator's remix answers as OpenAI: an unknown field is 400 unknown_parameter,
+    a video still running is 400, and neither makes a job."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {emu.api_key('openai')}"}
+    base = emu.base_url("openai")
+    emu.inject(Fault("stuck", provider="openai", times=1))  # the source never completes
+    with httpx.Client(headers=headers) as http:
+        running = http.post(f"{base}/videos", json={"prompt": "a cat"}).json()["id"]
+        before = len(emu.jobs("openai"))
+        extra = http.post(f"{base}/videos/{running}/remix", json={"prompt": "x", "seconds": "8"})
+        not_done = http.post(f"{base}/videos/{running}/remix", json={"prompt": "x"})
+    assert extra.status_code == 400
+    assert extra.json()["error"]["code"] == "unknown_parameter"
+    assert extra.json()["error"]["param"] == "seconds"
+    assert not_done.status_code == 400
+    assert len(emu.jobs("openai")) == before

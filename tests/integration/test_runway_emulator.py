@@ -187,3 +187,62 @@ def test_seed_snippet_gen3a_turbo_runs_with_its_warning(
     assert sniff_mime((tmp_path / "cat.mp4").read_bytes()) == "video/mp4"
     assert last_input(emu)["ratio"] == "1280:768"
     _lifecycle._warned.clear()
+
+
+@pytest.mark.anyio
+async def test_video_to_video_with_a_reference(emu: Emulator) -> None:
+    """gen4_aleph with a video (and a reference image, bytes) runs at /v1/video_to_video:
+    the emulator checks the body as Runway's contract says and answers a video URL."""
+    _lifecycle._warned.clear()
+    request = VideoGenerationRequest(
+        prompt="apply the reference's art style",
+        video="https://example.com/source.mp4",
+        image_list=[{"image": make_png(64, 64), "type": "reference"}],
+        aspect_ratio="4:3",
+        seed=777,
+    )
+    with pytest.warns(ModelRetiredWarning, match="aleph2"):
+        response = await generate_video_async(video_config(emu, "gen4_aleph"), request)
+    job = emu.jobs("runway")[-1]
+    assert job.input["endpoint"] == "video_to_video"
+    assert job.input["videoUri"] == "https://example.com/source.mp4"
+    assert job.input["references"][0]["type"] == "image"
+    assert job.input["references"][0]["uri"].startswith("data:image/png;base64,")
+    assert (job.input["seed"], job.input["ratio"]) == (777, "1104:832")
+    assert str(response.video).startswith("http")
+
+
+def test_aleph2_video_to_video_sync(emu: Emulator) -> None:
+    """aleph2, gen4_aleph's successor, goes to /v1/video_to_video with no warning."""
+    request = VideoGenerationRequest(prompt="make it snow", video="https://example.com/v.mp4")
+    response = generate_video(video_config(emu, "aleph2"), request)
+    job = emu.jobs("runway")[-1]
+    assert (job.model, job.input["endpoint"]) == ("aleph2", "video_to_video")
+    assert str(response.video).startswith("http")
+
+
+def test_the_emulator_video_to_video_refuses_what_runway_refuses(emu: Emulator) -> None:
+    """A field gen4_aleph does not take, or a missing videoUri, is Runway's 400 "Validation
+    of body failed" with zod's issue naming it; no task is made."""
+    url = f"{emu.base_url('runway')}/v1/video_to_video"
+    headers = {
+        "Authorization": f"Bearer {emu.api_key('runway')}",
+        "X-Runway-Version": "2024-11-06",
+    }
+    before = len(emu.jobs("runway"))
+    body = {"model": "gen4_aleph", "promptText": "x", "videoUri": "https://e.com/v.mp4"}
+    unknown = httpx.post(url, json={**body, "duration": 5}, headers=headers)
+    missing = httpx.post(url, json={"model": "gen4_aleph", "promptText": "x"}, headers=headers)
+    for reply in (unknown, missing):
+        assert reply.status_code == 400
+        assert reply.json()["error"] == "Validation of body failed"
+    # Worded as zod words them, as on Runway's other creates.
+    assert unknown.json()["issues"][0] == {
+        "code": "unrecognized_keys",
+        "keys": ["duration"],
+        "path": [],
+        "message": 'Unrecognized key: "duration"',
+    }
+    assert missing.json()["issues"][0]["path"] == ["videoUri"]
+    assert missing.json()["issues"][0]["code"] == "invalid_type"
+    assert len(emu.jobs("runway")) == before

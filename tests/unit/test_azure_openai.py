@@ -504,3 +504,17 @@ def test_v1_is_not_warned_about() -> None:
         warnings.simplefilter("error")
         client().prepare_video(VideoGenerationRequest(prompt="a cat"))
         client("dall-e-3", family="dall-e-3").prepare_image(ImageGenerationRequest(prompt="x"))
+
+
+@pytest.mark.anyio
+async def test_v1_remixes_and_the_legacy_api_refuses(respx_mock: respx.MockRouter) -> None:
+    """On v1, extra_params video_id is POST /openai/v1/videos/{id}/remix with the prompt;
+    the legacy jobs API has no remix: a ValidationError before anything is sent."""
+    remix = respx_mock.post(f"{ENDPOINT}/openai/v1/videos/video_src/remix").respond(
+        200, json=video("completed", progress=100)
+    )
+    request = VideoGenerationRequest(prompt="teal", extra_params={"video_id": "video_src"})
+    await generate_video_async(video_config(), request)
+    assert json.loads(remix.calls.last.request.content) == {"prompt": "teal"}
+    with pytest.raises(ValidationError, match="no remix"), pytest.warns(ModelRetiredWarning):
+        client("my-sora-1", api="legacy").prepare_video(request)

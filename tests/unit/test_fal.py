@@ -38,7 +38,7 @@ from tarash.tarash_gateway.models import (
     VideoGenerationUpdate,
 )
 from tarash.tarash_gateway.providers._base import ProviderSettings
-from tarash.tarash_gateway.providers.fal import FalClient
+from tarash.tarash_gateway.providers.fal import FalClient, queue_app_path
 
 pytestmark = pytest.mark.anyio
 
@@ -818,3 +818,74 @@ async def test_deadline_cancels_the_remote_job(fal: respx.MockRouter) -> None:
     assert cancel.call_count == 1
     assert caught.value.execution_metadata is not None
     assert caught.value.execution_metadata.attempts[0].status == "cancelled"
+
+
+# -- prompt="" where the model needs none (fal's schemas) ------------------------------------
+
+KLING_O3 = "fal-ai/kling-video/o3/pro/text-to-video"
+WAN_MOVE = "fal-ai/wan/v2.2-14b/animate/move"
+SHOTS = [{"prompt": "a rocket launches", "duration": "4"}, {"prompt": "it climbs", "duration": "4"}]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("model", "request_fields", "expected"),
+    [
+        (
+            KLING_O3,
+            {"duration_seconds": 8, "extra_params": {"multi_prompt": SHOTS}},
+            {"duration": "8", "multi_prompt": SHOTS},
+        ),
+        (
+            WAN_MOVE,
+            {
+                "video": "https://e.test/dance.mp4",
+                "image_list": [{"image": "https://e.test/char.png", "type": "reference"}],
+                "seed": 42,
+            },
+            {"video_url": "https://e.test/dance.mp4", "image_url": "https://e.test/char.png"},
+        ),
+    ],
+)
+async def test_a_blank_prompt_is_left_out_where_the_model_takes_none(
+    fal: respx.MockRouter, model: str, request_fields: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    """Kling O3 with multi_prompt and Wan animate/move take prompt="": no prompt is sent
+    (fal: "either prompt or multi_prompt, not both"; Wan animate has no prompt field)."""
+    root = f"{BASE}/{queue_app_path(model)}"  # fal's queue URLs name the app
+    urls = {
+        "response_url": f"{root}/requests/{REQ}",
+        "status_url": f"{root}/requests/{REQ}/status",
+        "cancel_url": f"{root}/requests/{REQ}/cancel",
+    }
+    submit = fal.post(f"{BASE}/{model}").mock(
+        return_value=httpx.Response(200, json={"status": "IN_QUEUE", "request_id": REQ, **urls})
+    )
+    fal.get(urls["status_url"]).mock(return_value=COMPLETED)
+    fal.get(urls["response_url"]).mock(return_value=VIDEO_RESULT)
+    request = VideoGenerationRequest(prompt="", **request_fields)
+    response = await generate_video_async(video_config(model=model), request)
+    body = json.loads(submit.calls.last.request.content)
+    assert "prompt" not in body
+    assert expected.items() <= body.items()
+    assert response.video == VIDEO_URL
+
+
+def test_a_blank_prompt_is_refused_for_a_model_that_needs_one() -> None:
+    """A blank prompt that got past the request (it has a video) is refused, before
+    sending, by a model whose schema requires a prompt; Kling's message names multi_prompt."""
+    request = VideoGenerationRequest(prompt="", video="https://e.test/v.mp4")
+    with pytest.raises(ValidationError, match="prompt must not be empty"):
+        client("fal-ai/kling-video/o1/video-to-video/edit").prepare_video(request)
+    with pytest.raises(ValidationError, match="multi_prompt"):
+        client(KLING_O3).prepare_video(request)
+
+
+def test_a_prompt_given_with_multi_prompt_is_noted_as_not_sent() -> None:
+    """Kling V3 takes prompt or multi_prompt, not both: multi_prompt wins, the prompt is
+    noted as not sent."""
+    job = client("fal-ai/kling-video/v3/pro/text-to-video").prepare_video(
+        VideoGenerationRequest(prompt="a rocket", extra_params={"multi_prompt": SHOTS})
+    )
+    assert "prompt" not in job.payload
+    assert any(note.startswith("prompt: not sent") for note in job.adaptations)

@@ -453,3 +453,100 @@ def test_adc_without_google_auth_says_what_to_install(monkeypatch: pytest.Monkey
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     with pytest.raises(AuthenticationError, match=r"tarash-gateway\[vertex\]"):
         GoogleClient(ProviderSettings(model=VEO, provider_config=VERTEX)).api_key()
+
+
+# -- the published package's way of selecting Vertex -----------------------------------------
+
+
+@pytest.mark.anyio
+async def test_published_selection_project_and_location_without_a_key(
+    respx_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """api_key=None with provider_config project and location is Vertex AI (as published):
+    the regional URL and the token as Bearer, no vertexai flag needed."""
+    monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("GEMINI_API_KEY", EXPRESS_KEY)  # a Gemini key around changes nothing
+    start_and_poll(respx_mock, inline_videos())
+    config = video_config(api_key=None, provider_config={"project": PROJECT, "location": LOCATION})
+    response = await generate_video_async(config, VideoGenerationRequest(prompt="a cat"))
+    submit = respx_mock.calls[0].request
+    assert submit.url == f"{ROOT}/{MODEL}:predictLongRunning"
+    assert submit.headers["authorization"] == f"Bearer {TOKEN}"
+    assert "x-goog-api-key" not in submit.headers
+    assert response.video == MP4
+
+
+def test_published_gcp_project_defaults_to_us_central1() -> None:
+    """The published docs' gcp_project names the project; with no location, the published
+    default us-central1 (the SDK's selection keeps its own default, global)."""
+    client = GoogleClient(ProviderSettings(model=VEO, provider_config={"gcp_project": PROJECT}))
+    assert client.vertex == VertexTarget(PROJECT, "us-central1", "adc", "adc")
+    assert client.model_path() == MODEL
+    flagged = vertex_client(vertexai=True, project=PROJECT)
+    assert flagged.vertex is not None
+    assert flagged.vertex.location == "global"
+
+
+@pytest.mark.parametrize(
+    ("config", "match"),
+    [
+        ({"project": PROJECT, "credentials_path": "/nonexistent/key.json"}, "credentials_path"),
+        ({"project": PROJECT, "credentials_path": ""}, "credentials_path"),
+        ({"project": PROJECT, "gcp_project": "other-project"}, "gcp_project"),
+        ({"project": PROJECT, "credentials": "adc", "credentials_path": __file__}, "give one"),
+    ],
+)
+def test_published_options_malformed_are_refused(config: dict[str, Any], match: str) -> None:
+    """A missing credentials file, or two answers to one option, is a ValidationError
+    naming the field, before anything is sent."""
+    with pytest.raises(ValidationError, match=match):
+        GoogleClient(ProviderSettings(model=VEO, provider_config=config))
+
+
+def test_vertexai_false_still_means_the_gemini_api() -> None:
+    """An explicit vertexai=False keeps the Gemini API (Vertex options are then refused),
+    and so does a config with a key and no Vertex option."""
+    with pytest.raises(ValidationError, match="vertexai=True"):
+        GoogleClient(
+            ProviderSettings(model=VEO, provider_config={"vertexai": False, "project": PROJECT})
+        )
+    gemini = GoogleClient(ProviderSettings(model=VEO, api_key=SecretStr(EXPRESS_KEY)))
+    assert gemini.vertex is None
+    assert GoogleClient(ProviderSettings(model=VEO, provider_config={})).vertex is None
+
+
+@pytest.mark.anyio
+async def test_credentials_path_mints_a_token_from_the_service_account_file(
+    respx_mock: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_google_auth: FakeCredentials,
+    tmp_path: Path,
+) -> None:
+    """credentials_path (published) is a service-account JSON file: google-auth loads it
+    (load_credentials_from_file, cloud-platform scope) and mints the Bearer token."""
+    key_file = tmp_path / "sa.json"
+    key_file.write_text(json.dumps({"type": "service_account"}))
+    loaded: list[tuple[str, Any]] = []
+
+    def load_credentials_from_file(path: str, scopes: Any) -> tuple[FakeCredentials, str]:
+        loaded.append((path, scopes))
+        return fake_google_auth, PROJECT
+
+    monkeypatch.setattr(
+        sys.modules["google.auth"],
+        "load_credentials_from_file",
+        load_credentials_from_file,
+        raising=False,
+    )
+    start_and_poll(respx_mock, inline_videos())
+    config = video_config(
+        api_key=None,
+        provider_config={
+            "project": PROJECT,
+            "location": LOCATION,
+            "credentials_path": str(key_file),
+        },
+    )
+    await generate_video_async(config, VideoGenerationRequest(prompt="a cat"))
+    assert loaded == [(str(key_file), [_google_vertex.CLOUD_PLATFORM_SCOPE])]
+    assert respx_mock.calls[0].request.headers["authorization"] == "Bearer adc-canary-token-1"

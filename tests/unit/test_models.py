@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pydantic
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.models import (
+    ExtraParamsWarning,
     ImageGenerationRequest,
     JobHandle,
     VideoGenerationConfig,
@@ -129,3 +131,43 @@ def test_valid_requests_round_trip(prompt: str, duration: int | None, ratio: str
         aspect_ratio=ratio,  # type: ignore[arg-type]
     )
     assert VideoGenerationRequest.model_validate_json(request.model_dump_json()) == request
+
+
+def test_a_blank_prompt_stands_only_where_a_model_may_need_none() -> None:
+    """prompt="" (the published idiom) is accepted with a video (Wan animate moves an image
+    by it) or a multi-shot multi_prompt (Kling V3/O3), and refused otherwise."""
+    assert VideoGenerationRequest(prompt="", video="https://e.test/v.mp4").prompt == ""
+    shots = [{"prompt": "a", "duration": "4"}]
+    assert VideoGenerationRequest(prompt="", extra_params={"multi_prompt": shots}).prompt == ""
+    with pytest.warns(ExtraParamsWarning):  # as a keyword, captured into extra_params
+        assert VideoGenerationRequest(prompt="", multi_prompt=shots).prompt == ""
+    with pytest.raises(ValidationError, match="prompt must not be empty"):
+        VideoGenerationRequest(prompt="", extra_params={"shot_type": "customize"})
+    with pytest.raises(ValidationError, match="prompt must not be empty"):
+        ImageGenerationRequest(
+            prompt="", image_list=[{"image": "https://e.test/a.png", "type": "reference"}]
+        )
+
+
+@given(
+    blank=st.text(alphabet=" \t\n", max_size=5),
+    video=st.booleans(),
+    multi_prompt=st.booleans(),
+)
+def test_a_blank_prompt_stands_exactly_with_a_video_or_a_multi_prompt(
+    blank: str, video: bool, multi_prompt: bool
+) -> None:
+    """Whatever the blank prompt, a video request takes it iff it has a video or a
+    multi_prompt; an image request never does."""
+    fields: dict[str, Any] = {}
+    if video:
+        fields["video"] = "https://e.test/v.mp4"
+    if multi_prompt:
+        fields["extra_params"] = {"multi_prompt": [{"prompt": "a", "duration": "5"}]}
+    if video or multi_prompt:
+        assert VideoGenerationRequest(prompt=blank, **fields).prompt == blank
+    else:
+        with pytest.raises(ValidationError, match="prompt must not be empty"):
+            VideoGenerationRequest(prompt=blank)
+    with pytest.raises(ValidationError, match="prompt must not be empty"):
+        ImageGenerationRequest(prompt=blank)

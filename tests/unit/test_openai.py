@@ -775,3 +775,60 @@ def test_an_unknown_provider_config_option_is_refused() -> None:
     """A misspelt option is a ValidationError before anything is sent."""
     with pytest.raises(ValidationError, match="organisation"):
         client(organisation="org-1")
+
+
+# ---------------------------------------------------------------------------------------
+# Remix (extra_params video_id, as published)
+# ---------------------------------------------------------------------------------------
+
+SOURCE_ID = "video_source0123456789abcdef"
+
+
+@pytest.mark.anyio
+async def test_video_id_is_a_remix_with_the_prompt_only(respx_mock: respx.MockRouter) -> None:
+    """extra_params video_id goes to POST /videos/{id}/remix with {"prompt"} only: no
+    create (which would make a new, unrelated paid video) and no video_id in a body."""
+    create = respx_mock.post(f"{BASE}/videos")
+    remix = respx_mock.post(f"{BASE}/videos/{SOURCE_ID}/remix").respond(
+        200, json=video("queued", remixed_from_video_id=SOURCE_ID)
+    )
+    respx_mock.get(f"{BASE}/videos/{VIDEO_ID}").respond(
+        200, json=video("completed", progress=100, remixed_from_video_id=SOURCE_ID)
+    )
+    request = VideoGenerationRequest(prompt="teal palette", extra_params={"video_id": SOURCE_ID})
+    response = await generate_video_async(video_config(), request)
+    assert sent_json(remix) == {"prompt": "teal palette"}
+    assert remix.calls.last.request.headers["Authorization"] == f"Bearer {KEY}"
+    assert create.call_count == 0
+    assert response.request_id == VIDEO_ID
+
+
+def test_a_remix_drops_length_and_size_with_a_note() -> None:
+    """Seconds and size asked of a remix are not sent (the source's are kept), and noted."""
+    job = client().prepare_video(
+        VideoGenerationRequest(
+            prompt="teal", duration_seconds=8, aspect_ratio="16:9", extra_params={"video_id": "v1"}
+        )
+    )
+    assert job.payload == {"prompt": "teal", "video_id": "v1"}
+    assert any("remix keeps the length and size" in note for note in job.adaptations)
+
+
+@pytest.mark.parametrize(
+    ("extra", "image", "match"),
+    [
+        ({"video_id": "../videos"}, False, "video_id must be the id"),
+        ({"video_id": 42}, False, "video_id must be the id"),
+        ({"video_id": "video_1"}, True, "prompt only"),
+    ],
+)
+def test_a_malformed_remix_is_refused_before_sending(
+    extra: dict[str, Any], image: bool, match: str
+) -> None:
+    """An id that is not one (it goes into the URL path), or a first frame with a remix,
+    is a ValidationError."""
+    images: list[Any] = [{"image": PNG, "type": "first_frame"}] if image else []
+    with pytest.raises(ValidationError, match=match):
+        client().prepare_video(
+            VideoGenerationRequest(prompt="teal", image_list=images, extra_params=extra)
+        )

@@ -215,3 +215,23 @@ async def test_an_image_job_cannot_be_looked_up(respx_mock: respx.MockRouter) ->
     with pytest.raises(TarashException, match="cannot be told"):
         await openai.find_jobs(job, created_after=AFTER, created_before=BEFORE)
     assert not respx_mock.calls
+
+
+async def test_a_remix_is_found_by_its_source(respx_mock: respx.MockRouter) -> None:
+    """A remix's lookup matches remixed_from_video_id and the prompt, whatever the
+    source's seconds and size."""
+    openai = client()
+    job = openai.prepare_video(
+        VideoGenerationRequest(prompt=PROMPT, extra_params={"video_id": "video_src"})
+    )
+    respx_mock.get(f"{BASE}/videos").respond(
+        200,
+        json=page(
+            [
+                video(1, remixed_from_video_id="video_other"),
+                video(2, remixed_from_video_id="video_src", seconds="12"),
+                video(3),
+            ]
+        ),
+    )
+    assert await find(openai, job) == ["video_0002"]

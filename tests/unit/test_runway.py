@@ -427,3 +427,83 @@ def test_runwayml_base_url_is_read_like_the_sdk(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("RUNWAYML_BASE_URL", "https://proxy.test/")
     assert RunwayClient.resolve_base_url() == "https://proxy.test"
     assert RunwayClient.resolve_base_url("https://x.test") == "https://x.test"
+
+
+# -- video-to-video (gen4_aleph, its published alias aleph, aleph2) -------------------------
+
+SOURCE = "https://example.com/source.mp4"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("model", ["gen4_aleph", "aleph"])
+async def test_aleph_with_a_video_goes_to_video_to_video(
+    respx_mock: respx.MockRouter, model: str
+) -> None:
+    """gen4_aleph (and the published alias aleph, sent as gen4_aleph) with a video is POST
+    /v1/video_to_video: videoUri, references from the images, seed, ratio and the published
+    content_moderation spelt contentModeration; nothing goes to text_to_video."""
+    text = respx_mock.post(f"{BASE}/v1/text_to_video")
+    create = respx_mock.post(f"{BASE}/v1/video_to_video").respond(200, json={"id": TASK})
+    respx_mock.get(f"{BASE}/v1/tasks/{TASK}").respond(200, json=task("SUCCEEDED", output=[OUT]))
+    request = VideoGenerationRequest(
+        prompt="art style",
+        video=SOURCE,
+        aspect_ratio="4:3",
+        seed=777,
+        image_list=[{"image": FRAME, "type": "reference"}],
+        extra_params={"content_moderation": {"public_figure_threshold": "low"}},
+    )
+    with pytest.warns(ModelRetiredWarning, match="aleph2"):
+        response = await generate_video_async(video_config(model), request)
+    assert sent_json(create) == {
+        "model": "gen4_aleph",
+        "promptText": "art style",
+        "videoUri": SOURCE,
+        "references": [{"type": "image", "uri": FRAME}],
+        "seed": 777,
+        "ratio": "1104:832",
+        "contentModeration": {"publicFigureThreshold": "low"},
+    }
+    assert text.call_count == 0
+    assert response.video == OUT
+
+
+def test_aleph2_sends_the_video_and_notes_what_it_has_no_field_for() -> None:
+    """aleph2 (gen4_aleph's successor) takes videoUri, promptText and seed; a ratio or a
+    reference it has no field for is noted as not sent."""
+    job = client("aleph2").prepare_video(
+        VideoGenerationRequest(prompt="art", video=SOURCE, aspect_ratio="4:3", seed=3)
+    )
+    assert job.payload == {
+        "model": "aleph2",
+        "promptText": "art",
+        "videoUri": SOURCE,
+        "seed": 3,
+    }
+    assert any(note.startswith("aspect_ratio") for note in job.adaptations)
+
+
+def test_aleph_without_a_video_is_refused() -> None:
+    """A video-to-video model without request.video is a ValidationError naming the field."""
+    with (
+        pytest.raises(ValidationError, match=r"videoUri.*request\.video"),
+        pytest.warns(ModelRetiredWarning),
+    ):
+        client("gen4_aleph").prepare_video(VideoGenerationRequest(prompt="art"))
+
+
+def test_veo_takes_no_seed_and_no_content_moderation() -> None:
+    """Runway's Veo bodies have neither seed nor contentModeration (sdk-python): both are
+    noted as not sent, never sent for Runway to refuse; gen4 models keep both."""
+    moderation = {"content_moderation": {"public_figure_threshold": "low"}}
+    job = client("veo3.1_fast").prepare_video(
+        VideoGenerationRequest(prompt="a star", seed=42, extra_params=moderation)
+    )
+    assert "seed" not in job.payload and "contentModeration" not in job.payload
+    assert any(note.startswith("seed: 42 not sent") for note in job.adaptations)
+    assert any(note.startswith("contentModeration: not sent") for note in job.adaptations)
+    gen4 = client("gen4_turbo", public_figure_threshold="low").prepare_video(
+        VideoGenerationRequest(prompt="a star", seed=42)
+    )
+    assert gen4.payload["seed"] == 42
+    assert gen4.payload["contentModeration"] == {"publicFigureThreshold": "low"}

@@ -127,6 +127,13 @@ def instructions(emu: Any) -> Iterator[str]:
         variable = get_provider_class(provider).key_env_vars[0]
         base = shlex.quote(emu.base_url(provider))
         yield f"  export TARASH_{provider.upper()}_BASE_URL={base} {variable}={key(provider)}"
+    # Vertex AI with a project (api_key=None, as the published package selects it) sends an
+    # access token: the emulator's Google key stands for one.
+    google_base = shlex.quote(emu.base_url("google"))
+    yield (
+        f"  export TARASH_GOOGLE_BASE_URL={google_base} GOOGLE_OAUTH_ACCESS_TOKEN={key('google')}"
+        "  (Vertex AI: api_key=None, provider_config project and location)"
+    )
     yield "  then, in another terminal:"
     yield (
         "  tarash generate video --provider fal --model fal-ai/veo3 "

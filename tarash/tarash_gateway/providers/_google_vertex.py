@@ -14,6 +14,12 @@ docs/providers/google.md):
 - Results written to Cloud Storage are ``gs://bucket/object`` URIs, read through the storage
   JSON API (``/download/storage/v1/b/{bucket}/o/{object}?alt=media``) with the same token.
 
+The published tarash-gateway selects Vertex differently, and both ways are accepted
+(:func:`vertex_requested`): no ``api_key`` and a ``provider_config`` naming a project
+(``project``, or its documented ``gcp_project``), location or credentials file
+(``credentials_path``) is Vertex AI too, at ``us-central1`` when no location is given (its
+documented default); an explicit ``vertexai=False`` still means the Gemini API.
+
 Application Default Credentials need ``google-auth`` (the ``vertex`` extra), imported only
 when used; tokens are minted in a worker thread and minted again before they expire.
 
@@ -48,6 +54,8 @@ __all__ = [
     "GEMINI_KEY",
     "KEY_ENV_VARS",
     "OFFICIAL_STORAGE",
+    "PUBLISHED_DEFAULT_LOCATION",
+    "PUBLISHED_VERTEX_OPTIONS",
     "REFRESH_MARGIN",
     "TOKEN_ENV_VAR",
     "VERTEX_API_VERSION",
@@ -56,6 +64,7 @@ __all__ = [
     "TokenSource",
     "VertexTarget",
     "google_credentials",
+    "published_vertex",
     "storage_download_url",
     "token_source",
     "vertex_host",
@@ -73,15 +82,23 @@ REFRESH_MARGIN = timedelta(minutes=5)
 and the download run for minutes)."""
 KEY_ENV_VARS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 """Where the Gemini API (and Vertex express mode) key is read from, in order (the SDK's)."""
+PUBLISHED_VERTEX_OPTIONS = ("project", "gcp_project", "location", "credentials", "credentials_path")
+"""The ``provider_config`` keys that, with no ``api_key``, select Vertex AI (the published
+package's ``project``, ``location``, ``credentials_path`` and its documented ``gcp_project``;
+tarash's ``credentials``)."""
+PUBLISHED_DEFAULT_LOCATION = "us-central1"
+"""The published package's documented location when Vertex is selected its way."""
 _MULTI_REGIONS = frozenset({"us", "eu"})
 _TRUE = frozenset({"true", "1"})
 
 AuthMode = Literal["token", "express", "adc"]
 
 
-def vertex_requested(provider_config: Mapping[str, Any]) -> bool:
+def vertex_requested(provider_config: Mapping[str, Any], *, has_key: bool = True) -> bool:
     """Whether the Vertex backend is asked for: ``provider_config["vertexai"]``, else
-    ``GOOGLE_GENAI_USE_VERTEXAI`` (as the SDK reads it).
+    ``GOOGLE_GENAI_USE_VERTEXAI`` (as the SDK reads it), else the published package's rule:
+    no ``api_key`` (``has_key`` false) and a Vertex option in ``provider_config``
+    (:data:`PUBLISHED_VERTEX_OPTIONS`).
 
     Raises:
         ValidationError: ``vertexai`` is not a bool.
@@ -95,7 +112,15 @@ def vertex_requested(provider_config: Mapping[str, Any]) -> bool:
                 fallback_allowed=False,
             )
         return given
-    return os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").strip().lower() in _TRUE
+    if os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").strip().lower() in _TRUE:
+        return True
+    return not has_key and published_vertex(provider_config)
+
+
+def published_vertex(provider_config: Mapping[str, Any]) -> bool:
+    """Whether ``provider_config`` names a Vertex option (the published selection, made
+    when the config has no ``api_key``)."""
+    return any(provider_config.get(name) is not None for name in PUBLISHED_VERTEX_OPTIONS)
 
 
 def vertex_host(location: str) -> str:
@@ -130,6 +155,40 @@ def _option(provider_config: Mapping[str, Any], name: str, env_var: str) -> str 
     return value
 
 
+def _refuse(message: str) -> ValidationError:
+    return ValidationError(message, provider="google", fallback_allowed=False)
+
+
+def _project(provider_config: Mapping[str, Any]) -> str | None:
+    """``project``, else the published docs' ``gcp_project``, else ``GOOGLE_CLOUD_PROJECT``."""
+    if provider_config.get("gcp_project") is None:
+        return _option(provider_config, "project", "GOOGLE_CLOUD_PROJECT")
+    published = _option(provider_config, "gcp_project", "GOOGLE_CLOUD_PROJECT")
+    given = provider_config.get("project")
+    if given is not None and _option(provider_config, "project", "") != published:
+        raise _refuse("provider_config project and gcp_project name two projects: give one")
+    return published
+
+
+def _credentials_option(provider_config: Mapping[str, Any]) -> Any:
+    """``credentials`` (``"adc"`` or a file), or the published ``credentials_path``, which
+    must name a readable file (checked now, as the published package does, so that a typo
+    is a ValidationError naming the field, not an authentication failure at submit)."""
+    path = provider_config.get("credentials_path")
+    if path is None:
+        return provider_config.get("credentials")
+    if provider_config.get("credentials") is not None:
+        raise _refuse("provider_config credentials and credentials_path: give one")
+    if not isinstance(path, str) or not path.strip():
+        raise _refuse("provider_config credentials_path must be the path of a JSON file")
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        raise _refuse(
+            "provider_config credentials_path names no readable file "
+            "(a service-account JSON key is expected)"
+        )
+    return path
+
+
 @dataclass(frozen=True, slots=True)
 class VertexTarget:
     """Where a Vertex AI request goes and how it authenticates.
@@ -148,23 +207,34 @@ class VertexTarget:
     credentials: str | None = None
 
     @classmethod
-    def from_settings(cls, provider_config: Mapping[str, Any], *, has_key: bool) -> VertexTarget:
+    def from_settings(
+        cls,
+        provider_config: Mapping[str, Any],
+        *,
+        has_key: bool,
+        default_location: str = "global",
+    ) -> VertexTarget:
         """Resolve the target from ``provider_config`` and the environment.
 
-        With a project: the config's ``api_key`` (or ``GOOGLE_OAUTH_ACCESS_TOKEN``) is an
-        access token, else ``credentials`` (default ``"adc"``) mints one. Without one:
-        express mode, the ``api_key`` (or ``GOOGLE_API_KEY``/``GEMINI_API_KEY``) is a key.
+        With a project (``project``, or the published ``gcp_project``): the config's
+        ``api_key`` (or ``GOOGLE_OAUTH_ACCESS_TOKEN``) is an access token, else
+        ``credentials`` (default ``"adc"``) or the published ``credentials_path`` (a
+        service-account JSON file) mints one. Without one: express mode, the ``api_key``
+        (or ``GOOGLE_API_KEY``/``GEMINI_API_KEY``) is a key.
 
         Args:
             provider_config: The config's options.
             has_key: Whether the config gives an ``api_key``.
+            default_location: The location when neither the config nor
+                ``GOOGLE_CLOUD_LOCATION`` gives one (the SDK's ``global``; the published
+                selection's ``us-central1``).
 
         Raises:
-            ValidationError: An option is malformed or the combination is not one Vertex
-                serves.
+            ValidationError: An option is malformed, ``credentials_path`` is not a
+                readable file, or the combination is not one Vertex serves.
         """
-        project = _option(provider_config, "project", "GOOGLE_CLOUD_PROJECT")
-        credentials = provider_config.get("credentials")
+        project = _project(provider_config)
+        credentials = _credentials_option(provider_config)
         if credentials is not None and (not isinstance(credentials, str) or not credentials):
             raise ValidationError(
                 "provider_config credentials must be 'adc' or the path of a credentials "
@@ -182,7 +252,7 @@ class VertexTarget:
                     fallback_allowed=False,
                 )
             return cls(project=None, location="global", auth="express")
-        location = _option(provider_config, "location", "GOOGLE_CLOUD_LOCATION") or "global"
+        location = _option(provider_config, "location", "GOOGLE_CLOUD_LOCATION") or default_location
         if credentials is not None:
             return cls(project, location, "adc", credentials)
         if has_key or os.environ.get(TOKEN_ENV_VAR, "").strip():

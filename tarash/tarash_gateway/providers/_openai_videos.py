@@ -8,10 +8,15 @@ is a file: ``input_reference``) answers with the video object, ``status`` ``queu
 ``openai-poll-after-ms`` says when to ask again. The MP4 is ``GET /videos/{id}/content``,
 with the key. ``GET /videos?order=desc&limit=100`` lists the project's videos, newest
 first, with their model, prompt, seconds and size. There is no cancel.
+
+``POST /videos/{id}/remix`` (openai-openapi ``CreateVideoRemix``, body
+``CreateVideoRemixBody``: ``prompt`` only) makes a new video from a *completed* one, with
+its model, seconds and size; the new video names it in ``remixed_from_video_id``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,9 +30,11 @@ __all__ = [
     "FIND_PAGES",
     "FIND_PAGE_SIZE",
     "POLL_AFTER_HEADER",
+    "REMIX_FIELD",
     "VIDEO_DEFAULTS",
     "ListedPage",
     "listed_videos",
+    "remix_source_id",
     "video_output",
     "video_request",
     "video_snapshot",
@@ -41,6 +48,14 @@ FIND_PAGE_SIZE = 100
 """The list's largest ``limit``."""
 VIDEO_DEFAULTS = {"seconds": "4", "size": "720x1280"}
 """What the API takes for a create field left out (the listed video shows the value)."""
+REMIX_FIELD = "video_id"
+"""The ``extra_params`` key (the published package's) naming the video a request remixes."""
+_VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
+
+def remix_source_id(value: str) -> bool:
+    """Whether ``value`` can be a video id (it goes into the remix URL's path)."""
+    return _VIDEO_ID.fullmatch(value) is not None
 
 
 def _unix_time(value: object) -> datetime | None:
@@ -181,12 +196,20 @@ def listed_videos(
     end: float,
 ) -> ListedPage:
     """The videos of a listed page created between ``start`` and ``end`` (Unix seconds)
-    from ``payload``'s create: same ``model``, ``seconds`` and ``size``, and the same
-    ``prompt`` (the list may leave it out: then any)."""
-    wanted = {
-        "model": payload.get("model", model),
-        **{field: str(payload.get(field, default)) for field, default in VIDEO_DEFAULTS.items()},
-    }
+    from ``payload``'s create: same ``model``, ``seconds`` and ``size`` (a remix's: the same
+    ``remixed_from_video_id``), and the same ``prompt`` (the list may leave it out: then
+    any)."""
+    source = payload.get(REMIX_FIELD)
+    wanted = (
+        {"remixed_from_video_id": str(source)}
+        if source is not None
+        else {
+            "model": payload.get("model", model),
+            **{
+                field: str(payload.get(field, default)) for field, default in VIDEO_DEFAULTS.items()
+            },
+        }
+    )
     prompt = payload.get("prompt")
     ids: list[str] = []
     data = body.get("data")

@@ -146,6 +146,10 @@ class ModelSpec:
             successor and date. A request for it warns once per process, naming the
             successor, and is still sent; the provider's refusal of it repeats the
             successor (see ``ProviderClient.lifecycle``). ``None``: active.
+        prompt_alternatives: Input fields that stand in for the prompt (Kling V3/O3's
+            ``multi_prompt``: "either prompt or multi_prompt, not both", in fal's
+            schemas). When ``extra_params`` gives one, the prompt is not sent (a prompt
+            given too is noted as not sent); without one, a blank prompt is refused.
         field_mappers: Set on the spec of a model the user mapped with
             ``register_provider_field_mapping`` (see :func:`user_mapped_spec`): the input
             is what these build, ``extra_params`` merged last, and nothing else.
@@ -163,6 +167,7 @@ class ModelSpec:
     frame_rate: int | None = None
     lifecycle: Retirement | None = None
     field_mappers: Mapping[str, FieldMapper] | None = None
+    prompt_alternatives: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         used = set(self.inputs) | set(self.values)
@@ -426,11 +431,47 @@ def map_request(
     payload.update(request.extra_params)
     _check_required(spec, payload)
     result = MappedRequest(payload)
+    _settle_prompt(spec, request, result, model)
     for concept, shown in unsent.items():
         result.notes.append(_unsent_note(concept, shown, model, request))
         if concept in ("duration", "resolution", "aspect_ratio"):
             result.summary[_SUMMARY_KEYS.get(concept, concept)] = None
     return result
+
+
+def _settle_prompt(
+    spec: ModelSpec,
+    request: VideoGenerationRequest | ImageGenerationRequest,
+    result: MappedRequest,
+    model: str,
+) -> None:
+    """Leave the prompt out where an alternative stands in for it; refuse a blank prompt
+    a model needs (a request may be built with ``prompt=""`` for a model that takes none).
+
+    Raises:
+        ValidationError: The prompt is blank and the model needs one.
+    """
+    field_name = spec.inputs.get("prompt")
+    if field_name is None:
+        return  # the model takes no prompt (Wan 2.2 animate, an upscaler)
+    payload = result.payload
+    given = next((name for name in spec.prompt_alternatives if payload.get(name) is not None), None)
+    if given is not None:
+        sent = payload.pop(field_name, None)
+        if isinstance(sent, str) and sent.strip():
+            result.notes.append(
+                f"prompt: not sent ({model} takes {given} instead: the two are exclusive)"
+            )
+        return
+    sent = payload.get(field_name)
+    if not request.prompt.strip() and not (isinstance(sent, str) and sent.strip()):
+        instead = f" (or extra_params {' or '.join(spec.prompt_alternatives)})"
+        # This model's need, not the request's fault (as a missing required input): another
+        # model of a chain may take the request as it is.
+        raise ValidationError(
+            f"prompt must not be empty: {model} needs one"
+            f"{instead if spec.prompt_alternatives else ''}"
+        )
 
 
 def map_request_inputs(

@@ -51,6 +51,7 @@ class SpecBuilder:
         values: Mapping[str, Mapping[Any, Any]] | None = None,
         required: tuple[str, ...] = (),
         frame_rate: int | None = None,
+        prompt_alternatives: tuple[str, ...] = (),
     ) -> ModelSpec:
         """A one-clip video entry; what it accepts follows from the inputs it maps.
 
@@ -64,6 +65,8 @@ class SpecBuilder:
             values: The model's own spelling of values (see :attr:`ModelSpec.values`).
             required: Fields a payload cannot go without (see :attr:`ModelSpec.required`).
             frame_rate: Frames per second, for ``duration_format="frames"``.
+            prompt_alternatives: Fields that stand in for the prompt (see
+                :attr:`ModelSpec.prompt_alternatives`).
 
         Returns:
             The entry.
@@ -86,6 +89,7 @@ class SpecBuilder:
             values=values or {},
             required=required,
             frame_rate=frame_rate,
+            prompt_alternatives=prompt_alternatives,
         )
 
     def image(

@@ -253,6 +253,10 @@ class AzureOpenAIClient(OpenAIClient):
         """``{"api": "v1" | "legacy"}``: how to read the job later."""
         return {"api": self.api}
 
+    def supports_remix(self) -> bool:
+        """v1 remixes (``POST /openai/v1/videos/{id}/remix``); the legacy jobs API cannot."""
+        return self.api != "legacy"
+
     def lifecycle(self) -> Retirement | None:
         """The legacy jobs API's (reported) retirement, for a video prepared for it; Azure
         runs its own schedule for OpenAI's models, so nothing else is warned."""

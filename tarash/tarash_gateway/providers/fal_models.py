@@ -227,7 +227,18 @@ _KLING_V26_FAMILY = _video(
     {**_KLING_TEXT, "first_frame": "start_image_url", "video": "video_url"},
     durations=(5, 10),
 )
-_KLING_V3_TEXT = _video(_KLING_TEXT, durations=_KLING_3_TO_15, aspect_ratios=_KLING_RATIOS)
+# Kling V3 and O3 (text, image and reference to video) take a multi-shot ``multi_prompt``
+# instead of the prompt: "Either prompt or multi_prompt must be provided, but not both"
+# (fal-ai/fal-js ``libs/client/src/types/endpoints.ts`` at 381105e, 2026-08-02:
+# KlingVideoV34kTextToVideoInput, ...ImageToVideoInput, O3ProTextToVideoInput,
+# O3ProImageToVideoInput, O3ProReferenceVideoI2VInput).
+_MULTI_PROMPT = ("multi_prompt",)
+_KLING_V3_TEXT = _video(
+    _KLING_TEXT,
+    durations=_KLING_3_TO_15,
+    aspect_ratios=_KLING_RATIOS,
+    prompt_alternatives=_MULTI_PROMPT,
+)
 _KLING_V3_IMAGE = _video(
     {
         "prompt": "prompt",
@@ -239,10 +250,12 @@ _KLING_V3_IMAGE = _video(
     },
     durations=_KLING_3_TO_15,
     requires_image=True,
+    prompt_alternatives=_MULTI_PROMPT,
 )
 _KLING_V3_FAMILY = _video(
     {**_KLING_TEXT, "first_frame": "start_image_url", "last_frame": "end_image_url"},
     durations=_KLING_3_TO_15,
+    prompt_alternatives=_MULTI_PROMPT,
 )
 _KLING_O1_IMAGE = _video(
     {
@@ -301,6 +314,7 @@ _KLING_O3_TEXT = _video(
     },
     durations=_KLING_3_TO_15,
     aspect_ratios=_KLING_RATIOS,
+    prompt_alternatives=_MULTI_PROMPT,
 )
 _KLING_O3_IMAGE = _video(
     # o3 image-to-video names its start frame ``image_url`` (fal page), unlike v3.
@@ -313,6 +327,7 @@ _KLING_O3_IMAGE = _video(
     },
     durations=_KLING_3_TO_15,
     requires_image=True,
+    prompt_alternatives=_MULTI_PROMPT,
 )
 _KLING_O3_REFERENCE = _video(
     {
@@ -326,6 +341,7 @@ _KLING_O3_REFERENCE = _video(
     },
     durations=_KLING_3_TO_15,
     aspect_ratios=_KLING_RATIOS,
+    prompt_alternatives=_MULTI_PROMPT,
 )
 
 # MiniMax / Hailuo: video-01* make 6 s clips and take no duration; hailuo-02 takes "6" or

@@ -54,9 +54,12 @@ from tarash.tarash_gateway.providers._google_veo import (
 from tarash.tarash_gateway.providers._google_vertex import (
     GEMINI_KEY,
     OFFICIAL_STORAGE,
+    PUBLISHED_DEFAULT_LOCATION,
+    PUBLISHED_VERTEX_OPTIONS,
     TOKEN_ENV_VAR,
     VertexTarget,
     google_credentials,
+    published_vertex,
     storage_download_url,
     vertex_requested,
 )
@@ -76,7 +79,7 @@ from tarash.tarash_gateway.providers.google_models import (
 __all__ = ["GoogleClient", "retry_delay_seconds"]
 
 _OFFICIAL_HOST = "generativelanguage.googleapis.com"
-_VERTEX_OPTIONS = ("vertexai", "project", "location", "credentials")
+_VERTEX_OPTIONS = ("vertexai", *PUBLISHED_VERTEX_OPTIONS)
 _FILE_ID = re.compile(r"/files/([a-z0-9]+)")
 _STORAGE_PATHS = ("/download/storage/", "/storage/v1/")
 
@@ -108,14 +111,23 @@ class GoogleClient(kit.ProviderClient):
         super().__init__(settings)
         config = settings.provider_config
         self.vertex: VertexTarget | None = None
-        if vertex_requested(config):
-            self.vertex = VertexTarget.from_settings(config, has_key=settings.api_key is not None)
+        has_key = settings.api_key is not None
+        if vertex_requested(config, has_key=has_key):
+            # Selected the published way (neither vertexai nor the SDK's variable, no key):
+            # the published package's documented location.
+            published = not vertex_requested(config)
+            self.vertex = VertexTarget.from_settings(
+                config,
+                has_key=has_key,
+                default_location=PUBLISHED_DEFAULT_LOCATION if published else "global",
+            )
             self.credentials = google_credentials(self.vertex)
-        elif any(config.get(option) is not None for option in _VERTEX_OPTIONS[1:]):
+        elif published_vertex(config):
             # As the SDK: project, location and credentials mean Vertex.
             raise self.refusal(
                 "provider_config project, location and credentials are Vertex AI options: "
-                "add vertexai=True (or set GOOGLE_GENAI_USE_VERTEXAI=true)"
+                "add vertexai=True (or set GOOGLE_GENAI_USE_VERTEXAI=true), or pass "
+                "api_key=None as the published package does"
             )
         # The handle keeps the configured base (so that it is trusted when resumed); on
         # Vertex's own hosts the requests go to the target's regional root instead.

@@ -4,7 +4,9 @@ Wire facts (openai-openapi spec, openai-python ``resources/videos.py`` and ``ima
 see docs/providers/openai.md), one private module per concept:
 
 - :mod:`._openai_videos`: videos are jobs (``POST /videos``, ``GET /videos/{id}``, the MP4
-  at ``/videos/{id}/content`` with the key, ``GET /videos`` to find an earlier run's).
+  at ``/videos/{id}/content`` with the key, ``GET /videos`` to find an earlier run's). A
+  request with ``extra_params={"video_id": ...}`` is a remix of that completed video
+  (``POST /videos/{id}/remix``, body ``{"prompt"}``), as the published package sends it.
 - There is no cancel: ``DELETE /videos/{id}`` removes a *finished* video. A job tarash
   gives up on (deadline, cancellation) runs on and is billed; its handle rides on the
   error, and no fallback follows (another provider would be paid as well).
@@ -44,7 +46,9 @@ from tarash.tarash_gateway.providers._openai_videos import (
     FIND_PAGE_SIZE,
     FIND_PAGES,
     POLL_AFTER_HEADER,
+    REMIX_FIELD,
     listed_videos,
+    remix_source_id,
     video_output,
     video_request,
     video_snapshot,
@@ -183,7 +187,50 @@ class OpenAIClient(kit.ProviderClient):
         Raises:
             ValidationError: The model makes images.
         """
-        return self._finish(self.prepare_from_spec("video", request), "video")
+        job = self._finish(self.prepare_from_spec("video", request), "video")
+        if REMIX_FIELD in job.payload:
+            return self._prepare_remix(job)
+        return job
+
+    def supports_remix(self) -> bool:
+        """Whether the API serving this client has ``POST /videos/{id}/remix``."""
+        return True
+
+    def _prepare_remix(self, job: kit.PreparedJob) -> kit.PreparedJob:
+        """A remix of ``extra_params["video_id"]``: the body is the prompt (and any other
+        extra the user passed, for the API to judge); the model, length and size are the
+        source video's, so what the request asked of them is not sent (noted).
+
+        Raises:
+            ValidationError: The API has no remix, the id is malformed (it goes into the
+                URL path), or the request has a first frame (a remix takes none).
+        """
+        payload = job.payload
+        source = payload[REMIX_FIELD]
+        if not self.supports_remix():
+            raise self.refusal(
+                f"{self.label}'s API for this deployment has no remix: extra_params "
+                "video_id needs the v1 Videos API"
+            )
+        if not isinstance(source, str) or not remix_source_id(source):
+            raise self.refusal(
+                "extra_params video_id must be the id of a completed video (video_...)"
+            )
+        if "input_reference" in payload:
+            raise self.refusal(
+                "a remix (extra_params video_id) takes a prompt only: its frames are the "
+                "remixed video's; drop the image"
+            )
+        dropped = [field for field in ("seconds", "size") if field in payload]
+        if dropped:
+            job.adaptations.append(
+                f"{' and '.join(dropped)} not sent: a remix keeps the length and size of "
+                f"the video it remixes ({source})"
+            )
+        job.payload = {
+            key: value for key, value in payload.items() if key not in ("model", "seconds", "size")
+        }
+        return job
 
     def prepare_image(self, request: kit.ImageGenerationRequest) -> kit.PreparedJob:
         """Map an image request to ``/images/generations``, or ``/images/edits`` when it
@@ -214,16 +261,25 @@ class OpenAIClient(kit.ProviderClient):
         )
 
     async def submit(self, job: kit.PreparedJob, *, time_left: float | None) -> kit.SubmittedJob:
-        """Create the video job, or generate the images (the reply is the result).
+        """Create the video job (or the remix), or generate the images (the reply is the
+        result).
 
         Raises:
             TarashException: The create was refused (mapped by :meth:`parse_error`).
         """
         if job.kind == "image":
             return await self._generate_images(job, time_left)
-        accepted = await self._send_submit(
-            self.videos_url(), id_field="id", params=self.query(), **video_request(job.payload)
-        )
+        source = job.payload.get(REMIX_FIELD)
+        if isinstance(source, str):
+            # The id travels in the path; the body is the rest (the prompt).
+            body = {key: value for key, value in job.payload.items() if key != REMIX_FIELD}
+            accepted = await self._send_submit(
+                self.videos_url(source, "remix"), id_field="id", params=self.query(), json=body
+            )
+        else:
+            accepted = await self._send_submit(
+                self.videos_url(), id_field="id", params=self.query(), **video_request(job.payload)
+            )
         video_id = accepted.job_id
         handle = self.new_handle("video", video_id, provider_state=self.provider_state("video"))
         snapshot = None if accepted.body is None else self._video_snapshot(accepted.body, None)

@@ -2,8 +2,9 @@
 
 Wire facts (runwayml/sdk-python and docs.dev.runwayml.com; see docs/providers/runway.md):
 
-- Every generation is a task. ``POST /v1/text_to_video``, ``/v1/image_to_video`` or
-  ``/v1/text_to_image`` (camelCase JSON) answers ``{"id"}``; ``GET /v1/tasks/{id}`` reads it:
+- Every generation is a task. ``POST /v1/text_to_video``, ``/v1/image_to_video``,
+  ``/v1/video_to_video`` (gen4_aleph, aleph2: a ``videoUri``) or ``/v1/text_to_image``
+  (camelCase JSON) answers ``{"id"}``; ``GET /v1/tasks/{id}`` reads it:
   ``PENDING`` | ``THROTTLED`` (over the account's concurrency: accepted and waiting, not
   failed) -> ``RUNNING`` with ``progress`` 0..1 -> ``SUCCEEDED`` with ``output[]`` (signed
   URLs that expire in 24-48 h) | ``FAILED`` with ``failure`` and ``failureCode`` |
@@ -29,8 +30,11 @@ from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers.runway_models import (
     GENERIC_SPECS,
     IMAGE_ENDPOINT,
+    MODERATED,
     RUNWAY_SPECS,
     VIDEO_ENDPOINTS,
+    VIDEO_TO_VIDEO_ENDPOINT,
+    WIRE_IDS,
 )
 
 __all__ = ["API_VERSION", "RunwayClient"]
@@ -42,6 +46,7 @@ OUTPUT_LIFETIME = timedelta(hours=24)
 MODERATION_THRESHOLDS = frozenset({"auto", "low"})
 
 _OFFICIAL_HOST = "api.dev.runwayml.com"
+_CAMEL = {"public_figure_threshold": "publicFigureThreshold"}
 _MAX_MESSAGE = 500
 _MAX_ISSUES = 5
 
@@ -68,7 +73,8 @@ def _issues_text(issues: object) -> str:
 
 
 class RunwayClient(kit.ProviderClient):
-    """Runway's video (gen4.5, gen4_turbo, veo3, veo3.1) and image (gen4_image) tasks.
+    """Runway's video (gen4.5, gen4_turbo, veo3, veo3.1; gen4_aleph and aleph2 video-to-video)
+    and image (gen4_image) tasks.
 
     ``provider_config`` options:
         public_figure_threshold: ``"auto"`` or ``"low"``, sent as
@@ -134,22 +140,49 @@ class RunwayClient(kit.ProviderClient):
         return {"publicFigureThreshold": threshold}
 
     def _finish(self, job: kit.PreparedJob) -> kit.PreparedJob:
-        job.payload.setdefault("model", self.model)
+        job.payload.setdefault("model", WIRE_IDS.get(self.model, self.model))
+        published = job.payload.pop("content_moderation", None)
+        if isinstance(published, dict):
+            # The published package's spelling (the SDK's snake case): Runway's is camelCase.
+            job.payload.setdefault(
+                "contentModeration",
+                {_CAMEL.get(key, key): value for key, value in published.items()},
+            )
+        elif published is not None:
+            raise self.refusal(
+                "extra_params content_moderation must be an object such as "
+                '{"public_figure_threshold": "low"}'
+            )
         moderation = self._moderation()
         if moderation is not None:
             job.payload.setdefault("contentModeration", moderation)
+        # A registered model without the field (Veo): the published package drops it there
+        # too, and Runway would refuse the body.
+        unmoderated = self.model in RUNWAY_SPECS and self.model not in MODERATED
+        if unmoderated and job.payload.pop("contentModeration", None) is not None:
+            job.adaptations.append(
+                f"contentModeration: not sent ({self.model} has no input for it)"
+            )
         return job
 
     def prepare_video(self, request: kit.VideoGenerationRequest) -> kit.PreparedJob:
         """Map a video request: ``promptText``, ``ratio`` (Runway's pixel string from the
         aspect ratio and resolution), ``duration``, ``seed`` and the frames as
-        ``promptImage`` (one reference, or ``[{uri, position}]`` with a last frame).
+        ``promptImage`` (one reference, or ``[{uri, position}]`` with a last frame). A
+        video-to-video model takes the request's ``video`` as ``videoUri`` and its images
+        as ``references`` (``[{"type": "image", "uri"}]``).
 
         Raises:
             ValidationError: The model makes images, or needs an input the request lacks.
         """
         job = self.prepare_from_spec("video", request)
         payload = job.payload
+        references = payload.get("references")
+        if "videoUri" in payload and isinstance(references, list):
+            payload["references"] = [
+                item if isinstance(item, dict) else {"type": "image", "uri": item}
+                for item in references
+            ]
         last = payload.pop("lastFrame", None)
         if isinstance(last, str):
             first = payload.get("promptImage")
@@ -182,14 +215,16 @@ class RunwayClient(kit.ProviderClient):
         return kit.JobUrls(status=url, result=url, cancel=url)
 
     async def submit(self, job: kit.PreparedJob, *, time_left: float | None) -> kit.SubmittedJob:
-        """Create the task at the endpoint of its kind (image-to-video when it has a
-        ``promptImage``).
+        """Create the task at the endpoint of its kind (video-to-video when it has a
+        ``videoUri``, image-to-video when it has a ``promptImage``).
 
         Raises:
             TarashException: The create was refused (mapped by :meth:`parse_error`).
         """
         if job.kind == "image":
             path = IMAGE_ENDPOINT
+        elif "videoUri" in job.payload:
+            path = VIDEO_TO_VIDEO_ENDPOINT
         else:
             path = VIDEO_ENDPOINTS[1] if "promptImage" in job.payload else VIDEO_ENDPOINTS[0]
         accepted = await self._send_submit(

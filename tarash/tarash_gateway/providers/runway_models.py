@@ -6,8 +6,16 @@ own list of them, built here from the unified aspect ratio and resolution with
 the model the seed's example uses, was dropped in 2026: it warns, naming ``gen4_turbo``,
 and is still sent (Runway decides).
 
-Sources: runwayml/sdk-python ``types/*_create_params.py`` (2026-07-27) and
-docs.dev.runwayml.com (see docs/providers/runway.md).
+Video-to-video (``POST /v1/video_to_video``: a ``videoUri`` to transform) is ``gen4_aleph``
+(the published package's; ``aleph`` is its alias, sent as ``gen4_aleph``): ``promptText``,
+``videoUri``, ``references`` (``[{"type": "image", "uri"}]``, from the request's images),
+``seed``, ``ratio`` (deprecated by Runway, ignored: the output takes the input's size) and
+``contentModeration``. It left the SDK's model list on 2026-06-10 for ``aleph2`` (same
+endpoint: ``promptText``, ``videoUri``, ``seed``, ``contentModeration``; no references).
+
+Sources: runwayml/sdk-python ``types/*_create_params.py`` (2026-07-27; gen4_aleph's
+``Gen4Aleph`` at commit 6fbc91a, 2026-06-05, the last that has it) and docs.dev.runwayml.com
+(see docs/providers/runway.md).
 """
 
 from __future__ import annotations
@@ -24,18 +32,36 @@ from tarash.tarash_gateway.providers._spec import Composed, ModelSpec, value_tab
 __all__ = [
     "GENERIC_SPECS",
     "IMAGE_ENDPOINT",
+    "MODERATED",
     "RUNWAY_SPECS",
     "VIDEO_ENDPOINTS",
+    "VIDEO_TO_VIDEO_ENDPOINT",
+    "WIRE_IDS",
     "runway_ratio",
 ]
 
-Endpoint = Literal["/v1/text_to_video", "/v1/image_to_video", "/v1/text_to_image"]
+Endpoint = Literal[
+    "/v1/text_to_video", "/v1/image_to_video", "/v1/video_to_video", "/v1/text_to_image"
+]
 VIDEO_ENDPOINTS: tuple[Endpoint, Endpoint] = ("/v1/text_to_video", "/v1/image_to_video")
 """Text-to-video (no ``promptImage``) and image-to-video."""
+VIDEO_TO_VIDEO_ENDPOINT: Endpoint = "/v1/video_to_video"
+"""Video-to-video: the create has a ``videoUri``."""
+MODERATED = frozenset(
+    {"gen4.5", "gen4_turbo", "gen4_image", "gen4_image_turbo", "gen4_aleph", "aleph", "aleph2"}
+)
+"""Registered models whose bodies take ``contentModeration`` (sdk-python: the gen4 family and
+Aleph; the Veo bodies have none, so it is not sent to them)."""
+WIRE_IDS: Mapping[str, str] = MappingProxyType({"aleph": "gen4_aleph"})
+"""Published ids Runway knows by another name (the published package sent ``aleph`` as
+is, which Runway's model list does not have)."""
 IMAGE_ENDPOINT: Endpoint = "/v1/text_to_image"
 
 GEN3A_DROPPED = date(2026, 6, 1)
 """When ``gen3a_turbo`` left the SDK's model list (the API's own date is unconfirmed)."""
+GEN4_ALEPH_DROPPED = date(2026, 6, 10)
+"""When ``gen4_aleph`` left the SDK's model list (sdk-python d106617; the API's own date is
+unconfirmed)."""
 
 # Aspect ratio -> Runway's ratio string, at 720p, for the gen4 video models.
 _GEN4_RATIOS = {
@@ -114,7 +140,10 @@ def _gen4(durations: tuple[int, ...], *, last_frame: bool = False) -> ModelSpec:
 
 
 def _veo(durations: tuple[int, ...], *, veo31: bool) -> ModelSpec:
+    # Runway's Veo bodies have no seed (sdk-python Veo3/Veo3_1/Veo3_1Fast): a seed asked is
+    # noted as not sent rather than refused by Runway.
     inputs = {**_VIDEO_INPUTS, "negative_prompt": "negativePrompt"}
+    del inputs["seed"]
     if veo31:
         inputs["generate_audio"] = "audio"
     else:
@@ -151,6 +180,35 @@ def _gen4_image(*, turbo: bool) -> ModelSpec:
     )
 
 
+def _aleph(*, gen4: bool) -> ModelSpec:
+    """A video-to-video model: the request's ``video`` is required, its length and size are
+    the output's (no duration; gen4_aleph's ``ratio`` is deprecated and ignored)."""
+    inputs = {"prompt": "promptText", "seed": "seed", "video": "videoUri"}
+    if gen4:
+        # Runway takes one reference today; the client wraps each as {"type", "uri"}.
+        inputs["reference_images"] = "references"
+    return ModelSpec(
+        capabilities=ModelCapabilities(
+            kind="video",
+            aspect_ratios=tuple(_GEN4_RATIOS) if gen4 else None,
+            accepts_last_frame=False,
+            accepts_audio_flag=False,
+            max_outputs=1,
+        ),
+        inputs=inputs,
+        composed=(runway_ratio(_GEN4_RATIOS),) if gen4 else (),
+        required=("videoUri",),
+        lifecycle=Retirement(
+            successor="aleph2",
+            since=GEN4_ALEPH_DROPPED,
+            note="Runway dropped it from its API's model list",
+            verified=False,
+        )
+        if gen4
+        else None,
+    )
+
+
 _GEN3A = ModelSpec(
     capabilities=ModelCapabilities(
         kind="video",
@@ -179,6 +237,9 @@ RUNWAY_SPECS: Mapping[str, ModelSpec] = MappingProxyType(
         "veo3.1": _veo((4, 6, 8), veo31=True),
         "veo3.1_fast": _veo((4, 6, 8), veo31=True),
         "gen3a_turbo": _GEN3A,
+        "gen4_aleph": _aleph(gen4=True),
+        "aleph": _aleph(gen4=True),
+        "aleph2": _aleph(gen4=False),
         "gen4_image": _gen4_image(turbo=False),
         "gen4_image_turbo": _gen4_image(turbo=True),
     }
