@@ -192,7 +192,7 @@ def test_published_selection_runs_on_vertex(emu: Emulator, monkeypatch: pytest.M
     published = {"project": "my-project", "location": "us-central1"}
     config = video_config(emu, published, api_key=None)
     response = generate_video(config, TEXT_TO_VIDEO)
-    assert isinstance(response.video, bytes)
+    assert isinstance(response.video, dict) and response.video["content_type"] == "video/mp4"
     assert last_job(emu).input["parameters"]["durationSeconds"] == 6
     imagen = ImageGenerationConfig(
         provider="google",

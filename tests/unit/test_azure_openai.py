@@ -513,8 +513,10 @@ async def test_v1_remixes_and_the_legacy_api_refuses(respx_mock: respx.MockRoute
     remix = respx_mock.post(f"{ENDPOINT}/openai/v1/videos/video_src/remix").respond(
         200, json=video("completed", progress=100)
     )
+    serve_content(respx_mock)
     request = VideoGenerationRequest(prompt="teal", extra_params={"video_id": "video_src"})
-    await generate_video_async(video_config(), request)
+    response = await generate_video_async(video_config(), request)
     assert json.loads(remix.calls.last.request.content) == {"prompt": "teal"}
+    assert response.video == {"content": MP4, "content_type": "video/mp4"}
     with pytest.raises(ValidationError, match="no remix"), pytest.warns(ModelRetiredWarning):
         client("my-sora-1", api="legacy").prepare_video(request)

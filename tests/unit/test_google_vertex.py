@@ -473,7 +473,7 @@ async def test_published_selection_project_and_location_without_a_key(
     assert submit.url == f"{ROOT}/{MODEL}:predictLongRunning"
     assert submit.headers["authorization"] == f"Bearer {TOKEN}"
     assert "x-goog-api-key" not in submit.headers
-    assert response.video == MP4
+    assert response.video == {"content": MP4, "content_type": "video/mp4"}
 
 
 def test_published_gcp_project_defaults_to_us_central1() -> None:

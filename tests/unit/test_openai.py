@@ -795,9 +795,11 @@ async def test_video_id_is_a_remix_with_the_prompt_only(respx_mock: respx.MockRo
     respx_mock.get(f"{BASE}/videos/{VIDEO_ID}").respond(
         200, json=video("completed", progress=100, remixed_from_video_id=SOURCE_ID)
     )
+    serve_content(respx_mock)
     request = VideoGenerationRequest(prompt="teal palette", extra_params={"video_id": SOURCE_ID})
     response = await generate_video_async(video_config(), request)
     assert sent_json(remix) == {"prompt": "teal palette"}
+    assert response.video == {"content": MP4, "content_type": "video/mp4"}
     assert remix.calls.last.request.headers["Authorization"] == f"Bearer {KEY}"
     assert create.call_count == 0
     assert response.request_id == VIDEO_ID
