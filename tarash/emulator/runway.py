@@ -62,13 +62,6 @@ VIDEO_MODELS: tuple[str, ...] = tuple(
 IMAGE_MODELS: tuple[str, ...] = tuple(sorted(ENDPOINT_MODELS["text_to_image"]))
 #: The client's known Runway wire bugs, by name (see ``RunwayOptions.lenient``).
 KNOWN_CLIENT_BUGS: dict[str, Leniency] = {
-    "gen4-turbo-text-to-video": Leniency(
-        models=("gen4_turbo",),
-        fields=("model",),
-        note="The client posts a text-only gen4_turbo to POST /v1/text_to_video; Runway "
-        "takes gen4_turbo on /v1/image_to_video only (promptImage required). Let through, "
-        "the body is checked against gen4_turbo's image_to_video schema without promptImage.",
-    ),
     "gen3a-turbo-retired": Leniency(
         models=("gen3a_turbo",),
         fields=("model",),

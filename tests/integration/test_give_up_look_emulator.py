@@ -56,7 +56,7 @@ ROWS = (
     Row("replicate", "google/veo-3", provider_config={"prefer_wait": 0}),
     Row("openai", "sora-2"),
     Row("azure_openai", "my-sora-deployment"),
-    Row("runway", "gen4_turbo"),
+    Row("runway", "gen4.5"),
     Row("xai", "grok-imagine-video"),
     Row("google", "veo-3.1-generate-preview"),
     Row(

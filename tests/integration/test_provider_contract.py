@@ -133,7 +133,7 @@ ROWS = (
     ),
     Row(
         "runway",
-        "gen4_turbo",
+        "gen4.5",
         "gen4_image",
         "key_" + "f" * 128,
         "INTERNAL.BAD_OUTPUT",

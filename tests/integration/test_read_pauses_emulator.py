@@ -43,7 +43,7 @@ POLLING: dict[str, tuple[str, dict[str, Any], VideoGenerationRequest]] = {
         VideoGenerationRequest(prompt="a cat", duration_seconds=4),
     ),
     "runway": (
-        "gen4_turbo",
+        "gen4.5",
         {},
         VideoGenerationRequest(prompt="a cat", duration_seconds=5, aspect_ratio="16:9"),
     ),

@@ -189,7 +189,7 @@ def test_throttled_runway_tasks_teach_the_router_a_lower_cap() -> None:
         latency=latency, options=[RunwayOptions(throttle=True, lenient=CLIENT_TEST_LENIENCY)]
     ) as throttled:
         router = Router(limits={"runway": ProviderLimit(max_concurrent=3)})
-        config = emulated_video_config(throttled, "runway", "gen4_turbo")
+        config = emulated_video_config(throttled, "runway", "gen4.5")
 
         async def main() -> None:
             async with anyio.create_task_group() as group:

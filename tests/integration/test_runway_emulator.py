@@ -40,7 +40,7 @@ def _in_process(in_process_emu: Emulator) -> None:
     """Sockets do not matter to these cases: tarash reaches the emulator in-process."""
 
 
-def video_config(emu: Emulator, model: str = "gen4_turbo") -> VideoGenerationConfig:
+def video_config(emu: Emulator, model: str = "gen4.5") -> VideoGenerationConfig:
     return emulated_video_config(emu, "runway", model)
 
 
@@ -149,7 +149,7 @@ def test_the_wire_requires_the_version_header(emu: Emulator) -> None:
     emu.latency = Latency(queue_seconds=0.05, run_seconds=30)  # running when DELETE comes
     url = f"{emu.base_url('runway')}/v1/text_to_video"
     key = {"Authorization": f"Bearer {emu.api_key('runway')}"}
-    body = {"model": "gen4_turbo", "promptText": "a cat", "duration": 5, "ratio": "1280:720"}
+    body = {"model": "gen4.5", "promptText": "a cat", "duration": 5, "ratio": "1280:720"}
     assert httpx.post(url, json=body, headers=key).status_code == 400
     bad = {"Authorization": "Bearer nope", "X-Runway-Version": "2024-11-06"}
     headers = {**key, "X-Runway-Version": "2024-11-06"}

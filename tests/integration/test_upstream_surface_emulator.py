@@ -56,7 +56,7 @@ async def test_health_check_reaches_the_emulated_providers(emu: Emulator) -> Non
         "fal": emulated_video_config(emu, "fal", "fal-ai/veo3"),
         "replicate": emulated_video_config(emu, "replicate", "google/veo-3"),
         "openai": emulated_video_config(emu, "openai", "sora-2"),
-        "runway": emulated_video_config(emu, "runway", "gen4_turbo"),
+        "runway": emulated_video_config(emu, "runway", "gen4.5"),
         "closed": VideoGenerationConfig(
             provider="fal",
             model="fal-ai/veo3",

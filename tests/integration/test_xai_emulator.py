@@ -139,7 +139,7 @@ async def test_fallback_from_xai_and_back(emu: Emulator) -> None:
         emu,
         "xai",
         "grok-imagine-video",
-        fallback_configs=[emulated_video_config(emu, "runway", "gen4_turbo")],
+        fallback_configs=[emulated_video_config(emu, "runway", "gen4.5")],
     )
     response = await generate_video_async(to_runway, VideoGenerationRequest(prompt="a cat"))
     assert response.provider == "runway"
@@ -149,7 +149,7 @@ async def test_fallback_from_xai_and_back(emu: Emulator) -> None:
     to_xai = emulated_video_config(
         emu,
         "runway",
-        "gen4_turbo",
+        "gen4.5",
         fallback_configs=[emulated_video_config(emu, "xai", "grok-imagine-video")],
     )
     response = await generate_video_async(to_xai, VideoGenerationRequest(prompt="a cat"))
@@ -168,7 +168,7 @@ async def test_a_deadline_leaves_the_video_running_with_its_handle(emu: Emulator
         "xai",
         "grok-imagine-video",
         timeout=0.5,
-        fallback_configs=[emulated_video_config(emu, "runway", "gen4_turbo")],
+        fallback_configs=[emulated_video_config(emu, "runway", "gen4.5")],
     )
     with pytest.raises(TimeoutError) as caught:
         await generate_video_async(config, VideoGenerationRequest(prompt="a cat"))

@@ -110,7 +110,7 @@ async def test_a_fal_429_lowers_fals_concurrency_not_its_rate(
 RUNWAY_BASE = "https://runway.test"  # not Runway's own host: no 5 s poll floor
 RUNWAY_CONFIG = VideoGenerationConfig(
     provider="runway",
-    model="gen4_turbo",
+    model="gen4.5",
     api_key="runway-secret-canary-4242",
     base_url=RUNWAY_BASE,
     poll_interval=0.001,

@@ -56,13 +56,13 @@ def _hermetic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     _lifecycle._warned.clear()
 
 
-def client(model: str = "gen4_turbo", base_url: str = BASE, **config: Any) -> RunwayClient:
+def client(model: str = "gen4.5", base_url: str = BASE, **config: Any) -> RunwayClient:
     return RunwayClient(
         ProviderSettings(model=model, base_url=base_url, api_key=None, provider_config=config)
     )
 
 
-def video_config(model: str = "gen4_turbo", **kwargs: Any) -> VideoGenerationConfig:
+def video_config(model: str = "gen4.5", **kwargs: Any) -> VideoGenerationConfig:
     fields: dict[str, Any] = {
         "provider": "runway",
         "model": model,
@@ -104,8 +104,8 @@ def test_registry_resolves_the_client() -> None:
 @pytest.mark.parametrize(
     ("model", "aspect", "resolution", "ratio"),
     [
-        ("gen4_turbo", "16:9", None, "1280:720"),
-        ("gen4_turbo", "1:1", "720p", "960:960"),
+        ("gen4.5", "16:9", None, "1280:720"),
+        ("gen4.5", "1:1", "720p", "960:960"),
         ("gen4.5", "21:9", None, "1584:672"),
         ("veo3", "9:16", "1080p", "1080:1920"),
         ("veo3.1", "16:9", "720p", "1280:720"),
@@ -117,6 +117,29 @@ def test_ratio_is_runways_pixel_string(
     """The aspect ratio (and resolution) become the model's own ``ratio`` string."""
     request = VideoGenerationRequest(prompt="a cat", aspect_ratio=aspect, resolution=resolution)
     assert client(model).prepare_video(request).payload["ratio"] == ratio
+
+
+@pytest.mark.anyio
+async def test_a_text_only_gen4_turbo_is_refused_before_sending(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """Runway takes gen4_turbo on image_to_video only (promptImage required): a request with
+    no image is a ValidationError naming image_list, and nothing is posted (it used to go to
+    text_to_video, which Runway refuses)."""
+    with pytest.raises(ValidationError, match="image_list") as refused:
+        await generate_video_async(
+            video_config("gen4_turbo"), VideoGenerationRequest(prompt="a cat")
+        )
+    assert refused.value.model == "gen4_turbo"
+    assert not respx_mock.calls
+
+
+@pytest.mark.parametrize(("model", "seconds"), [("gen4.5", 5), ("veo3", 8)])
+def test_a_model_whose_body_requires_a_duration_gets_one(model: str, seconds: int) -> None:
+    """gen4.5 and veo3 bodies require ``duration`` (sdk-python marks it Required): a request
+    naming none sends the model's default instead of meeting Runway's 400."""
+    payload = client(model).prepare_video(VideoGenerationRequest(prompt="a cat")).payload
+    assert payload["duration"] == seconds
 
 
 def test_ratio_defaults_to_landscape_when_unasked() -> None:
@@ -211,7 +234,7 @@ async def test_text_to_video_throttled_then_succeeds(respx_mock: respx.MockRoute
         "promptText": "a cat",
         "duration": 5,
         "ratio": "1280:720",
-        "model": "gen4_turbo",
+        "model": "gen4.5",
     }
     assert poll.call_count == 3
     assert response.video == OUT
@@ -502,7 +525,7 @@ def test_veo_takes_no_seed_and_no_content_moderation() -> None:
     assert "seed" not in job.payload and "contentModeration" not in job.payload
     assert any(note.startswith("seed: 42 not sent") for note in job.adaptations)
     assert any(note.startswith("contentModeration: not sent") for note in job.adaptations)
-    gen4 = client("gen4_turbo", public_figure_threshold="low").prepare_video(
+    gen4 = client("gen4.5", public_figure_threshold="low").prepare_video(
         VideoGenerationRequest(prompt="a star", seed=42)
     )
     assert gen4.payload["seed"] == 42

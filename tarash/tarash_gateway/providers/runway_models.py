@@ -121,11 +121,23 @@ _VIDEO_INPUTS = {
 """``lastFrame`` is tarash's own key: the client folds it into ``promptImage``'s list."""
 
 
-def _gen4(durations: tuple[int, ...], *, last_frame: bool = False) -> ModelSpec:
+def _gen4(
+    durations: tuple[int, ...],
+    *,
+    last_frame: bool = False,
+    requires_image: bool = False,
+    default_duration: int | None = None,
+) -> ModelSpec:
+    # A model whose body requires a duration (gen4.5: sdk-python's Gen4_5 marks it Required)
+    # gets one when the request names none, rather than Runway's 400.
+    defaults: dict[str, object] = {"ratio": _GEN4_RATIOS["16:9"]}
+    if default_duration is not None:
+        defaults["duration"] = default_duration
     return ModelSpec(
         capabilities=ModelCapabilities(
             kind="video",
             durations=durations,
+            requires_image=requires_image,
             aspect_ratios=tuple(_GEN4_RATIOS),
             resolutions=("720p",),
             accepts_last_frame=last_frame,
@@ -134,7 +146,7 @@ def _gen4(durations: tuple[int, ...], *, last_frame: bool = False) -> ModelSpec:
         ),
         inputs={k: v for k, v in _VIDEO_INPUTS.items() if last_frame or k != "last_frame"},
         # Runway requires a ratio: a request without an aspect ratio gets the landscape one.
-        defaults={"ratio": _GEN4_RATIOS["16:9"]},
+        defaults=defaults,
         composed=(runway_ratio(_GEN4_RATIOS),),
     )
 
@@ -159,7 +171,10 @@ def _veo(durations: tuple[int, ...], *, veo31: bool) -> ModelSpec:
             max_outputs=1,
         ),
         inputs=inputs,
-        defaults={"ratio": _VEO_RATIOS[("16:9", "720p")]},
+        # veo3's body requires its one duration (sdk-python's Veo3 marks it Required).
+        defaults={"ratio": _VEO_RATIOS[("16:9", "720p")]}
+        if veo31
+        else {"ratio": _VEO_RATIOS[("16:9", "720p")], "duration": 8},
         composed=(_veo_ratio(),),
     )
 
@@ -231,8 +246,11 @@ _GEN3A = ModelSpec(
 
 RUNWAY_SPECS: Mapping[str, ModelSpec] = MappingProxyType(
     {
-        "gen4.5": _gen4(tuple(range(2, 11))),
-        "gen4_turbo": _gen4((5, 10)),
+        "gen4.5": _gen4(tuple(range(2, 11)), default_duration=5),
+        # Runway takes gen4_turbo on image_to_video only (promptImage required; sdk-python's
+        # TextToVideoCreateParams has no gen4_turbo): a text-only request is refused before
+        # anything is sent, instead of posted to text_to_video and refused by Runway.
+        "gen4_turbo": _gen4((5, 10), requires_image=True),
         "veo3": _veo((8,), veo31=False),
         "veo3.1": _veo((4, 6, 8), veo31=True),
         "veo3.1_fast": _veo((4, 6, 8), veo31=True),
