@@ -56,6 +56,14 @@ _VEO3 = _video(
     _VEO3_INPUTS, durations=(8,), aspect_ratios=("16:9", "9:16"), resolutions=("720p", "1080p")
 )
 
+# Veo 3 Fast offers 4, 6 and 8 s clips (its schema's duration enum), where Veo 3 makes 8 s.
+_VEO3_FAST = _video(
+    _VEO3_INPUTS,
+    durations=(4, 6, 8),
+    aspect_ratios=("16:9", "9:16"),
+    resolutions=("720p", "1080p"),
+)
+
 # Veo 3.1 adds an end frame (``last_frame``, which needs ``image`` too), 1-3
 # ``reference_images`` (16:9, 8 s only) and 4 or 6 s clips.
 _VEO31 = _video(
@@ -195,6 +203,20 @@ _LUMA = _video(
     },
     aspect_ratios=_LUMA_RATIOS,
 )
+# Ray 2 (and Ray Flash 2) at 540p/720p take a duration of 5 or 9 s (replicate.com's
+# input schema of luma/ray-2-720p and luma/ray-flash-2-720p), which Dream Machine's mapping
+# left out: a duration asked was dropped as unsupported.
+_LUMA_RAY = _video(
+    {
+        "prompt": "prompt",
+        "aspect_ratio": "aspect_ratio",
+        "duration": "duration",
+        "first_frame": "start_image_url",
+        "last_frame": "end_image_url",
+    },
+    durations=(5, 9),
+    aspect_ratios=_LUMA_RATIOS,
+)
 _LUMA_PHOTON = _image(
     {"prompt": "prompt", "aspect_ratio": "aspect_ratio", "seed": "seed"},
     aspect_ratios=_LUMA_RATIOS,
@@ -273,7 +295,7 @@ _Z_IMAGE_TURBO = _image(
 REPLICATE_MODELS: Mapping[str, ModelSpec] = MappingProxyType(
     {
         "google/veo-3": _VEO3,
-        "google/veo-3-fast": _VEO3,
+        "google/veo-3-fast": _VEO3_FAST,
         "google/veo-3.1": _VEO31,
         "google/veo-3.1-fast": _VEO31,
         "kwaivgi/kling-v1.6-standard": _KLING_V16_STANDARD,
@@ -298,6 +320,10 @@ REPLICATE_MODELS: Mapping[str, ModelSpec] = MappingProxyType(
         "luma/photon": _LUMA_PHOTON,
         "luma/photon-flash": _LUMA_PHOTON,
         "luma/dream-machine": _LUMA,
+        "luma/ray-2-540p": _LUMA_RAY,
+        "luma/ray-2-720p": _LUMA_RAY,
+        "luma/ray-flash-2-540p": _LUMA_RAY,
+        "luma/ray-flash-2-720p": _LUMA_RAY,
         "luma/": _LUMA,
         "wan-video/wan-2.2-t2v-fast": _WAN22_T2V,
         "wan-video/wan-2.2-i2v-fast": _WAN22_I2V,
