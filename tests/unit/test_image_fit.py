@@ -7,6 +7,7 @@ import io
 import sys
 from typing import Any
 
+import anyio
 import pytest
 import respx
 from PIL import Image
@@ -15,7 +16,7 @@ from tarash.tarash_gateway import generate_video_async
 from tarash.tarash_gateway._sample_media import image_dimensions, make_png
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
-from tarash.tarash_gateway.providers._base import ProviderSettings
+from tarash.tarash_gateway.providers._base import PreparedJob, ProviderSettings
 from tarash.tarash_gateway.providers._media import decode_data_uri
 from tarash.tarash_gateway.providers.azure_openai import AzureOpenAIClient
 from tarash.tarash_gateway.providers.openai import OpenAIClient
@@ -35,6 +36,13 @@ def client(**config: Any) -> OpenAIClient:
     return OpenAIClient(
         ProviderSettings(model="sora-2", base_url=BASE, api_key=None, provider_config=config)
     )
+
+
+def prepared(provider: OpenAIClient, request: VideoGenerationRequest) -> PreparedJob:
+    """The create as the attempt prepares it: mapped, then the first frame fitted."""
+    job = provider.prepare_video(request)
+    anyio.run(provider.finish_prepared, job)
+    return job
 
 
 def first_frame(image: Any, aspect_ratio: str | None = "9:16") -> VideoGenerationRequest:
@@ -89,7 +97,7 @@ def test_image_dimensions_is_none_when_the_header_does_not_tell(data: bytes) -> 
 def test_pad_is_the_default_and_keeps_the_whole_image_with_bars() -> None:
     """A square PNG for a 720x1280 video is scaled to 720x720 and padded top and bottom
     with black; the fit is an adaptation note."""
-    job = client().prepare_video(first_frame(encoded((1024, 1024), "PNG")))
+    job = prepared(client(), first_frame(encoded((1024, 1024), "PNG")))
     sent = sent_image(job.payload)
     assert (sent.size, sent.format) == ((720, 1280), "PNG")
     image = sent.convert("RGB")
@@ -103,7 +111,7 @@ def test_pad_is_the_default_and_keeps_the_whole_image_with_bars() -> None:
 
 def test_crop_fills_the_frame() -> None:
     """crop: a landscape JPEG for a portrait video fills it (no bars) and stays a JPEG."""
-    job = client(image_fit="crop").prepare_video(first_frame(encoded((1920, 1080), "JPEG")))
+    job = prepared(client(image_fit="crop"), first_frame(encoded((1920, 1080), "JPEG")))
     image = sent_image(job.payload)
     assert (image.size, image.format) == ((720, 1280), "JPEG")
     assert all(channel > 250 for channel in image.getpixel((2, 2)))  # white to the corner
@@ -112,7 +120,7 @@ def test_crop_fills_the_frame() -> None:
 
 def test_the_default_size_is_the_apis() -> None:
     """No aspect ratio asked: the API's default size, 720x1280, is the one fitted to."""
-    job = client().prepare_video(first_frame(make_png(1280, 720), aspect_ratio=None))
+    job = prepared(client(), first_frame(make_png(1280, 720), aspect_ratio=None))
     assert "size" not in job.payload
     assert sent_image(job.payload).size == (720, 1280)
 
@@ -120,7 +128,7 @@ def test_the_default_size_is_the_apis() -> None:
 def test_an_image_of_the_right_size_goes_as_given() -> None:
     """A 720x1280 PNG needs no fit: the same bytes, no note."""
     png = make_png(720, 1280)
-    job = client().prepare_video(first_frame(png))
+    job = prepared(client(), first_frame(png))
     assert decode_data_uri(job.payload["input_reference"])[0] == png
     assert job.adaptations == []
 
@@ -128,14 +136,14 @@ def test_an_image_of_the_right_size_goes_as_given() -> None:
 def test_a_url_goes_as_given() -> None:
     """tarash does not download a URL first frame: the API fetches and checks it."""
     url = "https://cdn.test/frame.png"
-    job = client(image_fit="refuse").prepare_video(first_frame(url))
+    job = prepared(client(image_fit="refuse"), first_frame(url))
     assert job.payload["input_reference"] == url
 
 
 def test_refuse_names_both_sizes() -> None:
     """refuse: a ValidationError naming the image's size and the one needed."""
     with pytest.raises(ValidationError) as caught:
-        client(image_fit="refuse").prepare_video(first_frame(make_png(640, 480)))
+        prepared(client(image_fit="refuse"), first_frame(make_png(640, 480)))
     assert "640x480" in str(caught.value) and "720x1280" in str(caught.value)
     assert caught.value.provider == "openai"
 
@@ -146,14 +154,14 @@ def test_without_pillow_the_error_names_the_size_and_the_extra(
     """No Pillow: refused before sending, naming the size needed and the extra."""
     monkeypatch.setitem(sys.modules, "PIL", None)  # `from PIL import ...` now fails
     with pytest.raises(ValidationError) as caught:
-        client().prepare_video(first_frame(make_png(640, 480)))
+        prepared(client(), first_frame(make_png(640, 480)))
     assert "720x1280" in str(caught.value) and INSTALL in str(caught.value)
 
 
 def test_without_pillow_a_right_sized_image_still_goes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pillow is needed only to fit: a matching first frame goes on a bare install."""
     monkeypatch.setitem(sys.modules, "PIL", None)
-    job = client().prepare_video(first_frame(make_png(720, 1280)))
+    job = prepared(client(), first_frame(make_png(720, 1280)))
     assert job.adaptations == []
 
 
@@ -173,7 +181,7 @@ def test_azure_takes_the_option() -> None:
             provider_config={"image_fit": "crop"},
         )
     )
-    job = azure.prepare_video(first_frame(make_png(100, 100), aspect_ratio="16:9"))
+    job = prepared(azure, first_frame(make_png(100, 100), aspect_ratio="16:9"))
     assert sent_image(job.payload).size == (1280, 720)
 
 

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
+import anyio
 import httpx
 from pydantic import SecretStr
 
@@ -202,17 +203,28 @@ class OpenAIClient(kit.ProviderClient):
     def prepare_video(self, request: kit.VideoGenerationRequest) -> kit.PreparedJob:
         """Map a video request to the create's fields: ``model``, ``prompt``, ``seconds``
         (a string), ``size`` (from the aspect ratio and resolution) and the first frame as
-        ``input_reference``, fitted to the size by ``provider_config["image_fit"]``.
+        ``input_reference`` (fitted to the size by :meth:`finish_prepared`).
 
         Raises:
-            ValidationError: The model makes images; or the first frame is not the
-                video's size and the policy refuses it or Pillow is not installed.
+            ValidationError: The model makes images.
         """
         job = self._finish(self.prepare_from_spec("video", request), "video")
         if REMIX_FIELD in job.payload:
             return self._prepare_remix(job)
-        fit_first_frame(self, job, self.image_fit)
         return job
+
+    async def finish_prepared(self, job: kit.PreparedJob) -> None:
+        """A first frame of another size than the video's, fitted to it by
+        ``provider_config["image_fit"]`` in a worker thread (decoding and resizing a
+        photo takes a few hundred milliseconds, which would stall every other job on the
+        loop).
+
+        Raises:
+            ValidationError: The policy refuses the frame, or fitting it needs Pillow,
+                which is not installed.
+        """
+        if job.kind == "video":
+            await anyio.to_thread.run_sync(fit_first_frame, self, job, self.image_fit)
 
     def supports_remix(self) -> bool:
         """Whether the API serving this client has ``POST /videos/{id}/remix``."""
