@@ -226,3 +226,13 @@ async def test_a_refused_frame_sends_nothing(respx_mock: respx.MockRouter) -> No
     with pytest.raises(ValidationError, match="640x480"):
         await generate_video_async(config(image_fit="refuse"), first_frame(make_png(640, 480)))
     assert create.call_count == 0
+
+
+@pytest.mark.anyio
+async def test_strict_parameters_refuses_the_fit(respx_mock: respx.MockRouter) -> None:
+    """strict_parameters=True refuses any adaptation: the fit too, before sending."""
+    create = respx_mock.post(f"{BASE}/videos").respond(200, json={})
+    strict = config().model_copy(update={"strict_parameters": True})
+    with pytest.raises(ValidationError, match="640x480 -> 720x1280"):
+        await generate_video_async(strict, first_frame(make_png(640, 480)))
+    assert create.call_count == 0
