@@ -19,6 +19,7 @@ from tarash.tarash_gateway._sample_media import (
     PNG_CONTENT_TYPE,
     VIDEO_HEIGHT,
     VIDEO_WIDTH,
+    image_dimensions,
     make_mp4,
     make_png,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "MediaKinds",
     "MediaStore",
     "classify_model",
+    "image_dimensions",
     "make_mp4",
     "make_png",
 ]

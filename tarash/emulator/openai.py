@@ -41,7 +41,6 @@ import base64
 import json
 import math
 import secrets
-import struct
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,7 +55,7 @@ from tarash.emulator._contract import Issue, check, load_contract, untolerated
 from tarash.emulator._faults import Fault, Operation
 from tarash.emulator._forms import parse_form
 from tarash.emulator._jobs import Job, JobState
-from tarash.emulator._media import MediaFile, MediaKind, make_mp4, make_png
+from tarash.emulator._media import MediaFile, MediaKind, image_dimensions, make_mp4, make_png
 
 NAME = "openai"
 FAKE_KEY = "sk-emulator-0000000000000000000000000000000000000000"
@@ -105,8 +104,9 @@ class OpenAIOptions(wire.ProviderOptions):
     """How OpenAI (and Azure's v1 API, which shares this emulation) is emulated.
 
     Attributes:
-        check_reference_size: Refuse an ``input_reference`` PNG whose size differs from
-            the requested ``size`` (the real API's 400), as OpenAI does.
+        check_reference_size: Refuse an ``input_reference`` image (PNG, JPEG or WebP,
+            uploaded or as a data URI) whose pixel size differs from the requested
+            ``size`` (default ``720x1280``) with the real API's 400, as OpenAI does.
         max_hold_seconds: The longest an image request is held on a job that does not end
             (a ``stuck`` fault): the job is then ended (counted cancelled) and answered 500.
         poll_after_ms: The ``openai-poll-after-ms`` hint's ceiling; the emulator sends the
@@ -231,14 +231,6 @@ def _measured(value: Any) -> tuple[str, Any]:
     if isinstance(value, list):
         return "array", len(value)
     return "string", len(value)
-
-
-def png_size(data: bytes) -> tuple[int, int] | None:
-    """``(width, height)`` of a PNG, from its IHDR; ``None`` for anything else."""
-    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
-        return None
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
 
 
 def _request_id() -> str:
@@ -459,13 +451,16 @@ class OpenAIRoutes(wire.ProviderRoutes):
                     )
             job_input["input_reference"] = {"image_url": url[:64] if isinstance(url, str) else None}
         if image is not None:
-            dimensions = png_size(image)
+            dimensions = image_dimensions(image)
             width, _, height = size.partition("x")
             if (
                 self.options().check_reference_size
                 and dimensions is not None
                 and dimensions != (int(width), int(height))
             ):
+                # OpenAI's wording, type and null param/code as developers quote the 400
+                # (help.apiyi.com and aifreeapi.com's "Inpaint image must match" guides,
+                # read 2026-12-08): the check is on pixels, whatever the format.
                 return {}, openai_error(
                     400, "Inpaint image must match the requested width and height", param=None
                 )

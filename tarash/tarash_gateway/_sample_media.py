@@ -1,5 +1,6 @@
 """Tiny, valid media files made in memory: a PNG any decoder accepts, an H.264 MP4 players
-play, a WAV tone.
+play, a WAV tone; and the pixel size of an image read from its header
+(:func:`image_dimensions`), which the emulator checks and the client fits to.
 
 Built by hand from the standard library (no ffmpeg, no Pillow) and cached, so that the mock
 provider can hand out real files on a bare install and the emulator can serve thousands of
@@ -24,6 +25,7 @@ __all__ = [
     "VIDEO_HEIGHT",
     "VIDEO_WIDTH",
     "WAV_CONTENT_TYPE",
+    "image_dimensions",
     "make_mp4",
     "make_pcm16",
     "make_png",
@@ -43,6 +45,70 @@ VIDEO_WIDTH = 64
 VIDEO_HEIGHT = 48
 VIDEO_FPS = 6
 VIDEO_FRAMES = 12
+
+
+# --- image headers -----------------------------------------------------------------------
+
+# JPEG start-of-frame markers (SOF0-SOF15) carry the size; 0xC4 (DHT), 0xC8 (JPG) and 0xCC
+# (DAC) share the range but are not frames (ITU T.81, table B.1).
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Markers without a length field: TEM and RST0-7 (the SOI/EOI pair never precedes a frame).
+_JPEG_BARE = frozenset({0x01, *range(0xD0, 0xD8)})
+
+
+def _jpeg_dimensions(data: bytes) -> tuple[int, int] | None:
+    index = 2
+    while index + 4 <= len(data):
+        if data[index] != 0xFF:
+            return None
+        marker = data[index + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            index += 1
+            continue
+        if marker in _JPEG_BARE:
+            index += 2
+            continue
+        if marker in _JPEG_FRAMES:
+            if index + 9 > len(data):
+                return None
+            height, width = struct.unpack(">HH", data[index + 5 : index + 9])
+            return width, height
+        (length,) = struct.unpack(">H", data[index + 2 : index + 4])
+        index += 2 + length
+    return None
+
+
+def _webp_dimensions(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
+        (bits,) = struct.unpack("<I", data[21:25])
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X" and len(data) >= 30:
+        width = int.from_bytes(data[24:27], "little") + 1
+        height = int.from_bytes(data[27:30], "little") + 1
+        return width, height
+    return None
+
+
+def image_dimensions(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` of a PNG, JPEG, WebP or GIF, read from its header bytes (no
+    decoder); ``None`` for anything else or a header cut short."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        if len(data) < 24:
+            return None
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    if data[:3] == b"\xff\xd8\xff":
+        return _jpeg_dimensions(data)
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return _webp_dimensions(data)
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
+        width, height = struct.unpack("<HH", data[6:10])
+        return width, height
+    return None
 
 
 # --- PNG ---------------------------------------------------------------------------------

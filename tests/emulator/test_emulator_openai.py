@@ -4,10 +4,12 @@ that the shared contract does not cover."""
 from __future__ import annotations
 
 import base64
+import io
 import time
 
 import httpx
 import pytest
+from PIL import Image
 
 from tarash.emulator import Emulator, Fault, Latency
 from tarash.emulator.azure_openai import AzureOpenAIOptions
@@ -63,6 +65,48 @@ def test_a_first_frame_must_match_the_size(emu: Emulator, client: httpx.Client) 
             f"{lenient.base_url('openai')}/videos", data=data, files=files, headers=auth(lenient)
         )
         assert accepted.status_code == 200
+
+
+def encoded(size: tuple[int, int], fmt: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size).save(out, fmt)
+    return out.getvalue()
+
+
+def test_a_json_data_uri_first_frame_is_measured_too(emu: Emulator, client: httpx.Client) -> None:
+    """A JPEG sent as JSON image_url data URI of another size is OpenAI's own 400 body
+    (invalid_request_error, null param and code); of the right size it is taken."""
+    url = f"{emu.base_url('openai')}/videos"
+
+    def body(size: tuple[int, int]) -> dict[str, object]:
+        data = base64.b64encode(encoded(size, "JPEG")).decode()
+        return {
+            "prompt": "x",
+            "size": "1280x720",
+            "input_reference": {"image_url": f"data:image/jpeg;base64,{data}"},
+        }
+
+    refused = client.post(url, json=body((1024, 1024)), headers=auth(emu))
+    assert refused.status_code == 400
+    assert refused.json()["error"] == {
+        "message": "Inpaint image must match the requested width and height",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
+    assert client.post(url, json=body((1280, 720)), headers=auth(emu)).status_code == 200
+
+
+def test_a_webp_upload_is_measured_on_azure_v1(emu: Emulator, client: httpx.Client) -> None:
+    """Azure's v1 videos share the check: a WebP upload of another size than the default
+    720x1280 is refused, one of that size taken."""
+    url = f"{emu.base_url('azure_openai')}/openai/v1/videos"
+    for size, status in (((1280, 720), 400), ((720, 1280), 200)):
+        files = {"input_reference": ("f.webp", encoded(size, "WEBP"), "image/webp")}
+        sent = client.post(
+            url, data={"prompt": "x", "model": "my-sora"}, files=files, headers=azure(emu)
+        )
+        assert sent.status_code == status, sent.text
 
 
 def test_polls_carry_the_poll_after_hint_until_done(

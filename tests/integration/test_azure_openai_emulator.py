@@ -92,6 +92,21 @@ async def test_v1_image_to_video_async(emu: Emulator, tmp_path: Path) -> None:
     assert sniff_mime(saved.read_bytes()) == "video/mp4"
 
 
+@pytest.mark.anyio
+async def test_v1_image_to_video_with_an_ordinary_png_is_fitted(emu: Emulator) -> None:
+    """An ordinary PNG of another size is cropped to the video's (image_fit='crop') and
+    taken by the emulator, which refuses a mismatched frame as the API does."""
+    request = I2V.model_copy(
+        update={"image_list": [{"image": make_png(800, 800), "type": "first_frame"}]}
+    )
+    config = video_config(emu, provider_config={"image_fit": "crop"})
+    response = await generate_video_async(config, request)
+    job = job_of(emu, response)
+    assert (job.state, job.input["input_reference"]["size"]) == ("succeeded", (1280, 720))
+    notes = response.execution_metadata.attempts[0].adaptations
+    assert any("800x800 -> 1280x720 (cropped" in note for note in notes)
+
+
 def test_v1_image_to_video_sync(emu: Emulator) -> None:
     """v1 image-to-video through the sync API."""
     response = generate_video(video_config(emu), I2V)

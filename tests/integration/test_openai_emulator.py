@@ -16,7 +16,7 @@ from tarash.tarash_gateway import (
     generate_video_async,
 )
 from tarash.tarash_gateway._sample_media import make_png
-from tarash.tarash_gateway.errors import ContentModerationError, NotFoundError
+from tarash.tarash_gateway.errors import ContentModerationError, NotFoundError, ValidationError
 from tarash.tarash_gateway.media import sniff_mime
 from tarash.tarash_gateway.models import (
     ImageGenerationConfig,
@@ -80,6 +80,31 @@ def test_image_to_video_sync(emu: Emulator, tmp_path: Path) -> None:
     job = next(job for job in emu.jobs("openai") if job.id == response.request_id)
     assert job.input["input_reference"]["size"] == (720, 1280)
     assert job.headers["content-type"].startswith("multipart/form-data")
+
+
+def test_image_to_video_with_an_ordinary_png_is_fitted(emu: Emulator) -> None:
+    """An ordinary PNG of another size (the emulator refuses it as OpenAI does) reaches
+    the create padded to the video's size; the attempt notes the fit."""
+    request = IMAGE_TO_VIDEO.model_copy(
+        update={"image_list": [{"image": make_png(1024, 768), "type": "first_frame"}]}
+    )
+    response = generate_video(video_config(emu), request)
+    job = next(job for job in emu.jobs("openai") if job.id == response.request_id)
+    assert (job.state, job.input["input_reference"]["size"]) == ("succeeded", (720, 1280))
+    notes = response.execution_metadata.attempts[0].adaptations
+    assert any("1024x768 -> 720x1280 (padded" in note for note in notes)
+
+
+def test_image_to_video_refused_by_policy_creates_no_job(emu: Emulator) -> None:
+    """image_fit='refuse': the mismatched frame never reaches the emulator."""
+    before = emu.stats("openai").submitted
+    request = IMAGE_TO_VIDEO.model_copy(
+        update={"image_list": [{"image": make_png(64, 64), "type": "first_frame"}]}
+    )
+    config = video_config(emu).model_copy(update={"provider_config": {"image_fit": "refuse"}})
+    with pytest.raises(ValidationError, match="64x64"):
+        generate_video(config, request)
+    assert emu.stats("openai").submitted == before
 
 
 @pytest.mark.anyio

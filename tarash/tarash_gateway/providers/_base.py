@@ -520,6 +520,13 @@ class ProviderClient(abc.ABC):
     def prepare_image(self, request: ImageGenerationRequest) -> PreparedJob:
         """Map an image request to this provider's input."""
 
+    async def finish_prepared(self, job: PreparedJob) -> None:
+        """Work on a prepared job too heavy for the event loop (decoding and resizing an
+        image), done by the attempt after :meth:`prepare_video` / :meth:`prepare_image`
+        and before anything is sent; it may change the payload, add adaptations or raise
+        a :class:`ValidationError`. Default: nothing."""
+        return None
+
     # -- lifecycle ---------------------------------------------------------------------
 
     @abc.abstractmethod

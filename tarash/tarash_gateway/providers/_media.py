@@ -6,19 +6,25 @@ The half of :mod:`tarash.tarash_gateway.media` that the provider kit, the wire m
 the attempt use below the public face (which re-exports every name). Inputs are checked
 before a job is submitted, so a bad path or undecodable base64 is a
 :class:`~tarash.tarash_gateway.errors.ValidationError` that costs nothing.
+
+An input a model takes only at an exact pixel size (Sora's first frame) is measured from
+its header bytes (:func:`image_dimensions`, no decoder) and fitted to that size by
+:func:`fit_image` (padded or cropped, with Pillow from the ``images`` extra).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import io
 import re
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import anyio
 from pydantic import AnyUrl
 
+from tarash.tarash_gateway._sample_media import image_dimensions
 from tarash.tarash_gateway.errors import ValidationError
 from tarash.tarash_gateway.models import (
     ImageGenerationRequest,
@@ -29,8 +35,14 @@ from tarash.tarash_gateway.models import (
 )
 
 __all__ = [
+    "FIT_POLICIES",
+    "IMAGES_EXTRA",
+    "FitPolicy",
+    "ImagesExtraMissing",
     "base64_data_uri",
     "decode_data_uri",
+    "fit_image",
+    "image_dimensions",
     "load_local_media",
     "media_reference",
     "sniff_mime",
@@ -51,6 +63,20 @@ _SNIFF_CHARS = 64
 _MIME_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+")
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*?);base64,", re.I)
 _REQUEST = TypeVar("_REQUEST", VideoGenerationRequest, ImageGenerationRequest)
+
+FitPolicy = Literal["pad", "crop", "refuse"]
+"""How an image is brought to the exact size a model takes: ``pad`` scales it to fit inside
+and fills the rest with black bars (nothing of the image is lost), ``crop`` scales it to
+cover and cuts the overflow evenly from both sides (no bars, the edges are lost), ``refuse``
+sends nothing and raises."""
+FIT_POLICIES: tuple[FitPolicy, ...] = ("pad", "crop", "refuse")
+IMAGES_EXTRA = 'pip install "tarash-gateway[images]"'
+"""The install command of the extra that brings Pillow, named in errors that need it."""
+
+
+class ImagesExtraMissing(Exception):
+    """Raised by :func:`fit_image` when Pillow (the ``images`` extra) is not installed; the
+    caller turns it into a :class:`ValidationError` that names the size it needed."""
 
 
 def sniff_mime(data: bytes, default: str = "application/octet-stream") -> str:
@@ -239,3 +265,43 @@ async def load_local_media(request: _REQUEST) -> _REQUEST:
     if isinstance(request, ImageGenerationRequest) and request.mask_image is not None:
         changes["mask_image"] = await _load_one(request.mask_image, "mask_image")
     return request.model_copy(update=changes) if changes else request
+
+
+def fit_image(
+    data: bytes, size: tuple[int, int], policy: Literal["pad", "crop"]
+) -> tuple[bytes, str]:
+    """``data`` brought to exactly ``size`` (width, height) by ``policy``, and its type.
+
+    A JPEG stays a JPEG (quality 95: a photo as PNG would grow several times); anything
+    else becomes a PNG (lossless, keeps transparency). Pillow runs in the caller's thread:
+    one image of a video's size takes milliseconds.
+
+    Raises:
+        ImagesExtraMissing: Pillow is not installed.
+        ValidationError: Pillow cannot decode ``data``.
+    """
+    try:
+        # Imported here: Pillow is an extra, and only a mismatched image needs it.
+        from PIL import Image, ImageOps
+    except ImportError:
+        raise ImagesExtraMissing from None
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise _invalid(f"the image could not be decoded to fit it: {exc}") from None
+    jpeg = image.format == "JPEG"
+    source = image.convert("RGB" if jpeg else "RGBA")
+    resample = Image.Resampling.LANCZOS
+    if policy == "crop":
+        fitted = ImageOps.fit(source, size, method=resample)
+    else:
+        fitted = ImageOps.pad(
+            source, size, method=resample, color=(0, 0, 0) if jpeg else (0, 0, 0, 255)
+        )
+    out = io.BytesIO()
+    if jpeg:
+        fitted.save(out, "JPEG", quality=95)
+        return out.getvalue(), "image/jpeg"
+    fitted.save(out, "PNG")
+    return out.getvalue(), "image/png"

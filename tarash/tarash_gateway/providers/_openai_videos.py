@@ -12,6 +12,11 @@ first, with their model, prompt, seconds and size. There is no cancel.
 ``POST /videos/{id}/remix`` (openai-openapi ``CreateVideoRemix``, body
 ``CreateVideoRemixBody``: ``prompt`` only) makes a new video from a *completed* one, with
 its model, seconds and size; the new video names it in ``remixed_from_video_id``.
+
+The first frame (``input_reference``) must be exactly the video's ``size`` in pixels: any
+other is the 400 "Inpaint image must match the requested width and height", after the
+create. :func:`fit_first_frame` fits it before anything is sent, per the
+``provider_config["image_fit"]`` policy (:data:`~tarash.tarash_gateway.providers._media.FitPolicy`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,15 @@ from typing import Any
 
 from tarash.tarash_gateway.engine._form import encode_form
 from tarash.tarash_gateway.providers import _kit as kit
+from tarash.tarash_gateway.providers._media import (
+    IMAGES_EXTRA,
+    FitPolicy,
+    ImagesExtraMissing,
+    decode_data_uri,
+    fit_image,
+    image_dimensions,
+    to_data_uri,
+)
 from tarash.tarash_gateway.providers._openai_errors import MAX_MESSAGE, MODERATION_CODES
 from tarash.tarash_gateway.providers._openai_images import form_file
 
@@ -33,6 +47,7 @@ __all__ = [
     "REMIX_FIELD",
     "VIDEO_DEFAULTS",
     "ListedPage",
+    "fit_first_frame",
     "listed_videos",
     "remix_source_id",
     "video_output",
@@ -68,6 +83,54 @@ def _progress(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return max(0, min(100, int(value)))
+
+
+def _pixels(size: object) -> tuple[int, int] | None:
+    width, _, height = str(size).partition("x")
+    return (int(width), int(height)) if width.isdigit() and height.isdigit() else None
+
+
+def fit_first_frame(client: kit.ProviderClient, job: kit.PreparedJob, policy: FitPolicy) -> None:
+    """Bring the create's first frame to the video's ``size`` (default ``720x1280``) by
+    ``policy``, noting the fit as an adaptation; a frame of the right size, one whose size
+    its header does not tell, and a URL (the API fetches it; tarash does not) go as given.
+
+    Raises:
+        ValidationError: The sizes differ and ``policy`` is ``refuse`` (the error names
+            both), or fitting needs Pillow, which is not installed (the error names the
+            size and the ``images`` extra). Either may fall back under
+            ``fallback_on="provider_specific"``: another model takes the image as it is.
+    """
+    reference = job.payload.get("input_reference")
+    wanted = _pixels(job.payload.get("size", VIDEO_DEFAULTS["size"]))
+    if not isinstance(reference, str) or not reference.startswith("data:") or wanted is None:
+        return
+    data, _ = decode_data_uri(reference, field="first_frame")
+    found = image_dimensions(data)
+    if found is None or found == wanted:
+        return
+    have, need = f"{found[0]}x{found[1]}", f"{wanted[0]}x{wanted[1]}"
+    if policy == "refuse":
+        raise kit.ValidationError(
+            f"the first frame is {have} but {client.label} takes it at exactly the video's "
+            f"size, {need} (provider_config image_fit='refuse'): pass a {need} image, or "
+            "set image_fit to 'pad' or 'crop'",
+            **client.error_origin(),
+        )
+    try:
+        fitted, kind = fit_image(data, wanted, policy)
+    except ImagesExtraMissing:
+        raise kit.ValidationError(
+            f"the first frame is {have} but {client.label} takes it at exactly {need}: "
+            f"fitting it needs Pillow ({IMAGES_EXTRA}), or pass a {need} image",
+            **client.error_origin(),
+        ) from None
+    job.payload["input_reference"] = to_data_uri(fitted, kind)
+    done = "padded" if policy == "pad" else "cropped"
+    job.adaptations.append(
+        f"first_frame: {have} -> {need} ({done}, provider_config image_fit={policy!r}); "
+        "the model takes a first frame of exactly the video's size"
+    )
 
 
 def video_request(payload: dict[str, Any]) -> dict[str, Any]:

@@ -54,7 +54,7 @@ LEGACY_API_VERSION = "preview"
 DEFAULT_IMAGE_API_VERSION = "2025-04-01-preview"
 """The dated API version for image deployments (gpt-image-1 needs at least this one)."""
 
-_OPTIONS = frozenset({"api", "family", "auth"})
+_OPTIONS = frozenset({"api", "family", "auth", "image_fit"})
 _FAMILY = {"video": "sora-2", "image": "gpt-image-1"}
 _LEGACY_FAMILY = "sora"
 _MODERATION_REASONS = frozenset({"input_moderation", "output_moderation"})
@@ -124,6 +124,8 @@ class AzureOpenAIClient(OpenAIClient):
             ``"gpt-image-1.5"``, ``"dall-e-3"``, or ``"sora"`` on the legacy API).
         auth: ``"api-key"`` (default: the ``api-key`` header) or ``"entra"`` (the key is a
             Microsoft Entra token, sent as ``Authorization: Bearer``).
+        image_fit: v1 image-to-video: how a first frame of another size than the video's
+            is fitted to it (``"pad"``, default, ``"crop"`` or ``"refuse"``), as on OpenAI.
     """
 
     name: ClassVar[str] = "azure_openai"

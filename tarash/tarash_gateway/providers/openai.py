@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
+import anyio
 import httpx
 from pydantic import SecretStr
 
@@ -35,6 +36,7 @@ from tarash.tarash_gateway._validate import check_url
 from tarash.tarash_gateway.engine._http import reply_object
 from tarash.tarash_gateway.providers import _kit as kit
 from tarash.tarash_gateway.providers._lifecycle import Retirement
+from tarash.tarash_gateway.providers._media import FIT_POLICIES, FitPolicy
 from tarash.tarash_gateway.providers._openai_errors import MODERATION_CODES, openai_error
 from tarash.tarash_gateway.providers._openai_images import (
     image_answer,
@@ -47,6 +49,7 @@ from tarash.tarash_gateway.providers._openai_videos import (
     FIND_PAGES,
     POLL_AFTER_HEADER,
     REMIX_FIELD,
+    fit_first_frame,
     listed_videos,
     remix_source_id,
     video_output,
@@ -74,6 +77,11 @@ class OpenAIClient(kit.ProviderClient):
     ``provider_config`` options:
         organization: Sent as ``OpenAI-Organization`` (default ``OPENAI_ORG_ID``).
         project: Sent as ``OpenAI-Project`` (default ``OPENAI_PROJECT_ID``).
+        image_fit: How a Sora first frame of another size than the video's is fitted to
+            it before the create (Sora takes exactly that size): ``"pad"`` (default: the
+            whole image, with black bars), ``"crop"`` (full frame, edges cut) or
+            ``"refuse"`` (a ``ValidationError``, nothing sent). Fitting needs Pillow
+            (``pip install "tarash-gateway[images]"``).
 
     The key is ``OPENAI_API_KEY``; the base URL ``OPENAI_BASE_URL`` when the config sets
     none (an OpenAI-compatible gateway), as in the official SDK.
@@ -93,7 +101,20 @@ class OpenAIClient(kit.ProviderClient):
     # GET /videos lists the project's videos with their model, prompt, seconds and size.
     finds_jobs: ClassVar[bool] = True
     answers_in_request: ClassVar[frozenset[kit.JobKind]] = frozenset({"image"})
-    provider_config_options: ClassVar[frozenset[str]] = frozenset({"organization", "project"})
+    provider_config_options: ClassVar[frozenset[str]] = frozenset(
+        {"organization", "project", "image_fit"}
+    )
+
+    def __init__(self, settings: kit.ProviderSettings) -> None:
+        super().__init__(settings)
+        fit = settings.provider_config.get("image_fit", "pad")
+        if fit not in FIT_POLICIES:
+            raise self.refusal(
+                f"provider_config['image_fit'] must be one of {list(FIT_POLICIES)}, got {fit!r}"
+            )
+        # Pad by default: the first frame keeps all of the user's image (a crop could cut
+        # the subject out of it unseen), and the bars show what was done.
+        self.image_fit: FitPolicy = fit
 
     @classmethod
     def resolve_base_url(cls, explicit: str | None = None) -> str:
@@ -182,7 +203,7 @@ class OpenAIClient(kit.ProviderClient):
     def prepare_video(self, request: kit.VideoGenerationRequest) -> kit.PreparedJob:
         """Map a video request to the create's fields: ``model``, ``prompt``, ``seconds``
         (a string), ``size`` (from the aspect ratio and resolution) and the first frame as
-        ``input_reference``.
+        ``input_reference`` (fitted to the size by :meth:`finish_prepared`).
 
         Raises:
             ValidationError: The model makes images.
@@ -191,6 +212,19 @@ class OpenAIClient(kit.ProviderClient):
         if REMIX_FIELD in job.payload:
             return self._prepare_remix(job)
         return job
+
+    async def finish_prepared(self, job: kit.PreparedJob) -> None:
+        """A first frame of another size than the video's, fitted to it by
+        ``provider_config["image_fit"]`` in a worker thread (decoding and resizing a
+        photo takes a few hundred milliseconds, which would stall every other job on the
+        loop).
+
+        Raises:
+            ValidationError: The policy refuses the frame, or fitting it needs Pillow,
+                which is not installed.
+        """
+        if job.kind == "video":
+            await anyio.to_thread.run_sync(fit_first_frame, self, job, self.image_fit)
 
     def supports_remix(self) -> bool:
         """Whether the API serving this client has ``POST /videos/{id}/remix``."""

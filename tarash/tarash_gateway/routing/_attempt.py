@@ -246,6 +246,7 @@ async def prepare_job(client: ProviderClient, config: Config, request: Request) 
             model=client.model,
         )
         job = client.prepare_image(image)
+    await client.finish_prepared(job)
     if strict and job.adaptations:
         # The provider dropped or rewrote something while mapping (a field the model has
         # no input for): in strict mode that is refused like any other adaptation.
