@@ -160,6 +160,9 @@ def deserialize_error(detail: str) -> Response:
 
 
 # -- the contract's checks ---------------------------------------------------------------
+# xAI's own walker, not the shared ``_contract.check``: xAI deserializes with serde, which
+# refuses ``5.0`` for an integer and calls a required ``null`` missing, where the shared
+# JSON-schema check (pydantic's, zod's, OpenAI's) takes them. The contract file is shared.
 
 # How serde, whose wording xAI's 422 bodies carry, names each schema type.
 _EXPECTED = {
