@@ -17,6 +17,7 @@ from tarash.tarash_gateway._sample_media import make_png
 from tarash.tarash_gateway.errors import (
     GenerationFailedError,
     ProviderServerError,
+    TarashException,
     ValidationError,
 )
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
@@ -145,11 +146,12 @@ async def test_images_go_inline_as_structured_content_with_extra_params(
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("status", ["failed", "incomplete"])
+@pytest.mark.parametrize("status", ["failed", "incomplete", "requires_action"])
 async def test_a_failed_interaction_is_a_generation_failure(
     respx_mock: respx.MockRouter, status: str
 ) -> None:
-    """failed/incomplete end the job with the reply's message."""
+    """failed/incomplete (and requires_action: tarash sends no tools to answer it) end the
+    job with the reply's message."""
     respx_mock.post(f"{BASE}/interactions").respond(200, json=interaction("in_progress"))
     respx_mock.get(f"{BASE}/interactions/{ID}").respond(
         200, json=interaction(status, error={"message": "the scene was refused"})
@@ -205,3 +207,14 @@ async def test_a_url_image_and_vertex_are_refused_before_sending(
             VideoGenerationRequest(prompt="a cat"),
         )
     assert route.call_count == 0
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_interaction_ends_the_wait(respx_mock: respx.MockRouter) -> None:
+    """cancelled (by someone else) is an end: an error, not a wait to the deadline."""
+    respx_mock.post(f"{BASE}/interactions").respond(200, json=interaction("in_progress"))
+    poll = respx_mock.get(f"{BASE}/interactions/{ID}").respond(200, json=interaction("cancelled"))
+    with pytest.raises(TarashException, match="cancel") as caught:
+        await generate_video_async(config(), VideoGenerationRequest(prompt="a cat"))
+    assert caught.value.request_id == ID
+    assert poll.call_count == 1

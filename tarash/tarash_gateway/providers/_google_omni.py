@@ -9,7 +9,8 @@ model only supports Interactions API" and the model is not a ``predictLongRunnin
 content: ``[{"type": "text", "text"}, {"type": "image", "data", "mime_type"}]``),
 ``response_modalities: ["video"]`` and ``background: true`` answers an interaction ``id``
 with ``status: "in_progress"``. ``GET /v1beta/interactions/{id}`` reads it until
-``completed`` (``failed``, ``cancelled`` and ``incomplete`` end it otherwise); the video comes
+``completed`` (``failed``, ``cancelled``, ``incomplete`` and ``requires_action`` end it
+otherwise); the video comes
 back inline as base64 in ``steps[]`` (``{"type": "model_output", "content": [{"type":
 "video", "mime_type", "data"}]}``). Clips are 3-10 s at 720p, 16:9 or 9:16, with audio.
 The official SDKs expose ``interactions.cancel`` for a background interaction; tarash's
@@ -36,7 +37,9 @@ __all__ = [
 
 INTERACTION_STATES: Mapping[str, kit.JobState] = {
     "in_progress": kit.JobState.PROCESSING,
-    "requires_action": kit.JobState.PROCESSING,
+    # Waits for a tool result the client would send: tarash sends no tools, so it would
+    # wait forever; an end, not a wait.
+    "requires_action": kit.JobState.FAILED,
     "completed": kit.JobState.COMPLETED,
     "failed": kit.JobState.FAILED,
     "incomplete": kit.JobState.FAILED,
