@@ -12,7 +12,12 @@ import httpx
 import pytest
 import respx
 
-from tarash.tarash_gateway import generate_video_async
+from tarash.tarash_gateway import (
+    JobHandle,
+    generate_video_async,
+    submit_video_async,
+    wait_async,
+)
 from tarash.tarash_gateway._sample_media import make_png
 from tarash.tarash_gateway.errors import (
     GenerationFailedError,
@@ -218,3 +223,18 @@ async def test_a_cancelled_interaction_ends_the_wait(respx_mock: respx.MockRoute
         await generate_video_async(config(), VideoGenerationRequest(prompt="a cat"))
     assert caught.value.request_id == ID
     assert poll.call_count == 1
+
+
+@pytest.mark.anyio
+async def test_a_handle_resumes_from_its_json_and_reads_the_interaction(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """A submitted interaction's handle, serialized and read back (another process), is
+    waited on at /interactions/{id}: the same video, no second submit."""
+    start = respx_mock.post(f"{BASE}/interactions").respond(200, json=interaction("in_progress"))
+    respx_mock.get(f"{BASE}/interactions/{ID}").respond(200, json=completed())
+    handle = await submit_video_async(config(), VideoGenerationRequest(prompt="a cat"))
+    resumed = JobHandle.model_validate_json(handle.model_dump_json())
+    response = await wait_async(resumed, config=config())
+    assert response.video == {"content": MP4, "content_type": "video/mp4"}
+    assert start.call_count == 1
