@@ -9,6 +9,8 @@ Routes, relative to the mount::
     GET  /v1beta/files/{id}:download?alt=media       302 to the MP4 (as the real API does)
     POST /v1beta/models/{model}:generateContent      Gemini image: inline image parts
     POST /v1beta/models/{model}:predict              Imagen: predictions[].bytesBase64Encoded
+    POST /v1beta/interactions, GET /v1beta/interactions/{id}   Gemini Omni Flash (see
+                                                     :mod:`tarash.emulator.google_interactions`)
 
 How jobs end on the wire:
 
@@ -73,6 +75,10 @@ RAI_REASON = (
 CONTRACT = load_contract("google")
 #: The client's known Google wire bugs, by name (see ``GoogleOptions.lenient``).
 KNOWN_CLIENT_BUGS: dict[str, Leniency] = {}
+
+#: Models served only by the Interactions API (:mod:`tarash.emulator.google_interactions`):
+#: any ``models/{model}:{method}`` call on them is the real API's 400.
+INTERACTIONS_ONLY_MODELS = frozenset({"gemini-omni-flash-preview"})
 
 _GRPC = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 500: "INTERNAL"}
 
@@ -270,6 +276,10 @@ class GoogleRoutes(wire.ProviderRoutes):
     async def model_method(self, request: Request) -> Response:
         """``POST /v1beta/models/{model}:{method}``."""
         model, _, method = request.path_params["target"].rpartition(":")
+        if model in INTERACTIONS_ONLY_MODELS:
+            if denied := self._auth_error(request):
+                return denied
+            return google_error(400, "This model only supports Interactions API.")
         if method == "predictLongRunning":
             return await self._start_video(request, model)
         if method in ("generateContent", "predict"):

@@ -37,7 +37,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from tarash.emulator import _wire as wire
-from tarash.emulator import google
+from tarash.emulator import google, google_interactions
 from tarash.emulator._jobs import Job, JobState
 from tarash.emulator._media import MediaFile, MediaKind
 from tarash.emulator.google import (
@@ -229,8 +229,9 @@ def build_routes(ctx: wire.EmulatorContext) -> list[BaseRoute]:
 
 
 def build_mount_routes(ctx: wire.EmulatorContext) -> list[BaseRoute]:
-    """Every route of the ``/google`` mount: the Gemini API's and Vertex AI's."""
-    return google.build_routes(ctx) + build_routes(ctx)
+    """Every route of the ``/google`` mount: the Gemini API's (its Interactions API too)
+    and Vertex AI's."""
+    return google.build_routes(ctx) + google_interactions.build_routes(ctx) + build_routes(ctx)
 
 
 # Google's provider entry is here, not in google.py: this module builds on google.py's

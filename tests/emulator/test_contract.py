@@ -10,6 +10,7 @@ adds a row (a driver); what is particular to one provider stays in its own test 
 from __future__ import annotations
 
 import abc
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -120,6 +121,11 @@ class WireDriver(abc.ABC):
     @abc.abstractmethod
     def error(self, body: dict[str, Any]) -> str:
         """The error text of a status body that did not succeed."""
+
+    def inline_outputs(self, body: dict[str, Any]) -> list[bytes] | None:
+        """The media a succeeded job's status body holds inline (Gemini Omni's
+        interaction), or ``None`` when its outputs are URLs (:meth:`outputs`)."""
+        return None
 
     def media_headers(self, emu: Emulator) -> dict[str, str]:
         """What an output download needs: nothing for a media host; the key for outputs
@@ -857,6 +863,69 @@ class VertexDriver(GeminiDriver):
         ]
 
 
+class OmniDriver(GeminiDriver):
+    """Gemini Omni Flash on the Gemini API's Interactions API: ``POST /interactions``,
+    ``GET /interactions/{id}`` (``in_progress``, no queued word), the video inline as
+    base64 in a ``model_output`` step; ``POST /interactions/{id}/cancel`` stops it."""
+
+    label = "google-omni"
+    video_model = "gemini-omni-flash-preview"
+    cancellable = True
+    refusal_fragment = "safety filters"
+
+    def submit_url(self, emu: Emulator, model: str) -> str:
+        return f"{self.base(emu)}/interactions"
+
+    def submit_body(self) -> dict[str, Any]:
+        return {
+            "model": self.video_model,
+            "input": "a cat",
+            "response_modalities": ["video"],
+            "background": True,
+        }
+
+    def accepted(self, response: httpx.Response) -> Job:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["status"] == "in_progress"
+        return Job(body["id"], body)
+
+    def read(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        return client.get(f"{self.base(emu)}/interactions/{job.id}", headers=self.key(emu))
+
+    def state(self, body: dict[str, Any]) -> str:
+        status = body["status"]
+        if status == "failed":
+            return REFUSED if "safety" in body["error"]["message"] else FAILED
+        return {"in_progress": RUNNING, "completed": SUCCEEDED, "cancelled": CANCELLED}[status]
+
+    def inline_outputs(self, body: dict[str, Any]) -> list[bytes] | None:
+        return [
+            base64.b64decode(item["data"])
+            for step in body["steps"]
+            if step["type"] == "model_output"
+            for item in step["content"]
+            if item["type"] == "video"
+        ]
+
+    def outputs(self, client: httpx.Client, emu: Emulator, job: Job) -> list[str]:
+        raise AssertionError("an interaction holds its video inline, not as a URL")
+
+    def error(self, body: dict[str, Any]) -> str:
+        return str(body["error"]["message"])
+
+    def cancel(self, client: httpx.Client, emu: Emulator, job: Job) -> httpx.Response:
+        url = f"{self.base(emu)}/interactions/{job.id}/cancel"
+        return client.post(url, headers=self.key(emu))
+
+    def unknown_job_requests(self, client: httpx.Client, emu: Emulator) -> list[httpx.Response]:
+        url = f"{self.base(emu)}/interactions/v1_0000"
+        return [
+            client.get(url, headers=self.key(emu)),
+            client.post(f"{url}/cancel", headers=self.key(emu)),
+        ]
+
+
 class XaiVideosDriver(WireDriver):
     """xAI's deferred video requests: ``pending`` (no queued word) until ``done`` or
     ``failed`` (both HTTP 200), moderation as ``respect_moderation: false``, no cancel."""
@@ -966,6 +1035,7 @@ DRIVERS: tuple[WireDriver, ...] = (
     AzureDeploymentImagesDriver(),
     RunwayDriver(),
     GeminiDriver(),
+    OmniDriver(),
     VertexDriver(),
     XaiVideosDriver(),
     XaiImagesDriver(),
@@ -1115,6 +1185,14 @@ def test_status_sequence_then_valid_media(
     model = driver.video_model if model_kind == "video" else driver.image_model
     job = driver.accepted(driver.submit(client, fresh, model, {}))
     assert driver.wait(client, fresh, job) == list(driver.life)
+    inline = driver.inline_outputs(driver.status(client, fresh, job))
+    if inline is not None:
+        assert inline
+        assert [sniff_mime(content) for content in inline] == [content_type] * len(inline)
+        [snapshot] = fresh.jobs(driver.name)
+        assert (snapshot.id, snapshot.model, snapshot.state) == (job.id, model, "succeeded")
+        assert fresh.stats() == EmulatorStats(submitted=1, completed=1)
+        return
     urls = driver.outputs(client, fresh, job)
     assert urls
     for url in urls:
@@ -1129,6 +1207,8 @@ def test_status_sequence_then_valid_media(
 def test_cancel(driver: WireDriver, fresh: Emulator, client: httpx.Client, phase: str) -> None:
     """Cancelling a queued or running job ends it cancelled, counted cancelled, not running."""
     skip_unless_cancellable(driver)
+    if phase == QUEUED and QUEUED not in driver.life:
+        pytest.skip(f"{driver.label or driver.name} has no queued state")
     fresh.latency = Latency(queue_seconds=5 if phase == "queued" else 0, run_seconds=5)
     job = submit(driver, client, fresh)
     assert driver.state(driver.status(client, fresh, job)) == phase

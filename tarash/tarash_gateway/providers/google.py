@@ -9,6 +9,10 @@ docs/providers/google.md), one private module per concept:
 - :mod:`._google_images`: Gemini image models (``:generateContent``) and Imagen
   (``:predict``) answer in the request: the reply is the whole answer (an
   ``AnsweredSubmit``). Google shut Imagen on the Gemini API on 2026-08-17.
+- :mod:`._google_omni`: Gemini Omni Flash (``gemini-omni-flash-preview``) is a background
+  interaction (``POST /interactions``, read at ``/interactions/{id}``), its video inline;
+  Gemini API only. The SDKs can cancel an interaction; this client (one ``supports_cancel``
+  for all its models) does not, so a given-up interaction runs on.
 - :mod:`._google_errors`: the ``google.rpc.Status`` envelope, ``RetryInfo`` as Retry-After.
 - :mod:`._google_vertex`: Vertex AI (``provider_config={"vertexai": True, "project": ...,
   "location": ...}``, or the SDK's ``GOOGLE_GENAI_USE_VERTEXAI``/``GOOGLE_CLOUD_PROJECT``/
@@ -41,6 +45,12 @@ from tarash.tarash_gateway.providers._google_images import (
     generate_content_body,
     image_answer,
     image_read_timeout,
+)
+from tarash.tarash_gateway.providers._google_omni import (
+    interaction_body,
+    interaction_snapshot,
+    interaction_video,
+    without_inline_video,
 )
 from tarash.tarash_gateway.providers._google_veo import (
     OPERATION_ID,
@@ -184,6 +194,10 @@ class GoogleClient(kit.ProviderClient):
             return found
         return GENERIC_VIDEO if kind == "video" else GENERIC_IMAGE
 
+    def interactions(self) -> bool:
+        """Whether the model is served by the Interactions API (Gemini Omni Flash)."""
+        return self.entry("video").method == "interactions"
+
     def model_path(self) -> str:
         """``models/{m}`` (Gemini API) or the Vertex resource name of the model."""
         if self.vertex is not None:
@@ -213,6 +227,15 @@ class GoogleClient(kit.ProviderClient):
         Raises:
             ValidationError: The model makes images, or an image is a URL.
         """
+        if self.interactions():
+            if self.vertex is not None:
+                raise self.refusal(
+                    f"{self.wire_model()} is served by the Gemini API's Interactions API: "
+                    "tarash sends it there only (drop provider_config vertexai)"
+                )
+            job = self.prepare_from_spec("video", request)
+            job.payload = interaction_body(self.wire_model(), job.payload)
+            return job
         job = self.prepare_from_spec("video", request)
         job.payload = predict_body(job.payload, job.adaptations, vertex=self.vertex is not None)
         return job
@@ -237,7 +260,9 @@ class GoogleClient(kit.ProviderClient):
 
     def job_urls(self, job_id: str) -> kit.JobUrls:
         """``{base}/models/{model}/operations/{id}`` (Vertex: the model's
-        ``:fetchPredictOperation``); no cancel URL (there is none)."""
+        ``:fetchPredictOperation``; Omni: ``{base}/interactions/{id}``); no cancel URL."""
+        if self.interactions():
+            return kit.JobUrls(status=f"{self.base_url}/interactions/{job_id}")
         if self.vertex is not None:
             return kit.JobUrls(status=self.model_url("fetchPredictOperation"))
         return kit.JobUrls(status=f"{self.base_url}/models/{self.wire_model()}/operations/{job_id}")
@@ -250,6 +275,11 @@ class GoogleClient(kit.ProviderClient):
         """
         if job.kind == "image":
             return await self._generate_images(job, time_left)
+        if self.interactions():
+            accepted = await self._send_submit(
+                f"{self.base_url}/interactions", id_field="id", json=job.payload
+            )
+            return kit.SubmittedJob(handle=self.new_handle("video", accepted.job_id))
         reply = await self._send(
             "submit", "POST", self.model_url("predictLongRunning"), json=job.payload
         )
@@ -313,6 +343,8 @@ class GoogleClient(kit.ProviderClient):
             )
         if self.vertex is None:
             body = await self.read_job(handle, "status")
+            if self.interactions():
+                return interaction_snapshot(self, body, handle.request_id)
             return operation_snapshot(self, body, handle.request_id)
         reply = await self._send(
             "status",
@@ -356,6 +388,8 @@ class GoogleClient(kit.ProviderClient):
         Raises:
             GenerationFailedError: The sample names neither.
         """
+        if self.interactions():
+            return self._interaction_output(handle, snapshot)
         for video in samples(video_result(snapshot.raw)):
             mime = video.get("mimeType") or video.get("encoding") or "video/mp4"
             encoded = video.get("encodedVideo") or video.get("bytesBase64Encoded")
@@ -388,6 +422,27 @@ class GoogleClient(kit.ProviderClient):
             **self.error_origin(handle.request_id, snapshot.raw),
         )
 
+    def _interaction_output(
+        self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
+    ) -> kit.VideoOutput:
+        video = interaction_video(snapshot.raw)
+        encoded = video.get("data") if video is not None else None
+        if video is not None and isinstance(encoded, str) and encoded:
+            try:
+                data = base64.b64decode(encoded, validate=True)
+            except (binascii.Error, ValueError):
+                data = b""
+            if data:
+                mime = str(video.get("mime_type") or "video/mp4")
+                # As inline Veo: published MediaContent, the raw body without the base64.
+                media: MediaContent = {"content": data, "content_type": mime}
+                raw = without_inline_video(snapshot.raw)
+                return kit.VideoOutput(video=media, content_type=mime, raw=raw)
+        raise kit.GenerationFailedError(
+            f"{self.label}'s completed interaction holds no video it can read",
+            **self.error_origin(handle.request_id, without_inline_video(snapshot.raw)),
+        )
+
     async def fetch_image(
         self, handle: kit.JobHandle, snapshot: kit.JobSnapshot
     ) -> kit.ImageOutput:
@@ -402,7 +457,8 @@ class GoogleClient(kit.ProviderClient):
 
     async def cancel(self, handle: kit.JobHandle) -> bool:
         """Always ``False``, sending nothing: the Gemini API cannot stop a Veo operation,
-        and an image is done when its handle exists."""
+        an image is done when its handle exists, and this client declares no cancel for
+        Omni's interactions either (``supports_cancel`` is one flag per client)."""
         return False
 
     # -- errors --------------------------------------------------------------------------

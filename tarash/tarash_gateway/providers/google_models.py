@@ -2,8 +2,9 @@
 
 One :class:`GoogleModel` per id: its :class:`ModelSpec` and the API method that serves it
 (``predictLongRunning`` for Veo, ``predict`` for Imagen, ``generateContent`` for Gemini
-image models). Retirements are recorded per model; Imagen's and Veo 3.0's depend on the
-backend (see :data:`BACKEND_RETIREMENTS`).
+image models, ``interactions`` for Gemini Omni Flash on the Interactions API).
+Retirements are recorded per model; Imagen's and Veo 3.0's depend on the backend (see
+:data:`BACKEND_RETIREMENTS`).
 
 Sources: googleapis/python-genai ``models.py``/``types.py`` (2026-08-21), ai.google.dev and
 docs.cloud.google.com model pages (see docs/providers/google.md).
@@ -25,6 +26,7 @@ __all__ = [
     "GENERIC_SPECS",
     "GOOGLE_MODELS",
     "GOOGLE_SPECS",
+    "OMNI_FLASH",
     "Backend",
     "GoogleModel",
     "Method",
@@ -32,7 +34,7 @@ __all__ = [
     "find_model",
 ]
 
-Method = Literal["predictLongRunning", "predict", "generateContent"]
+Method = Literal["predictLongRunning", "predict", "generateContent", "interactions"]
 Backend = Literal["gemini", "vertex"]
 
 IMAGEN_4_GEMINI_SHUTDOWN = date(2026, 8, 17)
@@ -127,6 +129,26 @@ def _gemini_image(lifecycle: Retirement | None = None) -> ModelSpec:
 
 _GEMINI_IMAGE_SUCCESSOR = "gemini-3.1-flash-image"
 
+# Gemini Omni Flash (ai.google.dev/gemini-api/docs/video, read 2026-12-07): 3-10 s clips at
+# 720p, 16:9 or 9:16, with audio. The Interactions API documents no duration, aspect ratio
+# or resolution field for it, so those are not sent (a request setting one is told so);
+# the prompt and the images travel in ``input``.
+OMNI_FLASH = "gemini-omni-flash-preview"
+_OMNI = ModelSpec(
+    capabilities=ModelCapabilities(
+        kind="video",
+        durations=tuple(range(3, 11)),
+        aspect_ratios=("16:9", "9:16"),
+        resolutions=("720p",),
+        max_outputs=1,
+    ),
+    inputs={
+        "prompt": "prompt",
+        "first_frame": "image",
+        "reference_images": "referenceImages",
+    },
+)
+
 GOOGLE_MODELS: Mapping[str, GoogleModel] = MappingProxyType(
     {
         **{
@@ -145,6 +167,7 @@ GOOGLE_MODELS: Mapping[str, GoogleModel] = MappingProxyType(
         "veo-3.0-generate-preview": GoogleModel(_VEO_30, "predictLongRunning"),
         "veo-3.0-fast-generate-preview": GoogleModel(_VEO_30, "predictLongRunning"),
         "veo-2.0-generate-001": GoogleModel(_VEO_2, "predictLongRunning"),
+        OMNI_FLASH: GoogleModel(_OMNI, "interactions"),
         **{
             model: GoogleModel(_IMAGEN, "predict")
             for model in (

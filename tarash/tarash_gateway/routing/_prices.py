@@ -214,8 +214,10 @@ _FAL_VEO3_FAST = (
 )
 _SORA = "https://www.cometapi.com/sora-api-access-in-2026-pricing-rate-limits-and-what-s-actually-available-through-aggregators/"
 _VEO_GEMINI = "https://aifreeapi.com/en/posts/veo-3-1-api-rate-limit"
+_OMNI_GEMINI = "https://www.skills.sh/calesthio/openmontage/gemini-omni"
 _XAI = "https://docs.x.ai/docs/guides/video-generation"
 _XAI_CHECKED = date(2026, 12, 7)
+_OMNI_CHECKED = date(2026, 12, 7)
 
 #: What a cancelled job costs on each provider, and where that was read.
 _CANCEL_POLICY: Mapping[str, tuple[CancelBilling, str]] = {
@@ -285,6 +287,13 @@ _KNOWN: Mapping[str, Mapping[str, Any]] = {
     **{
         f"google/{model}": {"per_second": 0.15, "source": _VEO_GEMINI}
         for model in ("veo-3.1-fast-generate-preview", "veo-3.1-fast-generate-001")
+    },
+    # Gemini Omni Flash (a third-party summary, checked 2026-12-07): 5,792 output tokens per
+    # second of video at $17.50 per million, about $0.10/s; Google bills tokens, not seconds.
+    "google/gemini-omni-flash-preview": {
+        "per_second": 0.10,
+        "source": _OMNI_GEMINI,
+        "checked": _OMNI_CHECKED,
     },
     # xAI's Imagine overview (checked 2026-12-07): video $0.05 per second (480p and 720p;
     # 1080p is not priced there, so it takes the same row), images $0.02 each (an edit is
