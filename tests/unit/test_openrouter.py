@@ -21,7 +21,7 @@ from tarash.tarash_gateway.errors import (
     ValidationError,
 )
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
-from tarash.tarash_gateway.providers import register_provider
+from tarash.tarash_gateway.providers import get_provider_class
 from tarash.tarash_gateway.providers._base import ProviderSettings
 from tarash.tarash_gateway.providers._openrouter_catalog import (
     CATALOGS,
@@ -53,9 +53,6 @@ CATALOG = {
         {"id": "alibaba/wan-2.6", "supported_durations": [5, 10], "seed": False},
     ]
 }
-
-# The registry's own entry is added with the emulator; the wire mapping is tested here.
-register_provider("openrouter", OpenRouterClient)
 
 
 @pytest.fixture
@@ -112,6 +109,7 @@ def completed() -> dict[str, Any]:
 
 def test_no_cancel_is_said_plainly() -> None:
     """No cancel call: the router and the watcher read ``supports_cancel``."""
+    assert get_provider_class("openrouter") is OpenRouterClient
     assert OpenRouterClient.supports_cancel is False
     assert OpenRouterClient.credentials is not None
     assert "OPENROUTER_API_KEY" in OpenRouterClient.key_env_vars
@@ -134,6 +132,7 @@ async def test_generate_maps_the_request_polls_and_downloads_with_the_key(
         generate_audio=True,
         seed=42,
         image_list=[{"image": FRAME, "type": "first_frame"}],
+        extra_params={"callback_url": "https://example.com/hook"},
     )
     response = await generate_video_async(config(), request)
     sent = json.loads(wire["submit"].calls.last.request.content)
@@ -148,6 +147,7 @@ async def test_generate_maps_the_request_polls_and_downloads_with_the_key(
         "frame_images": [
             {"type": "image_url", "image_url": {"url": FRAME}, "frame_type": "first_frame"}
         ],
+        "callback_url": "https://example.com/hook",
     }
     assert wire["submit"].calls.last.request.headers["Authorization"] == f"Bearer {KEY}"
     assert wire["content"].calls.last.request.headers["Authorization"] == f"Bearer {KEY}"
