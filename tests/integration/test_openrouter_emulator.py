@@ -1,7 +1,8 @@
 """OpenRouter end to end against the emulator: generate_video sync and async as a
 published user writes it, the catalog read from the emulator's models endpoint, a value
-the catalog refuses, fallback to another provider, and a deadline give-up that leaves the
-uncancellable job watched (never cancelled)."""
+the catalog refuses, fallback to another provider, a deadline give-up that leaves the
+uncancellable job watched (never cancelled), and a hedging router that starts it only when
+the user opts in."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tarash.emulator import Emulator, Fault
+from tarash.emulator import Emulator, Fault, Latency
 from tarash.tarash_gateway import generate_video, generate_video_async
 from tarash.tarash_gateway.errors import TimeoutError, ValidationError
 from tarash.tarash_gateway.media import sniff_mime
 from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
 from tarash.tarash_gateway.providers._openrouter_catalog import CATALOGS
+from tarash.tarash_gateway.router import HedgePolicy, Router
+from tarash.tarash_gateway.routing._catalog import provider_rows
 from tests._emulator import emulated_video_config
 
 pytestmark = pytest.mark.integration
@@ -106,3 +109,33 @@ async def test_a_deadline_give_up_leaves_the_job_running_not_cancelled(emu: Emul
     [job] = [job for job in emu.jobs("openrouter") if job.id == handle.request_id]
     assert job.state == "running"
     assert len(emu.jobs("xai")) == xai_jobs  # no fallback: the first job is still billed
+
+
+@pytest.mark.anyio
+async def test_a_hedging_router_starts_openrouter_only_when_the_user_opts_in(
+    emu: Emulator,
+) -> None:
+    """A slow fal primary is hedged after 50 ms onto the next config; OpenRouter, which
+    cannot stop a losing job, is not started beside it unless the policy allows it."""
+    emu.latency = Latency(queue_seconds=0.05, run_seconds=0.6)
+    config = emulated_video_config(
+        emu,
+        "fal",
+        "fal-ai/veo3",
+        fallback_configs=[emulated_video_config(emu, "openrouter", MODEL)],
+    )
+    request = VideoGenerationRequest(prompt="a lake", duration_seconds=4)
+    refused = Router(strategy="hedge", hedge=HedgePolicy(after=0.05))
+    meta = (await refused.generate_video_async(config, request)).execution_metadata
+    assert [(a.provider, a.role) for a in meta.attempts] == [("fal", "primary")]
+    allowed = Router(strategy="hedge", hedge=HedgePolicy(after=0.05, refuse_billed_cancel=False))
+    meta = (await allowed.generate_video_async(config, request)).execution_metadata
+    assert [(a.provider, a.role) for a in meta.attempts] == [
+        ("fal", "primary"),
+        ("openrouter", "hedge"),
+    ]
+
+
+def test_the_provider_table_says_it_cannot_cancel() -> None:
+    [row] = [row for row in provider_rows() if row.name == "openrouter"]
+    assert row.cancel is False and row.key_env_vars[0] == "OPENROUTER_API_KEY"
