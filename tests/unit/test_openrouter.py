@@ -29,6 +29,7 @@ from tarash.tarash_gateway.providers._openrouter_catalog import (
     parse_catalog,
 )
 from tarash.tarash_gateway.providers.openrouter import OpenRouterClient
+from tarash.tarash_gateway.routing._prices import PriceTable
 
 pytestmark = pytest.mark.anyio
 
@@ -292,3 +293,10 @@ async def test_the_cache_reads_again_after_its_ttl_and_not_after_a_failure() -> 
     now[0] = 20.0
     await cache.get(BASE, read)
     assert len(reads) == 3
+
+
+def test_the_price_table_says_a_cancelled_job_is_billed_in_full() -> None:
+    """No cancel call: what a give-up leaves running is billed (no amounts are kept)."""
+    row = PriceTable().price("openrouter", MODEL)
+    assert row is not None and row.cancelled == "full" and not row.known
+    assert PriceTable().cancelled_cost("openrouter", MODEL, 3.2) == 3.2
