@@ -12,10 +12,19 @@ import anyio
 import pytest
 
 from tarash.emulator import Emulator, Fault, Latency
-from tarash.tarash_gateway import generate_video, generate_video_async
+from tarash.tarash_gateway import (
+    generate_video,
+    generate_video_async,
+    submit_video_async,
+    wait_async,
+)
 from tarash.tarash_gateway.errors import TimeoutError, ValidationError
 from tarash.tarash_gateway.media import sniff_mime
-from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
+from tarash.tarash_gateway.models import (
+    JobHandle,
+    VideoGenerationConfig,
+    VideoGenerationRequest,
+)
 from tarash.tarash_gateway.providers._openrouter_catalog import CATALOGS
 from tarash.tarash_gateway.router import HedgePolicy, Router
 from tarash.tarash_gateway.routing._catalog import provider_rows
@@ -139,3 +148,16 @@ async def test_a_hedging_router_starts_openrouter_only_when_the_user_opts_in(
 def test_the_provider_table_says_it_cannot_cancel() -> None:
     [row] = [row for row in provider_rows() if row.name == "openrouter"]
     assert row.cancel is False and row.key_env_vars[0] == "OPENROUTER_API_KEY"
+
+
+@pytest.mark.anyio
+async def test_a_handle_submitted_once_is_waited_on_later(emu: Emulator) -> None:
+    """submit returns a handle (no cancel URL: there is none); wait reads it to the end."""
+    config = emulated_video_config(emu, "openrouter", MODEL)
+    handle = await submit_video_async(
+        config, VideoGenerationRequest(prompt="a lake", duration_seconds=4)
+    )
+    assert handle.provider == "openrouter" and handle.cancel_url is None
+    resumed = JobHandle.model_validate_json(handle.model_dump_json())
+    video = await wait_async(resumed, config=config, poll_interval=0.05)
+    assert video.status == "completed" and video.request_id == handle.request_id
