@@ -4,7 +4,8 @@ One uvicorn server on a background thread serves fal.ai's queue API under ``/fal
 Replicate's predictions API under ``/replicate``, Stability's generate API under
 ``/stability``, OpenAI's Videos and Images APIs under ``/openai`` and Azure OpenAI (v1,
 legacy Sora jobs, image deployments) under ``/azure_openai``, Runway's tasks API under
-``/runway`` and xAI's video and image APIs under ``/xai``, with a latency model, fault
+``/runway``, xAI's video and image APIs under ``/xai`` and OpenRouter's video API under
+``/openrouter``, with a latency model, fault
 injection and job accounting, over HTTP or (``tls=True``) HTTPS. Point a client's base URL
 at it and give it the emulator's fake key; per-provider settings go in
 ``options=[ReplicateOptions(...)]``.
@@ -33,6 +34,7 @@ from tarash.emulator.azure_openai import AzureOpenAIOptions
 from tarash.emulator.fal import FalOptions
 from tarash.emulator.google import GoogleOptions
 from tarash.emulator.openai import OpenAIOptions
+from tarash.emulator.openrouter import OpenRouterOptions
 from tarash.emulator.replicate import ReplicateOptions
 from tarash.emulator.runway import RunwayOptions
 from tarash.emulator.stability import StabilityOptions
@@ -51,6 +53,7 @@ __all__ = [
     "Latency",
     "MediaKind",
     "OpenAIOptions",
+    "OpenRouterOptions",
     "Operation",
     "ProviderOptions",
     "ReplicateOptions",

@@ -16,6 +16,7 @@ from tarash.emulator import (
     fal,
     google_vertex,
     openai,
+    openrouter,
     replicate,
     runway,
     stability,
@@ -35,6 +36,7 @@ PROVIDERS: dict[str, Provider] = {
         runway.PROVIDER,
         google_vertex.PROVIDER,
         xai.PROVIDER,
+        openrouter.PROVIDER,
     )
 }
 

@@ -63,7 +63,7 @@ from tarash.tarash_gateway.models import (
     VideoGenerationResponse,
     VideoGenerationUpdate,
 )
-from tarash.tarash_gateway.providers import provider_key
+from tarash.tarash_gateway.providers import get_provider_entry, provider_key
 from tarash.tarash_gateway.routing._arguments import (
     check_generation_arguments,
     check_handle_arguments,
@@ -229,8 +229,11 @@ class HedgePolicy:
         quantile: The completion-time quantile a learned delay waits for (0 < q < 1).
         initial_after: The delay while too few completion times are known.
         refuse_billed_cancel: Never *hedge* onto a provider/model the price table says
-            bills a cancelled job in full (one that cannot be stopped, such as OpenAI's);
-            it may still run as a fallback after a failure.
+            bills a cancelled job in full, nor onto a provider with no cancel call
+            (``supports_cancel`` False, such as OpenAI's or OpenRouter's videos: a lost
+            racer runs on and is billed, with or without a price row); it may still run
+            as a fallback after a failure. ``False`` is the explicit opt-in to hedge
+            onto them anyway.
 
     Raises:
         ValidationError: A value is out of range (the field is named).
@@ -377,6 +380,11 @@ class Router:
     def _may_hedge_onto(self, config: Config) -> bool:
         if not self.hedge.refuse_billed_cancel:
             return True
+        # A provider with no cancel call cannot stop a lost racer, whatever its price row
+        # says (or when it has none): the job runs on and is billed. A handler has no
+        # remote job, so it has nothing to stop.
+        if not getattr(get_provider_entry(config.provider), "supports_cancel", True):
+            return False
         row = self.prices.price(config.provider, config.model)
         return row is None or row.cancelled != "full"
 

@@ -122,7 +122,7 @@ def test_the_catalog_works_without_rich() -> None:
     code = (
         "import sys; sys.modules['rich'] = None; "
         "import tarash.tarash_gateway.routing._catalog as c; "
-        "assert c.model_rows() and len(c.provider_rows(built_in_only=True)) == 8"
+        "assert c.model_rows() and len(c.provider_rows(built_in_only=True)) == 9"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

@@ -51,7 +51,8 @@ def built_ins_only() -> Iterator[None]:
 def test_the_providers_table_has_a_row_per_provider_with_its_model_count() -> None:
     rows = hooks.providers_table("providers/").splitlines()[2:]
     built_in = [
-        "azure_openai", "fal", "google", "openai", "replicate", "runway", "stability", "xai",
+        "azure_openai", "fal", "google", "openai", "openrouter", "replicate", "runway",
+        "stability", "xai",
     ]  # fmt: skip
     assert available_providers() == built_in
     for name, row in zip(built_in, rows, strict=True):

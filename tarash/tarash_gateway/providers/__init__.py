@@ -64,6 +64,7 @@ _BUILTIN: dict[str, str] = {
     "google": "tarash.tarash_gateway.providers.google:GoogleClient",
     "runway": "tarash.tarash_gateway.providers.runway:RunwayClient",
     "xai": "tarash.tarash_gateway.providers.xai:XaiClient",
+    "openrouter": "tarash.tarash_gateway.providers.openrouter:OpenRouterClient",
 }
 # key -> entry, and key -> the name as it was registered (for available_providers).
 _registered: dict[str, ProviderEntry] = {}

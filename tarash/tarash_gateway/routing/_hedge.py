@@ -12,8 +12,9 @@ at once, locally and remotely (its waiter cancels the provider's job), and recor
 when its cancel failed or came after it finished (it ran, and is billed, in full).
 
 Hedging only pays where a cancelled job costs little: ``may_hedge_onto`` (from the price
-table) can refuse to hedge onto a config whose provider bills cancelled work; such a
-config still runs as a fallback after a failure.
+table and the provider's ``supports_cancel``) can refuse to hedge onto a config whose
+provider bills cancelled work or cannot cancel at all; such a config still runs as a
+fallback after a failure.
 
 The delay runs from the acceptance, not from the attempt's start, because learned
 completion times run from the submit: an attempt waiting for capacity (its provider's

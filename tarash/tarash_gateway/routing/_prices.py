@@ -218,6 +218,7 @@ _OMNI_GEMINI = "https://www.skills.sh/calesthio/openmontage/gemini-omni"
 _XAI = "https://docs.x.ai/docs/guides/video-generation"
 _XAI_CHECKED = date(2026, 12, 7)
 _OMNI_CHECKED = date(2026, 12, 7)
+_OPENROUTER = "https://openrouter.ai/docs/api/api-reference/video-generation/get-videos"
 
 #: What a cancelled job costs on each provider, and where that was read.
 _CANCEL_POLICY: Mapping[str, tuple[CancelBilling, str]] = {
@@ -237,6 +238,9 @@ _CANCEL_POLICY: Mapping[str, tuple[CancelBilling, str]] = {
     # No cancel for a deferred video request: an abandoned one runs to the end and is
     # billed; images answer in the request.
     "xai": ("full", _XAI),
+    # No cancel call in the video API: an abandoned job runs to the end and is billed.
+    # Its per-second prices are in its models endpoint (providers/_openrouter_catalog).
+    "openrouter": ("full", _OPENROUTER),
 }
 
 #: Published amounts found, by ``provider/model``; the rest of the registry is unknown.
@@ -325,7 +329,7 @@ def _registry_models() -> Iterator[tuple[str, str]]:
 def _default_prices() -> dict[str, Price]:
     rows: dict[str, Price] = {}
     for provider, (cancelled, source) in _CANCEL_POLICY.items():
-        checked = _XAI_CHECKED if provider == "xai" else _CHECKED
+        checked = _XAI_CHECKED if provider in ("xai", "openrouter") else _CHECKED
         rows[provider] = Price(cancelled=cancelled, checked=checked, source=source)
     for provider, model in _registry_models():
         cancelled, source = _CANCEL_POLICY[provider]
