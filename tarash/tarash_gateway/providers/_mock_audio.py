@@ -30,7 +30,7 @@ from tarash.tarash_gateway.models import (
     format_to_content_type,
 )
 from tarash.tarash_gateway.providers import _kit as kit
-from tarash.tarash_gateway.providers._mock_jobs import mock_steps, raisable_error
+from tarash.tarash_gateway.providers._mock_jobs import Step, mock_steps, raisable_error
 from tarash.tarash_gateway.providers._mock_library import (
     generate_mock_request_id,
     select_mock_response,
@@ -143,37 +143,40 @@ async def run_mock_audio(
     polling = mock.polling
     reports = polling is not None and polling.enabled and bool(polling.status_sequence)
     delay = polling.delay_between_updates if polling is not None else 0.0
-    steps = mock_steps(mock, outcome)
-    result: TTSResponse | STSResponse | None = None
-    error: TarashException | None = None
-    for index, step in enumerate(steps):
-        if index:
-            await sleep(delay)
-        if index == len(steps) - 1:
-            if outcome.error is not None:
-                error = raisable_error(outcome.error, provider, model)
-            else:
-                result = await _mock_audio_response(
-                    outcome, request, response_class, request_id, provider, model
-                )
-        if reports and on_progress is not None:
-            delivered = on_progress(
-                update_class(
-                    request_id=request_id,
-                    status=step.status,
-                    progress_percent=step.progress,
-                    provider=provider,
-                    model=model,
-                    update=dict(step.update),
-                    result=result if step.status == "completed" else None,
-                    error=str(error) if error is not None else None,
-                )
+    steps = mock_steps(mock, outcome)  # never empty: the last step is the outcome
+
+    async def report(
+        step: Step, result: TTSResponse | STSResponse | None, error: TarashException | None
+    ) -> None:
+        if not reports or on_progress is None:
+            return
+        delivered = on_progress(
+            update_class(
+                request_id=request_id,
+                status=step.status,
+                progress_percent=step.progress,
+                provider=provider,
+                model=model,
+                update=dict(step.update),
+                result=result if step.status == "completed" else None,
+                error=str(error) if error is not None else None,
             )
-            if inspect.isawaitable(delivered):
-                await delivered
-    if error is not None:
+        )
+        if inspect.isawaitable(delivered):
+            await delivered
+
+    *before, last = steps
+    for step in before:
+        await report(step, None, None)
+        await sleep(delay)
+    if outcome.error is not None:
+        error = raisable_error(outcome.error, provider, model)
+        await report(last, None, error)
         raise error
-    assert result is not None  # the last step made it
+    result = await _mock_audio_response(
+        outcome, request, response_class, request_id, provider, model
+    )
+    await report(last, result, None)
     return result
 
 
@@ -190,8 +193,9 @@ async def _mock_audio_response(
         reader = MockClient(
             kit.ProviderSettings(model=model), mock=MockConfig(enabled=True), provider=provider
         )
-        data, content_type = await reader._media(outcome.output_audio, "output_audio", content=True)
-        assert isinstance(data, bytes)  # content=True always gives the bytes
+        data, content_type = await reader.read_media(
+            outcome.output_audio, "output_audio", content=True
+        )
         seconds = _wav_seconds(data)
         if content_type is None and seconds is not None:
             content_type = format_to_content_type("wav")

@@ -23,7 +23,7 @@ import dataclasses
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal, overload
 
 import anyio
 import httpx
@@ -240,7 +240,7 @@ class MockClient(kit.ProviderClient):
                 raw=dict(canned.raw_response),
             )
         if outcome.output_video is not None:
-            video, content_type = await self._media(
+            video, content_type = await self.read_media(
                 outcome.output_video, "output_video", content=outcome.output_video_type == "content"
             )
             return kit.VideoOutput(
@@ -290,7 +290,7 @@ class MockClient(kit.ProviderClient):
             )
         count = int(job.payload.get("n") or 1)
         if outcome.output_image is not None:
-            image, content_type = await self._media(
+            image, content_type = await self.read_media(
                 outcome.output_image, "output_image", content=False
             )
             if isinstance(image, bytes):
@@ -334,7 +334,17 @@ class MockClient(kit.ProviderClient):
 
     # -- media -------------------------------------------------------------------------
 
-    async def _media(
+    @overload
+    async def read_media(
+        self, value: object, name: str, *, content: Literal[True]
+    ) -> tuple[bytes, str | None]: ...
+
+    @overload
+    async def read_media(
+        self, value: object, name: str, *, content: bool
+    ) -> tuple[str | bytes, str | None]: ...
+
+    async def read_media(
         self, value: object, name: str, *, content: bool
     ) -> tuple[str | bytes, str | None]:
         """A configured output as the response holds it, and its type when known.
