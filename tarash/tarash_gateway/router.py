@@ -814,9 +814,18 @@ def resolve_router(router: object, function: str) -> Router:
     Raises:
         ValidationError: ``router`` is neither a :class:`Router` nor None (nothing is sent).
     """
-    if router is None:
-        return default_router()
-    if not isinstance(router, Router):
+    checked = check_router(router, function)
+    return default_router() if checked is None else checked
+
+
+def check_router(router: object, function: str) -> Router | None:
+    """``router`` as given, once it is a :class:`Router` or None (the default router, to be
+    looked up when the work runs).
+
+    Raises:
+        ValidationError: ``router`` is neither a :class:`Router` nor None (nothing is sent).
+    """
+    if router is not None and not isinstance(router, Router):
         raise _invalid(f"{function}(router=...) takes a Router, got {type(router).__name__}")
     return router
 

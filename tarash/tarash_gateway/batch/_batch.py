@@ -52,6 +52,7 @@ from tarash.tarash_gateway.batch._batch_run import (
     RunHooks,
     cancels_remotely,
     chain_account,
+    check_router,
     find_settle,
     find_submitted,
     lists_every_job,
@@ -993,7 +994,15 @@ def _checked(
     config: object,
     config_class: type[Config],
     concurrency: object,
+    requests: object,
+    on_event: object,
+    router: object,
 ) -> int:
+    """The batch's concurrency, once every argument of ``function`` is checked.
+
+    Raises:
+        ValidationError: An argument is malformed (nothing was submitted).
+    """
     if not isinstance(config, config_class):
         raise _invalid(
             f"{function}() takes a {config_class.__name__} as config, got "
@@ -1008,6 +1017,9 @@ def _checked(
             f"{function}(concurrency=...) must be an int from 1 to {MAX_CONCURRENCY}, got "
             f"{concurrency!r}"
         )
+    _check_requests(function, requests)
+    _check_on_event(function, on_event)
+    check_router(router, function)
     return concurrency
 
 
@@ -1022,11 +1034,6 @@ def _check_requests(function: str, requests: object) -> None:
 def _check_on_event(function: str, on_event: object) -> None:
     if on_event is not None and not callable(on_event):
         raise _invalid(f"{function}(on_event=...) must be callable, got {type(on_event).__name__}")
-
-
-def _check_router(function: str, router: object) -> None:
-    if router is not None and not isinstance(router, Router):
-        raise _invalid(f"{function}(router=...) takes a Router, got {type(router).__name__}")
 
 
 def generate_videos_async(
@@ -1069,10 +1076,9 @@ def generate_videos_async(
             result's error.
     """
     function = "generate_videos_async"
-    count = _checked(function, config, VideoGenerationConfig, concurrency)
-    _check_requests(function, requests)
-    _check_on_event(function, on_event)
-    _check_router(function, router)
+    count = _checked(
+        function, config, VideoGenerationConfig, concurrency, requests, on_event, router
+    )
     return BatchRun(
         config,
         requests,
@@ -1104,10 +1110,9 @@ def generate_images_async(
             result's error.
     """
     function = "generate_images_async"
-    count = _checked(function, config, ImageGenerationConfig, concurrency)
-    _check_requests(function, requests)
-    _check_on_event(function, on_event)
-    _check_router(function, router)
+    count = _checked(
+        function, config, ImageGenerationConfig, concurrency, requests, on_event, router
+    )
     return BatchRun(
         config,
         requests,

@@ -36,7 +36,7 @@ from tarash.tarash_gateway.models import (
 )
 from tarash.tarash_gateway.providers import get_provider_entry, provider_key
 from tarash.tarash_gateway.providers._base import ProviderClient
-from tarash.tarash_gateway.router import Router, resolve_router
+from tarash.tarash_gateway.router import Router, check_router, resolve_router
 from tarash.tarash_gateway.routing._arguments import check_generation_arguments
 from tarash.tarash_gateway.routing._attempt import (
     AttemptHooks,
@@ -59,6 +59,7 @@ __all__ = [
     "SubmitLookup",
     "cancels_remotely",
     "chain_account",
+    "check_router",
     "find_settle",
     "find_submitted",
     "lists_every_job",
