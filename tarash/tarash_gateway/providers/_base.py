@@ -705,6 +705,16 @@ class ProviderClient(abc.ABC):
             )
         return url
 
+    def no_job_to_read(self, handle: JobHandle) -> ValidationError:
+        """The refusal of a poll or result read for a handle of a kind this client answers
+        in the request (:attr:`answers_in_request`): the reply was the whole answer, and the
+        provider keeps nothing to read later."""
+        return self.refusal(
+            f"{self.label} {handle.kind}s are returned by the create itself: the job's "
+            "handle has nothing left to wait for",
+            request_id=handle.request_id,
+        )
+
     def refusal(self, message: str, *, request_id: str | None = None) -> ValidationError:
         """The error for a request (or handle, or option) this client refuses before
         sending anything: a :class:`ValidationError` no fallback follows, since another

@@ -331,7 +331,7 @@ class GoogleClient(kit.ProviderClient):
             TarashException: The status call failed after retries.
         """
         if handle.kind == "image":
-            raise self._no_image_job(handle)
+            raise self.no_job_to_read(handle)
         on_vertex = handle.provider_state.get("backend") == "vertex"
         if on_vertex != (self.vertex is not None):
             backend = "Vertex AI" if on_vertex else "the Gemini API"
@@ -355,13 +355,6 @@ class GoogleClient(kit.ProviderClient):
             expect_object=True,
         )
         return operation_snapshot(self, reply_object(reply), handle.request_id)
-
-    def _no_image_job(self, handle: kit.JobHandle) -> kit.ValidationError:
-        return self.refusal(
-            f"{self.label} images are returned by the request itself: an image job's "
-            "handle has nothing left to wait for",
-            request_id=handle.request_id,
-        )
 
     def _operation_name(self, handle: kit.JobHandle) -> str:
         """The Vertex operation's full name: the one the submit's reply gave, when it is
@@ -453,7 +446,7 @@ class GoogleClient(kit.ProviderClient):
         Raises:
             ValidationError: Always.
         """
-        raise self._no_image_job(handle)
+        raise self.no_job_to_read(handle)
 
     async def cancel(self, handle: kit.JobHandle) -> bool:
         """Always ``False``, sending nothing: the Gemini API cannot stop a Veo operation,

@@ -406,7 +406,7 @@ class OpenAIClient(kit.ProviderClient):
             TarashException: The status call failed after retries.
         """
         if handle.kind == "image":
-            raise self._no_image_job(handle)
+            raise self.no_job_to_read(handle)
         url = self.job_url(handle, "status")
         reply = await self._send(
             "status",
@@ -417,13 +417,6 @@ class OpenAIClient(kit.ProviderClient):
             expect_object=True,
         )
         return self._video_snapshot(kit.response_json(reply), reply.headers.get(POLL_AFTER_HEADER))
-
-    def _no_image_job(self, handle: kit.JobHandle) -> kit.ValidationError:
-        return self.refusal(
-            f"{self.label} images are returned by the create itself: an image job's "
-            "handle has nothing left to wait for",
-            request_id=handle.request_id,
-        )
 
     def _video_snapshot(self, body: Any, poll_after_ms: str | None) -> kit.JobSnapshot:
         return video_snapshot(self, body, poll_after_ms)
@@ -450,7 +443,7 @@ class OpenAIClient(kit.ProviderClient):
         Raises:
             ValidationError: Always.
         """
-        raise self._no_image_job(handle)
+        raise self.no_job_to_read(handle)
 
     async def cancel(self, handle: kit.JobHandle) -> bool:
         """Always ``False``, sending nothing: OpenAI cannot stop a running video (``DELETE``

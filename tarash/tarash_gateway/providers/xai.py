@@ -270,7 +270,7 @@ class XaiClient(kit.ProviderClient):
             TarashException: The status call failed after retries.
         """
         if handle.kind == "image":
-            raise self._no_image_job(handle)
+            raise self.no_job_to_read(handle)
         return self._snapshot(await self.read_job(handle, "status"), handle.request_id)
 
     def _snapshot(self, body: dict[str, Any], request_id: str) -> kit.JobSnapshot:
@@ -357,14 +357,7 @@ class XaiClient(kit.ProviderClient):
         Raises:
             ValidationError: Always.
         """
-        raise self._no_image_job(handle)
-
-    def _no_image_job(self, handle: kit.JobHandle) -> kit.ValidationError:
-        return self.refusal(
-            f"{self.label} images are returned by the create itself: an image job's "
-            "handle has nothing left to wait for",
-            request_id=handle.request_id,
-        )
+        raise self.no_job_to_read(handle)
 
     async def cancel(self, handle: kit.JobHandle) -> bool:
         """Always ``False``, sending nothing: xAI cannot stop a deferred video request, and
