@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -97,12 +98,34 @@ def image_request_id(reply: httpx.Response) -> str:
 
 
 def image_answer(
-    client: kit.ProviderClient, reply: httpx.Response, handle: kit.JobHandle
+    client: kit.ProviderClient,
+    reply: httpx.Response,
+    handle: kit.JobHandle,
+    *,
+    base64_type: str = "image/png",
+    url_type: Callable[[str], str] | None = None,
+    moderated: bool = False,
+    revised_prompts: bool = True,
 ) -> kit.AnsweredSubmit:
     """The images of a create reply, as published: a ``data:`` URI for each ``b64_json``
     (the reply's text, checked, not decoded), else the URL; the raw body keeps a note of
     each in place of its base64 (one copy in memory). A body that is not an images
-    response is a billed answer lost: no fallback."""
+    response is a billed answer lost: no fallback.
+
+    OpenAI's shape, which xAI's images API speaks too; the keywords are where they differ.
+
+    Args:
+        client: The client whose reply it is (its label and error origin).
+        reply: The create's reply.
+        handle: Names the request.
+        base64_type: The type of a ``b64_json`` image whose bytes say none and whose body
+            declares no ``output_format``.
+        url_type: The type of a URL image, read off its URL (``None``: the declared
+            ``output_format``'s, if any).
+        moderated: An item with ``respect_moderation: false`` was withheld (xAI); when no
+            image is left, the answer is a :class:`ContentModerationError`.
+        revised_prompts: The reply's ``revised_prompt`` is the output's.
+    """
     job_id = handle.request_id
     body = kit.response_json(reply)
     if not isinstance(body, dict) or not isinstance(body.get("data"), list):
@@ -120,14 +143,19 @@ def image_answer(
     images: list[str] = []
     types: list[str] = []
     items: list[Any] = []
+    withheld = 0
     output_format = body.get("output_format")
     declared = f"image/{output_format}" if isinstance(output_format, str) else None
     for index, item in enumerate(body["data"]):
         if not isinstance(item, dict):
             continue
+        if moderated and item.get("respect_moderation") is False:
+            withheld += 1
+            items.append(item)
+            continue
         encoded, url = item.get("b64_json"), item.get("url")
         if isinstance(encoded, str) and encoded:
-            found = base64_data_uri(encoded, declared or "image/png")
+            found = base64_data_uri(encoded, declared or base64_type)
             if found is None:
                 continue
             images.append(found[0])
@@ -135,8 +163,16 @@ def image_answer(
             item = {**item, "b64_json": f"<{len(encoded)} base64 chars: images[{index}]>"}
         elif isinstance(url, str) and url:
             images.append(url)
+            if url_type is not None:
+                types.append(url_type(url))
         items.append(item)
     raw = {**body, "data": items}
+    if withheld and not images:
+        refused = kit.ContentModerationError(
+            f"{client.label} withheld the image: it did not pass content moderation",
+            **client.error_origin(job_id, raw),
+        )
+        return kit.AnsweredSubmit.failed(handle, raw, refused)
     if not images:
         empty = kit.GenerationFailedError(
             f"{client.label} returned no image", **client.error_origin(job_id, raw)
@@ -152,6 +188,9 @@ def image_answer(
         None,
     )
     output = kit.ImageOutput(
-        images=images, content_type=content_type, revised_prompt=revised, raw=raw
+        images=images,
+        content_type=content_type,
+        revised_prompt=revised if revised_prompts else None,
+        raw=raw,
     )
     return kit.AnsweredSubmit.completed(handle, raw, output)

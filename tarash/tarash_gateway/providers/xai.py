@@ -31,7 +31,7 @@ import httpx
 
 from tarash.tarash_gateway.errors import AuthenticationError
 from tarash.tarash_gateway.providers import _kit as kit
-from tarash.tarash_gateway.providers._media import base64_data_uri
+from tarash.tarash_gateway.providers._openai_images import image_answer
 from tarash.tarash_gateway.providers._spec import map_request
 from tarash.tarash_gateway.providers.xai_models import (
     GENERIC_SPECS,
@@ -207,60 +207,19 @@ class XaiClient(kit.ProviderClient):
         return self._image_answer(reply, handle)
 
     def _image_answer(self, reply: httpx.Response, handle: kit.JobHandle) -> kit.AnsweredSubmit:
-        """The images of a create reply (the answer: xAI keeps no image job), as published:
-        each URL, or a ``data:`` URI for a ``b64_json`` (the reply's text, checked, not
-        decoded); the raw body keeps a note of each in place of its base64."""
-        job_id = handle.request_id
-        body = kit.response_json(reply)
-        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-            # The images were generated and billed, and cannot be read: another provider
-            # would be paid again for what this reply lost.
-            error = kit.ProviderServerError(
-                f"{self.label} answered the image request with HTTP {reply.status_code} but a "
-                "body that is not an images response (cut short or garbled); the images were "
-                "probably made and billed",
-                **self.error_origin(job_id, None),
-                status_code=reply.status_code,
-                fallback_allowed=False,
-            )
-            return kit.AnsweredSubmit.failed(handle, {}, error)
-        images: list[str] = []
-        types: list[str] = []
-        items: list[Any] = []
-        refused = 0
-        for index, item in enumerate(body["data"]):
-            if not isinstance(item, dict):
-                continue
-            if item.get("respect_moderation") is False:
-                refused += 1
-                items.append(item)
-                continue
-            encoded, url = item.get("b64_json"), item.get("url")
-            if isinstance(encoded, str) and encoded:
-                found = base64_data_uri(encoded, "image/jpeg")
-                if found is None:
-                    continue
-                images.append(found[0])
-                types.append(found[1])
-                item = {**item, "b64_json": f"<{len(encoded)} base64 chars: images[{index}]>"}
-            elif isinstance(url, str) and url:
-                images.append(url)
-                types.append(_image_content_type(url))
-            items.append(item)
-        raw = {**body, "data": items}
-        if refused and not images:
-            withheld = kit.ContentModerationError(
-                f"{self.label} withheld the image: it did not pass content moderation",
-                **self.error_origin(job_id, raw),
-            )
-            return kit.AnsweredSubmit.failed(handle, raw, withheld)
-        if not images:
-            empty = kit.GenerationFailedError(
-                f"{self.label} returned no image", **self.error_origin(job_id, raw)
-            )
-            return kit.AnsweredSubmit.failed(handle, raw, empty)
-        output = kit.ImageOutput(images=images, content_type=types[0], raw=raw)
-        return kit.AnsweredSubmit.completed(handle, raw, output)
+        """The images of a create reply (the answer: xAI keeps no image job), read as
+        OpenAI's images reply is (xAI's images API speaks its shape): JPEG base64, each
+        URL's type from its name, items xAI's moderation withheld left out, and no revised
+        prompt (xAI sends an empty one)."""
+        return image_answer(
+            self,
+            reply,
+            handle,
+            base64_type="image/jpeg",
+            url_type=_image_content_type,
+            moderated=True,
+            revised_prompts=False,
+        )
 
     async def poll(self, handle: kit.JobHandle) -> kit.JobSnapshot:
         """``GET /videos/{request_id}``.
